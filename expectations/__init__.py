@@ -1,0 +1,1 @@
+"""Great Expectations suites deciding which cleaned articles are valid."""

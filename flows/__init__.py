@@ -1,0 +1,1 @@
+"""Thin Prefect flows, deployments and schedules composing the functions in tasks/."""

@@ -1,0 +1,91 @@
+"""The records that move between stages. Plain dataclasses: picklable for process pools and Dask."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def sha256_hex(data: bytes | str) -> str:
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    return hashlib.sha256(data).hexdigest()
+
+
+def document_id_for(source_uri: str, raw_sha256: str) -> str:
+    """One raw input version: the same bytes at the same place always get the same id."""
+    return sha256_hex(f"{source_uri}\0{raw_sha256}")[:32]
+
+
+def article_id_for(identity: str) -> str:
+    """Stable across runs: derived from the article's URL, or its source location when it has none."""
+    return sha256_hex(identity.strip())[:32]
+
+
+@dataclass(slots=True)
+class RawDocument:
+    """One document as received, before any cleaning.
+
+    `media_type` is "text", "html" or "record" (a JSON object with url/title/text|html/...).
+    `error` is set when the input could not even be read as a document (binary, bad JSON line, too
+    large); such documents go straight to quarantine with that reason.
+    """
+
+    source_uri: str
+    media_type: str
+    raw: bytes | None
+    raw_sha256: str
+    size_bytes: int
+    fields: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+    @property
+    def document_id(self) -> str:
+        return document_id_for(self.source_uri, self.raw_sha256)
+
+
+@dataclass(slots=True)
+class RemovedSegment:
+    position: int  # index of the line/paragraph in the extracted text, before removal
+    text: str
+    rule: str
+
+
+@dataclass(slots=True)
+class Article:
+    """A cleaned article ready for validation and loading."""
+
+    article_id: str
+    document_id: str
+    source_uri: str
+    url: str | None
+    title: str | None
+    body: str
+    published_at: str | None = None  # ISO 8601; validated and typed at load time
+    author: str | None = None
+    language: str | None = None
+    sitename: str | None = None
+    section: str | None = None
+    canonical_url: str | None = None
+    flags: list[str] = field(default_factory=list)  # e.g. "title_missing"
+    removed: list[RemovedSegment] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def word_count(self) -> int:
+        return len(self.body.split())
+
+    @property
+    def content_hash(self) -> str:
+        return sha256_hex(f"{self.title or ''}\n{self.body}")[:32]
+
+
+@dataclass(slots=True)
+class Rejected:
+    """A document that cannot become an article, with the reasons. Goes to the quarantine table."""
+
+    document_id: str
+    source_uri: str
+    stage: str  # read | extract | validate | fetch
+    reasons: list[str]

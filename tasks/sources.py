@@ -1,0 +1,124 @@
+"""Discover and read local documents: files, folders (recursive) and globs of .txt/.html/.json/.jsonl."""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from newsflow.settings import MAX_DOCUMENT_BYTES, SUPPORTED_SUFFIXES
+from tasks.models import RawDocument, sha256_hex
+
+
+class SourceError(ValueError):
+    """A SOURCE argument that names nothing readable; the message says what to do."""
+
+
+def discover(sources: Iterable[str | Path]) -> list[Path]:
+    """Expand files, folders (recursively) and globs into a sorted, de-duplicated list of files."""
+    found: dict[Path, None] = {}
+    for source in sources:
+        text = str(source)
+        if any(ch in text for ch in "*?["):
+            matches = [Path(p) for p in sorted(glob.glob(text, recursive=True))]
+            if not matches:
+                raise SourceError(f"{text}: the pattern matches no file")
+            candidates = matches
+        else:
+            path = Path(text).expanduser()
+            if not path.exists():
+                raise SourceError(f"{text}: no such file or folder")
+            candidates = [path]
+        for path in candidates:
+            if path.is_dir():
+                for child in sorted(path.rglob("*")):
+                    if child.is_file() and child.suffix.lower() in SUPPORTED_SUFFIXES:
+                        found[child.resolve()] = None
+            elif path.is_file():
+                found[path.resolve()] = None
+    return list(found)
+
+
+def _hash_file(path: Path) -> tuple[str, int]:
+    h = hashlib.sha256()
+    size = 0
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+            size += len(chunk)
+    return h.hexdigest(), size
+
+
+def read_path(path: Path, max_bytes: int = MAX_DOCUMENT_BYTES) -> Iterator[RawDocument]:
+    """Yield the documents in one file: one for .txt/.html, one per record for .json/.jsonl.
+
+    Never raises on bad content: unreadable input becomes a RawDocument with `error` set.
+    """
+    uri = path.resolve().as_uri()
+    kind = SUPPORTED_SUFFIXES.get(path.suffix.lower())
+    try:
+        digest, size = _hash_file(path)
+    except OSError as exc:
+        yield RawDocument(uri, "unknown", None, sha256_hex(uri), 0, error=f"cannot read file: {exc.strerror}")
+        return
+    if kind is None:
+        yield RawDocument(uri, "unknown", None, digest, size,
+                          error=f"unsupported file type '{path.suffix}'; use .txt, .html, .htm, .json or .jsonl")
+        return
+    if size > max_bytes:
+        yield RawDocument(uri, kind, None, digest, size,
+                          error=f"file too large ({size:,} bytes > limit {max_bytes:,}); raise "
+                                "NEWSFLOW_MAX_DOCUMENT_BYTES to accept it")
+        return
+    raw = path.read_bytes()
+    if size == 0 or not raw.strip():
+        yield RawDocument(uri, kind, raw, digest, size, error="empty file")
+        return
+    if kind in ("text", "html"):
+        yield RawDocument(uri, kind, raw, digest, size)
+    elif kind == "jsonl":
+        yield from _jsonl_records(uri, raw)
+    else:
+        yield from _json_records(uri, raw)
+
+
+def _record(uri: str, obj: object, raw: bytes) -> RawDocument:
+    if not isinstance(obj, dict):
+        return RawDocument(uri, "record", raw, sha256_hex(raw), len(raw),
+                           error=f"JSON value is a {type(obj).__name__}, not an object with url/title/text")
+    data = json.dumps(obj, ensure_ascii=False, sort_keys=True).encode("utf-8")
+    return RawDocument(uri, "record", data, sha256_hex(data), len(data))
+
+
+def _jsonl_records(uri: str, raw: bytes) -> Iterator[RawDocument]:
+    for n, line in enumerate(raw.splitlines(), start=1):
+        if not line.strip():
+            continue
+        line_uri = f"{uri}#L{n}"
+        try:
+            obj = json.loads(line)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            yield RawDocument(line_uri, "record", line, sha256_hex(line), len(line),
+                              error=f"line {n} is not valid JSON: {exc}")
+            continue
+        yield _record(line_uri, obj, line)
+
+
+def _json_records(uri: str, raw: bytes) -> Iterator[RawDocument]:
+    try:
+        obj = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        yield RawDocument(uri, "record", raw, sha256_hex(raw), len(raw), error=f"not valid JSON: {exc}")
+        return
+    if isinstance(obj, list):
+        for i, item in enumerate(obj):
+            yield _record(f"{uri}#{i}", item, json.dumps(item).encode("utf-8"))
+    else:
+        yield _record(uri, obj, raw)
+
+
+def read_all(paths: Iterable[Path]) -> Iterator[RawDocument]:
+    for path in paths:
+        yield from read_path(path)
