@@ -1,0 +1,194 @@
+"""The `ingest` flow: discover -> read -> clean (batches, in worker processes) -> validate -> load.
+
+The flow only composes; the work lives in tasks/. One Prefect task run per batch, never per article.
+Cleaning batches run on the flow's task runner (processes by default, Dask on request) while this
+process, the single writer, validates and loads each finished batch in its own transaction.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect.artifacts import create_markdown_artifact
+from prefect.runtime import flow_run
+
+from newsflow.settings import BATCH_SIZE, SAMPLES_DIR, db_path
+from tasks import load as L
+from tasks.clean import CLEANER_VERSION, clean_batch
+from tasks.models import Article, RawDocument, Rejected
+from tasks.sources import discover, read_all
+from tasks.validate import validate_articles
+
+
+@task(name="discover", cache_policy=NO_CACHE)
+def discover_task(sources: list[str]) -> list[Path]:
+    return discover(sources)
+
+
+@task(name="clean-batch", retries=1, retry_delay_seconds=2, cache_policy=NO_CACHE)
+def clean_batch_task(docs: list[RawDocument]) -> list[Article | Rejected]:
+    return clean_batch(docs)
+
+
+@task(name="validate-batch", cache_policy=NO_CACHE)
+def validate_task(articles: list[Article]):
+    return validate_articles(articles)
+
+
+@task(name="load-batch", retries=2, retry_delay_seconds=[1, 5], cache_policy=NO_CACHE)
+def load_task(db: str, run_id: str, docs: list[RawDocument], articles: list[Article], rejected: list[Rejected]):
+    con = _connection(db)
+    return L.load_batch(con, run_id, CLEANER_VERSION, docs, articles, rejected)
+
+
+_CONNECTIONS: dict[str, object] = {}
+
+
+def _connection(db: str):
+    """One connection per warehouse per process: the flow's process is the only writer."""
+    if db not in _CONNECTIONS:
+        _CONNECTIONS[db] = L.connect(db)
+    return _CONNECTIONS[db]
+
+
+def _close(db: str) -> None:
+    con = _CONNECTIONS.pop(db, None)
+    if con is not None:
+        con.close()
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    db: str
+    documents_seen: int = 0
+    articles_new: int = 0
+    articles_updated: int = 0
+    articles_unchanged: int = 0
+    quarantined: int = 0
+    segments_removed: int = 0
+    quarantine: list[tuple[str, list[str]]] = field(default_factory=list)
+    expectations: dict[str, list[int]] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def batches(docs: Iterator[RawDocument], known: set[str], size: int, summary: RunSummary) -> Iterator[list[RawDocument]]:
+    """Group the documents not yet in the warehouse into batches; count the rest as unchanged."""
+    batch: list[RawDocument] = []
+    for doc in docs:
+        summary.documents_seen += 1
+        if doc.document_id in known:
+            summary.articles_unchanged += 1
+            continue
+        known.add(doc.document_id)  # the same bytes twice in one run load once
+        batch.append(doc)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+@flow(name="ingest", log_prints=False)
+def ingest(sources: list[str] | None = None, db: str | None = None, batch_size: int = BATCH_SIZE,
+           max_in_flight: int | None = None) -> dict:
+    """Ingest local files, folders or globs (default: the bundled samples) into the warehouse."""
+    logger = get_run_logger()
+    started = time.perf_counter()
+    sources = [str(s) for s in (sources or [SAMPLES_DIR])]
+    db_file = str(db_path(db))
+    run_id = flow_run.get_id() or f"local-{time.time_ns()}"
+    summary = RunSummary(run_id=run_id, db=db_file)
+    con = _connection(db_file)
+    L.start_run(con, run_id, flow_run.get_id(), " ".join(sources), CLEANER_VERSION)
+    totals = L.BatchCounts()
+    status = "failed"
+    try:
+        _share_api_with_workers()
+        paths = discover_task(sources)
+        known = L.known_document_ids(con)
+        logger.info("%d file(s) found; %d documents already in the warehouse", len(paths), len(known))
+        in_flight: deque = deque()
+        limit = max_in_flight or 2 * (os.cpu_count() or 2)
+        batch_no = 0
+        for batch in batches(read_all(paths), known, batch_size, summary):
+            in_flight.append((batch, clean_batch_task.submit(batch)))
+            if len(in_flight) >= limit:
+                batch_no += 1
+                _finish_batch(db_file, run_id, *in_flight.popleft(), totals, summary, batch_no, logger)
+        while in_flight:
+            batch_no += 1
+            _finish_batch(db_file, run_id, *in_flight.popleft(), totals, summary, batch_no, logger)
+        status = "completed"
+    finally:
+        summary.articles_new = totals.new
+        summary.articles_updated = totals.updated
+        summary.articles_unchanged += totals.unchanged
+        summary.quarantined = totals.quarantined
+        summary.segments_removed = totals.segments_removed
+        summary.quarantine = totals.quarantine_reasons
+        summary.seconds = round(time.perf_counter() - started, 2)
+        L.finish_run(con, run_id, status, summary.documents_seen, totals)
+        _close(db_file)
+    create_markdown_artifact(key="ingest-summary", markdown=summary_markdown(summary),
+                             description="newsflow ingest: counts, quarantine, validation")
+    logger.info("done: %s", {k: v for k, v in summary.as_dict().items() if k not in ("quarantine", "expectations")})
+    return summary.as_dict()
+
+
+def _share_api_with_workers() -> None:
+    """Point worker processes at this run's API, so an ephemeral run starts one server, not one per worker."""
+    from prefect.context import FlowRunContext
+
+    ctx = FlowRunContext.get()
+    if ctx is not None and not os.environ.get("PREFECT_API_URL"):
+        os.environ["PREFECT_API_URL"] = str(ctx.client.api_url)
+
+
+def _finish_batch(db_file, run_id, batch, future, totals, summary, batch_no, logger) -> None:
+    results = future.result()
+    articles = [r for r in results if isinstance(r, Article)]
+    rejected = [r for r in results if isinstance(r, Rejected)]
+    validation = validate_task(articles)
+    for name, (ok, bad) in validation.per_expectation.items():
+        seen = summary.expectations.setdefault(name, [0, 0])
+        seen[0] += ok
+        seen[1] += bad
+    counts = load_task(db_file, run_id, batch, validation.valid, rejected + validation.rejected)
+    totals.add(counts)
+    logger.info("batch %d: %d docs -> %d new, %d updated, %d unchanged, %d quarantined", batch_no, len(batch),
+                counts.new, counts.updated, counts.unchanged, counts.quarantined)
+
+
+def summary_markdown(s: RunSummary) -> str:
+    lines = [
+        f"# newsflow ingest `{s.run_id}`",
+        "",
+        "| documents seen | new | updated | unchanged | quarantined | segments removed | seconds |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+        f"| {s.documents_seen} | {s.articles_new} | {s.articles_updated} | {s.articles_unchanged} | "
+        f"{s.quarantined} | {s.segments_removed} | {s.seconds} |",
+        "",
+        f"Warehouse: `{s.db}`",
+    ]
+    if s.expectations:
+        lines += ["", "## Validation", "", "| expectation | passed | failed |", "|---|---:|---:|"]
+        lines += [f"| `{name}` | {ok} | {bad} |" for name, (ok, bad) in s.expectations.items()]
+    if s.quarantine:
+        lines += ["", "## Quarantined", "", "| source | reasons |", "|---|---|"]
+        lines += [f"| `{src}` | {'; '.join(r).replace('|', '/')} |" for src, r in s.quarantine[:200]]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    ingest()

@@ -1,0 +1,140 @@
+"""The `newsflow` command line. Thin: each command parses options and calls a flow or a task."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from newsflow.settings import SAMPLES_DIR, db_path
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+
+app = typer.Typer(
+    help="newsflow: ingest news articles, strip boilerplate, validate them and load a DuckDB warehouse.\n\n"
+    "Start with `newsflow ingest` (loads the bundled samples into warehouse/news.duckdb), then query the "
+    "file with DuckDB. Each command has its own --help.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+)
+console = Console(stderr=True)
+out = Console()
+
+DbOption = Annotated[
+    Optional[Path],
+    typer.Option("--db", help="Warehouse file analysts query. Default: $NEWSFLOW_DB or warehouse/news.duckdb."),
+]
+
+
+class Runner(str, Enum):
+    process = "process"
+    thread = "thread"
+    dask = "dask"
+
+
+def _task_runner(kind: Runner, workers: int | None, dask_address: str | None):
+    from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
+
+    if kind is Runner.thread:
+        return ThreadPoolTaskRunner(max_workers=workers)
+    if kind is Runner.dask:
+        from prefect_dask import DaskTaskRunner
+
+        if dask_address:
+            return DaskTaskRunner(address=dask_address)
+        return DaskTaskRunner(cluster_kwargs={"n_workers": workers or os.cpu_count() or 2,
+                                              "threads_per_worker": 1, "processes": True})
+    return ProcessPoolTaskRunner(max_workers=workers or os.cpu_count() or 2)
+
+
+@app.command()
+def ingest(
+    sources: Annotated[
+        Optional[list[str]],
+        typer.Argument(help="Files, folders (recursive) or globs of .txt, .html/.htm, .json or .jsonl articles. "
+                       "Default: the bundled sample articles.", show_default=False),
+    ] = None,
+    db: DbOption = None,
+    batch_size: Annotated[int, typer.Option(help="Documents per batch (one task run, one transaction).")] = 200,
+    task_runner: Annotated[Runner, typer.Option(help="Where cleaning batches run: local processes, threads, "
+                                                "or a Dask cluster.")] = Runner.process,
+    workers: Annotated[Optional[int], typer.Option(help="Worker processes/threads. Default: one per core.")] = None,
+    dask_address: Annotated[Optional[str], typer.Option(help="Address of a running Dask scheduler, e.g. "
+                                                        "tcp://10.0.0.5:8786 (with --task-runner dask).")] = None,
+) -> None:
+    """Run the Prefect flow `ingest`: read, clean, validate and load articles; print what happened.
+
+    Runs use Prefect's ephemeral mode, or the server at PREFECT_API_URL when set (they then show in its UI).
+    A second run over the same input loads nothing twice and reports the documents as unchanged.
+    """
+    from flows.ingest import ingest as ingest_flow
+    from tasks.sources import SourceError, discover
+
+    try:
+        discover(sources or [SAMPLES_DIR])  # fail fast, before Prefect starts, on a SOURCE that names nothing
+    except SourceError as exc:
+        console.print(f"[red]error:[/red] {exc}. Give a file, a folder or a quoted glob such as 'data/*.jsonl'.")
+        raise typer.Exit(2) from None
+    flow = ingest_flow.with_options(task_runner=_task_runner(task_runner, workers, dask_address))
+    summary = flow(sources=sources, db=str(db_path(db)), batch_size=batch_size)
+    print_summary(summary)
+
+
+def print_summary(s: dict) -> None:
+    table = Table(title=f"newsflow ingest -> {s['db']}", show_header=True)
+    for col in ("documents seen", "new", "updated", "unchanged", "quarantined", "segments removed", "seconds"):
+        table.add_column(col, justify="right")
+    table.add_row(*(str(s[k]) for k in ("documents_seen", "articles_new", "articles_updated", "articles_unchanged",
+                                         "quarantined", "segments_removed", "seconds")))
+    out.print(table)
+    if s["quarantine"]:
+        out.print(f"[yellow]{len(s['quarantine'])} quarantined[/yellow] (see the quarantine table):")
+        for source, reasons in s["quarantine"][:20]:
+            out.print(f"  {source}: {'; '.join(reasons)}")
+        if len(s["quarantine"]) > 20:
+            out.print(f"  ... and {len(s['quarantine']) - 20} more")
+
+
+@app.command()
+def extract(
+    paths: Annotated[list[str], typer.Argument(help="Files, folders or globs to clean.")],
+) -> None:
+    """Clean documents and print one JSON object per document on stdout; writes no warehouse.
+
+    Fields: source_uri, title, body, published_at, author, language, removed: [{text, rule}], or
+    error with the reasons when a document cannot be cleaned.
+    """
+    from tasks.clean import clean_document
+    from tasks.models import Article
+    from tasks.sources import SourceError, discover, read_all
+
+    try:
+        files = discover(paths)
+    except SourceError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    for doc in read_all(files):
+        result = clean_document(doc)
+        if isinstance(result, Article):
+            obj = {
+                "source_uri": result.source_uri, "url": result.url, "title": result.title, "body": result.body,
+                "published_at": result.published_at, "author": result.author, "language": result.language,
+                "section": result.section, "flags": result.flags,
+                "removed": [{"text": s.text, "rule": s.rule} for s in result.removed],
+            }
+        else:
+            obj = {"source_uri": result.source_uri, "error": result.reasons, "stage": result.stage}
+        sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+
+
+if __name__ == "__main__":
+    app()

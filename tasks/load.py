@@ -1,0 +1,230 @@
+"""Load: the only code that writes the DuckDB warehouse.
+
+Each batch loads in one transaction through DuckDB's bulk path (Arrow tables registered as views),
+upserting on the stable ids, so a rerun over the same input adds nothing twice and a crash mid-batch
+leaves no partial batch behind.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from newsflow.settings import MIGRATIONS_DIR
+from tasks.models import Article, RawDocument, Rejected
+
+_MIGRATION_NAME = re.compile(r"^(\d{3})_[\w-]+\.sql$")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse (creating its folder) and bring its schema up to date."""
+    path = Path(path)
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path), read_only=read_only)
+    if not read_only:
+        migrate(con)
+    return con
+
+
+def migrations(folder: Path = MIGRATIONS_DIR) -> list[tuple[int, Path]]:
+    found = []
+    for p in sorted(folder.glob("*.sql")):
+        m = _MIGRATION_NAME.match(p.name)
+        if m:
+            found.append((int(m.group(1)), p))
+    return found
+
+
+def migrate(con: duckdb.DuckDBPyConnection, folder: Path = MIGRATIONS_DIR) -> list[str]:
+    """Apply the numbered migrations not yet recorded in schema_migrations, each in a transaction."""
+    con.execute(
+        "create table if not exists schema_migrations (version integer primary key, name varchar not null, "
+        "applied_at timestamptz not null)"
+    )
+    done = {v for (v,) in con.execute("select version from schema_migrations").fetchall()}
+    applied = []
+    for version, path in migrations(folder):
+        if version in done:
+            continue
+        con.execute("begin")
+        try:
+            con.execute(path.read_text(encoding="utf-8"))
+            con.execute("insert into schema_migrations values (?, ?, ?)", [version, path.name, utcnow()])
+            con.execute("commit")
+        except Exception:
+            con.execute("rollback")
+            raise
+        applied.append(path.name)
+    return applied
+
+
+def known_document_ids(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """Ids of every raw document already received (loaded or quarantined): reruns skip these."""
+    return {d for (d,) in con.execute("select document_id from documents").fetchall()}
+
+
+def start_run(con: duckdb.DuckDBPyConnection, run_id: str, flow_run_id: str | None, sources: str,
+              cleaner_version: str) -> None:
+    con.execute(
+        "insert into runs (run_id, flow_run_id, started_at, status, sources, cleaner_version) "
+        "values (?, ?, ?, 'running', ?, ?) on conflict do nothing",
+        [run_id, flow_run_id, utcnow(), sources, cleaner_version],
+    )
+
+
+@dataclass
+class BatchCounts:
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    quarantined: int = 0
+    segments_removed: int = 0
+    quarantine_reasons: list[tuple[str, list[str]]] = field(default_factory=list)
+
+    def add(self, other: "BatchCounts") -> None:
+        self.new += other.new
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.quarantined += other.quarantined
+        self.segments_removed += other.segments_removed
+        self.quarantine_reasons.extend(other.quarantine_reasons)
+
+
+def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, status: str, seen: int, counts: BatchCounts) -> None:
+    con.execute(
+        "update runs set finished_at = ?, status = ?, documents_seen = ?, articles_new = ?, articles_updated = ?,"
+        " articles_unchanged = ?, quarantined = ?, segments_removed = ? where run_id = ?",
+        [utcnow(), status, seen, counts.new, counts.updated, counts.unchanged, counts.quarantined,
+         counts.segments_removed, run_id],
+    )
+
+
+def _documents_table(docs: list[RawDocument], run_id: str, now: datetime) -> pa.Table:
+    return pa.table({
+        "document_id": [d.document_id for d in docs],
+        "source_uri": [d.source_uri for d in docs],
+        "media_type": [d.media_type for d in docs],
+        "raw": pa.array([d.raw for d in docs], type=pa.binary()),
+        "raw_sha256": [d.raw_sha256 for d in docs],
+        "size_bytes": pa.array([d.size_bytes for d in docs], type=pa.int64()),
+        "fields": [json.dumps(d.fields, default=str) if d.fields else None for d in docs],
+        "run_id": [run_id] * len(docs),
+        "received_at": pa.array([now] * len(docs), type=pa.timestamp("us", tz="UTC")),
+    })
+
+
+def _articles_table(articles: list[Article], run_id: str, version: str, now: datetime) -> pa.Table:
+    return pa.table({
+        "article_id": [a.article_id for a in articles],
+        "document_id": [a.document_id for a in articles],
+        "source_uri": [a.source_uri for a in articles],
+        "url": pa.array([a.url for a in articles], type=pa.string()),
+        "title": pa.array([a.title for a in articles], type=pa.string()),
+        "body": [a.body for a in articles],
+        "published_at": pa.array([a.published_at for a in articles], type=pa.string()),
+        "author": pa.array([a.author for a in articles], type=pa.string()),
+        "language": pa.array([a.language for a in articles], type=pa.string()),
+        "sitename": pa.array([a.sitename for a in articles], type=pa.string()),
+        "section": pa.array([a.section for a in articles], type=pa.string()),
+        "canonical_url": pa.array([a.canonical_url for a in articles], type=pa.string()),
+        "flags": pa.array([a.flags for a in articles], type=pa.list_(pa.string())),
+        "extra": pa.array([json.dumps(a.extra, default=str) if a.extra else None for a in articles], type=pa.string()),
+        "word_count": pa.array([a.word_count for a in articles], type=pa.int32()),
+        "content_hash": [a.content_hash for a in articles],
+        "cleaner_version": [version] * len(articles),
+        "run_id": [run_id] * len(articles),
+        "now": pa.array([now] * len(articles), type=pa.timestamp("us", tz="UTC")),
+    })
+
+
+def _segments_table(articles: list[Article]) -> pa.Table:
+    rows = [(a.article_id, s.position, s.text, s.rule) for a in articles for s in a.removed]
+    return pa.table({
+        "article_id": pa.array([r[0] for r in rows], type=pa.string()),
+        "position": pa.array([r[1] for r in rows], type=pa.int32()),
+        "text": pa.array([r[2] for r in rows], type=pa.string()),
+        "rule": pa.array([r[3] for r in rows], type=pa.string()),
+    })
+
+
+def _quarantine_table(rejected: list[Rejected], run_id: str, now: datetime) -> pa.Table:
+    return pa.table({
+        "document_id": [r.document_id for r in rejected],
+        "source_uri": [r.source_uri for r in rejected],
+        "stage": [r.stage for r in rejected],
+        "reasons": pa.array([r.reasons for r in rejected], type=pa.list_(pa.string())),
+        "run_id": [run_id] * len(rejected),
+        "quarantined_at": pa.array([now] * len(rejected), type=pa.timestamp("us", tz="UTC")),
+    })
+
+
+def load_batch(con: duckdb.DuckDBPyConnection, run_id: str, cleaner_version: str, docs: list[RawDocument],
+               articles: list[Article], rejected: list[Rejected]) -> BatchCounts:
+    """Write one batch in one transaction: raw documents, upserted articles, their removed
+    segments, and quarantine rows. Returns what changed."""
+    now = utcnow()
+    counts = BatchCounts()
+    cur = con.cursor()
+    cur.register("b_documents", _documents_table(docs, run_id, now))
+    cur.register("b_articles", _articles_table(articles, run_id, cleaner_version, now))
+    cur.register("b_segments", _segments_table(articles))
+    cur.register("b_quarantine", _quarantine_table(rejected, run_id, now))
+    cur.execute("begin")
+    try:
+        status = dict(cur.execute(
+            "select b.article_id, case when a.article_id is null then 'new' when a.content_hash = b.content_hash "
+            "then 'unchanged' else 'updated' end from b_articles b left join articles a using (article_id)"
+        ).fetchall())
+        changed = [aid for aid, s in status.items() if s != "unchanged"]
+        counts.new = sum(1 for s in status.values() if s == "new")
+        counts.updated = sum(1 for s in status.values() if s == "updated")
+        counts.unchanged = sum(1 for s in status.values() if s == "unchanged")
+        cur.execute("insert into documents select * from b_documents on conflict do nothing")
+        cur.execute("""
+            insert into articles
+            select article_id, document_id, source_uri, url, title, body, try_cast(published_at as timestamptz),
+                   author, language, sitename, section, canonical_url, flags, extra::json, word_count, content_hash,
+                   cleaner_version, run_id, now, now
+            from b_articles
+            on conflict (article_id) do update set
+                document_id = excluded.document_id, source_uri = excluded.source_uri, url = excluded.url,
+                title = excluded.title, body = excluded.body, published_at = excluded.published_at,
+                author = excluded.author, language = excluded.language, sitename = excluded.sitename,
+                section = excluded.section, canonical_url = excluded.canonical_url, flags = excluded.flags,
+                extra = excluded.extra, word_count = excluded.word_count, cleaner_version = excluded.cleaner_version,
+                run_id = excluded.run_id,
+                updated_at = case when articles.content_hash = excluded.content_hash then articles.updated_at
+                                  else excluded.updated_at end,
+                content_hash = excluded.content_hash
+        """)
+        if changed:
+            cur.execute("delete from removed_segments where article_id in (select unnest(?))", [changed])
+            cur.execute("insert into removed_segments select * from b_segments where article_id in (select unnest(?))",
+                        [changed])
+            counts.segments_removed = sum(len(a.removed) for a in articles if a.article_id in set(changed))
+        # An accepted article leaves quarantine (e.g. after a re-clean); rejected ones enter it once.
+        cur.execute("delete from quarantine where document_id in (select document_id from b_articles)")
+        counts.quarantined = cur.execute(
+            "insert into quarantine select * from b_quarantine on conflict do nothing"
+        ).fetchone()[0]
+        cur.execute("commit")
+    except Exception:
+        cur.execute("rollback")
+        raise
+    finally:
+        for name in ("b_documents", "b_articles", "b_segments", "b_quarantine"):
+            cur.unregister(name)
+        cur.close()
+    counts.quarantine_reasons = [(r.source_uri, r.reasons) for r in rejected]
+    return counts
