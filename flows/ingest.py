@@ -19,9 +19,11 @@ from prefect.cache_policies import NO_CACHE
 from prefect.artifacts import create_markdown_artifact
 from prefect.runtime import flow_run
 
-from newsflow.settings import BATCH_SIZE, SAMPLES_DIR, db_path
+from newsflow.progress import IngestProgress
+from newsflow.settings import BATCH_SIZE, SAMPLES_DIR, WAREHOUSE_MEMORY_LIMIT, db_path
 from tasks import load as L
-from tasks.clean import CLEANER_VERSION, clean_batch
+from tasks.clean import CLEANER_VERSION
+from tasks.guard import clean_batch_guarded
 from tasks.models import Article, RawDocument, Rejected
 from tasks.sources import discover, read_all
 from tasks.validate import validate_articles
@@ -34,7 +36,7 @@ def discover_task(sources: list[str]) -> list[Path]:
 
 @task(name="clean-batch", retries=1, retry_delay_seconds=2, cache_policy=NO_CACHE)
 def clean_batch_task(docs: list[RawDocument]) -> list[Article | Rejected]:
-    return clean_batch(docs)
+    return clean_batch_guarded(docs)  # per-document time limit: tasks/guard.py
 
 
 @task(name="validate-batch", cache_policy=NO_CACHE)
@@ -55,6 +57,8 @@ def _connection(db: str):
     """One connection per warehouse per process: the flow's process is the only writer."""
     if db not in _CONNECTIONS:
         _CONNECTIONS[db] = L.connect(db)
+        # DuckDB keeps written blocks cached up to 80% of RAM: cap it so memory does not grow with the run.
+        _CONNECTIONS[db].execute(f"set memory_limit = '{WAREHOUSE_MEMORY_LIMIT}'")
     return _CONNECTIONS[db]
 
 
@@ -82,13 +86,16 @@ class RunSummary:
         return asdict(self)
 
 
-def batches(docs: Iterator[RawDocument], known: set[str], size: int, summary: RunSummary) -> Iterator[list[RawDocument]]:
+def batches(docs: Iterator[RawDocument], known: set[str], size: int, summary: RunSummary,
+            progress: IngestProgress | None = None) -> Iterator[list[RawDocument]]:
     """Group the documents not yet in the warehouse into batches; count the rest as unchanged."""
     batch: list[RawDocument] = []
     for doc in docs:
         summary.documents_seen += 1
         if doc.document_id in known:
             summary.articles_unchanged += 1
+            if progress is not None:
+                progress.advance(1, doc.size_bytes)
             continue
         known.add(doc.document_id)  # the same bytes twice in one run load once
         batch.append(doc)
@@ -113,24 +120,30 @@ def ingest(sources: list[str] | None = None, db: str | None = None, batch_size: 
     L.start_run(con, run_id, flow_run.get_id(), " ".join(sources), CLEANER_VERSION)
     totals = L.BatchCounts()
     status = "failed"
+    progress = None
     try:
         _share_api_with_workers()
         paths = discover_task(sources)
         known = L.known_document_ids(con)
         logger.info("%d file(s) found; %d documents already in the warehouse", len(paths), len(known))
+        progress = IngestProgress(paths)
         in_flight: deque = deque()
         limit = max_in_flight or 2 * (os.cpu_count() or 2)
         batch_no = 0
-        for batch in batches(read_all(paths), known, batch_size, summary):
+        for batch in batches(read_all(paths), known, batch_size, summary, progress):
             in_flight.append((batch, clean_batch_task.submit(batch)))
+            if batch_no == 0 and len(in_flight) == 1:
+                _preload_validation()  # GX imports while the workers start, not after the first batch
             if len(in_flight) >= limit:
                 batch_no += 1
-                _finish_batch(db_file, run_id, *in_flight.popleft(), totals, summary, batch_no, logger)
+                _finish_batch(db_file, run_id, *in_flight.popleft(), totals, summary, batch_no, logger, progress)
         while in_flight:
             batch_no += 1
-            _finish_batch(db_file, run_id, *in_flight.popleft(), totals, summary, batch_no, logger)
+            _finish_batch(db_file, run_id, *in_flight.popleft(), totals, summary, batch_no, logger, progress)
         status = "completed"
     finally:
+        if progress is not None:
+            progress.close(finished=status == "completed")
         summary.articles_new = totals.new
         summary.articles_updated = totals.updated
         summary.articles_unchanged += totals.unchanged
@@ -138,6 +151,7 @@ def ingest(sources: list[str] | None = None, db: str | None = None, batch_size: 
         summary.segments_removed = totals.segments_removed
         summary.quarantine = totals.quarantine_reasons
         summary.seconds = round(time.perf_counter() - started, 2)
+        totals.unchanged = summary.articles_unchanged  # skipped as known + loaded unchanged
         L.finish_run(con, run_id, status, summary.documents_seen, totals)
         _close(db_file)
     create_markdown_artifact(key="ingest-summary", markdown=summary_markdown(summary),
@@ -155,7 +169,14 @@ def _share_api_with_workers() -> None:
         os.environ["PREFECT_API_URL"] = str(ctx.client.api_url)
 
 
-def _finish_batch(db_file, run_id, batch, future, totals, summary, batch_no, logger) -> None:
+def _preload_validation() -> None:
+    """Import Great Expectations in the background (a few seconds of imports, once per run)."""
+    import threading
+
+    threading.Thread(target=lambda: __import__("great_expectations"), name="preload-gx", daemon=True).start()
+
+
+def _finish_batch(db_file, run_id, batch, future, totals, summary, batch_no, logger, progress=None) -> None:
     results = future.result()
     articles = [r for r in results if isinstance(r, Article)]
     rejected = [r for r in results if isinstance(r, Rejected)]
@@ -168,6 +189,8 @@ def _finish_batch(db_file, run_id, batch, future, totals, summary, batch_no, log
     totals.add(counts)
     logger.info("batch %d: %d docs -> %d new, %d updated, %d unchanged, %d quarantined", batch_no, len(batch),
                 counts.new, counts.updated, counts.unchanged, counts.quarantined)
+    if progress is not None:
+        progress.advance(len(batch), sum(d.size_bytes for d in batch))
 
 
 def summary_markdown(s: RunSummary) -> str:

@@ -76,7 +76,7 @@ def ingest(
     Runs use Prefect's ephemeral mode, or the server at PREFECT_API_URL when set (they then show in its UI).
     A second run over the same input loads nothing twice and reports the documents as unchanged.
     """
-    from flows.ingest import ingest as ingest_flow
+    from newsflow.ephemeral import start_early_server
     from tasks.sources import SourceError, discover
 
     try:
@@ -84,7 +84,12 @@ def ingest(
     except SourceError as exc:
         console.print(f"[red]error:[/red] {exc}. Give a file, a folder or a quoted glob such as 'data/*.jsonl'.")
         raise typer.Exit(2) from None
+    server = start_early_server()  # boots while the imports below run; stops at exit, after Prefect's flush
+    from flows.ingest import ingest as ingest_flow
+
     flow = ingest_flow.with_options(task_runner=_task_runner(task_runner, workers, dask_address))
+    if server is not None:
+        server.wait()
     summary = flow(sources=sources, db=str(db_path(db)), batch_size=batch_size)
     print_summary(summary)
 

@@ -26,3 +26,11 @@ SUPPORTED_SUFFIXES = {".txt": "text", ".html": "html", ".htm": "html", ".json": 
 def db_path(explicit: str | os.PathLike | None = None) -> Path:
     """The analyst database path: --db, else $NEWSFLOW_DB, else warehouse/news.duckdb."""
     return Path(explicit or os.environ.get("NEWSFLOW_DB") or DEFAULT_DB).expanduser().resolve()
+
+# Per-document limits while cleaning (tasks/guard.py): a document that takes longer than this, or
+# crashes the cleaning process, is quarantined ("timed out after N s") and the batch carries on.
+DOCUMENT_TIME_LIMIT_S = float(os.environ.get("NEWSFLOW_DOCUMENT_TIME_LIMIT", "30"))
+# Extra address space the cleaning process may use beyond its start size (0 = no cap).
+DOCUMENT_MEMORY_LIMIT_BYTES = int(os.environ.get("NEWSFLOW_DOCUMENT_MEMORY_LIMIT", str(2 * 1024**3)))
+# DuckDB memory cap for the writer (its block cache would otherwise grow to 80% of RAM with the run).
+WAREHOUSE_MEMORY_LIMIT = os.environ.get("NEWSFLOW_WAREHOUSE_MEMORY_LIMIT", "512MB")

@@ -1,0 +1,244 @@
+"""A per-document time limit for cleaning, so one pathological page cannot stall a batch.
+
+Documents are cleaned in a long-lived helper process forked from the worker (one per worker thread)
+that streams back one result per document. The worker waits at most the limit for each result; when a
+document takes longer, or crashes the helper (a parser segfault, the memory cap), the helper is killed,
+that document becomes a Rejected with the reason, and a fresh helper carries on with the rest of the
+batch. A signal-based timeout would not do: Prefect and Dask may run the task outside the main thread,
+and a signal cannot interrupt a long call inside lxml's C code. The helper is warmed up (imports,
+language model) before any document is timed, and keeps its caches across batches.
+
+Where `os.fork` is unavailable the documents are cleaned inline, without a limit.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from multiprocessing.connection import Connection, Pipe
+from typing import Any, TypeVar
+
+from newsflow.settings import DOCUMENT_MEMORY_LIMIT_BYTES, DOCUMENT_TIME_LIMIT_S
+from tasks.models import Article, RawDocument, Rejected
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+# How long a fresh helper may take to warm up (imports, models) before the batch fails (and retries).
+WARMUP_TIMEOUT_S = 300.0
+_CAN_FORK = hasattr(os, "fork") and sys.platform.startswith("linux")
+
+
+class HelperFailed(RuntimeError):
+    """The helper process could not start or warm up."""
+
+
+def _set_parent_death_signal() -> None:
+    """Linux: die with the worker, so a killed worker never leaves a helper behind."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except Exception:  # best effort; the helper also exits when its pipe closes
+        pass
+
+
+def _limit_memory(extra_bytes: int) -> None:
+    """Cap the helper's address space so a memory bomb fails one document, not the machine."""
+    if extra_bytes <= 0:
+        return
+    try:
+        import resource
+
+        with open("/proc/self/statm") as fh:
+            current = int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+        resource.setrlimit(resource.RLIMIT_AS, (current + extra_bytes, resource.RLIM_INFINITY))
+    except (OSError, ValueError, ImportError):
+        pass
+
+
+def _serve(conn: Connection, fn: Callable[[Any], Any], warmup: Callable[[], None] | None) -> None:
+    """The helper's loop: receive a list of items, send back ("ok", result) or ("error", reason) each."""
+    if warmup is not None:
+        warmup()
+    _limit_memory(DOCUMENT_MEMORY_LIMIT_BYTES)
+    conn.send(("ready", None))
+    while True:
+        try:
+            items = conn.recv()
+        except (EOFError, OSError):
+            return
+        if items is None:
+            return
+        for item in items:
+            try:
+                out = ("ok", fn(item))
+            except Exception as exc:  # noqa: BLE001 - reported per document, never fatal
+                out = ("error", f"{type(exc).__name__}: {exc}"[:500])
+            conn.send(out)
+
+
+def _describe_exit(status: int | None) -> str:
+    if status is None:
+        return "exited"
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        try:
+            return f"killed by {signal.Signals(sig).name}"
+        except ValueError:
+            return f"killed by signal {sig}"
+    return f"exit code {os.waitstatus_to_exitcode(status)}"
+
+
+class Helper:
+    """One forked helper process that applies `fn` to items with a time limit per item."""
+
+    def __init__(self, fn: Callable[[T], R], warmup: Callable[[], None] | None = None):
+        self.fn = fn
+        self.warmup = warmup
+        self.pid: int | None = None
+        self.conn: Connection | None = None
+
+    def start(self) -> None:
+        parent_conn, child_conn = Pipe(duplex=True)
+        pid = os.fork()
+        if pid == 0:  # the helper
+            status = 0
+            try:
+                parent_conn.close()
+                _set_parent_death_signal()
+                _serve(child_conn, self.fn, self.warmup)
+            except BaseException:  # noqa: BLE001 - a helper must never run the parent's code
+                status = 1
+            finally:
+                os._exit(status)
+        child_conn.close()
+        self.pid, self.conn = pid, parent_conn
+        if not parent_conn.poll(WARMUP_TIMEOUT_S):
+            self.stop()
+            raise HelperFailed(f"cleaning helper did not warm up within {WARMUP_TIMEOUT_S:g} s")
+        try:
+            parent_conn.recv()
+        except (EOFError, OSError):
+            status = self.stop()
+            raise HelperFailed(f"cleaning helper failed to start ({_describe_exit(status)})") from None
+
+    def stop(self) -> int | None:
+        """Kill the helper (if alive) and reap it; returns its wait status."""
+        status = None
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+        if self.pid is not None:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            try:
+                _, status = os.waitpid(self.pid, 0)
+            except ChildProcessError:
+                pass
+            self.pid = None
+        return status
+
+    def run(self, items: Sequence[T], limit: float, on_fail: Callable[[T, str], R]) -> list[R]:
+        """Apply fn to every item; an item slower than `limit` seconds or crashing gets on_fail(item, reason)."""
+        results: list[R] = []
+        pending = list(items)
+        while pending:
+            if self.conn is None:
+                self.start()
+            assert self.conn is not None
+            try:
+                self.conn.send(pending)
+            except (BrokenPipeError, OSError):  # the helper died between batches: start another
+                self.stop()
+                self.start()
+                assert self.conn is not None
+                self.conn.send(pending)
+            done = 0
+            failed = False
+            for item in pending:
+                if not self.conn.poll(limit):
+                    self.stop()
+                    results.append(on_fail(item, f"timed out after {limit:g} s"))
+                    failed = True
+                    break
+                try:
+                    status, value = self.conn.recv()
+                except (EOFError, OSError):
+                    exit_status = self.stop()
+                    results.append(on_fail(item, f"cleaning process crashed ({_describe_exit(exit_status)})"))
+                    failed = True
+                    break
+                results.append(value if status == "ok" else on_fail(item, value))
+                done += 1
+            pending = pending[done + 1:] if failed else []
+        return results
+
+
+_local = threading.local()
+
+
+def _helper(fn: Callable[[Any], Any], warmup: Callable[[], None] | None) -> Helper:
+    helpers: dict = _local.__dict__.setdefault("helpers", {})
+    key = (fn, warmup, os.getpid())  # a forked process must not reuse its parent's helper
+    if key not in helpers:
+        helpers[key] = Helper(fn, warmup)
+    return helpers[key]
+
+
+def run_guarded(items: Sequence[T], fn: Callable[[T], R], on_fail: Callable[[T, str], R],
+                limit: float = DOCUMENT_TIME_LIMIT_S, warmup: Callable[[], None] | None = None) -> list[R]:
+    """`[fn(x) for x in items]` with at most `limit` seconds per item (in a helper process).
+
+    An item that times out or crashes the helper gets `on_fail(item, reason)` instead; an exception
+    raised by `fn` also goes to `on_fail` with its message. `fn`, `on_fail` and `warmup` must be
+    module-level functions (the helper is reused across calls).
+    """
+    if not _CAN_FORK or limit <= 0:
+        out: list[R] = []
+        for item in items:
+            try:
+                out.append(fn(item))
+            except Exception as exc:  # noqa: BLE001
+                out.append(on_fail(item, f"{type(exc).__name__}: {exc}"))
+        return out
+    return _helper(fn, warmup).run(items, limit, on_fail)
+
+
+# ------------------------------------------------------------------------- the cleaning stage
+_WARMUP_PAGE = (
+    b"<html><head><title>Warm-up page</title><meta name='author' content='Jane Doe'>"
+    b"<meta property='article:published_time' content='2024-01-02T03:04:05Z'></head><body><nav>Home</nav>"
+    b"<article><h1>Warm-up page</h1><p>This paragraph exists so the extractor, the date parser and the "
+    b"language model are loaded before any real document is timed. It is long enough to be an article "
+    b"body and says nothing at all.</p><p>Published on 2 January 2024 by Jane Doe.</p></article></body></html>"
+)
+
+
+def _warm_cleaner() -> None:
+    from tasks.clean import clean_document
+    from tasks.models import sha256_hex
+
+    clean_document(RawDocument("file:///warm-up.html", "html", _WARMUP_PAGE, sha256_hex(_WARMUP_PAGE),
+                               len(_WARMUP_PAGE)))
+
+
+def _clean_one(doc: RawDocument) -> Article | Rejected:
+    from tasks.clean import clean_document
+
+    return clean_document(doc)
+
+
+def _reject(doc: RawDocument, reason: str) -> Rejected:
+    return Rejected(doc.document_id, doc.source_uri, "extract", [reason])
+
+
+def clean_batch_guarded(docs: list[RawDocument], limit: float = DOCUMENT_TIME_LIMIT_S) -> list[Article | Rejected]:
+    """Clean a batch with a per-document time limit; a document over the limit is quarantined with
+    the reason "timed out after N s" (N = `limit`, setting NEWSFLOW_DOCUMENT_TIME_LIMIT)."""
+    return run_guarded(docs, _clean_one, _reject, limit, _warm_cleaner)
