@@ -47,13 +47,14 @@ class EarlyServer:
         self.proc: subprocess.Popen | None = None
         self.url: str | None = None
 
-    def start(self) -> None:
+    def start(self, env: dict[str, str] | None = None, export: bool = True) -> None:
+        """Launch the server; with `export`, point this process (and its children) at it."""
         spec = importlib.util.find_spec("prefect")
         if spec is None or spec.origin is None:
             return
         app_dir = Path(spec.origin).parent.parent
         port = _free_port()
-        env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1",
+        env = {**os.environ, **(env or {}), "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1",
                "PREFECT__SERVER_FINAL": "1"}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "--app-dir", str(app_dir), "--factory",
@@ -62,7 +63,8 @@ class EarlyServer:
             env=env, preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
         )
         self.url = f"http://127.0.0.1:{port}/api"
-        os.environ["PREFECT_API_URL"] = self.url
+        if export:
+            os.environ["PREFECT_API_URL"] = self.url
         atexit.register(self.stop)
 
     def wait(self) -> None:

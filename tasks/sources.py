@@ -88,7 +88,11 @@ def _record(uri: str, obj: object, raw: bytes) -> RawDocument:
     if not isinstance(obj, dict):
         return RawDocument(uri, "record", raw, sha256_hex(raw), len(raw),
                            error=f"JSON value is a {type(obj).__name__}, not an object with url/title/text")
-    data = json.dumps(obj, ensure_ascii=False, sort_keys=True).encode("utf-8")
+    try:
+        data = json.dumps(obj, ensure_ascii=False, sort_keys=True).encode("utf-8")
+    except (UnicodeEncodeError, RecursionError, ValueError) as exc:  # e.g. a lone surrogate such as "\ud800"
+        return RawDocument(uri, "record", raw, sha256_hex(raw), len(raw),
+                           error=f"JSON record cannot be stored as UTF-8 text: {type(exc).__name__}: {exc}"[:300])
     return RawDocument(uri, "record", data, sha256_hex(data), len(data))
 
 
@@ -99,7 +103,7 @@ def _jsonl_records(uri: str, raw: bytes) -> Iterator[RawDocument]:
         line_uri = f"{uri}#L{n}"
         try:
             obj = json.loads(line)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: [[[[...
             yield RawDocument(line_uri, "record", line, sha256_hex(line), len(line),
                               error=f"line {n} is not valid JSON: {exc}")
             continue
@@ -109,12 +113,18 @@ def _jsonl_records(uri: str, raw: bytes) -> Iterator[RawDocument]:
 def _json_records(uri: str, raw: bytes) -> Iterator[RawDocument]:
     try:
         obj = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: [[[[...
         yield RawDocument(uri, "record", raw, sha256_hex(raw), len(raw), error=f"not valid JSON: {exc}")
         return
     if isinstance(obj, list):
         for i, item in enumerate(obj):
-            yield _record(f"{uri}#{i}", item, json.dumps(item).encode("utf-8"))
+            try:
+                item_raw = json.dumps(item).encode("utf-8")
+            except (RecursionError, ValueError) as exc:
+                yield RawDocument(f"{uri}#{i}", "record", raw, sha256_hex(raw), len(raw),
+                                  error=f"item {i} cannot be read: {type(exc).__name__}")
+                continue
+            yield _record(f"{uri}#{i}", item, item_raw)
     else:
         yield _record(uri, obj, raw)
 

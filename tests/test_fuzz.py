@@ -1,0 +1,185 @@
+"""Hostile input: malformed documents never crash a run; each is loaded or quarantined with a reason,
+and no single document can stall a batch (the per-document time limit in tasks/guard.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import time
+
+import duckdb
+import pytest
+
+from ingest_harness import PrefectServer, run_ingest
+from tasks.guard import clean_batch_guarded, run_guarded
+from tasks.models import Article, RawDocument, Rejected, sha256_hex
+
+# ------------------------------------------------------------------------------ the time limit
+
+
+def _slow_or_bad(x: int) -> int:
+    if x == 3:
+        time.sleep(120)  # far beyond the 1 s limit below: the outcome cannot depend on machine speed
+    if x == 5:
+        os.kill(os.getpid(), 9)  # the cleaning process dies mid-document
+    if x == 7:
+        raise ValueError("seven is bad")
+    return x * 10
+
+
+def _failed(x: int, reason: str) -> str:
+    return f"{x}: {reason}"
+
+
+def test_time_limit_quarantines_only_the_slow_document_and_the_batch_carries_on():
+    out = run_guarded(list(range(10)), _slow_or_bad, _failed, limit=1)
+    assert out == [0, 10, 20, "3: timed out after 1 s", 40, "5: cleaning process crashed (killed by SIGKILL)",
+                   60, "7: ValueError: seven is bad", 80, 90]
+    # The helper is replaced after a failure and reused afterwards.
+    assert run_guarded([11, 12], _slow_or_bad, _failed, limit=1) == [110, 120]
+
+
+def test_guarded_cleaning_matches_inline_cleaning_and_keeps_order():
+    from tasks.clean import clean_batch
+
+    page = (b"<html><head><title>A plain title for the test</title></head><body><article><h1>A plain title "
+            b"for the test</h1>" + b"<p>" + b"Words of a long enough paragraph to keep. " * 12 + b"</p>"
+            b"</article></body></html>")
+    docs = [RawDocument(f"file:///t/{i}.html", "html", page + str(i).encode(), sha256_hex(page + str(i).encode()),
+                        len(page) + 1) for i in range(4)]
+    docs.insert(2, RawDocument("file:///t/bad.txt", "text", None, sha256_hex(b"x"), 0, error="empty file"))
+    guarded = clean_batch_guarded(docs, limit=60)
+    assert guarded == clean_batch(docs)
+    assert [type(r) for r in guarded] == [Article, Article, Rejected, Article, Article]
+
+
+# ------------------------------------------------------------------------- a hostile corpus
+
+BILLION_LAUGHS = (
+    '<?xml version="1.0"?>\n<!DOCTYPE lolz [\n <!ENTITY lol "lol">\n'
+    + "".join(f' <!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">\n' for i in range(1, 10))
+    + "]>\n<html><body><p>&lol9;</p></body></html>\n"
+)
+
+
+def _words(rng: random.Random, n: int) -> str:
+    vocab = ["the", "minister", "said", "on", "Monday", "that", "talks", "would", "resume", "after", "a", "pause",
+             "in", "Geneva", "où", "le", "näher", "東京", "🙂", "\u202e", "\u200b", "&amp;", "<", ">", "\"", "'"]
+    return " ".join(rng.choice(vocab) for _ in range(n))
+
+
+def hostile_documents(rng: random.Random) -> list[tuple[str, bytes, int]]:
+    """About 1,100 (file name, bytes, documents in it): a JSON array holds one document per item."""
+    docs: list[tuple[str, bytes, int]] = []
+
+    def add(kind: str, suffix: str, data: bytes | str, count: int = 1) -> None:
+        if isinstance(data, str):
+            data = data.encode("utf-8", "surrogatepass")
+        docs.append((f"{len(docs):05d}_{kind}{suffix}", data, count))
+
+    for _ in range(150):  # broken HTML: random tag soup, unclosed and mismatched tags, truncation
+        parts = [rng.choice(["<div>", "</div>", "<p>", "</span>", "<table><tr><td>", "<script>", "</script>",
+                             "<!--", "-->", "<![CDATA[", "<a href='", "<<>>", "</html>", "<body", "&#x110000;",
+                             "&bogus;", _words(rng, rng.randint(1, 40))]) for _ in range(rng.randint(1, 200))]
+        text = "".join(parts)
+        add("soup", ".html", text[: rng.randint(0, len(text))])
+    for _ in range(60):  # deep nesting
+        depth = rng.choice([300, 3000, 30000])
+        tag = rng.choice(["div", "span", "b", "table", "ul"])
+        add("deep", ".html", f"<html><body>{'<' + tag + '>' * 1}" * depth + _words(rng, 80) + f"</{tag}>" * (depth // 2))
+    for _ in range(60):  # giant attributes and attribute counts
+        big = "x" * rng.choice([10_000, 200_000, 1_000_000])
+        many = " ".join(f"a{i}='{i}'" for i in range(rng.choice([10, 5000])))
+        add("attr", ".html", f"<html><head><title t='{big}'>T</title></head><body {many}><p class='{big}'>"
+            f"{_words(rng, 120)}</p></body></html>")
+    for _ in range(150):  # wrong encodings: declared one thing, are another; invalid UTF-8 in text files
+        text = "<html><head><meta charset='{}'><title>{}</title></head><body><p>{}</p></body></html>".format(
+            rng.choice(["utf-8", "iso-8859-1", "shift_jis", "utf-16", "bogus-charset", ""]),
+            _words(rng, 8), _words(rng, 150))
+        enc = rng.choice(["utf-16", "utf-32", "latin-1", "cp1252", "shift_jis", "utf-8"])
+        add("enc", rng.choice([".html", ".txt"]), text.encode(enc, errors="replace"))
+    for _ in range(150):  # binary junk, with and without NUL bytes
+        n = rng.choice([1, 10, 1000, 100_000])
+        data = bytes(rng.getrandbits(8) for _ in range(min(n, 4096))) * max(1, n // 4096)
+        add("binary", rng.choice([".html", ".txt", ".json", ".htm"]), data)
+    for _ in range(40):  # billion laughs (entity expansion) as HTML, as text and inside a JSON record
+        add("laughs", ".html", BILLION_LAUGHS)
+        add("laughs", ".json", json.dumps({"url": f"https://example.com/lol/{len(docs)}", "html": BILLION_LAUGHS}))
+    for _ in range(30):  # huge single lines
+        line = _words(rng, rng.choice([50_000, 300_000]))
+        add("line", rng.choice([".txt", ".html"]), line)
+    for _ in range(150):  # malformed JSON records: truncated, wrong types, deep arrays, odd fields
+        choice = rng.randrange(8)
+        if choice == 0:
+            data = '{"url": "https://example.com/a", "text": "unterminated'
+        elif choice == 1:
+            value = rng.choice([[], 42, "a string", None, True, [1, 2, 3], [{"text": "x"}, "y"]])
+            add("record", ".json", json.dumps(value), len(value) if isinstance(value, list) else 1)
+            continue
+        elif choice == 2:
+            data = "[" * 100_000 + "]" * 100_000
+        elif choice == 3:
+            data = json.dumps({"url": 12345, "title": ["not", "a", "string"], "text": {"nested": True}})
+        elif choice == 4:
+            data = json.dumps({"url": f"javascript:alert({len(docs)})", "title": "x" * 10_000, "text": _words(rng, 300),
+                               "published_at": rng.choice(["not a date", "9999-99-99", -1e20, 1e20, "2024-02-30"])})
+        elif choice == 5:
+            data = '{"text": "\\ud800 lone surrogate and \\u0000 NUL", "title": "\\udfff"}'
+        elif choice == 6:
+            data = json.dumps({"html": "<p>" * 5000, "url": f"https://example.com/{len(docs)}/" + "a" * 5000})
+        else:
+            data = json.dumps({"text": "\n" * 20_000 + _words(rng, 100), "title": ""})
+        add("record", ".json", data)
+    for _ in range(120):  # empty, blank, BOM-only, control characters, tiny
+        add("tiny", rng.choice([".txt", ".html", ".json"]),
+            rng.choice([b"", b"   \n\t ", b"\xef\xbb\xbf", b"\x1b[31m\x07\x08", b"<", b"{}", b"\r\r\r", b"a"]))
+    for _ in range(100):  # plausible text articles with hostile bits (the ones that should still load)
+        body = "\n\n".join(_words(rng, rng.randint(30, 120)) for _ in range(rng.randint(3, 8)))
+        add("text", ".txt", f"{_words(rng, 8).title()}\n\n{body}\n")
+    return docs
+
+
+@pytest.mark.slow
+def test_hostile_corpus_every_document_loaded_or_quarantined_with_a_reason(tmp_path):
+    rng = random.Random(20240601)
+    folder = tmp_path / "hostile"
+    folder.mkdir()
+    expected = 0
+    for name, data, count in hostile_documents(rng):
+        (folder / name).write_bytes(data)
+        expected += count
+    # JSON Lines files: good, broken and binary lines mixed (one document per non-blank line).
+    for k in range(5):
+        lines = [json.dumps({"url": f"https://example.com/{k}/{i}", "text": _words(rng, 60)}) for i in range(10)]
+        lines += ['{"broken": ', "\x00\x01\x02", "[1, 2", '"just a string"', json.dumps({"title": "no body"})]
+        rng.shuffle(lines)
+        (folder / f"lines_{k}.jsonl").write_text("\n".join(lines) + "\n\n", encoding="utf-8")
+        expected += len(lines)
+    assert expected >= 1000
+
+    db = tmp_path / "hostile.duckdb"
+    with PrefectServer(tmp_path / "prefect-home") as server:
+        proc = run_ingest(server, folder, db, "--batch-size", "50", NEWSFLOW_DOCUMENT_TIME_LIMIT="20")
+    assert "Traceback" not in proc.stdout
+
+    con = duckdb.connect(str(db), read_only=True)
+    documents = con.execute("select count(*) from documents").fetchone()[0]
+    loaded = con.execute("select count(*) from articles").fetchone()[0]
+    quarantined = con.execute("select count(*) from quarantine").fetchone()[0]
+    orphans = con.execute(
+        "select count(*) from documents d where not exists (select 1 from articles a where a.document_id = "
+        "d.document_id) and not exists (select 1 from quarantine q where q.document_id = d.document_id)"
+    ).fetchone()[0]
+    without_reason = con.execute(
+        "select count(*) from quarantine where len(reasons) = 0 or list_filter(reasons, r -> trim(r) = '') <> []"
+    ).fetchone()[0]
+    run = con.execute("select status, documents_seen from runs").fetchall()
+    con.close()
+
+    assert documents == expected, "every input document is recorded exactly once"
+    assert orphans == 0, "every document is either an article or in quarantine"
+    assert without_reason == 0
+    assert loaded + quarantined == expected
+    assert loaded >= 100 and quarantined >= 500
+    assert run == [("completed", expected)]
