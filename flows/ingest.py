@@ -117,6 +117,8 @@ def ingest(sources: list[str] | None = None, db: str | None = None, batch_size: 
     run_id = flow_run.get_id() or f"local-{time.time_ns()}"
     summary = RunSummary(run_id=run_id, db=db_file)
     con = _connection(db_file)
+    # Only one process can open the warehouse for writing, so a run still marked running was killed.
+    con.execute("update runs set status = 'interrupted' where status = 'running'")
     L.start_run(con, run_id, flow_run.get_id(), " ".join(sources), CLEANER_VERSION)
     totals = L.BatchCounts()
     status = "failed"

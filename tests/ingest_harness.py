@@ -80,6 +80,11 @@ def warehouse_contents(db: Path) -> dict[str, list[tuple]]:
             "removed_segments": "select article_id, position, text, rule from removed_segments",
             "quarantine": "select document_id, source_uri, stage, reasons from quarantine",
         }
-        return {name: sorted(con.execute(q).fetchall(), key=repr) for name, q in queries.items()}
+        return {name: sorted((_hashable(row) for row in con.execute(q).fetchall()), key=repr)
+                for name, q in queries.items()}
     finally:
         con.close()
+
+
+def _hashable(row: tuple) -> tuple:
+    return tuple(tuple(v) if isinstance(v, list) else v for v in row)

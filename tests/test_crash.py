@@ -1,0 +1,145 @@
+"""Crash safety: SIGKILL the whole ingest process group at random moments, then rerun.
+
+After every kill the warehouse opens, holds no partial batch and no duplicate, and every row it holds
+is exactly the row an uninterrupted run writes; a final rerun then ends identical to that run.
+Kill moments come from a seeded RNG and three triggers: a random delay after start (often during
+start-up or cleaning), just after a batch was logged as loaded, and just after a batch's validation
+finished, i.e. while its load task runs.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import random
+import signal
+import subprocess
+import threading
+import time
+from collections import defaultdict
+
+import duckdb
+import pytest
+
+from ingest_harness import PrefectServer, ingest_cmd, run_ingest, warehouse_contents, write_corpus
+
+pytestmark = pytest.mark.slow
+
+BATCH = "5"
+WAREHOUSES = 2
+TRIALS_PER_WAREHOUSE = 5
+
+
+@pytest.fixture(scope="module")
+def prefect_server(tmp_path_factory):
+    with PrefectServer(tmp_path_factory.mktemp("prefect-home")) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("corpus")
+    write_corpus(folder, 60, seed=11)
+    (folder / "empty.txt").write_bytes(b"")
+    (folder / "binary.html").write_bytes(b"\x00\xff" * 100)
+    return folder
+
+
+def _reader(stream, lines: queue.Queue) -> None:
+    for line in stream:
+        lines.put(line)
+    lines.put(None)
+
+
+def run_and_kill(server: PrefectServer, corpus, db, rng: random.Random, trial: int) -> str:
+    """Start `newsflow ingest`, SIGKILL its process group at a random moment; say when it was killed."""
+    proc = subprocess.Popen(ingest_cmd(corpus, db, "--batch-size", BATCH), env=server.env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=_reader, args=(proc.stdout, lines), daemon=True).start()
+    mode = trial % 3
+    if mode == 0:
+        deadline, marker, nth, pause = time.monotonic() + rng.uniform(0.5, 8.0), None, 0, 0.0
+    elif mode == 1:
+        deadline, marker, nth, pause = time.monotonic() + 120, "batch ", rng.randint(1, 4), rng.uniform(0, 0.5)
+    else:
+        deadline, marker, nth, pause = time.monotonic() + 120, "validate-batch", rng.randint(1, 4), rng.uniform(0, 0.05)
+    seen = 0
+    last = ""
+    while time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=0.05)
+        except queue.Empty:
+            continue
+        if line is None:  # the run finished before the trigger
+            proc.wait()
+            return "finished"
+        last = line
+        if marker and marker in line and ("Finished" in line or marker == "batch "):
+            seen += 1
+            if seen == nth:
+                time.sleep(pause)
+                break
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    if mode == 2:
+        return "during load" if "validate-batch" in last else "after a load"
+    return "at a random moment" if mode == 0 else "after a batch"
+
+
+def check_consistent(db, expected: dict[str, list[tuple]]) -> int:
+    """The warehouse opens (replaying its WAL) and holds only whole batches, exactly as the reference."""
+    if not db.exists():
+        return 0
+    con = duckdb.connect(str(db))  # read-write: replays the WAL like the next run would
+    con.close()
+    got = warehouse_contents(db)
+    for table in ("documents", "articles", "quarantine"):
+        assert len(set(got[table])) == len(got[table]), f"duplicate rows in {table}"
+    ids = [row[0] for row in got["articles"]]
+    assert len(ids) == len(set(ids)), "duplicate article"
+    ref_articles = {row[0]: row for row in expected["articles"]}
+    ref_segments: dict[str, set] = defaultdict(set)
+    for row in expected["removed_segments"]:
+        ref_segments[row[0]].add(row)
+    segments: dict[str, set] = defaultdict(set)
+    for row in got["removed_segments"]:
+        segments[row[0]].add(row)
+    for row in got["articles"]:
+        assert row == ref_articles[row[0]], "an article differs from the uninterrupted run"
+        assert segments[row[0]] == ref_segments[row[0]], "an article's removed segments are incomplete"
+    assert set(segments) <= {row[0] for row in got["articles"]}, "removed segments without their article"
+    assert set(got["quarantine"]) <= set(expected["quarantine"])
+    # A batch is one transaction: each received document became an article or a quarantine row with it.
+    document_ids = {row[0] for row in got["documents"]}
+    outcome_ids = {row[1] for row in got["articles"]} | {row[0] for row in got["quarantine"]}
+    assert document_ids == outcome_ids, "a document without its article or quarantine row: partial batch"
+    return len(document_ids)
+
+
+def test_sigkill_at_random_moments_then_rerun_ends_identical(prefect_server, corpus, tmp_path):
+    reference = tmp_path / "reference.duckdb"
+    run_ingest(prefect_server, corpus, reference, "--batch-size", BATCH)
+    expected = warehouse_contents(reference)
+    assert len(expected["documents"]) == 62 and len(expected["quarantine"]) >= 2
+
+    rng = random.Random(20240611)
+    outcomes = []
+    for w in range(WAREHOUSES):
+        db = tmp_path / f"crashed-{w}.duckdb"
+        for t in range(TRIALS_PER_WAREHOUSE):
+            when = run_and_kill(prefect_server, corpus, db, rng, trial=w * TRIALS_PER_WAREHOUSE + t)
+            loaded = check_consistent(db, expected)
+            outcomes.append((when, loaded))
+        run_ingest(prefect_server, corpus, db, "--batch-size", BATCH)
+        assert warehouse_contents(db) == expected, "after the rerun the warehouse differs from an uninterrupted run"
+        con = duckdb.connect(str(db), read_only=True)
+        statuses = [s for (s,) in con.execute("select status from runs order by started_at").fetchall()]
+        con.close()
+        killed = sum(1 for when, _ in outcomes[-TRIALS_PER_WAREHOUSE:] if when != "finished")
+        assert statuses[-1] == "completed"
+        # Killed runs that got as far as recording themselves stay visible as interrupted.
+        assert set(statuses[:-1]) <= {"interrupted", "completed"}
+        assert statuses.count("interrupted") <= killed
+    print("kills:", outcomes)
+    assert sum(1 for when, _ in outcomes if when != "finished") >= 10
