@@ -26,8 +26,7 @@ from ingest_harness import PrefectServer, ingest_cmd, run_ingest, warehouse_cont
 pytestmark = pytest.mark.slow
 
 BATCH = "5"
-WAREHOUSES = 2
-TRIALS_PER_WAREHOUSE = 5
+KILLS = 10
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +50,7 @@ def _reader(stream, lines: queue.Queue) -> None:
     lines.put(None)
 
 
-def run_and_kill(server: PrefectServer, corpus, db, rng: random.Random, trial: int) -> str:
+def run_and_kill(server: PrefectServer, corpus, db, rng: random.Random, trial: int, run_seconds: float) -> str:
     """Start `newsflow ingest`, SIGKILL its process group at a random moment; say when it was killed."""
     proc = subprocess.Popen(ingest_cmd(corpus, db, "--batch-size", BATCH), env=server.env(),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
@@ -59,7 +58,7 @@ def run_and_kill(server: PrefectServer, corpus, db, rng: random.Random, trial: i
     threading.Thread(target=_reader, args=(proc.stdout, lines), daemon=True).start()
     mode = trial % 3
     if mode == 0:
-        deadline, marker, nth, pause = time.monotonic() + rng.uniform(0.5, 8.0), None, 0, 0.0
+        deadline, marker, nth, pause = time.monotonic() + rng.uniform(0.1, 0.9) * run_seconds, None, 0, 0.0
     elif mode == 1:
         deadline, marker, nth, pause = time.monotonic() + 120, "batch ", rng.randint(1, 4), rng.uniform(0, 0.5)
     else:
@@ -119,27 +118,42 @@ def check_consistent(db, expected: dict[str, list[tuple]]) -> int:
 
 def test_sigkill_at_random_moments_then_rerun_ends_identical(prefect_server, corpus, tmp_path):
     reference = tmp_path / "reference.duckdb"
+    started = time.monotonic()
     run_ingest(prefect_server, corpus, reference, "--batch-size", BATCH)
+    run_seconds = time.monotonic() - started
     expected = warehouse_contents(reference)
     assert len(expected["documents"]) == 62 and len(expected["quarantine"]) >= 2
 
     rng = random.Random(20240611)
-    outcomes = []
-    for w in range(WAREHOUSES):
-        db = tmp_path / f"crashed-{w}.duckdb"
-        for t in range(TRIALS_PER_WAREHOUSE):
-            when = run_and_kill(prefect_server, corpus, db, rng, trial=w * TRIALS_PER_WAREHOUSE + t)
-            loaded = check_consistent(db, expected)
-            outcomes.append((when, loaded))
-        run_ingest(prefect_server, corpus, db, "--batch-size", BATCH)
-        assert warehouse_contents(db) == expected, "after the rerun the warehouse differs from an uninterrupted run"
-        con = duckdb.connect(str(db), read_only=True)
-        statuses = [s for (s,) in con.execute("select status from runs order by started_at").fetchall()]
-        con.close()
-        killed = sum(1 for when, _ in outcomes[-TRIALS_PER_WAREHOUSE:] if when != "finished")
-        assert statuses[-1] == "completed"
-        # Killed runs that got as far as recording themselves stay visible as interrupted.
-        assert set(statuses[:-1]) <= {"interrupted", "completed"}
-        assert statuses.count("interrupted") <= killed
+    outcomes: list[tuple[str, int]] = []
+    kills = attempts = on_this = 0
+    db = tmp_path / "crashed-0.duckdb"
+    while kills < KILLS and attempts < 3 * KILLS:
+        when = run_and_kill(prefect_server, corpus, db, rng, attempts, run_seconds)
+        attempts += 1
+        outcomes.append((when, check_consistent(db, expected)))
+        if when == "finished":  # nothing left to interrupt here: start again on a fresh warehouse
+            assert warehouse_contents(db) == expected
+            db = tmp_path / f"crashed-{attempts}.duckdb"
+            on_this = 0
+            continue
+        kills += 1
+        on_this += 1
+        if on_this == KILLS // 2 or kills == KILLS:
+            rerun_and_compare(prefect_server, corpus, db, expected, on_this)
+            db = tmp_path / f"crashed-{attempts}.duckdb"
+            on_this = 0
     print("kills:", outcomes)
-    assert sum(1 for when, _ in outcomes if when != "finished") >= 10
+    assert kills >= KILLS
+
+
+def rerun_and_compare(server: PrefectServer, corpus, db, expected, killed: int) -> None:
+    run_ingest(server, corpus, db, "--batch-size", BATCH)
+    assert warehouse_contents(db) == expected, "after the rerun the warehouse differs from an uninterrupted run"
+    con = duckdb.connect(str(db), read_only=True)
+    statuses = [s for (s,) in con.execute("select status from runs order by started_at").fetchall()]
+    con.close()
+    assert statuses[-1] == "completed"
+    # Killed runs that got as far as recording themselves stay visible, as interrupted.
+    assert set(statuses[:-1]) <= {"interrupted"}
+    assert len(statuses) - 1 <= killed
