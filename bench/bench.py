@@ -32,6 +32,7 @@ import time
 from pathlib import Path
 
 import psutil
+import resource
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpus import REPO_ROOT, CorpusBuilder  # noqa: E402
@@ -60,15 +61,23 @@ def _floor_plain(path: str) -> int:
         return len(trafilatura.extract(fh.read()) or "")
 
 
-def floor(paths: list[Path], fn, processes: int) -> float:
-    """Seconds to extract `paths` with a warm pool of `processes` workers (pool start-up excluded)."""
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def floor(paths: list[Path], fn, processes: int) -> tuple[float, float]:
+    """Wall seconds to extract `paths` with a warm pool of `processes` workers (pool start-up excluded),
+    and the CPU seconds of the whole pool (start-up included, so a slight overestimate)."""
     ctx = multiprocessing.get_context("spawn")
+    cpu0 = _children_cpu()
     with ctx.Pool(processes, initializer=_floor_init) as pool:
         pool.map(fn, [str(paths[0])] * processes)  # warm every worker
         started = time.perf_counter()
         for _ in pool.imap_unordered(fn, [str(p) for p in paths], chunksize=8):
             pass
-        return time.perf_counter() - started
+        seconds = time.perf_counter() - started
+    return seconds, _children_cpu() - cpu0
 
 
 # ---------------------------------------------------------------------------- ingest subprocess
@@ -106,12 +115,14 @@ def ingest(source: Path, db: Path, log: Path, extra: list[str]) -> dict:
     cmd = [str(NEWSFLOW), "ingest", str(source), "--db", str(db), *extra]
     env = dict(os.environ, COLUMNS="200")
     started = time.perf_counter()
+    cpu0 = _children_cpu()
     with log.open("w") as fh:
         proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env=env)
         sampler = TreeSampler(proc.pid)
         sampler.start()
         code = proc.wait()
         seconds = time.perf_counter() - started
+        cpu = _children_cpu() - cpu0
         sampler.stopped.set()
         sampler.join()
     if code != 0:
@@ -123,7 +134,7 @@ def ingest(source: Path, db: Path, log: Path, extra: list[str]) -> dict:
                       "from runs order by started_at desc limit 1").fetchone()
     con.close()
     keys = ("seen", "new", "updated", "unchanged", "quarantined")
-    return {"seconds": seconds, "peak_rss": sampler.peak_total, "peak_rss_single": sampler.peak_single,
+    return {"seconds": seconds, "cpu": cpu, "peak_rss": sampler.peak_total, "peak_rss_single": sampler.peak_single,
             **dict(zip(keys, row))}
 
 
@@ -168,9 +179,9 @@ def main() -> None:
 
         pages = all_pages[:n]
         print("(a)  floor ...", flush=True)
-        t_floor = floor(pages, _floor_pipeline_options, args.workers)
+        t_floor, cpu_floor = floor(pages, _floor_pipeline_options, args.workers)
         print("(a0) floor, extract() defaults ...", flush=True)
-        t_plain = floor(pages, _floor_plain, args.workers)
+        t_plain, cpu_plain = floor(pages, _floor_plain, args.workers)
 
         for f in work.glob("*.duckdb*"):
             f.unlink()
@@ -190,26 +201,28 @@ def main() -> None:
     plain_rate = n / t_plain
     marginal = (n4 - n) / (b4["seconds"] - b["seconds"])
     startup = b["seconds"] - n / marginal
+    marginal_cpu = (b4["cpu"] - b["cpu"]) / (n4 - n)
     rows = [
-        ("(a)  floor: trafilatura as the cleaner calls it", n, t_floor, floor_rate, None),
-        ("(a0) trafilatura.extract() defaults (reference)", n, t_plain, plain_rate, None),
-        ("(s)  newsflow ingest, 1 page (start-up)", 1, s["seconds"], None, s["peak_rss"]),
-        (f"(b)  newsflow ingest, N", n, b["seconds"], n / b["seconds"], b["peak_rss"]),
-        (f"(b)  newsflow ingest, 4N", n4, b4["seconds"], n4 / b4["seconds"], b4["peak_rss"]),
-        ("(b)  marginal, N -> 4N", n4 - n, b4["seconds"] - b["seconds"], marginal, None),
-        ("(c)  rerun N, nothing new", n, c["seconds"], n / c["seconds"], c["peak_rss"]),
+        ("(a)  floor: trafilatura as the cleaner calls it", n, t_floor, floor_rate, cpu_floor / n, None),
+        ("(a0) trafilatura.extract() defaults (reference)", n, t_plain, plain_rate, cpu_plain / n, None),
+        ("(s)  newsflow ingest, 1 page (start-up)", 1, s["seconds"], None, s["cpu"], s["peak_rss"]),
+        ("(b)  newsflow ingest, N", n, b["seconds"], n / b["seconds"], b["cpu"] / n, b["peak_rss"]),
+        ("(b)  newsflow ingest, 4N", n4, b4["seconds"], n4 / b4["seconds"], b4["cpu"] / n4, b4["peak_rss"]),
+        ("(b)  marginal, N -> 4N", n4 - n, b4["seconds"] - b["seconds"], marginal, marginal_cpu, None),
+        ("(c)  rerun N, nothing new", n, c["seconds"], n / c["seconds"], c["cpu"] / n, c["peak_rss"]),
     ]
     print()
     print(f"machine: {os.cpu_count()} cores, {args.workers} workers, load average {load0:.1f} -> "
           f"{os.getloadavg()[0]:.1f}; python {sys.version.split()[0]}")
-    print(f"{'measurement':<50} {'docs':>7} {'seconds':>9} {'docs/s':>8} {'peak RSS (tree)':>16}")
-    for label, docs, secs, rate, rss in rows:
+    print(f"{'measurement':<50} {'docs':>7} {'seconds':>9} {'docs/s':>8} {'CPU ms/doc':>11} {'peak RSS (tree)':>16}")
+    for label, docs, secs, rate, cpu, rss in rows:
         rate_s = f"{rate:8.1f}" if rate is not None else ""
-        print(f"{label:<50} {docs:>7,} {secs:>9.1f} {rate_s:>8} {mb(rss) if rss else '':>16}")
+        print(f"{label:<50} {docs:>7,} {secs:>9.1f} {rate_s:>8} {cpu * 1000:>11.1f} {mb(rss) if rss else '':>16}")
     print()
     ratios = {
         "marginal (b)/(a)": (marginal / floor_rate, ">= 0.9"),
         "marginal (b)/(a0)": (marginal / plain_rate, "reference"),
+        "CPU per doc: floor (a) / marginal ingest": (cpu_floor / n / marginal_cpu, "load-independent view"),
         "start-up (intercept of N, 4N), s": (startup, "<= 10"),
         "start-up (1-page run), s": (s["seconds"], "<= 10"),
         "(c)/(b): rerun time / first-run time": (c["seconds"] / b["seconds"], "<= 0.05"),
@@ -220,7 +233,8 @@ def main() -> None:
     print(f"\ncounts N: {b['new']} new, {b['updated']} updated, {b['quarantined']} quarantined; "
           f"4N: {b4['new']} new, {b4['quarantined']} quarantined; rerun: {c['unchanged']} unchanged, {c['new']} new")
     if args.json:
-        args.json.write_text(json.dumps({"n": n, "floor_s": t_floor, "plain_s": t_plain, "startup_run": s,
+        args.json.write_text(json.dumps({"n": n, "floor_s": t_floor, "floor_cpu_s": cpu_floor, "plain_s": t_plain,
+                                         "plain_cpu_s": cpu_plain, "startup_run": s,
                                          "ingest_n": b, "ingest_4n": b4, "rerun_n": c,
                                          "ratios": {k: v for k, (v, _) in ratios.items()}}, indent=2))
 

@@ -13,10 +13,12 @@ Where `os.fork` is unavailable the documents are cleaned inline, without a limit
 
 from __future__ import annotations
 
+import atexit
 import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection, Pipe
 from typing import Any, TypeVar
@@ -126,13 +128,20 @@ class Helper:
             status = self.stop()
             raise HelperFailed(f"cleaning helper failed to start ({_describe_exit(status)})") from None
 
-    def stop(self) -> int | None:
-        """Kill the helper (if alive) and reap it; returns its wait status."""
+    def stop(self, grace: float = 0.0) -> int | None:
+        """Stop the helper and reap it (after `grace` seconds to exit on its own); returns its wait status."""
         status = None
         if self.conn is not None:
-            self.conn.close()
+            self.conn.close()  # an idle helper exits when its pipe closes
             self.conn = None
         if self.pid is not None:
+            deadline = time.monotonic() + grace
+            while time.monotonic() < deadline:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+                if pid:
+                    self.pid = None
+                    return status
+                time.sleep(0.01)
             try:
                 os.kill(self.pid, signal.SIGKILL)
             except ProcessLookupError:
@@ -181,6 +190,7 @@ class Helper:
 
 
 _local = threading.local()
+_all_helpers: list[Helper] = []
 
 
 def _helper(fn: Callable[[Any], Any], warmup: Callable[[], None] | None) -> Helper:
@@ -188,7 +198,17 @@ def _helper(fn: Callable[[Any], Any], warmup: Callable[[], None] | None) -> Help
     key = (fn, warmup, os.getpid())  # a forked process must not reuse its parent's helper
     if key not in helpers:
         helpers[key] = Helper(fn, warmup)
+        if not _all_helpers:
+            atexit.register(_stop_all)
+        _all_helpers.append(helpers[key])
     return helpers[key]
+
+
+def _stop_all() -> None:
+    """At worker exit: let the helpers finish and reap them (their CPU time then counts for the worker)."""
+    for helper in _all_helpers:
+        if helper.pid is not None and os.getpid() != helper.pid:
+            helper.stop(grace=2.0)
 
 
 def run_guarded(items: Sequence[T], fn: Callable[[T], R], on_fail: Callable[[T, str], R],
