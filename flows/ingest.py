@@ -131,9 +131,10 @@ def ingest(sources: list[str] | None = None, db: str | None = None, batch_size: 
             _finish_batch(db_file, run_id, *in_flight.popleft(), totals, summary, batch_no, logger)
         status = "completed"
     finally:
+        totals.unchanged += summary.articles_unchanged  # documents skipped before cleaning
         summary.articles_new = totals.new
         summary.articles_updated = totals.updated
-        summary.articles_unchanged += totals.unchanged
+        summary.articles_unchanged = totals.unchanged
         summary.quarantined = totals.quarantined
         summary.segments_removed = totals.segments_removed
         summary.quarantine = totals.quarantine_reasons

@@ -31,6 +31,28 @@ def describe(config: Any) -> str:
     return f"{config.type}({kwargs.get('column', '')})"
 
 
+def _detail(article: Article, column: str, name: str) -> str:
+    """What was wrong with this row, in words an operator can act on."""
+    from tasks.rules import match_line_rule
+
+    if column == "body":
+        if "regex" in name:
+            for line in article.body.splitlines():
+                rule = match_line_rule(line.strip())
+                if rule:
+                    return f"boilerplate left in body (rule {rule.id}): {line.strip()[:120]!r}"
+            return "boilerplate left in body"
+        return f"body has {len(article.body)} characters"
+    if column == "title":
+        return f"title has {len(article.title or '')} characters"
+    if column == "published_ts":
+        return f"published_at {article.published_at} is in the future"
+    if column == "article_id":
+        return f"article id {article.article_id} appears more than once in the batch (same URL twice?)"
+    value = getattr(article, column, None)
+    return f"{column}={str(value)[:200]!r}"
+
+
 def articles_frame(articles: list[Article]) -> pd.DataFrame:
     def ts(value: str | None) -> float | None:
         return datetime.fromisoformat(value).timestamp() if value else None
@@ -77,8 +99,9 @@ def validate_articles(articles: list[Article], now: datetime | None = None) -> V
         if res.exception_info and res.exception_info.get("raised_exception"):
             raise RuntimeError(f"expectation {name} could not run: {res.exception_info.get('exception_message')}")
         bad_rows = {item["row"] for item in (res.result.get("unexpected_index_list") or [])}
+        column = res.expectation_config.kwargs.get("column", "")
         for row in bad_rows:
-            failures.setdefault(row, []).append(f"failed {name}")
+            failures.setdefault(row, []).append(f"failed {name}: {_detail(articles[row], column, name)}")
         per_expectation[name] = (len(articles) - len(bad_rows), len(bad_rows))
     valid = [a for i, a in enumerate(articles) if i not in failures]
     rejected = [
