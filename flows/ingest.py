@@ -24,7 +24,7 @@ from tasks import load as L
 from tasks.clean import CLEANER_VERSION, clean_batch
 from tasks.models import Article, RawDocument, Rejected
 from tasks.sources import discover, read_all
-from tasks.validate import validate_articles
+from tasks.validate import build_data_docs, validate_articles
 
 
 @task(name="discover", cache_policy=NO_CACHE)
@@ -33,13 +33,24 @@ def discover_task(sources: list[str]) -> list[Path]:
 
 
 @task(name="clean-batch", retries=1, retry_delay_seconds=2, cache_policy=NO_CACHE)
-def clean_batch_task(docs: list[RawDocument]) -> list[Article | Rejected]:
-    return clean_batch(docs)
+def clean_batch_task(docs: list[RawDocument]) -> list[tuple[Article | Rejected, float]]:
+    """Clean one batch; each result comes with the seconds it took (for the slowest-documents report)."""
+    timed = []
+    for doc in docs:
+        started = time.perf_counter()
+        result = clean_batch([doc])[0]
+        timed.append((result, time.perf_counter() - started))
+    return timed
 
 
 @task(name="validate-batch", cache_policy=NO_CACHE)
-def validate_task(articles: list[Article]):
-    return validate_articles(articles)
+def validate_task(articles: list[Article], run_id: str):
+    return validate_articles(articles, run_name=run_id)
+
+
+@task(name="data-docs", cache_policy=NO_CACHE)
+def data_docs_task(folder: str) -> str | None:
+    return build_data_docs(Path(folder))
 
 
 @task(name="load-batch", retries=2, retry_delay_seconds=[1, 5], cache_policy=NO_CACHE)
@@ -77,6 +88,8 @@ class RunSummary:
     quarantine: list[tuple[str, list[str]]] = field(default_factory=list)
     expectations: dict[str, list[int]] = field(default_factory=dict)
     seconds: float = 0.0
+    data_docs: str | None = None
+    slowest: list[tuple[float, str]] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -141,9 +154,11 @@ def ingest(sources: list[str] | None = None, db: str | None = None, batch_size: 
         summary.seconds = round(time.perf_counter() - started, 2)
         L.finish_run(con, run_id, status, summary.documents_seen, totals)
         _close(db_file)
+    if summary.expectations:
+        summary.data_docs = data_docs_task(str(Path(db_file).parent / "data_docs"))
     create_markdown_artifact(key="ingest-summary", markdown=summary_markdown(summary),
                              description="newsflow ingest: counts, quarantine, validation")
-    logger.info("done: %s", {k: v for k, v in summary.as_dict().items() if k not in ("quarantine", "expectations")})
+    logger.info("done: %s", {k: v for k, v in summary.as_dict().items() if k not in ("quarantine", "expectations", "slowest")})
     return summary.as_dict()
 
 
@@ -157,10 +172,12 @@ def _share_api_with_workers() -> None:
 
 
 def _finish_batch(db_file, run_id, batch, future, totals, summary, batch_no, logger) -> None:
-    results = future.result()
+    timed = future.result()
+    results = [r for r, _ in timed]
+    summary.slowest = sorted(summary.slowest + [(round(sec, 3), r.source_uri) for r, sec in timed], reverse=True)[:10]
     articles = [r for r in results if isinstance(r, Article)]
     rejected = [r for r in results if isinstance(r, Rejected)]
-    validation = validate_task(articles)
+    validation = validate_task(articles, run_id)
     for name, (ok, bad) in validation.per_expectation.items():
         seen = summary.expectations.setdefault(name, [0, 0])
         seen[0] += ok
@@ -182,9 +199,14 @@ def summary_markdown(s: RunSummary) -> str:
         "",
         f"Warehouse: `{s.db}`",
     ]
+    if s.data_docs:
+        lines += ["", f"Great Expectations Data Docs for this run: [{s.data_docs}]({s.data_docs})"]
     if s.expectations:
         lines += ["", "## Validation", "", "| expectation | passed | failed |", "|---|---:|---:|"]
         lines += [f"| `{name}` | {ok} | {bad} |" for name, (ok, bad) in s.expectations.items()]
+    if s.slowest:
+        lines += ["", "## Slowest documents", "", "| seconds | source |", "|---:|---|"]
+        lines += [f"| {sec} | `{src}` |" for sec, src in s.slowest]
     if s.quarantine:
         lines += ["", "## Quarantined", "", "| source | reasons |", "|---|---|"]
         lines += [f"| `{src}` | {'; '.join(r).replace('|', '/')} |" for src, r in s.quarantine[:200]]

@@ -54,7 +54,9 @@ def _task_runner(kind: Runner, workers: int | None, dask_address: str | None):
             return DaskTaskRunner(address=dask_address)
         return DaskTaskRunner(cluster_kwargs={"n_workers": workers or os.cpu_count() or 2,
                                               "threads_per_worker": 1, "processes": True})
-    return ProcessPoolTaskRunner(max_workers=workers or os.cpu_count() or 2)
+    from tasks.workers import warm_up
+
+    return ProcessPoolTaskRunner(max_workers=workers or os.cpu_count() or 2, initializer=warm_up)
 
 
 @app.command()
@@ -97,6 +99,8 @@ def print_summary(s: dict) -> None:
     table.add_row(*(str(s[k]) for k in ("documents_seen", "articles_new", "articles_updated", "articles_unchanged",
                                          "quarantined", "segments_removed", "seconds")))
     out.print(table)
+    if s.get("data_docs"):
+        out.print(f"Validation report (Great Expectations Data Docs): {s['data_docs']}")
     if s["quarantine"]:
         out.print(f"[yellow]{len(s['quarantine'])} quarantined[/yellow] (see the quarantine table):")
         for source, reasons in s["quarantine"][:20]:

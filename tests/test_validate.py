@@ -36,7 +36,7 @@ def test_suite_splits_valid_and_rejected_with_reasons():
     assert "value_lengths_to_be_between(body)" in reasons["doc1"]
     assert "value_lengths_to_be_between(title)" in reasons["doc2"]
     assert "match_regex(url)" in reasons["doc3"]
-    assert "to_be_between(published_ts)" in reasons["doc4"]
+    assert "to_be_between(published_age_s)" in reasons["doc4"]
     assert "unique(article_id)" in reasons["doc5"] and "unique(article_id)" in reasons["doc6"]
     assert "not_match_regex_list(body)" in reasons["doc7"]
     assert "Also Read: Ten things" in reasons["doc7"]
