@@ -7,6 +7,7 @@ process, the single writer, validates and loads each finished batch in its own t
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
 from collections import deque
@@ -19,9 +20,12 @@ from prefect.cache_policies import NO_CACHE
 from prefect.artifacts import create_markdown_artifact
 from prefect.runtime import flow_run
 
-from newsflow.settings import BATCH_SIZE, SAMPLES_DIR, db_path
+from newsflow.config import RunPlan, plan_run
+from newsflow.settings import BATCH_SIZE, db_path
 from tasks import load as L
 from tasks.clean import CLEANER_VERSION, clean_batch
+from tasks.discover import fetch_source_task
+from tasks.fetch_state import load_fetch_state, save_fetch_state
 from tasks.models import Article, RawDocument, Rejected
 from tasks.sources import discover, read_all
 from tasks.validate import build_data_docs, validate_articles
@@ -87,6 +91,7 @@ class RunSummary:
     segments_removed: int = 0
     quarantine: list[tuple[str, list[str]]] = field(default_factory=list)
     expectations: dict[str, list[int]] = field(default_factory=dict)
+    fetch: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     data_docs: str | None = None
     slowest: list[tuple[float, str]] = field(default_factory=list)
@@ -114,11 +119,13 @@ def batches(docs: Iterator[RawDocument], known: set[str], size: int, summary: Ru
 
 @flow(name="ingest", log_prints=False)
 def ingest(sources: list[str] | None = None, db: str | None = None, batch_size: int = BATCH_SIZE,
-           max_in_flight: int | None = None) -> dict:
-    """Ingest local files, folders or globs (default: the bundled samples) into the warehouse."""
+           max_in_flight: int | None = None, source: str | None = None, config: str | None = None) -> dict:
+    """Ingest files, folders, globs or page/feed/sitemap URLs (default: the bundled samples), or the
+    source named `source` in newsflow.toml (`config` overrides where that file is), into the warehouse."""
     logger = get_run_logger()
     started = time.perf_counter()
-    sources = [str(s) for s in (sources or [SAMPLES_DIR])]
+    plan = plan_run(sources, source, config)
+    sources = [source] if source else [*plan.paths, *plan.urls]
     db_file = str(db_path(db))
     run_id = flow_run.get_id() or f"local-{time.time_ns()}"
     summary = RunSummary(run_id=run_id, db=db_file)
@@ -128,20 +135,27 @@ def ingest(sources: list[str] | None = None, db: str | None = None, batch_size: 
     status = "failed"
     try:
         _share_api_with_workers()
-        paths = discover_task(sources)
+        paths = discover_task(list(plan.paths)) if plan.paths else []
+        harvest = _fetch(con, plan) if plan.urls else None
+        fetched = harvest.documents if harvest else []
+        summary.fetch = harvest.stats if harvest else {}
         known = L.known_document_ids(con)
-        logger.info("%d file(s) found; %d documents already in the warehouse", len(paths), len(known))
+        logger.info("%d file(s) found, %d document(s) fetched; %d documents already in the warehouse",
+                    len(paths), len(fetched), len(known))
         in_flight: deque = deque()
         limit = max_in_flight or 2 * (os.cpu_count() or 2)
         batch_no = 0
-        for batch in batches(read_all(paths), known, batch_size, summary):
+        for batch in batches(itertools.chain(read_all(paths), fetched), known, batch_size, summary):
             in_flight.append((batch, clean_batch_task.submit(batch)))
             if len(in_flight) >= limit:
                 batch_no += 1
-                _finish_batch(db_file, run_id, *in_flight.popleft(), totals, summary, batch_no, logger)
+                _finish_batch(db_file, run_id, *in_flight.popleft(), totals, summary, batch_no, logger,
+                              plan.language)
         while in_flight:
             batch_no += 1
-            _finish_batch(db_file, run_id, *in_flight.popleft(), totals, summary, batch_no, logger)
+            _finish_batch(db_file, run_id, *in_flight.popleft(), totals, summary, batch_no, logger, plan.language)
+        if harvest is not None:  # only once loaded: a crash before this refetches instead of losing pages
+            save_fetch_state(con, plan.name, harvest)
         status = "completed"
     finally:
         totals.unchanged += summary.articles_unchanged  # documents skipped before cleaning
@@ -162,6 +176,13 @@ def ingest(sources: list[str] | None = None, db: str | None = None, batch_size: 
     return summary.as_dict()
 
 
+def _fetch(con, plan: RunPlan):
+    """One fetch task for the whole source, with what the warehouse remembers about its URLs."""
+    state = load_fetch_state(con, plan.name)
+    return fetch_source_task(list(plan.urls), plan.kind, plan.policy, state, plan.name, plan.max_items,
+                             plan.allowed_domains)
+
+
 def _share_api_with_workers() -> None:
     """Point worker processes at this run's API, so an ephemeral run starts one server, not one per worker."""
     from prefect.context import FlowRunContext
@@ -171,12 +192,20 @@ def _share_api_with_workers() -> None:
         os.environ["PREFECT_API_URL"] = str(ctx.client.api_url)
 
 
-def _finish_batch(db_file, run_id, batch, future, totals, summary, batch_no, logger) -> None:
+def _finish_batch(db_file, run_id, batch, future, totals, summary, batch_no, logger, language=None) -> None:
     timed = future.result()
     results = [r for r, _ in timed]
     summary.slowest = sorted(summary.slowest + [(round(sec, 3), r.source_uri) for r, sec in timed], reverse=True)[:10]
     articles = [r for r in results if isinstance(r, Article)]
     rejected = [r for r in results if isinstance(r, Rejected)]
+    stages = {d.document_id: d.fields["stage"] for d in batch if d.error and d.fields.get("stage")}
+    for r in rejected:  # e.g. a refused or failed download is a "fetch" rejection, not a "read" one
+        r.stage = stages.get(r.document_id, r.stage)
+    if language:
+        wrong = [a for a in articles if a.language and a.language != language]
+        articles = [a for a in articles if not (a.language and a.language != language)]
+        rejected += [Rejected(a.document_id, a.source_uri, "validate",
+                              [f"language '{a.language}' is not the source's language '{language}'"]) for a in wrong]
     validation = validate_task(articles, run_id)
     for name, (ok, bad) in validation.per_expectation.items():
         seen = summary.expectations.setdefault(name, [0, 0])
@@ -201,6 +230,10 @@ def summary_markdown(s: RunSummary) -> str:
     ]
     if s.data_docs:
         lines += ["", f"Great Expectations Data Docs for this run: [{s.data_docs}]({s.data_docs})"]
+    shown = {k: v for k, v in s.fetch.items() if v}
+    if shown:
+        lines += ["", "## Fetch", "", "| " + " | ".join(shown) + " |", "|" + "---:|" * len(shown),
+                  "| " + " | ".join(str(v) for v in shown.values()) + " |"]
     if s.expectations:
         lines += ["", "## Validation", "", "| expectation | passed | failed |", "|---|---:|---:|"]
         lines += [f"| `{name}` | {ok} | {bad} |" for name, (ok, bad) in s.expectations.items()]

@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from newsflow.settings import SAMPLES_DIR, db_path
+from newsflow.settings import db_path
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
@@ -63,9 +63,14 @@ def _task_runner(kind: Runner, workers: int | None, dask_address: str | None):
 def ingest(
     sources: Annotated[
         Optional[list[str]],
-        typer.Argument(help="Files, folders (recursive) or globs of .txt, .html/.htm, .json or .jsonl articles. "
+        typer.Argument(help="Files, folders (recursive) or globs of .txt, .html/.htm, .json or .jsonl articles, "
+                       "or http(s) URLs of pages, RSS/Atom feeds or sitemaps (detected). "
                        "Default: the bundled sample articles.", show_default=False),
     ] = None,
+    source: Annotated[Optional[str], typer.Option("--source", help="Ingest the source with this name in "
+                                                  "newsflow.toml instead of SOURCES.")] = None,
+    config: Annotated[Optional[Path], typer.Option("--config", help="Sources config. Default: $NEWSFLOW_CONFIG, "
+                                                   "./newsflow.toml, else the repository's.")] = None,
     db: DbOption = None,
     batch_size: Annotated[int, typer.Option(help="Documents per batch (one task run, one transaction).")] = 200,
     task_runner: Annotated[Runner, typer.Option(help="Where cleaning batches run: local processes, threads, "
@@ -77,18 +82,28 @@ def ingest(
     """Run the Prefect flow `ingest`: read, clean, validate and load articles; print what happened.
 
     Runs use Prefect's ephemeral mode, or the server at PREFECT_API_URL when set (they then show in its UI).
-    A second run over the same input loads nothing twice and reports the documents as unchanged.
+    A second run over the same input loads nothing twice and reports the documents as unchanged; URLs are
+    asked "changed since?" (ETag / Last-Modified) and feed or sitemap items seen before are skipped.
+    URLs on private networks are refused unless NEWSFLOW_ALLOW_PRIVATE_NETWORKS=true.
     """
     from flows.ingest import ingest as ingest_flow
+    from newsflow.config import ConfigError, plan_run
     from tasks.sources import SourceError, discover
 
-    try:
-        discover(sources or [SAMPLES_DIR])  # fail fast, before Prefect starts, on a SOURCE that names nothing
+    try:  # fail fast, before Prefect starts, on a SOURCE that names nothing or a bad config
+        plan = plan_run(sources, source, config)
+        if plan.paths:
+            discover(list(plan.paths))
     except SourceError as exc:
-        console.print(f"[red]error:[/red] {exc}. Give a file, a folder or a quoted glob such as 'data/*.jsonl'.")
+        console.print(f"[red]error:[/red] {exc}. Give a file, a folder, a quoted glob such as 'data/*.jsonl' "
+                      "or an http(s) URL.")
+        raise typer.Exit(2) from None
+    except ConfigError as exc:
+        console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
     flow = ingest_flow.with_options(task_runner=_task_runner(task_runner, workers, dask_address))
-    summary = flow(sources=sources, db=str(db_path(db)), batch_size=batch_size)
+    summary = flow(sources=sources, db=str(db_path(db)), batch_size=batch_size, source=source,
+                   config=str(config) if config else None)
     print_summary(summary)
 
 
@@ -139,6 +154,31 @@ def extract(
         else:
             obj = {"source_uri": result.source_uri, "error": result.reasons, "stage": result.stage}
         sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+
+
+@app.command()
+def serve(
+    config: Annotated[Optional[Path], typer.Option("--config", help="Sources config. Default: $NEWSFLOW_CONFIG, "
+                                                   "./newsflow.toml, else the repository's.")] = None,
+    db: DbOption = None,
+    port: Annotated[int, typer.Option(help="Port of the Prefect server started when PREFECT_API_URL is "
+                                      "not set.")] = 4200,
+) -> None:
+    """Serve one scheduled Prefect deployment per source in newsflow.toml, until Ctrl-C.
+
+    Starts a local Prefect server with its UI (http://127.0.0.1:4200; SQLite, or PostgreSQL when
+    PREFECT_API_DATABASE_CONNECTION_URL says so) unless PREFECT_API_URL points at one. Runs appear in the
+    UI and can be triggered there ("Run" on a deployment); each source runs at most once at a time.
+    """
+    from flows.serve import serve_sources
+    from newsflow.config import ConfigError, load_config
+
+    try:
+        cfg = load_config(config)
+    except ConfigError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    serve_sources(cfg, db=str(db_path(db)), port=port, echo=console.print)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -216,3 +216,49 @@ def load_config(path: str | Path | None = None) -> Config:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{file}: not valid TOML: {exc}") from None
     return parse_config(raw, file)
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """What one ingest run reads: local paths and/or URLs, and how to treat the URLs.
+
+    `kind` is "auto" for URLs given on the command line: each response says whether it is a page,
+    a feed or a sitemap.
+    """
+
+    name: str
+    paths: tuple[str, ...] = ()
+    urls: tuple[str, ...] = ()
+    kind: str = "auto"
+    policy: FetchPolicy = field(default_factory=FetchPolicy)
+    max_items: int = settings.DEFAULT_MAX_ITEMS
+    allowed_domains: tuple[str, ...] = ()
+    language: str | None = None
+
+
+def is_url(text: str) -> bool:
+    """True for anything with a URL scheme other than a Windows drive letter (file: included)."""
+    scheme = urlsplit(text).scheme
+    return len(scheme) > 1
+
+
+def plan_run(sources: list[str] | None = None, source: str | None = None,
+             config: str | Path | None = None) -> RunPlan:
+    """Resolve what to ingest: a configured source by name, or paths and URLs from the command line.
+
+    Raises:
+        ConfigError: the config is invalid or has no such source.
+    """
+    if source:
+        cfg = load_config(config)
+        spec = cfg.source(source)
+        where = tuple(cfg.resolve_location(loc) for loc in spec.locations)
+        common = dict(name=spec.name, policy=cfg.fetch_policy(), max_items=spec.limits.max_items,
+                      allowed_domains=tuple(spec.limits.allowed_domains), language=spec.limits.language)
+        if spec.kind == "files":
+            return RunPlan(paths=where, **common)
+        return RunPlan(urls=where, kind=spec.kind, **common)
+    given = [str(s) for s in (sources or [settings.SAMPLES_DIR])]
+    urls = tuple(s for s in given if is_url(s))
+    policy = load_config(config).fetch_policy() if config else default_fetch_policy()
+    return RunPlan(name="cli", paths=tuple(s for s in given if not is_url(s)), urls=urls, policy=policy)

@@ -18,9 +18,11 @@ from urllib.parse import urljoin, urlsplit
 
 import feedparser
 from lxml import etree
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
 
 from newsflow import settings
-from tasks.fetch import Fetcher, FetchError, FetchResult, gunzip_limited
+from tasks.fetch import Fetcher, FetchError, FetchPolicy, FetchResult, gunzip_limited
 from tasks.models import RawDocument, sha256_hex
 
 Kind = Literal["page", "feed", "sitemap"]
@@ -315,7 +317,7 @@ class Harvester:
         fields: dict[str, object] = {"url": result.final_url, "source": self.source,
                                      "http_status": result.status, "content_type": result.content_type}
         if item is not None:
-            fields.update({k: v for k, v in (("feed_title", item.title), ("published", item.published))
+            fields.update({k: v for k, v in (("feed_title", item.title), ("published_at", item.published))
                            if v})
         self.harvest.stats["fetched"] += 1
         self.harvest.documents.append(RawDocument(url, media, body, sha256_hex(body), len(body), fields))
@@ -363,3 +365,22 @@ class Harvester:
                 self.harvest.stats["skipped_domain"] += 1
                 continue
             self._page(item.url, item)
+
+
+def harvest_source(urls: list[str], kind: str, policy: FetchPolicy, state: FetchState, *, source: str,
+                   max_items: int = settings.DEFAULT_MAX_ITEMS,
+                   allowed_domains: tuple[str, ...] | list[str] = ()) -> Harvest:
+    """Fetch one source's URLs with a fresh polite client; never raises for a URL that fails."""
+    with Fetcher(policy) as fetcher:
+        return Harvester(fetcher, state, source=source, max_items=max_items,
+                         allowed_domains=allowed_domains).run(list(urls), kind)  # type: ignore[arg-type]
+
+
+@task(name="fetch-source", cache_policy=NO_CACHE)
+def fetch_source_task(urls: list[str], kind: str, policy: FetchPolicy, state: FetchState, source: str,
+                      max_items: int, allowed_domains: tuple[str, ...]) -> Harvest:
+    """One task run per source: the retries live in the client, per request, not on the task."""
+    harvest = harvest_source(urls, kind, policy, state, source=source, max_items=max_items,
+                             allowed_domains=allowed_domains)
+    get_run_logger().info("fetched %s: %s", source, harvest.stats)
+    return harvest
