@@ -82,3 +82,18 @@ def test_intervals(text, seconds):
 def test_interval_too_short():
     with pytest.raises(ValueError, match="at least 10 s"):
         parse_interval("1s")
+
+
+def test_cli_rejects_a_bad_config_before_starting_prefect(tmp_path):
+    from typer.testing import CliRunner
+
+    from newsflow.cli import app
+
+    bad = tmp_path / "newsflow.toml"
+    bad.write_text('[[sources]]\nname = "wire"\nkind = "feed"\nlocation = "https://x.example/rss"\n'
+                   'cron = "often"\n', encoding="utf-8")
+    result = CliRunner().invoke(app, ["ingest", "--source", "wire", "--config", str(bad)])
+    assert result.exit_code == 2
+    assert "source 'wire', field 'cron'" in result.output
+    result = CliRunner().invoke(app, ["serve", "--config", str(bad)])
+    assert result.exit_code == 2 and "'often' is not a cron expression" in result.output

@@ -213,3 +213,24 @@ def test_unreachable_port_is_a_transient_error():
     with Fetcher(policy(retries=1)) as f, pytest.raises(FetchError, match="connection failed") as err:
         f.fetch("http://127.0.0.1:9/")  # discard port: nothing listens
     assert err.value.transient
+
+
+def test_robots_rules_for_newsflow_by_name(server):
+    server.site.robots = "User-agent: newsflow\nDisallow: /news/5.html\n\nUser-agent: *\nAllow: /\n"
+    try:
+        with Fetcher(policy()) as f, pytest.raises(RefusedError, match="disallows /news/5.html"):
+            f.fetch(server.url("/news/5.html"))
+    finally:
+        server.site.robots = "User-agent: *\nDisallow: /private/\n"
+
+
+def test_missing_robots_allows_and_broken_robots_refuses(server):
+    server.site.robots = ""  # the server answers 404
+    try:
+        with Fetcher(policy()) as f:
+            assert f.fetch(server.url("/news/1.html")).status == 200
+        server.site.robots = None  # the server answers 503: nothing may be fetched (RFC 9309)
+        with Fetcher(policy(retries=1)) as f, pytest.raises(RefusedError, match=r"robots.txt could not be read \(HTTP 503"):
+            f.fetch(server.url("/news/1.html"))
+    finally:
+        server.site.robots = "User-agent: *\nDisallow: /private/\n"

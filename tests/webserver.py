@@ -42,7 +42,7 @@ class Site:
 
     def __init__(self) -> None:
         self.base = ""  # set once the port is known
-        self.robots = "User-agent: *\nDisallow: /private/\n"
+        self.robots: str | None = "User-agent: *\nDisallow: /private/\n"  # "" -> 404, None -> 503
         self.pages = {f"/news/{n}.html": page_html(n) for n in range(1, 6)}
         self.requests: list[tuple[str, dict[str, str]]] = []
         self.hits: Counter[str] = Counter()
@@ -115,6 +115,8 @@ class Handler(BaseHTTPRequestHandler):
             site.hits[path] += 1
             hits = site.hits[path]
         if path == "/robots.txt":
+            if site.robots is None:
+                return self._send(503, b"robots unavailable", "text/plain")
             return self._send(200, site.robots.encode(), "text/plain") if site.robots else self._send(404)
         if path in site.pages:
             return self._conditional(site.pages[path].encode(), "text/html; charset=utf-8")
