@@ -63,9 +63,9 @@ def _task_runner(kind: Runner, workers: int | None, dask_address: str | None):
 def ingest(
     sources: Annotated[
         Optional[list[str]],
-        typer.Argument(help="Files, folders (recursive) or globs of .txt, .html/.htm, .json or .jsonl articles, "
-                       "or http(s) URLs of pages, RSS/Atom feeds or sitemaps (detected). "
-                       "Default: the bundled sample articles.", show_default=False),
+        typer.Argument(help="Default: the bundled sample articles. Files, folders (recursive) or globs of .txt, "
+                       ".html/.htm, .json or .jsonl articles, or http(s) URLs of pages, RSS/Atom feeds or "
+                       "sitemaps (which one is detected).", show_default=False),
     ] = None,
     source: Annotated[Optional[str], typer.Option("--source", help="Ingest the source with this name in "
                                                   "newsflow.toml instead of SOURCES.")] = None,
