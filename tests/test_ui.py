@@ -99,7 +99,12 @@ cron = "*/30 * * * *"
 
 
 def api_post(api: str, path: str, body: dict) -> object:
-    response = httpx.post(f"{api}{path}", json=body, timeout=10, trust_env=False)
+    """POST to the Prefect API; a 503 (SQLite busy while `serve` registers deployments) is retried."""
+    for _ in range(10):
+        response = httpx.post(f"{api}{path}", json=body, timeout=10, trust_env=False)
+        if response.status_code != 503:
+            break
+        time.sleep(1)
     response.raise_for_status()
     return response.json()
 
