@@ -27,6 +27,8 @@ from tasks.clean import CLEANER_VERSION, clean_batch
 from tasks.discover import fetch_source_task
 from tasks.fetch_state import load_fetch_state, save_fetch_state
 from tasks.models import Article, RawDocument, Rejected
+from tasks.publish import prepare_work_db, publish
+from tasks.search import build_index
 from tasks.sources import discover, read_all
 from tasks.validate import build_data_docs, validate_articles
 
@@ -55,6 +57,12 @@ def validate_task(articles: list[Article], run_id: str):
 @task(name="data-docs", cache_policy=NO_CACHE)
 def data_docs_task(folder: str) -> str | None:
     return build_data_docs(Path(folder))
+
+
+@task(name="publish", cache_policy=NO_CACHE)
+def publish_task(work: str, analyst: str) -> str:
+    """Checkpoint the working db and swap a copy in at the analyst path (see tasks/publish.py)."""
+    return str(publish(Path(work), Path(analyst)))
 
 
 @task(name="load-batch", retries=2, retry_delay_seconds=[1, 5], cache_policy=NO_CACHE)
@@ -126,10 +134,11 @@ def ingest(sources: list[str] | None = None, db: str | None = None, batch_size: 
     started = time.perf_counter()
     plan = plan_run(sources, source, config)
     sources = [source] if source else [*plan.paths, *plan.urls]
-    db_file = str(db_path(db))
+    db_file = str(db_path(db))  # the analyst copy; runs write the working db beside it
+    work_file = str(prepare_work_db(Path(db_file)))
     run_id = flow_run.get_id() or f"local-{time.time_ns()}"
     summary = RunSummary(run_id=run_id, db=db_file)
-    con = _connection(db_file)
+    con = _connection(work_file)
     L.start_run(con, run_id, flow_run.get_id(), " ".join(sources), CLEANER_VERSION)
     totals = L.BatchCounts()
     status = "failed"
@@ -149,13 +158,14 @@ def ingest(sources: list[str] | None = None, db: str | None = None, batch_size: 
             in_flight.append((batch, clean_batch_task.submit(batch)))
             if len(in_flight) >= limit:
                 batch_no += 1
-                _finish_batch(db_file, run_id, *in_flight.popleft(), totals, summary, batch_no, logger,
+                _finish_batch(work_file, run_id, *in_flight.popleft(), totals, summary, batch_no, logger,
                               plan.language)
         while in_flight:
             batch_no += 1
-            _finish_batch(db_file, run_id, *in_flight.popleft(), totals, summary, batch_no, logger, plan.language)
+            _finish_batch(work_file, run_id, *in_flight.popleft(), totals, summary, batch_no, logger, plan.language)
         if harvest is not None:  # only once loaded: a crash before this refetches instead of losing pages
             save_fetch_state(con, plan.name, harvest)
+        build_index(con)  # BM25 over title+body, rebuilt on the working db before publishing
         status = "completed"
     finally:
         totals.unchanged += summary.articles_unchanged  # documents skipped before cleaning
@@ -167,7 +177,8 @@ def ingest(sources: list[str] | None = None, db: str | None = None, batch_size: 
         summary.quarantine = totals.quarantine_reasons
         summary.seconds = round(time.perf_counter() - started, 2)
         L.finish_run(con, run_id, status, summary.documents_seen, totals)
-        _close(db_file)
+        _close(work_file)
+    publish_task(work_file, db_file)
     if summary.expectations:
         summary.data_docs = data_docs_task(str(Path(db_file).parent / "data_docs"))
     create_markdown_artifact(key="ingest-summary", markdown=summary_markdown(summary),

@@ -59,3 +59,21 @@ def config_path(explicit: str | os.PathLike | None = None) -> Path:
         return Path(explicit or os.environ["NEWSFLOW_CONFIG"]).expanduser().resolve()
     local = Path.cwd() / CONFIG_FILE
     return local.resolve() if local.is_file() else REPO_ROOT / CONFIG_FILE
+
+# Stories (tasks/stories.py): MinHash over each article's entity-key set; measured in docs/warehouse.md.
+STORY_NUM_PERM = 128
+STORY_THRESHOLD = 0.2  # estimated Jaccard to join a story; LSH (b=28, r=2) is tuned to it by datasketch
+STORY_MIN_FEATURES = 5  # articles naming fewer distinct entities never join (too little evidence)
+STORY_SEED = 1
+VIEWS_DIR = WAREHOUSE_DIR / "views"
+QUERIES_DIR = WAREHOUSE_DIR / "queries"
+SEARCH_SNIPPET_CHARS = 160
+
+
+def work_db_path(analyst_db: str | os.PathLike) -> Path:
+    """The pipeline's working database beside the analyst file: news.duckdb -> news.work.duckdb.
+
+    Only the pipeline opens it (one writer); analysts read the published copy at `analyst_db`.
+    """
+    p = Path(analyst_db)
+    return p.with_name(f"{p.stem}.work{p.suffix or '.duckdb'}")
