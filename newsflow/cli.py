@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from datetime import datetime, timezone
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -179,6 +180,88 @@ def serve(
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
     serve_sources(cfg, db=str(db_path(db)), port=port, echo=console.print)
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help='Words to look for, e.g. "armored train".')],
+    db: DbOption = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="How many results.")] = 10,
+) -> None:
+    """Full-text search (BM25 over title and body) in the analyst copy; prints ranked titles, outlets,
+    dates and a snippet. Reads only: safe while an ingest runs."""
+    import duckdb
+
+    from tasks.search import SearchUnavailable, search as run_search
+
+    path = db_path(db)
+    if not path.exists():
+        console.print(f"[red]error:[/red] no warehouse at {path}; run `newsflow ingest` first.")
+        raise typer.Exit(2)
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        hits = run_search(con, query, limit)
+    except SearchUnavailable as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    finally:
+        con.close()
+    if not hits:
+        out.print(f"no matches for {query!r}")
+        return
+    for rank, h in enumerate(hits, 1):
+        when = h.seen_at.date().isoformat() if h.seen_at else "-"
+        out.print(f"[bold]{rank}. {h.title or '(untitled)'}[/bold]  [dim]{h.outlet} · {when} · "
+                  f"score {h.score:.3f}[/dim]", highlight=False)
+        out.print(f"   {h.snippet}", highlight=False)
+
+
+@app.command()
+def reclean(
+    db: DbOption = None,
+    since: Annotated[Optional[datetime], typer.Option(help="Only documents received at or after this time "
+                                                      "(e.g. 2026-11-01 or 2026-11-01T12:00:00).")] = None,
+    batch_size: Annotated[int, typer.Option(help="Documents per batch.")] = 200,
+) -> None:
+    """Clean and validate the stored raw documents again with the current rules (no refetch), load the
+    changes idempotently, record the cleaner version on each article, then publish the analyst copy."""
+    from flows.reclean import reclean as reclean_flow
+
+    if since is not None and since.tzinfo is None:
+        since = since.replace(tzinfo=timezone.utc)
+    print_summary(reclean_flow(db=str(db_path(db)), since=since, batch_size=batch_size))
+
+
+@app.command()
+def schema(
+    db: DbOption = None,
+    markdown: Annotated[bool, typer.Option("--markdown", help="Write markdown (tables, columns, comments).")] = True,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write; '-' for stdout.")] = Path(
+        "docs/schema.md"),
+) -> None:
+    """Document the warehouse schema from its COMMENT ON statements (the README's schema section)."""
+    import duckdb
+
+    from tasks.load import migrate
+    from tasks.schema import apply_views, schema_markdown
+
+    path = db_path(db)
+    if path.exists():
+        con = duckdb.connect(str(path), read_only=True)
+    else:  # no warehouse yet: describe the schema the migrations would create
+        con = duckdb.connect(":memory:")
+        migrate(con)
+        apply_views(con)
+    try:
+        text = schema_markdown(con)
+    finally:
+        con.close()
+    if str(output) == "-":
+        sys.stdout.write(text + "\n")
+    else:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text + "\n", encoding="utf-8")
+        console.print(f"wrote {output}")
 
 
 if __name__ == "__main__":

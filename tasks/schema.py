@@ -35,7 +35,7 @@ def schema_markdown(con: duckdb.DuckDBPyConnection) -> str:
     """
     objects = con.execute("""
         select table_name, 'table' as kind, comment from duckdb_tables() where schema_name = 'main'
-            and database_name = current_database() and table_name <> 'schema_migrations'
+            and database_name = current_database()
         union all
         select view_name, 'view', comment from duckdb_views() where schema_name = 'main'
             and database_name = current_database() and not internal

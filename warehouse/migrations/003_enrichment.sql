@@ -1,6 +1,6 @@
 -- 003: enrichment tables for analysts: stories (near-duplicate groups), entities and their mentions,
 -- citations. Re-runnable: every statement is idempotent. Existing rows in 001 tables are untouched;
--- articles loaded before this migration are enriched by `newsflow reclean --enrich-only`.
+-- articles loaded before this migration are enriched by the next `newsflow reclean` (backfill).
 
 create table if not exists stories (
     story_id          varchar primary key,
@@ -89,3 +89,8 @@ comment on column citations.outlet_key is 'Lower-case outlet name for grouping (
 comment on column citations.pattern is 'Id of the attribution pattern that matched (see tasks/citations.py).';
 comment on column citations.sentence is 'The sentence containing the attribution.';
 comment on column citations.in_body is 'False when the sentence is in a segment the cleaner removed (e.g. the disclaimer line), true when in the body.';
+
+comment on table schema_migrations is 'Migrations applied to this file (warehouse/migrations/NNN_name.sql), in order.';
+comment on column schema_migrations.version is 'Migration number (NNN).';
+comment on column schema_migrations.name is 'Migration file name.';
+comment on column schema_migrations.applied_at is 'When it was applied to this file (UTC).';

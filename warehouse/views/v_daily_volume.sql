@@ -14,3 +14,10 @@ final as (
     group by all
 )
 select * from final;
+
+comment on view v_daily_volume is 'Articles, words and stories per UTC day and outlet (day of publication, else of first load).';
+comment on column v_daily_volume.day is 'UTC day of v_articles.seen_at.';
+comment on column v_daily_volume.outlet is 'The outlet (see v_articles.outlet).';
+comment on column v_daily_volume.articles is 'Articles that day from that outlet.';
+comment on column v_daily_volume.words is 'Sum of their word counts.';
+comment on column v_daily_volume.stories is 'Distinct stories they belong to.';

@@ -16,3 +16,12 @@ final as (
     group by story_id
 )
 select * from final;
+
+comment on view v_story_coverage is 'One row per story: article count, the outlets that covered it, first and last seen.';
+comment on column v_story_coverage.story_id is 'The story (stories.story_id).';
+comment on column v_story_coverage.story_title is 'Label of the story: the title of its first article.';
+comment on column v_story_coverage.articles is 'Articles in the story.';
+comment on column v_story_coverage.outlet_count is 'Distinct outlets that covered it.';
+comment on column v_story_coverage.outlets is 'The outlets, alphabetically.';
+comment on column v_story_coverage.first_seen is 'Earliest seen_at of its articles (UTC).';
+comment on column v_story_coverage.last_seen is 'Latest seen_at of its articles (UTC).';
