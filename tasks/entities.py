@@ -184,10 +184,11 @@ def extract_entities(text: str) -> list[Mention]:
         if not at_start or titled:
             mid_sentence.add(key)
         candidates.append((key, surface, tokens, titled, at_start, m.start()))
+    name_parts = {part for c in candidates if " " in c[0] for part in c[0].split()}
     for key, surface, tokens, titled, at_start, start in candidates:
         # A lone capitalized word opening a sentence is grammar ("Previously", "Experts") unless the
-        # same word also appears capitalized mid-sentence.
-        if len(tokens) == 1 and at_start and key not in mid_sentence:
+        # same word also appears capitalized mid-sentence or is part of a longer name ("Kim smiled.").
+        if len(tokens) == 1 and at_start and key not in mid_sentence and key not in name_parts:
             continue
         kind = _kind(tokens, titled, text[max(0, start - 20):start])
         mention = found.get(key)

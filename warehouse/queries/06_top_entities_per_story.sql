@@ -2,6 +2,6 @@
 select story_id, kind, entity, sum(count) as mentions, count(distinct article_id) as articles
 from v_entity_mentions
 where kind <> 'other'
-group by all
+group by story_id, kind, entity
 qualify row_number() over (partition by story_id, kind order by mentions desc) <= 5
 order by story_id, kind, mentions desc;
