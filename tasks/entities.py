@@ -120,6 +120,7 @@ def entity_id_for(key: str) -> str:
 
 
 _DEMONYM = re.compile(r"(?:ean|ian|ese|ish|ican)$")
+_CONTRACTION = re.compile(r"^I['’](?:m|ve|d|ll)$")
 _PLACE_FIRST = frozenset("north south east west united new upper lower central".split())
 
 
@@ -177,6 +178,8 @@ def extract_entities(text: str) -> list[Mention]:
         if not tokens or _DEMONYM.search(tokens[-1].lower().rstrip("s’'")):
             continue  # nationality adjectives ("North Korean", "Russian") are not entities
         surface = re.sub(r"['’]s$", "", " ".join(tokens))
+        if _CONTRACTION.match(surface):
+            continue  # I'm, I've, I'd, I'll
         key = entity_key(surface)
         if not key or key in STOPWORDS or len(key) < 2:
             continue

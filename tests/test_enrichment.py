@@ -138,3 +138,8 @@ def test_load_batch_enriches_in_the_same_transaction(tmp_path: Path):
     load_docs(con, sample_docs(), run_id="again")
     assert one("select (select count(*) from mentions), (select count(*) from citations), "
                "(select count(*) from story_bands)") == before
+
+
+def test_pronoun_contractions_are_not_entities():
+    assert [m.key for m in extract_entities("I've seen it. Then I'm told I'd go with Maria Lopez.")] == [
+        entity_key("Maria Lopez")]

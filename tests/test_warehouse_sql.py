@@ -145,3 +145,19 @@ def test_snippet_windows_the_first_match():
     body = "x " * 200 + "the artillery shells arrived " + "y " * 200
     assert re.search(r"artillery shells", snippet(body, "artillery shells"))
     assert snippet("short body", "nothing").startswith("short body")
+
+
+def test_schema_command_writes_the_document_and_docs_are_current(tmp_path: Path):
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parent.parent
+    out = tmp_path / "schema.md"
+    proc = subprocess.run([sys.executable, "-m", "newsflow.cli", "schema", "--markdown", "--db",
+                           str(tmp_path / "absent.duckdb"), "-o", str(out)], cwd=repo, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    text = out.read_text(encoding="utf-8")
+    assert "## `v_story_coverage` (view)" in text and "| `outlet_key` |" in text
+    assert (repo / "docs" / "schema.md").read_text(encoding="utf-8") == text, (
+        "docs/schema.md is stale: run `newsflow schema --markdown --db /nonexistent -o docs/schema.md`")
