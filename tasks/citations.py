@@ -41,6 +41,8 @@ _OUTLET_WORDS = re.compile(
     r"Television|TV|Radio|Nikkei|Kyodo|Al Jazeera|Politico|Axios|Financial|Associated|Street|YTN|Fox|"
     r"Independent|Observer|Chronicle|Globe|Mirror|Express|Standard|Magazine|Report|Insider|Reporter)\b")
 _NEEDS_OUTLET_WORD = {"according-to-outlet", "outlet-reported", "told-outlet"}
+# Every pattern above contains one of these words; sentences without them are not examined.
+_TRIGGER = re.compile(r"\b(?:via|from|through|according|cited|reported|quoted|noted|told|interview)\b")
 _SENTENCE = re.compile(r"[^.!?\n]*(?:[.!?]+|$)")
 
 
@@ -84,7 +86,11 @@ def extract_citations(body: str, removed: list[str] | None = None) -> list[Citat
     out: list[Citation] = []
     seen: set[tuple[str, str]] = set()
     for text, in_body in [(body, True)] + [(t, False) for t in (removed or [])]:
+        if not _TRIGGER.search(text):
+            continue  # most texts cite nobody: skip the sentence split
         for sentence in sentences(text):
+            if not _TRIGGER.search(sentence):
+                continue
             for pattern_id, regex, _example in PATTERNS:
                 for m in regex.finditer(sentence):
                     outlet = _clean_outlet(m.group("outlet"))

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 from collections import Counter
 from dataclasses import dataclass
 
@@ -97,6 +98,7 @@ def ascii_fold(text: str) -> str:
     return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
 
 
+@lru_cache(maxsize=65536)
 def entity_key(name: str) -> str:
     """Merge key for a name: variants such as "Kim Jong-un"/"Kim Jong Un" and "Sergei"/"Sergey" coincide.
 
@@ -142,7 +144,23 @@ def _strip(tokens: list[str]) -> tuple[list[str], bool]:
     return tokens, titled
 
 
-def _kind(tokens: list[str], titled: bool, before: str) -> str:
+@lru_cache(maxsize=65536)
+def _analyze(run: str) -> tuple[str, str, tuple[str, ...], bool] | None:
+    """(key, surface, tokens, titled) for one capitalized run, or None when it names nothing.
+    Cached: the same runs recur within and across articles."""
+    tokens, titled = _strip(run.split())
+    if not tokens or _DEMONYM.search(tokens[-1].lower().rstrip("s’'")):
+        return None  # nationality adjectives ("North Korean", "Russian") are not entities
+    surface = re.sub(r"['’]s$", "", " ".join(tokens))
+    if _CONTRACTION.match(surface):
+        return None  # I'm, I've, I'd, I'll
+    key = entity_key(surface)
+    if not key or key in STOPWORDS or len(key) < 2:
+        return None
+    return key, surface, tuple(tokens), titled
+
+
+def _kind(tokens: tuple[str, ...] | list[str], titled: bool, before: str) -> str:
     last = re.sub(r"['’]s$", "", tokens[-1].lower())
     prev = before.split()[-1].lower() if before.split() else ""
     if len(tokens) == 1 and tokens[0].isupper() and len(tokens[0]) >= 2:
@@ -174,15 +192,10 @@ def extract_entities(text: str) -> list[Mention]:
     candidates = []
     mid_sentence: set[str] = set()
     for m in _RUN.finditer(text):
-        tokens, titled = _strip(re.split(r"\s+", m.group(0)))
-        if not tokens or _DEMONYM.search(tokens[-1].lower().rstrip("s’'")):
-            continue  # nationality adjectives ("North Korean", "Russian") are not entities
-        surface = re.sub(r"['’]s$", "", " ".join(tokens))
-        if _CONTRACTION.match(surface):
-            continue  # I'm, I've, I'd, I'll
-        key = entity_key(surface)
-        if not key or key in STOPWORDS or len(key) < 2:
+        analyzed = _analyze(m.group(0))
+        if analyzed is None:
             continue
+        key, surface, tokens, titled = analyzed
         at_start = _opens_sentence(text, m.start())
         if not at_start or titled:
             mid_sentence.add(key)
