@@ -34,10 +34,10 @@ def reclean(db: str | None = None, since: datetime | None = None, batch_size: in
     try:
         for docs in list(stored_documents(con, since, batch_size)):
             seen += len(docs)
-            results = clean_batch_task(docs)
+            results = [r for r, _seconds in clean_batch_task(docs)]
             articles = [r for r in results if isinstance(r, Article)]
             rejected = [r for r in results if isinstance(r, Rejected)]
-            validation = validate_task(articles)
+            validation = validate_task(articles, run_id)
             totals.add(load_task(work, run_id, docs, validation.valid, rejected + validation.rejected))
         backfilled = backfill_enrichment(con)
         build_index(con)

@@ -238,12 +238,15 @@ def schema(
     markdown: Annotated[bool, typer.Option("--markdown", help="Write markdown (tables, columns, comments).")] = True,
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write; '-' for stdout.")] = Path(
         "docs/schema.md"),
+    readme: Annotated[Optional[Path], typer.Option(help="Also refresh the schema section of this README "
+                                                   "(between the schema markers).")] = None,
 ) -> None:
-    """Document the warehouse schema from its COMMENT ON statements (the README's schema section)."""
+    """Document the warehouse schema from its COMMENT ON statements: docs/schema.md (every column) and,
+    with --readme README.md, the README's schema section. Run it after adding a migration."""
     import duckdb
 
     from tasks.load import migrate
-    from tasks.schema import apply_views, schema_markdown
+    from tasks.schema import apply_views, replace_section, schema_markdown, schema_summary
 
     path = db_path(db)
     if path.exists():
@@ -254,8 +257,12 @@ def schema(
         apply_views(con)
     try:
         text = schema_markdown(con)
+        summary = schema_summary(con)
     finally:
         con.close()
+    if readme is not None:
+        readme.write_text(replace_section(readme.read_text(encoding="utf-8"), summary), encoding="utf-8")
+        console.print(f"updated the schema section of {readme}")
     if str(output) == "-":
         sys.stdout.write(text + "\n")
     else:

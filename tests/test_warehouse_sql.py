@@ -12,7 +12,7 @@ import pytest
 from newsflow.settings import MIGRATIONS_DIR, QUERIES_DIR
 from tasks import load as L
 from tasks.reclean import backfill_enrichment
-from tasks.schema import apply_views, schema_markdown
+from tasks.schema import README_END, README_START, apply_views, schema_markdown
 from tasks.search import build_index, load_fts, search, snippet
 from warehouse_helpers import sample_articles, sample_docs, samples_warehouse
 
@@ -159,5 +159,13 @@ def test_schema_command_writes_the_document_and_docs_are_current(tmp_path: Path)
     assert proc.returncode == 0, proc.stderr
     text = out.read_text(encoding="utf-8")
     assert "## `v_story_coverage` (view)" in text and "| `outlet_key` |" in text
-    assert (repo / "docs" / "schema.md").read_text(encoding="utf-8") == text, (
-        "docs/schema.md is stale: run `newsflow schema --markdown --db /nonexistent -o docs/schema.md`")
+    stale = "stale: run `newsflow schema --db /nonexistent -o docs/schema.md --readme README.md`"
+    assert (repo / "docs" / "schema.md").read_text(encoding="utf-8") == text, f"docs/schema.md is {stale}"
+    readme = (repo / "README.md").read_text(encoding="utf-8")
+    assert README_START in readme, "README.md has no generated schema section"
+    section = readme.split(README_START, 1)[1].split(README_END, 1)[0]
+    assert "| `v_articles` | view |" in section
+    for line in section.strip().splitlines():
+        if line.startswith("| `"):
+            assert line.split("`")[1] in text, f"README schema section is {stale}"
+    assert section.count("| `") == text.count("\n## `"), f"README schema section is {stale}"
