@@ -32,7 +32,7 @@ def reclean(db: str | None = None, since: datetime | None = None, batch_size: in
                 CLEANER_VERSION)
     totals, seen, status = L.BatchCounts(), 0, "failed"
     try:
-        for docs in list(stored_documents(con, since, batch_size)):
+        for docs in stored_documents(con, since, batch_size):
             seen += len(docs)
             results = [r for r, _seconds in clean_batch_task(docs)]
             articles = [r for r in results if isinstance(r, Article)]

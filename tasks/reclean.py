@@ -18,13 +18,17 @@ from tasks.enrich import EnrichInput, enrich_batch
 from tasks.load import utcnow
 from tasks.models import RawDocument
 
-_STORED_DOCUMENTS = """
-    select source_uri, media_type, raw, raw_sha256, size_bytes, fields
+_STORED_DOCUMENT_IDS = """
+    select document_id
     from documents
     where raw is not null
       and (document_id in (select document_id from articles) or document_id in (select document_id from quarantine))
       and (cast(? as timestamptz) is null or received_at >= cast(? as timestamptz))
     order by received_at, document_id
+"""
+_DOCUMENTS_BY_ID = """
+    select source_uri, media_type, raw, raw_sha256, size_bytes, fields
+    from documents where document_id in (select unnest(?)) order by received_at, document_id
 """
 
 
@@ -32,19 +36,19 @@ def stored_documents(con: duckdb.DuckDBPyConnection, since: datetime | None = No
                      batch_size: int = 200) -> Iterator[list[RawDocument]]:
     """Batches of the raw documents behind current articles and quarantine rows, received since `since`.
 
+    The ids are listed first and each batch's bytes read when it is needed, so memory holds one batch
+    and the caller may write to the warehouse between batches.
+
     Args:
         con: Warehouse connection.
         since: Only documents received at or after this time (None: all).
         batch_size: Documents per batch.
     """
-    cur = con.cursor()
-    try:
-        cur.execute(_STORED_DOCUMENTS, [since, since])
-        while rows := cur.fetchmany(batch_size):
-            yield [RawDocument(uri, media, bytes(raw), sha, size, json.loads(fields) if fields else {})
-                   for uri, media, raw, sha, size, fields in rows]
-    finally:
-        cur.close()
+    ids = [d for (d,) in con.execute(_STORED_DOCUMENT_IDS, [since, since]).fetchall()]
+    for start in range(0, len(ids), batch_size):
+        rows = con.execute(_DOCUMENTS_BY_ID, [ids[start:start + batch_size]]).fetchall()
+        yield [RawDocument(uri, media, bytes(raw), sha, size, json.loads(fields) if fields else {})
+               for uri, media, raw, sha, size, fields in rows]
 
 
 def backfill_enrichment(con: duckdb.DuckDBPyConnection, batch_size: int = 500) -> int:
