@@ -31,6 +31,8 @@ PATTERNS: list[tuple[str, re.Pattern[str], str]] = [
      "The New York Times reported earlier this month"),
     ("according-to-outlet", re.compile(rf"\baccording to {_NAME}"),
      "according to Reuters"),
+    ("outlet-mentioned", re.compile(rf"{_NAME},? (?:earlier this \w+ |last \w+ )?(?:mentioned|wrote|noted)\b"),
+     "as the New York Times earlier this month mentioned"),
 ]
 
 # "according to X" / "X reported" name people as often as outlets; keep those only when X looks like an
@@ -40,9 +42,9 @@ _OUTLET_WORDS = re.compile(
     r"Interfax|AFP|AP|BBC|CNN|NBC|CBS|ABC|NPR|Guardian|Telegraph|Economist|Gazette|Daily|Wire|Broadcasting|"
     r"Television|TV|Radio|Nikkei|Kyodo|Al Jazeera|Politico|Axios|Financial|Associated|Street|YTN|Fox|"
     r"Independent|Observer|Chronicle|Globe|Mirror|Express|Standard|Magazine|Report|Insider|Reporter)\b")
-_NEEDS_OUTLET_WORD = {"according-to-outlet", "outlet-reported", "told-outlet"}
+_NEEDS_OUTLET_WORD = {"according-to-outlet", "outlet-reported", "told-outlet", "outlet-mentioned"}
 # Every pattern above contains one of these words; sentences without them are not examined.
-_TRIGGER = re.compile(r"\b(?:via|from|through|according|cited|reported|quoted|noted|told|interview)\b")
+_TRIGGER = re.compile(r"\b(?:via|from|through|according|cited|reported|quoted|noted|told|interview|mentioned|wrote)\b")
 _SENTENCE = re.compile(r"[^.!?\n]*(?:[.!?]+|$)")
 
 

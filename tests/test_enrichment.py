@@ -56,6 +56,8 @@ def test_acronyms_and_outlet_names_are_organisations():
     ("The agency, as cited by Yonhap news agency, said so.", "Yonhap", "cited-by"),
     ("The deal was first reported by Bloomberg on Monday.", "Bloomberg", "reported-by"),
     ("A senior official told Reuters the talks failed.", "Reuters", "told-outlet"),
+    ("It is not sudden, as the New York Times earlier this month mentioned a dialogue.", "New York Times",
+     "outlet-mentioned"),
 ])
 def test_citation_patterns(text: str, outlet: str, pattern: str):
     found = extract_citations(text)
