@@ -169,3 +169,11 @@ def test_schema_command_writes_the_document_and_docs_are_current(tmp_path: Path)
         if line.startswith("| `"):
             assert line.split("`")[1] in text, f"README schema section is {stale}"
     assert section.count("| `") == text.count("\n## `"), f"README schema section is {stale}"
+
+
+def test_search_without_an_index_says_so(tmp_path: Path):
+    from tasks.search import SearchUnavailable
+
+    con = L.connect(tmp_path / "w.duckdb")
+    with pytest.raises(SearchUnavailable, match="no search index"):
+        search(con, "anything")
