@@ -16,7 +16,7 @@ from tasks.publish import prepare_work_db, publish
 
 READER = textwrap.dedent("""
     import sys, duckdb
-    con = duckdb.connect(sys.argv[1], read_only=True)
+    con = duckdb.connect(sys.argv[1], read_only=sys.argv[3] == "ro")
     def report():
         n, titles = con.execute(sys.argv[2]).fetchone()
         print(n, titles, flush=True)
@@ -29,8 +29,8 @@ READER = textwrap.dedent("""
 class Reader:
     """A read-only DuckDB session in another process, asked to re-run one query on demand."""
 
-    def __init__(self, db: Path, sql: str):
-        self.proc = subprocess.Popen([sys.executable, "-c", READER, str(db), sql], stdin=subprocess.PIPE,
+    def __init__(self, db: Path, sql: str, mode: str = "ro"):
+        self.proc = subprocess.Popen([sys.executable, "-c", READER, str(db), sql, mode], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.first = self.proc.stdout.readline().strip()
         assert self.first, self.proc.stderr.read()
@@ -61,14 +61,15 @@ def test_prepare_work_db_keeps_rows_of_an_existing_analyst_file(tmp_path: Path):
         assert con.execute("select x from t").fetchall() == [(42,)]
 
 
-def test_publish_swaps_while_a_reader_holds_the_analyst_file_open(tmp_path: Path):
+@pytest.mark.parametrize("mode", ["ro", "rw"])  # rw: the duckdb CLI's default, which locks exclusively
+def test_publish_swaps_while_a_reader_holds_the_analyst_file_open(tmp_path: Path, mode: str):
     analyst = tmp_path / "news.duckdb"
     work = prepare_work_db(analyst)
     with duckdb.connect(str(work)) as con:
         con.execute("create table items (n integer)")
         con.execute("insert into items values (1)")
     publish(work, analyst)
-    reader = Reader(analyst, "select count(*), string_agg(n::varchar, ',' order by n) from items")
+    reader = Reader(analyst, "select count(*), string_agg(n::varchar, ',' order by n) from items", mode)
     assert reader.first == "1 1"
     for n in (2, 3):  # two more loads, each while the reader's session stays open
         with duckdb.connect(str(work)) as con:  # would fail with a lock conflict if it were the analyst file
