@@ -68,14 +68,15 @@ def main(root: Path) -> None:
               f"{nn[-1]:.3f} / {nn[int(0.999 * (len(nn) - 1))]:.3f} |")
 
     t0 = time.perf_counter()
-    feats = [(pid, None, {m.key for m in extract_entities(t)}) for pid, t in pages]
+    feats = [(pid, None, S.story_features({m.key for m in extract_entities(t)}, t)) for pid, t in pages]
     for _, t in pages:
         extract_citations(t)
     per_doc = (time.perf_counter() - t0) / len(pages) * 1e3
     print(f"\nentity + citation extraction: {per_doc:.2f} ms per WCXB page (one core)\n")
 
     arts = sample_articles()
-    sample_items = [(a.article_id, a.title, {m.key for m in extract_entities(a.body)}) for a in arts]
+    sample_items = [(a.article_id, a.title, S.story_features({m.key for m in extract_entities(a.body)}, a.body))
+                    for a in arts]
     print("| threshold | LSH (b, r) | samples' stories | WCXB pages joining it | WCXB pages grouped | "
           "assign ms/article |")
     print("|---|---|---|---|---|---|")

@@ -14,7 +14,7 @@ import pyarrow as pa
 
 from tasks.citations import extract_citations
 from tasks.entities import entity_id_for, extract_entities
-from tasks.stories import assign_stories, write_assignments
+from tasks.stories import assign_stories, story_features, write_assignments
 
 
 @dataclass(slots=True)
@@ -50,7 +50,7 @@ def enrich_batch(con: duckdb.DuckDBPyConnection, items: list[EnrichInput], now: 
             men_rows.extend((item.article_id, eid, form, n) for form, n in m.surface_forms.items())
         for c in extract_citations(item.body, item.removed):
             cit_rows.append((item.article_id, c.outlet, c.outlet_key, c.pattern, c.sentence, c.in_body))
-        story_items.append((item.article_id, item.title, {m.key for m in found}))
+        story_items.append((item.article_id, item.title, story_features({m.key for m in found}, item.body)))
     con.register("b_entities", pa.table({
         "entity_id": [r[0] for r in ent_rows], "name": [r[1] for r in ent_rows],
         "kind": [r[2] for r in ent_rows], "merge_key": [r[3] for r in ent_rows],

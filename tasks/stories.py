@@ -15,6 +15,7 @@ datasketch MinHashLSH using the same (b, r) parameters.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -37,6 +38,22 @@ class Assignment:
     feature_count: int
     signature: np.ndarray
     title: str | None
+
+
+_WORDS = re.compile(r"\w+")
+
+
+def story_features(entity_keys: set[str], body: str, min_entities: int = STORY_MIN_FEATURES) -> set[str]:
+    """What a story signature is built from: the entity keys, or, for an article naming fewer than
+    `min_entities` entities, its word 3-shingles (prefixed "w:"), which only match near-copies of it.
+
+    The two kinds of feature never overlap, so a short wire brief can only join its own syndicated
+    copies, never a long article about something else.
+    """
+    if len(entity_keys) >= min_entities:
+        return set(entity_keys)
+    words = _WORDS.findall(body.lower())
+    return {"w:" + " ".join(words[i:i + 3]) for i in range(len(words) - 2)}
 
 
 @lru_cache(maxsize=4)

@@ -145,3 +145,24 @@ def test_load_batch_enriches_in_the_same_transaction(tmp_path: Path):
 def test_pronoun_contractions_are_not_entities():
     assert [m.key for m in extract_entities("I've seen it. Then I'm told I'd go with Maria Lopez.")] == [
         entity_key("Maria Lopez")]
+
+
+def test_short_briefs_with_few_entities_match_their_copies_only(tmp_path: Path):
+    from tasks.stories import story_features
+
+    con = _story_db(tmp_path)
+    brief = ("The city council voted on Tuesday to extend the night bus service for another year after "
+             "riders complained that the last connection left too early for shift workers and students.")
+    other = ("A heavy storm closed the coastal road on Monday evening and crews expect to clear the fallen "
+             "trees and reopen both lanes before the morning commute if the wind drops overnight.")
+    copies = [("orig", brief + " Officials said the cost is covered."),
+              ("copy", brief + " Read more local news on our site."),
+              ("storm", other)]
+    items = [(aid, None, story_features({m.key for m in extract_entities(t)}, t)) for aid, t in copies]
+    assert all(any(f.startswith("w:") for f in feats) for _, _, feats in items)
+    write_assignments(con, assign_stories(con, items[:1]), L.utcnow())
+    copy, storm = assign_stories(con, items[1:])
+    assert (copy.story_id, storm.story_id) == ("orig", "storm")
+    # An entity-rich article never shares features with a shingle-signed brief.
+    rich = sample_articles()[0]
+    assert not story_features({m.key for m in extract_entities(rich.body)}, rich.body) & items[0][2]

@@ -49,7 +49,7 @@ create table if not exists citations (
     in_body     boolean not null
 );
 
-comment on table stories is 'Groups of articles about the same event (syndicated copies, rewrites, other outlets), found by MinHash/LSH over entity sets. One row per story.';
+comment on table stories is 'Groups of articles about the same event (syndicated copies, rewrites, other outlets), found by MinHash/LSH over entity sets (word 3-shingles for articles naming fewer than 5 entities). One row per story.';
 comment on column stories.story_id is 'Stable story id: the article_id of the first article that started it.';
 comment on column stories.first_article_id is 'The article that started the story (articles.article_id).';
 comment on column stories.title is 'Title of the first article, as a label for the story.';
@@ -60,8 +60,8 @@ comment on column story_articles.article_id is 'The article (articles.article_id
 comment on column story_articles.story_id is 'Its story (stories.story_id).';
 comment on column story_articles.matched_article_id is 'The most similar earlier article that put it into this story; null when it started the story.';
 comment on column story_articles.similarity is 'Estimated Jaccard similarity of entity sets to matched_article_id (MinHash); null when it started the story.';
-comment on column story_articles.feature_count is 'Number of distinct entity keys in the signature; articles with too few never match.';
-comment on column story_articles.signature is 'MinHash signature (num_perm unsigned 64-bit values) of the article''s entity-key set.';
+comment on column story_articles.feature_count is 'Number of distinct features in the signature: entity keys, or word 3-shingles when the article names fewer than 5 entities.';
+comment on column story_articles.signature is 'MinHash signature (num_perm unsigned 64-bit values) of the article''s feature set (see feature_count).';
 comment on column story_articles.assigned_at is 'When the story was assigned (UTC).';
 
 comment on table story_bands is 'LSH band buckets of every stored signature: a new article is matched by joining its buckets here, not by rescanning all articles.';
