@@ -7,6 +7,7 @@ process, the single writer, validates and loads each finished batch in its own t
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
 from collections import deque
@@ -19,14 +20,19 @@ from prefect.cache_policies import NO_CACHE
 from prefect.artifacts import create_markdown_artifact
 from prefect.runtime import flow_run
 
+from newsflow.config import RunPlan, plan_run
 from newsflow.progress import IngestProgress
-from newsflow.settings import BATCH_SIZE, SAMPLES_DIR, WAREHOUSE_MEMORY_LIMIT, db_path
+from newsflow.settings import BATCH_SIZE, WAREHOUSE_MEMORY_LIMIT, db_path
 from tasks import load as L
 from tasks.clean import CLEANER_VERSION
+from tasks.discover import fetch_source_task
+from tasks.fetch_state import load_fetch_state, save_fetch_state
 from tasks.guard import clean_batch_guarded
 from tasks.models import Article, RawDocument, Rejected
+from tasks.publish import prepare_work_db, publish
+from tasks.search import build_index
 from tasks.sources import discover, read_all
-from tasks.validate import validate_articles
+from tasks.validate import build_data_docs, validate_articles
 
 
 @task(name="discover", cache_policy=NO_CACHE)
@@ -35,13 +41,26 @@ def discover_task(sources: list[str]) -> list[Path]:
 
 
 @task(name="clean-batch", retries=1, retry_delay_seconds=2, cache_policy=NO_CACHE)
-def clean_batch_task(docs: list[RawDocument]) -> list[Article | Rejected]:
-    return clean_batch_guarded(docs)  # per-document time limit: tasks/guard.py
+def clean_batch_task(docs: list[RawDocument]) -> list[tuple[Article | Rejected, float]]:
+    """Clean one batch with a per-document time limit (tasks/guard.py); each result comes with the
+    seconds it took (for the slowest-documents report)."""
+    return clean_batch_guarded(docs)
 
 
 @task(name="validate-batch", cache_policy=NO_CACHE)
-def validate_task(articles: list[Article]):
-    return validate_articles(articles)
+def validate_task(articles: list[Article], run_id: str):
+    return validate_articles(articles, run_name=run_id)
+
+
+@task(name="data-docs", cache_policy=NO_CACHE)
+def data_docs_task(folder: str) -> str | None:
+    return build_data_docs(Path(folder))
+
+
+@task(name="publish", cache_policy=NO_CACHE)
+def publish_task(work: str, analyst: str) -> str:
+    """Checkpoint the working db and swap a copy in at the analyst path (see tasks/publish.py)."""
+    return str(publish(Path(work), Path(analyst)))
 
 
 @task(name="load-batch", retries=2, retry_delay_seconds=[1, 5], cache_policy=NO_CACHE)
@@ -80,7 +99,10 @@ class RunSummary:
     segments_removed: int = 0
     quarantine: list[tuple[str, list[str]]] = field(default_factory=list)
     expectations: dict[str, list[int]] = field(default_factory=dict)
+    fetch: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    data_docs: str | None = None
+    slowest: list[tuple[float, str]] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -108,15 +130,18 @@ def batches(docs: Iterator[RawDocument], known: set[str], size: int, summary: Ru
 
 @flow(name="ingest", log_prints=False)
 def ingest(sources: list[str] | None = None, db: str | None = None, batch_size: int = BATCH_SIZE,
-           max_in_flight: int | None = None) -> dict:
-    """Ingest local files, folders or globs (default: the bundled samples) into the warehouse."""
+           max_in_flight: int | None = None, source: str | None = None, config: str | None = None) -> dict:
+    """Ingest files, folders, globs or page/feed/sitemap URLs (default: the bundled samples), or the
+    source named `source` in newsflow.toml (`config` overrides where that file is), into the warehouse."""
     logger = get_run_logger()
     started = time.perf_counter()
-    sources = [str(s) for s in (sources or [SAMPLES_DIR])]
-    db_file = str(db_path(db))
+    plan = plan_run(sources, source, config)
+    sources = [source] if source else [*plan.paths, *plan.urls]
+    db_file = str(db_path(db))  # the analyst copy; runs write the working db beside it
+    work_file = str(prepare_work_db(Path(db_file)))
     run_id = flow_run.get_id() or f"local-{time.time_ns()}"
     summary = RunSummary(run_id=run_id, db=db_file)
-    con = _connection(db_file)
+    con = _connection(work_file)
     # Only one process can open the warehouse for writing, so a run still marked running was killed.
     con.execute("update runs set status = 'interrupted' where status = 'running'")
     L.start_run(con, run_id, flow_run.get_id(), " ".join(sources), CLEANER_VERSION)
@@ -125,41 +150,60 @@ def ingest(sources: list[str] | None = None, db: str | None = None, batch_size: 
     progress = None
     try:
         _share_api_with_workers()
-        paths = discover_task(sources)
+        paths = discover_task(list(plan.paths)) if plan.paths else []
+        harvest = _fetch(con, plan) if plan.urls else None
+        fetched = harvest.documents if harvest else []
+        summary.fetch = harvest.stats if harvest else {}
         known = L.known_document_ids(con)
-        logger.info("%d file(s) found; %d documents already in the warehouse", len(paths), len(known))
+        logger.info("%d file(s) found, %d document(s) fetched; %d documents already in the warehouse",
+                    len(paths), len(fetched), len(known))
         progress = IngestProgress(paths)
         in_flight: deque = deque()
         limit = max_in_flight or 2 * (os.cpu_count() or 2)
         batch_no = 0
-        for batch in batches(read_all(paths), known, batch_size, summary, progress):
+        for batch in batches(itertools.chain(read_all(paths), fetched), known, batch_size, summary, progress):
             in_flight.append((batch, clean_batch_task.submit(batch)))
             if batch_no == 0 and len(in_flight) == 1:
                 _preload_validation()  # GX imports while the workers start, not after the first batch
             if len(in_flight) >= limit:
                 batch_no += 1
-                _finish_batch(db_file, run_id, *in_flight.popleft(), totals, summary, batch_no, logger, progress)
+                _finish_batch(work_file, run_id, *in_flight.popleft(), totals, summary, batch_no, logger,
+                              plan.language, progress)
         while in_flight:
             batch_no += 1
-            _finish_batch(db_file, run_id, *in_flight.popleft(), totals, summary, batch_no, logger, progress)
+            _finish_batch(work_file, run_id, *in_flight.popleft(), totals, summary, batch_no, logger, plan.language,
+                          progress)
+        if harvest is not None:  # only once loaded: a crash before this refetches instead of losing pages
+            save_fetch_state(con, plan.name, harvest)
+        build_index(con)  # BM25 over title+body, rebuilt on the working db before publishing
         status = "completed"
     finally:
         if progress is not None:
             progress.close(finished=status == "completed")
+        totals.unchanged += summary.articles_unchanged  # documents skipped before cleaning
         summary.articles_new = totals.new
         summary.articles_updated = totals.updated
-        summary.articles_unchanged += totals.unchanged
+        summary.articles_unchanged = totals.unchanged
         summary.quarantined = totals.quarantined
         summary.segments_removed = totals.segments_removed
         summary.quarantine = totals.quarantine_reasons
         summary.seconds = round(time.perf_counter() - started, 2)
-        totals.unchanged = summary.articles_unchanged  # skipped as known + loaded unchanged
         L.finish_run(con, run_id, status, summary.documents_seen, totals)
-        _close(db_file)
+        _close(work_file)
+    publish_task(work_file, db_file)
+    if summary.expectations:
+        summary.data_docs = data_docs_task(str(Path(db_file).parent / "data_docs"))
     create_markdown_artifact(key="ingest-summary", markdown=summary_markdown(summary),
                              description="newsflow ingest: counts, quarantine, validation")
-    logger.info("done: %s", {k: v for k, v in summary.as_dict().items() if k not in ("quarantine", "expectations")})
+    logger.info("done: %s", {k: v for k, v in summary.as_dict().items() if k not in ("quarantine", "expectations", "slowest")})
     return summary.as_dict()
+
+
+def _fetch(con, plan: RunPlan):
+    """One fetch task for the whole source, with what the warehouse remembers about its URLs."""
+    state = load_fetch_state(con, plan.name)
+    return fetch_source_task(list(plan.urls), plan.kind, plan.policy, state, plan.name, plan.max_items,
+                             plan.allowed_domains)
 
 
 def _share_api_with_workers() -> None:
@@ -178,11 +222,22 @@ def _preload_validation() -> None:
     threading.Thread(target=lambda: __import__("great_expectations"), name="preload-gx", daemon=True).start()
 
 
-def _finish_batch(db_file, run_id, batch, future, totals, summary, batch_no, logger, progress=None) -> None:
-    results = future.result()
+def _finish_batch(db_file, run_id, batch, future, totals, summary, batch_no, logger, language=None,
+                  progress=None) -> None:
+    timed = future.result()
+    results = [r for r, _ in timed]
+    summary.slowest = sorted(summary.slowest + [(round(sec, 3), r.source_uri) for r, sec in timed], reverse=True)[:10]
     articles = [r for r in results if isinstance(r, Article)]
     rejected = [r for r in results if isinstance(r, Rejected)]
-    validation = validate_task(articles)
+    stages = {d.document_id: d.fields["stage"] for d in batch if d.error and d.fields.get("stage")}
+    for r in rejected:  # e.g. a refused or failed download is a "fetch" rejection, not a "read" one
+        r.stage = stages.get(r.document_id, r.stage)
+    if language:
+        wrong = [a for a in articles if a.language and a.language != language]
+        articles = [a for a in articles if not (a.language and a.language != language)]
+        rejected += [Rejected(a.document_id, a.source_uri, "validate",
+                              [f"language '{a.language}' is not the source's language '{language}'"]) for a in wrong]
+    validation = validate_task(articles, run_id)
     for name, (ok, bad) in validation.per_expectation.items():
         seen = summary.expectations.setdefault(name, [0, 0])
         seen[0] += ok
@@ -206,9 +261,18 @@ def summary_markdown(s: RunSummary) -> str:
         "",
         f"Warehouse: `{s.db}`",
     ]
+    if s.data_docs:
+        lines += ["", f"Great Expectations Data Docs for this run: [{s.data_docs}]({s.data_docs})"]
+    shown = {k: v for k, v in s.fetch.items() if v}
+    if shown:
+        lines += ["", "## Fetch", "", "| " + " | ".join(shown) + " |", "|" + "---:|" * len(shown),
+                  "| " + " | ".join(str(v) for v in shown.values()) + " |"]
     if s.expectations:
         lines += ["", "## Validation", "", "| expectation | passed | failed |", "|---|---:|---:|"]
         lines += [f"| `{name}` | {ok} | {bad} |" for name, (ok, bad) in s.expectations.items()]
+    if s.slowest:
+        lines += ["", "## Slowest documents", "", "| seconds | source |", "|---:|---|"]
+        lines += [f"| {sec} | `{src}` |" for sec, src in s.slowest]
     if s.quarantine:
         lines += ["", "## Quarantined", "", "| source | reasons |", "|---|---|"]
         lines += [f"| `{src}` | {'; '.join(r).replace('|', '/')} |" for src, r in s.quarantine[:200]]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from datetime import datetime, timezone
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -13,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from newsflow.settings import SAMPLES_DIR, db_path
+from newsflow.settings import db_path
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
@@ -26,8 +27,9 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode="rich",
 )
-console = Console(stderr=True)
-out = Console()
+# Full lines when piped (rich would wrap at 80 columns), so messages stay greppable in logs.
+console = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 
 DbOption = Annotated[
     Optional[Path],
@@ -53,16 +55,23 @@ def _task_runner(kind: Runner, workers: int | None, dask_address: str | None):
             return DaskTaskRunner(address=dask_address)
         return DaskTaskRunner(cluster_kwargs={"n_workers": workers or os.cpu_count() or 2,
                                               "threads_per_worker": 1, "processes": True})
-    return ProcessPoolTaskRunner(max_workers=workers or os.cpu_count() or 2)
+    from tasks.workers import warm_up
+
+    return ProcessPoolTaskRunner(max_workers=workers or os.cpu_count() or 2, initializer=warm_up)
 
 
 @app.command()
 def ingest(
     sources: Annotated[
         Optional[list[str]],
-        typer.Argument(help="Files, folders (recursive) or globs of .txt, .html/.htm, .json or .jsonl articles. "
-                       "Default: the bundled sample articles.", show_default=False),
+        typer.Argument(help="Default: the bundled sample articles. Files, folders (recursive) or globs of .txt, "
+                       ".html/.htm, .json or .jsonl articles, or http(s) URLs of pages, RSS/Atom feeds or "
+                       "sitemaps (which one is detected).", show_default=False),
     ] = None,
+    source: Annotated[Optional[str], typer.Option("--source", help="Ingest the source with this name in "
+                                                  "newsflow.toml instead of SOURCES.")] = None,
+    config: Annotated[Optional[Path], typer.Option("--config", help="Sources config. Default: $NEWSFLOW_CONFIG, "
+                                                   "./newsflow.toml, else the repository's.")] = None,
     db: DbOption = None,
     batch_size: Annotated[int, typer.Option(help="Documents per batch (one task run, one transaction).")] = 200,
     task_runner: Annotated[Runner, typer.Option(help="Where cleaning batches run: local processes, threads, "
@@ -74,15 +83,24 @@ def ingest(
     """Run the Prefect flow `ingest`: read, clean, validate and load articles; print what happened.
 
     Runs use Prefect's ephemeral mode, or the server at PREFECT_API_URL when set (they then show in its UI).
-    A second run over the same input loads nothing twice and reports the documents as unchanged.
+    A second run over the same input loads nothing twice and reports the documents as unchanged; URLs are
+    asked "changed since?" (ETag / Last-Modified) and feed or sitemap items seen before are skipped.
+    URLs on private networks are refused unless NEWSFLOW_ALLOW_PRIVATE_NETWORKS=true.
     """
+    from newsflow.config import ConfigError, plan_run
     from newsflow.ephemeral import start_early_server
     from tasks.sources import SourceError, discover
 
-    try:
-        discover(sources or [SAMPLES_DIR])  # fail fast, before Prefect starts, on a SOURCE that names nothing
+    try:  # fail fast, before Prefect starts, on a SOURCE that names nothing or a bad config
+        plan = plan_run(sources, source, config)
+        if plan.paths:
+            discover(list(plan.paths))
     except SourceError as exc:
-        console.print(f"[red]error:[/red] {exc}. Give a file, a folder or a quoted glob such as 'data/*.jsonl'.")
+        console.print(f"[red]error:[/red] {exc}. Give a file, a folder, a quoted glob such as 'data/*.jsonl' "
+                      "or an http(s) URL.")
+        raise typer.Exit(2) from None
+    except ConfigError as exc:
+        console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
     server = start_early_server()  # boots while the imports below run; stops at exit, after Prefect's flush
     from flows.ingest import ingest as ingest_flow
@@ -90,7 +108,8 @@ def ingest(
     flow = ingest_flow.with_options(task_runner=_task_runner(task_runner, workers, dask_address))
     if server is not None:
         server.wait()
-    summary = flow(sources=sources, db=str(db_path(db)), batch_size=batch_size)
+    summary = flow(sources=sources, db=str(db_path(db)), batch_size=batch_size, source=source,
+                   config=str(config) if config else None)
     print_summary(summary)
 
 
@@ -101,6 +120,8 @@ def print_summary(s: dict) -> None:
     table.add_row(*(str(s[k]) for k in ("documents_seen", "articles_new", "articles_updated", "articles_unchanged",
                                          "quarantined", "segments_removed", "seconds")))
     out.print(table)
+    if s.get("data_docs"):
+        out.print(f"Validation report (Great Expectations Data Docs): {s['data_docs']}")
     if s["quarantine"]:
         out.print(f"[yellow]{len(s['quarantine'])} quarantined[/yellow] (see the quarantine table):")
         for source, reasons in s["quarantine"][:20]:
@@ -139,6 +160,120 @@ def extract(
         else:
             obj = {"source_uri": result.source_uri, "error": result.reasons, "stage": result.stage}
         sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+
+
+@app.command()
+def serve(
+    config: Annotated[Optional[Path], typer.Option("--config", help="Sources config. Default: $NEWSFLOW_CONFIG, "
+                                                   "./newsflow.toml, else the repository's.")] = None,
+    db: DbOption = None,
+    port: Annotated[int, typer.Option(help="Port of the Prefect server started when PREFECT_API_URL is "
+                                      "not set.")] = 4200,
+) -> None:
+    """Serve one scheduled Prefect deployment per source in newsflow.toml, until Ctrl-C.
+
+    Starts a local Prefect server with its UI (http://127.0.0.1:4200; SQLite, or PostgreSQL when
+    PREFECT_API_DATABASE_CONNECTION_URL says so) unless PREFECT_API_URL points at one. Runs appear in the
+    UI and can be triggered there ("Run" on a deployment); each source runs at most once at a time.
+    """
+    from flows.serve import serve_sources
+    from newsflow.config import ConfigError, load_config
+
+    try:
+        cfg = load_config(config)
+    except ConfigError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    serve_sources(cfg, db=str(db_path(db)), port=port, echo=console.print)
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help='Words to look for, e.g. "armored train".')],
+    db: DbOption = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="How many results.")] = 10,
+) -> None:
+    """Full-text search (BM25 over title and body) in the analyst copy; prints ranked titles, outlets,
+    dates and a snippet. Reads only: safe while an ingest runs."""
+    import duckdb
+
+    from tasks.search import SearchUnavailable, search as run_search
+
+    path = db_path(db)
+    if not path.exists():
+        console.print(f"[red]error:[/red] no warehouse at {path}; run `newsflow ingest` first.")
+        raise typer.Exit(2)
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        hits = run_search(con, query, limit)
+    except SearchUnavailable as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    finally:
+        con.close()
+    if not hits:
+        out.print(f"no matches for {query!r}")
+        return
+    for rank, h in enumerate(hits, 1):
+        when = h.seen_at.date().isoformat() if h.seen_at else "-"
+        out.print(f"[bold]{rank}. {h.title or '(untitled)'}[/bold]  [dim]{h.outlet} · {when} · "
+                  f"score {h.score:.3f}[/dim]", highlight=False)
+        out.print(f"   {h.snippet}", highlight=False)
+
+
+@app.command()
+def reclean(
+    db: DbOption = None,
+    since: Annotated[Optional[datetime], typer.Option(help="Only documents received at or after this time "
+                                                      "(e.g. 2026-11-01 or 2026-11-01T12:00:00).")] = None,
+    batch_size: Annotated[int, typer.Option(help="Documents per batch.")] = 200,
+) -> None:
+    """Clean and validate the stored raw documents again with the current rules (no refetch), load the
+    changes idempotently, record the cleaner version on each article, then publish the analyst copy."""
+    from flows.reclean import reclean as reclean_flow
+
+    if since is not None and since.tzinfo is None:
+        since = since.replace(tzinfo=timezone.utc)
+    print_summary(reclean_flow(db=str(db_path(db)), since=since, batch_size=batch_size))
+
+
+@app.command()
+def schema(
+    db: DbOption = None,
+    markdown: Annotated[bool, typer.Option("--markdown", help="Write markdown (tables, columns, comments).")] = True,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write; '-' for stdout.")] = Path(
+        "docs/schema.md"),
+    readme: Annotated[Optional[Path], typer.Option(help="Also refresh the schema section of this README "
+                                                   "(between the schema markers).")] = None,
+) -> None:
+    """Document the warehouse schema from its COMMENT ON statements: docs/schema.md (every column) and,
+    with --readme README.md, the README's schema section. Run it after adding a migration."""
+    import duckdb
+
+    from tasks.load import migrate
+    from tasks.schema import apply_views, replace_section, schema_markdown, schema_summary
+
+    path = db_path(db)
+    if path.exists():
+        con = duckdb.connect(str(path), read_only=True)
+    else:  # no warehouse yet: describe the schema the migrations would create
+        con = duckdb.connect(":memory:")
+        migrate(con)
+        apply_views(con)
+    try:
+        text = schema_markdown(con)
+        summary = schema_summary(con)
+    finally:
+        con.close()
+    if readme is not None:
+        readme.write_text(replace_section(readme.read_text(encoding="utf-8"), summary), encoding="utf-8")
+        console.print(f"updated the schema section of {readme}")
+    if str(output) == "-":
+        sys.stdout.write(text + "\n")
+    else:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text + "\n", encoding="utf-8")
+        console.print(f"wrote {output}")
 
 
 if __name__ == "__main__":

@@ -27,6 +27,57 @@ def db_path(explicit: str | os.PathLike | None = None) -> Path:
     """The analyst database path: --db, else $NEWSFLOW_DB, else warehouse/news.duckdb."""
     return Path(explicit or os.environ.get("NEWSFLOW_DB") or DEFAULT_DB).expanduser().resolve()
 
+# --- Fetching (tasks/fetch.py, tasks/discover.py); tests pass smaller values explicitly. ---
+USER_AGENT = "newsflow/0.1 (news ingestion pipeline; +https://github.com/newsflow/newsflow)"
+FETCH_CONNECT_TIMEOUT = 10.0  # seconds per socket operation
+FETCH_DEADLINE = 60.0  # seconds for one URL, all redirects, retries and waits included
+FETCH_MAX_BYTES = MAX_DOCUMENT_BYTES  # decoded body cap, enforced while streaming
+FETCH_MAX_REDIRECTS = 5
+FETCH_RETRIES = 3  # extra attempts on timeouts, 429 and 5xx (never on other 4xx)
+FETCH_BACKOFF = 1.0  # seconds; doubles per attempt unless Retry-After says otherwise
+FETCH_MAX_RETRY_AFTER = 120.0  # a longer Retry-After gives up instead of stalling the run
+FETCH_MIN_HOST_INTERVAL = 1.0  # seconds between two requests to one host (robots Crawl-delay may raise it)
+FETCH_MAX_CRAWL_DELAY = 30.0  # cap on robots.txt Crawl-delay so one host cannot stall a run
+ROBOTS_MAX_BYTES = 512 * 1024
+SITEMAP_MAX_DEPTH = 3  # sitemap index -> sitemap -> ... levels followed
+SITEMAP_MAX_FILES = 50  # sitemaps read per source per run
+DEFAULT_MAX_ITEMS = 500  # items fetched per source per run unless the source sets max_items
+CONFIG_FILE = "newsflow.toml"
+
+
+def allow_private_networks_env() -> bool | None:
+    """NEWSFLOW_ALLOW_PRIVATE_NETWORKS as a bool, or None when unset (then newsflow.toml decides)."""
+    value = os.environ.get("NEWSFLOW_ALLOW_PRIVATE_NETWORKS")
+    if value is None or not value.strip():
+        return None
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def config_path(explicit: str | os.PathLike | None = None) -> Path:
+    """The sources config: --config, else $NEWSFLOW_CONFIG, else ./newsflow.toml, else the repo's."""
+    if explicit or os.environ.get("NEWSFLOW_CONFIG"):
+        return Path(explicit or os.environ["NEWSFLOW_CONFIG"]).expanduser().resolve()
+    local = Path.cwd() / CONFIG_FILE
+    return local.resolve() if local.is_file() else REPO_ROOT / CONFIG_FILE
+
+# Stories (tasks/stories.py): MinHash over each article's entity-key set; measured in docs/warehouse.md.
+STORY_NUM_PERM = 128
+STORY_THRESHOLD = 0.2  # estimated Jaccard to join a story; LSH (b=28, r=2) is tuned to it by datasketch
+STORY_MIN_FEATURES = 5  # articles naming fewer distinct entities never join (too little evidence)
+STORY_SEED = 1
+VIEWS_DIR = WAREHOUSE_DIR / "views"
+QUERIES_DIR = WAREHOUSE_DIR / "queries"
+SEARCH_SNIPPET_CHARS = 160
+
+
+def work_db_path(analyst_db: str | os.PathLike) -> Path:
+    """The pipeline's working database beside the analyst file: news.duckdb -> news.work.duckdb.
+
+    Only the pipeline opens it (one writer); analysts read the published copy at `analyst_db`.
+    """
+    p = Path(analyst_db)
+    return p.with_name(f"{p.stem}.work{p.suffix or '.duckdb'}")
+
 # Per-document limits while cleaning (tasks/guard.py): a document that takes longer than this, or
 # crashes the cleaning process, is quarantined ("timed out after N s") and the batch carries on.
 DOCUMENT_TIME_LIMIT_S = float(os.environ.get("NEWSFLOW_DOCUMENT_TIME_LIMIT", "30"))

@@ -248,17 +248,24 @@ def _warm_cleaner() -> None:
                                len(_WARMUP_PAGE)))
 
 
-def _clean_one(doc: RawDocument) -> Article | Rejected:
+def _clean_one(doc: RawDocument) -> tuple[Article | Rejected, float]:
     from tasks.clean import clean_document
 
-    return clean_document(doc)
+    started = time.perf_counter()
+    result = clean_document(doc)
+    return result, time.perf_counter() - started
 
 
-def _reject(doc: RawDocument, reason: str) -> Rejected:
-    return Rejected(doc.document_id, doc.source_uri, "extract", [reason])
+def _reject(doc: RawDocument, reason: str) -> tuple[Rejected, float]:
+    seconds = DOCUMENT_TIME_LIMIT_S if reason.startswith("timed out") else 0.0
+    return Rejected(doc.document_id, doc.source_uri, "extract", [reason]), seconds
 
 
-def clean_batch_guarded(docs: list[RawDocument], limit: float = DOCUMENT_TIME_LIMIT_S) -> list[Article | Rejected]:
-    """Clean a batch with a per-document time limit; a document over the limit is quarantined with
-    the reason "timed out after N s" (N = `limit`, setting NEWSFLOW_DOCUMENT_TIME_LIMIT)."""
+def clean_batch_guarded(docs: list[RawDocument],
+                        limit: float = DOCUMENT_TIME_LIMIT_S) -> list[tuple[Article | Rejected, float]]:
+    """Clean a batch with a per-document time limit: (result, seconds) per document, in order.
+
+    A document over the limit is quarantined with the reason "timed out after N s" (N = `limit`,
+    setting NEWSFLOW_DOCUMENT_TIME_LIMIT); one that crashes the cleaning process says so.
+    """
     return run_guarded(docs, _clean_one, _reject, limit, _warm_cleaner)

@@ -17,6 +17,8 @@ import duckdb
 import pyarrow as pa
 
 from newsflow.settings import MIGRATIONS_DIR
+from tasks.schema import apply_views
+from tasks.enrich import EnrichInput, enrich_batch
 from tasks.models import Article, RawDocument, Rejected
 
 _MIGRATION_NAME = re.compile(r"^(\d{3})_[\w-]+\.sql$")
@@ -34,6 +36,7 @@ def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConn
     con = duckdb.connect(str(path), read_only=read_only)
     if not read_only:
         migrate(con)
+        apply_views(con)
     return con
 
 
@@ -213,6 +216,8 @@ def load_batch(con: duckdb.DuckDBPyConnection, run_id: str, cleaner_version: str
             cur.execute("insert into removed_segments select * from b_segments where article_id in (select unnest(?))",
                         [changed])
             counts.segments_removed = sum(len(a.removed) for a in articles if a.article_id in set(changed))
+            enrich_batch(cur, [EnrichInput(a.article_id, a.title, a.body, [s.text for s in a.removed])
+                               for a in articles if a.article_id in set(changed)], now)
         # An accepted article leaves quarantine (e.g. after a re-clean); rejected ones enter it once.
         cur.execute("delete from quarantine where document_id in (select document_id from b_articles)")
         counts.quarantined = cur.execute(

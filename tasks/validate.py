@@ -1,19 +1,23 @@
 """Validate a batch of cleaned articles with the Great Expectations suite in expectations/.
 
-One small function around an in-memory (ephemeral) GX context, as GX's own operators do: a DataFrame
-in, per-row failures out. Rows with failures are quarantined with the expectations they failed.
+One small module around an in-memory (ephemeral) GX context, as GX's own operators do: a DataFrame in,
+per-row failures out. Rows with failures are quarantined with the expectations they failed. Results
+stay in the context so one Data Docs build at the end of a run shows every batch of that run.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from tasks.models import Article, Rejected
+
+DATA_DOCS_SITE = "newsflow"
 
 
 @dataclass
@@ -22,18 +26,40 @@ class Validation:
     rejected: list[Rejected]
     # expectation -> (passed rows, failed rows) for the run report
     per_expectation: dict[str, tuple[int, int]]
-    result: dict[str, Any]
 
 
 def describe(config: Any) -> str:
     """A short name for an expectation: its type and the column it checks."""
-    kwargs = config.kwargs
-    return f"{config.type}({kwargs.get('column', '')})"
+    return f"{config.type}({config.kwargs.get('column', '')})"
 
 
-def articles_frame(articles: list[Article]) -> pd.DataFrame:
-    def ts(value: str | None) -> float | None:
-        return datetime.fromisoformat(value).timestamp() if value else None
+def _detail(article: Article, column: str, name: str) -> str:
+    """What was wrong with this row, in words an operator can act on."""
+    from tasks.rules import match_line_rule
+
+    if column == "body":
+        if "regex" in name:
+            for line in article.body.splitlines():
+                rule = match_line_rule(line.strip())
+                if rule:
+                    return f"boilerplate left in body (rule {rule.id}): {line.strip()[:120]!r}"
+            return "boilerplate left in body"
+        return f"body has {len(article.body)} characters"
+    if column == "title":
+        return f"title has {len(article.title or '')} characters"
+    if column == "published_age_s":
+        return f"published_at {article.published_at} is in the future"
+    if column == "article_id":
+        return f"article id {article.article_id} appears more than once in the batch (same URL twice?)"
+    value = getattr(article, column, None)
+    return f"{column}={str(value)[:200]!r}"
+
+
+def articles_frame(articles: list[Article], now: datetime | None = None) -> pd.DataFrame:
+    now_ts = (now or datetime.now(timezone.utc)).timestamp()
+
+    def age(value: str | None) -> float | None:
+        return now_ts - datetime.fromisoformat(value).timestamp() if value else None
 
     return pd.DataFrame({
         "row": range(len(articles)),
@@ -42,33 +68,39 @@ def articles_frame(articles: list[Article]) -> pd.DataFrame:
         "url": pd.Series([a.url for a in articles], dtype="object"),
         "title": pd.Series([a.title for a in articles], dtype="object"),
         "body": [a.body for a in articles],
-        "published_ts": pd.Series([ts(a.published_at) for a in articles], dtype="float64"),
+        "published_age_s": pd.Series([age(a.published_at) for a in articles], dtype="float64"),
     })
 
 
 @lru_cache(maxsize=1)
-def _batch_definition():
+def _gx():
+    """The ephemeral context with the suite and its validation definition, made once per process."""
     import great_expectations as gx
+
+    from expectations.articles import SUITE_NAME, build_suite
 
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = {"globally": False, "metric_calculations": False}
-    source = context.data_sources.add_pandas("newsflow")
-    asset = source.add_dataframe_asset("articles")
-    return context, asset.add_batch_definition_whole_dataframe("batch")
+    asset = context.data_sources.add_pandas("newsflow").add_dataframe_asset("articles")
+    batch_definition = asset.add_batch_definition_whole_dataframe("batch")
+    suite = context.suites.add(build_suite())
+    definition = context.validation_definitions.add(
+        gx.ValidationDefinition(name=SUITE_NAME, data=batch_definition, suite=suite)
+    )
+    return context, definition
 
 
-def validate_articles(articles: list[Article], now: datetime | None = None) -> Validation:
+def validate_articles(articles: list[Article], now: datetime | None = None, run_name: str | None = None) -> Validation:
     """Run the articles suite over one batch; split it into valid articles and rejected ones."""
-    from expectations.articles import build_suite
+    from great_expectations.core.run_identifier import RunIdentifier
 
     if not articles:
-        return Validation([], [], {}, {})
-    _context, batch_definition = _batch_definition()
-    frame = articles_frame(articles)
-    batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
-    result = batch.validate(
-        build_suite(now),
+        return Validation([], [], {})
+    _context, definition = _gx()
+    result = definition.run(
+        batch_parameters={"dataframe": articles_frame(articles, now)},
         result_format={"result_format": "COMPLETE", "unexpected_index_column_names": ["row"]},
+        run_id=RunIdentifier(run_name=run_name) if run_name else None,
     )
     failures: dict[int, list[str]] = {}
     per_expectation: dict[str, tuple[int, int]] = {}
@@ -77,11 +109,26 @@ def validate_articles(articles: list[Article], now: datetime | None = None) -> V
         if res.exception_info and res.exception_info.get("raised_exception"):
             raise RuntimeError(f"expectation {name} could not run: {res.exception_info.get('exception_message')}")
         bad_rows = {item["row"] for item in (res.result.get("unexpected_index_list") or [])}
+        column = res.expectation_config.kwargs.get("column", "")
         for row in bad_rows:
-            failures.setdefault(row, []).append(f"failed {name}")
+            failures.setdefault(row, []).append(f"failed {name}: {_detail(articles[row], column, name)}")
         per_expectation[name] = (len(articles) - len(bad_rows), len(bad_rows))
     valid = [a for i, a in enumerate(articles) if i not in failures]
     rejected = [
         Rejected(a.document_id, a.source_uri, "validate", failures[i]) for i, a in enumerate(articles) if i in failures
     ]
-    return Validation(valid, rejected, per_expectation, result.describe_dict())
+    return Validation(valid, rejected, per_expectation)
+
+
+def build_data_docs(folder: Path) -> str | None:
+    """Build GX Data Docs for the validations this process ran into `folder`; return the index URL."""
+    context, _definition = _gx()
+    if DATA_DOCS_SITE in (context.get_site_names() or []):
+        context.delete_data_docs_site(DATA_DOCS_SITE)  # the folder may differ from the last run's
+    context.add_data_docs_site(site_name=DATA_DOCS_SITE, site_config={
+        "class_name": "SiteBuilder",
+        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(folder)},
+        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+    })
+    urls = context.build_data_docs(site_names=[DATA_DOCS_SITE])
+    return urls.get(DATA_DOCS_SITE)

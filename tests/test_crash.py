@@ -22,6 +22,7 @@ import duckdb
 import pytest
 
 from ingest_harness import PrefectServer, ingest_cmd, run_ingest, warehouse_contents, write_corpus
+from newsflow.settings import work_db_path
 
 pytestmark = pytest.mark.slow
 
@@ -87,9 +88,15 @@ def run_and_kill(server: PrefectServer, corpus, db, rng: random.Random, trial: i
 
 
 def check_consistent(db, expected: dict[str, list[tuple]]) -> int:
-    """The warehouse opens (replaying its WAL) and holds only whole batches, exactly as the reference."""
-    if not db.exists():
-        return 0
+    """Both files open (replaying a WAL) and hold only whole batches, exactly as the reference: the
+    working db the run writes batch by batch, and the analyst copy published after a complete run."""
+    if db.exists():
+        check_file(db, expected)
+    work = work_db_path(db)
+    return check_file(work, expected) if work.exists() else 0
+
+
+def check_file(db, expected: dict[str, list[tuple]]) -> int:
     con = duckdb.connect(str(db))  # read-write: replays the WAL like the next run would
     con.close()
     got = warehouse_contents(db)
@@ -150,7 +157,8 @@ def test_sigkill_at_random_moments_then_rerun_ends_identical(prefect_server, cor
 def rerun_and_compare(server: PrefectServer, corpus, db, expected, killed: int) -> None:
     run_ingest(server, corpus, db, "--batch-size", BATCH)
     assert warehouse_contents(db) == expected, "after the rerun the warehouse differs from an uninterrupted run"
-    con = duckdb.connect(str(db), read_only=True)
+    assert warehouse_contents(work_db_path(db)) == expected
+    con = duckdb.connect(str(work_db_path(db)), read_only=True)
     statuses = [s for (s,) in con.execute("select status from runs order by started_at").fetchall()]
     con.close()
     assert statuses[-1] == "completed"

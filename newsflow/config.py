@@ -1,0 +1,264 @@
+"""The sources config (newsflow.toml): what to ingest, from where, how often, within which limits.
+
+Loaded once at the entry point (`newsflow ingest --source`, `newsflow serve`) and passed down as plain
+values. Invalid config raises ConfigError with a message naming the source and the field.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from newsflow import settings
+from tasks.fetch import FetchPolicy
+
+_INTERVAL = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d)?\s*$", re.IGNORECASE)
+_UNIT_SECONDS = {None: 1, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
+MIN_INTERVAL_SECONDS = 10
+
+
+class ConfigError(ValueError):
+    """newsflow.toml is missing, unreadable or invalid; the message says where and what."""
+
+
+def parse_interval(value: str | int | float) -> float:
+    """Seconds from 90, "90s", "15m", "1h" or "1d"."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = float(value)
+    else:
+        m = _INTERVAL.match(str(value))
+        if not m:
+            raise ValueError(f"'{value}' is not an interval; write seconds or e.g. '15m', '1h', '1d'")
+        seconds = float(m.group(1)) * _UNIT_SECONDS[(m.group(2) or "").lower() or None]
+    if seconds < MIN_INTERVAL_SECONDS:
+        raise ValueError(f"interval must be at least {MIN_INTERVAL_SECONDS} s")
+    return seconds
+
+
+class Limits(BaseModel):
+    """Per-source limits. `language` keeps only articles detected in that language (ISO 639-1)."""
+
+    model_config = ConfigDict(extra="forbid")
+    max_items: int = Field(settings.DEFAULT_MAX_ITEMS, gt=0)
+    allowed_domains: list[str] = Field(default_factory=list)
+    language: str | None = Field(None, pattern=r"^[a-z]{2}$")
+
+
+class Source(BaseModel):
+    """One [[sources]] entry."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")
+    kind: Literal["files", "urls", "feed", "sitemap"]
+    location: str | None = None
+    locations: list[str] = Field(default_factory=list)
+    cron: str | None = None
+    interval: str | int | float | None = None
+    limits: Limits = Field(default_factory=Limits)
+
+    @field_validator("cron")
+    @classmethod
+    def _cron_is_valid(cls, value: str | None) -> str | None:
+        if value is not None:
+            from prefect.client.schemas.schedules import CronSchedule
+
+            try:
+                CronSchedule(cron=value)
+            except ValidationError:
+                raise ValueError(f"'{value}' is not a cron expression (e.g. '*/30 * * * *')") from None
+        return value
+
+    @field_validator("interval")
+    @classmethod
+    def _interval_is_valid(cls, value: str | int | float | None) -> str | int | float | None:
+        if value is not None:
+            parse_interval(value)
+        return value
+
+    @model_validator(mode="after")
+    def _one_location_form(self) -> Source:
+        if self.location and self.locations:
+            raise ValueError("give either location or locations, not both")
+        if self.location:
+            self.locations = [self.location]
+            self.location = None
+        if not self.locations:
+            raise ValueError("location (or locations) is required")
+        if self.cron and self.interval is not None:
+            raise ValueError("give either cron or interval, not both")
+        if self.kind != "files":
+            for loc in self.locations:
+                if urlsplit(loc).scheme not in ("http", "https") or not urlsplit(loc).hostname:
+                    raise ValueError(f"'{loc}' is not an http(s) URL (kind '{self.kind}' fetches URLs)")
+        return self
+
+    @property
+    def interval_seconds(self) -> float | None:
+        return None if self.interval is None else parse_interval(self.interval)
+
+    @property
+    def schedule_text(self) -> str:
+        if self.cron:
+            return f"cron {self.cron}"
+        if self.interval is not None:
+            return f"every {self.interval_seconds:g} s"
+        return "manual only"
+
+
+class FetchSettings(BaseModel):
+    """The [fetch] table: network manners and the SSRF switch."""
+
+    model_config = ConfigDict(extra="forbid")
+    allow_private_networks: bool = False
+    allowed_hosts: list[str] = Field(default_factory=list)
+    user_agent: str = settings.USER_AGENT
+    min_host_interval: float = Field(settings.FETCH_MIN_HOST_INTERVAL, ge=0)
+    deadline: float = Field(settings.FETCH_DEADLINE, gt=0)
+    respect_robots: bool = True
+
+
+class Config(BaseModel):
+    """The whole file: [fetch] settings and the [[sources]] list."""
+
+    model_config = ConfigDict(extra="forbid")
+    fetch: FetchSettings = Field(default_factory=FetchSettings)
+    sources: list[Source] = Field(default_factory=list)
+    path: Path | None = None
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Config:
+        names = [s.name for s in self.sources]
+        for name in names:
+            if names.count(name) > 1:
+                raise ValueError(f"source name '{name}' is used twice; names must be unique")
+        return self
+
+    def source(self, name: str) -> Source:
+        """The source called `name`; ConfigError listing the known names otherwise."""
+        for s in self.sources:
+            if s.name == name:
+                return s
+        known = ", ".join(s.name for s in self.sources) or "none"
+        raise ConfigError(f"{self.path}: no source named '{name}' (known: {known})")
+
+    def resolve_location(self, location: str) -> str:
+        """File locations are relative to the config file's folder; URLs are returned as they are."""
+        if urlsplit(location).scheme in ("http", "https") or self.path is None:
+            return location
+        path = Path(location).expanduser()
+        return str(path if path.is_absolute() else self.path.parent / path)
+
+    def fetch_policy(self) -> FetchPolicy:
+        """The FetchPolicy for this config; NEWSFLOW_ALLOW_PRIVATE_NETWORKS overrides the file."""
+        f = self.fetch
+        env = settings.allow_private_networks_env()
+        policy = FetchPolicy(user_agent=f.user_agent, min_host_interval=f.min_host_interval,
+                             deadline=f.deadline, respect_robots=f.respect_robots,
+                             allow_private_networks=f.allow_private_networks,
+                             allowed_hosts=tuple(f.allowed_hosts))
+        return policy if env is None else replace(policy, allow_private_networks=env)
+
+
+def default_fetch_policy() -> FetchPolicy:
+    """The policy when no config applies (e.g. `newsflow ingest URL`): settings plus the environment."""
+    env = settings.allow_private_networks_env()
+    return FetchPolicy(allow_private_networks=bool(env))
+
+
+def _describe(raw: dict, loc: tuple) -> str:
+    if len(loc) >= 2 and loc[0] == "sources" and isinstance(loc[1], int):
+        entries = raw.get("sources") or []
+        entry = entries[loc[1]] if loc[1] < len(entries) and isinstance(entries[loc[1]], dict) else {}
+        who = f"source '{entry.get('name')}'" if entry.get("name") else f"source #{loc[1] + 1}"
+        field = ".".join(str(p) for p in loc[2:])
+        return f"{who}, field '{field}'" if field else who
+    return "field '" + ".".join(str(p) for p in loc) + "'"
+
+
+def parse_config(raw: dict, path: Path | None = None) -> Config:
+    """Validate a parsed TOML document.
+
+    Raises:
+        ConfigError: one line per problem, each naming the source and field.
+    """
+    try:
+        return Config.model_validate({**raw, "path": path})
+    except ValidationError as exc:
+        where = str(path) if path else "config"
+        lines = []
+        for err in exc.errors():
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                msg = "unknown field (check the spelling; see the comments in newsflow.toml)"
+            elif err["type"] == "missing":
+                msg = "required"
+            lines.append(f"{where}: {_describe(raw, tuple(err['loc']))}: {msg}")
+        raise ConfigError("\n".join(lines)) from None
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Read newsflow.toml (see settings.config_path for where it is looked for).
+
+    Raises:
+        ConfigError: the file is missing, not TOML, or invalid.
+    """
+    file = settings.config_path(path)
+    try:
+        raw = tomllib.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{file}: no such config file (pass --config or set NEWSFLOW_CONFIG)") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file}: not valid TOML: {exc}") from None
+    return parse_config(raw, file)
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """What one ingest run reads: local paths and/or URLs, and how to treat the URLs.
+
+    `kind` is "auto" for URLs given on the command line: each response says whether it is a page,
+    a feed or a sitemap.
+    """
+
+    name: str
+    paths: tuple[str, ...] = ()
+    urls: tuple[str, ...] = ()
+    kind: str = "auto"
+    policy: FetchPolicy = field(default_factory=FetchPolicy)
+    max_items: int = settings.DEFAULT_MAX_ITEMS
+    allowed_domains: tuple[str, ...] = ()
+    language: str | None = None
+
+
+def is_url(text: str) -> bool:
+    """True for anything with a URL scheme other than a Windows drive letter (file: included)."""
+    scheme = urlsplit(text).scheme
+    return len(scheme) > 1
+
+
+def plan_run(sources: list[str] | None = None, source: str | None = None,
+             config: str | Path | None = None) -> RunPlan:
+    """Resolve what to ingest: a configured source by name, or paths and URLs from the command line.
+
+    Raises:
+        ConfigError: the config is invalid or has no such source.
+    """
+    if source:
+        cfg = load_config(config)
+        spec = cfg.source(source)
+        where = tuple(cfg.resolve_location(loc) for loc in spec.locations)
+        common = dict(name=spec.name, policy=cfg.fetch_policy(), max_items=spec.limits.max_items,
+                      allowed_domains=tuple(spec.limits.allowed_domains), language=spec.limits.language)
+        if spec.kind == "files":
+            return RunPlan(paths=where, **common)
+        return RunPlan(urls=where, kind=spec.kind, **common)
+    given = [str(s) for s in (sources or [settings.SAMPLES_DIR])]
+    urls = tuple(s for s in given if is_url(s))
+    policy = load_config(config).fetch_policy() if config else default_fetch_policy()
+    return RunPlan(name="cli", paths=tuple(s for s in given if not is_url(s)), urls=urls, policy=policy)

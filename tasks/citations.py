@@ -1,0 +1,106 @@
+"""Citations: which outlets an article attributes its information to.
+
+A rule table, like the cleaner's: each pattern has an id, a regex whose `outlet` group captures a
+capitalized name, and an example. Runs over the body and over the segments the cleaner removed (the
+"Information for this story was found via Reuters" disclaimer is removed from the body but is the
+clearest attribution there is).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_NAME = r"(?P<outlet>(?:[Tt]he )?[A-Z][\w&.'’\-]*(?: (?:of |for |and |de )?[A-Z][\w&.'’\-]*){0,5})"
+
+# (id, regex, example). Order matters only for readability; every pattern runs.
+PATTERNS: list[tuple[str, re.Pattern[str], str]] = [
+    ("found-via", re.compile(rf"\b(?:found|obtained|sourced) (?:via|from|through) {_NAME}"),
+     "Information for this story was found via Reuters."),
+    ("according-to-report", re.compile(
+        rf"\baccording to (?:a |an |the )?(?:new |recent |earlier )?(?:report|reports|reporting|article|story|"
+        rf"analysis|interview|survey)(?: published)? (?:by|from|in|on|of) {_NAME}"),
+     "according to a report by The New York Times"),
+    ("cited-by", re.compile(rf"\bas (?:cited|reported|quoted|first reported|noted) (?:by|in) {_NAME}"),
+     "as cited by Yonhap"),
+    ("told-outlet", re.compile(rf"\b(?:told|said in an interview with) {_NAME}"),
+     "a senior official told Reuters"),
+    ("reported-by", re.compile(rf"\b(?:reported|first reported|was reported) by {_NAME}"),
+     "The deal was first reported by Bloomberg."),
+    ("outlet-reported", re.compile(rf"{_NAME},? (?:reported|has reported|first reported)\b"),
+     "The New York Times reported earlier this month"),
+    ("according-to-outlet", re.compile(rf"\baccording to {_NAME}"),
+     "according to Reuters"),
+    ("outlet-mentioned", re.compile(rf"{_NAME},? (?:earlier this \w+ |last \w+ )?(?:mentioned|wrote|noted)\b"),
+     "as the New York Times earlier this month mentioned"),
+]
+
+# "according to X" / "X reported" name people as often as outlets; keep those only when X looks like an
+# outlet: an agency/newspaper word, a known wire service, or a broadcaster acronym.
+_OUTLET_WORDS = re.compile(
+    r"\b(?:Times|News|Post|Journal|Herald|Tribune|Press|Agency|Reuters|Bloomberg|Yonhap|KCNA|TASS|Xinhua|"
+    r"Interfax|AFP|AP|BBC|CNN|NBC|CBS|ABC|NPR|Guardian|Telegraph|Economist|Gazette|Daily|Wire|Broadcasting|"
+    r"Television|TV|Radio|Nikkei|Kyodo|Al Jazeera|Politico|Axios|Financial|Associated|Street|YTN|Fox|"
+    r"Independent|Observer|Chronicle|Globe|Mirror|Express|Standard|Magazine|Report|Insider|Reporter)\b")
+_NEEDS_OUTLET_WORD = {"according-to-outlet", "outlet-reported", "told-outlet", "outlet-mentioned"}
+# Every pattern above contains one of these words; sentences without them are not examined.
+_TRIGGER = re.compile(r"\b(?:via|from|through|according|cited|reported|quoted|noted|told|interview|mentioned|wrote)\b")
+_SENTENCE = re.compile(r"[^.!?\n]*(?:[.!?]+|$)")
+
+
+@dataclass(slots=True)
+class Citation:
+    """One attribution: the outlet, a grouping key, the pattern id and the sentence."""
+
+    outlet: str
+    outlet_key: str
+    pattern: str
+    sentence: str
+    in_body: bool
+
+
+def outlet_key(outlet: str) -> str:
+    """Grouping key: lower case, no leading "the", single spaces."""
+    key = re.sub(r"^the\s+", "", outlet.strip().lower())
+    return " ".join(key.replace("’", "'").split())
+
+
+def _clean_outlet(name: str) -> str:
+    name = re.sub(r"^[Tt]he ", "", name.strip())
+    return re.sub(r"['’]s$", "", name).rstrip(".,")
+
+
+def sentences(text: str) -> list[str]:
+    """Rough sentence split (enough to show an attribution in context)."""
+    return [s.strip() for s in _SENTENCE.findall(text) if s.strip()]
+
+
+def extract_citations(body: str, removed: list[str] | None = None) -> list[Citation]:
+    """Attributions in an article body and in its removed segments, one per (outlet, sentence).
+
+    Args:
+        body: The cleaned body.
+        removed: Texts of the segments the cleaner removed.
+
+    Returns:
+        Citations in text order; the same outlet in the same sentence is reported once.
+    """
+    out: list[Citation] = []
+    seen: set[tuple[str, str]] = set()
+    for text, in_body in [(body, True)] + [(t, False) for t in (removed or [])]:
+        if not _TRIGGER.search(text):
+            continue  # most texts cite nobody: skip the sentence split
+        for sentence in sentences(text):
+            if not _TRIGGER.search(sentence):
+                continue
+            for pattern_id, regex, _example in PATTERNS:
+                for m in regex.finditer(sentence):
+                    outlet = _clean_outlet(m.group("outlet"))
+                    if not outlet or (pattern_id in _NEEDS_OUTLET_WORD and not _OUTLET_WORDS.search(outlet)):
+                        continue
+                    key = outlet_key(outlet)
+                    if (key, sentence) in seen:
+                        continue
+                    seen.add((key, sentence))
+                    out.append(Citation(outlet, key, pattern_id, sentence, in_body))
+    return out

@@ -1,0 +1,475 @@
+"""Polite, bounded HTTP fetching: the only place newsflow talks to the network.
+
+One `Fetcher` serves one source run. Every URL it fetches is bounded in time (a total deadline, not
+only a socket timeout), in size (a cap on the decoded body, checked while streaming, so a gzip bomb
+stops at the cap) and in where it may go (http/https only; hosts resolving to loopback, private,
+link-local, CGNAT or other non-public addresses are refused at connect time, so every redirect hop
+and every DNS answer is checked, unless private networks are allowed or the host is on the
+allow-list). It obeys robots.txt (Protego) and Crawl-delay, keeps a minimum interval per host,
+retries timeouts, 429 and 5xx with backoff honouring Retry-After, never retries other 4xx, and sends
+conditional requests (ETag / Last-Modified) so unchanged pages are not downloaded again.
+
+Failures raise `FetchError` whose `reason` is the sentence that goes to the quarantine table.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import time
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from urllib.parse import urljoin, urlsplit
+
+import httpcore
+import httpx
+from httpcore._backends.sync import SyncBackend
+from protego import Protego
+
+from newsflow import settings
+
+REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
+ACCEPT = ("text/html,application/xhtml+xml,application/rss+xml,application/atom+xml,"
+          "application/xml;q=0.9,text/xml;q=0.9,*/*;q=0.5")
+ALLOW_HINT = "set NEWSFLOW_ALLOW_PRIVATE_NETWORKS=true to allow"
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+CGNAT = ipaddress.ip_network("100.64.0.0/10")
+
+
+class FetchError(Exception):
+    """A URL that could not be fetched. `reason` is written to quarantine as is.
+
+    Args:
+        reason: one sentence for an operator.
+        status: the HTTP status when the server answered.
+        transient: True when a later run may well succeed (timeouts, 429, 5xx).
+    """
+
+    def __init__(self, reason: str, *, status: int | None = None, transient: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+        self.transient = transient
+
+
+class RefusedError(FetchError):
+    """Refused before any request: bad scheme, non-public address or robots.txt."""
+
+
+@dataclass(frozen=True, slots=True)
+class FetchPolicy:
+    """How politely and how defensively to fetch. Defaults come from newsflow/settings.py."""
+
+    user_agent: str = settings.USER_AGENT
+    connect_timeout: float = settings.FETCH_CONNECT_TIMEOUT
+    deadline: float = settings.FETCH_DEADLINE
+    max_bytes: int = settings.FETCH_MAX_BYTES
+    max_redirects: int = settings.FETCH_MAX_REDIRECTS
+    retries: int = settings.FETCH_RETRIES
+    backoff: float = settings.FETCH_BACKOFF
+    max_retry_after: float = settings.FETCH_MAX_RETRY_AFTER
+    min_host_interval: float = settings.FETCH_MIN_HOST_INTERVAL
+    max_crawl_delay: float = settings.FETCH_MAX_CRAWL_DELAY
+    respect_robots: bool = True
+    allow_private_networks: bool = False
+    allowed_hosts: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class FetchResult:
+    """One answered request: 2xx with a body, or 304 (not modified) without one."""
+
+    url: str
+    final_url: str
+    status: int
+    headers: dict[str, str]
+    body: bytes | None
+    elapsed: float
+    redirects: list[str] = field(default_factory=list)
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "").split(";")[0].strip().lower()
+
+    @property
+    def etag(self) -> str | None:
+        return self.headers.get("etag")
+
+    @property
+    def last_modified(self) -> str | None:
+        return self.headers.get("last-modified")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Address guard (SSRF)
+
+
+def address_kind(ip: Address) -> str | None:
+    """Why an address is not public ("loopback", "private", ...), or None for a public address."""
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return address_kind(ip.ipv4_mapped)
+    if ip.is_loopback:
+        return "loopback"
+    if ip.is_link_local:
+        return "link-local"
+    if isinstance(ip, ipaddress.IPv4Address) and ip in CGNAT:
+        return "CGNAT (shared)"
+    if ip.is_unspecified:
+        return "unspecified"
+    if ip.is_multicast:
+        return "multicast"
+    if ip.is_reserved:
+        return "reserved"
+    if ip.is_private:
+        return "private"
+    if not ip.is_global:
+        return "reserved"
+    return None
+
+
+class AddressGuard:
+    """Decides whether a host may be connected to, and resolves it once for the connection."""
+
+    def __init__(self, allow_private_networks: bool, allowed_hosts: Iterable[str] = ()) -> None:
+        self.allow_private = allow_private_networks
+        self.names: set[str] = set()
+        self.networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+        for entry in allowed_hosts:
+            entry = entry.strip().lower()
+            try:
+                self.networks.append(ipaddress.ip_network(entry, strict=False))
+            except ValueError:
+                self.names.add(entry)
+
+    def _name_allowed(self, host: str) -> bool:
+        host = host.lower().rstrip(".")
+        return any(host == n or (n.startswith(".") and host.endswith(n)) for n in self.names)
+
+    def resolve(self, host: str, port: int) -> list[str]:
+        """The addresses to connect to, all checked; raises RefusedError naming a refused one.
+
+        Raises:
+            RefusedError: an address is non-public and neither allowed nor allow-listed.
+            httpcore.ConnectError: the name does not resolve.
+        """
+        host = host.strip("[]")
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except socket.gaierror as exc:
+            raise httpcore.ConnectError(f"cannot resolve host {host}: {exc.strerror}") from exc
+        addresses = list(dict.fromkeys(info[4][0] for info in infos))
+        if self.allow_private or self._name_allowed(host):
+            return addresses
+        for text in addresses:
+            ip = ipaddress.ip_address(text.split("%")[0])
+            kind = address_kind(ip)
+            if kind is None or any(ip in net for net in self.networks):
+                continue
+            where = text if text == host else f"{host} resolves to {text}, which"
+            article = "an" if kind[0] in "aeiou" else "a"
+            raise RefusedError(f"refused: {where} is {article} {kind} address ({ALLOW_HINT})")
+        return addresses
+
+
+class _GuardedBackend(SyncBackend):
+    """httpcore's socket backend, but it connects only to addresses the guard accepted.
+
+    Resolving here, not before the request, means the address checked is the address used (no DNS
+    rebinding window) and every redirect hop to a new host is checked without extra code.
+    """
+
+    def __init__(self, guard: AddressGuard) -> None:
+        self.guard = guard
+
+    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):  # type: ignore[override]
+        last: Exception | None = None
+        for address in self.guard.resolve(host, port):
+            try:
+                return super().connect_tcp(address, port, timeout, local_address, socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                last = exc
+        raise last or httpcore.ConnectError(f"no address for {host}")
+
+
+class _GuardedTransport(httpx.HTTPTransport):
+    def __init__(self, guard: AddressGuard) -> None:
+        super().__init__(trust_env=False)
+        # httpx has no public hook for the network backend; the pool it builds is replaced by an
+        # identical one that connects through the guard (proxies are never used: trust_env=False).
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=httpx.create_ssl_context(), max_connections=10, max_keepalive_connections=5,
+            keepalive_expiry=5.0, network_backend=_GuardedBackend(guard))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Bounded decompression
+
+
+class LimitedDecoder:
+    """Decodes gzip / deflate / identity chunks, refusing to produce more than `limit` bytes.
+
+    zlib's `max_length` caps every call, so a gzip bomb costs at most `limit` bytes of memory.
+    """
+
+    def __init__(self, encoding: str, limit: int) -> None:
+        encoding = (encoding or "identity").strip().lower()
+        if encoding in ("gzip", "x-gzip"):
+            self._z: zlib._Decompress | None = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif encoding == "deflate":
+            self._z = zlib.decompressobj(zlib.MAX_WBITS)  # zlib-wrapped; raw deflate retried below
+        elif encoding == "identity":
+            self._z = None
+        else:
+            raise FetchError(f"unsupported Content-Encoding '{encoding}'")
+        self.encoding = encoding
+        self.limit = limit
+        self.produced = 0
+        self._first = True
+
+    def feed(self, chunk: bytes) -> bytes:
+        """Decode one chunk; raises FetchError once the output would pass the limit."""
+        if self._z is None:
+            out = chunk
+        else:
+            room = self.limit - self.produced + 1
+            try:
+                out = self._z.decompress(chunk, room)
+            except zlib.error as exc:
+                if self.encoding == "deflate" and self._first:
+                    self._z = zlib.decompressobj(-zlib.MAX_WBITS)
+                    self._first = False
+                    return self.feed(chunk)
+                raise FetchError(f"corrupt {self.encoding} body: {exc}") from exc
+            self._first = False
+        self.produced += len(out)
+        if self.produced > self.limit:
+            what = "after decompression " if self._z is not None else ""
+            raise FetchError(f"body larger than {self.limit:,} bytes {what}(limit; raise "
+                             "NEWSFLOW_MAX_DOCUMENT_BYTES to accept it)")
+        return out
+
+
+def gunzip_limited(data: bytes, limit: int) -> bytes:
+    """Decompress a .gz file body (e.g. sitemap.xml.gz) without ever holding more than `limit` bytes."""
+    return LimitedDecoder("gzip", limit).feed(data)
+
+
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """Parse Retry-After (seconds or an HTTP date) into seconds from now; None when absent or bad."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+# ---------------------------------------------------------------------------------------------------
+# The fetcher
+
+
+class Fetcher:
+    """A polite HTTP client for one source run. Use as a context manager.
+
+    Args:
+        policy: limits and manners; see FetchPolicy.
+    """
+
+    def __init__(self, policy: FetchPolicy | None = None) -> None:
+        self.policy = policy or FetchPolicy()
+        self.guard = AddressGuard(self.policy.allow_private_networks, self.policy.allowed_hosts)
+        self._client = httpx.Client(
+            transport=_GuardedTransport(self.guard), follow_redirects=False, trust_env=False,
+            headers={"User-Agent": self.policy.user_agent, "Accept": ACCEPT,
+                     "Accept-Encoding": "gzip, deflate"})
+        self._robots: dict[str, Protego | FetchError | None] = {}
+        self._host_interval: dict[str, float] = {}
+        self._last_request: dict[str, float] = {}
+        self.requests = 0  # requests actually sent, for run statistics and tests
+
+    def __enter__(self) -> Fetcher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._client.close()
+
+    def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
+              max_bytes: int | None = None) -> FetchResult:
+        """GET a URL within the policy's deadline, following redirects hop by hop.
+
+        Args:
+            url: an http(s) URL.
+            etag: the ETag stored from the last fetch (sent as If-None-Match).
+            last_modified: the Last-Modified stored from the last fetch (sent as If-Modified-Since).
+            max_bytes: a smaller body cap for this URL (robots.txt uses one).
+
+        Returns:
+            A FetchResult with status 2xx and the decoded body, or 304 and no body.
+
+        Raises:
+            FetchError: with a reason for quarantine (RefusedError when refused before any request).
+        """
+        return self._get(url, etag, last_modified, max_bytes or self.policy.max_bytes,
+                         obey_robots=self.policy.respect_robots)
+
+    def _get(self, url: str, etag: str | None, last_modified: str | None, max_bytes: int, *,
+             obey_robots: bool) -> FetchResult:
+        started = time.monotonic()
+        deadline_at = started + self.policy.deadline
+        headers: dict[str, str] = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        current, hops = url, []
+        while True:
+            self._check_url(current)
+            if obey_robots:
+                self._check_robots(current)
+            status, resp_headers, body = self._send_with_retries(current, headers, deadline_at, max_bytes)
+            if status in REDIRECT_CODES:
+                location = resp_headers.get("location")
+                if not location:
+                    raise FetchError(f"HTTP {status} redirect without a Location header", status=status)
+                if len(hops) >= self.policy.max_redirects:
+                    raise FetchError(f"more than {self.policy.max_redirects} redirects", status=status)
+                hops.append(current)
+                current = urljoin(current, location.strip())
+                continue
+            if status == 304 or 200 <= status < 300:
+                return FetchResult(url, current, status, resp_headers, body,
+                                   time.monotonic() - started, hops)
+            raise FetchError(f"HTTP {status}", status=status)
+
+    # -- one URL --------------------------------------------------------------------------------
+
+    @staticmethod
+    def _check_url(url: str) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https"):
+            raise RefusedError(f"refused: only http and https URLs are fetched, not '{parts.scheme}:'")
+        if not parts.hostname:
+            raise RefusedError(f"refused: no host in URL {url!r}")
+
+    def _send_with_retries(self, url: str, headers: dict[str, str], deadline_at: float,
+                           max_bytes: int) -> tuple[int, dict[str, str], bytes | None]:
+        policy = self.policy
+        for attempt in range(policy.retries + 1):
+            self._wait_for_host(url, deadline_at)
+            status = None
+            try:
+                status, resp_headers, body = self._send_once(url, headers, deadline_at, max_bytes)
+            except httpx.TimeoutException:
+                problem, wait = "timed out", policy.backoff * 2 ** attempt
+            except httpx.TransportError as exc:
+                problem, wait = f"connection failed ({exc})", policy.backoff * 2 ** attempt
+            else:
+                if status != 429 and status < 500:
+                    return status, resp_headers, body
+                problem = f"HTTP {status}"
+                asked = retry_after_seconds(resp_headers.get("retry-after"))
+                if asked is not None and asked > policy.max_retry_after:
+                    raise FetchError(f"{problem}; server asks to retry after {asked:.0f} s, more than "
+                                     f"the {policy.max_retry_after:.0f} s limit", status=status,
+                                     transient=True)
+                wait = asked if asked is not None else policy.backoff * 2 ** attempt
+            if attempt == policy.retries:
+                raise FetchError(f"{problem} after {attempt + 1} attempts", status=status, transient=True)
+            if time.monotonic() + wait >= deadline_at:
+                raise FetchError(f"{problem}; no time left to retry within the {policy.deadline:g} s "
+                                 "deadline", transient=True)
+            time.sleep(wait)
+        raise AssertionError("unreachable")
+
+    def _send_once(self, url: str, headers: dict[str, str], deadline_at: float,
+                   max_bytes: int) -> tuple[int, dict[str, str], bytes | None]:
+        remaining = deadline_at - time.monotonic()
+        if remaining <= 0:
+            raise FetchError(f"deadline of {self.policy.deadline:g} s exceeded", transient=True)
+        timeout = httpx.Timeout(min(self.policy.connect_timeout, remaining))
+        request = self._client.build_request("GET", url, headers=headers, timeout=timeout)
+        self.requests += 1
+        response = self._client.send(request, stream=True)
+        try:
+            resp_headers = {k.lower(): v for k, v in response.headers.items()}
+            if not 200 <= response.status_code < 300:
+                return response.status_code, resp_headers, None
+            declared = resp_headers.get("content-length", "")
+            if declared.isdigit() and "content-encoding" not in resp_headers and int(declared) > max_bytes:
+                raise FetchError(f"body larger than {max_bytes:,} bytes (Content-Length {int(declared):,}; "
+                                 "raise NEWSFLOW_MAX_DOCUMENT_BYTES to accept it)")
+            decoder = LimitedDecoder(resp_headers.get("content-encoding", "identity"), max_bytes)
+            parts, raw_seen = [], 0
+            for chunk in response.iter_raw():  # as received: a chunk size would buffer a slow drip
+                raw_seen += len(chunk)
+                if raw_seen > max_bytes:
+                    raise FetchError(f"body larger than {max_bytes:,} bytes (limit; raise "
+                                     "NEWSFLOW_MAX_DOCUMENT_BYTES to accept it)")
+                parts.append(decoder.feed(chunk))
+                if time.monotonic() > deadline_at:
+                    raise FetchError(f"deadline of {self.policy.deadline:g} s exceeded while "
+                                     "downloading the body", transient=True)
+            return response.status_code, resp_headers, b"".join(parts)
+        finally:
+            response.close()
+
+    # -- manners --------------------------------------------------------------------------------
+
+    def _wait_for_host(self, url: str, deadline_at: float) -> None:
+        host = urlsplit(url).netloc.lower()
+        interval = self._host_interval.get(host, self.policy.min_host_interval)
+        last = self._last_request.get(host)
+        if last is not None:
+            wait = last + interval - time.monotonic()
+            if wait > 0:
+                if time.monotonic() + wait >= deadline_at:
+                    raise FetchError(f"the {interval:g} s interval between requests to {host} does not "
+                                     "fit in the deadline", transient=True)
+                time.sleep(wait)
+        self._last_request[host] = time.monotonic()
+
+    def _check_robots(self, url: str) -> None:
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        if origin not in self._robots:
+            self._robots[origin] = self._load_robots(origin)
+        rules = self._robots[origin]
+        if isinstance(rules, FetchError):
+            raise RefusedError(f"refused: {origin}/robots.txt could not be read ({rules.reason}); "
+                               "not fetching until it can", transient=True)
+        if rules is not None and not rules.can_fetch(url, self.policy.user_agent):
+            raise RefusedError(f"refused: robots.txt of {origin} disallows {parts.path or '/'}")
+
+    def _load_robots(self, origin: str) -> Protego | FetchError | None:
+        """Protego rules; None when there is no robots.txt (4xx: all allowed, RFC 9309);
+        the error when it is unreachable (5xx or network: nothing allowed, RFC 9309)."""
+        try:
+            result = self._get(origin + "/robots.txt", None, None, settings.ROBOTS_MAX_BYTES,
+                               obey_robots=False)
+        except RefusedError:
+            raise
+        except FetchError as exc:
+            if exc.status is not None and 400 <= exc.status < 500 and exc.status != 429:
+                return None
+            return exc
+        rules = Protego.parse((result.body or b"").decode("utf-8", "replace"))
+        delay = rules.crawl_delay(self.policy.user_agent)
+        if delay:
+            host = urlsplit(origin).netloc.lower()
+            self._host_interval[host] = max(self.policy.min_host_interval,
+                                            min(float(delay), self.policy.max_crawl_delay))
+        return rules
+

@@ -1,0 +1,75 @@
+"""Publish: the pipeline writes a working database; analysts read a copy swapped in atomically.
+
+DuckDB allows one writer process or many readers, never both, so a read-only analyst session on the
+file a run writes would make the run fail with "Conflicting lock is held". Instead:
+
+- `warehouse/news.work.duckdb` (beside the analyst file): the pipeline's own file; only runs open it.
+- `warehouse/news.duckdb` (the `--db` / NEWSFLOW_DB path): the analyst copy. After each successful run
+  the working file is checkpointed (no WAL left), copied to a temporary file in the same folder, and
+  renamed onto the analyst path with `os.replace` (atomic on POSIX and Windows). A session already open
+  keeps reading the old file (its inode) until it reconnects; new sessions see the new copy.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import duckdb
+
+from newsflow.settings import work_db_path
+
+
+def prepare_work_db(analyst: Path) -> Path:
+    """The working database for this analyst path; seeded from the analyst file when it is the only one
+    (a warehouse from before the split, so no rows are lost)."""
+    analyst = Path(analyst)
+    work = work_db_path(analyst)
+    work.parent.mkdir(parents=True, exist_ok=True)
+    if not work.exists() and analyst.exists():
+        shutil.copyfile(analyst, work)
+    return work
+
+
+def checkpoint(work: Path) -> None:
+    """Fold the WAL into the working file so a plain file copy is a complete database."""
+    con = duckdb.connect(str(work))
+    try:
+        con.execute("checkpoint")
+    finally:
+        con.close()
+
+
+def publish(work: Path, analyst: Path) -> Path:
+    """Checkpoint `work` and atomically replace `analyst` with a copy of it.
+
+    Args:
+        work: The working database (no other connection to it may be open in this process).
+        analyst: The analyst path to publish to.
+
+    Returns:
+        The analyst path.
+    """
+    work, analyst = Path(work), Path(analyst)
+    checkpoint(work)
+    if Path(f"{work}.wal").exists():
+        raise RuntimeError(f"{work}.wal still exists after CHECKPOINT; another process has the working db open")
+    fd, tmp = tempfile.mkstemp(prefix=f".{analyst.name}.", suffix=".publishing", dir=analyst.parent)
+    try:
+        with os.fdopen(fd, "wb") as out, open(work, "rb") as src:
+            shutil.copyfileobj(src, out, length=16 * 1024 * 1024)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp, 0o644)
+        # A WAL left beside the analyst path belongs to the old file (someone opened it read-write); it
+        # must not be replayed onto the new copy.
+        stale_wal = Path(f"{analyst}.wal")
+        if stale_wal.exists():
+            stale_wal.unlink()
+        os.replace(tmp, analyst)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return analyst

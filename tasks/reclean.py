@@ -1,0 +1,76 @@
+"""Re-clean: rebuild articles from the raw documents stored in the warehouse, without refetching.
+
+When the cleaning rules change (CLEANER_VERSION), the documents behind current articles and quarantined
+documents are cleaned and validated again and loaded through the normal `load_batch` (idempotent upsert
+on article_id; cleaner_version is recorded on every article it touches). Articles loaded before the
+enrichment tables existed are enriched here too (backfill).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime
+
+import duckdb
+
+from tasks.enrich import EnrichInput, enrich_batch
+from tasks.load import utcnow
+from tasks.models import RawDocument
+
+_STORED_DOCUMENT_IDS = """
+    select document_id
+    from documents
+    where raw is not null
+      and (document_id in (select document_id from articles) or document_id in (select document_id from quarantine))
+      and (cast(? as timestamptz) is null or received_at >= cast(? as timestamptz))
+    order by received_at, document_id
+"""
+_DOCUMENTS_BY_ID = """
+    select source_uri, media_type, raw, raw_sha256, size_bytes, fields
+    from documents where document_id in (select unnest(?)) order by received_at, document_id
+"""
+
+
+def stored_documents(con: duckdb.DuckDBPyConnection, since: datetime | None = None,
+                     batch_size: int = 200) -> Iterator[list[RawDocument]]:
+    """Batches of the raw documents behind current articles and quarantine rows, received since `since`.
+
+    The ids are listed first and each batch's bytes read when it is needed, so memory holds one batch
+    and the caller may write to the warehouse between batches.
+
+    Args:
+        con: Warehouse connection.
+        since: Only documents received at or after this time (None: all).
+        batch_size: Documents per batch.
+    """
+    ids = [d for (d,) in con.execute(_STORED_DOCUMENT_IDS, [since, since]).fetchall()]
+    for start in range(0, len(ids), batch_size):
+        rows = con.execute(_DOCUMENTS_BY_ID, [ids[start:start + batch_size]]).fetchall()
+        yield [RawDocument(uri, media, bytes(raw), sha, size, json.loads(fields) if fields else {})
+               for uri, media, raw, sha, size, fields in rows]
+
+
+def backfill_enrichment(con: duckdb.DuckDBPyConnection, batch_size: int = 500) -> int:
+    """Enrich articles that have no story yet (loaded before migration 003); returns how many."""
+    done = 0
+    while True:
+        rows = con.execute(
+            "select a.article_id, a.title, a.body from articles a anti join story_articles s using (article_id) "
+            "order by a.ingested_at, a.article_id limit ?", [batch_size]).fetchall()
+        if not rows:
+            return done
+        removed: dict[str, list[str]] = {}
+        for aid, text in con.execute(
+            "select article_id, text from removed_segments where article_id in (select unnest(?)) order by position",
+            [[r[0] for r in rows]]).fetchall():
+            removed.setdefault(aid, []).append(text)
+        con.execute("begin")
+        try:
+            enrich_batch(con, [EnrichInput(aid, title, body, removed.get(aid, [])) for aid, title, body in rows],
+                         utcnow())
+            con.execute("commit")
+        except Exception:
+            con.execute("rollback")
+            raise
+        done += len(rows)

@@ -1,0 +1,99 @@
+"""newsflow.toml: the shipped file is valid, and every kind of mistake names the source and field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from newsflow.config import ConfigError, load_config, parse_config, parse_interval
+from newsflow.settings import REPO_ROOT, SAMPLES_DIR
+
+
+def test_shipped_config_has_the_samples_as_a_files_source():
+    config = load_config(REPO_ROOT / "newsflow.toml")
+    samples = config.source("samples")
+    assert samples.kind == "files" and samples.interval_seconds == 3600
+    assert Path(config.resolve_location(samples.locations[0])) == SAMPLES_DIR
+    assert config.fetch_policy().allow_private_networks is False
+
+
+def good(**changes) -> dict:
+    return {"sources": [{"name": "wire", "kind": "feed", "location": "https://news.example/rss",
+                         "cron": "*/15 * * * *", **changes}]}
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"kind": "podcast"}, "source 'wire', field 'kind'"),
+    ({"cron": "every day"}, "source 'wire', field 'cron': 'every day' is not a cron expression"),
+    ({"cron": None, "interval": "soon"}, "source 'wire', field 'interval': 'soon' is not an interval"),
+    ({"interval": "1h"}, "source 'wire': give either cron or interval, not both"),
+    ({"location": "file:///etc/passwd"}, "source 'wire': 'file:///etc/passwd' is not an http(s) URL"),
+    ({"location": None}, "source 'wire': location (or locations) is required"),
+    ({"limits": {"max_items": 0}}, "source 'wire', field 'limits.max_items'"),
+    ({"limits": {"language": "English"}}, "source 'wire', field 'limits.language'"),
+    ({"limts": {}}, "source 'wire', field 'limts': unknown field"),
+    ({"name": "Has Spaces"}, "source 'Has Spaces', field 'name'"),
+])
+def test_invalid_config_names_source_and_field(changes, message):
+    raw = good(**changes)
+    raw["sources"][0] = {k: v for k, v in raw["sources"][0].items() if v is not None}
+    with pytest.raises(ConfigError) as err:
+        parse_config(raw, Path("/etc/newsflow.toml"))
+    assert message in str(err.value)
+    assert str(err.value).startswith("/etc/newsflow.toml: ")
+
+
+def test_unnamed_source_and_duplicates():
+    with pytest.raises(ConfigError, match=r"source #1, field 'name': required"):
+        parse_config({"sources": [{"kind": "files", "location": "x"}]})
+    with pytest.raises(ConfigError, match="source name 'a' is used twice"):
+        parse_config({"sources": [{"name": "a", "kind": "files", "location": "x"}] * 2})
+
+
+def test_unknown_source_lists_known_ones():
+    with pytest.raises(ConfigError, match=r"no source named 'nope' \(known: wire\)"):
+        parse_config(good()).source("nope")
+
+
+def test_missing_and_broken_files(tmp_path):
+    with pytest.raises(ConfigError, match="no such config file"):
+        load_config(tmp_path / "absent.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[[sources]\nname=", encoding="utf-8")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(bad)
+
+
+def test_environment_overrides_private_network_setting(monkeypatch):
+    config = parse_config({"fetch": {"allow_private_networks": False, "allowed_hosts": ["10.0.0.0/8"]}})
+    monkeypatch.setenv("NEWSFLOW_ALLOW_PRIVATE_NETWORKS", "true")
+    assert config.fetch_policy().allow_private_networks is True
+    assert config.fetch_policy().allowed_hosts == ("10.0.0.0/8",)
+    monkeypatch.setenv("NEWSFLOW_ALLOW_PRIVATE_NETWORKS", "false")
+    assert parse_config({"fetch": {"allow_private_networks": True}}).fetch_policy().allow_private_networks is False
+
+
+@pytest.mark.parametrize("text, seconds", [(90, 90), ("90s", 90), ("15m", 900), ("1h", 3600), ("1d", 86400)])
+def test_intervals(text, seconds):
+    assert parse_interval(text) == seconds
+
+
+def test_interval_too_short():
+    with pytest.raises(ValueError, match="at least 10 s"):
+        parse_interval("1s")
+
+
+def test_cli_rejects_a_bad_config_before_starting_prefect(tmp_path):
+    from typer.testing import CliRunner
+
+    from newsflow.cli import app
+
+    bad = tmp_path / "newsflow.toml"
+    bad.write_text('[[sources]]\nname = "wire"\nkind = "feed"\nlocation = "https://x.example/rss"\n'
+                   'cron = "often"\n', encoding="utf-8")
+    result = CliRunner().invoke(app, ["ingest", "--source", "wire", "--config", str(bad)])
+    assert result.exit_code == 2
+    assert "source 'wire', field 'cron'" in result.output
+    result = CliRunner().invoke(app, ["serve", "--config", str(bad)])
+    assert result.exit_code == 2 and "'often' is not a cron expression" in result.output

@@ -1,0 +1,163 @@
+"""Feeds, sitemaps and page detection, parsed from bytes, and whole source walks against 127.0.0.1."""
+
+from __future__ import annotations
+
+import gzip
+
+import pytest
+
+from tasks.discover import (DiscoveryError, FetchState, Harvester, UrlState, detect_kind, domain_allowed,
+                            parse_feed, parse_sitemap)
+from tasks.fetch import Fetcher, FetchPolicy
+from webserver import ENTITY_FEED, LocalServer, Site, page_html
+
+
+@pytest.fixture(scope="module")
+def server():
+    with LocalServer() as srv:
+        yield srv
+
+
+def fetcher() -> Fetcher:
+    return Fetcher(FetchPolicy(allowed_hosts=("127.0.0.1",), connect_timeout=2.0, deadline=3.0, retries=1,
+                               backoff=0.05, min_host_interval=0.0, max_bytes=1024 * 1024))
+
+
+def site(base: str = "http://news.example") -> Site:
+    s = Site.__new__(Site)  # content only: no bomb, no lock needed
+    s.base = base
+    return s
+
+
+def test_detect_kind():
+    s = site()
+    assert detect_kind(s.rss().encode(), "application/xml") == "feed"
+    assert detect_kind(s.atom().encode(), "text/xml") == "feed"
+    assert detect_kind(s.rss().encode(), "text/html") == "feed"  # servers lie; the root element does not
+    assert detect_kind(s.sitemap_index().encode(), "application/xml") == "sitemap"
+    assert detect_kind(gzip.compress(s.sitemap((1,)).encode()), "application/gzip") == "sitemap"
+    assert detect_kind(page_html(1).encode(), "text/html") == "page"
+    assert detect_kind(b"https://a.example/1\nhttps://a.example/2\n", "text/plain", "/sitemap.txt") == "sitemap"
+    assert detect_kind(b"plain words", "text/plain", "/story.txt") == "page"
+
+
+def test_rss_items():
+    items = parse_feed(site().rss().encode(), "http://news.example/feed.xml")
+    assert [i.url for i in items] == [f"http://news.example/news/{n}.html" for n in (1, 2, 3)]
+    assert items[0].title == "Report 1" and items[0].published.startswith("2026-01-01T10:00:00")
+
+
+def test_atom_relative_links_resolve_against_the_feed_url():
+    items = parse_feed(site().atom().encode(), "http://news.example/feeds/atom.xml")
+    assert [i.url for i in items] == ["http://news.example/news/3.html", "http://news.example/news/4.html"]
+
+
+def test_feed_with_entities_is_refused():
+    with pytest.raises(DiscoveryError, match="declares XML entities"):
+        parse_feed(ENTITY_FEED, "http://x.example/")
+
+
+def test_not_a_feed():
+    with pytest.raises(DiscoveryError, match="not a readable RSS/Atom feed"):
+        parse_feed(b"<html><body>hello</body></html>", "http://x.example/")
+
+
+def test_sitemap_index_and_gz_sitemap():
+    s = site()
+    items, children = parse_sitemap(s.sitemap_index().encode(), "http://news.example/")
+    assert items == [] and children == ["http://news.example/sitemap-a.xml", "http://news.example/sitemap-b.xml.gz"]
+    items, children = parse_sitemap(gzip.compress(s.sitemap((4, 5)).encode()), "http://news.example/")
+    assert [i.url for i in items] == ["http://news.example/news/4.html", "http://news.example/news/5.html"]
+    assert items[0].published == "2026-01-04" and children == []
+
+
+def test_sitemap_gz_bomb_and_entities_are_refused():
+    with pytest.raises(DiscoveryError, match="after decompression"):
+        parse_sitemap(gzip.compress(b" " * (2 * 1024 * 1024)), "http://x.example/", max_bytes=1024 * 1024)
+    doc = b'<?xml version="1.0"?><!DOCTYPE u [<!ENTITY x SYSTEM "file:///etc/passwd">]><urlset><url><loc>&x;</loc></url></urlset>'
+    with pytest.raises(DiscoveryError, match="entities"):
+        parse_sitemap(doc, "http://x.example/")
+
+
+def test_text_sitemap_and_garbage():
+    items, _ = parse_sitemap(b"https://a.example/1\n\nhttps://a.example/2\n", "https://a.example/")
+    assert [i.url for i in items] == ["https://a.example/1", "https://a.example/2"]
+    with pytest.raises(DiscoveryError, match="not a sitemap"):
+        parse_sitemap(b"<html/>", "https://a.example/")
+
+
+def test_domain_allowed():
+    assert domain_allowed("https://www.example.org/a", ["example.org"])
+    assert not domain_allowed("https://example.org.evil.net/a", ["example.org"])
+    assert domain_allowed("https://anything.net/", [])
+
+
+# ------------------------------------------------------------------ walks against the local server
+
+
+def test_feed_source_fetches_every_item_then_nothing_new(server):
+    with fetcher() as f:
+        first = Harvester(f, source="t1").run([server.url("/feed.xml")], "feed")
+    pages = [d for d in first.documents if d.error is None]
+    assert sorted(d.source_uri for d in pages) == [server.url(f"/news/{n}.html") for n in (1, 2, 3)]
+    assert all(d.media_type == "html" and d.fields["url"] == d.source_uri for d in pages)
+    assert pages[0].fields["feed_title"] == "Report 1"
+    assert sorted(first.seen_items) == sorted(d.source_uri for d in pages)
+
+    # what the warehouse would hand back on the next run
+    state = FetchState({r.url: UrlState(r.etag, r.last_modified, r.content_sha256) for r in first.records},
+                       set(first.seen_items))
+    before = server.site.hits.copy()
+    with fetcher() as f:
+        second = Harvester(f, state, source="t1").run([server.url("/feed.xml")], "feed")
+    assert second.documents == [] and second.stats["not_modified"] == 1
+    assert server.site.hits["/feed.xml"] - before["/feed.xml"] == 1  # only the conditional feed request
+    assert all(server.site.hits[f"/news/{n}.html"] == before[f"/news/{n}.html"] for n in (1, 2, 3))
+
+
+def test_seen_items_are_skipped_when_the_feed_changed(server):
+    seen = {server.url("/news/1.html"), server.url("/news/2.html")}
+    with fetcher() as f:
+        harvest = Harvester(f, FetchState({}, seen), source="t2").run([server.url("/feed.xml")], "auto")
+    assert [d.source_uri for d in harvest.documents] == [server.url("/news/3.html")]
+    assert harvest.stats["skipped_seen"] == 2
+
+
+def test_sitemap_index_walk_with_limits(server):
+    with fetcher() as f:
+        harvest = Harvester(f, source="t3", max_items=3).run([server.url("/sitemap_index.xml")], "auto")
+    urls = [d.source_uri for d in harvest.documents]
+    assert urls == [server.url(f"/news/{n}.html") for n in (1, 2, 4)]
+    assert harvest.stats["skipped_limit"] == 1 and harvest.stats["listings"] == 3
+
+
+def test_allowed_domains_skip_foreign_items(server):
+    with fetcher() as f:
+        harvest = Harvester(f, source="t4", allowed_domains=["example.org"]).run([server.url("/feed.xml")], "feed")
+    assert harvest.documents == [] and harvest.stats["skipped_domain"] == 3
+
+
+def test_auto_detects_a_page_and_reports_errors_as_documents(server):
+    urls = [server.url("/news/5.html"), server.url("/redirect-private"), server.url("/doc.pdf"),
+            server.url("/entity-feed.xml")]
+    with fetcher() as f:
+        harvest = Harvester(f, source="t5").run(urls, "auto")
+    by_url = {d.source_uri: d for d in harvest.documents}
+    assert by_url[urls[0]].error is None and by_url[urls[0]].raw.startswith(b"<!doctype html>")
+    assert by_url[urls[1]].error.startswith("refused: 10.0.0.5 is a private address")
+    assert by_url[urls[1]].fields["stage"] == "fetch"
+    assert "unsupported content type 'application/pdf'" in by_url[urls[2]].error
+    assert "declares XML entities" in by_url[urls[3]].error
+    assert harvest.stats["errors"] == 3
+    failed = [r for r in harvest.records if r.error]
+    assert [r.url for r in failed] == [urls[1]]  # the request itself failed only for the refused one
+
+
+def test_unchanged_body_without_validators_is_not_processed_again(server):
+    url = server.url("/gzipped")  # served without ETag or Last-Modified
+    with fetcher() as f:
+        first = Harvester(f, source="t6").run([url], "urls")
+    state = FetchState({url: UrlState(None, None, first.records[0].content_sha256)})
+    with fetcher() as f:
+        second = Harvester(f, state, source="t6").run([url], "urls")
+    assert len(first.documents) == 1 and second.documents == [] and second.stats["unchanged"] == 1

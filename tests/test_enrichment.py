@@ -1,0 +1,168 @@
+"""Entities, citations and stories: pure functions directly, and through a real DuckDB load."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tasks import load as L
+from tasks.citations import extract_citations, outlet_key
+from tasks.entities import entity_key, extract_entities
+from tasks.stories import assign_stories, write_assignments
+from warehouse_helpers import WCXB, load_docs, sample_articles, sample_docs
+
+
+@pytest.mark.parametrize("a, b", [
+    ("Kim Jong-un", "Kim Jong Un"),
+    ("Sergei Shoigu", "Sergey Shoigu"),
+    ("Mikhail Gorbachev", "Mihail Gorbachev"),
+    ("Volodymyr Zelensky", "Volodymyr Zelenskyy"),
+    ("José Martí", "Jose Marti"),
+])
+def test_spelling_variants_share_a_key(a: str, b: str):
+    assert entity_key(a) == entity_key(b)
+
+
+@pytest.mark.parametrize("a, b", [("Kim Jong Un", "Kim Yo Jong"), ("North Korea", "South Korea")])
+def test_different_names_keep_different_keys(a: str, b: str):
+    assert entity_key(a) != entity_key(b)
+
+
+def test_extract_entities_strips_titles_merges_short_forms_and_skips_grammar():
+    text = ("Russian Defense Minister Sergei Shoigu met North Korean leader Kim Jong-un in Pyongyang. "
+            "Interestingly, Shoigu praised the parade. Kim Jong Un thanked him. Kim smiled.")
+    found = {m.key: m for m in extract_entities(text)}
+    kim = found[entity_key("Kim Jong Un")]
+    assert dict(kim.surface_forms) == {"Kim Jong-un": 1, "Kim Jong Un": 1, "Kim": 1}
+    assert kim.kind == "person"
+    assert dict(found[entity_key("Sergei Shoigu")].surface_forms) == {"Sergei Shoigu": 1, "Shoigu": 1}
+    assert found[entity_key("Pyongyang")].kind == "place"
+    assert "interestingly" not in found and "russian defense minister" not in found
+    assert not any("korean" in k for k in found)  # nationality adjectives are not entities
+
+
+def test_acronyms_and_outlet_names_are_organisations():
+    found = {m.key: m.kind for m in extract_entities("State news agency KCNA and The New York Times said so.")}
+    assert found["kcna"] == "org" and found[entity_key("New York Times")] == "org"
+
+
+@pytest.mark.parametrize("text, outlet, pattern", [
+    ("Information for this story was found via Reuters.", "Reuters", "found-via"),
+    ("He will meet Putin, according to a report by The New York Times.", "New York Times", "according-to-report"),
+    ("The agency, as cited by Yonhap news agency, said so.", "Yonhap", "cited-by"),
+    ("The deal was first reported by Bloomberg on Monday.", "Bloomberg", "reported-by"),
+    ("A senior official told Reuters the talks failed.", "Reuters", "told-outlet"),
+    ("It is not sudden, as the New York Times earlier this month mentioned a dialogue.", "New York Times",
+     "outlet-mentioned"),
+])
+def test_citation_patterns(text: str, outlet: str, pattern: str):
+    found = extract_citations(text)
+    assert [(c.outlet, c.pattern) for c in found][:1] == [(outlet, pattern)]
+    assert found[0].sentence == text
+
+
+def test_people_are_not_cited_outlets():
+    assert extract_citations("According to Dmitry Peskov, the talks went well. Kim reported nothing new.") == []
+
+
+def test_citations_in_removed_segments_are_kept_and_marked():
+    found = extract_citations("Body without attribution.", ["Information for this story was found via Reuters."])
+    assert [(c.outlet_key, c.in_body) for c in found] == [("reuters", False)]
+    assert outlet_key("The New York Times") == "new york times"
+
+
+def _story_db(tmp_path: Path) -> duckdb.DuckDBPyConnection:
+    return L.connect(tmp_path / "stories.duckdb")
+
+
+def _features(article) -> set[str]:
+    return {m.key for m in extract_entities(article.body)}
+
+
+def test_the_five_samples_form_one_story_incrementally(tmp_path: Path):
+    con = _story_db(tmp_path)
+    arts = sample_articles()
+    assert len(arts) == 5
+    items = [(a.article_id, a.title, _features(a)) for a in arts]
+    # Two runs: the last two articles are matched against what the first run stored, not reprocessed.
+    write_assignments(con, assign_stories(con, items[:3]), L.utcnow())
+    second = assign_stories(con, items[3:])
+    assert all(a.matched_article_id in {i[0] for i in items[:3]} for a in second)
+    write_assignments(con, second, L.utcnow())
+    assert con.execute("select count(distinct story_id), count(*) from story_articles").fetchone() == (1, 5)
+    assert con.execute("select count(*) from stories").fetchone()[0] == 1
+
+
+def test_unrelated_article_starts_its_own_story(tmp_path: Path):
+    con = _story_db(tmp_path)
+    arts = sample_articles()
+    write_assignments(con, assign_stories(con, [(a.article_id, a.title, _features(a)) for a in arts]), L.utcnow())
+    other = ("Apple Inc. unveiled the iPhone in Cupertino. Tim Cook said Apple and Samsung Electronics compete "
+             "in Seoul and San Francisco. Google, Microsoft and Amazon responded in Seattle. Satya Nadella "
+             "spoke at Microsoft Build.")
+    (assigned,) = assign_stories(con, [("unrelated", "Phones", _features(type("A", (), {"body": other})))])
+    assert assigned.story_id == "unrelated" and assigned.matched_article_id is None
+
+
+@pytest.mark.dataset
+@pytest.mark.skipif(not WCXB.is_dir(), reason=f"WCXB dev articles not found at {WCXB}")
+def test_wcxb_pages_do_not_join_the_samples_story(tmp_path: Path):
+    con = _story_db(tmp_path)
+    arts = sample_articles()
+    write_assignments(con, assign_stories(con, [(a.article_id, a.title, _features(a)) for a in arts]), L.utcnow())
+    pages = []
+    for path in sorted((WCXB / "ground-truth").glob("*.json"))[:400]:
+        text = json.loads(path.read_text(encoding="utf-8"))["ground_truth"].get("main_content") or ""
+        pages.append((f"wcxb-{path.stem}", None, {m.key for m in extract_entities(text)}))
+    assigned = assign_stories(con, pages)
+    sample_ids = {a.article_id for a in arts}
+    joined = [a.article_id for a in assigned if a.matched_article_id in sample_ids]
+    assert joined == []
+
+
+def test_load_batch_enriches_in_the_same_transaction(tmp_path: Path):
+    con = L.connect(tmp_path / "w.duckdb")
+    counts = load_docs(con, sample_docs())
+    assert counts.new == 5
+    one = lambda sql: con.execute(sql).fetchall()  # noqa: E731
+    assert one("select count(distinct story_id) from story_articles") == [(1,)]
+    forms = {f for (f,) in one("select surface_form from mentions join entities using (entity_id) "
+                               "where merge_key = 'kim jong un'")}
+    assert {"Kim Jong-un", "Kim Jong Un"} <= forms
+    assert one("select count(distinct article_id) from citations where outlet_key = 'reuters'") == [(1,)]
+    # A rerun changes nothing and duplicates nothing.
+    before = one("select (select count(*) from mentions), (select count(*) from citations), "
+                 "(select count(*) from story_bands)")
+    load_docs(con, sample_docs(), run_id="again")
+    assert one("select (select count(*) from mentions), (select count(*) from citations), "
+               "(select count(*) from story_bands)") == before
+
+
+def test_pronoun_contractions_are_not_entities():
+    assert [m.key for m in extract_entities("I've seen it. Then I'm told I'd go with Maria Lopez.")] == [
+        entity_key("Maria Lopez")]
+
+
+def test_short_briefs_with_few_entities_match_their_copies_only(tmp_path: Path):
+    from tasks.stories import story_features
+
+    con = _story_db(tmp_path)
+    brief = ("The city council voted on Tuesday to extend the night bus service for another year after "
+             "riders complained that the last connection left too early for shift workers and students.")
+    other = ("A heavy storm closed the coastal road on Monday evening and crews expect to clear the fallen "
+             "trees and reopen both lanes before the morning commute if the wind drops overnight.")
+    copies = [("orig", brief + " Officials said the cost is covered."),
+              ("copy", brief + " Read more local news on our site."),
+              ("storm", other)]
+    items = [(aid, None, story_features({m.key for m in extract_entities(t)}, t)) for aid, t in copies]
+    assert all(any(f.startswith("w:") for f in feats) for _, _, feats in items)
+    write_assignments(con, assign_stories(con, items[:1]), L.utcnow())
+    copy, storm = assign_stories(con, items[1:])
+    assert (copy.story_id, storm.story_id) == ("orig", "storm")
+    # An entity-rich article never shares features with a shingle-signed brief.
+    rich = sample_articles()[0]
+    assert not story_features({m.key for m in extract_entities(rich.body)}, rich.body) & items[0][2]

@@ -1,0 +1,114 @@
+"""End to end through the real CLI, a real Prefect (ephemeral) run, real GX and a real DuckDB file."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+NEWSFLOW = [sys.executable, "-m", "newsflow.cli"]
+
+pytestmark = pytest.mark.slow
+
+
+def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    full_env = {**os.environ, **(env or {})}
+    proc = subprocess.run([*NEWSFLOW, *args], cwd=REPO, env=full_env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc
+
+
+def rows(db: Path, sql: str) -> list[tuple]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+@pytest.fixture
+def mixed_inputs(tmp_path: Path, samples_dir: Path) -> Path:
+    src = tmp_path / "in"
+    shutil.copytree(samples_dir, src / "samples", ignore=shutil.ignore_patterns("LICENSE", "*.md"))
+    bad = src / "bad"
+    bad.mkdir()
+    (bad / "empty.txt").write_bytes(b"")
+    (bad / "binary.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
+    (bad / "latin1.txt").write_bytes("Caf\xe9 owners protest new rules\nThe caf\xe9 owners met.".encode("latin-1"))
+    (bad / "huge.txt").write_bytes(b"word " * 40_000)  # 200 KB, over the limit set below
+    (bad / "short.txt").write_text("Headline Only Here\nToo short to be an article.")
+    good_body = " ".join(["Officials in the harbour town reopened the bridge after repairs lasting months."] * 6)
+    (bad / "records.jsonl").write_text(
+        json.dumps({"url": "https://news.example.org/bridge", "title": "Harbour bridge reopens",
+                    "text": good_body, "published_at": "2023-09-05T10:00:00Z", "author": "A. Writer",
+                    "topic": "local"}) + "\n"
+        + "[\"not\", \"an\", \"object\"]\n"
+        + "{broken json\n"
+    )
+    return src
+
+
+def test_ingest_loads_good_quarantines_bad_and_is_idempotent(mixed_inputs: Path, db_file: Path):
+    env = {"NEWSFLOW_MAX_DOCUMENT_BYTES": "100000"}
+    first = run_cli("ingest", str(mixed_inputs), "--db", str(db_file), "--batch-size", "4", env=env)
+    assert "documents seen" in first.stdout
+
+    articles = rows(db_file, "select source_uri, title, author, extra from articles order by source_uri")
+    uris = [a[0] for a in articles]
+    assert len(articles) == 6  # the five samples and the good JSON line
+    assert sum(u.endswith(".txt") for u in uris) == 5
+    record = next(a for a in articles if "records.jsonl#L1" in a[0])
+    assert record[1] == "Harbour bridge reopens" and record[2] == "A. Writer"
+    assert json.loads(record[3]) == {"topic": "local"}  # unknown fields kept
+
+    quarantine = dict(rows(db_file, "select regexp_extract(source_uri, '[^/]+$'), array_to_string(reasons, '; ') "
+                                    "from quarantine"))
+    assert quarantine["empty.txt"] == "empty file"
+    assert "binary content" in quarantine["binary.txt"]
+    assert "not valid UTF-8" in quarantine["latin1.txt"]
+    assert "too large" in quarantine["huge.txt"]
+    assert "body has" in quarantine["short.txt"]
+    assert "not an object" in quarantine["records.jsonl#L2"]
+    assert "not valid JSON" in quarantine["records.jsonl#L3"]
+    assert len(quarantine) == 7
+
+    segments = rows(db_file, "select rule, count(*) from removed_segments group by rule")
+    assert dict(segments)["teaser"] == 4
+    run = rows(db_file, "select status, documents_seen, articles_new, quarantined from runs")
+    assert run == [("completed", 13, 6, 7)]
+
+    before = {t: rows(db_file, f"select * from {t} order by all")
+              for t in ("articles", "documents", "removed_segments", "quarantine")}
+    second = run_cli("ingest", str(mixed_inputs), "--db", str(db_file), env=env)
+    assert "unchanged" in second.stdout
+    for table, content in before.items():
+        assert rows(db_file, f"select * from {table} order by all") == content, table
+    last = rows(db_file, "select documents_seen, articles_new, articles_unchanged, quarantined from runs "
+                         "order by started_at desc limit 1")
+    assert last == [(13, 0, 13, 0)]
+
+
+def test_changed_file_updates_its_article_in_place(tmp_path: Path, samples_dir: Path, db_file: Path):
+    src = tmp_path / "one"
+    src.mkdir()
+    target = src / "story.txt"
+    shutil.copy(samples_dir / "004_2fe4be489d5cafce.txt", target)
+    run_cli("ingest", str(src), "--db", str(db_file))
+    (first_id, first_hash), = rows(db_file, "select article_id, content_hash from articles")
+    target.write_text(target.read_text() + "\nThe talks ended on Thursday without a joint statement.\n")
+    run_cli("ingest", str(src), "--db", str(db_file))
+    (second_id, second_hash), = rows(db_file, "select article_id, content_hash from articles")
+    assert second_id == first_id and second_hash != first_hash
+    assert rows(db_file, "select count(*) from documents") == [(2,)]  # both raw versions kept
+    assert rows(db_file, "select articles_updated from runs order by started_at desc limit 1") == [(1,)]
+
+
+def test_missing_source_is_a_clear_error(tmp_path: Path):
+    proc = subprocess.run([*NEWSFLOW, "ingest", str(tmp_path / "nowhere")], cwd=REPO, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 2
+    assert "nowhere: no such file or folder" in proc.stderr

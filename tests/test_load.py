@@ -1,0 +1,55 @@
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tasks import load as L
+from tasks.models import Article, RawDocument, Rejected, RemovedSegment, sha256_hex
+
+
+def doc(i: int) -> RawDocument:
+    raw = f"document {i}".encode()
+    return RawDocument(f"file:///d/{i}.txt", "text", raw, sha256_hex(raw), len(raw))
+
+
+def article(d: RawDocument, body: str = "Body text.") -> Article:
+    return Article(article_id=f"a-{d.source_uri}", document_id=d.document_id, source_uri=d.source_uri, url=None,
+                   title="T", body=body, removed=[RemovedSegment(3, "Also Read: x", "teaser")])
+
+
+def test_migrations_apply_once_and_record_versions(tmp_path: Path):
+    con = L.connect(tmp_path / "w.duckdb")
+    assert L.migrate(con) == []  # connect() already applied everything
+    versions = [v for (v,) in con.execute("select version from schema_migrations order by 1").fetchall()]
+    assert versions == [v for v, _ in L.migrations()]
+    tables = {t for (t,) in con.execute("select table_name from information_schema.tables").fetchall()}
+    assert {"runs", "documents", "articles", "removed_segments", "quarantine"} <= tables
+
+
+def test_load_batch_is_idempotent_and_counts(tmp_path: Path):
+    con = L.connect(tmp_path / "w.duckdb")
+    docs = [doc(1), doc(2), doc(3)]
+    arts = [article(docs[0]), article(docs[1])]
+    rej = [Rejected(docs[2].document_id, docs[2].source_uri, "validate", ["failed x"])]
+    first = L.load_batch(con, "r1", "v", docs, arts, rej)
+    assert (first.new, first.updated, first.unchanged, first.quarantined, first.segments_removed) == (2, 0, 0, 1, 2)
+    again = L.load_batch(con, "r2", "v", docs, arts, rej)
+    assert (again.new, again.updated, again.unchanged, again.quarantined, again.segments_removed) == (0, 0, 2, 0, 0)
+    counts = [con.execute(f"select count(*) from {t}").fetchone()[0]
+              for t in ("documents", "articles", "removed_segments", "quarantine")]
+    assert counts == [3, 2, 2, 1]
+    changed = L.load_batch(con, "r3", "v", docs[:1], [article(docs[0], body="New body.")], [])
+    assert changed.updated == 1
+    assert con.execute("select body, run_id from articles where article_id = ?",
+                       [arts[0].article_id]).fetchone() == ("New body.", "r3")
+    assert con.execute("select count(*) from removed_segments").fetchone()[0] == 2
+
+
+def test_failed_batch_leaves_nothing_behind(tmp_path: Path):
+    con = L.connect(tmp_path / "w.duckdb")
+    d = doc(1)
+    broken = Rejected(d.document_id, d.source_uri, None, ["x"])  # stage NOT NULL fails after the other inserts
+    with pytest.raises(duckdb.Error):
+        L.load_batch(con, "r1", "v", [d], [article(d)], [broken])
+    for table in ("documents", "articles", "removed_segments", "quarantine"):
+        assert con.execute(f"select count(*) from {table}").fetchone()[0] == 0, table

@@ -1,0 +1,110 @@
+"""Reads never block loads: an analyst session held open in another process on the analyst file."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from newsflow.settings import work_db_path
+from tasks.publish import prepare_work_db, publish
+
+READER = textwrap.dedent("""
+    import sys, duckdb
+    con = duckdb.connect(sys.argv[1], read_only=sys.argv[3] == "ro")
+    def report():
+        n, titles = con.execute(sys.argv[2]).fetchone()
+        print(n, titles, flush=True)
+    report()
+    for line in sys.stdin:      # one report per line received; the session stays open throughout
+        report()
+""")
+
+
+class Reader:
+    """A read-only DuckDB session in another process, asked to re-run one query on demand."""
+
+    def __init__(self, db: Path, sql: str, mode: str = "ro"):
+        self.proc = subprocess.Popen([sys.executable, "-c", READER, str(db), sql, mode], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.first = self.proc.stdout.readline().strip()
+        assert self.first, self.proc.stderr.read()
+
+    def again(self) -> str:
+        self.proc.stdin.write("\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline().strip()
+        assert line, self.proc.stderr.read()
+        return line
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        assert self.proc.wait(timeout=30) == 0, self.proc.stderr.read()
+
+
+def test_work_db_sits_beside_the_analyst_file(tmp_path: Path):
+    assert work_db_path(tmp_path / "news.duckdb") == tmp_path / "news.work.duckdb"
+    assert work_db_path(tmp_path / "x" / "wh.db") == tmp_path / "x" / "wh.work.db"
+
+
+def test_prepare_work_db_keeps_rows_of_an_existing_analyst_file(tmp_path: Path):
+    analyst = tmp_path / "news.duckdb"
+    with duckdb.connect(str(analyst)) as con:
+        con.execute("create table t as select 42 as x")
+    work = prepare_work_db(analyst)
+    with duckdb.connect(str(work), read_only=True) as con:
+        assert con.execute("select x from t").fetchall() == [(42,)]
+
+
+@pytest.mark.parametrize("mode", ["ro", "rw"])  # rw: the duckdb CLI's default, which locks exclusively
+def test_publish_swaps_while_a_reader_holds_the_analyst_file_open(tmp_path: Path, mode: str):
+    analyst = tmp_path / "news.duckdb"
+    work = prepare_work_db(analyst)
+    with duckdb.connect(str(work)) as con:
+        con.execute("create table items (n integer)")
+        con.execute("insert into items values (1)")
+    publish(work, analyst)
+    reader = Reader(analyst, "select count(*), string_agg(n::varchar, ',' order by n) from items", mode)
+    assert reader.first == "1 1"
+    for n in (2, 3):  # two more loads, each while the reader's session stays open
+        with duckdb.connect(str(work)) as con:  # would fail with a lock conflict if it were the analyst file
+            con.execute("insert into items values (?)", [n])
+        publish(work, analyst)
+        assert reader.again() == "1 1"  # the open session keeps a consistent snapshot: the file it opened
+    reader.close()
+    with duckdb.connect(str(analyst), read_only=True) as con:  # a new session sees the latest publish
+        assert con.execute("select list(n order by n) from items").fetchone()[0] == [1, 2, 3]
+    assert not list(tmp_path.glob("*.publishing")) and not Path(f"{analyst}.wal").exists()
+
+
+@pytest.mark.slow
+def test_two_ingests_complete_while_an_analyst_session_is_open(tmp_path: Path, samples_dir: Path):
+    from flows.ingest import ingest
+
+    analyst = tmp_path / "wh" / "news.duckdb"
+    first_in, later_in = tmp_path / "in1", tmp_path / "in2"
+    shutil.copytree(samples_dir, first_in)
+    later_in.mkdir()
+    body = " ".join(["The harbour bridge in Portsmouth reopened after repairs by Atlas Engineering.",
+                     "Mayor Jane Doe thanked Hampshire County Council and the Royal Navy.",
+                     "Traffic to Southampton and Gosport resumed, said Network Rail."] * 2)
+    for i in range(2):
+        (later_in / f"bridge{i}.txt").write_text(f"Harbour Bridge Reopens, Part {i}\n{body}\n")
+
+    assert ingest(sources=[str(first_in)], db=str(analyst))["articles_new"] == 5
+    sql = "select count(*), count(distinct story_id) from v_articles"
+    reader = Reader(analyst, sql)
+    assert reader.first == "5 1"
+    second = ingest(sources=[str(later_in / "bridge0.txt")], db=str(analyst))
+    third = ingest(sources=[str(later_in / "bridge1.txt")], db=str(analyst))
+    assert (second["articles_new"], third["articles_new"]) == (1, 1)
+    assert reader.again() == "5 1"  # still its consistent snapshot
+    reader.close()
+    with duckdb.connect(str(analyst), read_only=True) as con:
+        assert con.execute(sql).fetchone() == (7, 2)  # the two bridge articles are one story of their own
+        assert con.execute("select count(*) from runs where status = 'completed'").fetchone()[0] == 3

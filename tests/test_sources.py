@@ -1,0 +1,65 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from tasks.sources import SourceError, discover, read_path
+
+
+def test_discover_folder_recursive_glob_and_dedup(tmp_path: Path):
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "a" / "one.txt").write_text("x")
+    (tmp_path / "a" / "b" / "two.html").write_text("<p>x</p>")
+    (tmp_path / "a" / "b" / "skip.csv").write_text("x")
+    found = discover([tmp_path / "a", str(tmp_path / "a" / "*.txt")])
+    assert sorted(p.name for p in found) == ["one.txt", "two.html"]  # each once, csv skipped
+
+
+def test_discover_missing_source_names_it(tmp_path: Path):
+    with pytest.raises(SourceError, match="nope.txt: no such file"):
+        discover([tmp_path / "nope.txt"])
+    with pytest.raises(SourceError, match="matches no file"):
+        discover([str(tmp_path / "*.jsonl")])
+
+
+def test_jsonl_records_good_and_bad_lines(tmp_path: Path):
+    f = tmp_path / "feed.jsonl"
+    f.write_text(
+        json.dumps({"url": "https://e.com/a", "title": "T", "text": "body", "tags": ["x"]}) + "\n"
+        "not json\n"
+        "[1, 2]\n"
+        "\n"
+    )
+    docs = list(read_path(f))
+    assert len(docs) == 3
+    assert docs[0].error is None and docs[0].media_type == "record"
+    assert docs[0].source_uri.endswith("feed.jsonl#L1")
+    assert "line 2 is not valid JSON" in docs[1].error
+    assert "is a list, not an object" in docs[2].error
+
+
+def test_json_array_gives_one_document_per_item(tmp_path: Path):
+    f = tmp_path / "a.json"
+    f.write_text(json.dumps([{"text": "a"}, {"text": "b"}]))
+    docs = list(read_path(f))
+    assert [d.source_uri.rsplit("#", 1)[1] for d in docs] == ["0", "1"]
+    assert docs[0].document_id != docs[1].document_id
+
+
+def test_empty_too_large_and_unsupported(tmp_path: Path):
+    (tmp_path / "empty.txt").write_bytes(b"")
+    (tmp_path / "big.txt").write_bytes(b"x" * 2000)
+    (tmp_path / "x.pdf").write_bytes(b"%PDF")
+    assert next(read_path(tmp_path / "empty.txt")).error == "empty file"
+    big = next(read_path(tmp_path / "big.txt", max_bytes=1000))
+    assert big.raw is None and "too large (2,000 bytes > limit 1,000)" in big.error
+    assert "unsupported file type '.pdf'" in next(read_path(tmp_path / "x.pdf")).error
+
+
+def test_document_id_is_stable_and_content_sensitive(tmp_path: Path):
+    f = tmp_path / "a.txt"
+    f.write_text("hello")
+    first = next(read_path(f)).document_id
+    assert next(read_path(f)).document_id == first
+    f.write_text("hello again")
+    assert next(read_path(f)).document_id != first

@@ -1,0 +1,179 @@
+"""`newsflow serve` seen through the Prefect UI in a real headless Chromium (Debian's /usr/bin/chromium).
+
+Starts `prefect server start` on a free port (PREFECT_HOME in tmp), runs `newsflow serve` against it
+with a config holding the bundled samples and a feed on a local HTTP server, triggers a run of the
+feed deployment through the API, waits for it to complete, then opens the UI in Chromium and finds
+the deployment, the completed run and its markdown artifact. Screenshots go to tmp (and to
+$NEWSFLOW_UI_SCREENSHOTS when set, for CI to keep).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import httpx
+import pytest
+
+from flows.serve import start_server, stop_server
+from newsflow.settings import SAMPLES_DIR
+from webserver import LocalServer
+
+CHROMIUM = Path("/usr/bin/chromium")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium "
+                       "(apt-get install -y chromium); CI installs it"),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(what: str, check, timeout: float, interval: float = 1.0, proc: subprocess.Popen | None = None,
+              log: Path | None = None):
+    """Poll check() until it returns something truthy; fail with the log tail after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        if proc is not None and proc.poll() is not None:
+            break
+        time.sleep(interval)
+    tail = log.read_text(errors="replace")[-3000:] if log and log.exists() else ""
+    pytest.fail(f"timed out waiting for {what}\n{tail}")
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    """A Prefect server, a local news site and `newsflow serve`, torn down in reverse order."""
+    tmp = tmp_path_factory.mktemp("ui")
+    env = {"PREFECT_HOME": str(tmp / "prefect-home"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+           "DO_NOT_TRACK": "1", "PREFECT_LOGGING_LEVEL": "WARNING"}
+    server, api = start_server(free_port(), tmp / "server.log", env=env)
+    site = LocalServer().__enter__()
+    config = tmp / "newsflow.toml"
+    config.write_text(f"""
+[fetch]
+allowed_hosts = ["127.0.0.1"]
+min_host_interval = 0
+
+[[sources]]
+name = "samples"
+kind = "files"
+location = "{SAMPLES_DIR}"
+interval = "1h"
+
+[[sources]]
+name = "local-feed"
+kind = "feed"
+location = "{site.url('/feed.xml')}"
+cron = "*/30 * * * *"
+""", encoding="utf-8")
+    serve_log = tmp / "serve.log"
+    serve_env = {**os.environ, **env, "PREFECT_API_URL": api, "PREFECT_UI_API_URL": api}
+    newsflow = Path(sys.executable).with_name("newsflow")
+    with serve_log.open("wb") as log:
+        serving = subprocess.Popen([str(newsflow), "serve", "--config", str(config), "--db", str(tmp / "news.duckdb")],
+                                   stdout=log, stderr=subprocess.STDOUT, env=serve_env, stdin=subprocess.DEVNULL)
+    try:
+        yield {"api": api, "ui": api.removesuffix("/api"), "tmp": tmp, "serve_log": serve_log, "serving": serving}
+    finally:
+        serving.terminate()
+        try:
+            serving.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            serving.kill()
+        site.__exit__(None, None, None)
+        stop_server(server)
+
+
+def api_post(api: str, path: str, body: dict) -> object:
+    """POST to the Prefect API; a 503 (SQLite busy while `serve` registers deployments) is retried."""
+    for _ in range(10):
+        response = httpx.post(f"{api}{path}", json=body, timeout=10, trust_env=False)
+        if response.status_code != 503:
+            break
+        time.sleep(1)
+    response.raise_for_status()
+    return response.json()
+
+
+def test_served_deployments_runs_and_artifact_in_the_ui(stack):
+    api, ui = stack["api"], stack["ui"]
+
+    def deployments():
+        found = {d["name"]: d for d in api_post(api, "/deployments/filter", {})}
+        return found if {"samples", "local-feed"} <= found.keys() else None
+
+    found = wait_for("newsflow serve to register its deployments", deployments, 120,
+                     proc=stack["serving"], log=stack["serve_log"])
+    feed = found["local-feed"]
+    assert feed["concurrency_limit"] == 1 or (feed.get("global_concurrency_limit") or {}).get("limit") == 1
+    schedules = [s["schedule"] for s in feed["schedules"]]
+    assert schedules and schedules[0].get("cron") == "*/30 * * * *"
+    assert found["samples"]["schedules"][0]["schedule"].get("interval") == 3600
+
+    run = api_post(api, f"/deployments/{feed['id']}/create_flow_run", {})
+
+    def finished():
+        state = httpx.get(f"{api}/flow_runs/{run['id']}", timeout=10, trust_env=False).json()["state"]
+        if state["type"] in ("FAILED", "CRASHED", "CANCELLED"):
+            pytest.fail(f"flow run ended {state['type']}: {state.get('message')}\n"
+                        + stack["serve_log"].read_text(errors="replace")[-3000:])
+        return state["type"] == "COMPLETED"
+
+    wait_for("the feed run to complete", finished, 240, interval=2, proc=stack["serving"], log=stack["serve_log"])
+    artifacts = api_post(api, "/artifacts/filter", {"artifacts": {"flow_run_id": {"any_": [run["id"]]}}})
+    summary = next(a for a in artifacts if a["type"] == "markdown")
+    assert "newsflow ingest" in summary["data"]
+    con = duckdb.connect(str(stack["tmp"] / "news.duckdb"), read_only=True)
+    try:  # the served run really loaded the three feed items
+        assert con.execute("select count(*) from articles").fetchone()[0] == 3
+    finally:
+        con.close()
+
+    from playwright.sync_api import sync_playwright
+
+    shots = stack["tmp"]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+            "--disable-extensions", "--no-first-run"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(30_000)
+
+        page.goto(f"{ui}/deployments")
+        page.get_by_text("local-feed", exact=True).first.wait_for()
+        page.get_by_text("samples", exact=True).first.wait_for()
+        page.screenshot(path=str(shots / "deployments.png"), full_page=True)
+
+        page.goto(f"{ui}/runs/flow-run/{run['id']}")
+        page.get_by_text(run["name"]).first.wait_for()
+        page.get_by_text("Completed").first.wait_for()
+        page.get_by_text("Artifacts", exact=True).first.click()
+        page.get_by_text(summary["key"]).first.wait_for()
+        page.screenshot(path=str(shots / "flow-run-artifacts.png"), full_page=True)
+
+        page.goto(f"{ui}/artifacts/artifact/{summary['id']}")
+        page.get_by_text("newsflow ingest").first.wait_for()  # the rendered markdown heading
+        page.screenshot(path=str(shots / "artifact.png"), full_page=True)
+        browser.close()
+
+    for name in ("deployments.png", "flow-run-artifacts.png", "artifact.png"):
+        assert (shots / name).stat().st_size > 10_000  # a rendered page, not an empty canvas
+    keep = os.environ.get("NEWSFLOW_UI_SCREENSHOTS")
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        for name in ("deployments.png", "flow-run-artifacts.png", "artifact.png"):
+            shutil.copy(shots / name, Path(keep) / name)

@@ -1,0 +1,179 @@
+"""Migrations from an older file, COMMENTs on everything, the views, the example queries and search."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from newsflow.settings import MIGRATIONS_DIR, QUERIES_DIR
+from tasks import load as L
+from tasks.reclean import backfill_enrichment
+from tasks.schema import README_END, README_START, apply_views, schema_markdown
+from tasks.search import build_index, load_fts, search, snippet
+from warehouse_helpers import sample_articles, sample_docs, samples_warehouse
+
+
+@pytest.fixture(scope="session")
+def template_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("template")
+
+
+@pytest.fixture
+def warehouse(tmp_path: Path, template_dir: Path) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(str(samples_warehouse(tmp_path, template_dir)), read_only=True)
+    load_fts(con)
+    yield con
+    con.close()
+
+
+def test_upgrade_from_a_file_with_only_migration_001(tmp_path: Path):
+    old = tmp_path / "old_migrations"
+    old.mkdir()
+    shutil.copy(MIGRATIONS_DIR / "001_core.sql", old)
+    path = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(path))
+    L.migrate(con, folder=old)
+    docs, arts, now = sample_docs(), sample_articles(), L.utcnow()
+    con.register("d", L._documents_table(docs, "old-run", now))
+    con.register("a", L._articles_table(arts, "old-run", "1", now))
+    con.register("s", L._segments_table(arts))
+    con.execute("insert into documents select * from d")
+    con.execute("insert into articles select article_id, document_id, source_uri, url, title, body, "
+                "try_cast(published_at as timestamptz), author, language, sitename, section, canonical_url, flags, "
+                "extra::json, word_count, content_hash, cleaner_version, run_id, now, now from a")
+    con.execute("insert into removed_segments select * from s")
+    con.close()
+
+    con = L.connect(path)  # the upgrade: every later migration, then the views
+    versions = [v for (v,) in con.execute("select version from schema_migrations order by 1").fetchall()]
+    assert versions == [v for v, _ in L.migrations()] and versions[0] == 1 and 3 in versions
+    assert con.execute("select count(*) from articles").fetchone()[0] == 5
+    assert con.execute("select count(*) from documents").fetchone()[0] == 5
+    assert con.execute("select count(*) from removed_segments").fetchone()[0] == 20
+    assert con.execute("select count(*) from v_articles where story_id is null").fetchone()[0] == 5
+    assert backfill_enrichment(con) == 5  # older articles get stories, entities and citations
+    assert con.execute("select count(distinct story_id) from v_articles").fetchone()[0] == 1
+    assert con.execute("select count(*) from citations where outlet_key = 'reuters'").fetchone()[0] == 1
+    assert backfill_enrichment(con) == 0
+
+
+def test_every_table_view_and_column_has_a_comment(tmp_path: Path):
+    con = L.connect(tmp_path / "w.duckdb")
+    missing_tables = con.execute(
+        "select table_name from duckdb_tables() where schema_name = 'main' and database_name = current_database() "
+        "and comment is null union all select view_name from duckdb_views() where schema_name = 'main' "
+        "and database_name = current_database() and not internal and comment is null"
+    ).fetchall()
+    missing_columns = con.execute(
+        "select table_name || '.' || column_name from duckdb_columns() where schema_name = 'main' "
+        "and database_name = current_database() and not internal and comment is null").fetchall()
+    assert missing_tables == [] and missing_columns == []
+    doc = schema_markdown(con)
+    for name in ("articles", "stories", "story_articles", "entities", "mentions", "citations", "v_articles",
+                 "v_story_coverage", "v_entity_mentions", "v_daily_volume"):
+        assert f"## `{name}`" in doc
+    assert "| `merge_key` | VARCHAR | Normalized name" in doc
+
+
+def test_views_are_idempotent(tmp_path: Path):
+    con = L.connect(tmp_path / "w.duckdb")
+    assert apply_views(con)[0] == "v_articles"
+    apply_views(con)
+    assert con.execute("select count(*) from v_story_coverage").fetchone()[0] == 0
+
+
+def _query(con, name: str) -> list[tuple]:
+    return con.execute((QUERIES_DIR / name).read_text(encoding="utf-8")).fetchall()
+
+
+def test_example_question_shared_story_and_outlets(warehouse):
+    rows = _query(warehouse, "01_samples_shared_story.sql")
+    assert len(rows) == 1
+    _story, _title, articles, outlet_count, outlets, _first, _last = rows[0]
+    assert (articles, outlet_count, len(outlets)) == (5, 5, 5)
+
+
+def test_example_question_all_kim_jong_un_mentions_under_one_entity(warehouse):
+    rows = _query(warehouse, "02_kim_jong_un_mentions.sql")
+    assert {r[0] for r in rows} == {rows[0][0]}  # one entity
+    assert {"Kim Jong-un", "Kim Jong Un", "Kim"} <= {r[1] for r in rows}
+    assert max(r[3] for r in rows) >= 3
+
+
+def test_example_question_who_cites_reuters(warehouse):
+    rows = _query(warehouse, "03_who_cites_reuters.sql")
+    assert len(rows) == 1 and rows[0][0].startswith("Kim Jong-un Departs") and rows[0][3] is False
+    assert "found via Reuters" in rows[0][4]
+
+
+def test_example_question_artillery_shells(warehouse):
+    rows = _query(warehouse, "04_search_artillery_shells.sql")
+    assert rows and all(r[0] > 0 for r in rows)
+    assert rows == sorted(rows, key=lambda r: -r[0])
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in QUERIES_DIR.glob("*.sql")))
+def test_every_example_query_runs(warehouse, name: str):
+    assert _query(warehouse, name)
+
+
+def test_search_ranks_bm25_and_snippets_show_the_words(warehouse):
+    hits = search(warehouse, "armored train", limit=10)
+    assert len(hits) >= 3
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    assert any("armored train" in h.snippet for h in hits)
+    assert search(warehouse, "zzqx nonexistentword") == []
+
+
+def test_index_is_rebuilt_after_a_load(tmp_path: Path):
+    con = L.connect(tmp_path / "w.duckdb")
+    build_index(con)
+    assert search(con, "Vladivostok") == []
+    from warehouse_helpers import load_docs
+
+    load_docs(con, sample_docs())
+    assert search(con, "Vladivostok") == []  # index is stale until rebuilt
+    assert build_index(con) == 5
+    assert len(search(con, "Vladivostok")) >= 4
+
+
+def test_snippet_windows_the_first_match():
+    body = "x " * 200 + "the artillery shells arrived " + "y " * 200
+    assert re.search(r"artillery shells", snippet(body, "artillery shells"))
+    assert snippet("short body", "nothing").startswith("short body")
+
+
+def test_schema_command_writes_the_document_and_docs_are_current(tmp_path: Path):
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parent.parent
+    out = tmp_path / "schema.md"
+    proc = subprocess.run([sys.executable, "-m", "newsflow.cli", "schema", "--markdown", "--db",
+                           str(tmp_path / "absent.duckdb"), "-o", str(out)], cwd=repo, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    text = out.read_text(encoding="utf-8")
+    assert "## `v_story_coverage` (view)" in text and "| `outlet_key` |" in text
+    stale = "stale: run `newsflow schema --db /nonexistent -o docs/schema.md --readme README.md`"
+    assert (repo / "docs" / "schema.md").read_text(encoding="utf-8") == text, f"docs/schema.md is {stale}"
+    readme = (repo / "README.md").read_text(encoding="utf-8")
+    assert README_START in readme, "README.md has no generated schema section"
+    section = readme.split(README_START, 1)[1].split(README_END, 1)[0]
+    assert "| `v_articles` | view |" in section
+    for line in section.strip().splitlines():
+        if line.startswith("| `"):
+            assert line.split("`")[1] in text, f"README schema section is {stale}"
+    assert section.count("| `") == text.count("\n## `"), f"README schema section is {stale}"
+
+
+def test_search_without_an_index_says_so(tmp_path: Path):
+    from tasks.search import SearchUnavailable
+
+    con = L.connect(tmp_path / "w.duckdb")
+    with pytest.raises(SearchUnavailable, match="no search index"):
+        search(con, "anything")

@@ -1,0 +1,54 @@
+-- The latest version of each article with its outlet and story: the analyst's starting point.
+create or replace view v_articles as
+with source_articles as (
+    select * from articles
+),
+article_stories as (
+    select sa.article_id, sa.story_id, s.title as story_title, sa.similarity as story_similarity
+    from story_articles sa join stories s using (story_id)
+),
+final as (
+    select
+        a.article_id,
+        a.title,
+        coalesce(a.sitename, regexp_extract(a.url, '^[a-z]+://(?:www\.)?([^/:]+)', 1),
+                 regexp_extract(a.source_uri, '([^/]+)$', 1)) as outlet,
+        a.url,
+        a.source_uri,
+        a.published_at,
+        coalesce(a.published_at, a.ingested_at) as seen_at,
+        a.author,
+        a.language,
+        a.section,
+        a.word_count,
+        s.story_id,
+        s.story_title,
+        s.story_similarity,
+        a.body,
+        a.cleaner_version,
+        a.ingested_at,
+        a.updated_at
+    from source_articles a
+    left join article_stories s using (article_id)
+)
+select * from final;
+
+comment on view v_articles is 'The latest version of each article with its outlet and story: start here.';
+comment on column v_articles.article_id is 'Stable article id (articles.article_id).';
+comment on column v_articles.title is 'Article title; null when the input had none.';
+comment on column v_articles.outlet is 'Who published it: the page''s site name, else the URL host, else the source file name.';
+comment on column v_articles.url is 'Article URL when known.';
+comment on column v_articles.source_uri is 'Where the article came from (file:// URI or URL).';
+comment on column v_articles.published_at is 'Publication time (UTC) when known.';
+comment on column v_articles.seen_at is 'published_at, else when newsflow first loaded it: the time to sort and bucket by.';
+comment on column v_articles.author is 'Author or byline when known.';
+comment on column v_articles.language is 'ISO 639-1 language of the body.';
+comment on column v_articles.section is 'Section or category label.';
+comment on column v_articles.word_count is 'Words in the cleaned body.';
+comment on column v_articles.story_id is 'The story (same event, any outlet) this article belongs to (stories.story_id).';
+comment on column v_articles.story_title is 'Label of the story: the title of its first article.';
+comment on column v_articles.story_similarity is 'Estimated entity-set Jaccard similarity to the article that brought it into the story; null for the first.';
+comment on column v_articles.body is 'Cleaned article text.';
+comment on column v_articles.cleaner_version is 'Version of the cleaning rules that produced this text.';
+comment on column v_articles.ingested_at is 'When the article was first loaded (UTC).';
+comment on column v_articles.updated_at is 'When its content last changed (UTC).';
