@@ -48,7 +48,11 @@ TEASER = Rule(
     "'Related: ...'), or such a label standing alone.",
     pattern=_rx(
         r"^\W{0,3}(?:also\s+read|read\s+also|read\s+more|more\s+from\s+[\w .]{1,40}|related(?:\s+(?:stories|"
-        r"articles|news|posts?|coverage|reading|content))?|recommended(?:\s+(?:stories|articles|for you|reading))?"
+        r"articles|news|posts?|coverage|reading|content|links|topics|publications|guides|resources|videos|"
+        r"[\w-]+\s+(?:articles|topics|posts|stories|reads)))?|recommended(?:\s+(?:stories|articles|for you|reading))?"
+        r"|you\s+(?:may|might)\s+also\s+(?:like|enjoy|be\s+interested\s+in)|more\s+(?:articles|posts|reads)"
+        r"(?:\s+(?:like\s+this|you\s+may\s+like))?|(?:browse\s+)?more\s+\w+\s+recommendations"
+        r"|popular\s+(?:posts|articles|stories)|most\s+(?:read|popular)|keep\s+reading"
         r"|see\s+also|don'?t\s+miss|must\s+read|you\s+may\s+(?:also\s+)?like|you\s+might\s+(?:also\s+)?like|"
         r"more\s+(?:stories|news|on\s+this\s+story)|trending(?:\s+now)?|top\s+stories|editor'?s\s+picks?|"
         r"watch|listen|suggested\s+reading|further\s+reading|in\s+other\s+news|latest\s+news)"
@@ -65,12 +69,17 @@ TEASER = Rule(
         "Related Stories",
         "You may also like: Ten photos from the forum",
         "» Read more: the full interview",
+        "Related investing topics",
+        "You might also like: The Challenges of Sustainable Palm Oil Production",
+        "More book recommendations:",
     ),
     counter_examples=(
         "He said he would also read the report before the vote.",
         "Read more carefully, the statement suggests a shift in policy.",
         "Related parties must disclose the transaction, the regulator said.",
         "Watchdogs have warned about the deal for months.",
+        "Related research from 2019 found the same effect in mice.",
+        "You may also like the older model, which costs less.",
     ),
 )
 
@@ -85,6 +94,12 @@ DISCLAIMER = Rule(
         r"|for\s+informational\s+purposes\s+only|views\s+(?:and\s+opinions\s+)?expressed\s+(?:here(?:in)?|in\s+this\s+"
         r"(?:article|post))\s+are\s+(?:those|the\s+views)\s+of\s+the\s+author"
         r"|do(?:es)?\s+not\s+necessarily\s+reflect\s+the\s+(?:views|opinions|position)"
+        r"|^\W{0,3}(?:advertiser\s+|affiliate\s+)?disclosure\b|as\s+an\s+amazon\s+associate"
+        r"|\b(?:we|i)\s+(?:may\s+|might\s+|could\s+)?(?:\w+\s+){0,2}(?:earn|receive|get)\s+(?:\w+\s+){0,3}"
+        r"(?:commissions?|compensation)|may\s+earn\s+us\s+(?:a\s+)?(?:\w+\s+)?commission"
+        r"|(?:through|via|from)\s+(?:our|these|the)\s+(?:affiliate\s+)?links?\b.{0,60}(?:commission|compensat)"
+        r"|chosen\s+independently\s+by\s+our\s+editors|supported\s+by\s+commissions|\b(?:we|i)\s+may\s+be\s+compensated"
+        r"|not\s+fdic\s+insured|not\s+bank\s+guaranteed|advisory\s+services\s+are\s+(?:only\s+)?offered"
     ),
     max_chars=1200,
     examples=(
@@ -95,10 +110,18 @@ DISCLAIMER = Rule(
         "The views expressed in this article are those of the author and do not necessarily reflect the "
         "position of this publication.",
         "Nothing here is financial advice; please consult your financial adviser.",
+        "Products are chosen independently by our editors. Purchases made through our links may earn us a commission.",
+        "As an Amazon Associate we earn from qualifying purchases.",
+        "DISCLOSURE: If you buy through affiliate links, I may earn a small commission.",
+        "Advertiser Disclosure",
+        "We may be compensated when you click on a link on this site.",
+        "NOT FDIC INSURED · NOT BANK GUARANTEED · MAY LOSE VALUE",
     ),
     counter_examples=(
         "The minister said the proposal was not a recommendation but an order.",
         "Analysts advised investors to sell before the announcement.",
+        "Sales staff may earn a commission of up to 5% on each car, the lawsuit says.",
+        "The disclosure of the documents embarrassed the ministry.",
     ),
 )
 
@@ -130,20 +153,28 @@ COMMENT_PROMPT = Rule(
 
 NAVIGATION = Rule(
     id="navigation",
-    description="Navigation and share prompts ('Back to blog', 'Share this article', 'Print', breadcrumbs).",
+    description="Navigation and share prompts, template labels and sponsored tags ('Back to blog', 'Share this article', 'Print', breadcrumbs).",
     pattern=_rx(
         r"^\W{0,3}(?:back\s+to\s+(?:blog|top|home|news|articles?|the\s+\w+|all\s+\w+)|(?:previous|next)\s+"
         r"(?:post|article|story)(?:\s*[:»>].*)?|share\s+(?:this|on|via)(?:\s+\w+){0,3}|share|print|email|tweet|"
         r"copy\s+link|link\s+copied|skip\s+to\s+(?:main\s+)?content|home\s*[>»/|]\s*.{0,80}|go\s+to\s+top|"
         r"scroll\s+to\s+top|advertisement|sponsored(?:\s+content)?|continue\s+reading(?:\s+below)?|"
-        r"story\s+continues\s+below(?:\s+advertisement)?|article\s+continues\s+below)\W{0,3}$"
+        r"story\s+continues\s+below(?:\s+advertisement)?|article\s+continues\s+below|back\s+to\s+(?:blogs|"
+        r"articles|posts|news|stories|resources|insights)|(?:previous|next)\s+(?:post|article|story|read)\s*:.{0,150}"
+        r"|table\s+of\s+contents(?:\s+\w+){0,4}|jump\s+to\s+(?:the\s+)?\w+(?:\s+\w+)?|home|tags?|topics|menu|search|"
+        r"close|(?:skip\s+)?advertisement(?:\s*[:|\-–—]\s*.{0,80}|\s+skip\s+advertisement)?|advertisement\s*-\s*scroll\s+to\s+continue"
+        r"|.{3,120}\((?:sponsored|advertisement|ad|paid\s+post)\)|\d+\s+min(?:ute)?s?\s+read|share\s+this\s+(?:post|article|story|page)(?:\s+on\s+\w+)?|print\s+this\s+(?:page|article))\W{0,3}$"
     ),
     max_chars=120,
     examples=("Back to blog", "Share this article", "Print", "Home > World > Asia", "ADVERTISEMENT",
-              "Story continues below advertisement"),
+              "Story continues below advertisement", "Back to Blogs", "Next article: Go Wins 2010 Bossie Award",
+              "Previous article: Share Memory By Communicating", "Table of Contents", "- 11 min read",
+              "Advertisement: New AI Book!", "JUMP TO THE LIST"),
     counter_examples=(
         "Back to the negotiating table, the envoys tried again.",
         "Shares in the company fell 4% on Monday.",
+        "Home prices rose 3% in March, the survey found.",
+        "The next article in the series looks at pensions.",
     ),
 )
 
@@ -156,7 +187,23 @@ CALL_TO_ACTION = Rule(
         r"|follow\s+us\s+on\b.{0,80}|like\s+us\s+on\s+facebook.{0,60}|(?:join|subscribe\s+to)\s+our\s+"
         r"(?:\w+\s+)?(?:newsletter|channel|mailing\s+list|whatsapp|telegram).{0,60}|get\s+the\s+latest\b.{0,60}"
         r"(?:newsletter|inbox|app|alerts?)|enter\s+your\s+email.{0,60}|by\s+signing\s+up.{0,160}|"
-        r"we\s+use\s+cookies.{0,200}|this\s+(?:web)?site\s+uses\s+cookies.{0,200}|accept\s+(?:all\s+)?cookies)\W{0,3}$"
+        r"we\s+use\s+cookies.{0,200}|this\s+(?:web)?site\s+uses\s+cookies.{0,200}|accept\s+(?:all\s+)?cookies"
+        r"|(?:join|get|sign\s+up\s+for|subscribe\s+to)\s+(?:our|the)\s+(?:free\s+)?(?:[\w'’]+\s+){0,3}(?:newsletters?|"
+        r"mailing\s+list|community)\b.{0,80}|newsletters?|sign\s*-?\s*up|subscribe(?:\s+(?:now|today|here|to\s+us))?|"
+        r"register(?:\s+(?:now|today|here))?|log\s*in|sign\s+in|book\s+a\s+(?:free\s+)?(?:demo|call|consultation)(?:\s+\w+){0,3}"
+        r"|get\s+started(?:\s+(?:today|now|for\s+free))?|apply\s+now|request\s+a\s+(?:free\s+)?(?:quote|demo)(?:\s+\w+){0,2}"
+        r"|get\s+a\s+free\s+(?:quote|demo|trial|consultation)(?:\s+\w+){0,2}|start\s+(?:your\s+)?free\s+trial.{0,40}"
+        r"|follow\s+us|(?:thanks|thank\s+you)\s+for\s+subscribing.{0,120}|.{0,60}(?:delivered|straight|right)\s+(?:in)?to\s+your\s+inbox.{0,60}"
+        r"|would\s+you\s+like\s+to\s+receive\s+notifications.{0,60}|subscribe\s+(?:for|to\s+get)\s+.{0,60}"
+        r"|(?:join|sign\s+up\s+for|create)\s+(?:\w+\s+)?(?:for\s+free|a\s+free\s+account).{0,60}"
+        r"|.{0,80}\bsign\s*-?\s*up\s+(?:for|to)\s+(?:our|the)\s+(?:[\w'’&+]+\s+){0,3}(?:newsletters?|emails?|updates)\b.{0,80}"
+        r"|.{0,80}\bfollow\s+(?:us|me|(?:(?-i:[A-Z])[\w'’]*\s+){1,4})on\s+(?:facebook|instagram|twitter|x|pinterest|youtube|tiktok|linkedin)\b.{0,160}"
+        r"|join\s+our\s+mailing\s+list.{0,100}|.{0,40}exclusive\s+to\s+[\w+ ]{1,30}subscribers.{0,40}|subscribe\s+to\s+get\s+access"
+        r"|pin\s+(?:it\s+)?for\s+later|.{0,60}\b(?:funded|supported)\s+by\s+readers\s+like\s+you.{0,60}"
+        r"|.{0,80}\bif\s+you\s+(?:liked|enjoyed|found)\s+(?:this|my)\s+(?:article|post|story|piece)\b.{0,40}(?:please|share|subscri|consider).{0,160}"
+        r"|.{0,80}\b(?:agree|consent)\s+to\s+(?:our\s+(?:terms|privacy)|the\s+(?:terms\s+(?:of\s+(?:use|service)|(?:&|and)\s+"
+        r"conditions)|privacy\s+policy)).{0,300}"
+        r"|.{0,80}\b(?:use|with)\s+(?:promo\s+|coupon\s+|discount\s+)?code\s*:?\s*[A-Z0-9]{4,}.{0,60})\W{0,3}$"
     ),
     max_chars=260,
     examples=(
@@ -165,10 +212,30 @@ CALL_TO_ACTION = Rule(
         "Follow us on Twitter and Facebook for the latest updates.",
         "Subscribe to our newsletter",
         "We use cookies to improve your experience on our site.",
+        "Join Our Newsletter",
+        "Sign up",
+        "Book a demo",
+        "Get started today",
+        "Subscribe for the Latest Updates",
+        "Get the best of Creative Boom delivered to your inbox weekly",
+        "Would you like to receive notifications about new posts?",
+        "Thanks for subscribing! Look out for your first newsletter in your inbox soon!",
+        "Join Medium for free to get updates from this writer.",
+        "For daily wit & wisdom, sign up for the Almanac newsletter.",
+        "Want more from NBC Select? Sign up for our newsletter, The Selection, and shop smarter.",
+        "Follow A Farmgirl's Kitchen on FACEBOOK, PINTEREST and YouTube.",
+        "If you liked this article, please consider sharing it and subscribing.",
+        "By submitting this form you agree to our Terms & Conditions and Privacy Policy.",
+        "Get $10 off your first order with code: TRYNOW",
+        "PIN FOR LATER",
     ),
     counter_examples=(
         "More than a million people signed up for the programme in its first week, officials said.",
         "Click, the company's new payment service, launched in March.",
+        "Newsletters from the 1990s show the firm knew of the risk.",
+        "Subscribers will get the update first, the company said.",
+        "Police follow the suspect on Instagram, court papers show, and the case was brought in May 2024.",
+        "Both sides agree to the terms of the ceasefire, the envoy said on Tuesday after a long night of talks.",
     ),
 )
 
@@ -177,17 +244,42 @@ SOURCE_HEADING = Rule(
     description="Headings and entries of appended lists of outlets or sources ('Top Sources Related "
     "to ... (For R&D)', 'BBC News:', 'AP News:').",
     pattern=_rx(
-        r"^\W{0,3}(?:(?:top\s+)?sources?\s+(?:related\s+to|for|used)\b.{0,160}|(?:sources?|references|"
-        r"external\s+links|further\s+information)\s*:?|.{0,160}\(for\s+r\s*&\s*d\))\W{0,3}$"
+        r"^\W{0,3}(?:(?:top\s+)?sources?\s+(?:related\s+to|used\s+for)\b.{0,160}|.{0,160}\(for\s+r\s*&\s*d\))\W{0,3}$"
     ),
     max_chars=200,
     examples=(
         "Top Sources Related to Kim Jong Un to Visit Vladimir Putin for Weapons Talks (For R&D)",
         "Sources Related to Russia-Ukraine War (For R&D)",
-        "Sources:",
-        "References",
     ),
-    counter_examples=("Sources said the talks would resume on Tuesday.",),
+    counter_examples=("Sources said the talks would resume on Tuesday.",
+                      "References"),  # a references section is part of the article
+)
+
+COPYRIGHT = Rule(
+    id="copyright",
+    description="Copyright and rights-reserved footers.",
+    pattern=_rx(r"^\W{0,3}(?:©|\(c\)\s*\d{4}|copyright\s*(?:©|\(c\)|\d{4}))|all\s+rights\s+reserved\W{0,3}$"),
+    max_chars=200,
+    examples=("© 2026 The Good Trade", "© Copyright 2004-2025 Dieter Hogen. All Rights Reserved.",
+              "Copyright 2024 Example Media Ltd"),
+    counter_examples=("Copyright lawyers say the ruling will be appealed.",
+                      "The band reserved all rights to the recordings until 2030, he said."),
+)
+
+PAGE_META = Rule(
+    id="page-meta",
+    description="Date, reading-time and filing lines of the page template ('Posted in ...', 'Updated: "
+    "5 March 2024', 'Filed under ...', 'Tags: ...'); the date itself comes from the metadata.",
+    pattern=_rx(
+        r"^\W{0,3}(?:(?:posted|filed)\s+(?:in|under)\s+.{1,100}|(?:tags|tagged|categories|category|topics)\s*:.{0,150}"
+        r"|(?:published|updated|last\s+updated|posted|date)(?:\s+(?:on|at))?\s*:?\s*(?:\w{3,9}\.?\s+)?\d{1,4}"
+        r"(?:[\s,./-]+\w{1,9}\.?){0,4}(?:\s*(?:at\s+)?\d{1,2}[:.]\d{2}\s*(?:[ap]\.?m\.?)?\s*\w{0,4})?)\W{0,3}$"
+    ),
+    max_chars=160,
+    examples=("Posted in Blockchain, Smart Contract, Technologies", "Updated: 5 March 2024",
+              "Published on December 16, 2025", "Tags: tax, income, filing", "Last updated 09/10/2025"),
+    counter_examples=("Published in 1998, the novel sold a million copies.",
+                      "Updated figures show the deficit narrowed to 3% of GDP."),
 )
 
 # Context rules: matched in tasks/clean.py, documented here.
@@ -221,19 +313,85 @@ STANDFIRST_DUPLICATE = Rule(
     pattern=None,
     leak_check=False,
 )
+LINK_LIST = Rule(
+    id="link-list",
+    description="Two or more consecutive short lines that are each entirely the text of a link on the "
+    "page (a related-stories or outlet list), one such line right under a teaser heading, or a short "
+    "link line at the very top or bottom (blog name, 'Blog Index').",
+    pattern=None,
+    examples=("Royal Family News: Queen Elizabeth's never-before-seen photos to go on display",),
+    leak_check=False,
+)
+REPEATED_LINE = Rule(
+    id="repeated-line",
+    description="A line that already appeared earlier on the page (captions and credits repeated as text, "
+    "banners shown twice); the first copy stays.",
+    pattern=None,
+    examples=("+ + + Limited-Time Deals +++ Some Offers Expiring Soon +++ Don't Miss Out! + + +",),
+    leak_check=False,
+)
+CREDIT = Rule(
+    id="credit",
+    description="A photo/image credit or caption credit on its own line ('Photo: Jane Doe/Reuters', "
+    "'Image credit: NASA', 'Getty Images').",
+    pattern=_rx(
+        r"^\W{0,3}(?:(?:photo|image|picture|video|illustration|graphic|feature\s+image|header\s+image|cover\s+image)"
+        r"(?:\s+(?:credit|courtesy|source))?s?\s*(?::|by\b|via\b|courtesy\b|©).{1,120}|(?:credit|source)\s*:\s*"
+        r"(?:[\w.&'’-]+\s*){1,6}(?:/\s*(?:[\w.&'’-]+\s*){1,4})?|(?:[\w.'’-]+\s+){0,4}(?:/\s*)?(?:getty\s+images|"
+        r"shutterstock|ap\s+photo|reuters|afp|istock(?:photo)?|unsplash|pexels)(?:\s+via\s+[\w ]+)?)\W{0,3}$"
+    ),
+    max_chars=160,
+    examples=("Photo: Jane Doe/Reuters", "Image credit: NASA", "Getty Images", "Feature image by Girlfriend Collective",
+              "(Photo by John Smith/AP Photo)", "Source: ANI"),
+    counter_examples=("Photographs taken by the drone were shared with investigators.",
+                      "Source code for the tool is on GitHub, the team said."),
+)
+DATELINE = Rule(
+    id="dateline",
+    description="A news dateline ('WASHINGTON (Reuters) -', 'NORTH KOREA –') opening the first paragraph; "
+    "moved to the article's dateline field, the sentence after it stays.",
+    pattern=re.compile(
+        r"^(?P<dateline>(?:[A-Z][A-Z.'’-]+(?:\s+[A-Z][A-Z.'’-]+){0,3})(?:,\s*[A-Z][\w.]+(?:\s+[A-Z][\w.]+)?)?"
+        r"(?:,?\s+\w{3,9}\.?\s+\d{1,2}(?:,\s*\d{4})?)?\s*(?:\((?:[A-Z][\w&. ]{1,30})\))?\s*[–—-]{1,2})\s+(?=[A-Z“\"])"
+    ),
+    examples=("WASHINGTON (Reuters) - The Senate voted on Tuesday to ...",
+              "NORTH KOREA – In a significant geopolitical development, ..."),
+    counter_examples=("AI – the technology everyone talks about – is changing work.",),
+    leak_check=False,
+)
+AUTHOR_BIO = Rule(
+    id="author-bio",
+    description="A short author biography among the last lines ('Jane Doe is a writer who covers ...', "
+    "'Hi, I'm Jane, and I edit ...').",
+    pattern=_rx(
+        r"^\W{0,3}(?:(?:hi|hello),?\s+i['’]?m\s+[A-Z][\w'’-]+|(?:about\s+the\s+author\W*)?[A-Z][\w'’.-]+(?:\s+[A-Z][\w'’.-]+){1,3}"
+        r",?\s+(?:is|has\s+been)\s+(?:an?\s+|the\s+)?(?:\w+\s+){0,4}(?:writer|editor|journalist|reporter|correspondent|"
+        r"contributor|columnist|author|freelancer|blogger)\b)"
+    ),
+    max_chars=600,
+    examples=("Kimber Streams is a writer who has been covering laptops at Wirecutter for more than a decade.",
+              "Hi, I'm Ashley Biancuzzo, and I oversee all laptop coverage at PCWorld."),
+    counter_examples=("The company is a leader in solar panels.",),
+    leak_check=False,
+)
 BYLINE = Rule(
     id="byline",
     description="A byline ('By Jane Doe', 'Written by ...') at the top or bottom; moved to the author field.",
-    pattern=_rx(r"^\W{0,3}(?:written\s+|reported\s+|posted\s+)?by\s+(?P<author>[A-Z][\w.'\-]+(?:\s+[A-Z][\w.'\-]+){0,3}"
+    pattern=_rx(r"^\W{0,3}(?:written\s+|reported\s+|posted\s+|words\s+)?by\s*:?\s+(?P<author>[A-Z][\w.'\-]+(?:\s+[A-Z][\w.'\-]+){0,3}"
                 r"(?:\s+(?:and|&)\s+[A-Z][\w.'\-]+(?:\s+[A-Z][\w.'\-]+){0,3})?)\s*(?:[,|•–—-].{0,60})?$"),
     max_chars=100,
-    examples=("By Jane Doe", "By John Smith and Maria Lopez | Reuters"),
+    examples=("By Jane Doe", "By John Smith and Maria Lopez | Reuters", "Written by Cassidy Horton"),
     counter_examples=("By Monday, the talks had collapsed.",),
     leak_check=False,
 )
 
-LINE_RULES: tuple[Rule, ...] = (TEASER, DISCLAIMER, COMMENT_PROMPT, NAVIGATION, CALL_TO_ACTION, SOURCE_HEADING)
-CONTEXT_RULES: tuple[Rule, ...] = (REPEATED_TITLE, SECTION_LABEL, OUTLET_LIST, STANDFIRST_DUPLICATE, BYLINE)
+LINE_RULES: tuple[Rule, ...] = (
+    TEASER, DISCLAIMER, COMMENT_PROMPT, NAVIGATION, CALL_TO_ACTION, SOURCE_HEADING, COPYRIGHT, PAGE_META, CREDIT,
+)
+CONTEXT_RULES: tuple[Rule, ...] = (
+    REPEATED_TITLE, SECTION_LABEL, OUTLET_LIST, STANDFIRST_DUPLICATE, BYLINE, LINK_LIST, REPEATED_LINE, DATELINE,
+    AUTHOR_BIO,
+)
 ALL_RULES: tuple[Rule, ...] = LINE_RULES + CONTEXT_RULES
 
 
