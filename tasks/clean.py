@@ -274,10 +274,14 @@ def _langid():
     return py3langid
 
 
+_LANGID_CHARS = 1500  # enough for a stable answer; the classifier's cost grows with the text
+
+
 def detect_language(text: str) -> str | None:
+    """ISO 639-1 code of the text's language (py3langid), or None for very short text."""
     if len(text) < 20:
         return None
-    lang, _prob = _langid().classify(text[:5000])
+    lang, _prob = _langid().classify(text[:_LANGID_CHARS])
     return lang
 
 

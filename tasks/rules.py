@@ -101,7 +101,7 @@ DISCLAIMER = Rule(
         r"|chosen\s+independently\s+by\s+our\s+editors|supported\s+by\s+commissions|\b(?:we|i)\s+may\s+be\s+compensated"
         r"|not\s+fdic\s+insured|not\s+bank\s+guaranteed|advisory\s+services\s+are\s+(?:only\s+)?offered"
     ),
-    max_chars=1200,
+    max_chars=600,
     examples=(
         "Information for this story was found via Reuters. The author has no securities or affiliations "
         "related to the organizations discussed. Not a recommendation to buy or sell. Always do additional "
@@ -395,9 +395,25 @@ CONTEXT_RULES: tuple[Rule, ...] = (
 ALL_RULES: tuple[Rule, ...] = LINE_RULES + CONTEXT_RULES
 
 
+# One search per line instead of one per rule: the segment pass runs on every line of every page.
+_COMBINED = re.compile(
+    "|".join(f"(?P<r{k}>{rule.pattern.pattern})" for k, rule in enumerate(LINE_RULES) if rule.pattern is not None),
+    re.IGNORECASE | re.UNICODE,
+)
+_MAX_LINE_CHARS = max(rule.max_chars for rule in LINE_RULES)
+
+
 def match_line_rule(line: str) -> Rule | None:
-    """The first line rule that matches the whole line, or None."""
-    for rule in LINE_RULES:
+    """The first line rule that matches the whole line (within its length limit), or None."""
+    if len(line) > _MAX_LINE_CHARS:
+        return None
+    m = _COMBINED.search(line)
+    if m is None:
+        return None
+    rule = LINE_RULES[int(m.lastgroup[1:])]
+    if len(line) <= rule.max_chars:
+        return rule
+    for rule in LINE_RULES:  # the first hit was over its length limit: ask the others one by one
         if rule.matches(line):
             return rule
     return None
