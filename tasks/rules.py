@@ -53,6 +53,8 @@ TEASER = Rule(
         r"|you\s+(?:may|might)\s+also\s+(?:like|enjoy|be\s+interested\s+in)|more\s+(?:articles|posts|reads)"
         r"(?:\s+(?:like\s+this|you\s+may\s+like))?|(?:browse\s+)?more\s+\w+\s+recommendations"
         r"|popular\s+(?:posts|articles|stories)|most\s+(?:read|popular)|keep\s+reading"
+        r"|lesen\s+sie\s+(?:auch|mehr)|mehr\s+zum\s+thema|(?:à\s+)?lire\s+aussi|lee\s+(?:también|más)|leer\s+más|leia\s+também"
+        r"|leggi\s+anche"
         r"|see\s+also|don'?t\s+miss|must\s+read|you\s+may\s+(?:also\s+)?like|you\s+might\s+(?:also\s+)?like|"
         r"more\s+(?:stories|news|on\s+this\s+story)|trending(?:\s+now)?|top\s+stories|editor'?s\s+picks?|"
         r"watch|listen|suggested\s+reading|further\s+reading|in\s+other\s+news|latest\s+news)"
@@ -72,6 +74,8 @@ TEASER = Rule(
         "Related investing topics",
         "You might also like: The Challenges of Sustainable Palm Oil Production",
         "More book recommendations:",
+        "Lesen Sie auch: Leipzig beschließt Haushalt für 2026",
+        "À lire aussi : la réforme des retraites",
     ),
     counter_examples=(
         "He said he would also read the report before the vote.",
@@ -309,8 +313,11 @@ OUTLET_LIST = Rule(
 )
 STANDFIRST_DUPLICATE = Rule(
     id="standfirst-duplicate",
-    description="A standfirst/summary paragraph repeated word for word inside the next paragraph.",
+    description="A standfirst/summary sentence near the top (12+ words, ending a sentence) repeated word for "
+    "word inside the next paragraph.",
     pattern=None,
+    examples=("North Korean leader Kim Jong Un is reportedly preparing to embark on a rare overseas trip to Russia "
+              "this month, according to a report by The New York Times.",),
     leak_check=False,
 )
 LINK_LIST = Rule(
