@@ -95,6 +95,17 @@ def _is_link_line(line: str, link_texts: frozenset[str]) -> bool:
     return bool(n) and len(n.split()) <= _LINK_LINE_MAX_WORDS and n in link_texts
 
 
+def _title_variant(norm_line: str, norm_title: str) -> bool:
+    """A heading near the top that is the title with a word or two changed (site name, year, subtitle)."""
+    a, b = norm_line.split(), norm_title.split()
+    if not 4 <= len(a) <= 30 or not b:
+        return False
+    if norm_title.startswith(norm_line + " ") or norm_line.startswith(norm_title + " "):
+        return True
+    sa, sb = set(a), set(b)
+    return len(sa & sb) / len(sa | sb) >= 0.75
+
+
 # ------------------------------------------------------------------------------- segment cleaner
 def clean_segments(
     segments: list[str],
@@ -156,8 +167,7 @@ def clean_segments(
             continue
         line = segs[i]
         norm = normalize(line)
-        if norm_title and (norm == norm_title or (
-            i in head and len(norm.split()) >= 4 and norm_title.startswith(norm + " "))):
+        if norm_title and (norm == norm_title or (i in head and _title_variant(norm, norm_title))):
             removed[i] = R.REPEATED_TITLE.id
             continue
         rule = R.match_line_rule(line)
@@ -214,7 +224,13 @@ def clean_segments(
         if (len(na.split()) >= 12 and segs[a][-1] in _SENTENCE_TAIL and na != nb and na in nb):
             removed[a] = R.STANDFIRST_DUPLICATE.id
 
-    # 6. A dateline opening one of the first paragraphs moves to its own field.
+    # 6. A promotional closing paragraph (the last two lines only: the same words mid-story are prose).
+    kept = [i for i in positions if i not in removed]
+    for i in kept[-2:] if len(kept) > 3 else []:
+        if len(segs[i]) <= R.PROMO_OUTRO.max_chars and R.PROMO_OUTRO.pattern.search(segs[i]):
+            removed[i] = R.PROMO_OUTRO.id
+
+    # 7. A dateline opening one of the first paragraphs moves to its own field.
     kept = [i for i in positions if i not in removed]
     for i in kept[:3]:
         m = R.DATELINE.pattern.match(segs[i])

@@ -41,6 +41,12 @@ def _rx(pattern: str) -> re.Pattern[str]:
 
 
 _SEP = r"\s*(?:[:|\-–—»>•]+)\s*"
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]{0,6}\.?"
+# A whole date: 'July 29, 2025', 'Mon, 5 March 2024', '09/10/2025', '2025-12-19'.
+_DATE = (
+    rf"(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]{{0,6}},?\s+)?(?:{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}"
+    rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH},?\s+\d{{4}}|\d{{1,2}}[/.]\d{{1,2}}[/.]\d{{2,4}}|\d{{4}}-\d{{2}}-\d{{2}})"
+)
 
 TEASER = Rule(
     id="teaser",
@@ -207,6 +213,10 @@ CALL_TO_ACTION = Rule(
         r"|.{0,80}\bif\s+you\s+(?:liked|enjoyed|found)\s+(?:this|my)\s+(?:article|post|story|piece)\b.{0,40}(?:please|share|subscri|consider).{0,160}"
         r"|.{0,80}\b(?:agree|consent)\s+to\s+(?:our\s+(?:terms|privacy)|the\s+(?:terms\s+(?:of\s+(?:use|service)|(?:&|and)\s+"
         r"conditions)|privacy\s+policy)).{0,300}"
+        r"|already\s+have\s+an\s+account\W+(?:log|sign)\s*in|.{0,40}\b(?:share\s+your\s+story|spread\s+the\s+word)\b.{0,40}"
+        r"|join\s+(?:the|our)\s+(?:\w+\s+)?(?:facebook|linkedin|slack|discord|telegram|whatsapp|reddit)\s+(?:group|community|"
+        r"channel|server)\b.{0,100}|.{0,60}\btell\s+your\s+friends\b.{0,60}(?:rewards?|newsletter|subscribe).{0,40}"
+        r"|get\s+the\s+latest\s+(?:news|updates|stories|insights|articles)\s+(?:about|from|on)\b.{0,80}"
         r"|.{0,80}\b(?:use|with)\s+(?:promo\s+|coupon\s+|discount\s+)?code\s*:?\s*[A-Z0-9]{4,}.{0,60})\W{0,3}$"
     ),
     max_chars=260,
@@ -232,6 +242,11 @@ CALL_TO_ACTION = Rule(
         "By submitting this form you agree to our Terms & Conditions and Privacy Policy.",
         "Get $10 off your first order with code: TRYNOW",
         "PIN FOR LATER",
+        "Already have an account? Log in",
+        "Help me spread the word about this podcast!",
+        "Join the Facebook group – https://www.facebook.com/groups/example",
+        "Love Tech Weekly? Tell your friends and get rewards.",
+        "Get the latest news about our live events and online courses.",
     ),
     counter_examples=(
         "More than a million people signed up for the programme in its first week, officials said.",
@@ -275,15 +290,19 @@ PAGE_META = Rule(
     description="Date, reading-time and filing lines of the page template ('Posted in ...', 'Updated: "
     "5 March 2024', 'Filed under ...', 'Tags: ...'); the date itself comes from the metadata.",
     pattern=_rx(
-        r"^\W{0,3}(?:(?:posted|filed)\s+(?:in|under)\s+.{1,100}|(?:tags|tagged|categories|category|topics)\s*:.{0,150}"
-        r"|(?:published|updated|last\s+updated|posted|date)(?:\s+(?:on|at))?\s*:?\s*(?:\w{3,9}\.?\s+)?\d{1,4}"
-        r"(?:[\s,./-]+\w{1,9}\.?){0,4}(?:\s*(?:at\s+)?\d{1,2}[:.]\d{2}\s*(?:[ap]\.?m\.?)?\s*\w{0,4})?)\W{0,3}$"
+        r"^\W{0,3}(?:\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\s+(?:by|from)\s+(?:[\w.'’-]+\s*){1,5}|(?:posted|filed)\s+(?:in|under)\s+.{1,100}|(?:tags|tagged|categories|category|topics)\s*:.{0,150}"
+        rf"|(?:(?:published|updated|last\s+updated|posted|date)(?:\s+(?:on|at))?\s*:?\s*)?{_DATE}"
+        r"(?:\s*(?:at\s+|,\s*)?\d{1,2}[:.]\d{2}\s*(?:[ap]\.?m\.?)?\s*\w{0,4})?"
+        r"|(?:published|updated|last\s+updated|posted)(?:\s+on)?)\W{0,3}$"
     ),
     max_chars=160,
     examples=("Posted in Blockchain, Smart Contract, Technologies", "Updated: 5 March 2024",
-              "Published on December 16, 2025", "Tags: tax, income, filing", "Last updated 09/10/2025"),
+              "Published on December 16, 2025", "Tags: tax, income, filing", "Last updated 09/10/2025",
+              "11/12/2025 by One Tree Planted", "July 29, 2025", "Last updated on September 16th, 2023 at 09:27 am",
+              "Posted on"),
     counter_examples=("Published in 1998, the novel sold a million copies.",
-                      "Updated figures show the deficit narrowed to 3% of GDP."),
+                      "Updated figures show the deficit narrowed to 3% of GDP.",
+                      "In 2019 the company moved its headquarters to Austin, Texas.", "2 cups of flour"),
 )
 
 # Context rules: matched in tasks/clean.py, documented here.
@@ -366,6 +385,26 @@ DATELINE = Rule(
     counter_examples=("AI – the technology everyone talks about – is changing work.",),
     leak_check=False,
 )
+PROMO_OUTRO = Rule(
+    id="promo-outro",
+    description="A promotional closing paragraph among the last two lines: it asks the reader to contact, "
+    "subscribe, book, buy or sign up ('reach out to us', 'request a quote', 'grab my cookbook').",
+    pattern=_rx(
+        r"\b(?:contact\s+us|reach\s+out\s+to\s+(?:us|our)|get\s+in\s+touch|request\s+a\s+(?:free\s+)?(?:quote|demo|consultation)"
+        r"|book\s+a\s+(?:free\s+)?(?:demo|call|consultation|session)|fill\s+out\s+the\s+form|get\s+started\s+with"
+        r"|sign\s*-?\s*up\s+(?:for|to|today|now)|subscrib(?:e|ing)\s+to\s+(?:our|the|my)|call\s+us|e-?mail\s+us"
+        r"|grab\s+(?:my|our|a\s+copy)|schedule\s+a\s+(?:free\s+)?(?:call|demo|consultation)|don['’]t\s+hesitate\s+to"
+        r"|follow\s+us\s+on|(?:our|my)\s+(?:newsletter|mailing\s+list)|consider\s+(?:liking|sharing|subscribing|supporting)"
+        r"|(?:with|through)\s+(?:a|our)\s+(?:master['’]?s|degree|program)\b.{0,80}\b(?:enroll|apply|learn\s+more)"
+        r"|unlock\s+the\s+secrets|learn\s+more\s+(?:about\s+(?:our|us)|at|today)|visit\s+our\s+(?:website|site|store|shop))"
+    ),
+    max_chars=600,
+    examples=("If you need professional guidance, do not hesitate to reach out to us. We have experts to consult with you.",
+              "To get started, request a quote here and our team will get right back to you.",
+              "If you're looking for more meals then make sure to grab my dinner meal plan or one of my cookbooks."),
+    counter_examples=("The ministry said it would publish the full report next month.",),
+    leak_check=False,
+)
 AUTHOR_BIO = Rule(
     id="author-bio",
     description="A short author biography among the last lines ('Jane Doe is a writer who covers ...', "
@@ -397,7 +436,7 @@ LINE_RULES: tuple[Rule, ...] = (
 )
 CONTEXT_RULES: tuple[Rule, ...] = (
     REPEATED_TITLE, SECTION_LABEL, OUTLET_LIST, STANDFIRST_DUPLICATE, BYLINE, LINK_LIST, REPEATED_LINE, DATELINE,
-    AUTHOR_BIO,
+    AUTHOR_BIO, PROMO_OUTRO,
 )
 ALL_RULES: tuple[Rule, ...] = LINE_RULES + CONTEXT_RULES
 
