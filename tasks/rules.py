@@ -27,13 +27,19 @@ class Rule:
     counter_examples: tuple[str, ...] = ()
     # Whether the GX suite should also reject bodies that still contain a match (a leak check).
     leak_check: bool = True
+    # Speed only: a line can match only if it contains one of these lower-case words, so the (slow,
+    # search-anywhere) pattern is skipped on ordinary prose. Empty means "always try the pattern".
+    keywords: tuple[str, ...] = ()
 
-    def matches(self, line: str) -> bool:
-        return (
-            self.pattern is not None
-            and len(line) <= self.max_chars
-            and self.pattern.search(line) is not None
-        )
+    def matches(self, line: str, lower: str | None = None) -> bool:
+        """Whether the pattern matches the line within the length limit."""
+        if self.pattern is None or len(line) > self.max_chars:
+            return False
+        if self.keywords:
+            lower = line.lower() if lower is None else lower
+            if not any(k in lower for k in self.keywords):
+                return False
+        return self.pattern.search(line) is not None
 
 
 def _rx(pattern: str) -> re.Pattern[str]:
@@ -112,6 +118,9 @@ DISCLAIMER = Rule(
         r"|not\s+fdic\s+insured|not\s+bank\s+guaranteed|advisory\s+services\s+are\s+(?:only\s+)?offered"
     ),
     max_chars=600,
+    keywords=("disclaimer", "recommendation", "solicitation", "offer", "constitute", "advice", "securities", "position",
+              "licen", "consult", "informational", "expressed", "reflect", "disclosure", "amazon", "commission",
+              "compensat", "chosen independently", "fdic", "guaranteed", "advisory"),
     examples=(
         "Information for this story was found via Reuters. The author has no securities or affiliations "
         "related to the organizations discussed. Not a recommendation to buy or sell. Always do additional "
@@ -220,6 +229,10 @@ CALL_TO_ACTION = Rule(
         r"|.{0,80}\b(?:use|with)\s+(?:promo\s+|coupon\s+|discount\s+)?code\s*:?\s*[A-Z0-9]{4,}.{0,60})\W{0,3}$"
     ),
     max_chars=260,
+    keywords=("sign", "subscri", "register", "click", "app", "follow", "facebook", "join", "newsletter", "mailing",
+              "community", "latest", "email", "cookie", "log", "book", "started", "apply", "request", "free", "inbox",
+              "notifications", "readers", "if you", "agree", "consent", "account", "share your story",
+              "spread the word", "tell your friends", "code", "pin"),
     examples=(
         "Sign up for our daily newsletter",
         "CLICK HERE TO GET THE FOX NEWS APP",
@@ -441,26 +454,11 @@ CONTEXT_RULES: tuple[Rule, ...] = (
 ALL_RULES: tuple[Rule, ...] = LINE_RULES + CONTEXT_RULES
 
 
-# One search per line instead of one per rule: the segment pass runs on every line of every page.
-_COMBINED = re.compile(
-    "|".join(f"(?P<r{k}>{rule.pattern.pattern})" for k, rule in enumerate(LINE_RULES) if rule.pattern is not None),
-    re.IGNORECASE | re.UNICODE,
-)
-_MAX_LINE_CHARS = max(rule.max_chars for rule in LINE_RULES)
-
-
 def match_line_rule(line: str) -> Rule | None:
     """The first line rule that matches the whole line (within its length limit), or None."""
-    if len(line) > _MAX_LINE_CHARS:
-        return None
-    m = _COMBINED.search(line)
-    if m is None:
-        return None
-    rule = LINE_RULES[int(m.lastgroup[1:])]
-    if len(line) <= rule.max_chars:
-        return rule
-    for rule in LINE_RULES:  # the first hit was over its length limit: ask the others one by one
-        if rule.matches(line):
+    lower = line.lower()
+    for rule in LINE_RULES:
+        if rule.matches(line, lower):
             return rule
     return None
 

@@ -56,3 +56,24 @@ def test_full_dev_set_meets_the_done_criteria() -> None:
     assert ours.f1 > max(default.f1, best_plain.f1)
     assert ours.recall >= default.recall - 0.01
     assert ours.without_leak_share < default.without_leak_share
+
+
+def test_eval_command_prints_the_side_by_side_table(tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    summary = tmp_path / "summary.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "newsflow.cli", "eval", str(Path(__file__).parent / "data" / "edge_cases"),
+         "--workers", "1", "--json", str(summary)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    for label in ("newsflow", "trafilatura (default)", "precision", "recall", "F1", "docs/s"):
+        assert label in proc.stdout
+    rows = {r["system"]: r for r in json.loads(summary.read_text())}
+    assert rows["newsflow"]["f1"] > rows["trafilatura (default)"]["f1"]
+    bad = subprocess.run([sys.executable, "-m", "newsflow.cli", "eval", str(tmp_path)], capture_output=True,
+                         text=True, timeout=120)
+    assert bad.returncode == 2 and "WCXB layout" in bad.stderr
