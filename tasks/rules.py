@@ -463,6 +463,34 @@ def match_line_rule(line: str) -> Rule | None:
     return None
 
 
+def _single_line(pattern: str) -> str:
+    """The same pattern, unable to match across a newline (\\s and \\W would, in a joined body)."""
+    out, in_class, k = [], False, 0
+    while k < len(pattern):
+        ch = pattern[k]
+        if ch == "\\" and k + 1 < len(pattern):
+            esc = pattern[k:k + 2]
+            if esc == "\\s":
+                out.append(" \\t\\r\\f\\v" if in_class else "[^\\S\\n]")
+            elif esc == "\\W" and not in_class:
+                out.append("[^\\w\\n]")
+            else:
+                out.append(esc)
+            k += 2
+            continue
+        if ch == "[" and not in_class:
+            in_class = True
+            if pattern[k + 1:k + 2] == "^":
+                out.append("[^\\n")
+                k += 2
+                continue
+        elif ch == "]" and in_class and pattern[k - 1] != "[":
+            in_class = False
+        out.append(ch)
+        k += 1
+    return "".join(out)
+
+
 def leak_patterns() -> list[str]:
     """Regexes the validation suite uses to reject bodies with boilerplate still in them.
 
@@ -472,7 +500,7 @@ def leak_patterns() -> list[str]:
     out = []
     for rule in LINE_RULES:
         if rule.leak_check and rule.pattern is not None:
-            core = rule.pattern.pattern
+            core = _single_line(rule.pattern.pattern)
             # Anchor per line and apply the same length limit as the line rule.
             out.append(rf"(?im)^(?=.{{0,{rule.max_chars}}}$).*?(?:{core})")
     return out

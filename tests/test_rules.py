@@ -99,3 +99,18 @@ def test_leak_patterns_flag_what_the_rules_remove() -> None:
     clean = "Story text.\nHe said he would also read the report.\nMore story text."
     assert any(p.search(leaked) for p in patterns)
     assert not any(p.search(clean) for p in patterns)
+
+
+def test_leak_patterns_never_span_lines() -> None:
+    patterns = [re.compile(p) for p in R.leak_patterns()]
+    # Each line alone is prose; joined, a newline must not let "Credit:" reach the next line.
+    body = "The panel's verdict is due on Friday.\nCredit:\n\nLG / Reviewed\nThe rest of the review follows here."
+    assert R.match_line_rule("Credit:") is None
+    assert not any(p.search(body) for p in patterns)
+
+
+def test_keyword_prefilter_changes_no_result() -> None:
+    lines = [e for r in R.ALL_RULES for e in r.examples + r.counter_examples]
+    for line in lines:
+        slow = next((r for r in R.LINE_RULES if len(line) <= r.max_chars and r.pattern.search(line)), None)
+        assert R.match_line_rule(line) is slow, line
