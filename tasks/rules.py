@@ -411,7 +411,7 @@ PROMO_OUTRO = Rule(
         r"|(?:with|through)\s+(?:a|our)\s+(?:master['’]?s|degree|program)\b.{0,80}\b(?:enroll|apply|learn\s+more)"
         r"|unlock\s+the\s+secrets|learn\s+more\s+(?:about\s+(?:our|us)|at|today)|visit\s+our\s+(?:website|site|store|shop))"
     ),
-    max_chars=600,
+    max_chars=450,
     examples=("If you need professional guidance, do not hesitate to reach out to us. We have experts to consult with you.",
               "To get started, request a quote here and our team will get right back to you.",
               "If you're looking for more meals then make sure to grab my dinner meal plan or one of my cookbooks."),
