@@ -59,12 +59,15 @@ TEASER = Rule(
     description="A link to another article ('Also Read: ...', 'ALSO READ | ...', 'Read more: ...', "
     "'Related: ...'), or such a label standing alone.",
     pattern=_rx(
-        r"^\W{0,3}(?:also\s+read|read\s+also|read\s+more|more\s+from\s+[\w .]{1,40}|related(?:\s+(?:stories|"
-        r"articles|news|posts?|coverage|reading|content|links|topics|publications|guides|resources|videos|"
-        r"[\w-]+\s+(?:articles|topics|posts|stories|reads)))?|recommended(?:\s+(?:stories|articles|for you|reading))?"
+        r"^\W{0,3}(?:also\s+read|read\s+also|read\s+more|more\s+from\s+[\w .]{1,40}|related(?:\s+(?:[\w'’-]+\s+){0,2}?"
+        r"(?:stories|story|articles?|news|posts?|coverage|reading|reads?|content|links|topics|publications|guides|"
+        r"resources|videos|trackers)(?:\s+(?:and\s+links|that\s+may\s+interest\s+you|you\s+may\s+like|from\s+[\w .'’-]{1,40}))?)?"
+        r"|recommended(?:\s+(?:stories|articles|for you|reading))?"
         r"|you\s+(?:may|might)\s+also\s+(?:like|enjoy|be\s+interested\s+in)|more\s+(?:articles|posts|reads)"
         r"(?:\s+(?:like\s+this|you\s+may\s+like))?|(?:browse\s+)?more\s+\w+\s+recommendations"
         r"|popular\s+(?:posts|articles|stories)|most\s+(?:read|popular)|keep\s+reading"
+        r"|read\s+more\s+(?:about|posts|news|stories|articles|of|from|by|like)\b[^.!?]{0,80}(?:[.:]|when\s+you\s+subscribe.{0,20})?"
+        r"|also\s+read\s+(?-i:[A-Z“\"])[^.!?]{0,120}[.!?]?"
         r"|lesen\s+sie\s+(?:auch|mehr)|mehr\s+zum\s+thema|(?:à\s+)?lire\s+aussi|lee\s+(?:también|más)|leer\s+más|leia\s+também"
         r"|leggi\s+anche"
         r"|see\s+also|don'?t\s+miss|must\s+read|you\s+may\s+(?:also\s+)?like|you\s+might\s+(?:also\s+)?like|"
@@ -115,12 +118,12 @@ DISCLAIMER = Rule(
         r"(?:commissions?|compensation)|may\s+earn\s+us\s+(?:a\s+)?(?:\w+\s+)?commission"
         r"|(?:through|via|from)\s+(?:our|these|the)\s+(?:affiliate\s+)?links?\b.{0,60}(?:commission|compensat)"
         r"|chosen\s+independently\s+by\s+our\s+editors|supported\s+by\s+commissions|\b(?:we|i)\s+may\s+be\s+compensated"
-        r"|not\s+fdic\s+insured|not\s+bank\s+guaranteed|advisory\s+services\s+are\s+(?:only\s+)?offered"
+        r"|^\W{0,3}our\s+standards\s*:|not\s+fdic\s+insured|not\s+bank\s+guaranteed|advisory\s+services\s+are\s+(?:only\s+)?offered"
     ),
     max_chars=600,
     keywords=("disclaimer", "recommendation", "solicitation", "offer", "constitute", "advice", "securities", "position",
               "licen", "consult", "informational", "expressed", "reflect", "disclosure", "amazon", "commission",
-              "compensat", "chosen independently", "fdic", "guaranteed", "advisory"),
+              "compensat", "chosen independently", "fdic", "guaranteed", "advisory", "standards"),
     examples=(
         "Information for this story was found via Reuters. The author has no securities or affiliations "
         "related to the organizations discussed. Not a recommendation to buy or sell. Always do additional "
@@ -135,6 +138,7 @@ DISCLAIMER = Rule(
         "Advertiser Disclosure",
         "We may be compensated when you click on a link on this site.",
         "NOT FDIC INSURED · NOT BANK GUARANTEED · MAY LOSE VALUE",
+        "Our Standards: The Thomson Reuters Trust Principles.",
     ),
     counter_examples=(
         "The minister said the proposal was not a recommendation but an order.",
@@ -182,13 +186,13 @@ NAVIGATION = Rule(
         r"articles|posts|news|stories|resources|insights)|(?:previous|next)\s+(?:post|article|story|read)\s*:.{0,150}"
         r"|table\s+of\s+contents(?:\s+\w+){0,4}|jump\s+to\s+(?:the\s+)?\w+(?:\s+\w+)?|home|tags?|topics|menu|search|"
         r"close|(?:skip\s+)?advertisement(?:\s*[:|\-–—]\s*.{0,80}|\s+skip\s+advertisement)?|advertisement\s*-\s*scroll\s+to\s+continue"
-        r"|.{3,120}\((?:sponsored|advertisement|ad|paid\s+post)\)|\d+\s+min(?:ute)?s?\s+read|share\s+this\s+(?:post|article|story|page)(?:\s+on\s+\w+)?|print\s+this\s+(?:page|article))\W{0,3}$"
+        r"|like\s+this|loading\.{3}|.{3,120}\((?:sponsored|advertisement|ad|paid\s+post)\)|\d+\s+min(?:ute)?s?\s+read|share\s+this\s+(?:post|article|story|page)(?:\s+on\s+\w+)?|print\s+this\s+(?:page|article))\W{0,3}$"
     ),
     max_chars=120,
     examples=("Back to blog", "Share this article", "Print", "Home > World > Asia", "ADVERTISEMENT",
               "Story continues below advertisement", "Back to Blogs", "Next article: Go Wins 2010 Bossie Award",
               "Previous article: Share Memory By Communicating", "Table of Contents", "- 11 min read",
-              "Advertisement: New AI Book!", "JUMP TO THE LIST"),
+              "Advertisement: New AI Book!", "JUMP TO THE LIST", "Like this:", "Loading..."),
     counter_examples=(
         "Back to the negotiating table, the envoys tried again.",
         "Shares in the company fell 4% on Monday.",
@@ -202,7 +206,7 @@ CALL_TO_ACTION = Rule(
     description="Newsletter, app, subscription and social-follow prompts.",
     pattern=_rx(
         r"^\W{0,3}(?:(?:sign\s+up|subscribe|register)\b.{0,80}(?:newsletter|updates|inbox|free|today|now|here|"
-        r"alerts?|daily|weekly)|click\s+here\b.{0,80}|(?:download|get)\s+(?:the|our)\s+(?:free\s+)?(?:\w+\s+)?app\b.{0,60}"
+        r"alerts?|daily|weekly)|click\s+here\b.{0,160}|(?:download|get)\s+(?:the|our)\s+(?:free\s+)?(?:\w+\s+){0,3}app\b.{0,60}"
         r"|follow\s+us\s+on\b.{0,80}|like\s+us\s+on\s+facebook.{0,60}|(?:join|subscribe\s+to)\s+our\s+"
         r"(?:\w+\s+)?(?:newsletter|channel|mailing\s+list|whatsapp|telegram).{0,60}|get\s+the\s+latest\b.{0,60}"
         r"(?:newsletter|inbox|app|alerts?)|enter\s+your\s+email.{0,60}|by\s+signing\s+up.{0,160}|"
@@ -215,7 +219,8 @@ CALL_TO_ACTION = Rule(
         r"|follow\s+us|(?:thanks|thank\s+you)\s+for\s+subscribing.{0,120}|.{0,60}(?:delivered|straight|right)\s+(?:in)?to\s+your\s+inbox.{0,60}"
         r"|would\s+you\s+like\s+to\s+receive\s+notifications.{0,60}|subscribe\s+(?:for|to\s+get)\s+.{0,60}"
         r"|(?:join|sign\s+up\s+for|create)\s+(?:\w+\s+)?(?:for\s+free|a\s+free\s+account).{0,60}"
-        r"|.{0,80}\bsign\s*-?\s*up\s+(?:for|to)\s+(?:our|the)\s+(?:[\w'’&+]+\s+){0,3}(?:newsletters?|emails?|updates)\b.{0,80}"
+        r"|.{0,80}\bsign\s*-?\s*up\s+(?:for|to)\s+(?:our|the)\s+(?:[\w'’&+]+\s+){0,3}(?:newsletters?|emails?|updates)\b.{0,160}"
+        r"|sign\s*-?\s*up\s+and\s+get\b.{0,120}|subscribe\s+(?:below|now|today|here|and|to\s+(?:stay|receive|get))\b.{0,140}"
         r"|.{0,80}\bfollow\s+(?:us|me|(?:(?-i:[A-Z])[\w'’]*\s+){1,4})on\s+(?:facebook|instagram|twitter|x|pinterest|youtube|tiktok|linkedin)\b.{0,160}"
         r"|join\s+our\s+mailing\s+list.{0,100}|.{0,40}exclusive\s+to\s+[\w+ ]{1,30}subscribers.{0,40}|subscribe\s+to\s+get\s+access"
         r"|pin\s+(?:it\s+)?for\s+later|.{0,60}\b(?:funded|supported)\s+by\s+readers\s+like\s+you.{0,60}"
@@ -226,10 +231,11 @@ CALL_TO_ACTION = Rule(
         r"|join\s+(?:the|our)\s+(?:\w+\s+)?(?:facebook|linkedin|slack|discord|telegram|whatsapp|reddit)\s+(?:group|community|"
         r"channel|server)\b.{0,100}|.{0,60}\btell\s+your\s+friends\b.{0,60}(?:rewards?|newsletter|subscribe).{0,40}"
         r"|get\s+the\s+latest\s+(?:news|updates|stories|insights|articles)\s+(?:about|from|on)\b.{0,80}"
+        r"|follow\s+@\w+.{0,80}|(?:got|have)\s+a\s+(?:news\s+)?tip\b.{0,120}|contact\s+the\s+(?:author|reporter|writer)\b.{0,100}"
         r"|.{0,80}\b(?:use|with)\s+(?:promo\s+|coupon\s+|discount\s+)?code\s*:?\s*[A-Z0-9]{4,}.{0,60})\W{0,3}$"
     ),
     max_chars=260,
-    keywords=("sign", "subscri", "register", "click", "app", "follow", "facebook", "join", "newsletter", "mailing",
+    keywords=("sign", "subscri", "register", "click", "app", "@", "tip", "contact", "follow", "facebook", "join", "newsletter", "mailing",
               "community", "latest", "email", "cookie", "log", "book", "started", "apply", "request", "free", "inbox",
               "notifications", "readers", "if you", "agree", "consent", "account", "share your story",
               "spread the word", "tell your friends", "code", "pin"),
@@ -260,6 +266,12 @@ CALL_TO_ACTION = Rule(
         "Join the Facebook group – https://www.facebook.com/groups/example",
         "Love Tech Weekly? Tell your friends and get rewards.",
         "Get the latest news about our live events and online courses.",
+        "Download the NBC News app for breaking news",
+        "Follow @jdoe on Twitter",
+        "Have a news tip? Email us at tips@example.com",
+        "Contact the author at jane@example.com",
+        "Subscribe below and stay updated with the latest developer guides and industry insights.",
+        "Sign up and get $200 in credit for your first 60 days.",
     ),
     counter_examples=(
         "More than a million people signed up for the programme in its first week, officials said.",
@@ -306,13 +318,14 @@ PAGE_META = Rule(
         r"^\W{0,3}(?:\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\s+(?:by|from)\s+(?:[\w.'’-]+\s*){1,5}|(?:posted|filed)\s+(?:in|under)\s+.{1,100}|(?:tags|tagged|categories|category|topics)\s*:.{0,150}"
         rf"|(?:(?:published|updated|last\s+updated|posted|date)(?:\s+(?:on|at))?\s*:?\s*)?{_DATE}"
         r"(?:\s*(?:at\s+|,\s*)?\d{1,2}[:.]\d{2}\s*(?:[ap]\.?m\.?)?\s*\w{0,4})?"
-        r"|(?:published|updated|last\s+updated|posted)(?:\s+on)?)\W{0,3}$"
+        r"|(?:published|updated|last\s+updated|posted)(?:\s+on)?"
+        r"|(?:published|updated|posted)\s+\d{1,3}\s+(?:sec|min|minute|hour|hr|day|week)s?\s+ago)\W{0,3}$"
     ),
     max_chars=160,
     examples=("Posted in Blockchain, Smart Contract, Technologies", "Updated: 5 March 2024",
               "Published on December 16, 2025", "Tags: tax, income, filing", "Last updated 09/10/2025",
               "11/12/2025 by One Tree Planted", "July 29, 2025", "Last updated on September 16th, 2023 at 09:27 am",
-              "Posted on"),
+              "Posted on", "Updated 2 hours ago"),
     counter_examples=("Published in 1998, the novel sold a million copies.",
                       "Updated figures show the deficit narrowed to 3% of GDP.",
                       "In 2019 the company moved its headquarters to Austin, Texas.", "2 cups of flour"),
@@ -374,14 +387,16 @@ CREDIT = Rule(
     description="A photo/image credit or caption credit on its own line ('Photo: Jane Doe/Reuters', "
     "'Image credit: NASA', 'Getty Images').",
     pattern=_rx(
-        r"^\W{0,3}(?:(?:photo|image|picture|video|illustration|graphic|feature\s+image|header\s+image|cover\s+image)"
+        r"^\W{0,3}(?:(?:additional\s+)?(?:reporting|writing|editing|research)\s+by\s+[A-Z].{1,150}"
+        r"|(?:photo|image|picture|video|illustration|graphic|feature\s+image|header\s+image|cover\s+image)"
         r"(?:\s+(?:credit|courtesy|source))?s?\s*(?::|by\b|via\b|courtesy\b|©).{1,120}|(?:credit|source)\s*:\s*"
         r"(?:[\w.&'’-]+\s*){1,6}(?:/\s*(?:[\w.&'’-]+\s*){1,4})?|(?:[\w.'’-]+\s+){0,4}(?:/\s*)?(?:getty\s+images|"
         r"shutterstock|ap\s+photo|reuters|afp|istock(?:photo)?|unsplash|pexels)(?:\s+via\s+[\w ]+)?)\W{0,3}$"
     ),
     max_chars=160,
     examples=("Photo: Jane Doe/Reuters", "Image credit: NASA", "Getty Images", "Feature image by Girlfriend Collective",
-              "(Photo by John Smith/AP Photo)", "Source: ANI"),
+              "(Photo by John Smith/AP Photo)", "Source: ANI",
+              "Reporting by Jane Doe in London; Editing by John Smith"),
     counter_examples=("Photographs taken by the drone were shared with investigators.",
                       "Source code for the tool is on GitHub, the team said."),
 )
