@@ -195,8 +195,14 @@ def clean_segments(
         kept = [i for i in positions if i not in removed]
         is_link = {i: _is_link_line(segs[i], norms[i], links) for i in kept}
         order = {p: k for k, p in enumerate(positions)}
+        intro = None  # the last prose line before the current run of link lines
         for k, i in enumerate(kept):
             if not is_link[i]:
+                intro = i
+                continue
+            # A list the story itself introduces ("The courses we tried:") is content, not a teaser block.
+            if intro is not None and segs[intro].endswith(":") and not any(
+                    p in removed for p in positions[order[intro] + 1:order[i]]):
                 continue
             prev_i = kept[k - 1] if k else None
             next_i = kept[k + 1] if k + 1 < len(kept) else None

@@ -231,7 +231,7 @@ CALL_TO_ACTION = Rule(
         r"|join\s+(?:the|our)\s+(?:\w+\s+)?(?:facebook|linkedin|slack|discord|telegram|whatsapp|reddit)\s+(?:group|community|"
         r"channel|server)\b.{0,100}|.{0,60}\btell\s+your\s+friends\b.{0,60}(?:rewards?|newsletter|subscribe).{0,40}"
         r"|get\s+the\s+latest\s+(?:news|updates|stories|insights|articles)\s+(?:about|from|on)\b.{0,80}"
-        r"|follow\s+@\w+.{0,80}|(?:got|have)\s+a\s+(?:news\s+)?tip\b.{0,120}|contact\s+the\s+(?:author|reporter|writer)\b.{0,100}"
+        r"|(?:e-?mail|contact)(?:\s+us)?\s*:\s*[\w.+-]+@[\w-]+(?:\.[\w-]+)+|follow\s+@\w+.{0,80}|(?:got|have)\s+a\s+(?:news\s+)?tip\b.{0,120}|contact\s+the\s+(?:author|reporter|writer)\b.{0,100}"
         r"|.{0,80}\b(?:use|with)\s+(?:promo\s+|coupon\s+|discount\s+)?code\s*:?\s*[A-Z0-9]{4,}.{0,60})\W{0,3}$"
     ),
     max_chars=260,
