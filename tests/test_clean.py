@@ -112,11 +112,28 @@ def test_edge_case_metadata_and_language() -> None:
     assert article.canonical_url == "https://news.example.org/city/tram-vote"
     assert article.language == "en"
     assert "Council member Ana Ruiz said she would also read the report" in article.body
-    rules = {r.rule for r in article.removed}
-    assert {"teaser", "link-list"} <= rules or "teaser" in rules
+    assert [(r.rule, r.text[:20]) for r in article.removed] == [
+        ("repeated-title", "Council approves eas"), ("teaser", "Also Read: Bus fares"), ("teaser", "ALSO READ | Airport ")]
     german = clean_document(_html_doc(EDGE_CASES / "html" / "e04_german.html"))
     assert isinstance(german, Article) and german.language == "de"
     assert "Lesen Sie auch" not in german.body
+
+
+def test_inline_furniture_is_removed_with_its_rule_and_the_dateline_moves() -> None:
+    article = clean_document(_html_doc(EDGE_CASES / "html" / "e06_inline_furniture.html"))
+    assert isinstance(article, Article)
+    assert article.extra["dateline"] == "LONDON (Reuters)"
+    assert article.body.startswith("Britain's biggest water companies will have to publish")
+    assert [(r.rule, r.text[:24]) for r in article.removed] == [
+        ("repeated-title", "Water companies must pub"),
+        ("dateline", "LONDON (Reuters) -"),
+        ("credit", "Photo: Jane Smith/Reuter"),
+        ("call-to-action", "Sign up for our free Cli"),
+        ("link-list", "Beach warnings rise afte"),
+        ("credit", "Reporting by Sarah Young"),
+        ("disclaimer", "Our Standards: The Thoms"),
+    ]
+    assert article.body.count("\n\n") == 4  # five story paragraphs, nothing else
 
 
 def test_extract_html_returns_segments_and_link_texts() -> None:
