@@ -132,7 +132,6 @@ def clean_segments(
     section = None
     author = None
     dateline = None
-    extra_removed: list[RemovedSegment] = []
     flags: list[str] = []
     links = link_texts or frozenset()
 
@@ -237,20 +236,19 @@ def clean_segments(
         if len(segs[i]) <= R.PROMO_OUTRO.max_chars and R.PROMO_OUTRO.pattern.search(segs[i]):
             removed[i] = R.PROMO_OUTRO.id
 
-    # 7. A dateline opening one of the first paragraphs moves to its own field.
+    # 7. A dateline opening one of the first paragraphs moves to its own field. It is part of a line,
+    # not a removed line, so it is kept in `dateline` (Article.extra["dateline"]), not in `removed`.
     kept = [i for i in positions if i not in removed]
     for i in kept[:3]:
         m = R.DATELINE.pattern.match(segs[i])
         if m and len(segs[i]) > 80:
             dateline = m.group("dateline").rstrip(" –—-").strip()
-            extra_removed.append(RemovedSegment(position=i, text=m.group(0).strip(), rule=R.DATELINE.id))
             segs[i] = segs[i][m.end():]
             break
 
     out_segments = [segs[i] for i in positions if i not in removed]
     removed_list = sorted(
-        [RemovedSegment(position=i, text=segs[i], rule=rule) for i, rule in removed.items() if rule != "title"]
-        + extra_removed,
+        (RemovedSegment(position=i, text=segs[i], rule=rule) for i, rule in removed.items() if rule != "title"),
         key=lambda r: r.position,
     )
     return Cleaned(title=title, segments=out_segments, removed=removed_list, section=section,
