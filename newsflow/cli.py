@@ -276,5 +276,37 @@ def schema(
         console.print(f"wrote {output}")
 
 
+@app.command("eval")
+def eval_(
+    dataset: Annotated[Path, typer.Argument(help="Folder with html/<id>.html[.gz] and ground-truth/<id>.json (WCXB layout).")],
+    limit: Annotated[Optional[int], typer.Option(help="Score only the first N pages.")] = None,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 2,
+    system: Annotated[
+        Optional[list[str]],
+        typer.Option("--system", help="Systems to compare (repeatable). Default: newsflow, trafilatura "
+                     "(default) and trafilatura (newsflow options)."),
+    ] = None,
+    json_out: Annotated[Optional[Path], typer.Option("--json", help="Also write the summary rows as JSON here.")] = None,
+) -> None:
+    """Score the cleaner against pages with ground truth, side by side with plain trafilatura.
+
+    Prints precision, recall and F1 (lower-cased word tokens, mean over pages), the share of the
+    ground truth's `without` snippets left in the output, pages with a boilerplate-looking line,
+    docs/s per core, and metadata accuracy (title, author, date).
+    """
+    from dataclasses import asdict
+
+    from tasks.evaluate import DEFAULT_SYSTEMS, DatasetError, evaluate, render_table
+
+    try:
+        report = evaluate(dataset, system or DEFAULT_SYSTEMS, workers=workers, limit=limit)
+    except (DatasetError, KeyError) as exc:
+        console.print(f"[red]error:[/red] {exc.args[0] if exc.args else exc}")
+        raise typer.Exit(2) from None
+    out.print(render_table(report))
+    if json_out:
+        json_out.write_text(json.dumps([asdict(s) for s in report.summaries], indent=2), encoding="utf-8")
+
+
 if __name__ == "__main__":
     app()

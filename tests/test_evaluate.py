@@ -1,0 +1,81 @@
+"""The evaluator's scoring and the cleaner's score on the WCXB subset (and the full dev set when present)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tasks.evaluate import DatasetError, evaluate, render_table, snippet_left, token_prf, _norm
+
+SUBSET = Path(__file__).parent / "data" / "wcxb"
+FULL = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "wcxb-dev-articles"
+
+
+def test_token_prf_counts_overlap_with_multiplicity() -> None:
+    p, r, f = token_prf("the cat the cat sat", "The cat sat on the mat")
+    assert p == pytest.approx(4 / 5)  # the, cat, the, sat overlap; one extra "cat"
+    assert r == pytest.approx(4 / 6)
+    assert f == pytest.approx(2 * p * r / (p + r))
+    assert token_prf("", "") == (1.0, 1.0, 1.0)
+    assert token_prf("", "words") == (0.0, 0.0, 0.0)
+
+
+def test_snippets_match_on_word_boundaries() -> None:
+    out = _norm("Homework is due.\nShare this article")
+    assert snippet_left("Share this article", out)
+    assert not snippet_left("Home", out)
+
+
+def test_dataset_layout_errors_are_clear(tmp_path: Path) -> None:
+    with pytest.raises(DatasetError, match="html/ and ground-truth/"):
+        evaluate(tmp_path)
+
+
+def test_subset_newsflow_beats_plain_trafilatura() -> None:
+    report = evaluate(SUBSET, ["newsflow", "trafilatura (default)"], workers=2)
+    ours, plain = report.summary("newsflow"), report.summary("trafilatura (default)")
+    assert ours.pages == plain.pages == 40
+    assert ours.f1 >= 0.95
+    assert ours.f1 > plain.f1
+    assert ours.recall >= plain.recall - 0.01
+    assert ours.without_leak_share < plain.without_leak_share
+    assert ours.errors == 0
+    assert ours.title_accuracy is not None and ours.title_accuracy >= 0.6
+    assert render_table(report).row_count == 2
+
+
+@pytest.mark.dataset
+@pytest.mark.slow
+@pytest.mark.skipif(not FULL.is_dir(), reason=f"WCXB dev articles not found at {FULL} (only on the dev machine)")
+def test_full_dev_set_meets_the_done_criteria() -> None:
+    report = evaluate(FULL, ["newsflow", "trafilatura (default)", "trafilatura (newsflow options)"], workers=2)
+    ours = report.summary("newsflow")
+    default = report.summary("trafilatura (default)")
+    best_plain = report.summary("trafilatura (newsflow options)")
+    assert ours.f1 > max(default.f1, best_plain.f1)
+    assert ours.recall >= default.recall - 0.01
+    assert ours.without_leak_share < default.without_leak_share / 2
+    assert ours.boilerplate_pages < default.boilerplate_pages / 2
+    assert ours.errors == 0
+
+
+def test_eval_command_prints_the_side_by_side_table(tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    summary = tmp_path / "summary.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "newsflow.cli", "eval", str(Path(__file__).parent / "data" / "edge_cases"),
+         "--workers", "1", "--json", str(summary)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    for label in ("newsflow", "trafilatura (default)", "precision", "recall", "F1", "docs/s"):
+        assert label in proc.stdout
+    rows = {r["system"]: r for r in json.loads(summary.read_text())}
+    assert rows["newsflow"]["f1"] > rows["trafilatura (default)"]["f1"]
+    bad = subprocess.run([sys.executable, "-m", "newsflow.cli", "eval", str(tmp_path)], capture_output=True,
+                         text=True, timeout=120)
+    assert bad.returncode == 2 and "WCXB layout" in bad.stderr
