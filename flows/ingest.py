@@ -30,7 +30,7 @@ from tasks.fetch_state import load_fetch_state, save_fetch_state
 from tasks.guard import clean_batch_guarded
 from tasks.models import Article, RawDocument, Rejected
 from tasks.publish import prepare_work_db, publish
-from tasks.search import build_index
+from tasks.search import build_index, has_index
 from tasks.sources import discover, read_all
 from tasks.validate import build_data_docs, validate_articles
 
@@ -175,7 +175,8 @@ def ingest(sources: list[str] | None = None, db: str | None = None, batch_size: 
                           progress)
         if harvest is not None:  # only once loaded: a crash before this refetches instead of losing pages
             save_fetch_state(con, plan.name, harvest)
-        build_index(con)  # BM25 over title+body, rebuilt on the working db before publishing
+        if totals.new or totals.updated or not has_index(con):
+            build_index(con)  # BM25 over title+body, rebuilt on the working db before publishing
         status = "completed"
     finally:
         if progress is not None:

@@ -61,6 +61,13 @@ def build_index(con: duckdb.DuckDBPyConnection) -> int:
     return con.execute("select count(*) from articles").fetchone()[0]
 
 
+def has_index(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the BM25 index schema exists (create_fts_index makes schema fts_main_articles)."""
+    return bool(con.execute(
+        "select count(*) from information_schema.schemata where schema_name = 'fts_main_articles'"
+    ).fetchone()[0])
+
+
 @dataclass(slots=True)
 class Hit:
     """One search result."""
