@@ -517,5 +517,16 @@ def leak_patterns() -> list[str]:
         if rule.leak_check and rule.pattern is not None:
             core = _single_line(rule.pattern.pattern)
             # Anchor per line and apply the same length limit as the line rule.
-            out.append(rf"(?im)^(?=.{{0,{rule.max_chars}}}$).*?(?:{core})")
+            scan = "" if _anchored(core) else ".*?"  # an anchored rule need not scan along the line
+            out.append(rf"(?im)^(?=.{{0,{rule.max_chars}}}$){scan}(?:{core})")
     return out
+
+
+def _anchored(pattern: str) -> bool:
+    """Whether every match must start at the line start (a leading ^ outside any top-level '|')."""
+    try:
+        from re import _parser  # the stdlib's own regex parser: exact, unlike a textual check
+    except ImportError:  # pragma: no cover - other Pythons
+        return False
+    tree = _parser.parse(pattern)
+    return len(tree) > 0 and tree[0] == (_parser.AT, _parser.AT_BEGINNING)
