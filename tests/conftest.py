@@ -30,3 +30,12 @@ def samples_dir() -> Path:
 @pytest.fixture
 def db_file(tmp_path: Path) -> Path:
     return tmp_path / "wh" / "news.duckdb"
+
+
+@pytest.fixture(scope="session")
+def prefect_server(tmp_path_factory):
+    """One real Prefect API server for the tests that run ingest as a subprocess against it."""
+    from ingest_harness import PrefectServer
+
+    with PrefectServer(tmp_path_factory.mktemp("prefect-home")) as server:
+        yield server

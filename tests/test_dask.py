@@ -4,15 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from ingest_harness import PrefectServer, run_ingest, warehouse_contents, write_corpus
+from ingest_harness import run_ingest, warehouse_contents, write_corpus
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def prefect_server(tmp_path_factory):
-    with PrefectServer(tmp_path_factory.mktemp("prefect-home")) as server:
-        yield server
 
 
 @pytest.fixture(scope="module")
