@@ -21,7 +21,7 @@ from collections import defaultdict
 import duckdb
 import pytest
 
-from ingest_harness import ingest_cmd, run_ingest, warehouse_contents, write_corpus
+from ingest_harness import PrefectServer, ingest_cmd, run_ingest, warehouse_contents, write_corpus
 from newsflow.settings import work_db_path
 
 pytestmark = pytest.mark.slow
@@ -45,7 +45,7 @@ def _reader(stream, lines: queue.Queue) -> None:
     lines.put(None)
 
 
-def run_and_kill(server: corpus, db, rng: random.Random, trial: int, run_seconds: float) -> str:
+def run_and_kill(server: PrefectServer, corpus, db, rng: random.Random, trial: int, run_seconds: float) -> str:
     """Start `newsflow ingest`, SIGKILL its process group at a random moment; say when it was killed."""
     proc = subprocess.Popen(ingest_cmd(corpus, db, "--batch-size", BATCH), env=server.env(),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
@@ -148,7 +148,7 @@ def test_sigkill_at_random_moments_then_rerun_ends_identical(prefect_server, cor
     assert kills >= KILLS
 
 
-def rerun_and_compare(server: corpus, db, expected, killed: int) -> None:
+def rerun_and_compare(server: PrefectServer, corpus, db, expected, killed: int) -> None:
     run_ingest(server, corpus, db, "--batch-size", BATCH)
     assert warehouse_contents(db) == expected, "after the rerun the warehouse differs from an uninterrupted run"
     assert warehouse_contents(work_db_path(db)) == expected
