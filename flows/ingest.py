@@ -1,6 +1,8 @@
 """The `ingest` flow: discover -> read -> clean (batches, in worker processes) -> validate -> load.
 
 The flow only composes; the work lives in tasks/. One Prefect task run per batch, never per article.
+Batches go to tasks wrapped (`quote()`, or `Sealed` for the runner's workers): otherwise Prefect walks
+every object in them looking for futures, which cost the single writer more than validating them.
 Cleaning batches run on the flow's task runner (processes by default, Dask on request) while this
 process, the single writer, validates and loads each finished batch in its own transaction.
 """
@@ -19,6 +21,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.artifacts import create_markdown_artifact
 from prefect.runtime import flow_run
+from prefect.utilities.annotations import quote
 
 from newsflow.config import RunPlan, plan_run
 from newsflow.progress import IngestProgress
@@ -27,8 +30,8 @@ from tasks import load as L
 from tasks.clean import CLEANER_VERSION
 from tasks.discover import fetch_source_task
 from tasks.fetch_state import load_fetch_state, save_fetch_state
-from tasks.guard import clean_batch_guarded
-from tasks.models import Article, RawDocument, Rejected
+from tasks.guard import clean_batch_for_load
+from tasks.models import Article, CleanedBatch, RawDocument, Rejected, Sealed
 from tasks.publish import prepare_work_db, publish
 from tasks.search import build_index, has_index
 from tasks.sources import discover, read_all
@@ -41,10 +44,10 @@ def discover_task(sources: list[str]) -> list[Path]:
 
 
 @task(name="clean-batch", retries=1, retry_delay_seconds=2, cache_policy=NO_CACHE)
-def clean_batch_task(docs: list[RawDocument]) -> list[tuple[Article | Rejected, float]]:
-    """Clean one batch with a per-document time limit (tasks/guard.py); each result comes with the
-    seconds it took (for the slowest-documents report)."""
-    return clean_batch_guarded(docs)
+def clean_batch_task(docs: Sealed[list[RawDocument]]) -> CleanedBatch:
+    """Clean and analyze one batch with a per-document time limit (tasks/guard.py); each result comes
+    with the seconds it took (for the slowest-documents report), the raw bytes come back compressed."""
+    return clean_batch_for_load(docs.value)
 
 
 @task(name="validate-batch", cache_policy=NO_CACHE)
@@ -64,9 +67,10 @@ def publish_task(work: str, analyst: str) -> str:
 
 
 @task(name="load-batch", retries=2, retry_delay_seconds=[1, 5], cache_policy=NO_CACHE)
-def load_task(db: str, run_id: str, docs: list[RawDocument], articles: list[Article], rejected: list[Rejected]):
+def load_task(db: str, run_id: str, docs: list[RawDocument], articles: list[Article], rejected: list[Rejected],
+              packed: list[bytes | None] | None = None):
     con = _connection(db)
-    return L.load_batch(con, run_id, CLEANER_VERSION, docs, articles, rejected)
+    return L.load_batch(con, run_id, CLEANER_VERSION, docs, articles, rejected, packed)
 
 
 _CONNECTIONS: dict[str, object] = {}
@@ -78,6 +82,8 @@ def _connection(db: str):
         _CONNECTIONS[db] = L.connect(db)
         # DuckDB keeps written blocks cached up to 80% of RAM: cap it so memory does not grow with the run.
         _CONNECTIONS[db].execute(f"set memory_limit = '{WAREHOUSE_MEMORY_LIMIT}'")
+        # The cores belong to the cleaning workers; a batch's inserts are too small to gain from threads.
+        _CONNECTIONS[db].execute("set threads = 1")
     return _CONNECTIONS[db]
 
 
@@ -162,7 +168,7 @@ def ingest(sources: list[str] | None = None, db: str | None = None, batch_size: 
         limit = max_in_flight or 2 * (os.cpu_count() or 2)
         batch_no = 0
         for batch in batches(itertools.chain(read_all(paths), fetched), known, batch_size, summary, progress):
-            in_flight.append((batch, clean_batch_task.submit(batch)))
+            in_flight.append((batch, clean_batch_task.submit(Sealed(batch))))
             if batch_no == 0 and len(in_flight) == 1:
                 _preload_validation()  # GX imports while the workers start, not after the first batch
             if len(in_flight) >= limit:
@@ -225,7 +231,8 @@ def _preload_validation() -> None:
 
 def _finish_batch(db_file, run_id, batch, future, totals, summary, batch_no, logger, language=None,
                   progress=None) -> None:
-    timed = future.result()
+    cleaned = future.result()
+    timed = cleaned.results
     results = [r for r, _ in timed]
     summary.slowest = sorted(summary.slowest + [(round(sec, 3), r.source_uri) for r, sec in timed], reverse=True)[:10]
     articles = [r for r in results if isinstance(r, Article)]
@@ -238,13 +245,18 @@ def _finish_batch(db_file, run_id, batch, future, totals, summary, batch_no, log
         articles = [a for a in articles if not (a.language and a.language != language)]
         rejected += [Rejected(a.document_id, a.source_uri, "validate",
                               [f"language '{a.language}' is not the source's language '{language}'"]) for a in wrong]
-    validation = validate_task(articles, run_id)
+    validation = validate_task(quote(articles), run_id)
     for name, (ok, bad) in validation.per_expectation.items():
         seen = summary.expectations.setdefault(name, [0, 0])
         seen[0] += ok
         seen[1] += bad
-    counts = load_task(db_file, run_id, batch, validation.valid, rejected + validation.rejected)
+    counts = load_task(db_file, run_id, quote(batch), quote(validation.valid), quote(rejected + validation.rejected),
+                       quote(cleaned.packed))
     totals.add(counts)
+    # Prefect's future and its state hold the batch's result in a reference cycle, freed only by a full
+    # garbage collection; emptying it now keeps the writer's memory at the batches in flight.
+    cleaned.results.clear()
+    cleaned.packed.clear()
     logger.info("batch %d: %d docs -> %d new, %d updated, %d unchanged, %d quarantined", batch_no, len(batch),
                 counts.new, counts.updated, counts.unchanged, counts.quarantined)
     if progress is not None:

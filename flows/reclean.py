@@ -8,12 +8,13 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
+from prefect.utilities.annotations import quote
 
 from flows.ingest import _close, _connection, clean_batch_task, load_task, publish_task, validate_task
 from newsflow.settings import BATCH_SIZE, db_path
 from tasks import load as L
 from tasks.clean import CLEANER_VERSION
-from tasks.models import Article, Rejected
+from tasks.models import Article, Rejected, Sealed
 from tasks.publish import prepare_work_db
 from tasks.reclean import backfill_enrichment, stored_documents
 from tasks.search import build_index
@@ -34,11 +35,13 @@ def reclean(db: str | None = None, since: datetime | None = None, batch_size: in
     try:
         for docs in stored_documents(con, since, batch_size):
             seen += len(docs)
-            results = [r for r, _seconds in clean_batch_task(docs)]
+            cleaned = clean_batch_task(Sealed(docs))
+            results = [r for r, _seconds in cleaned.results]
             articles = [r for r in results if isinstance(r, Article)]
             rejected = [r for r in results if isinstance(r, Rejected)]
-            validation = validate_task(articles, run_id)
-            totals.add(load_task(work, run_id, docs, validation.valid, rejected + validation.rejected))
+            validation = validate_task(quote(articles), run_id)
+            totals.add(load_task(work, run_id, quote(docs), quote(validation.valid),
+                                 quote(rejected + validation.rejected), quote(cleaned.packed)))
         backfilled = backfill_enrichment(con)
         build_index(con)
         status = "completed"

@@ -24,7 +24,7 @@ from multiprocessing.connection import Connection, Pipe
 from typing import Any, TypeVar
 
 from newsflow.settings import DOCUMENT_MEMORY_LIMIT_BYTES, DOCUMENT_TIME_LIMIT_S
-from tasks.models import Article, RawDocument, Rejected
+from tasks.models import Article, CleanedBatch, RawDocument, Rejected, pack_raw
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -241,18 +241,21 @@ _WARMUP_PAGE = (
 
 
 def _warm_cleaner() -> None:
-    from tasks.clean import clean_document
     from tasks.models import sha256_hex
 
-    clean_document(RawDocument("file:///warm-up.html", "html", _WARMUP_PAGE, sha256_hex(_WARMUP_PAGE),
-                               len(_WARMUP_PAGE)))
+    _clean_one(RawDocument("file:///warm-up.html", "html", _WARMUP_PAGE, sha256_hex(_WARMUP_PAGE), len(_WARMUP_PAGE)))
 
 
 def _clean_one(doc: RawDocument) -> tuple[Article | Rejected, float]:
+    """Clean one document and analyze its text (entities, citations, story signature, leak check), so
+    the single writer only validates and writes."""
     from tasks.clean import clean_document
+    from tasks.enrich import analysis_of
 
     started = time.perf_counter()
     result = clean_document(doc)
+    if isinstance(result, Article):
+        analysis_of(result)
     return result, time.perf_counter() - started
 
 
@@ -269,3 +272,9 @@ def clean_batch_guarded(docs: list[RawDocument],
     setting NEWSFLOW_DOCUMENT_TIME_LIMIT); one that crashes the cleaning process says so.
     """
     return run_guarded(docs, _clean_one, _reject, limit, _warm_cleaner)
+
+
+def clean_batch_for_load(docs: list[RawDocument], limit: float = DOCUMENT_TIME_LIMIT_S) -> CleanedBatch:
+    """A worker's whole share of a batch: clean and analyze each document within the time limit
+    (`clean_batch_guarded`), and compress the raw bytes for the warehouse."""
+    return CleanedBatch(clean_batch_guarded(docs, limit), [pack_raw(d.raw) for d in docs])

@@ -18,8 +18,8 @@ import pyarrow as pa
 
 from newsflow.settings import MIGRATIONS_DIR
 from tasks.schema import apply_views
-from tasks.enrich import EnrichInput, enrich_batch
-from tasks.models import Article, RawDocument, Rejected
+from tasks.enrich import analysis_of, enrich_batch
+from tasks.models import RAW_CODEC, Article, RawDocument, Rejected, pack_raw
 
 _MIGRATION_NAME = re.compile(r"^(\d{3})_[\w-]+\.sql$")
 
@@ -113,12 +113,16 @@ def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, status: str, seen: i
     )
 
 
-def _documents_table(docs: list[RawDocument], run_id: str, now: datetime) -> pa.Table:
+def _documents_table(docs: list[RawDocument], run_id: str, now: datetime,
+                     packed: list[bytes | None] | None) -> pa.Table:
+    if packed is None:
+        packed = [pack_raw(d.raw) for d in docs]
     return pa.table({
         "document_id": [d.document_id for d in docs],
         "source_uri": [d.source_uri for d in docs],
         "media_type": [d.media_type for d in docs],
-        "raw": pa.array([d.raw for d in docs], type=pa.binary()),
+        "raw": pa.array(packed, type=pa.binary()),
+        "raw_codec": pa.array([RAW_CODEC if p is not None else None for p in packed], type=pa.string()),
         "raw_sha256": [d.raw_sha256 for d in docs],
         "size_bytes": pa.array([d.size_bytes for d in docs], type=pa.int64()),
         "fields": [json.dumps(d.fields, default=str) if d.fields else None for d in docs],
@@ -173,13 +177,17 @@ def _quarantine_table(rejected: list[Rejected], run_id: str, now: datetime) -> p
 
 
 def load_batch(con: duckdb.DuckDBPyConnection, run_id: str, cleaner_version: str, docs: list[RawDocument],
-               articles: list[Article], rejected: list[Rejected]) -> BatchCounts:
+               articles: list[Article], rejected: list[Rejected],
+               packed: list[bytes | None] | None = None) -> BatchCounts:
     """Write one batch in one transaction: raw documents, upserted articles, their removed
-    segments, and quarantine rows. Returns what changed."""
+    segments, and quarantine rows. Returns what changed.
+
+    `packed` is each document's raw bytes already compressed with `pack_raw` (workers do it in
+    parallel); without it they are compressed here."""
     now = utcnow()
     counts = BatchCounts()
     cur = con.cursor()
-    cur.register("b_documents", _documents_table(docs, run_id, now))
+    cur.register("b_documents", _documents_table(docs, run_id, now, packed))
     cur.register("b_articles", _articles_table(articles, run_id, cleaner_version, now))
     cur.register("b_segments", _segments_table(articles))
     cur.register("b_quarantine", _quarantine_table(rejected, run_id, now))
@@ -193,7 +201,7 @@ def load_batch(con: duckdb.DuckDBPyConnection, run_id: str, cleaner_version: str
         counts.new = sum(1 for s in status.values() if s == "new")
         counts.updated = sum(1 for s in status.values() if s == "updated")
         counts.unchanged = sum(1 for s in status.values() if s == "unchanged")
-        cur.execute("insert into documents select * from b_documents on conflict do nothing")
+        cur.execute("insert into documents by name select * from b_documents on conflict do nothing")
         cur.execute("""
             insert into articles
             select article_id, document_id, source_uri, url, title, body, try_cast(published_at as timestamptz),
@@ -216,8 +224,9 @@ def load_batch(con: duckdb.DuckDBPyConnection, run_id: str, cleaner_version: str
             cur.execute("insert into removed_segments select * from b_segments where article_id in (select unnest(?))",
                         [changed])
             counts.segments_removed = sum(len(a.removed) for a in articles if a.article_id in set(changed))
-            enrich_batch(cur, [EnrichInput(a.article_id, a.title, a.body, [s.text for s in a.removed])
-                               for a in articles if a.article_id in set(changed)], now)
+            changed_set = set(changed)
+            enrich_batch(cur, [(a.article_id, a.title, analysis_of(a)) for a in articles
+                               if a.article_id in changed_set], now)
         # An accepted article leaves quarantine (e.g. after a re-clean); rejected ones enter it once.
         cur.execute("delete from quarantine where document_id in (select document_id from b_articles)")
         counts.quarantined = cur.execute(

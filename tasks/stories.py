@@ -22,7 +22,7 @@ from functools import lru_cache
 import duckdb
 import numpy as np
 import pyarrow as pa
-from datasketch import MinHash, MinHashLSH
+from datasketch import LeanMinHash, MinHash, MinHashLSH
 
 from newsflow.settings import STORY_MIN_FEATURES, STORY_NUM_PERM, STORY_SEED, STORY_THRESHOLD
 
@@ -63,11 +63,12 @@ def lsh_params(threshold: float = STORY_THRESHOLD, num_perm: int = STORY_NUM_PER
     return lsh.b, lsh.r
 
 
-def signature(features: set[str], num_perm: int = STORY_NUM_PERM) -> MinHash:
-    """MinHash of a feature set (fixed seed, so signatures stay comparable across runs)."""
+def signature(features: set[str], num_perm: int = STORY_NUM_PERM) -> LeanMinHash:
+    """MinHash of a feature set (fixed seed, so signatures stay comparable across runs); lean, so it
+    pickles small when a worker computes it."""
     mh = MinHash(num_perm=num_perm, seed=STORY_SEED)
     mh.update_batch([f.encode("utf-8") for f in sorted(features)])
-    return mh
+    return LeanMinHash(mh)
 
 
 def band_buckets(hashvalues: np.ndarray, b: int, r: int) -> list[int]:
@@ -84,19 +85,22 @@ def _jaccard(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def assign_stories(con: duckdb.DuckDBPyConnection, items: list[tuple[str, str | None, set[str]]],
-                   threshold: float = STORY_THRESHOLD) -> list[Assignment]:
+                   threshold: float = STORY_THRESHOLD,
+                   signatures: dict[str, MinHash] | None = None) -> list[Assignment]:
     """Choose a story for each (article_id, title, features), matching stored and same-batch articles.
 
     Args:
         con: Connection (or cursor) inside the load transaction; reads story_bands/story_articles.
         items: The batch's articles with their entity-key sets, in load order.
         threshold: Minimum estimated Jaccard similarity to join a story.
+        signatures: Signatures already computed for these articles (by `signature`), by article id.
 
     Returns:
         One Assignment per item; the caller writes them with `write_assignments`.
     """
     b, r = lsh_params(threshold)
-    sigs = {aid: signature(feats) for aid, _t, feats in items}
+    known = signatures or {}
+    sigs = {aid: known[aid] if aid in known else signature(feats) for aid, _t, feats in items}
     ids = [aid for aid, _t, _f in items]
     rows = [(aid, band, bucket) for aid in ids for band, bucket in enumerate(band_buckets(sigs[aid].hashvalues, b, r))]
     stored: dict[str, list[str]] = {}

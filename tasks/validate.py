@@ -35,15 +35,9 @@ def describe(config: Any) -> str:
 
 def _detail(article: Article, column: str, name: str) -> str:
     """What was wrong with this row, in words an operator can act on."""
-    from tasks.rules import match_line_rule
-
+    if column == "boilerplate_left":
+        return f"boilerplate left in body (rule {article.analysis.boilerplate_left[:160]})"
     if column == "body":
-        if "regex" in name:
-            for line in article.body.splitlines():
-                rule = match_line_rule(line.strip())
-                if rule:
-                    return f"boilerplate left in body (rule {rule.id}): {line.strip()[:120]!r}"
-            return "boilerplate left in body"
         return f"body has {len(article.body)} characters"
     if column == "title":
         return f"title has {len(article.title or '')} characters"
@@ -56,6 +50,11 @@ def _detail(article: Article, column: str, name: str) -> str:
 
 
 def articles_frame(articles: list[Article], now: datetime | None = None) -> pd.DataFrame:
+    """One row per article, with the derived columns the suite checks: `published_age_s` (seconds
+    between publication and now) and `boilerplate_left` (tasks.enrich.Analysis: the first body line a
+    boilerplate rule still matches, found in the worker that cleaned the article)."""
+    from tasks.enrich import analysis_of
+
     now_ts = (now or datetime.now(timezone.utc)).timestamp()
 
     def age(value: str | None) -> float | None:
@@ -69,6 +68,7 @@ def articles_frame(articles: list[Article], now: datetime | None = None) -> pd.D
         "title": pd.Series([a.title for a in articles], dtype="object"),
         "body": [a.body for a in articles],
         "published_age_s": pd.Series([age(a.published_at) for a in articles], dtype="float64"),
+        "boilerplate_left": pd.Series([analysis_of(a).boilerplate_left for a in articles], dtype="object"),
     })
 
 

@@ -53,3 +53,25 @@ def test_failed_batch_leaves_nothing_behind(tmp_path: Path):
         L.load_batch(con, "r1", "v", [d], [article(d)], [broken])
     for table in ("documents", "articles", "removed_segments", "quarantine"):
         assert con.execute(f"select count(*) from {table}").fetchone()[0] == 0, table
+
+
+def test_raw_documents_are_stored_compressed_and_read_back_exactly(tmp_path: Path):
+    from tasks.models import pack_raw, unpack_raw
+    from tasks.reclean import stored_documents
+
+    con = L.connect(tmp_path / "w.duckdb")
+    html = ("<html><body>" + "<p>The council met on Tuesday to vote on the budget.</p>" * 400 + "</body></html>").encode()
+    docs = [RawDocument("file:///d/page.html", "html", html, sha256_hex(html), len(html)), doc(2)]
+    L.load_batch(con, "r1", "v", docs, [article(docs[0]), article(docs[1])], [])
+    # A batch whose worker compressed the bytes already stores them as they came.
+    late = doc(3)
+    L.load_batch(con, "r2", "v", [late], [article(late)], [], packed=[pack_raw(late.raw)])
+    rows = dict(con.execute("select source_uri, (raw_codec, octet_length(raw)) from documents").fetchall())
+    assert rows["file:///d/page.html"][0] == "zstd" and rows["file:///d/page.html"][1] < len(html) / 10
+    # Rows from before migration 005 have no codec and their bytes as received.
+    con.execute("update documents set raw = ?, raw_codec = null where source_uri = 'file:///d/2.txt'", [docs[1].raw])
+    stored = {d.source_uri: d.raw for batch in stored_documents(con) for d in batch}
+    assert stored == {"file:///d/page.html": html, "file:///d/2.txt": b"document 2", "file:///d/3.txt": b"document 3"}
+    assert unpack_raw(None, "zstd") is None
+    with pytest.raises(ValueError, match="unknown raw_codec"):
+        unpack_raw(b"x", "brotli")

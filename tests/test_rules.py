@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 
 import pytest
 
@@ -93,20 +92,27 @@ def test_link_lines_are_removed_in_runs_under_a_teaser_not_mid_story() -> None:
     }
 
 
-def test_leak_patterns_flag_what_the_rules_remove() -> None:
-    patterns = [re.compile(p) for p in R.leak_patterns()]
+def test_leak_check_flags_what_the_rules_remove() -> None:
     leaked = "Story text.\nAlso Read: Markets rally\nMore story text."
     clean = "Story text.\nHe said he would also read the report.\nMore story text."
-    assert any(p.search(leaked) for p in patterns)
-    assert not any(p.search(clean) for p in patterns)
+    rule, line = R.find_leak(leaked)
+    assert (rule.id, line) == ("teaser", "Also Read: Markets rally")
+    assert R.find_leak(clean) is None
 
 
-def test_leak_patterns_never_span_lines() -> None:
-    patterns = [re.compile(p) for p in R.leak_patterns()]
+def test_leak_check_never_spans_lines() -> None:
     # Each line alone is prose; joined, a newline must not let "Credit:" reach the next line.
     body = "The panel's verdict is due on Friday.\nCredit:\n\nLG / Reviewed\nThe rest of the review follows here."
     assert R.match_line_rule("Credit:") is None
-    assert not any(p.search(body) for p in patterns)
+    assert R.find_leak(body) is None
+
+
+def test_leak_check_covers_every_line_rule() -> None:
+    """Every line rule's own examples, hidden mid-body, are found (with that rule or an earlier one)."""
+    for rule in (r for r in R.LINE_RULES if r.leak_check):
+        for example in rule.examples:
+            found = R.find_leak(f"Opening paragraph of the story.\n\n{example}\n\nClosing paragraph.")
+            assert found is not None and found[1] == example.strip(), (rule.id, example)
 
 
 def test_keyword_prefilter_changes_no_result() -> None:

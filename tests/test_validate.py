@@ -38,6 +38,6 @@ def test_suite_splits_valid_and_rejected_with_reasons():
     assert "match_regex(url)" in reasons["doc3"]
     assert "to_be_between(published_age_s)" in reasons["doc4"]
     assert "unique(article_id)" in reasons["doc5"] and "unique(article_id)" in reasons["doc6"]
-    assert "not_match_regex_list(body)" in reasons["doc7"]
-    assert "Also Read: Ten things" in reasons["doc7"]
+    assert "to_be_null(boilerplate_left)" in reasons["doc7"]
+    assert "rule teaser: Also Read: Ten things" in reasons["doc7"]
     assert result.per_expectation["expect_column_values_to_be_unique(article_id)"] == (7, 2)
