@@ -45,6 +45,17 @@ _OUTLET_WORDS = re.compile(
 _NEEDS_OUTLET_WORD = {"according-to-outlet", "outlet-reported", "told-outlet", "outlet-mentioned"}
 # Every pattern above contains one of these words; sentences without them are not examined.
 _TRIGGER = re.compile(r"\b(?:via|from|through|according|cited|reported|quoted|noted|told|interview|mentioned|wrote)\b")
+# Speed only: a pattern can match a sentence only if it contains one of these words.
+_KEYWORDS = {
+    "found-via": ("via", "from", "through"),
+    "according-to-report": ("according",),
+    "cited-by": ("cited", "reported", "quoted", "noted"),
+    "told-outlet": ("told", "interview"),
+    "reported-by": ("reported",),
+    "outlet-reported": ("reported",),
+    "according-to-outlet": ("according",),
+    "outlet-mentioned": ("mentioned", "wrote", "noted"),
+}
 _SENTENCE = re.compile(r"[^.!?\n]*(?:[.!?]+|$)")
 
 
@@ -93,7 +104,10 @@ def extract_citations(body: str, removed: list[str] | None = None) -> list[Citat
         for sentence in sentences(text):
             if not _TRIGGER.search(sentence):
                 continue
+            lower = sentence.lower()
             for pattern_id, regex, _example in PATTERNS:
+                if not any(k in lower for k in _KEYWORDS[pattern_id]):
+                    continue  # speed only: the pattern cannot match without one of its words
                 for m in regex.finditer(sentence):
                     outlet = _clean_outlet(m.group("outlet"))
                     if not outlet or (pattern_id in _NEEDS_OUTLET_WORD and not _OUTLET_WORDS.search(outlet)):

@@ -166,3 +166,12 @@ def test_short_briefs_with_few_entities_match_their_copies_only(tmp_path: Path):
     # An entity-rich article never shares features with a shingle-signed brief.
     rich = sample_articles()[0]
     assert not story_features({m.key for m in extract_entities(rich.body)}, rich.body) & items[0][2]
+
+
+def test_citation_keyword_prefilter_covers_every_pattern():
+    """The per-pattern keywords are a speed-up only: each pattern's example still matches through it."""
+    from tasks.citations import _KEYWORDS, PATTERNS, extract_citations
+
+    assert set(_KEYWORDS) == {pid for pid, _rx, _ex in PATTERNS}
+    for pattern_id, _regex, example in PATTERNS:
+        assert pattern_id in {c.pattern for c in extract_citations(example)}, pattern_id
