@@ -34,7 +34,7 @@ from tasks.guard import clean_batch_for_load
 from tasks.models import Article, CleanedBatch, RawDocument, Rejected, Sealed
 from tasks.publish import prepare_work_db, publish
 from tasks.search import build_index, has_index
-from tasks.sources import discover, read_all
+from tasks.sources import StoredFile, discover, read_all
 from tasks.validate import build_data_docs, validate_articles
 
 
@@ -114,13 +114,13 @@ class RunSummary:
         return asdict(self)
 
 
-def batches(docs: Iterator[RawDocument], known: set[str], size: int, summary: RunSummary,
+def batches(docs: Iterator[RawDocument | StoredFile], known: set[str], size: int, summary: RunSummary,
             progress: IngestProgress | None = None) -> Iterator[list[RawDocument]]:
     """Group the documents not yet in the warehouse into batches; count the rest as unchanged."""
     batch: list[RawDocument] = []
     for doc in docs:
         summary.documents_seen += 1
-        if doc.document_id in known:
+        if isinstance(doc, StoredFile) or doc.document_id in known:
             summary.articles_unchanged += 1
             if progress is not None:
                 progress.advance(1, doc.size_bytes)
@@ -167,7 +167,8 @@ def ingest(sources: list[str] | None = None, db: str | None = None, batch_size: 
         in_flight: deque = deque()
         limit = max_in_flight or 2 * (os.cpu_count() or 2)
         batch_no = 0
-        for batch in batches(itertools.chain(read_all(paths), fetched), known, batch_size, summary, progress):
+        files = read_all(paths, stored=L.stored_files(con))  # stored, unchanged files are not read again
+        for batch in batches(itertools.chain(files, fetched), known, batch_size, summary, progress):
             in_flight.append((batch, clean_batch_task.submit(Sealed(batch))))
             if batch_no == 0 and len(in_flight) == 1:
                 _preload_validation()  # GX imports while the workers start, not after the first batch

@@ -72,6 +72,13 @@ def migrate(con: duckdb.DuckDBPyConnection, folder: Path = MIGRATIONS_DIR) -> li
     return applied
 
 
+def stored_files(con: duckdb.DuckDBPyConnection) -> set[tuple[str, int, int]]:
+    """(source_uri, size, mtime_ns) of the .txt/.html files behind stored documents (see read_path)."""
+    return set(con.execute(
+        "select source_uri, size_bytes, source_mtime_ns from documents where source_mtime_ns is not null"
+    ).fetchall())
+
+
 def known_document_ids(con: duckdb.DuckDBPyConnection) -> set[str]:
     """Ids of every raw document already received (loaded or quarantined): reruns skip these."""
     return {d for (d,) in con.execute("select document_id from documents").fetchall()}
@@ -128,6 +135,7 @@ def _documents_table(docs: list[RawDocument], run_id: str, now: datetime,
         "fields": [json.dumps(d.fields, default=str) if d.fields else None for d in docs],
         "run_id": [run_id] * len(docs),
         "received_at": pa.array([now] * len(docs), type=pa.timestamp("us", tz="UTC")),
+        "source_mtime_ns": pa.array([d.mtime_ns for d in docs], type=pa.int64()),
     })
 
 

@@ -63,6 +63,7 @@ class RawDocument:
     size_bytes: int
     fields: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    mtime_ns: int | None = None  # of the .txt/.html file it was read from (documents.source_mtime_ns)
 
     @property
     def document_id(self) -> str:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import glob
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Container, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from newsflow.settings import MAX_DOCUMENT_BYTES, SUPPORTED_SUFFIXES
@@ -14,6 +16,20 @@ from tasks.models import RawDocument, sha256_hex
 
 class SourceError(ValueError):
     """A SOURCE argument that names nothing readable; the message says what to do."""
+
+
+@dataclass(slots=True, frozen=True)
+class StoredFile:
+    """A .txt/.html file whose size and modification time match a stored document: not read again."""
+
+    source_uri: str
+    size_bytes: int
+
+
+# A file's time is recorded only when it had not been modified for this long when it was read: a file
+# rewritten right after being read, within the file system's timestamp granularity and at the same
+# size, would otherwise look unchanged. Such files are read and hashed on every run, as before.
+SETTLED_NS = 2_000_000_000
 
 
 def discover(sources: Iterable[str | Path]) -> list[Path]:
@@ -51,13 +67,27 @@ def _hash_file(path: Path) -> tuple[str, int]:
     return h.hexdigest(), size
 
 
-def read_path(path: Path, max_bytes: int = MAX_DOCUMENT_BYTES) -> Iterator[RawDocument]:
+def read_path(path: Path, max_bytes: int = MAX_DOCUMENT_BYTES,
+              stored: Container[tuple[str, int, int]] = ()) -> Iterator[RawDocument | StoredFile]:
     """Yield the documents in one file: one for .txt/.html, one per record for .json/.jsonl.
 
+    A .txt/.html file whose (uri, size, mtime_ns) is in `stored` yields a StoredFile instead, unread.
     Never raises on bad content: unreadable input becomes a RawDocument with `error` set.
     """
     uri = path.resolve().as_uri()
     kind = SUPPORTED_SUFFIXES.get(path.suffix.lower())
+    mtime_ns = None
+    if kind in ("text", "html"):
+        try:
+            st = path.stat()
+        except OSError:
+            pass  # reported by the read below
+        else:
+            if (uri, st.st_size, st.st_mtime_ns) in stored:
+                yield StoredFile(uri, st.st_size)
+                return
+            if time.time_ns() - st.st_mtime_ns >= SETTLED_NS:
+                mtime_ns = st.st_mtime_ns
     try:
         digest, size = _hash_file(path)
     except OSError as exc:
@@ -77,7 +107,7 @@ def read_path(path: Path, max_bytes: int = MAX_DOCUMENT_BYTES) -> Iterator[RawDo
         yield RawDocument(uri, kind, raw, digest, size, error="empty file")
         return
     if kind in ("text", "html"):
-        yield RawDocument(uri, kind, raw, digest, size)
+        yield RawDocument(uri, kind, raw, digest, size, mtime_ns=mtime_ns)
     elif kind == "jsonl":
         yield from _jsonl_records(uri, raw)
     else:
@@ -129,6 +159,8 @@ def _json_records(uri: str, raw: bytes) -> Iterator[RawDocument]:
         yield _record(uri, obj, raw)
 
 
-def read_all(paths: Iterable[Path]) -> Iterator[RawDocument]:
+def read_all(paths: Iterable[Path],
+             stored: Container[tuple[str, int, int]] = ()) -> Iterator[RawDocument | StoredFile]:
+    """The documents in every file; files matching `stored` (see read_path) come as StoredFile."""
     for path in paths:
-        yield from read_path(path)
+        yield from read_path(path, stored=stored)

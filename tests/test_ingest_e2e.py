@@ -49,7 +49,16 @@ def mixed_inputs(tmp_path: Path, samples_dir: Path) -> Path:
         + "[\"not\", \"an\", \"object\"]\n"
         + "{broken json\n"
     )
+    _age(src)
     return src
+
+
+def _age(folder: Path) -> None:
+    """Give every file an old modification time, so runs record it and reruns skip the unchanged ones."""
+    old = 1_600_000_000 * 10**9
+    for path in folder.rglob("*"):
+        if path.is_file():
+            os.utime(path, ns=(old, old))
 
 
 def test_ingest_loads_good_quarantines_bad_and_is_idempotent(mixed_inputs: Path, db_file: Path):
@@ -83,8 +92,10 @@ def test_ingest_loads_good_quarantines_bad_and_is_idempotent(mixed_inputs: Path,
 
     before = {t: rows(db_file, f"select * from {t} order by all")
               for t in ("articles", "documents", "removed_segments", "quarantine")}
+    # Readable .txt files get their time recorded (not the empty or too large ones, nor JSON lines)...
+    assert rows(db_file, "select count(*) from documents where source_mtime_ns is not null") == [(8,)]
     second = run_cli("ingest", str(mixed_inputs), "--db", str(db_file), env=env)
-    assert "unchanged" in second.stdout
+    assert "unchanged" in second.stdout  # ...and the rerun counts them unchanged without reading them
     for table, content in before.items():
         assert rows(db_file, f"select * from {table} order by all") == content, table
     last = rows(db_file, "select documents_seen, articles_new, articles_unchanged, quarantined from runs "
@@ -97,6 +108,7 @@ def test_changed_file_updates_its_article_in_place(tmp_path: Path, samples_dir: 
     src.mkdir()
     target = src / "story.txt"
     shutil.copy(samples_dir / "004_2fe4be489d5cafce.txt", target)
+    _age(src)  # its time is recorded: the edit below must still be seen
     run_cli("ingest", str(src), "--db", str(db_file))
     (first_id, first_hash), = rows(db_file, "select article_id, content_hash from articles")
     target.write_text(target.read_text() + "\nThe talks ended on Thursday without a joint statement.\n")

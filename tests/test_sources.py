@@ -63,3 +63,34 @@ def test_document_id_is_stable_and_content_sensitive(tmp_path: Path):
     assert next(read_path(f)).document_id == first
     f.write_text("hello again")
     assert next(read_path(f)).document_id != first
+
+
+def test_stored_files_are_skipped_unread_and_fresh_ones_carry_no_time(tmp_path: Path):
+    import os
+    import time
+
+    from tasks.sources import SETTLED_NS, StoredFile
+
+    old = tmp_path / "old.txt"
+    old.write_text("Title line\n\nA settled story body.", encoding="utf-8")
+    settled = time.time_ns() - 10 * SETTLED_NS
+    os.utime(old, ns=(settled, settled))
+    (doc,) = read_path(old)
+    assert doc.mtime_ns == settled  # old enough to be trusted next time
+    uri, size = old.resolve().as_uri(), old.stat().st_size
+    assert list(read_path(old, stored={(uri, size, settled)})) == [StoredFile(uri, size)]
+    # The same file touched (another time) or resized is read and hashed again.
+    os.utime(old, ns=(settled + 1, settled + 1))
+    (again,) = read_path(old, stored={(uri, size, settled)})
+    assert again.raw_sha256 == doc.raw_sha256 and again.mtime_ns == settled + 1
+    # A file written just now records no time: a same-size rewrite in the same clock tick would be missed.
+    fresh = tmp_path / "fresh.txt"
+    fresh.write_text("Title line\n\nA brand new story body.", encoding="utf-8")
+    (new,) = read_path(fresh)
+    assert new.mtime_ns is None
+    # JSON files are always read (one file holds many documents).
+    records = tmp_path / "r.jsonl"
+    records.write_text('{"url": "https://e.x/1", "title": "A title here", "text": "Body."}\n', encoding="utf-8")
+    os.utime(records, ns=(settled, settled))
+    stored = {(records.resolve().as_uri(), records.stat().st_size, settled)}
+    assert [d.mtime_ns for d in read_path(records, stored=stored)] == [None]

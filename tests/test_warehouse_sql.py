@@ -41,7 +41,7 @@ def test_upgrade_from_a_file_with_only_migration_001(tmp_path: Path):
     con.register("d", L._documents_table(docs, "old-run", now, packed=[d.raw for d in docs]))  # stored as received
     con.register("a", L._articles_table(arts, "old-run", "1", now))
     con.register("s", L._segments_table(arts))
-    con.execute("insert into documents select * exclude (raw_codec) from d")
+    con.execute("insert into documents select * exclude (raw_codec, source_mtime_ns) from d")
     con.execute("insert into articles select article_id, document_id, source_uri, url, title, body, "
                 "try_cast(published_at as timestamptz), author, language, sitename, section, canonical_url, flags, "
                 "extra::json, word_count, content_hash, cleaner_version, run_id, now, now from a")
