@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import pickle
 import time
 from collections import deque
 from collections.abc import Iterator
@@ -44,10 +45,18 @@ def discover_task(sources: list[str]) -> list[Path]:
 
 
 @task(name="clean-batch", retries=1, retry_delay_seconds=2, cache_policy=NO_CACHE)
-def clean_batch_task(docs: Sealed[list[RawDocument]]) -> CleanedBatch:
+def clean_batch_task(docs: Sealed[list[RawDocument]]) -> bytes:
     """Clean and analyze one batch with a per-document time limit (tasks/guard.py); each result comes
-    with the seconds it took (for the slowest-documents report), the raw bytes come back compressed."""
-    return clean_batch_for_load(docs.value)
+    with the seconds it took (for the slowest-documents report), the raw bytes come back compressed.
+
+    Returns the pickled CleanedBatch (read it with `unpack_cleaned`): Prefect unpickles a task's result
+    twice in the flow's process (once only to check that it can), and cloudpickle walks every object,
+    so one bytes object costs the single writer a fraction of the batch's thousands of objects."""
+    return pickle.dumps(clean_batch_for_load(docs.value), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def unpack_cleaned(payload: bytes) -> CleanedBatch:
+    return pickle.loads(payload)
 
 
 @task(name="validate-batch", cache_policy=NO_CACHE)
@@ -232,7 +241,7 @@ def _preload_validation() -> None:
 
 def _finish_batch(db_file, run_id, batch, future, totals, summary, batch_no, logger, language=None,
                   progress=None) -> None:
-    cleaned = future.result()
+    cleaned = unpack_cleaned(future.result())
     timed = cleaned.results
     results = [r for r, _ in timed]
     summary.slowest = sorted(summary.slowest + [(round(sec, 3), r.source_uri) for r, sec in timed], reverse=True)[:10]

@@ -10,7 +10,8 @@ from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 from prefect.utilities.annotations import quote
 
-from flows.ingest import _close, _connection, clean_batch_task, load_task, publish_task, validate_task
+from flows.ingest import (_close, _connection, clean_batch_task, load_task, publish_task, unpack_cleaned,
+                          validate_task)
 from newsflow.settings import BATCH_SIZE, db_path
 from tasks import load as L
 from tasks.clean import CLEANER_VERSION
@@ -35,7 +36,7 @@ def reclean(db: str | None = None, since: datetime | None = None, batch_size: in
     try:
         for docs in stored_documents(con, since, batch_size):
             seen += len(docs)
-            cleaned = clean_batch_task(Sealed(docs))
+            cleaned = unpack_cleaned(clean_batch_task(Sealed(docs)))
             results = [r for r, _seconds in cleaned.results]
             articles = [r for r in results if isinstance(r, Article)]
             rejected = [r for r in results if isinstance(r, Rejected)]

@@ -89,7 +89,11 @@ def read_path(path: Path, max_bytes: int = MAX_DOCUMENT_BYTES,
             if time.time_ns() - st.st_mtime_ns >= SETTLED_NS:
                 mtime_ns = st.st_mtime_ns
     try:
-        digest, size = _hash_file(path)
+        if kind is not None and path.stat().st_size <= max_bytes:
+            raw = path.read_bytes()  # read once, hashed in memory
+            digest, size = sha256_hex(raw), len(raw)
+        else:
+            raw, (digest, size) = None, _hash_file(path)  # never held in memory whole
     except OSError as exc:
         yield RawDocument(uri, "unknown", None, sha256_hex(uri), 0, error=f"cannot read file: {exc.strerror}")
         return
@@ -97,12 +101,11 @@ def read_path(path: Path, max_bytes: int = MAX_DOCUMENT_BYTES,
         yield RawDocument(uri, "unknown", None, digest, size,
                           error=f"unsupported file type '{path.suffix}'; use .txt, .html, .htm, .json or .jsonl")
         return
-    if size > max_bytes:
+    if raw is None or size > max_bytes:  # (it may have grown between stat and read)
         yield RawDocument(uri, kind, None, digest, size,
                           error=f"file too large ({size:,} bytes > limit {max_bytes:,}); raise "
                                 "NEWSFLOW_MAX_DOCUMENT_BYTES to accept it")
         return
-    raw = path.read_bytes()
     if size == 0 or not raw.strip():
         yield RawDocument(uri, kind, raw, digest, size, error="empty file")
         return
