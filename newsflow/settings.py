@@ -65,6 +65,8 @@ STORY_NUM_PERM = 128
 STORY_THRESHOLD = 0.2  # estimated Jaccard to join a story; LSH (b=28, r=2) is tuned to it by datasketch
 STORY_MIN_FEATURES = 5  # articles naming fewer distinct entities never join (too little evidence)
 STORY_SEED = 1
+# Stored articles compared with each new one: those sharing the most LSH band buckets with it.
+STORY_MAX_CANDIDATES = 32
 VIEWS_DIR = WAREHOUSE_DIR / "views"
 QUERIES_DIR = WAREHOUSE_DIR / "queries"
 SEARCH_SNIPPET_CHARS = 160

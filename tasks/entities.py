@@ -121,6 +121,7 @@ def entity_id_for(key: str) -> str:
     return sha256_hex(key)[:16]
 
 
+_POSSESSIVE = re.compile(r"['’]s$")
 _DEMONYM = re.compile(r"(?:ean|ian|ese|ish|ican)$")
 _CONTRACTION = re.compile(r"^I['’](?:m|ve|d|ll)$")
 _PLACE_FIRST = frozenset("north south east west united new upper lower central".split())
@@ -161,8 +162,9 @@ def _analyze(run: str) -> tuple[str, str, tuple[str, ...], bool] | None:
 
 
 def _kind(tokens: tuple[str, ...] | list[str], titled: bool, before: str) -> str:
-    last = re.sub(r"['’]s$", "", tokens[-1].lower())
-    prev = before.split()[-1].lower() if before.split() else ""
+    last = _POSSESSIVE.sub("", tokens[-1].lower())
+    words = before.split()
+    prev = words[-1].lower() if words else ""
     if len(tokens) == 1 and tokens[0].isupper() and len(tokens[0]) >= 2:
         return "org"  # acronyms: KCNA, YTN, NATO
     if last in ORG_SUFFIXES or tokens[0].lower() == "the":
@@ -223,9 +225,14 @@ def extract_entities(text: str) -> list[Mention]:
 
 def _merge_short_forms(found: dict[str, Mention]) -> dict[str, Mention]:
     """Fold a one-word mention into the single longer entity it abbreviates in the same article."""
-    long_keys = [k for k in found if " " in k]
+    by_word: dict[str, list[str]] = {}  # word -> the longer keys containing it (not a scan per word)
+    for k in found:
+        if " " in k:
+            words = k.split()
+            for w in dict.fromkeys(words):
+                by_word.setdefault(w, []).append(k)
     for key in [k for k in found if " " not in k]:
-        owners = [k for k in long_keys if key in k.split() and found[k].kind != "org"
+        owners = [k for k in by_word.get(key, ()) if found[k].kind != "org"
                   and k.split()[0] not in _PLACE_FIRST and k.split()[-1] not in PLACE_SUFFIXES]
         if len(owners) != 1 or found[key].kind == "org":
             continue

@@ -24,7 +24,8 @@ import numpy as np
 import pyarrow as pa
 from datasketch import LeanMinHash, MinHash, MinHashLSH
 
-from newsflow.settings import STORY_MIN_FEATURES, STORY_NUM_PERM, STORY_SEED, STORY_THRESHOLD
+from newsflow.settings import (STORY_MAX_CANDIDATES, STORY_MIN_FEATURES, STORY_NUM_PERM, STORY_SEED,
+                               STORY_THRESHOLD)
 
 
 @dataclass(slots=True)
@@ -111,10 +112,17 @@ def assign_stories(con: duckdb.DuckDBPyConnection, items: list[tuple[str, str | 
             "bucket": pa.array([x[2] for x in rows], type=pa.int64()),
         }))
         try:
+            # The stored articles sharing most band buckets with each new one (the likeliest to be
+            # similar), at most STORY_MAX_CANDIDATES: a crowded bucket (a long list of names many pages
+            # share) must not make every batch fetch and compare thousands of signatures.
             pairs = con.execute(
-                "select distinct n.article_id, s.article_id, sa.story_id, sa.signature, sa.feature_count "
-                "from b_bands n join story_bands s using (band, bucket) join story_articles sa "
-                "on sa.article_id = s.article_id where s.article_id <> n.article_id"
+                "with shared as (select n.article_id as new_id, s.article_id as old_id, count(*) as bands "
+                "  from b_bands n join story_bands s using (band, bucket) where s.article_id <> n.article_id "
+                "  group by n.article_id, s.article_id "
+                "  qualify row_number() over (partition by new_id order by bands desc, old_id) <= ?) "
+                "select new_id, old_id, sa.story_id, sa.signature, sa.feature_count "
+                "from shared join story_articles sa on sa.article_id = shared.old_id",
+                [STORY_MAX_CANDIDATES],
             ).fetchall()
         finally:
             con.unregister("b_bands")
