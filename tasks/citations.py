@@ -43,8 +43,6 @@ _OUTLET_WORDS = re.compile(
     r"Television|TV|Radio|Nikkei|Kyodo|Al Jazeera|Politico|Axios|Financial|Associated|Street|YTN|Fox|"
     r"Independent|Observer|Chronicle|Globe|Mirror|Express|Standard|Magazine|Report|Insider|Reporter)\b")
 _NEEDS_OUTLET_WORD = {"according-to-outlet", "outlet-reported", "told-outlet", "outlet-mentioned"}
-# Every pattern above contains one of these words; sentences without them are not examined.
-_TRIGGER = re.compile(r"\b(?:via|from|through|according|cited|reported|quoted|noted|told|interview|mentioned|wrote)\b")
 # Speed only: a pattern can match a sentence only if it contains one of these words.
 _KEYWORDS = {
     "found-via": ("via", "from", "through"),
@@ -56,6 +54,8 @@ _KEYWORDS = {
     "according-to-outlet": ("according",),
     "outlet-mentioned": ("mentioned", "wrote", "noted"),
 }
+# Sentences (and texts) with none of the words of any pattern are not examined at all.
+_TRIGGER = re.compile(r"\b(?:" + "|".join(sorted({k for words in _KEYWORDS.values() for k in words})) + r")\b")
 _SENTENCE = re.compile(r"[^.!?\n]*(?:[.!?]+|$)")
 
 

@@ -206,6 +206,7 @@ def load_batch(con: duckdb.DuckDBPyConnection, run_id: str, cleaner_version: str
             "then 'unchanged' else 'updated' end from b_articles b left join articles a using (article_id)"
         ).fetchall())
         changed = [aid for aid, s in status.items() if s != "unchanged"]
+        changed_set = set(changed)
         counts.new = sum(1 for s in status.values() if s == "new")
         counts.updated = sum(1 for s in status.values() if s == "updated")
         counts.unchanged = sum(1 for s in status.values() if s == "unchanged")
@@ -231,8 +232,7 @@ def load_batch(con: duckdb.DuckDBPyConnection, run_id: str, cleaner_version: str
             cur.execute("delete from removed_segments where article_id in (select unnest(?))", [changed])
             cur.execute("insert into removed_segments select * from b_segments where article_id in (select unnest(?))",
                         [changed])
-            counts.segments_removed = sum(len(a.removed) for a in articles if a.article_id in set(changed))
-            changed_set = set(changed)
+            counts.segments_removed = sum(len(a.removed) for a in articles if a.article_id in changed_set)
             enrich_batch(cur, [(a.article_id, a.title, analysis_of(a)) for a in articles
                                if a.article_id in changed_set], now)
         # An accepted article leaves quarantine (e.g. after a re-clean); rejected ones enter it once.

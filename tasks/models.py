@@ -144,5 +144,4 @@ class Sealed(Generic[T]):
         self.value = value
 
     def __repr__(self) -> str:
-        size = len(self.value) if hasattr(self.value, "__len__") else "?"
-        return f"Sealed({type(self.value).__name__}, {size} items)"
+        return f"Sealed({type(self.value).__name__})"

@@ -77,19 +77,15 @@ def read_path(path: Path, max_bytes: int = MAX_DOCUMENT_BYTES,
     uri = path.resolve().as_uri()
     kind = SUPPORTED_SUFFIXES.get(path.suffix.lower())
     mtime_ns = None
-    if kind in ("text", "html"):
-        try:
-            st = path.stat()
-        except OSError:
-            pass  # reported by the read below
-        else:
+    try:
+        st = path.stat()
+        if kind in ("text", "html"):
             if (uri, st.st_size, st.st_mtime_ns) in stored:
                 yield StoredFile(uri, st.st_size)
                 return
             if time.time_ns() - st.st_mtime_ns >= SETTLED_NS:
                 mtime_ns = st.st_mtime_ns
-    try:
-        if kind is not None and path.stat().st_size <= max_bytes:
+        if kind is not None and st.st_size <= max_bytes:
             raw = path.read_bytes()  # read once, hashed in memory
             digest, size = sha256_hex(raw), len(raw)
         else:
