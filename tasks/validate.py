@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from tasks.models import Article, Rejected
+
+if TYPE_CHECKING:  # pandas loads with Great Expectations; worker processes import this module without either
+    import pandas as pd
 
 DATA_DOCS_SITE = "newsflow"
 
@@ -53,6 +54,8 @@ def articles_frame(articles: list[Article], now: datetime | None = None) -> pd.D
     """One row per article, with the derived columns the suite checks: `published_age_s` (seconds
     between publication and now) and `boilerplate_left` (tasks.enrich.Analysis: the first body line a
     boilerplate rule still matches, found in the worker that cleaned the article)."""
+    import pandas as pd
+
     from tasks.enrich import analysis_of
 
     now_ts = (now or datetime.now(timezone.utc)).timestamp()
