@@ -34,7 +34,7 @@ from tasks.fetch_state import load_fetch_state, save_fetch_state
 from tasks.guard import clean_batch_for_load
 from tasks.models import Article, CleanedBatch, RawDocument, Rejected, Sealed
 from tasks.publish import prepare_work_db, publish
-from tasks.search import build_index, has_index
+from tasks.search import index_articles
 from tasks.sources import StoredFile, discover, read_all
 from tasks.validate import build_data_docs, validate_articles
 
@@ -191,8 +191,7 @@ def ingest(sources: list[str] | None = None, db: str | None = None, batch_size: 
                           progress)
         if harvest is not None:  # only once loaded: a crash before this refetches instead of losing pages
             save_fetch_state(con, plan.name, harvest)
-        if totals.new or totals.updated or not has_index(con):
-            build_index(con)  # BM25 over title+body, rebuilt on the working db before publishing
+        index_articles(con)  # each batch updated the index; this catches up after an interrupted run
         status = "completed"
     finally:
         if progress is not None:

@@ -20,6 +20,7 @@ from newsflow.settings import MIGRATIONS_DIR
 from tasks.schema import apply_views
 from tasks.enrich import analysis_of, enrich_batch
 from tasks.models import RAW_CODEC, Article, RawDocument, Rejected, pack_raw
+from tasks.search import index_articles
 
 _MIGRATION_NAME = re.compile(r"^(\d{3})_[\w-]+\.sql$")
 
@@ -188,7 +189,7 @@ def load_batch(con: duckdb.DuckDBPyConnection, run_id: str, cleaner_version: str
                articles: list[Article], rejected: list[Rejected],
                packed: list[bytes | None] | None = None) -> BatchCounts:
     """Write one batch in one transaction: raw documents, upserted articles, their removed
-    segments, and quarantine rows. Returns what changed.
+    segments, enrichment, search postings and quarantine rows. Returns what changed.
 
     `packed` is each document's raw bytes already compressed with `pack_raw` (workers do it in
     parallel); without it they are compressed here."""
@@ -235,6 +236,7 @@ def load_batch(con: duckdb.DuckDBPyConnection, run_id: str, cleaner_version: str
             counts.segments_removed = sum(len(a.removed) for a in articles if a.article_id in changed_set)
             enrich_batch(cur, [(a.article_id, a.title, analysis_of(a)) for a in articles
                                if a.article_id in changed_set], now)
+            index_articles(cur, changed)  # the search index changes with the articles, in this transaction
         # An accepted article leaves quarantine (e.g. after a re-clean); rejected ones enter it once.
         cur.execute("delete from quarantine where document_id in (select document_id from b_articles)")
         counts.quarantined = cur.execute(

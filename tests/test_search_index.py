@@ -1,0 +1,79 @@
+"""The BM25 index is maintained incrementally and scores exactly as a full create_fts_index rebuild."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from warehouse_helpers import load_docs, sample_docs
+
+from newsflow.settings import SAMPLES_DIR
+from tasks import load as L
+from tasks.search import FTS_SCHEMA, build_index, index_articles, search
+from tasks.sources import discover, read_all
+
+QUERIES = ["Vladivostok armored train", "bitcoin price", "zeppelin", "minister election", "the of and"]
+
+
+def index_state(con) -> dict:
+    """Everything BM25 reads, keyed by article and term (not by the internal ids)."""
+    f = FTS_SCHEMA
+    return {
+        "docs": sorted(con.execute(f"select name, len from {f}.docs").fetchall()),
+        "df": sorted(con.execute(f"select term, df from {f}.dict where df > 0").fetchall()),
+        "postings": sorted(con.execute(
+            f"select d.name, fl.field, t.term, count(*) from {f}.terms p join {f}.docs d using (docid) "
+            f"join {f}.dict t using (termid) join {f}.fields fl using (fieldid) group by all").fetchall()),
+        "stats": con.execute(f"select num_docs, round(avgdl, 9) from {f}.stats").fetchall(),
+        "scores": {q: [(h.article_id, round(h.score, 9)) for h in search(con, q, limit=50)] for q in QUERIES},
+    }
+
+
+def more_docs(folder: Path) -> list:
+    """Five more articles: the samples' text, reworded, under new names."""
+    folder.mkdir()
+    for i, path in enumerate(sorted(SAMPLES_DIR.glob("*.txt"))):
+        text = path.read_text(encoding="utf-8").replace(" the ", " a zeppelin ", 3)
+        (folder / f"more-{i}.txt").write_text(f"Zeppelin report number {i} from the harbour\n\n{text}",
+                                              encoding="utf-8")
+    return list(read_all(discover([folder])))
+
+
+@pytest.fixture()
+def con(tmp_path: Path):
+    con = L.connect(tmp_path / "w.duckdb")
+    yield con
+    con.close()
+
+
+def test_batches_added_updated_and_deleted_match_a_full_rebuild(con, tmp_path: Path):
+    load_docs(con, sample_docs())  # the first batch builds the index
+    load_docs(con, more_docs(tmp_path / "more"), run_id="second")  # the second only adds its postings
+    assert con.execute(f"select count(*) from {FTS_SCHEMA}.docs").fetchone()[0] == 10
+    changed, gone = con.execute("select article_id from articles order by article_id limit 2").fetchall()
+    con.execute("update articles set body = body || ' A zeppelin over Vladivostok.', content_hash = 'changed' "
+                "where article_id = ?", [changed[0]])
+    con.execute("delete from articles where article_id = ?", [gone[0]])
+    assert index_articles(con) == 1  # the changed one; the deleted one only leaves
+
+    incremental = index_state(con)
+    assert build_index(con) == 9
+    rebuilt = index_state(con)
+    assert incremental == rebuilt
+    assert changed[0] in [aid for aid, _ in rebuilt["scores"]["zeppelin"]]
+    assert gone[0] not in [name for name, _ in rebuilt["docs"]]
+
+
+def test_nothing_to_do_changes_nothing(con):
+    load_docs(con, sample_docs())
+    before = index_state(con)
+    assert index_articles(con) == 0
+    assert index_state(con) == before
+
+
+def test_an_index_without_hashes_is_rebuilt(con):
+    load_docs(con, sample_docs())
+    con.execute("pragma create_fts_index('articles', 'article_id', 'title', 'body', overwrite = 1)")
+    assert index_articles(con) == 5
+    assert con.execute(f"select count(content_hash) from {FTS_SCHEMA}.docs").fetchone()[0] == 5
