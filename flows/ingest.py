@@ -26,7 +26,7 @@ from prefect.utilities.annotations import quote
 
 from newsflow.config import RunPlan, plan_run
 from newsflow.progress import IngestProgress
-from newsflow.settings import BATCH_SIZE, WAREHOUSE_MEMORY_LIMIT, db_path
+from newsflow.settings import BATCH_SIZE, MIN_BATCH_SIZE, WAREHOUSE_MEMORY_LIMIT, db_path
 from tasks import load as L
 from tasks.clean import CLEANER_VERSION
 from tasks.discover import fetch_source_task
@@ -124,9 +124,15 @@ class RunSummary:
 
 
 def batches(docs: Iterator[RawDocument | StoredFile], known: set[str], size: int, summary: RunSummary,
-            progress: IngestProgress | None = None) -> Iterator[list[RawDocument]]:
-    """Group the documents not yet in the warehouse into batches; count the rest as unchanged."""
+            progress: IngestProgress | None = None, expected: int | None = None,
+            workers: int = 1) -> Iterator[list[RawDocument]]:
+    """Group the documents not yet in the warehouse into batches; count the rest as unchanged.
+
+    With `expected` (how many documents the run will see at most), batches shrink towards the end to
+    what is left divided by twice the number of workers, not below MIN_BATCH_SIZE, so the workers
+    finish together instead of one cleaning the last full batch alone (guided self-scheduling)."""
     batch: list[RawDocument] = []
+    target = size
     for doc in docs:
         summary.documents_seen += 1
         if isinstance(doc, StoredFile) or doc.document_id in known:
@@ -135,8 +141,11 @@ def batches(docs: Iterator[RawDocument | StoredFile], known: set[str], size: int
                 progress.advance(1, doc.size_bytes)
             continue
         known.add(doc.document_id)  # the same bytes twice in one run load once
+        if not batch and expected is not None:
+            left = max(1, expected - summary.documents_seen + 1)  # this document included
+            target = min(size, max(MIN_BATCH_SIZE, -(-left // (2 * workers))))
         batch.append(doc)
-        if len(batch) >= size:
+        if len(batch) >= target:
             yield batch
             batch = []
     if batch:
@@ -177,7 +186,8 @@ def ingest(sources: list[str] | None = None, db: str | None = None, batch_size: 
         limit = max_in_flight or 2 * (os.cpu_count() or 2)
         batch_no = 0
         files = read_all(paths, stored=L.stored_files(con))  # stored, unchanged files are not read again
-        for batch in batches(itertools.chain(files, fetched), known, batch_size, summary, progress):
+        for batch in batches(itertools.chain(files, fetched), known, batch_size, summary, progress,
+                             expected=len(paths) + len(fetched), workers=os.cpu_count() or 2):
             in_flight.append((batch, clean_batch_task.submit(Sealed(batch))))
             if batch_no == 0 and len(in_flight) == 1:
                 _preload_validation()  # GX imports while the workers start, not after the first batch

@@ -13,6 +13,8 @@ DEFAULT_DB = WAREHOUSE_DIR / "news.duckdb"
 
 # Documents per batch: one Prefect task run cleans one batch, one transaction loads it.
 BATCH_SIZE = int(os.environ.get("NEWSFLOW_BATCH_SIZE", "200"))
+# The smallest batch the last ones shrink to (flows.ingest.batches), so the workers finish together.
+MIN_BATCH_SIZE = 25
 # A file larger than this is quarantined unread (its hash is still recorded so reruns skip it).
 MAX_DOCUMENT_BYTES = int(os.environ.get("NEWSFLOW_MAX_DOCUMENT_BYTES", str(5 * 1024 * 1024)))
 # Validation thresholds (also used by the GX suite in expectations/).

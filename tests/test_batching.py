@@ -1,0 +1,45 @@
+"""flows.ingest.batches: fixed-size batches, shrinking at the end so the workers finish together."""
+
+from __future__ import annotations
+
+from flows.ingest import RunSummary, batches
+from newsflow.settings import MIN_BATCH_SIZE
+from tasks.models import RawDocument
+from tasks.sources import StoredFile
+
+
+def docs(n: int, start: int = 0) -> list[RawDocument]:
+    return [RawDocument(f"file:///d{i}.txt", "text", b"x", f"id{i}", 1) for i in range(start, start + n)]
+
+
+def sizes(items, size=200, expected=None, workers=2, known=None) -> list[int]:
+    return [len(b) for b in batches(iter(items), set(known or ()), size, RunSummary("r", "db"),
+                                    expected=expected, workers=workers)]
+
+
+def test_without_an_expected_count_batches_are_full():
+    assert sizes(docs(1000)) == [200] * 5
+
+
+def test_the_last_batches_shrink_and_every_document_is_batched_once():
+    got = sizes(docs(1000), expected=1000)
+    assert sum(got) == 1000
+    assert got[:2] == [200, 200]  # then 600 are left: 150 per batch, and so on
+    assert got == sorted(got, reverse=True)
+    assert all(s >= MIN_BATCH_SIZE for s in got[:-1])
+    # Each batch after the first is at most what was left, over twice the workers, when it started.
+    left = 1000 - got[0]
+    for s in got[1:]:
+        assert s <= max(MIN_BATCH_SIZE, -(-left // 4))
+        left -= s
+    assert max(got[-3:]) <= 2 * MIN_BATCH_SIZE
+
+
+def test_skipped_documents_count_towards_what_is_left():
+    stored = [StoredFile(f"file:///s{i}.txt", 1) for i in range(600)]
+    got = sizes(stored + docs(400), expected=1000)
+    assert sum(got) == 400 and got[0] == 100  # 400 left of 1000 when the first batch filled
+
+
+def test_a_batch_size_below_the_minimum_is_kept():
+    assert sizes(docs(10), size=2, expected=10) == [2] * 5
