@@ -45,7 +45,7 @@ _OUTLET_WORDS = re.compile(
 _NEEDS_OUTLET_WORD = {"according-to-outlet", "outlet-reported", "told-outlet", "outlet-mentioned"}
 # Speed only: a pattern can match a sentence only if it contains one of these words.
 _KEYWORDS = {
-    "found-via": ("via", "from", "through"),
+    "found-via": ("found", "obtained", "sourced"),
     "according-to-report": ("according",),
     "cited-by": ("cited", "reported", "quoted", "noted"),
     "told-outlet": ("told", "interview"),
@@ -54,8 +54,9 @@ _KEYWORDS = {
     "according-to-outlet": ("according",),
     "outlet-mentioned": ("mentioned", "wrote", "noted"),
 }
-# Sentences (and texts) with none of the words of any pattern are not examined at all.
+# Lines (and texts) with none of the words of any pattern are not examined at all.
 _TRIGGER = re.compile(r"\b(?:" + "|".join(sorted({k for words in _KEYWORDS.values() for k in words})) + r")\b")
+# A sentence ends at . ! ? or at the end of its line: sentences never span lines.
 _SENTENCE = re.compile(r"[^.!?\n]*(?:[.!?]+|$)")
 
 
@@ -82,8 +83,9 @@ def _clean_outlet(name: str) -> str:
 
 
 def sentences(text: str) -> list[str]:
-    """Rough sentence split (enough to show an attribution in context)."""
-    return [s.strip() for s in _SENTENCE.findall(text) if s.strip()]
+    """Rough sentence split (enough to show an attribution in context), line by line; a line's last
+    words count as a sentence even without a full stop (a heading, a list item)."""
+    return [s.strip() for line in text.split("\n") for s in _SENTENCE.findall(line) if s.strip()]
 
 
 def extract_citations(body: str, removed: list[str] | None = None) -> list[Citation]:
@@ -101,7 +103,7 @@ def extract_citations(body: str, removed: list[str] | None = None) -> list[Citat
     for text, in_body in [(body, True)] + [(t, False) for t in (removed or [])]:
         if not _TRIGGER.search(text):
             continue  # most texts cite nobody: skip the sentence split
-        for sentence in sentences(text):
+        for sentence in sentences("\n".join(line for line in text.split("\n") if _TRIGGER.search(line))):
             if not _TRIGGER.search(sentence):
                 continue
             lower = sentence.lower()

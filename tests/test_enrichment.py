@@ -175,3 +175,10 @@ def test_citation_keyword_prefilter_covers_every_pattern():
     assert set(_KEYWORDS) == {pid for pid, _rx, _ex in PATTERNS}
     for pattern_id, _regex, example in PATTERNS:
         assert pattern_id in {c.pattern for c in extract_citations(example)}, pattern_id
+
+
+def test_citation_sentences_end_at_line_ends():
+    """A line without a full stop is a sentence of its own: found, and never glued to the next line."""
+    text = "Market report\nThe figures were obtained from Bloomberg\nPrices rose. Analysts were calm."
+    found = extract_citations(text)
+    assert [(c.outlet, c.sentence) for c in found] == [("Bloomberg", "The figures were obtained from Bloomberg")]
