@@ -26,8 +26,10 @@ from tasks.models import sha256_hex
 _UPPER = r"[A-Z\u00C0-\u00DE]"
 _WORD = rf"{_UPPER}[\w'’.\-]*\w|{_UPPER}"
 _JOIN = r"(?:of|the|de|al|bin|von|van|da|del|la)"
-# A capitalized run: Word (Word | joiner Word)*; joiners only between capitalized words.
-_RUN = re.compile(rf"(?<![\w'’])(?:{_WORD})(?:[ \-](?:{_JOIN} )?(?:{_WORD}))*")
+# A capitalized run: Word (Word | joiner Word)*; joiners only between capitalized words. The first word
+# is written capital-first, then "not inside a word", so the regex engine can skip to capitals (~2x faster
+# than a leading look-behind; same matches).
+_RUN = re.compile(rf"{_UPPER}(?<![\w'’]{_UPPER})(?:[\w'’.\-]*\w)?(?:[ \-](?:{_JOIN} )?(?:{_WORD}))*")
 
 
 def _opens_sentence(text: str, start: int) -> bool:
