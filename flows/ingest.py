@@ -26,7 +26,8 @@ from prefect.utilities.annotations import quote
 
 from newsflow.config import RunPlan, plan_run
 from newsflow.progress import IngestProgress
-from newsflow.settings import BATCH_SIZE, MIN_BATCH_SIZE, WAREHOUSE_MEMORY_LIMIT, db_path
+from newsflow.settings import (BATCH_SIZE, MIN_BATCH_SIZE, WAREHOUSE_CHECKPOINT_THRESHOLD, WAREHOUSE_MEMORY_LIMIT,
+                               db_path)
 from tasks import load as L
 from tasks.clean import CLEANER_VERSION
 from tasks.discover import fetch_source_task
@@ -93,6 +94,7 @@ def _connection(db: str):
         _CONNECTIONS[db].execute(f"set memory_limit = '{WAREHOUSE_MEMORY_LIMIT}'")
         # The cores belong to the cleaning workers; a batch's inserts are too small to gain from threads.
         _CONNECTIONS[db].execute("set threads = 1")
+        _CONNECTIONS[db].execute(f"set checkpoint_threshold = '{WAREHOUSE_CHECKPOINT_THRESHOLD}'")
     return _CONNECTIONS[db]
 
 
