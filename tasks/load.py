@@ -202,9 +202,11 @@ def load_batch(con: duckdb.DuckDBPyConnection, run_id: str, cleaner_version: str
     cur.register("b_quarantine", _quarantine_table(rejected, run_id, now))
     cur.execute("begin")
     try:
-        status = dict(cur.execute(
+        status = dict(cur.execute(  # list_contains filters inside the scan of articles
             "select b.article_id, case when a.article_id is null then 'new' when a.content_hash = b.content_hash "
-            "then 'unchanged' else 'updated' end from b_articles b left join articles a using (article_id)"
+            "then 'unchanged' else 'updated' end from b_articles b left join "
+            "(select article_id, content_hash from articles where list_contains(?, article_id)) a using (article_id)",
+            [[a.article_id for a in articles]],
         ).fetchall())
         changed = [aid for aid, s in status.items() if s != "unchanged"]
         changed_set = set(changed)

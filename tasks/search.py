@@ -103,8 +103,9 @@ def index_articles(con: duckdb.DuckDBPyConnection, ids: list[str] | None = None)
     if not has_index(con) or not _tracks_hashes(con):
         return build_index(con)
     f = FTS_SCHEMA
-    only = "and a.article_id in (select unnest($ids))" if ids is not None else ""
-    only_docs = "and d.name in (select unnest($ids))" if ids is not None else ""
+    # list_contains, not `in (select unnest(...))`: it filters inside the table scans (~2.5x faster here)
+    only = "and list_contains($ids, a.article_id)" if ids is not None else ""
+    only_docs = "and list_contains($ids, d.name)" if ids is not None else ""
     params = {"ids": ids} if ids is not None else {}
     con.execute(f"""
         create or replace temp table fts_stale as
