@@ -34,8 +34,8 @@ from tasks.discover import fetch_source_task
 from tasks.fetch_state import load_fetch_state, save_fetch_state
 from tasks.guard import clean_batch_for_load
 from tasks.models import Article, CleanedBatch, RawDocument, Rejected, Sealed
-from tasks.publish import prepare_work_db, publish
-from tasks.search import index_articles
+from tasks.publish import analyst_holds_runs, prepare_work_db, publish
+from tasks.search import index_articles, index_is_maintained
 from tasks.sources import StoredFile, discover, read_all
 from tasks.validate import build_data_docs, validate_articles
 
@@ -203,7 +203,8 @@ def ingest(sources: list[str] | None = None, db: str | None = None, batch_size: 
                           progress)
         if harvest is not None:  # only once loaded: a crash before this refetches instead of losing pages
             save_fetch_state(con, plan.name, harvest)
-        index_articles(con)  # each batch updated the index; this catches up after an interrupted run
+        if not index_is_maintained(con):  # each batch updates it; a new or older warehouse gets it built
+            index_articles(con)
         status = "completed"
     finally:
         if progress is not None:
@@ -217,8 +218,12 @@ def ingest(sources: list[str] | None = None, db: str | None = None, batch_size: 
         summary.quarantine = totals.quarantine_reasons
         summary.seconds = round(time.perf_counter() - started, 2)
         L.finish_run(con, run_id, status, summary.documents_seen, totals)
+        earlier_runs = {r for (r,) in con.execute("select run_id from runs where run_id <> ?", [run_id]).fetchall()}
         _close(work_file)
-    publish_task(work_file, db_file)
+    if totals.new or totals.updated or totals.quarantined or not analyst_holds_runs(Path(db_file), earlier_runs):
+        publish_task(work_file, db_file)
+    else:
+        logger.info("nothing changed and %s already holds every earlier run: not copied again", db_file)
     if summary.expectations:
         summary.data_docs = data_docs_task(str(Path(db_file).parent / "data_docs"))
     create_markdown_artifact(key="ingest-summary", markdown=summary_markdown(summary),

@@ -105,7 +105,8 @@ def ingest(
     from newsflow.ephemeral import start_early_server
     from tasks.sources import SourceError, discover
 
-    try:  # fail fast, before Prefect starts, on a SOURCE that names nothing or a bad config
+    server = start_early_server()  # boots while the checks and imports below run; stops at exit
+    try:  # fail fast, before the flow starts, on a SOURCE that names nothing or a bad config
         plan = plan_run(sources, source, config)
         if plan.paths:
             discover(list(plan.paths))
@@ -116,7 +117,6 @@ def ingest(
     except ConfigError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
-    server = start_early_server()  # boots while the imports below run; stops at exit, after Prefect's flush
     from flows.ingest import ingest as ingest_flow
 
     flow = ingest_flow.with_options(task_runner=_task_runner(task_runner, workers, dask_address))

@@ -5,8 +5,9 @@ file a run writes would make the run fail with "Conflicting lock is held". Inste
 
 - `warehouse/news.work.duckdb` (beside the analyst file): the pipeline's own file; only runs open it.
 - `warehouse/news.duckdb` (the `--db` / NEWSFLOW_DB path): the analyst copy. After each successful run
-  the working file is checkpointed (no WAL left), copied to a temporary file in the same folder, and
-  renamed onto the analyst path with `os.replace` (atomic on POSIX and Windows). A session already open
+  that changed something (`analyst_holds_runs` tells when a copy is still current) the working file is
+  checkpointed (no WAL left), copied to a temporary file in the same folder, and renamed onto the
+  analyst path with `os.replace` (atomic on POSIX and Windows). A session already open
   keeps reading the old file (its inode) until it reconnects; new sessions see the new copy.
 """
 
@@ -31,6 +32,27 @@ def prepare_work_db(analyst: Path) -> Path:
     if not work.exists() and analyst.exists():
         shutil.copyfile(analyst, work)
     return work
+
+
+def analyst_holds_runs(analyst: Path, run_ids: set[str]) -> bool:
+    """Whether the analyst copy records exactly these runs (every earlier run was published).
+
+    A run that changed nothing need not copy the whole file again when this holds: whatever any run
+    wrote, the copy published after it holds. A run killed before publishing, or one that
+    marked such a run interrupted, leaves a run id the copy lacks, and the next run publishes.
+    """
+    if not analyst.exists():
+        return False
+    try:
+        con = duckdb.connect(str(analyst), read_only=True)
+    except duckdb.Error:  # e.g. locked by a read-write session: publishing replaces it anyway
+        return False
+    try:
+        return {r for (r,) in con.execute("select run_id from runs").fetchall()} == run_ids
+    except duckdb.Error:
+        return False
+    finally:
+        con.close()
 
 
 def checkpoint(work: Path) -> None:

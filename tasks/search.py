@@ -89,6 +89,11 @@ def _tracks_hashes(con: duckdb.DuckDBPyConnection) -> bool:
         "and column_name = 'content_hash'", [FTS_SCHEMA]).fetchone()[0])
 
 
+def index_is_maintained(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the index exists and records content hashes, i.e. each load keeps it up to date."""
+    return has_index(con) and _tracks_hashes(con)
+
+
 def index_articles(con: duckdb.DuckDBPyConnection, ids: list[str] | None = None) -> int:
     """Bring the BM25 index up to date with the articles table; returns the number of articles (re)indexed.
 
@@ -100,7 +105,7 @@ def index_articles(con: duckdb.DuckDBPyConnection, ids: list[str] | None = None)
     warehouse. Without an index, or with one built before hashes were recorded, it builds from scratch.
     """
     load_fts(con)
-    if not has_index(con) or not _tracks_hashes(con):
+    if not index_is_maintained(con):
         return build_index(con)
     f = FTS_SCHEMA
     # list_contains, not `in (select unnest(...))`: it filters inside the table scans (~2.5x faster here)

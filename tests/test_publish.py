@@ -12,7 +12,7 @@ import duckdb
 import pytest
 
 from newsflow.settings import work_db_path
-from tasks.publish import prepare_work_db, publish
+from tasks.publish import analyst_holds_runs, prepare_work_db, publish
 
 READER = textwrap.dedent("""
     import sys, duckdb
@@ -108,3 +108,26 @@ def test_two_ingests_complete_while_an_analyst_session_is_open(tmp_path: Path, s
     with duckdb.connect(str(analyst), read_only=True) as con:
         assert con.execute(sql).fetchone() == (7, 2)  # the two bridge articles are one story of their own
         assert con.execute("select count(*) from runs where status = 'completed'").fetchone()[0] == 3
+
+
+@pytest.mark.slow
+def test_a_run_that_changes_nothing_leaves_the_analyst_copy_alone(tmp_path: Path, samples_dir: Path):
+    from flows.ingest import ingest
+
+    analyst = tmp_path / "wh" / "news.duckdb"
+    assert not analyst_holds_runs(analyst, set())  # no copy yet: the first run must publish
+    ingest(sources=[str(samples_dir)], db=str(analyst))
+    before = analyst.stat()
+    assert ingest(sources=[str(samples_dir)], db=str(analyst))["articles_new"] == 0
+    after = analyst.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)  # not copied again
+
+    # A run the copy lacks (killed before it published) makes the next run publish, changes or not.
+    with duckdb.connect(str(work_db_path(analyst))) as con:
+        con.execute("insert into runs (run_id, started_at, status, sources, cleaner_version) "
+                    "values ('killed', now(), 'running', 'x', '3')")
+    assert ingest(sources=[str(samples_dir)], db=str(analyst))["articles_new"] == 0
+    assert analyst.stat().st_ino != before.st_ino
+    with duckdb.connect(str(analyst), read_only=True) as con:
+        assert con.execute("select status from runs where run_id = 'killed'").fetchone() == ("interrupted",)
+        assert con.execute("select count(*) from runs").fetchone()[0] == 4  # the no-op run's record came along
