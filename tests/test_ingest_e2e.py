@@ -12,6 +12,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from newsflow.settings import work_db_path
+
 REPO = Path(__file__).resolve().parent.parent
 NEWSFLOW = [sys.executable, "-m", "newsflow.cli"]
 
@@ -98,9 +100,11 @@ def test_ingest_loads_good_quarantines_bad_and_is_idempotent(mixed_inputs: Path,
     assert "unchanged" in second.stdout  # ...and the rerun counts them unchanged without reading them
     for table, content in before.items():
         assert rows(db_file, f"select * from {table} order by all") == content, table
-    last = rows(db_file, "select documents_seen, articles_new, articles_unchanged, quarantined from runs "
-                         "order by started_at desc limit 1")
+    # Nothing changed, so the analyst file was not copied again; the run is recorded in the working db.
+    last = rows(work_db_path(db_file), "select documents_seen, articles_new, articles_unchanged, quarantined "
+                                       "from runs order by started_at desc limit 1")
     assert last == [(13, 0, 13, 0)]
+    assert rows(db_file, "select count(*) from runs") == [(1,)]
 
 
 def test_changed_file_updates_its_article_in_place(tmp_path: Path, samples_dir: Path, db_file: Path):
