@@ -129,7 +129,10 @@ def ingest(source: Path, db: Path, log: Path, extra: list[str]) -> dict:
         sys.exit(f"newsflow ingest failed (exit {code}); see {log}")
     import duckdb
 
-    con = duckdb.connect(str(db), read_only=True)
+    from newsflow.settings import work_db_path
+
+    # The working db records every run; the analyst copy is not copied again after a run that changed nothing.
+    con = duckdb.connect(str(work_db_path(db)), read_only=True)
     row = con.execute("select documents_seen, articles_new, articles_updated, articles_unchanged, quarantined "
                       "from runs order by started_at desc limit 1").fetchone()
     con.close()
