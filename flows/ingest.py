@@ -35,7 +35,7 @@ from tasks.fetch_state import load_fetch_state, save_fetch_state
 from tasks.guard import clean_batch_for_load
 from tasks.models import Article, CleanedBatch, RawDocument, Rejected, Sealed
 from tasks.publish import analyst_holds_runs, prepare_work_db, publish
-from tasks.search import index_articles, index_is_maintained
+from tasks.search import ensure_index
 from tasks.sources import StoredFile, discover, read_all
 from tasks.validate import build_data_docs, validate_articles
 
@@ -203,8 +203,7 @@ def ingest(sources: list[str] | None = None, db: str | None = None, batch_size: 
                           progress)
         if harvest is not None:  # only once loaded: a crash before this refetches instead of losing pages
             save_fetch_state(con, plan.name, harvest)
-        if not index_is_maintained(con):  # each batch updates it; a new or older warehouse gets it built
-            index_articles(con)
+        ensure_index(con)  # each batch updated it; a new or older warehouse gets it built
         status = "completed"
     finally:
         if progress is not None:

@@ -18,7 +18,7 @@ from tasks.clean import CLEANER_VERSION
 from tasks.models import Article, Rejected, Sealed
 from tasks.publish import prepare_work_db
 from tasks.reclean import backfill_enrichment, stored_documents
-from tasks.search import index_articles
+from tasks.search import ensure_index
 
 
 @flow(name="reclean", log_prints=False)
@@ -44,7 +44,7 @@ def reclean(db: str | None = None, since: datetime | None = None, batch_size: in
             totals.add(load_task(work, run_id, quote(docs), quote(validation.valid),
                                  quote(rejected + validation.rejected), quote(cleaned.packed)))
         backfilled = backfill_enrichment(con)
-        index_articles(con)
+        ensure_index(con)  # the loads kept it current
         status = "completed"
     finally:
         L.finish_run(con, run_id, status, seen, totals)

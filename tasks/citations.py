@@ -103,20 +103,23 @@ def extract_citations(body: str, removed: list[str] | None = None) -> list[Citat
     for text, in_body in [(body, True)] + [(t, False) for t in (removed or [])]:
         if not _TRIGGER.search(text):
             continue  # most texts cite nobody: skip the sentence split
-        for sentence in sentences("\n".join(line for line in text.split("\n") if _TRIGGER.search(line))):
-            if not _TRIGGER.search(sentence):
-                continue
-            lower = sentence.lower()
-            for pattern_id, regex, _example in PATTERNS:
-                if not any(k in lower for k in _KEYWORDS[pattern_id]):
-                    continue  # speed only: the pattern cannot match without one of its words
-                for m in regex.finditer(sentence):
-                    outlet = _clean_outlet(m.group("outlet"))
-                    if not outlet or (pattern_id in _NEEDS_OUTLET_WORD and not _OUTLET_WORDS.search(outlet)):
-                        continue
-                    key = outlet_key(outlet)
-                    if (key, sentence) in seen:
-                        continue
-                    seen.add((key, sentence))
-                    out.append(Citation(outlet, key, pattern_id, sentence, in_body))
+        for line in text.split("\n"):
+            if not _TRIGGER.search(line):
+                continue  # sentences never span lines: a line without a pattern word has no citation
+            for sentence in sentences(line):
+                if not _TRIGGER.search(sentence):
+                    continue
+                lower = sentence.lower()
+                for pattern_id, regex, _example in PATTERNS:
+                    if not any(k in lower for k in _KEYWORDS[pattern_id]):
+                        continue  # speed only: the pattern cannot match without one of its words
+                    for m in regex.finditer(sentence):
+                        outlet = _clean_outlet(m.group("outlet"))
+                        if not outlet or (pattern_id in _NEEDS_OUTLET_WORD and not _OUTLET_WORDS.search(outlet)):
+                            continue
+                        key = outlet_key(outlet)
+                        if (key, sentence) in seen:
+                            continue
+                        seen.add((key, sentence))
+                        out.append(Citation(outlet, key, pattern_id, sentence, in_body))
     return out

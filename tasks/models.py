@@ -30,8 +30,8 @@ def unpack_raw(stored: bytes | None, codec: str | None) -> bytes | None:
     """The bytes as received, from documents.raw and documents.raw_codec."""
     if stored is None or codec is None:
         return stored
-    if codec != "zstd":
-        raise ValueError(f"unknown raw_codec {codec!r}; this newsflow reads null or 'zstd'")
+    if codec != RAW_CODEC:
+        raise ValueError(f"unknown raw_codec {codec!r}; this newsflow reads null or {RAW_CODEC!r}")
     import zstandard
 
     return zstandard.ZstdDecompressor().decompress(stored)

@@ -94,6 +94,13 @@ def index_is_maintained(con: duckdb.DuckDBPyConnection) -> bool:
     return has_index(con) and _tracks_hashes(con)
 
 
+def ensure_index(con: duckdb.DuckDBPyConnection) -> None:
+    """Build the index where it is missing or predates content hashes; otherwise each load keeps it
+    current (`index_articles` in `tasks.load.load_batch`), so there is nothing to do."""
+    if not index_is_maintained(con):
+        build_index(con)
+
+
 def index_articles(con: duckdb.DuckDBPyConnection, ids: list[str] | None = None) -> int:
     """Bring the BM25 index up to date with the articles table; returns the number of articles (re)indexed.
 
