@@ -159,3 +159,34 @@ def test_cleaned_subset_pages_do_not_trip_the_leak_check() -> None:
         meta = extract_html(gzip.decompress(path.read_bytes()), None)
         cleaned = clean_segments(meta["segments"], meta["title"], detect_title=False, link_texts=meta["link_texts"])
         assert R.find_leak(cleaned.body) is None, path.name
+
+
+def test_c_element_lookup_extracts_the_same_as_lxml_html() -> None:
+    """trafilatura gives the same text and metadata whichever lxml lookup made the tree's elements."""
+    import gzip
+
+    import trafilatura
+    from lxml import html
+
+    from tasks.clean import TRAFILATURA_OPTIONS, use_c_element_lookup
+
+    use_c_element_lookup()
+    python_lookup = html.HTMLParser(collect_ids=False, default_doctype=False, encoding="utf-8",
+                                    remove_comments=True, remove_pis=True)
+    pages = [gzip.decompress(p.read_bytes()) for p in sorted((Path(__file__).parent / "data" / "wcxb" / "html")
+                                                              .glob("*.html.gz"))]
+    pages += [p.read_bytes() for p in sorted((EDGE_CASES / "html").glob("*.html"))]
+    pages.append(b"<html><body><form><input name='q' value='x'><select><option>a</select></form>"
+                 b"<article><p>" + b"A sentence of the story inside a page with a form. " * 8 + b"</p></article></body></html>")
+    assert len(pages) >= 20
+    for raw in pages:
+        fast = trafilatura.utils.load_html(raw)
+        slow = html.fromstring(raw.decode("utf-8", "replace").encode("utf-8"), parser=python_lookup)
+        a = trafilatura.bare_extraction(fast, with_metadata=True, **TRAFILATURA_OPTIONS)
+        b = trafilatura.bare_extraction(slow, with_metadata=True, **TRAFILATURA_OPTIONS)
+        assert (a is None) == (b is None)
+        if a is not None:
+            assert (a.text, a.title, a.author, a.date, a.sitename) == (b.text, b.title, b.author, b.date, b.sitename)
+    # The C lookup is in effect: form controls are plain elements, not lxml.html's InputElement.
+    assert type(trafilatura.utils.load_html(pages[-1]).find(".//input")) is html.HtmlElement
+    assert type(html.fromstring(pages[-1], parser=python_lookup).find(".//input")) is html.InputElement
