@@ -295,7 +295,9 @@ def _langid():
     return py3langid
 
 
-_LANGID_CHARS = 1500  # enough for a stable answer; the classifier's cost grows with the text
+# Enough for a stable answer; the classifier's cost grows with the text. On the WCXB dev articles the
+# first 1,000 characters give the full text's answer on 790 of 791 pages (1,500: 791, at twice the cost).
+_LANGID_CHARS = 1000
 
 
 def detect_language(text: str) -> str | None:
