@@ -14,18 +14,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 import duckdb
 import pyarrow as pa
+from datasketch import LeanMinHash
 
 from tasks.citations import extract_citations
 from tasks.entities import entity_id_for, extract_entities
 from tasks.rules import find_leak
 from tasks.stories import assign_stories, signature, story_features, write_assignments
-
-if TYPE_CHECKING:  # imported by tasks.stories where it is used (it loads scipy)
-    from datasketch import LeanMinHash
 
 
 @dataclass(slots=True)

@@ -18,19 +18,14 @@ import hashlib
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING
 
 import duckdb
 import numpy as np
 import pyarrow as pa
+from datasketch import LeanMinHash, MinHash, MinHashLSH
 
 from newsflow.settings import (STORY_MAX_CANDIDATES, STORY_MIN_FEATURES, STORY_NUM_PERM, STORY_SEED,
                                STORY_THRESHOLD)
-
-# datasketch is imported where it is used: its package imports scipy.integrate (~0.75 s), which a run
-# with nothing new to enrich (a rerun) never needs.
-if TYPE_CHECKING:
-    from datasketch import LeanMinHash, MinHash
 
 
 @dataclass(slots=True)
@@ -65,8 +60,6 @@ def story_features(entity_keys: set[str], body: str, min_entities: int = STORY_M
 @lru_cache(maxsize=4)
 def lsh_params(threshold: float = STORY_THRESHOLD, num_perm: int = STORY_NUM_PERM) -> tuple[int, int]:
     """(bands, rows per band) that datasketch picks for this threshold (equal FP/FN weights)."""
-    from datasketch import MinHashLSH
-
     lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
     return lsh.b, lsh.r
 
@@ -74,8 +67,6 @@ def lsh_params(threshold: float = STORY_THRESHOLD, num_perm: int = STORY_NUM_PER
 def signature(features: set[str], num_perm: int = STORY_NUM_PERM) -> LeanMinHash:
     """MinHash of a feature set (fixed seed, so signatures stay comparable across runs); lean, so it
     pickles small when a worker computes it."""
-    from datasketch import LeanMinHash, MinHash
-
     mh = MinHash(num_perm=num_perm, seed=STORY_SEED)
     mh.update_batch([f.encode("utf-8") for f in sorted(features)])
     return LeanMinHash(mh)
@@ -108,8 +99,6 @@ def assign_stories(con: duckdb.DuckDBPyConnection, items: list[tuple[str, str | 
     Returns:
         One Assignment per item; the caller writes them with `write_assignments`.
     """
-    from datasketch import MinHashLSH
-
     b, r = lsh_params(threshold)
     known = signatures or {}
     sigs = {aid: known[aid] if aid in known else signature(feats) for aid, _t, feats in items}
