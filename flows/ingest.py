@@ -184,23 +184,19 @@ def ingest(sources: list[str] | None = None, db: str | None = None, batch_size: 
         logger.info("%d file(s) found, %d document(s) fetched; %d documents already in the warehouse",
                     len(paths), len(fetched), len(known))
         progress = IngestProgress(paths)
+        writer = _BatchWriter(work_file, run_id, totals, summary, logger, plan.language, progress)
         in_flight: deque = deque()
         limit = max_in_flight or 2 * (os.cpu_count() or 2)
-        batch_no = 0
         files = read_all(paths, stored=L.stored_files(con))  # stored, unchanged files are not read again
         for batch in batches(itertools.chain(files, fetched), known, batch_size, summary, progress,
                              expected=len(paths) + len(fetched), workers=os.cpu_count() or 2):
             in_flight.append((batch, clean_batch_task.submit(Sealed(batch))))
-            if batch_no == 0 and len(in_flight) == 1:
+            if writer.loaded == 0 and len(in_flight) == 1:
                 _preload_validation()  # GX imports while the workers start, not after the first batch
             if len(in_flight) >= limit:
-                batch_no += 1
-                _finish_batch(work_file, run_id, *in_flight.popleft(), totals, summary, batch_no, logger,
-                              plan.language, progress)
+                writer.finish(*in_flight.popleft())
         while in_flight:
-            batch_no += 1
-            _finish_batch(work_file, run_id, *in_flight.popleft(), totals, summary, batch_no, logger, plan.language,
-                          progress)
+            writer.finish(*in_flight.popleft())
         if harvest is not None:  # only once loaded: a crash before this refetches instead of losing pages
             save_fetch_state(con, plan.name, harvest)
         ensure_index(con)  # each batch updated it; a new or older warehouse gets it built
@@ -254,38 +250,55 @@ def _preload_validation() -> None:
     threading.Thread(target=lambda: __import__("great_expectations"), name="preload-gx", daemon=True).start()
 
 
-def _finish_batch(db_file, run_id, batch, future, totals, summary, batch_no, logger, language=None,
-                  progress=None) -> None:
-    cleaned = unpack_cleaned(future.result())
-    timed = cleaned.results
-    results = [r for r, _ in timed]
-    summary.slowest = sorted(summary.slowest + [(round(sec, 3), r.source_uri) for r, sec in timed], reverse=True)[:10]
-    articles = [r for r in results if isinstance(r, Article)]
-    rejected = [r for r in results if isinstance(r, Rejected)]
-    stages = {d.document_id: d.fields["stage"] for d in batch if d.error and d.fields.get("stage")}
-    for r in rejected:  # e.g. a refused or failed download is a "fetch" rejection, not a "read" one
-        r.stage = stages.get(r.document_id, r.stage)
-    if language:
-        wrong = [a for a in articles if a.language and a.language != language]
-        articles = [a for a in articles if not (a.language and a.language != language)]
-        rejected += [Rejected(a.document_id, a.source_uri, "validate",
-                              [f"language '{a.language}' is not the source's language '{language}'"]) for a in wrong]
-    validation = validate_task(quote(articles), run_id)
-    for name, (ok, bad) in validation.per_expectation.items():
-        seen = summary.expectations.setdefault(name, [0, 0])
-        seen[0] += ok
-        seen[1] += bad
-    counts = load_task(db_file, run_id, quote(batch), quote(validation.valid), quote(rejected + validation.rejected),
-                       quote(cleaned.packed))
-    totals.add(counts)
-    # Prefect's future and its state hold the batch's result in a reference cycle, freed only by a full
-    # garbage collection; emptying it now keeps the writer's memory at the batches in flight.
-    cleaned.results.clear()
-    cleaned.packed.clear()
-    logger.info("batch %d: %d docs -> %d new, %d updated, %d unchanged, %d quarantined", batch_no, len(batch),
-                counts.new, counts.updated, counts.unchanged, counts.quarantined)
-    if progress is not None:
-        progress.advance(len(batch), sum(d.size_bytes for d in batch))
+@dataclass
+class _BatchWriter:
+    """The flow's single writer: validates and loads each cleaned batch, and counts it into the run."""
+
+    db_file: str
+    run_id: str
+    totals: L.BatchCounts
+    summary: RunSummary
+    logger: object
+    language: str | None = None
+    progress: IngestProgress | None = None
+    loaded: int = 0  # batches finished so far
+
+    def finish(self, batch: list[RawDocument], future) -> None:
+        """Wait for one batch's cleaning, then validate and load it in its own transaction."""
+        summary = self.summary
+        cleaned = unpack_cleaned(future.result())
+        timed = cleaned.results
+        results = [r for r, _ in timed]
+        summary.slowest = sorted(summary.slowest + [(round(sec, 3), r.source_uri) for r, sec in timed],
+                                 reverse=True)[:10]
+        articles = [r for r in results if isinstance(r, Article)]
+        rejected = [r for r in results if isinstance(r, Rejected)]
+        stages = {d.document_id: d.fields["stage"] for d in batch if d.error and d.fields.get("stage")}
+        for r in rejected:  # e.g. a refused or failed download is a "fetch" rejection, not a "read" one
+            r.stage = stages.get(r.document_id, r.stage)
+        if self.language:
+            wrong = [a for a in articles if a.language and a.language != self.language]
+            articles = [a for a in articles if not (a.language and a.language != self.language)]
+            rejected += [Rejected(a.document_id, a.source_uri, "validate",
+                                  [f"language '{a.language}' is not the source's language '{self.language}'"])
+                         for a in wrong]
+        validation = validate_task(quote(articles), self.run_id)
+        for name, (ok, bad) in validation.per_expectation.items():
+            seen = summary.expectations.setdefault(name, [0, 0])
+            seen[0] += ok
+            seen[1] += bad
+        counts = load_task(self.db_file, self.run_id, quote(batch), quote(validation.valid),
+                           quote(rejected + validation.rejected), quote(cleaned.packed))
+        self.totals.add(counts)
+        # Prefect's future and its state hold the batch's result in a reference cycle, freed only by a
+        # full garbage collection; emptying it now keeps the writer's memory at the batches in flight.
+        cleaned.results.clear()
+        cleaned.packed.clear()
+        self.loaded += 1
+        self.logger.info("batch %d: %d docs -> %d new, %d updated, %d unchanged, %d quarantined", self.loaded,
+                         len(batch), counts.new, counts.updated, counts.unchanged, counts.quarantined)
+        if self.progress is not None:
+            self.progress.advance(len(batch), sum(d.size_bytes for d in batch))
 
 
 def summary_markdown(s: RunSummary) -> str:
