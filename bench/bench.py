@@ -184,7 +184,7 @@ def main() -> None:
 
         pages = all_pages[:n]
         print("(a)  floor ...", flush=True)
-        t_floor, cpu_floor = floor(pages, _floor_pipeline_options, args.workers)
+        t_floor_before, cpu_floor_before = floor(pages, _floor_pipeline_options, args.workers)
         print("(a0) floor, extract() defaults ...", flush=True)
         t_plain, cpu_plain = floor(pages, _floor_plain, args.workers)
 
@@ -207,16 +207,15 @@ def main() -> None:
         if not args.keep and args.workdir is None:
             shutil.rmtree(work, ignore_errors=True)
 
-    t_floor_first, cpu_floor_first = t_floor, cpu_floor
-    t_floor, cpu_floor = (t_floor + t_floor_after) / 2, (cpu_floor + cpu_floor_after) / 2
+    t_floor, cpu_floor = (t_floor_before + t_floor_after) / 2, (cpu_floor_before + cpu_floor_after) / 2
     floor_rate = n / t_floor
     plain_rate = n / t_plain
     marginal = (n4 - n) / (b4["seconds"] - b["seconds"])
     startup = b["seconds"] - n / marginal
     marginal_cpu = (b4["cpu"] - b["cpu"]) / (n4 - n)
     rows = [
-        ("(a)  floor: trafilatura as the cleaner calls it", n, t_floor_first, n / t_floor_first,
-         cpu_floor_first / n, None),
+        ("(a)  floor: trafilatura as the cleaner calls it", n, t_floor_before, n / t_floor_before,
+         cpu_floor_before / n, None),
         ("(a') floor again, after the ingest runs", n, t_floor_after, n / t_floor_after, cpu_floor_after / n, None),
         ("(a)  floor: mean of (a) and (a'), used below", n, t_floor, floor_rate, cpu_floor / n, None),
         ("(a0) trafilatura.extract() defaults (reference)", n, t_plain, plain_rate, cpu_plain / n, None),
@@ -237,7 +236,7 @@ def main() -> None:
     ratios = {
         "marginal (b)/(a)": (marginal / floor_rate, ">= 0.9"),
         "marginal (b)/(a0)": (marginal / plain_rate, "reference"),
-        "floor drift (a') / (a), docs/s": (t_floor_first / t_floor_after, "~1 (machine speed held)"),
+        "floor drift (a') / (a), docs/s": (t_floor_before / t_floor_after, "~1 (machine speed held)"),
         "CPU per doc: floor (a) / marginal ingest": (cpu_floor / n / marginal_cpu, "load-independent view"),
         "start-up (intercept of N, 4N), s": (startup, "<= 10"),
         "start-up (1-page run), s": (s["seconds"], "<= 10"),
@@ -250,7 +249,7 @@ def main() -> None:
           f"4N: {b4['new']} new, {b4['quarantined']} quarantined; rerun: {c['unchanged']} unchanged, {c['new']} new")
     if args.json:
         args.json.write_text(json.dumps({"n": n, "floor_s": t_floor, "floor_cpu_s": cpu_floor,
-                                         "floor_before_s": t_floor_first, "floor_after_s": t_floor_after,
+                                         "floor_before_s": t_floor_before, "floor_after_s": t_floor_after,
                                          "plain_s": t_plain,
                                          "plain_cpu_s": cpu_plain, "startup_run": s,
                                          "ingest_n": b, "ingest_4n": b4, "rerun_n": c,

@@ -34,7 +34,7 @@ from tasks.discover import fetch_source_task
 from tasks.fetch_state import load_fetch_state, save_fetch_state
 from tasks.guard import clean_batch_for_load
 from tasks.models import Article, CleanedBatch, RawDocument, Rejected, Sealed
-from tasks.publish import analyst_holds_runs, prepare_work_db, publish
+from tasks.publish import needs_publish, prepare_work_db, publish
 from tasks.search import ensure_index
 from tasks.sources import StoredFile, discover, read_all
 from tasks.validate import build_data_docs, validate_articles
@@ -213,9 +213,10 @@ def ingest(sources: list[str] | None = None, db: str | None = None, batch_size: 
         summary.quarantine = totals.quarantine_reasons
         summary.seconds = round(time.perf_counter() - started, 2)
         L.finish_run(con, run_id, status, summary.documents_seen, totals)
-        earlier_runs = {r for (r,) in con.execute("select run_id from runs where run_id <> ?", [run_id]).fetchall()}
+        changed = bool(totals.new or totals.updated or totals.quarantined)
+        publish_needed = needs_publish(con, Path(db_file), run_id, changed)
         _close(work_file)
-    if totals.new or totals.updated or totals.quarantined or not analyst_holds_runs(Path(db_file), earlier_runs):
+    if publish_needed:
         publish_task(work_file, db_file)
     else:
         logger.info("nothing changed and %s already holds every earlier run: not copied again", db_file)

@@ -9,6 +9,7 @@ clearest attribution there is).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 _NAME = r"(?P<outlet>(?:[Tt]he )?[A-Z][\w&.'’\-]*(?: (?:of |for |and |de )?[A-Z][\w&.'’\-]*){0,5})"
@@ -107,19 +108,23 @@ def extract_citations(body: str, removed: list[str] | None = None) -> list[Citat
             if not _TRIGGER.search(line):
                 continue  # sentences never span lines: a line without a pattern word has no citation
             for sentence in sentences(line):
-                if not _TRIGGER.search(sentence):
-                    continue
-                lower = sentence.lower()
-                for pattern_id, regex, _example in PATTERNS:
-                    if not any(k in lower for k in _KEYWORDS[pattern_id]):
-                        continue  # speed only: the pattern cannot match without one of its words
-                    for m in regex.finditer(sentence):
-                        outlet = _clean_outlet(m.group("outlet"))
-                        if not outlet or (pattern_id in _NEEDS_OUTLET_WORD and not _OUTLET_WORDS.search(outlet)):
-                            continue
-                        key = outlet_key(outlet)
-                        if (key, sentence) in seen:
-                            continue
+                for pattern_id, outlet in _cited_outlets(sentence):
+                    key = outlet_key(outlet)
+                    if (key, sentence) not in seen:
                         seen.add((key, sentence))
                         out.append(Citation(outlet, key, pattern_id, sentence, in_body))
     return out
+
+
+def _cited_outlets(sentence: str) -> Iterator[tuple[str, str]]:
+    """(pattern id, outlet) for every pattern match in one sentence that names an outlet."""
+    if not _TRIGGER.search(sentence):
+        return
+    lower = sentence.lower()
+    for pattern_id, regex, _example in PATTERNS:
+        if not any(k in lower for k in _KEYWORDS[pattern_id]):
+            continue  # speed only: the pattern cannot match without one of its words
+        for m in regex.finditer(sentence):
+            outlet = _clean_outlet(m.group("outlet"))
+            if outlet and not (pattern_id in _NEEDS_OUTLET_WORD and not _OUTLET_WORDS.search(outlet)):
+                yield pattern_id, outlet

@@ -55,6 +55,15 @@ def analyst_holds_runs(analyst: Path, run_ids: set[str]) -> bool:
         con.close()
 
 
+def needs_publish(con: duckdb.DuckDBPyConnection, analyst: Path, run_id: str, changed: bool) -> bool:
+    """Whether the run `run_id`, recorded in the working db `con`, must copy it to the analyst path:
+    when it changed something, or when the analyst copy lacks an earlier run (`analyst_holds_runs`)."""
+    if changed:
+        return True
+    earlier = {r for (r,) in con.execute("select run_id from runs where run_id <> ?", [run_id]).fetchall()}
+    return not analyst_holds_runs(analyst, earlier)
+
+
 def checkpoint(work: Path) -> None:
     """Fold the WAL into the working file so a plain file copy is a complete database."""
     con = duckdb.connect(str(work))
