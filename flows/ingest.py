@@ -1,10 +1,13 @@
-"""The `ingest` flow: discover -> read -> clean (batches, in worker processes) -> validate -> load.
+"""The `ingest` flow: discover -> read -> clean (batches, in cleaning processes) -> validate -> load.
 
 The flow only composes; the work lives in tasks/. One Prefect task run per batch, never per article.
 Batches go to tasks wrapped (`quote()`, or `Sealed` for the runner's workers): otherwise Prefect walks
 every object in them looking for futures, which cost the single writer more than validating them.
-Cleaning batches run on the flow's task runner (processes by default, Dask on request) while this
-process, the single writer, validates and loads each finished batch in its own transaction.
+Cleaning batches run on the flow's task runner while this process, the single writer, validates and
+loads each finished batch in its own transaction. By default the runner's threads (one per core) each
+feed one cleaning process (tasks/guard.py), so the CPU-bound work runs in parallel outside this
+process's GIL; `newsflow ingest --task-runner process|dask` runs the batches in worker processes or on
+a Dask cluster instead.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.artifacts import create_markdown_artifact
 from prefect.runtime import flow_run
 from prefect.utilities.annotations import quote
@@ -46,18 +50,33 @@ def discover_task(sources: list[str]) -> list[Path]:
 
 
 @task(name="clean-batch", retries=1, retry_delay_seconds=2, cache_policy=NO_CACHE)
-def clean_batch_task(docs: Sealed[list[RawDocument]]) -> bytes:
+def clean_batch_task(docs: Sealed[list[RawDocument]]) -> CleanedBatch | bytes:
     """Clean and analyze one batch with a per-document time limit (tasks/guard.py); each result comes
     with the seconds it took (for the slowest-documents report), the raw bytes come back compressed.
 
-    Returns the pickled CleanedBatch (read it with `unpack_cleaned`): Prefect unpickles a task's result
-    twice in the flow's process (once only to check that it can), and cloudpickle walks every object,
-    so one bytes object costs the single writer a fraction of the batch's thousands of objects."""
-    return pickle.dumps(clean_batch_for_load(docs.value), protocol=pickle.HIGHEST_PROTOCOL)
+    In a worker process (the process runner, Dask) the CleanedBatch comes back pickled, as one bytes
+    object: Prefect unpickles a process's task result twice in the flow's process (once only to check
+    that it can), and cloudpickle walks every object, so one bytes object costs the single writer a
+    fraction of the batch's thousands of objects. In the flow's own threads it is returned as it is.
+    Read it with `unpack_cleaned`."""
+    cleaned = clean_batch_for_load(docs.value)
+    if os.getpid() == _FLOW_PROCESS:
+        return cleaned
+    return pickle.dumps(cleaned, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def unpack_cleaned(payload: bytes) -> CleanedBatch:
-    return pickle.loads(payload)
+def unpack_cleaned(payload: CleanedBatch | bytes) -> CleanedBatch:
+    return pickle.loads(payload) if isinstance(payload, bytes) else payload
+
+
+# The process the flow runs in (set when it starts); worker processes import this module afresh.
+_FLOW_PROCESS: int | None = None
+
+
+def mark_flow_process() -> None:
+    """Record that this process runs the flow: cleaning tasks run here hand their batches over as they are."""
+    global _FLOW_PROCESS
+    _FLOW_PROCESS = os.getpid()
 
 
 @task(name="validate-batch", cache_policy=NO_CACHE)
@@ -154,13 +173,14 @@ def batches(docs: Iterator[RawDocument | StoredFile], known: set[str], size: int
         yield batch
 
 
-@flow(name="ingest", log_prints=False)
+@flow(name="ingest", log_prints=False, task_runner=ThreadPoolTaskRunner(max_workers=os.cpu_count() or 2))
 def ingest(sources: list[str] | None = None, db: str | None = None, batch_size: int = BATCH_SIZE,
            max_in_flight: int | None = None, source: str | None = None, config: str | None = None) -> dict:
     """Ingest files, folders, globs or page/feed/sitemap URLs (default: the bundled samples), or the
     source named `source` in newsflow.toml (`config` overrides where that file is), into the warehouse."""
     logger = get_run_logger()
     started = time.perf_counter()
+    mark_flow_process()
     plan = plan_run(sources, source, config)
     sources = [source] if source else [*plan.paths, *plan.urls]
     db_file = str(db_path(db))  # the analyst copy; runs write the working db beside it

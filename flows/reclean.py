@@ -10,8 +10,8 @@ from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 from prefect.utilities.annotations import quote
 
-from flows.ingest import (_close, _connection, clean_batch_task, load_task, publish_task, unpack_cleaned,
-                          validate_task)
+from flows.ingest import (_close, _connection, clean_batch_task, load_task, mark_flow_process, publish_task,
+                          unpack_cleaned, validate_task)
 from newsflow.settings import BATCH_SIZE, db_path
 from tasks import load as L
 from tasks.clean import CLEANER_VERSION
@@ -26,6 +26,7 @@ def reclean(db: str | None = None, since: datetime | None = None, batch_size: in
     """Clean and validate the stored documents again with the current rules; load what changed."""
     logger = get_run_logger()
     started = time.perf_counter()
+    mark_flow_process()
     analyst = str(db_path(db))
     work = str(prepare_work_db(Path(analyst)))
     run_id = flow_run.get_id() or f"local-{time.time_ns()}"

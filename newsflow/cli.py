@@ -40,8 +40,8 @@ DbOption = Annotated[
 
 
 class Runner(str, Enum):
-    process = "process"
     thread = "thread"
+    process = "process"
     dask = "dask"
 
 
@@ -49,7 +49,7 @@ def _task_runner(kind: Runner, workers: int | None, dask_address: str | None):
     from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
 
     if kind is Runner.thread:
-        return ThreadPoolTaskRunner(max_workers=workers)
+        return ThreadPoolTaskRunner(max_workers=workers or os.cpu_count() or 2)
     if kind is Runner.dask:
         from prefect_dask import DaskTaskRunner
 
@@ -57,9 +57,9 @@ def _task_runner(kind: Runner, workers: int | None, dask_address: str | None):
             return DaskTaskRunner(address=dask_address)
         return DaskTaskRunner(cluster_kwargs={"n_workers": workers or os.cpu_count() or 2,
                                               "threads_per_worker": 1, "processes": True})
-    from tasks.workers import warm_up
+    from tasks.workers import init_worker
 
-    return ProcessPoolTaskRunner(max_workers=workers or os.cpu_count() or 2, initializer=warm_up)
+    return ProcessPoolTaskRunner(max_workers=workers or os.cpu_count() or 2, initializer=init_worker)
 
 
 def _no_heartbeats():
@@ -88,9 +88,13 @@ def ingest(
                                                    "./newsflow.toml, else the repository's.")] = None,
     db: DbOption = None,
     batch_size: Annotated[int, typer.Option(help="Documents per batch (one task run, one transaction).")] = 200,
-    task_runner: Annotated[Runner, typer.Option(help="Where cleaning batches run: local processes, threads, "
-                                                "or a Dask cluster.")] = Runner.process,
-    workers: Annotated[Optional[int], typer.Option(help="Worker processes/threads. Default: one per core.")] = None,
+    task_runner: Annotated[Runner, typer.Option(help="Where cleaning batches run. thread: task runs in threads "
+                                                "of this process, each feeding one cleaning process (forked "
+                                                "warm from a fork server); process: a pool of worker "
+                                                "processes, each with its cleaning process; dask: a Dask "
+                                                "cluster.")] = Runner.thread,
+    workers: Annotated[Optional[int], typer.Option(help="Batches cleaned at once (threads, worker processes or "
+                                                   "local Dask workers). Default: one per core.")] = None,
     dask_address: Annotated[Optional[str], typer.Option(help="Address of a running Dask scheduler, e.g. "
                                                         "tcp://10.0.0.5:8786 (with --task-runner dask).")] = None,
 ) -> None:

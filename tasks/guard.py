@@ -1,20 +1,26 @@
 """A per-document time limit for cleaning, so one pathological page cannot stall a batch.
 
-Documents are cleaned in a long-lived helper process forked from the worker (one per worker thread)
-that streams back one result per document. The worker waits at most the limit for each result; when a
-document takes longer, or crashes the helper (a parser segfault, the memory cap), the helper is killed,
-that document becomes a Rejected with the reason, and a fresh helper carries on with the rest of the
-batch. A signal-based timeout would not do: Prefect and Dask may run the task outside the main thread,
-and a signal cannot interrupt a long call inside lxml's C code. The helper is warmed up (imports,
-language model) before any document is timed, and keeps its caches across batches.
+Documents are cleaned in a long-lived helper process (one per worker thread or process) that streams
+back one result per document. The caller waits at most the limit for each result; when a document
+takes longer, or crashes the helper (a parser segfault, the memory cap), the helper is killed, that
+document becomes a Rejected with the reason, and a fresh helper carries on with the rest of the batch.
+A signal-based timeout would not do: Prefect and Dask may run the task outside the main thread, and a
+signal cannot interrupt a long call inside lxml's C code.
 
-Where `os.fork` is unavailable the documents are cleaned inline, without a limit.
+Helpers are forked from a fork server (multiprocessing's "forkserver"): a small single-threaded process
+that imported and warmed the cleaner once (`tasks.warm_cleaner`). So a helper starts warm in
+milliseconds, also after a kill; forking never copies the caller's threads, locks or memory (the flow's
+process holds Prefect's threads and DuckDB's caches); and the caller can be a thread of the flow's
+process. Where multiprocessing refuses children (Dask's worker processes are daemonic) the helper is
+forked from the worker itself, after a warm-up. Where fork is unavailable the documents are cleaned
+inline, without a limit.
 """
 
 from __future__ import annotations
 
 import atexit
 import gc
+import multiprocessing
 import os
 import signal
 import sys
@@ -33,6 +39,8 @@ R = TypeVar("R")
 # How long a fresh helper may take to warm up (imports, models) before the batch fails (and retries).
 WARMUP_TIMEOUT_S = 300.0
 _CAN_FORK = hasattr(os, "fork") and sys.platform.startswith("linux")
+# Imported by the fork server before it forks any helper (a module whose import warms the cleaner).
+FORK_SERVER_PRELOAD = ["tasks.warm_cleaner"]
 
 
 class HelperFailed(RuntimeError):
@@ -87,75 +95,115 @@ def _serve(conn: Connection, fn: Callable[[Any], Any], warmup: Callable[[], None
             conn.send(out)
 
 
-def _describe_exit(status: int | None) -> str:
-    if status is None:
+def _describe_exit(exitcode: int | None) -> str:
+    if exitcode is None:
         return "exited"
-    if os.WIFSIGNALED(status):
-        sig = os.WTERMSIG(status)
+    if exitcode < 0:
         try:
-            return f"killed by {signal.Signals(sig).name}"
+            return f"killed by {signal.Signals(-exitcode).name}"
         except ValueError:
-            return f"killed by signal {sig}"
-    return f"exit code {os.waitstatus_to_exitcode(status)}"
+            return f"killed by signal {-exitcode}"
+    return f"exit code {exitcode}"
 
 
-class Helper:
-    """One forked helper process that applies `fn` to items with a time limit per item."""
+def _helper_main(conn: Connection, fn: Callable[[Any], Any], warmup: Callable[[], None] | None) -> None:
+    _set_parent_death_signal()
+    _serve(conn, fn, warmup)
 
-    def __init__(self, fn: Callable[[T], R], warmup: Callable[[], None] | None = None):
-        self.fn = fn
-        self.warmup = warmup
-        self.pid: int | None = None
-        self.conn: Connection | None = None
 
-    def start(self) -> None:
-        parent_conn, child_conn = Pipe(duplex=True)
-        pid = os.fork()
-        if pid == 0:  # the helper
+class _ForkedChild:
+    """A helper forked from this very process (where multiprocessing refuses children), with the part
+    of `multiprocessing.Process` that `Helper` uses."""
+
+    def __init__(self, target: Callable[..., None], args: tuple):
+        self.exitcode: int | None = None
+        self.pid = os.fork()
+        if self.pid == 0:  # the helper
             status = 0
             try:
-                parent_conn.close()
-                _set_parent_death_signal()
-                _serve(child_conn, self.fn, self.warmup)
+                target(*args)
             except BaseException:  # noqa: BLE001 - a helper must never run the parent's code
                 status = 1
             finally:
                 os._exit(status)
+
+    def join(self, timeout: float | None = None) -> None:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.exitcode is None:
+            try:
+                pid, status = os.waitpid(self.pid, 0 if deadline is None else os.WNOHANG)
+            except ChildProcessError:
+                self.exitcode = 1
+                return
+            if pid:
+                self.exitcode = os.waitstatus_to_exitcode(status)
+            elif time.monotonic() >= deadline:
+                return
+            else:
+                time.sleep(0.01)
+
+    def kill(self) -> None:
+        if self.exitcode is None:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def _start_process(conn: Connection, fn: Callable[[Any], Any], warmup: Callable[[], None] | None):
+    """Start a helper running `_serve(conn, ...)`: from the fork server, or forked from this process
+    where multiprocessing allows no children (a daemonic process)."""
+    if multiprocessing.current_process().daemon:
+        return _ForkedChild(_helper_main, (conn, fn, warmup))
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(FORK_SERVER_PRELOAD)  # read when the fork server starts, once
+    process = context.Process(target=_helper_main, args=(conn, fn, warmup), name="newsflow-cleaner", daemon=True)
+    process.start()
+    return process
+
+
+class Helper:
+    """One helper process that applies `fn` to items with a time limit per item."""
+
+    def __init__(self, fn: Callable[[T], R], warmup: Callable[[], None] | None = None):
+        self.fn = fn
+        self.warmup = warmup
+        self.process: Any = None  # a multiprocessing.Process, or a _ForkedChild
+        self.conn: Connection | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process is not None else None
+
+    def start(self) -> None:
+        parent_conn, child_conn = Pipe(duplex=True)
+        self.process = _start_process(child_conn, self.fn, self.warmup)
         child_conn.close()
-        self.pid, self.conn = pid, parent_conn
+        self.conn = parent_conn
         if not parent_conn.poll(WARMUP_TIMEOUT_S):
             self.stop()
             raise HelperFailed(f"cleaning helper did not warm up within {WARMUP_TIMEOUT_S:g} s")
         try:
             parent_conn.recv()
         except (EOFError, OSError):
-            status = self.stop()
-            raise HelperFailed(f"cleaning helper failed to start ({_describe_exit(status)})") from None
+            exitcode = self.stop()
+            raise HelperFailed(f"cleaning helper failed to start ({_describe_exit(exitcode)})") from None
 
     def stop(self, grace: float = 0.0) -> int | None:
-        """Stop the helper and reap it (after `grace` seconds to exit on its own); returns its wait status."""
-        status = None
+        """Stop the helper and reap it (after `grace` seconds to exit on its own); returns its exit code
+        (negative: the signal that ended it)."""
         if self.conn is not None:
             self.conn.close()  # an idle helper exits when its pipe closes
             self.conn = None
-        if self.pid is not None:
-            deadline = time.monotonic() + grace
-            while time.monotonic() < deadline:
-                pid, status = os.waitpid(self.pid, os.WNOHANG)
-                if pid:
-                    self.pid = None
-                    return status
-                time.sleep(0.01)
-            try:
-                os.kill(self.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            try:
-                _, status = os.waitpid(self.pid, 0)
-            except ChildProcessError:
-                pass
-            self.pid = None
-        return status
+        process, self.process = self.process, None
+        if process is None:
+            return None
+        if grace > 0:
+            process.join(grace)
+        if process.exitcode is None:
+            process.kill()
+            process.join()
+        return process.exitcode
 
     def run(self, items: Sequence[T], limit: float, on_fail: Callable[[T, str], R]) -> list[R]:
         """Apply fn to every item; an item slower than `limit` seconds or crashing gets on_fail(item, reason)."""
@@ -183,8 +231,8 @@ class Helper:
                 try:
                     status, value = self.conn.recv()
                 except (EOFError, OSError):
-                    exit_status = self.stop()
-                    results.append(on_fail(item, f"cleaning process crashed ({_describe_exit(exit_status)})"))
+                    exitcode = self.stop()
+                    results.append(on_fail(item, f"cleaning process crashed ({_describe_exit(exitcode)})"))
                     failed = True
                     break
                 results.append(value if status == "ok" else on_fail(item, value))
@@ -209,10 +257,17 @@ def _helper(fn: Callable[[Any], Any], warmup: Callable[[], None] | None) -> Help
 
 
 def _stop_all() -> None:
-    """At worker exit: let the helpers finish and reap them (their CPU time then counts for the worker)."""
+    """At exit: let the helpers finish, then stop the fork server and reap it, so no process is left
+    behind and the cleaning CPU time counts for this process (`getrusage`, which `make bench` reads)."""
     for helper in _all_helpers:
-        if helper.pid is not None and os.getpid() != helper.pid:
+        if helper.process is not None and os.getpid() != helper.pid:
             helper.stop(grace=2.0)
+    from multiprocessing import forkserver
+
+    try:  # CPython's own way to stop its fork server (closing its "alive" pipe), which it keeps private
+        forkserver._forkserver._stop()
+    except (AttributeError, OSError):
+        pass
 
 
 def run_guarded(items: Sequence[T], fn: Callable[[T], R], on_fail: Callable[[T, str], R],

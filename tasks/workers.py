@@ -1,20 +1,15 @@
-"""Worker-process set-up: import the heavy libraries once per worker, not inside the first document."""
+"""Worker-process set-up for `newsflow ingest --task-runner process`."""
 
 from __future__ import annotations
 
 
-def warm_up() -> None:
-    """Load trafilatura, the language model and the date parser so the first document is not slow.
-
-    Also makes the worker exit without the interpreter's teardown once the pool shuts it down
+def init_worker() -> None:
+    """Make the worker exit without the interpreter's teardown once the pool shuts it down
     (`newsflow.fastexit`; status 0: the pool reads nothing from a worker's exit status).
+
+    Nothing is warmed here: the worker only hands its batches to a cleaning process, which comes warm
+    from the fork server (tasks/guard.py).
     """
     from newsflow import fastexit
 
     fastexit.install(status=0)
-    import trafilatura  # noqa: F401
-    from dateutil import parser  # noqa: F401
-
-    from tasks.clean import detect_language
-
-    detect_language("Warm-up sentence for the language identifier model.")

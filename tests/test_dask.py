@@ -1,4 +1,5 @@
-"""Scale-out: cleaning batches on a Dask cluster give the same warehouse as local worker processes."""
+"""Scale-out: cleaning batches on a Dask cluster, or in local worker processes, give the same warehouse as
+the default runner (threads of the flow's process, each feeding a cleaning process)."""
 
 from __future__ import annotations
 
@@ -19,11 +20,14 @@ def corpus(tmp_path_factory):
     return folder
 
 
-def test_dask_cluster_loads_the_same_warehouse_as_local_processes(prefect_server, corpus, tmp_path):
+def test_dask_cluster_and_worker_processes_load_the_same_warehouse_as_the_default_runner(prefect_server, corpus,
+                                                                                       tmp_path):
     distributed = pytest.importorskip("distributed")
 
     local_db = tmp_path / "local.duckdb"
     run_ingest(prefect_server, corpus, local_db, "--batch-size", "8")
+    process_db = tmp_path / "process.duckdb"
+    run_ingest(prefect_server, corpus, process_db, "--batch-size", "8", "--task-runner", "process")
 
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         dask_db = tmp_path / "dask.duckdb"
@@ -33,9 +37,10 @@ def test_dask_cluster_loads_the_same_warehouse_as_local_processes(prefect_server
         ran = dict(cluster.scheduler.task_prefixes["clean_batch_task"].state_counts)
     assert ran.get("processing") == 8, ran
 
-    local, dask = warehouse_contents(local_db), warehouse_contents(dask_db)
+    local, dask, process = (warehouse_contents(db) for db in (local_db, dask_db, process_db))
     assert len(local["articles"]) >= 30
     assert len(local["quarantine"]) >= 2
     assert len(local["removed_segments"]) > 0
     for table in ("documents", "articles", "removed_segments", "quarantine"):
-        assert dask[table] == local[table], f"{table} differs between the Dask and the process runner"
+        assert dask[table] == local[table], f"{table} differs between the Dask and the default runner"
+        assert process[table] == local[table], f"{table} differs between the process and the default runner"

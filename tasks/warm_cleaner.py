@@ -1,0 +1,14 @@
+"""Imported by the cleaning helpers' fork server (tasks/guard.py) before it forks any helper.
+
+Importing this module loads and warms the whole cleaning stage (trafilatura, the date parser, the
+language model, the analysis), so every helper forked afterwards starts warm and shares those pages
+with the server instead of loading its own copy. What is alive then lives as long as the server and
+its helpers, so it is kept out of the garbage collector's passes.
+"""
+
+import gc
+
+from tasks.guard import _warm_cleaner
+
+_warm_cleaner()
+gc.freeze()
