@@ -113,14 +113,16 @@ def _helper_main(conn: Connection, fn: Callable[[Any], Any], warmup: Callable[[]
 
 class _ForkedChild:
     """A helper forked from this very process (where multiprocessing refuses children), with the part
-    of `multiprocessing.Process` that `Helper` uses."""
+    of `multiprocessing.Process` that `Helper` uses. The child closes `parent_end`, the caller's end of
+    its pipe, so that it sees the pipe close when the caller closes it."""
 
-    def __init__(self, target: Callable[..., None], args: tuple):
+    def __init__(self, target: Callable[..., None], args: tuple, parent_end: Connection):
         self.exitcode: int | None = None
         self.pid = os.fork()
         if self.pid == 0:  # the helper
             status = 0
             try:
+                parent_end.close()
                 target(*args)
             except BaseException:  # noqa: BLE001 - a helper must never run the parent's code
                 status = 1
@@ -150,11 +152,12 @@ class _ForkedChild:
                 pass
 
 
-def _start_process(conn: Connection, fn: Callable[[Any], Any], warmup: Callable[[], None] | None):
+def _start_process(conn: Connection, parent_end: Connection, fn: Callable[[Any], Any],
+                   warmup: Callable[[], None] | None):
     """Start a helper running `_serve(conn, ...)`: from the fork server, or forked from this process
     where multiprocessing allows no children (a daemonic process)."""
     if multiprocessing.current_process().daemon:
-        return _ForkedChild(_helper_main, (conn, fn, warmup))
+        return _ForkedChild(_helper_main, (conn, fn, warmup), parent_end)
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(FORK_SERVER_PRELOAD)  # read when the fork server starts, once
     process = context.Process(target=_helper_main, args=(conn, fn, warmup), name="newsflow-cleaner", daemon=True)
@@ -177,7 +180,7 @@ class Helper:
 
     def start(self) -> None:
         parent_conn, child_conn = Pipe(duplex=True)
-        self.process = _start_process(child_conn, self.fn, self.warmup)
+        self.process = _start_process(child_conn, parent_conn, self.fn, self.warmup)
         child_conn.close()
         self.conn = parent_conn
         if not parent_conn.poll(WARMUP_TIMEOUT_S):

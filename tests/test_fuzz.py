@@ -40,6 +40,42 @@ def test_time_limit_quarantines_only_the_slow_document_and_the_batch_carries_on(
     assert run_guarded([11, 12], _slow_or_bad, _failed, limit=1) == [110, 120]
 
 
+def _parent_pid(_: int) -> int:
+    return os.getppid()
+
+
+def test_helpers_fork_from_the_fork_server_not_from_the_caller():
+    # Forking the caller would copy its threads and locks (the flow's process runs Prefect's threads).
+    parent = run_guarded([0], _parent_pid, _failed, limit=30)[0]
+    assert isinstance(parent, int) and parent not in (os.getpid(), 1)
+
+
+def _in_daemonic_process(out) -> None:
+    from tasks.guard import Helper, _ForkedChild
+
+    helper = Helper(abs)
+    helper.start()
+    forked = isinstance(helper.process, _ForkedChild)
+    results = helper.run([-1, -2], 30, _failed)
+    started = time.monotonic()
+    exitcode = helper.stop(grace=10.0)  # an idle helper exits on its own once its pipe closes
+    out.put((forked, results, exitcode, time.monotonic() - started))
+
+
+def test_a_daemonic_process_forks_its_own_helper_which_exits_when_its_pipe_closes():
+    # Dask's worker processes are daemonic: multiprocessing gives them no children, so no fork server.
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    out = context.Queue()
+    proc = context.Process(target=_in_daemonic_process, args=(out,), daemon=True)
+    proc.start()
+    forked, results, exitcode, seconds = out.get(timeout=120)
+    proc.join(30)
+    assert forked and results == [1, 2]
+    assert exitcode == 0 and seconds < 5  # it saw the pipe close: not killed after the grace period
+
+
 def test_guarded_cleaning_matches_inline_cleaning_and_keeps_order():
     from tasks.clean import clean_batch
     from tasks.enrich import analysis_of
