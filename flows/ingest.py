@@ -23,9 +23,9 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
-from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.artifacts import create_markdown_artifact
 from prefect.runtime import flow_run
+from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.utilities.annotations import quote
 
 from newsflow.config import RunPlan, plan_run
@@ -49,6 +49,16 @@ def discover_task(sources: list[str]) -> list[Path]:
     return discover(sources)
 
 
+# The process the flow runs in (set when it starts); worker processes import this module afresh.
+_FLOW_PROCESS: int | None = None
+
+
+def mark_flow_process() -> None:
+    """Record that this process runs the flow: cleaning tasks run here hand their batches over as they are."""
+    global _FLOW_PROCESS
+    _FLOW_PROCESS = os.getpid()
+
+
 @task(name="clean-batch", retries=1, retry_delay_seconds=2, cache_policy=NO_CACHE)
 def clean_batch_task(docs: Sealed[list[RawDocument]]) -> CleanedBatch | bytes:
     """Clean and analyze one batch with a per-document time limit (tasks/guard.py); each result comes
@@ -67,16 +77,6 @@ def clean_batch_task(docs: Sealed[list[RawDocument]]) -> CleanedBatch | bytes:
 
 def unpack_cleaned(payload: CleanedBatch | bytes) -> CleanedBatch:
     return pickle.loads(payload) if isinstance(payload, bytes) else payload
-
-
-# The process the flow runs in (set when it starts); worker processes import this module afresh.
-_FLOW_PROCESS: int | None = None
-
-
-def mark_flow_process() -> None:
-    """Record that this process runs the flow: cleaning tasks run here hand their batches over as they are."""
-    global _FLOW_PROCESS
-    _FLOW_PROCESS = os.getpid()
 
 
 @task(name="validate-batch", cache_policy=NO_CACHE)
