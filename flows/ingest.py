@@ -30,8 +30,8 @@ from prefect.utilities.annotations import quote
 
 from newsflow.config import RunPlan, plan_run
 from newsflow.progress import IngestProgress
-from newsflow.settings import (BATCH_SIZE, MIN_BATCH_SIZE, WAREHOUSE_CHECKPOINT_THRESHOLD, WAREHOUSE_MEMORY_LIMIT,
-                               db_path)
+from newsflow.settings import (BATCH_SIZE, CORES, MIN_BATCH_SIZE, WAREHOUSE_CHECKPOINT_THRESHOLD,
+                               WAREHOUSE_MEMORY_LIMIT, db_path)
 from tasks import load as L
 from tasks.clean import CLEANER_VERSION
 from tasks.discover import fetch_source_task
@@ -111,7 +111,7 @@ def _connection(db: str):
         _CONNECTIONS[db] = L.connect(db)
         # DuckDB keeps written blocks cached up to 80% of RAM: cap it so memory does not grow with the run.
         _CONNECTIONS[db].execute(f"set memory_limit = '{WAREHOUSE_MEMORY_LIMIT}'")
-        # The cores belong to the cleaning workers; a batch's inserts are too small to gain from threads.
+        # The cores belong to the cleaning processes; a batch's inserts are too small to gain from threads.
         _CONNECTIONS[db].execute("set threads = 1")
         _CONNECTIONS[db].execute(f"set checkpoint_threshold = '{WAREHOUSE_CHECKPOINT_THRESHOLD}'")
     return _CONNECTIONS[db]
@@ -173,7 +173,7 @@ def batches(docs: Iterator[RawDocument | StoredFile], known: set[str], size: int
         yield batch
 
 
-@flow(name="ingest", log_prints=False, task_runner=ThreadPoolTaskRunner(max_workers=os.cpu_count() or 2))
+@flow(name="ingest", log_prints=False, task_runner=ThreadPoolTaskRunner(max_workers=CORES))
 def ingest(sources: list[str] | None = None, db: str | None = None, batch_size: int = BATCH_SIZE,
            max_in_flight: int | None = None, source: str | None = None, config: str | None = None) -> dict:
     """Ingest files, folders, globs or page/feed/sitemap URLs (default: the bundled samples), or the
@@ -206,13 +206,13 @@ def ingest(sources: list[str] | None = None, db: str | None = None, batch_size: 
         progress = IngestProgress(paths)
         writer = _BatchWriter(work_file, run_id, totals, summary, logger, plan.language, progress)
         in_flight: deque = deque()
-        limit = max_in_flight or 2 * (os.cpu_count() or 2)
+        limit = max_in_flight or 2 * CORES
         files = read_all(paths, stored=L.stored_files(con))  # stored, unchanged files are not read again
         for batch in batches(itertools.chain(files, fetched), known, batch_size, summary, progress,
-                             expected=len(paths) + len(fetched), workers=os.cpu_count() or 2):
+                             expected=len(paths) + len(fetched), workers=CORES):
             in_flight.append((batch, clean_batch_task.submit(Sealed(batch))))
             if writer.loaded == 0 and len(in_flight) == 1:
-                _preload_validation()  # GX imports while the workers start, not after the first batch
+                _preload_validation()  # GX imports while the helpers start, not after the first batch
             if len(in_flight) >= limit:
                 writer.finish(*in_flight.popleft())
         while in_flight:
@@ -298,8 +298,10 @@ class _BatchWriter:
         for r in rejected:  # e.g. a refused or failed download is a "fetch" rejection, not a "read" one
             r.stage = stages.get(r.document_id, r.stage)
         if self.language:
-            wrong = [a for a in articles if a.language and a.language != self.language]
-            articles = [a for a in articles if not (a.language and a.language != self.language)]
+            kept, wrong = [], []
+            for a in articles:
+                (wrong if a.language and a.language != self.language else kept).append(a)
+            articles = kept
             rejected += [Rejected(a.document_id, a.source_uri, "validate",
                                   [f"language '{a.language}' is not the source's language '{self.language}'"])
                          for a in wrong]

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from newsflow import fastexit
-from newsflow.settings import db_path
+from newsflow.settings import CORES, db_path
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
@@ -49,17 +49,17 @@ def _task_runner(kind: Runner, workers: int | None, dask_address: str | None):
     from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
 
     if kind is Runner.thread:
-        return ThreadPoolTaskRunner(max_workers=workers or os.cpu_count() or 2)
+        return ThreadPoolTaskRunner(max_workers=workers or CORES)
     if kind is Runner.dask:
         from prefect_dask import DaskTaskRunner
 
         if dask_address:
             return DaskTaskRunner(address=dask_address)
-        return DaskTaskRunner(cluster_kwargs={"n_workers": workers or os.cpu_count() or 2,
+        return DaskTaskRunner(cluster_kwargs={"n_workers": workers or CORES,
                                               "threads_per_worker": 1, "processes": True})
     from tasks.workers import init_worker
 
-    return ProcessPoolTaskRunner(max_workers=workers or os.cpu_count() or 2, initializer=init_worker)
+    return ProcessPoolTaskRunner(max_workers=workers or CORES, initializer=init_worker)
 
 
 def _import_what_the_run_needs() -> None:

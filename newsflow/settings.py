@@ -12,6 +12,8 @@ MIGRATIONS_DIR = WAREHOUSE_DIR / "migrations"
 DEFAULT_DB = WAREHOUSE_DIR / "news.duckdb"
 
 # Documents per batch: one Prefect task run cleans one batch, one transaction loads it.
+# Batches cleaned at once by default (runner threads, worker processes or local Dask workers): one per core.
+CORES = os.cpu_count() or 2
 BATCH_SIZE = int(os.environ.get("NEWSFLOW_BATCH_SIZE", "200"))
 # The smallest batch the last ones shrink to (flows.ingest.batches), so the workers finish together.
 MIN_BATCH_SIZE = 25

@@ -126,5 +126,5 @@ def _cited_outlets(sentence: str) -> Iterator[tuple[str, str]]:
             continue  # speed only: the pattern cannot match without one of its words
         for m in regex.finditer(sentence):
             outlet = _clean_outlet(m.group("outlet"))
-            if outlet and not (pattern_id in _NEEDS_OUTLET_WORD and not _OUTLET_WORDS.search(outlet)):
+            if outlet and (pattern_id not in _NEEDS_OUTLET_WORD or _OUTLET_WORDS.search(outlet)):
                 yield pattern_id, outlet

@@ -174,10 +174,6 @@ class Helper:
         self.process: Any = None  # a multiprocessing.Process, or a _ForkedChild
         self.conn: Connection | None = None
 
-    @property
-    def pid(self) -> int | None:
-        return self.process.pid if self.process is not None else None
-
     def start(self) -> None:
         parent_conn, child_conn = Pipe(duplex=True)
         self.process = _start_process(child_conn, parent_conn, self.fn, self.warmup)
@@ -263,7 +259,7 @@ def _stop_all() -> None:
     """At exit: let the helpers finish, then stop the fork server and reap it, so no process is left
     behind and the cleaning CPU time counts for this process (`getrusage`, which `make bench` reads)."""
     for helper in _all_helpers:
-        if helper.process is not None and os.getpid() != helper.pid:
+        if helper.process is not None:
             helper.stop(grace=2.0)
     from multiprocessing import forkserver
 
