@@ -190,3 +190,64 @@ def test_c_element_lookup_extracts_the_same_as_lxml_html() -> None:
     # The C lookup is in effect: form controls are plain elements, not lxml.html's InputElement.
     assert type(trafilatura.utils.load_html(pages[-1]).find(".//input")) is html.HtmlElement
     assert type(html.fromstring(pages[-1], parser=python_lookup).find(".//input")) is html.InputElement
+
+
+# One page per way trafilatura's byline XPaths can match, and per kind of category link.
+_BYLINE_PAGES = [
+    '<a rel="author" href="/u/1">Jane Doe</a>', '<div id="author">Jane Doe</div>',
+    '<span class="author">Jane Doe</span>', '<span itemprop="author name">Jane Doe</span>',
+    '<div data-testid="AuthorCard">Jane Doe</div>', '<span class="post-AuthorName">Jane Doe</span>',
+    "<author>Jane Doe</author>", "<p><rel>me</rel> Jane Doe</p>", '<p class="byline">Jane Doe</p>',
+    '<span class="username">Jane Doe</span>', '<span class="byl">Jane Doe</span>',
+    '<span class="BBL">Jane Doe</span>', '<span itemprop="creator author">Jane Doe</span>',
+    '<div id="zuozhe">Jane Doe</div>', '<div id="bianji">Jane Doe</div>', '<div class="xiaobian">Jane Doe</div>',
+    '<h4 class="channel-name">Jane Doe</h4>', '<p class="submitted-by">Jane Doe</p>',
+    '<p class="posted-by">Jane Doe</p>', '<p class="journalist-name">Jane Doe</p>',
+    '<section data-component="Byline">Jane Doe</section>', '<section id="theAuthor">Jane Doe</section>',
+    '<section class="screenname">Jane Doe</section>', '<section class="staff-writer">Jane Doe</section>',
+    '<section class="Byline">Jane Doe</section>',
+]
+_CATEGORY_PAGES = [
+    '<div class="post-meta"><a href="/category/world/">World</a></div>',
+    '<p class="postmeta"><a href="/categories/politics">Politics</a></p>',
+    '<footer class="entry-footer"><a href="https://x.test/categor/europe/">Europe</a></footer>',
+    '<div class="post-meta"><a href="/tag/world/">World</a></div>',
+]
+
+
+def _page(body: str, head: str = "") -> bytes:
+    story = "<p>" + "A sentence of the story that the page is about. " * 8 + "</p>"
+    return f"<html><head><title>T</title>{head}</head><body>{body}<article>{story}</article></body></html>".encode()
+
+
+def test_byline_and_category_shortcuts_find_what_trafilatura_finds() -> None:
+    """The author and category passes skip trafilatura's XPaths only where none can match: the results
+    equal trafilatura's own functions on real pages and on a page for each way they can match."""
+    import copy
+    import gzip
+
+    from trafilatura import metadata as M
+    from trafilatura.utils import load_html
+
+    from tasks.clean import _author_from_page, _categories, use_c_element_lookup
+
+    use_c_element_lookup()
+    pages = [gzip.decompress(p.read_bytes()) for p in sorted((Path(__file__).parent / "data" / "wcxb" / "html")
+                                                              .glob("*.html.gz"))]
+    pages += [p.read_bytes() for p in sorted((EDGE_CASES / "html").glob("*.html"))]
+    made = [_page(b) for b in _BYLINE_PAGES] + [_page(b) for b in _CATEGORY_PAGES]
+    made.append(_page("", '<meta property="article:section" content="Science">'))
+    authors = categories = 0
+    for raw in pages + made:
+        tree = load_html(raw)
+        expected = M.extract_author(tree)
+        expected = M.line_processing(M.unescape(expected)) if expected else None
+        assert _author_from_page(copy.deepcopy(tree)) == expected, raw[:300]
+        assert _categories(tree) == M.extract_catstags("category", tree), raw[:300]
+        authors += expected is not None
+        categories += bool(M.extract_catstags("category", tree))
+    for raw in made[:len(_BYLINE_PAGES)]:  # every made byline page really exercises a match
+        assert "Jane Doe" in (_author_from_page(load_html(raw)) or ""), raw
+    assert [_categories(load_html(raw)) for raw in made[len(_BYLINE_PAGES):]] == [
+        ["World"], ["Politics"], ["Europe"], [], ["Science"]]
+    assert authors >= len(_BYLINE_PAGES) + 5 and categories >= 4
