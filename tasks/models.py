@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -19,11 +20,23 @@ def sha256_hex(data: bytes | str) -> str:
 RAW_CODEC = "zstd"
 
 
-def pack_raw(raw: bytes | None) -> bytes | None:
-    """Raw bytes as stored in documents.raw (RAW_CODEC); ~0.6 ms for a 190 KiB page."""
-    import zstandard
+# Level 1 with a compressor kept per thread (one compresses one frame at a time): 0.42 ms for a 160 KiB
+# bench page, where a new level-3 compressor per page took 0.73 ms, for output 6% larger (21.5% of
+# the page instead of 20.2%). Any level reads back the same way.
+RAW_LEVEL = 1
+_compressors = threading.local()
 
-    return None if raw is None else zstandard.ZstdCompressor(level=3).compress(raw)
+
+def pack_raw(raw: bytes | None) -> bytes | None:
+    """Raw bytes as stored in documents.raw (RAW_CODEC)."""
+    if raw is None:
+        return None
+    compressor = getattr(_compressors, "zstd", None)
+    if compressor is None:
+        import zstandard
+
+        compressor = _compressors.zstd = zstandard.ZstdCompressor(level=RAW_LEVEL)
+    return compressor.compress(raw)
 
 
 def unpack_raw(stored: bytes | None, codec: str | None) -> bytes | None:

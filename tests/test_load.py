@@ -73,5 +73,13 @@ def test_raw_documents_are_stored_compressed_and_read_back_exactly(tmp_path: Pat
     stored = {d.source_uri: d.raw for batch in stored_documents(con) for d in batch}
     assert stored == {"file:///d/page.html": html, "file:///d/2.txt": b"document 2", "file:///d/3.txt": b"document 3"}
     assert unpack_raw(None, "zstd") is None
+    # Raw pages packed before the level changed (3) read back too; threads pack concurrently.
+    import zstandard
+    from concurrent.futures import ThreadPoolExecutor
+
+    assert unpack_raw(zstandard.ZstdCompressor(level=3).compress(html), "zstd") == html
+    pages = [html + str(i).encode() * i for i in range(64)]
+    with ThreadPoolExecutor(4) as pool:
+        assert [unpack_raw(p, "zstd") for p in pool.map(pack_raw, pages)] == pages
     with pytest.raises(ValueError, match="unknown raw_codec"):
         unpack_raw(b"x", "brotli")
