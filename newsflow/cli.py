@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from newsflow import fastexit
-from newsflow.settings import CORES, db_path
+from newsflow.settings import BATCH_SIZE, CORES, db_path
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
@@ -100,7 +100,8 @@ def ingest(
     config: Annotated[Optional[Path], typer.Option("--config", help="Sources config. Default: $NEWSFLOW_CONFIG, "
                                                    "./newsflow.toml, else the repository's.")] = None,
     db: DbOption = None,
-    batch_size: Annotated[int, typer.Option(help="Documents per batch (one task run, one transaction).")] = 200,
+    batch_size: Annotated[int, typer.Option(help="Documents per batch (one task run, one transaction). "
+                                            "Default: $NEWSFLOW_BATCH_SIZE or 400.")] = BATCH_SIZE,
     task_runner: Annotated[Runner, typer.Option(help="Where cleaning batches run. thread: task runs in threads "
                                                 "of this process, each feeding one cleaning process (forked "
                                                 "warm from a fork server); process: a pool of worker "
@@ -259,7 +260,7 @@ def reclean(
     db: DbOption = None,
     since: Annotated[Optional[datetime], typer.Option(help="Only documents received at or after this time "
                                                       "(e.g. 2026-11-01 or 2026-11-01T12:00:00).")] = None,
-    batch_size: Annotated[int, typer.Option(help="Documents per batch.")] = 200,
+    batch_size: Annotated[int, typer.Option(help="Documents per batch.")] = BATCH_SIZE,
 ) -> None:
     """Clean and validate the stored raw documents again with the current rules (no refetch), load the
     changes idempotently, record the cleaner version on each article, then publish the analyst copy."""
