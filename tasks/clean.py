@@ -297,9 +297,10 @@ def _langid():
     return py3langid
 
 
-# Enough for a stable answer; the classifier's cost grows with the text. On the WCXB dev articles the
-# first 1,000 characters give the full text's answer on 790 of 791 pages (1,500: 791, at twice the cost).
-_LANGID_CHARS = 1000
+# Enough for a stable answer; the classifier's cost grows with the text (a Python loop over its bytes).
+# The first 800 characters give the full text's answer on all 791 cleaned WCXB dev articles and 400 bench
+# pages (600: 790 of 791), in ~0.45 ms instead of ~0.7 for 1,000.
+_LANGID_CHARS = 800
 
 
 def detect_language(text: str) -> str | None:
