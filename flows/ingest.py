@@ -41,7 +41,7 @@ from tasks.models import Article, CleanedBatch, RawDocument, Rejected, Sealed
 from tasks.publish import needs_publish, prepare_work_db, publish
 from tasks.search import ensure_index
 from tasks.sources import StoredFile, discover, read_all
-from tasks.validate import build_data_docs, validate_articles
+from tasks.validate import build_data_docs, preload as preload_validation, validate_articles
 
 
 @task(name="discover", cache_policy=NO_CACHE)
@@ -212,7 +212,7 @@ def ingest(sources: list[str] | None = None, db: str | None = None, batch_size: 
                              expected=len(paths) + len(fetched), workers=CORES):
             in_flight.append((batch, clean_batch_task.submit(Sealed(batch))))
             if writer.loaded == 0 and len(in_flight) == 1:
-                _preload_validation()  # GX imports while the helpers start, not after the first batch
+                preload_validation()  # GX imports while the helpers start, not after the first batch
             if len(in_flight) >= limit:
                 writer.finish(*in_flight.popleft())
         while in_flight:
@@ -262,13 +262,6 @@ def _share_api_with_workers() -> None:
     ctx = FlowRunContext.get()
     if ctx is not None and not os.environ.get("PREFECT_API_URL"):
         os.environ["PREFECT_API_URL"] = str(ctx.client.api_url)
-
-
-def _preload_validation() -> None:
-    """Import Great Expectations in the background (a few seconds of imports, once per run)."""
-    import threading
-
-    threading.Thread(target=lambda: __import__("great_expectations"), name="preload-gx", daemon=True).start()
 
 
 @dataclass

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from newsflow import fastexit
-from newsflow.settings import BATCH_SIZE, CORES, db_path
+from newsflow.settings import BATCH_SIZE, CORES, db_path, work_db_path
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
@@ -75,6 +75,48 @@ def _import_what_the_run_needs() -> None:
     import pyarrow.compute  # noqa: F401
 
 
+def _cleaning_ahead(files: list[Path], urls: bool, db: Path) -> bool:
+    """Whether the run will likely clean documents: it fetches URLs, or a file is not stored in the
+    warehouse as it is now (a rerun over unchanged files cleans nothing). A guess for warming up early:
+    the flow decides what it reads (JSON records already stored, say, are skipped there)."""
+    if urls:
+        return True
+    from tasks.sources import needs_reading
+
+    work = work_db_path(db)
+    if not work.exists():
+        return bool(files)
+    import duckdb
+
+    from tasks.load import stored_files
+
+    try:
+        con = duckdb.connect(str(work), read_only=True)
+    except duckdb.Error:  # e.g. another run writes it: assume there is work
+        return True
+    try:
+        stored = stored_files(con)
+    except duckdb.Error:
+        return True
+    finally:
+        con.close()
+    return any(needs_reading(f, stored) for f in files)
+
+
+def _warm_up_cleaning(runner: "Runner") -> None:
+    """While the API server boots: start the cleaning helpers' fork server (it imports and warms the
+    cleaner in its own process; thread runner only, the others start theirs in their workers) and
+    import Great Expectations in the background. The first batch then neither waits for the one nor
+    its validation for the other: ~1-2 s of a small run's wall time, on a core that would sit idle."""
+    from tasks.validate import preload
+
+    if runner is Runner.thread:
+        from tasks.guard import start_fork_server
+
+        start_fork_server()
+    preload()
+
+
 def _no_heartbeats():
     """No flow-run heartbeats against the run's own temporary server.
 
@@ -126,8 +168,7 @@ def ingest(
     server = start_early_server()  # boots while the checks and imports below run; stops at exit
     try:  # fail fast, before the flow starts, on a SOURCE that names nothing or a bad config
         plan = plan_run(sources, source, config)
-        if plan.paths:
-            discover(list(plan.paths))
+        files = discover(list(plan.paths)) if plan.paths else []
     except SourceError as exc:
         console.print(f"[red]error:[/red] {exc}. Give a file, a folder, a quoted glob such as 'data/*.jsonl' "
                       "or an http(s) URL.")
@@ -140,6 +181,8 @@ def ingest(
     flow = ingest_flow.with_options(task_runner=_task_runner(task_runner, workers, dask_address))
     if server is not None:
         _import_what_the_run_needs()  # on this process's core while the server boots on the other
+        if _cleaning_ahead(files, bool(plan.urls), db_path(db)):
+            _warm_up_cleaning(task_runner)
         server.wait()
     with _no_heartbeats() if server is not None else contextlib.nullcontext():
         summary = flow(sources=sources, db=str(db_path(db)), batch_size=batch_size, source=source,

@@ -152,14 +152,33 @@ class _ForkedChild:
                 pass
 
 
+def _fork_server_context():
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(FORK_SERVER_PRELOAD)  # read when the fork server starts, once
+    return context
+
+
+def start_fork_server() -> bool:
+    """Start the helpers' fork server now, so that it imports and warms the cleaner (~1.5 s of CPU in its
+    own process) while this process does something else, e.g. waits for Prefect's API server. The first
+    helper then forks warm at once. Returns whether it started (not where helpers fork otherwise)."""
+    if not _CAN_FORK or multiprocessing.current_process().daemon:
+        return False
+    from multiprocessing import forkserver
+
+    _fork_server_context()
+    forkserver.ensure_running()
+    _stop_at_exit()
+    return True
+
+
 def _start_process(conn: Connection, parent_end: Connection, fn: Callable[[Any], Any],
                    warmup: Callable[[], None] | None):
     """Start a helper running `_serve(conn, ...)`: from the fork server, or forked from this process
     where multiprocessing allows no children (a daemonic process)."""
     if multiprocessing.current_process().daemon:
         return _ForkedChild(_helper_main, (conn, fn, warmup), parent_end)
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(FORK_SERVER_PRELOAD)  # read when the fork server starts, once
+    context = _fork_server_context()
     process = context.Process(target=_helper_main, args=(conn, fn, warmup), name="newsflow-cleaner", daemon=True)
     process.start()
     return process
@@ -249,10 +268,18 @@ def _helper(fn: Callable[[Any], Any], warmup: Callable[[], None] | None) -> Help
     key = (fn, warmup, os.getpid())  # a forked process must not reuse its parent's helper
     if key not in helpers:
         helpers[key] = Helper(fn, warmup)
-        if not _all_helpers:
-            atexit.register(_stop_all)
+        _stop_at_exit()
         _all_helpers.append(helpers[key])
     return helpers[key]
+
+
+_stopping_at_exit: list[int] = []  # the pid that registered `_stop_all` (a forked child registers again)
+
+
+def _stop_at_exit() -> None:
+    if os.getpid() not in _stopping_at_exit:
+        _stopping_at_exit.append(os.getpid())
+        atexit.register(_stop_all)
 
 
 def _stop_all() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import glob
 import hashlib
 import json
+import os
 import time
 from collections.abc import Container, Iterable, Iterator
 from dataclasses import dataclass
@@ -67,6 +68,20 @@ def _hash_file(path: Path) -> tuple[str, int]:
     return h.hexdigest(), size
 
 
+def _is_stored(uri: str, kind: str | None, st: os.stat_result, stored: Container[tuple[str, int, int]]) -> bool:
+    return kind in ("text", "html") and (uri, st.st_size, st.st_mtime_ns) in stored
+
+
+def needs_reading(path: Path, stored: Container[tuple[str, int, int]]) -> bool:
+    """Whether `read_path` would read this file, i.e. it is not a .txt/.html file that `stored` holds
+    as it is now (a JSON file is always read: its records are checked one by one)."""
+    try:
+        return not _is_stored(path.resolve().as_uri(), SUPPORTED_SUFFIXES.get(path.suffix.lower()), path.stat(),
+                              stored)
+    except OSError:
+        return True
+
+
 def read_path(path: Path, max_bytes: int = MAX_DOCUMENT_BYTES,
               stored: Container[tuple[str, int, int]] = ()) -> Iterator[RawDocument | StoredFile]:
     """Yield the documents in one file: one for .txt/.html, one per record for .json/.jsonl.
@@ -79,10 +94,10 @@ def read_path(path: Path, max_bytes: int = MAX_DOCUMENT_BYTES,
     mtime_ns = None
     try:
         st = path.stat()
+        if _is_stored(uri, kind, st, stored):
+            yield StoredFile(uri, st.st_size)
+            return
         if kind in ("text", "html"):
-            if (uri, st.st_size, st.st_mtime_ns) in stored:
-                yield StoredFile(uri, st.st_size)
-                return
             if time.time_ns() - st.st_mtime_ns >= SETTLED_NS:
                 mtime_ns = st.st_mtime_ns
         if kind is not None and st.st_size <= max_bytes:

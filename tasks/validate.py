@@ -76,6 +76,15 @@ def articles_frame(articles: list[Article], now: datetime | None = None) -> pd.D
 
 
 @lru_cache(maxsize=1)
+def preload() -> None:
+    """Import Great Expectations in a background thread (a few seconds of imports, once per process),
+    so the first validation does not wait for them."""
+    import threading
+
+    threading.Thread(target=lambda: __import__("great_expectations"), name="preload-gx", daemon=True).start()
+
+
+@lru_cache(maxsize=1)
 def _gx():
     """The ephemeral context with the suite and its validation definition, made once per process."""
     import great_expectations as gx

@@ -33,3 +33,36 @@ def test_extract_prints_one_json_object_per_document(samples_dir: Path, tmp_path
     assert {r["rule"] for r in sample["removed"]} >= {"teaser", "outlet-list", "repeated-title"}
     assert "Also Read" not in sample["body"]
     assert by_name["001_97e79ec8ab510aad.txt"]["title"] is None
+
+
+def test_cleaning_ahead_only_when_a_file_is_not_stored_as_it_is(samples_dir: Path, tmp_path: Path):
+    """The CLI warms the cleaning up while Prefect's server boots only when the run will clean something:
+    not on a rerun over unchanged files (whose time is mostly that boot)."""
+    import os
+    import shutil
+    import time
+
+    from newsflow.cli import _cleaning_ahead
+    from newsflow.settings import work_db_path
+    from tasks import load as L
+    from tasks.sources import discover, read_all
+    from warehouse_helpers import load_docs
+
+    folder = tmp_path / "src"
+    shutil.copytree(samples_dir, folder)
+    day_ago = time.time_ns() - 86_400 * 10**9  # settled files: the warehouse records their mtime
+    for f in folder.iterdir():
+        os.utime(f, ns=(day_ago, day_ago))
+    files = discover([folder])
+    db = tmp_path / "wh" / "news.duckdb"
+    assert _cleaning_ahead(files, False, db)  # no warehouse yet
+    con = L.connect(work_db_path(db))
+    load_docs(con, list(read_all(files)))
+    con.close()
+    assert not _cleaning_ahead(files, False, db)  # a rerun
+    assert not _cleaning_ahead([], False, db)
+    assert _cleaning_ahead(files, True, db)  # URLs are always fetched
+    os.utime(files[0], ns=(day_ago, day_ago + 10**9))  # one file changed since
+    assert _cleaning_ahead(files, False, db)
+    (folder / "new.txt").write_text("A new article arrives.\n\nIts body has a sentence or two.", encoding="utf-8")
+    assert _cleaning_ahead(discover([folder]), False, db)

@@ -50,6 +50,18 @@ def test_helpers_fork_from_the_fork_server_not_from_the_caller():
     assert isinstance(parent, int) and parent not in (os.getpid(), 1)
 
 
+def test_a_fork_server_started_early_is_the_one_helpers_fork_from():
+    # The CLI starts it while Prefect's server boots; the first helper then forks from it, warm.
+    from multiprocessing import forkserver
+
+    from tasks.guard import start_fork_server
+
+    assert start_fork_server()
+    pid = forkserver._forkserver._forkserver_pid  # CPython keeps it private; no public accessor
+    assert pid and start_fork_server() and forkserver._forkserver._forkserver_pid == pid  # once only
+    assert run_guarded([0], _parent_pid, _failed, limit=30)[0] == pid
+
+
 def _in_daemonic_process(out) -> None:
     from tasks.guard import Helper, _ForkedChild
 
