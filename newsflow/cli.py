@@ -103,7 +103,7 @@ def _cleaning_ahead(files: list[Path], urls: bool, db: Path) -> bool:
     return any(needs_reading(f, stored) for f in files)
 
 
-def _warm_up_cleaning(runner: "Runner") -> None:
+def _warm_up_cleaning(runner: Runner) -> None:
     """While the API server boots: start the cleaning helpers' fork server (it imports and warms the
     cleaner in its own process; thread runner only, the others start theirs in their workers) and
     import Great Expectations in the background. The first batch then neither waits for the one nor

@@ -273,12 +273,13 @@ def _helper(fn: Callable[[Any], Any], warmup: Callable[[], None] | None) -> Help
     return helpers[key]
 
 
-_stopping_at_exit: list[int] = []  # the pid that registered `_stop_all` (a forked child registers again)
+_exit_hook_pid: int | None = None  # the process that registered `_stop_all` (a forked child registers again)
 
 
 def _stop_at_exit() -> None:
-    if os.getpid() not in _stopping_at_exit:
-        _stopping_at_exit.append(os.getpid())
+    global _exit_hook_pid
+    if _exit_hook_pid != os.getpid():
+        _exit_hook_pid = os.getpid()
         atexit.register(_stop_all)
 
 
