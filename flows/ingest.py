@@ -239,7 +239,7 @@ def ingest(sources: list[str] | None = None, db: str | None = None, batch_size: 
     if publish_needed:
         publish_task(work_file, db_file)
     else:
-        logger.info("nothing changed and %s already holds every earlier run: not copied again", db_file)
+        logger.info("nothing changed and %s already holds every earlier change: not copied again", db_file)
     if summary.expectations:
         summary.data_docs = data_docs_task(str(Path(db_file).parent / "data_docs"))
     create_markdown_artifact(key="ingest-summary", markdown=summary_markdown(summary),

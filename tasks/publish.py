@@ -5,7 +5,7 @@ file a run writes would make the run fail with "Conflicting lock is held". Inste
 
 - `warehouse/news.work.duckdb` (beside the analyst file): the pipeline's own file; only runs open it.
 - `warehouse/news.duckdb` (the `--db` / NEWSFLOW_DB path): the analyst copy. After each successful run
-  that changed something (`analyst_holds_runs` tells when a copy is still current) the working file is
+  that changed something (`needs_publish` tells when a copy is still current) the working file is
   checkpointed (no WAL left), copied to a temporary file in the same folder, and renamed onto the
   analyst path with `os.replace` (atomic on POSIX and Windows). A session already open
   keeps reading the old file (its inode) until it reconnects; new sessions see the new copy.
@@ -35,12 +35,7 @@ def prepare_work_db(analyst: Path) -> Path:
 
 
 def analyst_holds_runs(analyst: Path, run_ids: set[str]) -> bool:
-    """Whether the analyst copy records exactly these runs (every earlier run was published).
-
-    A run that changed nothing need not copy the whole file again when this holds: whatever any run
-    wrote, the copy published after it holds. A run killed before publishing, or one that
-    marked such a run interrupted, leaves a run id the copy lacks, and the next run publishes.
-    """
+    """Whether the analyst copy records at least these runs."""
     if not analyst.exists():
         return False
     try:
@@ -48,19 +43,34 @@ def analyst_holds_runs(analyst: Path, run_ids: set[str]) -> bool:
     except duckdb.Error:  # e.g. locked by a read-write session: publishing replaces it anyway
         return False
     try:
-        return {r for (r,) in con.execute("select run_id from runs").fetchall()} == run_ids
+        return run_ids <= {r for (r,) in con.execute("select run_id from runs").fetchall()}
     except duckdb.Error:
         return False
     finally:
         con.close()
 
 
+# Runs whose effects the analyst copy must hold: all but the completed ones that changed nothing (a
+# killed or failed run may have committed batches before it stopped).
+_RUNS_TO_PUBLISH = """
+    select run_id from runs
+    where run_id <> ?
+      and not (status = 'completed' and coalesce(articles_new, 1) = 0 and coalesce(articles_updated, 1) = 0
+               and coalesce(quarantined, 1) = 0)
+"""
+
+
 def needs_publish(con: duckdb.DuckDBPyConnection, analyst: Path, run_id: str, changed: bool) -> bool:
-    """Whether the run `run_id`, recorded in the working db `con`, must copy it to the analyst path:
-    when it changed something, or when the analyst copy lacks an earlier run (`analyst_holds_runs`)."""
+    """Whether the run `run_id`, recorded in the working db `con`, must copy it to the analyst path.
+
+    It must when it changed something, or when the analyst copy lacks an earlier run that changed
+    something or did not complete (killed before it published, say). Completed runs that changed
+    nothing never force a copy: a rerun over unchanged input costs no whole-file copy, however many
+    such runs follow each other. Their run records reach the analyst copy with the next publish.
+    """
     if changed:
         return True
-    earlier = {r for (r,) in con.execute("select run_id from runs where run_id <> ?", [run_id]).fetchall()}
+    earlier = {r for (r,) in con.execute(_RUNS_TO_PUBLISH, [run_id]).fetchall()}
     return not analyst_holds_runs(analyst, earlier)
 
 

@@ -121,6 +121,11 @@ def test_a_run_that_changes_nothing_leaves_the_analyst_copy_alone(tmp_path: Path
     assert ingest(sources=[str(samples_dir)], db=str(analyst))["articles_new"] == 0
     after = analyst.stat()
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)  # not copied again
+    # Nor after any number of such runs: the copy lacks their records, which change nothing.
+    assert ingest(sources=[str(samples_dir)], db=str(analyst))["articles_new"] == 0
+    assert (analyst.stat().st_ino, analyst.stat().st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    with duckdb.connect(str(analyst), read_only=True) as con:
+        assert con.execute("select count(*) from runs").fetchone()[0] == 1
 
     # A run the copy lacks (killed before it published) makes the next run publish, changes or not.
     with duckdb.connect(str(work_db_path(analyst))) as con:
@@ -130,4 +135,4 @@ def test_a_run_that_changes_nothing_leaves_the_analyst_copy_alone(tmp_path: Path
     assert analyst.stat().st_ino != before.st_ino
     with duckdb.connect(str(analyst), read_only=True) as con:
         assert con.execute("select status from runs where run_id = 'killed'").fetchone() == ("interrupted",)
-        assert con.execute("select count(*) from runs").fetchone()[0] == 4  # the no-op run's record came along
+        assert con.execute("select count(*) from runs").fetchone()[0] == 5  # the no-op runs' records came along
