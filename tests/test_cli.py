@@ -66,3 +66,18 @@ def test_cleaning_ahead_only_when_a_file_is_not_stored_as_it_is(samples_dir: Pat
     assert _cleaning_ahead(files, False, db)
     (folder / "new.txt").write_text("A new article arrives.\n\nIts body has a sentence or two.", encoding="utf-8")
     assert _cleaning_ahead(discover([folder]), False, db)
+
+
+def test_the_run_collects_garbage_again_once_the_imports_are_frozen():
+    import gc
+
+    from newsflow import cli
+
+    gc.disable()  # as `ingest` does while it imports
+    try:
+        cli._freeze_imports()
+        assert gc.isenabled()  # a run without the collector would keep every reference cycle it makes
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        gc.enable()
