@@ -15,6 +15,34 @@ def test_discover_folder_recursive_glob_and_dedup(tmp_path: Path):
     assert sorted(p.name for p in found) == ["one.txt", "two.html"]  # each once, csv skipped
 
 
+def test_discover_lists_a_folder_as_sorted_rglob_would(tmp_path: Path):
+    """The folder walk is a faster spelling of `sorted(rglob("*"))` + is_file + resolve: same files, same
+    order, symlinked files followed, symlinked folders not entered, duplicates once."""
+    import os
+
+    from newsflow.settings import SUPPORTED_SUFFIXES
+
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    for folder in ("a/b", "a-c", "A", "deep/er/still"):
+        (root / folder).mkdir(parents=True)
+    outside.mkdir()
+    for name in ("a/x.txt", "a-c/y.HTML", "a/b/z.json", "A/q.jsonl", "a.txt", "top.htm", ".hidden.txt", ".txt",
+                 "noext", "a/b/.x.md", "Z.TXT", "a/b/c.txt", "deep/er/still/d.html"):
+        (root / name).write_text("x")
+    (outside / "o.txt").write_text("o")
+    os.symlink(root / "a", root / "link_to_a")  # a folder link: not entered
+    os.symlink(root / "a" / "x.txt", root / "b_link.txt")  # the same file again: listed once
+    os.symlink(outside / "o.txt", root / "a" / "ext.txt")  # listed as its target
+    os.symlink(root / "missing.txt", root / "broken.txt")  # dangling: not a file
+
+    expected = list(dict.fromkeys(
+        child.resolve() for child in sorted(root.rglob("*"))
+        if child.is_file() and child.suffix.lower() in SUPPORTED_SUFFIXES))
+    assert len(expected) == 11
+    assert discover([root]) == expected
+    assert discover([os.path.relpath(root)]) == expected
+
+
 def test_discover_missing_source_names_it(tmp_path: Path):
     with pytest.raises(SourceError, match="nope.txt: no such file"):
         discover([tmp_path / "nope.txt"])
