@@ -12,6 +12,7 @@ Two halves, so the CPU-heavy part runs in parallel with cleaning and the single 
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -65,13 +66,16 @@ def analysis_of(article) -> Analysis:
 
 
 def enrich_batch(con: duckdb.DuckDBPyConnection, items: list[tuple[str, str | None, Analysis]],
-                 now: datetime) -> dict[str, int]:
+                 now: datetime, stored: Collection[str] | None = None) -> dict[str, int]:
     """Replace the entities/mentions/citations of these articles and assign their stories.
 
     Args:
         con: A cursor inside the caller's open transaction.
         items: (article_id, title, analysis) of the articles to (re-)enrich, in load order.
         now: Timestamp recorded on new rows.
+        stored: Which of them were enriched before (None: any may have been). Only their rows are
+            deleted: each delete scans its whole table, which grows with the warehouse, and a batch of
+            new articles has nothing to delete.
 
     Returns:
         Counts: mentions, citations, new_stories.
@@ -79,6 +83,7 @@ def enrich_batch(con: duckdb.DuckDBPyConnection, items: list[tuple[str, str | No
     if not items:
         return {"mentions": 0, "citations": 0, "new_stories": 0}
     ids = [aid for aid, _title, _a in items]
+    replaced = ids if stored is None else [aid for aid in ids if aid in stored]
     ent_rows, men_rows, cit_rows, story_items = [], [], [], []
     for aid, title, analysis in items:
         ent_rows.extend(analysis.entities)
@@ -112,15 +117,16 @@ def enrich_batch(con: duckdb.DuckDBPyConnection, items: list[tuple[str, str | No
             on conflict (entity_id) do update set
                 kind = case when entities.kind = 'other' then excluded.kind else entities.kind end
         """, [now])
-        con.execute("delete from mentions where article_id in (select unnest(?))", [ids])
+        if replaced:
+            con.execute("delete from mentions where article_id in (select unnest(?))", [replaced])
+            con.execute("delete from citations where article_id in (select unnest(?))", [replaced])
         con.execute("insert into mentions select * from b_mentions")
-        con.execute("delete from citations where article_id in (select unnest(?))", [ids])
         con.execute("insert into citations select * from b_citations")
     finally:
         for name in ("b_entities", "b_mentions", "b_citations"):
             con.unregister(name)
     before = con.execute("select count(*) from stories").fetchone()[0]
     signatures = {aid: analysis.signature for aid, _title, analysis in items}
-    write_assignments(con, assign_stories(con, story_items, signatures=signatures), now)
+    write_assignments(con, assign_stories(con, story_items, signatures=signatures), now, stored=stored)
     new_stories = con.execute("select count(*) from stories").fetchone()[0] - before
     return {"mentions": len(men_rows), "citations": len(cit_rows), "new_stories": new_stories}

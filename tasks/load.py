@@ -210,6 +210,8 @@ def load_batch(con: duckdb.DuckDBPyConnection, run_id: str, cleaner_version: str
         ).fetchall())
         changed = [aid for aid, s in status.items() if s != "unchanged"]
         changed_set = set(changed)
+        # Only these have rows to replace: each delete scans a table that grows with the warehouse.
+        updated = {aid for aid, s in status.items() if s == "updated"}
         counts.new = sum(1 for s in status.values() if s == "new")
         counts.updated = sum(1 for s in status.values() if s == "updated")
         counts.unchanged = sum(1 for s in status.values() if s == "unchanged")
@@ -232,12 +234,13 @@ def load_batch(con: duckdb.DuckDBPyConnection, run_id: str, cleaner_version: str
                 content_hash = excluded.content_hash
         """)
         if changed:
-            cur.execute("delete from removed_segments where article_id in (select unnest(?))", [changed])
+            if updated:
+                cur.execute("delete from removed_segments where article_id in (select unnest(?))", [list(updated)])
             cur.execute("insert into removed_segments select * from b_segments where article_id in (select unnest(?))",
                         [changed])
             counts.segments_removed = sum(len(a.removed) for a in articles if a.article_id in changed_set)
             enrich_batch(cur, [(a.article_id, a.title, analysis_of(a)) for a in articles
-                               if a.article_id in changed_set], now)
+                               if a.article_id in changed_set], now, stored=updated)
             index_articles(cur, changed)  # the search index changes with the articles, in this transaction
         # An accepted article leaves quarantine (e.g. after a re-clean); rejected ones enter it once.
         cur.execute("delete from quarantine where document_id in (select document_id from b_articles)")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -155,18 +156,21 @@ def assign_stories(con: duckdb.DuckDBPyConnection, items: list[tuple[str, str | 
     return out
 
 
-def write_assignments(con: duckdb.DuckDBPyConnection, assignments: list[Assignment], now) -> None:
+def write_assignments(con: duckdb.DuckDBPyConnection, assignments: list[Assignment], now,
+                      stored: Collection[str] | None = None) -> None:
     """Upsert story_articles, replace the articles' band buckets, and create stories that are new.
 
     An article that already had a story keeps it (ids analysts saw stay valid); only its signature and
-    buckets are refreshed when its content changed.
+    buckets are refreshed when its content changed. `stored` says which articles may have a story
+    already (None: any); the others' lookups and deletes, each a scan of a growing table, are skipped.
     """
     if not assignments:
         return
     b, r = lsh_params()
     ids = [a.article_id for a in assignments]
+    replaced = ids if stored is None else [aid for aid in ids if aid in stored]
     keep = dict(con.execute("select article_id, story_id from story_articles where article_id in (select unnest(?))",
-                            [ids]).fetchall())
+                            [replaced]).fetchall()) if replaced else {}
     for a in assignments:
         if a.article_id in keep:
             a.story_id = keep[a.article_id]
@@ -195,7 +199,8 @@ def write_assignments(con: duckdb.DuckDBPyConnection, assignments: list[Assignme
             on conflict (article_id) do update set signature = excluded.signature,
                 feature_count = excluded.feature_count
         """, [now])
-        con.execute("delete from story_bands where article_id in (select unnest(?))", [ids])
+        if replaced:
+            con.execute("delete from story_bands where article_id in (select unnest(?))", [replaced])
         con.execute("insert into story_bands select * from b_story_bands")
     finally:
         con.unregister("b_story")

@@ -142,6 +142,39 @@ def test_load_batch_enriches_in_the_same_transaction(tmp_path: Path):
                "(select count(*) from story_bands)") == before
 
 
+def test_an_updated_article_has_its_rows_replaced_and_new_ones_only_added(tmp_path: Path):
+    """Deletes run only for updated articles (new ones have nothing to replace): an update still
+    leaves exactly the rows a fresh load of the new version makes, and the other articles' rows stay."""
+    from dataclasses import replace
+
+    from tasks.models import sha256_hex
+
+    docs = sample_docs()
+    edited = docs[0].raw + (b"\nReuters reported that Angela Merkel and the Bundesbank met in Frankfurt on Monday, "
+                            b"and said Olaf Scholz would attend, according to Reuters.\n")
+    new_version = replace(docs[0], raw=edited, raw_sha256=sha256_hex(edited), size_bytes=len(edited), mtime_ns=None)
+    per_article = {
+        "mentions": "select article_id, entity_id, surface_form, count from mentions",
+        "citations": "select article_id, outlet_key, pattern, sentence, in_body from citations",
+        "removed_segments": "select article_id, position, text, rule from removed_segments",
+        "story_bands": "select article_id, band, bucket from story_bands",
+    }
+
+    def rows(con, table: str) -> list[tuple]:
+        return sorted(con.execute(per_article[table]).fetchall())
+
+    updated = L.connect(tmp_path / "updated.duckdb")
+    load_docs(updated, docs)
+    before = {t: rows(updated, t) for t in per_article}
+    assert load_docs(updated, [new_version], run_id="edit").updated == 1
+    fresh = L.connect(tmp_path / "fresh.duckdb")
+    load_docs(fresh, docs[1:])
+    load_docs(fresh, [new_version], run_id="edit")
+    for table in per_article:
+        assert rows(updated, table) == rows(fresh, table), table
+    assert rows(updated, "citations") != before["citations"]  # the edit cites Reuters: it did change
+
+
 def test_pronoun_contractions_are_not_entities():
     assert [m.key for m in extract_entities("I've seen it. Then I'm told I'd go with Maria Lopez.")] == [
         entity_key("Maria Lopez")]

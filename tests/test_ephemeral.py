@@ -9,10 +9,12 @@ import sys
 import time
 import urllib.request
 
+from pathlib import Path
+
 import psutil
 import pytest
 
-from conftest import REPO
+REPO = Path(__file__).resolve().parent.parent
 
 # Starts the server as the CLI does, waits for it, prints its pid and url, then ends as told.
 SCRIPT = """
