@@ -23,7 +23,7 @@ from datasketch import LeanMinHash
 from tasks.citations import extract_citations
 from tasks.entities import entity_id_for, extract_entities
 from tasks.rules import find_leak
-from tasks.stories import assign_stories, signature, story_features, write_assignments
+from tasks.stories import among_stored, assign_stories, signature, story_features, write_assignments
 
 
 @dataclass(slots=True)
@@ -83,7 +83,7 @@ def enrich_batch(con: duckdb.DuckDBPyConnection, items: list[tuple[str, str | No
     if not items:
         return {"mentions": 0, "citations": 0, "new_stories": 0}
     ids = [aid for aid, _title, _a in items]
-    replaced = ids if stored is None else [aid for aid in ids if aid in stored]
+    replaced = among_stored(ids, stored)
     ent_rows, men_rows, cit_rows, story_items = [], [], [], []
     for aid, title, analysis in items:
         ent_rows.extend(analysis.entities)

@@ -212,9 +212,9 @@ def load_batch(con: duckdb.DuckDBPyConnection, run_id: str, cleaner_version: str
         changed_set = set(changed)
         # Only these have rows to replace: each delete scans a table that grows with the warehouse.
         updated = {aid for aid, s in status.items() if s == "updated"}
-        counts.new = sum(1 for s in status.values() if s == "new")
-        counts.updated = sum(1 for s in status.values() if s == "updated")
-        counts.unchanged = sum(1 for s in status.values() if s == "unchanged")
+        counts.updated = len(updated)
+        counts.new = len(changed) - counts.updated
+        counts.unchanged = len(status) - len(changed)
         cur.execute("insert into documents by name select * from b_documents on conflict do nothing")
         cur.execute("""
             insert into articles

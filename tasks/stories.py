@@ -156,6 +156,11 @@ def assign_stories(con: duckdb.DuckDBPyConnection, items: list[tuple[str, str | 
     return out
 
 
+def among_stored(ids: list[str], stored: Collection[str] | None) -> list[str]:
+    """The ids that may already have rows to replace: all of them when `stored` is None."""
+    return ids if stored is None else [aid for aid in ids if aid in stored]
+
+
 def write_assignments(con: duckdb.DuckDBPyConnection, assignments: list[Assignment], now,
                       stored: Collection[str] | None = None) -> None:
     """Upsert story_articles, replace the articles' band buckets, and create stories that are new.
@@ -168,7 +173,7 @@ def write_assignments(con: duckdb.DuckDBPyConnection, assignments: list[Assignme
         return
     b, r = lsh_params()
     ids = [a.article_id for a in assignments]
-    replaced = ids if stored is None else [aid for aid in ids if aid in stored]
+    replaced = among_stored(ids, stored)
     keep = dict(con.execute("select article_id, story_id from story_articles where article_id in (select unnest(?))",
                             [replaced]).fetchall()) if replaced else {}
     for a in assignments:
