@@ -23,6 +23,7 @@ from functools import lru_cache
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from datasketch import LeanMinHash, MinHash, MinHashLSH
 
 from newsflow.settings import (STORY_MAX_CANDIDATES, STORY_MIN_FEATURES, STORY_NUM_PERM, STORY_SEED,
@@ -105,32 +106,7 @@ def assign_stories(con: duckdb.DuckDBPyConnection, items: list[tuple[str, str | 
     sigs = {aid: known[aid] if aid in known else signature(feats) for aid, _t, feats in items}
     ids = [aid for aid, _t, _f in items]
     rows = [(aid, band, bucket) for aid in ids for band, bucket in enumerate(band_buckets(sigs[aid].hashvalues, b, r))]
-    stored: dict[str, list[str]] = {}
-    if rows:
-        con.register("b_bands", pa.table({
-            "article_id": [x[0] for x in rows],
-            "band": pa.array([x[1] for x in rows], type=pa.int16()),
-            "bucket": pa.array([x[2] for x in rows], type=pa.int64()),
-        }))
-        try:
-            # The stored articles sharing most band buckets with each new one (the likeliest to be
-            # similar), at most STORY_MAX_CANDIDATES: a crowded bucket (a long list of names many pages
-            # share) must not make every batch fetch and compare thousands of signatures.
-            pairs = con.execute(
-                "with shared as (select n.article_id as new_id, s.article_id as old_id, count(*) as bands "
-                "  from b_bands n join story_bands s using (band, bucket) where s.article_id <> n.article_id "
-                "  group by n.article_id, s.article_id "
-                "  qualify row_number() over (partition by new_id order by bands desc, old_id) <= ?) "
-                "select new_id, old_id, sa.story_id, sa.signature, sa.feature_count "
-                "from shared join story_articles sa on sa.article_id = shared.old_id",
-                [STORY_MAX_CANDIDATES],
-            ).fetchall()
-        finally:
-            con.unregister("b_bands")
-        old_sig: dict[str, tuple[str, np.ndarray, int]] = {}
-        for new_id, old_id, story_id, sig, nfeat in pairs:
-            stored.setdefault(new_id, []).append(old_id)
-            old_sig[old_id] = (story_id, np.array(sig, dtype=np.uint64), nfeat)
+    stored = _stored_candidates(con, rows) if rows else {}
     batch_lsh = MinHashLSH(threshold=threshold, num_perm=STORY_NUM_PERM, params=(b, r))
     story_of: dict[str, str] = {}
     out = []
@@ -138,13 +114,17 @@ def assign_stories(con: duckdb.DuckDBPyConnection, items: list[tuple[str, str | 
         mh = sigs[aid]
         best: tuple[float, str, str] | None = None
         if len(feats) >= STORY_MIN_FEATURES:
-            candidates = [(old_id, *old_sig[old_id][:2]) for old_id in stored.get(aid, [])
-                          if old_sig[old_id][2] >= STORY_MIN_FEATURES]
-            candidates += [(other, story_of[other], sigs[other].hashvalues) for other in batch_lsh.query(mh)]
-            for other, story_id, hv in candidates:
-                sim = _jaccard(mh.hashvalues, hv)
+            if aid in stored:  # the first of the most similar stored candidates, as the loop below would pick
+                old_ids, story_ids, matrix = stored[aid]
+                agree = np.count_nonzero(matrix == mh.hashvalues, axis=1)
+                i = int(np.argmax(agree))
+                sim = float(agree[i]) / len(mh.hashvalues)
+                if sim >= threshold:
+                    best = (sim, old_ids[i], story_ids[i])
+            for other in batch_lsh.query(mh):
+                sim = _jaccard(mh.hashvalues, sigs[other].hashvalues)
                 if sim >= threshold and (best is None or sim > best[0]):
-                    best = (sim, other, story_id)
+                    best = (sim, other, story_of[other])
             if aid not in batch_lsh.keys:
                 batch_lsh.insert(aid, mh)
         if best:
@@ -153,6 +133,52 @@ def assign_stories(con: duckdb.DuckDBPyConnection, items: list[tuple[str, str | 
         else:
             story_of[aid] = aid
             out.append(Assignment(aid, aid, None, None, len(feats), mh.hashvalues, title))
+    return out
+
+
+def _stored_candidates(con: duckdb.DuckDBPyConnection,
+                       rows: list[tuple[str, int, int]]) -> dict[str, tuple[list[str], list[str], np.ndarray]]:
+    """The stored articles that may join each new one's story, from the band buckets they share:
+    new article id -> (their ids, their story ids, their signatures as the rows of one matrix).
+
+    At most STORY_MAX_CANDIDATES per new article, those sharing the most buckets (the likeliest to be
+    similar): a crowded bucket (a long list of names many pages share) must not make every batch fetch
+    and compare thousands of signatures. Only those naming STORY_MIN_FEATURES entities or more count.
+    The signatures come back as Arrow arrays, not Python lists: a batch fetches ~10,000 of them once
+    the warehouse holds a few thousand articles (128 integers each, ~0.2 s as Python objects)."""
+    con.register("b_bands", pa.table({
+        "article_id": [x[0] for x in rows],
+        "band": pa.array([x[1] for x in rows], type=pa.int16()),
+        "bucket": pa.array([x[2] for x in rows], type=pa.int64()),
+    }))
+    try:
+        table = con.execute(
+            "with shared as (select n.article_id as new_id, s.article_id as old_id, count(*) as bands "
+            "  from b_bands n join story_bands s using (band, bucket) where s.article_id <> n.article_id "
+            "  group by n.article_id, s.article_id "
+            "  qualify row_number() over (partition by new_id order by bands desc, old_id) <= ?) "
+            "select new_id, old_id, sa.story_id, sa.signature "
+            "from shared join story_articles sa on sa.article_id = shared.old_id "
+            "where sa.feature_count >= ? order by new_id, bands desc, old_id",
+            [STORY_MAX_CANDIDATES, STORY_MIN_FEATURES],
+        ).fetch_arrow_table()
+    finally:
+        con.unregister("b_bands")
+    if table.num_rows == 0:
+        return {}
+    signatures = table.column("signature").combine_chunks()
+    if not (pc.list_value_length(signatures).to_numpy() == STORY_NUM_PERM).all():
+        raise ValueError(f"stored story signatures must have {STORY_NUM_PERM} values each (STORY_NUM_PERM)")
+    matrix = signatures.flatten().to_numpy().reshape(table.num_rows, STORY_NUM_PERM)
+    new_ids = table.column("new_id").to_pylist()
+    old_ids = table.column("old_id").to_pylist()
+    story_ids = table.column("story_id").to_pylist()
+    out: dict[str, tuple[list[str], list[str], np.ndarray]] = {}
+    start = 0
+    for end in range(1, len(new_ids) + 1):  # rows come grouped by new id
+        if end == len(new_ids) or new_ids[end] != new_ids[start]:
+            out[new_ids[start]] = (old_ids[start:end], story_ids[start:end], matrix[start:end])
+            start = end
     return out
 
 
