@@ -30,8 +30,8 @@ from prefect.utilities.annotations import quote
 
 from newsflow.config import RunPlan, plan_run
 from newsflow.progress import IngestProgress
-from newsflow.settings import (BATCH_SIZE, CORES, MIN_BATCH_SIZE, WAREHOUSE_CHECKPOINT_THRESHOLD,
-                               WAREHOUSE_MEMORY_LIMIT, db_path)
+from newsflow.settings import (BATCH_SIZE, CORES, MIN_BATCH_SIZE, WAREHOUSE_CHECKPOINT_BYTES,
+                               WAREHOUSE_CHECKPOINT_THRESHOLD, WAREHOUSE_MEMORY_LIMIT, db_path)
 from tasks import load as L
 from tasks.clean import CLEANER_VERSION
 from tasks.discover import fetch_source_task
@@ -121,6 +121,26 @@ def _close(db: str) -> None:
     con = _CONNECTIONS.pop(db, None)
     if con is not None:
         con.close()
+
+
+def _checkpoint_when_due(db: str, reopen: bool = True) -> bool:
+    """Fold the WAL into the file once it has grown past WAREHOUSE_CHECKPOINT_BYTES; with `reopen`, also
+    close the connection, so that the next batch opens the file afresh (`_connection`). True if it did.
+
+    DuckDB's automatic checkpoint runs inside a commit, in the process that built the tables' indexes
+    while loading, and then writes each of those indexes whole: 2-4 s at 20,000 articles and growing with
+    the warehouse (~9 s of CPU in a 20,000-page run). A connection opened afresh reads the indexes back
+    lazily, and its checkpoints write only what changed since (~0.1-0.4 s). Reclean reads the stored
+    documents from the connection while it loads, so it checkpoints without reopening."""
+    try:
+        if Path(f"{db}.wal").stat().st_size < WAREHOUSE_CHECKPOINT_BYTES:
+            return False
+    except FileNotFoundError:
+        return False
+    _connection(db).execute("checkpoint")
+    if reopen:
+        _close(db)
+    return True
 
 
 @dataclass
@@ -217,6 +237,7 @@ def ingest(sources: list[str] | None = None, db: str | None = None, batch_size: 
                 writer.finish(*in_flight.popleft())
         while in_flight:
             writer.finish(*in_flight.popleft())
+        con = _connection(work_file)  # the writer may have reopened it (_checkpoint_when_due)
         if harvest is not None:  # only once loaded: a crash before this refetches instead of losing pages
             save_fetch_state(con, plan.name, harvest)
         ensure_index(con)  # each batch updated it; a new or older warehouse gets it built
@@ -232,6 +253,7 @@ def ingest(sources: list[str] | None = None, db: str | None = None, batch_size: 
         summary.segments_removed = totals.segments_removed
         summary.quarantine = totals.quarantine_reasons
         summary.seconds = round(time.perf_counter() - started, 2)
+        con = _connection(work_file)
         L.finish_run(con, run_id, status, summary.documents_seen, totals)
         changed = bool(totals.new or totals.updated or totals.quarantined)
         publish_needed = needs_publish(con, Path(db_file), run_id, changed)
@@ -315,6 +337,8 @@ class _BatchWriter:
                          len(batch), counts.new, counts.updated, counts.unchanged, counts.quarantined)
         if self.progress is not None:
             self.progress.advance(len(batch), sum(d.size_bytes for d in batch))
+        if _checkpoint_when_due(self.db_file):
+            self.logger.info("checkpointed the working db and opened it afresh")
 
 
 def summary_markdown(s: RunSummary) -> str:

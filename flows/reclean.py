@@ -10,8 +10,8 @@ from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 from prefect.utilities.annotations import quote
 
-from flows.ingest import (_close, _connection, clean_batch_task, load_task, mark_flow_process, publish_task,
-                          unpack_cleaned, validate_task)
+from flows.ingest import (_checkpoint_when_due, _close, _connection, clean_batch_task, load_task, mark_flow_process,
+                          publish_task, unpack_cleaned, validate_task)
 from newsflow.settings import BATCH_SIZE, db_path
 from tasks import load as L
 from tasks.clean import CLEANER_VERSION
@@ -44,6 +44,7 @@ def reclean(db: str | None = None, since: datetime | None = None, batch_size: in
             validation = validate_task(quote(articles), run_id)
             totals.add(load_task(work, run_id, quote(docs), quote(validation.valid),
                                  quote(rejected + validation.rejected), quote(cleaned.packed)))
+            _checkpoint_when_due(work, reopen=False)  # `con` is still reading the stored documents
         backfilled = backfill_enrichment(con)
         ensure_index(con)  # the loads kept it current
         status = "completed"

@@ -94,6 +94,10 @@ DOCUMENT_TIME_LIMIT_S = float(os.environ.get("NEWSFLOW_DOCUMENT_TIME_LIMIT", "30
 DOCUMENT_MEMORY_LIMIT_BYTES = int(os.environ.get("NEWSFLOW_DOCUMENT_MEMORY_LIMIT", str(2 * 1024**3)))
 # DuckDB memory cap for the writer (its block cache would otherwise grow to 80% of RAM with the run).
 WAREHOUSE_MEMORY_LIMIT = os.environ.get("NEWSFLOW_WAREHOUSE_MEMORY_LIMIT", "256MB")
-# The writer checkpoints its WAL into the file past this size. DuckDB's default (16 MB) meant a checkpoint
-# nearly every batch, ~0.6 ms of the writer's time per article; a crash replays at most this much WAL.
-WAREHOUSE_CHECKPOINT_THRESHOLD = "128MB"
+# The ingest writer checkpoints its WAL into the file past this size, and opens the file afresh
+# (flows.ingest._checkpoint_when_due). DuckDB's default (16 MB) meant a checkpoint nearly every batch,
+# ~0.6 ms of the writer's time per article; a crash replays at most about this much WAL.
+WAREHOUSE_CHECKPOINT_BYTES = int(os.environ.get("NEWSFLOW_WAREHOUSE_CHECKPOINT_BYTES", str(128 * 1024**2)))
+# DuckDB's own automatic checkpoint, inside a commit: a backstop above the writer's own for ingest, the
+# only one for reclean (which reads the stored documents while it writes, so it cannot reopen).
+WAREHOUSE_CHECKPOINT_THRESHOLD = "512MB"

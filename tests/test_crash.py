@@ -47,7 +47,9 @@ def _reader(stream, lines: queue.Queue) -> None:
 
 def run_and_kill(server: PrefectServer, corpus, db, rng: random.Random, trial: int, run_seconds: float) -> str:
     """Start `newsflow ingest`, SIGKILL its process group at a random moment; say when it was killed."""
-    proc = subprocess.Popen(ingest_cmd(corpus, db, "--batch-size", BATCH), env=server.env(),
+    # A checkpoint (and a reopen of the working db) after every batch, so kills also land in those.
+    proc = subprocess.Popen(ingest_cmd(corpus, db, "--batch-size", BATCH),
+                            env=server.env(NEWSFLOW_WAREHOUSE_CHECKPOINT_BYTES="1"),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     lines: queue.Queue = queue.Queue()
     threading.Thread(target=_reader, args=(proc.stdout, lines), daemon=True).start()

@@ -1,0 +1,47 @@
+"""The ingest writer folds the WAL into the file itself once it passes a size, and opens the file
+afresh: the warehouse ends exactly as a run without those checkpoints leaves it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from flows import ingest as FI
+from ingest_harness import run_ingest, warehouse_contents, write_corpus
+from newsflow.settings import work_db_path
+
+pytestmark = pytest.mark.slow
+
+
+def test_checkpoint_when_due_folds_the_wal_and_closes_only_past_the_size(tmp_path: Path, monkeypatch):
+    db = str(tmp_path / "w.duckdb")
+    con = FI._connection(db)
+    con.execute("create table t as select range as i from range(1000)")
+    wal = Path(f"{db}.wal")
+    assert wal.stat().st_size > 0
+    monkeypatch.setattr(FI, "WAREHOUSE_CHECKPOINT_BYTES", wal.stat().st_size + 1)
+    assert not FI._checkpoint_when_due(db) and FI._CONNECTIONS[db] is con  # below the size: nothing
+    monkeypatch.setattr(FI, "WAREHOUSE_CHECKPOINT_BYTES", 1)
+    assert FI._checkpoint_when_due(db, reopen=False) and FI._CONNECTIONS[db] is con
+    assert not wal.exists() or wal.stat().st_size == 0  # folded into the file
+    con.execute("insert into t values (1000)")
+    assert FI._checkpoint_when_due(db) and db not in FI._CONNECTIONS  # closed: the next use reopens
+    assert FI._connection(db).execute("select count(*) from t").fetchone() == (1001,)
+    FI._close(db)
+
+
+def test_a_run_that_checkpoints_after_every_batch_ends_as_one_that_does_not(prefect_server, tmp_path: Path):
+    corpus = tmp_path / "corpus"
+    write_corpus(corpus, 30)
+    plain, folded = tmp_path / "plain.duckdb", tmp_path / "folded.duckdb"
+    run_ingest(prefect_server, corpus, plain, "--batch-size", "8")
+    proc = run_ingest(prefect_server, corpus, folded, "--batch-size", "8", NEWSFLOW_WAREHOUSE_CHECKPOINT_BYTES="1")
+    assert (proc.stdout + proc.stderr).count("checkpointed the working db and opened it afresh") >= 4
+    assert warehouse_contents(folded) == warehouse_contents(plain)
+    assert warehouse_contents(work_db_path(folded)) == warehouse_contents(plain)
+    with duckdb.connect(str(folded), read_only=True) as con:  # the search index came through the reopens
+        indexed, articles = con.execute("select (select count(*) from fts_main_articles.docs), "
+                                        "(select count(*) from articles)").fetchone()
+    assert indexed == articles >= 20
