@@ -127,10 +127,11 @@ def _checkpoint_when_due(db: str, reopen: bool = True) -> bool:
     """Fold the WAL into the file once it has grown past WAREHOUSE_CHECKPOINT_BYTES; with `reopen`, also
     close the connection, so that the next batch opens the file afresh (`_connection`). True if it did.
 
-    DuckDB's automatic checkpoint runs inside a commit, in the process that built the tables' indexes
-    while loading, and then writes each of those indexes whole: 2-4 s at 20,000 articles and growing with
-    the warehouse (~9 s of CPU in a 20,000-page run). A connection opened afresh reads the indexes back
-    lazily, and its checkpoints write only what changed since (~0.1-0.4 s). Reclean reads the stored
+    DuckDB's automatic checkpoint runs inside a commit, and in the process that loaded the warehouse it
+    grows with the warehouse: 0.5 -> 1.7 s of CPU each over a 20,000-page run (~9 s in all). On a copy of
+    that warehouse, after one more batch, a checkpoint took 2-4 s in a process that had built the tables
+    (their primary-key indexes included) and 0.1-0.2 s in one that had opened the file afresh, which reads
+    the indexes back from it lazily (docs/performance.md, eighth round). Reclean reads the stored
     documents from the connection while it loads, so it checkpoints without reopening."""
     try:
         if Path(f"{db}.wal").stat().st_size < WAREHOUSE_CHECKPOINT_BYTES:
