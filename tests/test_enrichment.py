@@ -215,3 +215,17 @@ def test_citation_sentences_end_at_line_ends():
     text = "Market report\nThe figures were obtained from Bloomberg\nPrices rose. Analysts were calm."
     found = extract_citations(text)
     assert [(c.outlet, c.sentence) for c in found] == [("Bloomberg", "The figures were obtained from Bloomberg")]
+
+
+def test_a_tie_between_stored_candidates_goes_to_the_smaller_id_not_to_storage_order(tmp_path: Path):
+    """Two stored articles in different stories, equally similar to a new one: the choice must not
+    depend on the order DuckDB happens to return them in (here: the order they were stored)."""
+    from tasks.stories import Assignment, signature
+
+    con = _story_db(tmp_path)
+    features = {f"person {i}" for i in range(8)}
+    hv = signature(features).hashvalues
+    for aid in ("z-stored", "m-stored", "a-stored"):  # stored last to first
+        write_assignments(con, [Assignment(aid, aid, None, None, len(features), hv, aid)], L.utcnow())
+    (assigned,) = assign_stories(con, [("new", "New", features)])
+    assert (assigned.story_id, assigned.matched_article_id, assigned.similarity) == ("a-stored", "a-stored", 1.0)
