@@ -256,8 +256,7 @@ def ingest(sources: list[str] | None = None, db: str | None = None, batch_size: 
         summary.seconds = round(time.perf_counter() - started, 2)
         con = _connection(work_file)
         L.finish_run(con, run_id, status, summary.documents_seen, totals)
-        changed = bool(totals.new or totals.updated or totals.quarantined)
-        publish_needed = needs_publish(con, Path(db_file), run_id, changed)
+        publish_needed = needs_publish(con, Path(db_file), run_id)
         _close(work_file)
     if publish_needed:
         publish_task(work_file, db_file)

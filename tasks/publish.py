@@ -54,24 +54,22 @@ def analyst_holds_runs(analyst: Path, run_ids: set[str]) -> bool:
 # killed or failed run may have committed batches before it stopped).
 _RUNS_TO_PUBLISH = """
     select run_id from runs
-    where run_id <> ?
-      and not (status = 'completed' and coalesce(articles_new, 1) = 0 and coalesce(articles_updated, 1) = 0
+    where not (status = 'completed' and coalesce(articles_new, 1) = 0 and coalesce(articles_updated, 1) = 0
                and coalesce(quarantined, 1) = 0)
 """
 
 
-def needs_publish(con: duckdb.DuckDBPyConnection, analyst: Path, run_id: str, changed: bool) -> bool:
-    """Whether the run `run_id`, recorded in the working db `con`, must copy it to the analyst path.
+def needs_publish(con: duckdb.DuckDBPyConnection, analyst: Path, run_id: str) -> bool:
+    """Whether the run `run_id`, recorded in the working db `con` (`finish_run` done), must copy it to
+    the analyst path.
 
     It must when it changed something, or when the analyst copy lacks an earlier run that changed
     something or did not complete (killed before it published, say). Completed runs that changed
     nothing never force a copy: a rerun over unchanged input costs no whole-file copy, however many
     such runs follow each other. Their run records reach the analyst copy with the next publish.
     """
-    if changed:
-        return True
-    earlier = {r for (r,) in con.execute(_RUNS_TO_PUBLISH, [run_id]).fetchall()}
-    return not analyst_holds_runs(analyst, earlier)
+    runs = {r for (r,) in con.execute(_RUNS_TO_PUBLISH).fetchall()}
+    return run_id in runs or not analyst_holds_runs(analyst, runs)
 
 
 def checkpoint(work: Path) -> None:

@@ -15,6 +15,7 @@ datasketch MinHashLSH using the same (b, r) parameters.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -83,8 +84,9 @@ def band_buckets(hashvalues: np.ndarray, b: int, r: int) -> list[int]:
     return out
 
 
-def _jaccard(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.count_nonzero(a == b)) / len(a)
+def _jaccard(a: np.ndarray, b: np.ndarray) -> float | np.ndarray:
+    """Estimated Jaccard similarity of two signatures; of each row of `a` with `b` when `a` is a matrix."""
+    return np.count_nonzero(a == b, axis=-1) / a.shape[-1]
 
 
 def assign_stories(con: duckdb.DuckDBPyConnection, items: list[tuple[str, str | None, set[str]]],
@@ -116,13 +118,13 @@ def assign_stories(con: duckdb.DuckDBPyConnection, items: list[tuple[str, str | 
         if len(feats) >= STORY_MIN_FEATURES:
             if aid in stored:  # the first of the most similar stored candidates, as the loop below would pick
                 old_ids, story_ids, matrix = stored[aid]
-                agree = np.count_nonzero(matrix == mh.hashvalues, axis=1)
-                i = int(np.argmax(agree))
-                sim = float(agree[i]) / len(mh.hashvalues)
+                sims = _jaccard(matrix, mh.hashvalues)
+                i = int(np.argmax(sims))
+                sim = float(sims[i])
                 if sim >= threshold:
                     best = (sim, old_ids[i], story_ids[i])
             for other in batch_lsh.query(mh):
-                sim = _jaccard(mh.hashvalues, sigs[other].hashvalues)
+                sim = float(_jaccard(mh.hashvalues, sigs[other].hashvalues))
                 if sim >= threshold and (best is None or sim > best[0]):
                     best = (sim, other, story_of[other])
             if aid not in batch_lsh.keys:
@@ -175,10 +177,10 @@ def _stored_candidates(con: duckdb.DuckDBPyConnection,
     story_ids = table.column("story_id").to_pylist()
     out: dict[str, tuple[list[str], list[str], np.ndarray]] = {}
     start = 0
-    for end in range(1, len(new_ids) + 1):  # rows come grouped by new id
-        if end == len(new_ids) or new_ids[end] != new_ids[start]:
-            out[new_ids[start]] = (old_ids[start:end], story_ids[start:end], matrix[start:end])
-            start = end
+    for new_id, rows_of_one in itertools.groupby(new_ids):  # rows come ordered by new id
+        end = start + sum(1 for _ in rows_of_one)
+        out[new_id] = (old_ids[start:end], story_ids[start:end], matrix[start:end])
+        start = end
     return out
 
 
