@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from newsflow import settings
+from newsflow.urls import BadURL, check_url
 from tasks.fetch import FetchPolicy
 
 _INTERVAL = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d)?\s*$", re.IGNORECASE)
@@ -94,8 +95,11 @@ class Source(BaseModel):
             raise ValueError("give either cron or interval, not both")
         if self.kind != "files":
             for loc in self.locations:
-                if urlsplit(loc).scheme not in ("http", "https") or not urlsplit(loc).hostname:
-                    raise ValueError(f"'{loc}' is not an http(s) URL (kind '{self.kind}' fetches URLs)")
+                try:
+                    check_url(loc)
+                except BadURL as exc:
+                    raise ValueError(f"'{loc}' is not an http(s) URL newsflow can fetch: {exc.reason} "
+                                     f"(kind '{self.kind}' fetches URLs)") from None
         return self
 
     @property

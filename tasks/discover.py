@@ -22,6 +22,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from newsflow import settings
+from newsflow.urls import BadURL, check_url
 from tasks.fetch import Fetcher, FetchError, FetchPolicy, FetchResult, gunzip_limited
 from tasks.models import RawDocument, sha256_hex
 
@@ -87,7 +88,9 @@ class Harvest:
     seen_items: list[str] = field(default_factory=list)
     stats: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
         ("requests", "listings", "items_found", "fetched", "not_modified", "unchanged",
-         "skipped_seen", "skipped_domain", "skipped_limit", "errors"), 0))
+         "skipped_seen", "skipped_domain", "skipped_limit", "skipped_loop", "refused_urls", "errors"), 0))
+    # Items passed over on purpose, with the reason (e.g. a sitemap that lists itself).
+    skipped: list[tuple[str, str]] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -129,7 +132,9 @@ def parse_feed(data: bytes, base_url: str) -> list[Item]:
         DiscoveryError: not a feed, or a feed declaring XML entities.
     """
     _refuse_entities(data, "feed")
-    parsed = feedparser.parse(io.BytesIO(data), response_headers={"content-location": base_url})
+    # No base given: feedparser would rewrite links it cannot join (it drops them, or turns
+    # "file:///x" into "file://x"); they are joined here and refused, as written, by check_url.
+    parsed = feedparser.parse(io.BytesIO(data))
     if not parsed.entries and (parsed.bozo or not parsed.version):
         problem = getattr(parsed, "bozo_exception", None) or "no feed entries"
         raise DiscoveryError(f"not a readable RSS/Atom feed: {problem}")
@@ -141,10 +146,31 @@ def parse_feed(data: bytes, base_url: str) -> list[Item]:
             continue
         when = entry.get("published_parsed") or entry.get("updated_parsed")
         items.append(Item(
-            url=urljoin(base_url, link.strip()), title=entry.get("title"),
+            url=_join(base_url, _as_written(link.strip(), data)), title=entry.get("title"),
             published=datetime(*when[:6], tzinfo=timezone.utc).isoformat() if when else None,
             summary=entry.get("summary")))
     return items
+
+
+_SLASHES = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)(.*)$", re.DOTALL)
+
+
+def _as_written(link: str, data: bytes) -> str:
+    """The link as the feed wrote it: feedparser collapses the slashes after "scheme://", which only
+    matters for the links refused anyway (file:///etc/passwd), so only those are looked up."""
+    m = _SLASHES.match(link)
+    if not m or m.group(1).lower() in ("http://", "https://"):
+        return link
+    found = re.search(re.escape(m.group(1)).encode() + rb"/*" + re.escape(m.group(2)).encode(), data)
+    return found.group(0).decode("utf-8", "replace") if found else link
+
+
+def _join(base_url: str, link: str) -> str:
+    """`link` resolved against `base_url`; as it is when it cannot be (check_url then says why)."""
+    try:
+        return urljoin(base_url, link)
+    except ValueError:  # e.g. a malformed IPv6 host
+        return link
 
 
 _SITEMAP_PARSER = dict(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
@@ -187,7 +213,7 @@ def parse_sitemap(data: bytes, base_url: str, max_bytes: int = settings.FETCH_MA
         loc = fields.get("loc")
         if not loc:
             continue
-        loc = urljoin(base_url, loc)
+        loc = _join(base_url, loc)
         if tag == "sitemapindex":
             children.append(loc)
         else:
@@ -251,16 +277,43 @@ class Harvester:
         self._pages_attempted = 0
         self._listings_read = 0
         self._queued: set[str] = set()
+        self._listed: set[str] = set()
 
     def run(self, locations: list[str], kind: Literal["auto", "urls", "feed", "sitemap"] = "auto") -> Harvest:
-        """Fetch every location as `kind` ("auto" detects page, feed or sitemap per response)."""
-        for url in locations:
+        """Fetch every location as `kind` ("auto" detects page, feed or sitemap per response).
+
+        Each location and each item is its own failure boundary: whatever one raises becomes an error
+        document (quarantined with the reason) and the others go on."""
+        for location in locations:
+            url = self._valid(location)
+            if url is None:
+                continue
             if kind == "urls":
-                self._page(url, None)
+                self._guarded(url, self._page, url, None)
             else:
-                self._listing(url, kind, depth=0)
+                self._guarded(url, self._listing, url, kind, 0)
         self.harvest.stats["requests"] = self.fetcher.requests
         return self.harvest
+
+    def _fail(self, url: str, reason: str) -> None:
+        self.harvest.stats["errors"] += 1
+        self.harvest.documents.append(error_document(url, reason, self.source))
+
+    def _valid(self, url: str) -> str | None:
+        """check_url's canonical form, or None after quarantining the URL with the reason."""
+        try:
+            return check_url(url)
+        except BadURL as exc:
+            self.harvest.stats["refused_urls"] += 1
+            self._fail(url, f"refused: {exc.reason}")
+            return None
+
+    def _guarded(self, url: str, work, *args) -> None:
+        """Run `work(*args)` for one URL; an unexpected exception quarantines that URL alone."""
+        try:
+            work(*args)
+        except Exception as exc:  # noqa: BLE001 - the per-item boundary: any fault of one item
+            self._fail(url, f"could not process {url[:200]}: {type(exc).__name__}: {exc}"[:500])
 
     # -- requests with state ------------------------------------------------------------------
 
@@ -326,8 +379,12 @@ class Harvester:
 
     def _listing(self, url: str, kind: str, depth: int) -> None:
         if self._listings_read >= settings.SITEMAP_MAX_FILES:
+            self.harvest.stats["skipped_limit"] += 1
+            self.harvest.skipped.append((url, f"more than {settings.SITEMAP_MAX_FILES} feeds or sitemaps "
+                                              "in one run"))
             return
         self._listings_read += 1
+        self._listed.add(url)
         result = self._get(url)
         if result is None:
             return
@@ -351,12 +408,26 @@ class Harvester:
             return
         for child in children:
             if depth + 1 > settings.SITEMAP_MAX_DEPTH:
-                break
-            if domain_allowed(child, self.allowed_domains) and child not in self._queued:
-                self._queued.add(child)
-                self._listing(child, "sitemap", depth + 1)
+                self.harvest.skipped.append((child, f"sitemaps nested deeper than {settings.SITEMAP_MAX_DEPTH} "
+                                                    "levels are not read"))
+                continue
+            child_url = self._valid(child)
+            if child_url is None:
+                continue
+            if child_url in self._listed or child_url in self._queued:
+                self.harvest.stats["skipped_loop"] += 1
+                self.harvest.skipped.append((child_url, f"listed again by {url} (already read in this run)"))
+                continue
+            if domain_allowed(child_url, self.allowed_domains):
+                self._queued.add(child_url)
+                self._guarded(child_url, self._listing, child_url, "sitemap", depth + 1)
+            else:
+                self.harvest.stats["skipped_domain"] += 1
         self.harvest.stats["items_found"] += len(items)
         for item in items:
+            item.url = self._valid(item.url)  # type: ignore[assignment]
+            if item.url is None:
+                continue
             if item.url in self.state.seen_items or item.url in self._queued:
                 self.harvest.stats["skipped_seen"] += 1
                 continue
@@ -364,7 +435,7 @@ class Harvester:
             if not domain_allowed(item.url, self.allowed_domains):
                 self.harvest.stats["skipped_domain"] += 1
                 continue
-            self._page(item.url, item)
+            self._guarded(item.url, self._page, item.url, item)
 
 
 def harvest_source(urls: list[str], kind: str, policy: FetchPolicy, state: FetchState, *, source: str,

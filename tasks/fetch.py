@@ -25,10 +25,10 @@ from urllib.parse import urljoin, urlsplit
 
 import httpcore
 import httpx
-from httpcore._backends.sync import SyncBackend
 from protego import Protego
 
 from newsflow import settings
+from newsflow.urls import BadURL, check_url
 
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 ACCEPT = ("text/html,application/xhtml+xml,application/rss+xml,application/atom+xml,"
@@ -36,6 +36,8 @@ ACCEPT = ("text/html,application/xhtml+xml,application/rss+xml,application/atom+
 ALLOW_HINT = "set NEWSFLOW_ALLOW_PRIVATE_NETWORKS=true to allow"
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 CGNAT = ipaddress.ip_network("100.64.0.0/10")
+DOCUMENT_CAP_HINT = "raise NEWSFLOW_MAX_DOCUMENT_BYTES to accept it"
+ROBOTS_CAP_HINT = "the fixed limit for robots.txt files"
 
 
 class FetchError(Exception):
@@ -177,7 +179,7 @@ class AddressGuard:
         return addresses
 
 
-class _GuardedBackend(SyncBackend):
+class GuardedBackend(httpcore.SyncBackend):
     """httpcore's socket backend, but it connects only to addresses the guard accepted.
 
     Resolving here, not before the request, means the address checked is the address used (no DNS
@@ -197,14 +199,20 @@ class _GuardedBackend(SyncBackend):
         raise last or httpcore.ConnectError(f"no address for {host}")
 
 
-class _GuardedTransport(httpx.HTTPTransport):
-    def __init__(self, guard: AddressGuard) -> None:
-        super().__init__(trust_env=False)
-        # httpx has no public hook for the network backend; the pool it builds is replaced by an
-        # identical one that connects through the guard (proxies are never used: trust_env=False).
-        self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(), max_connections=10, max_keepalive_connections=5,
-            keepalive_expiry=5.0, network_backend=_GuardedBackend(guard))
+def guarded_pool(guard: AddressGuard) -> httpcore.ConnectionPool:
+    """A keep-alive connection pool whose every connection goes through `guard` (never a proxy)."""
+    return httpcore.ConnectionPool(ssl_context=httpx.create_ssl_context(), max_connections=10,
+                                   max_keepalive_connections=5, keepalive_expiry=5.0,
+                                   network_backend=GuardedBackend(guard))
+
+
+def _checked(url: str, redirect: bool = False) -> str:
+    """check_url's canonical form of a URL about to be requested; RefusedError with its reason."""
+    try:
+        return check_url(url)
+    except BadURL as exc:
+        where = f"redirect to {url[:200]!r}: " if redirect else ""
+        raise RefusedError(f"refused: {where}{exc.reason}") from None
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -217,7 +225,7 @@ class LimitedDecoder:
     zlib's `max_length` caps every call, so a gzip bomb costs at most `limit` bytes of memory.
     """
 
-    def __init__(self, encoding: str, limit: int) -> None:
+    def __init__(self, encoding: str, limit: int, hint: str = DOCUMENT_CAP_HINT) -> None:
         encoding = (encoding or "identity").strip().lower()
         if encoding in ("gzip", "x-gzip"):
             self._z: zlib._Decompress | None = zlib.decompressobj(16 + zlib.MAX_WBITS)
@@ -229,6 +237,7 @@ class LimitedDecoder:
             raise FetchError(f"unsupported Content-Encoding '{encoding}'")
         self.encoding = encoding
         self.limit = limit
+        self.hint = hint
         self.produced = 0
         self._first = True
 
@@ -250,8 +259,7 @@ class LimitedDecoder:
         self.produced += len(out)
         if self.produced > self.limit:
             what = "after decompression " if self._z is not None else ""
-            raise FetchError(f"body larger than {self.limit:,} bytes {what}(limit; raise "
-                             "NEWSFLOW_MAX_DOCUMENT_BYTES to accept it)")
+            raise FetchError(f"body larger than {self.limit:,} bytes {what}(limit; {self.hint})")
         return out
 
 
@@ -288,10 +296,9 @@ class Fetcher:
     def __init__(self, policy: FetchPolicy | None = None) -> None:
         self.policy = policy or FetchPolicy()
         self.guard = AddressGuard(self.policy.allow_private_networks, self.policy.allowed_hosts)
-        self._client = httpx.Client(
-            transport=_GuardedTransport(self.guard), follow_redirects=False, trust_env=False,
-            headers={"User-Agent": self.policy.user_agent, "Accept": ACCEPT,
-                     "Accept-Encoding": "gzip, deflate"})
+        self._pool = guarded_pool(self.guard)
+        self._headers = {"User-Agent": self.policy.user_agent, "Accept": ACCEPT,
+                         "Accept-Encoding": "gzip, deflate"}
         self._robots: dict[str, Protego | FetchError | None] = {}
         self._host_interval: dict[str, float] = {}
         self._last_request: dict[str, float] = {}
@@ -304,7 +311,7 @@ class Fetcher:
         self.close()
 
     def close(self) -> None:
-        self._client.close()
+        self._pool.close()
 
     def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
               max_bytes: int | None = None) -> FetchResult:
@@ -326,7 +333,7 @@ class Fetcher:
                          obey_robots=self.policy.respect_robots)
 
     def _get(self, url: str, etag: str | None, last_modified: str | None, max_bytes: int, *,
-             obey_robots: bool) -> FetchResult:
+             obey_robots: bool, cap_hint: str = DOCUMENT_CAP_HINT) -> FetchResult:
         started = time.monotonic()
         deadline_at = started + self.policy.deadline
         headers: dict[str, str] = {}
@@ -334,12 +341,12 @@ class Fetcher:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        current, hops = url, []
+        current, hops = _checked(url), []
         while True:
-            self._check_url(current)
             if obey_robots:
                 self._check_robots(current)
-            status, resp_headers, body = self._send_with_retries(current, headers, deadline_at, max_bytes)
+            status, resp_headers, body = self._send_with_retries(current, headers, deadline_at, max_bytes,
+                                                                 cap_hint)
             if status in REDIRECT_CODES:
                 location = resp_headers.get("location")
                 if not location:
@@ -347,7 +354,7 @@ class Fetcher:
                 if len(hops) >= self.policy.max_redirects:
                     raise FetchError(f"more than {self.policy.max_redirects} redirects", status=status)
                 hops.append(current)
-                current = urljoin(current, location.strip())
+                current = _checked(urljoin(current, location.strip()), redirect=True)
                 continue
             if status == 304 or 200 <= status < 300:
                 return FetchResult(url, current, status, resp_headers, body,
@@ -356,25 +363,17 @@ class Fetcher:
 
     # -- one URL --------------------------------------------------------------------------------
 
-    @staticmethod
-    def _check_url(url: str) -> None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https"):
-            raise RefusedError(f"refused: only http and https URLs are fetched, not '{parts.scheme}:'")
-        if not parts.hostname:
-            raise RefusedError(f"refused: no host in URL {url!r}")
-
     def _send_with_retries(self, url: str, headers: dict[str, str], deadline_at: float,
-                           max_bytes: int) -> tuple[int, dict[str, str], bytes | None]:
+                           max_bytes: int, cap_hint: str) -> tuple[int, dict[str, str], bytes | None]:
         policy = self.policy
         for attempt in range(policy.retries + 1):
             self._wait_for_host(url, deadline_at)
             status = None
             try:
-                status, resp_headers, body = self._send_once(url, headers, deadline_at, max_bytes)
-            except httpx.TimeoutException:
+                status, resp_headers, body = self._send_once(url, headers, deadline_at, max_bytes, cap_hint)
+            except httpcore.TimeoutException:
                 problem, wait = "timed out", policy.backoff * 2 ** attempt
-            except httpx.TransportError as exc:
+            except (httpcore.NetworkError, httpcore.ProtocolError, httpcore.ProxyError) as exc:
                 problem, wait = f"connection failed ({exc})", policy.backoff * 2 ** attempt
             else:
                 if status != 429 and status < 500:
@@ -395,36 +394,41 @@ class Fetcher:
         raise AssertionError("unreachable")
 
     def _send_once(self, url: str, headers: dict[str, str], deadline_at: float,
-                   max_bytes: int) -> tuple[int, dict[str, str], bytes | None]:
+                   max_bytes: int, cap_hint: str) -> tuple[int, dict[str, str], bytes | None]:
         remaining = deadline_at - time.monotonic()
         if remaining <= 0:
             raise FetchError(f"deadline of {self.policy.deadline:g} s exceeded", transient=True)
-        timeout = httpx.Timeout(min(self.policy.connect_timeout, remaining))
-        request = self._client.build_request("GET", url, headers=headers, timeout=timeout)
-        self.requests += 1
-        response = self._client.send(request, stream=True)
+        timeout = min(self.policy.connect_timeout, remaining)
         try:
-            resp_headers = {k.lower(): v for k, v in response.headers.items()}
-            if not 200 <= response.status_code < 300:
-                return response.status_code, resp_headers, None
+            parsed = httpx.URL(url)  # percent-encodes the path and query as browsers do
+        except httpx.InvalidURL as exc:  # check_url's canonical form should always pass; say so if not
+            raise RefusedError(f"refused: the HTTP client cannot use this URL ({exc})") from None
+        target = httpcore.URL(scheme=parsed.raw_scheme, host=parsed.raw_host, port=parsed.port,
+                              target=parsed.raw_path)
+        host = parsed.netloc.decode("ascii")
+        self.requests += 1
+        with self._pool.stream("GET", target, headers={"Host": host, **self._headers, **headers},
+                               extensions={"timeout": dict.fromkeys(("connect", "read", "write", "pool"),
+                                                                    timeout)}) as response:
+            status = response.status
+            resp_headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in response.headers}
+            if not 200 <= status < 300:
+                return status, resp_headers, None
             declared = resp_headers.get("content-length", "")
             if declared.isdigit() and "content-encoding" not in resp_headers and int(declared) > max_bytes:
                 raise FetchError(f"body larger than {max_bytes:,} bytes (Content-Length {int(declared):,}; "
-                                 "raise NEWSFLOW_MAX_DOCUMENT_BYTES to accept it)")
-            decoder = LimitedDecoder(resp_headers.get("content-encoding", "identity"), max_bytes)
+                                 f"{cap_hint})")
+            decoder = LimitedDecoder(resp_headers.get("content-encoding", "identity"), max_bytes, cap_hint)
             parts, raw_seen = [], 0
-            for chunk in response.iter_raw():  # as received: a chunk size would buffer a slow drip
+            for chunk in response.iter_stream():  # as received: a chunk size would buffer a slow drip
                 raw_seen += len(chunk)
                 if raw_seen > max_bytes:
-                    raise FetchError(f"body larger than {max_bytes:,} bytes (limit; raise "
-                                     "NEWSFLOW_MAX_DOCUMENT_BYTES to accept it)")
+                    raise FetchError(f"body larger than {max_bytes:,} bytes (limit; {cap_hint})")
                 parts.append(decoder.feed(chunk))
                 if time.monotonic() > deadline_at:
                     raise FetchError(f"deadline of {self.policy.deadline:g} s exceeded while "
                                      "downloading the body", transient=True)
-            return response.status_code, resp_headers, b"".join(parts)
-        finally:
-            response.close()
+            return status, resp_headers, b"".join(parts)
 
     # -- manners --------------------------------------------------------------------------------
 
@@ -458,7 +462,7 @@ class Fetcher:
         the error when it is unreachable (5xx or network: nothing allowed, RFC 9309)."""
         try:
             result = self._get(origin + "/robots.txt", None, None, settings.ROBOTS_MAX_BYTES,
-                               obey_robots=False)
+                               obey_robots=False, cap_hint=ROBOTS_CAP_HINT)
         except RefusedError:
             raise
         except FetchError as exc:

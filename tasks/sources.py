@@ -6,6 +6,7 @@ import glob
 import hashlib
 import json
 import os
+import stat
 import time
 from collections.abc import Container, Iterable, Iterator
 from dataclasses import dataclass
@@ -33,8 +34,19 @@ class StoredFile:
 SETTLED_NS = 2_000_000_000
 
 
-def discover(sources: Iterable[str | Path]) -> list[Path]:
-    """Expand files, folders (recursively) and globs into a sorted, de-duplicated list of files."""
+Skipped = list[tuple[str, str]]  # (path, reason) of what discover passed over on purpose
+
+
+def discover(sources: Iterable[str | Path], skipped: Skipped | None = None) -> list[Path]:
+    """Expand files, folders (recursively) and globs into a sorted, de-duplicated list of files.
+
+    What cannot be read as a file (a FIFO or device, a symlink loop, a folder that cannot be listed)
+    is left out and, when `skipped` is given, appended to it with the reason.
+
+    Raises:
+        SourceError: a source names nothing at all.
+    """
+    skipped = [] if skipped is None else skipped
     found: dict[Path, None] = {}
     for source in sources:
         text = str(source)
@@ -45,19 +57,34 @@ def discover(sources: Iterable[str | Path]) -> list[Path]:
             candidates = matches
         else:
             path = Path(text).expanduser()
-            if not path.exists():
+            if not os.path.lexists(path):
                 raise SourceError(f"{text}: no such file or folder")
             candidates = [path]
         for path in candidates:
-            if path.is_dir():
-                for child in _files_under(path):
+            try:
+                mode = path.stat().st_mode
+            except OSError as exc:  # a symlink loop or a dangling link
+                skipped.append((str(path), f"cannot be opened: {exc.strerror}"))
+                continue
+            if stat.S_ISDIR(mode):
+                for child in _files_under(path, skipped):
                     found[child] = None
-            elif path.is_file():
+            elif stat.S_ISREG(mode):
                 found[path.resolve()] = None
+            else:
+                skipped.append((str(path), f"not a regular file ({_file_kind(mode)})"))
     return list(found)
 
 
-def _files_under(folder: Path) -> list[Path]:
+def _file_kind(mode: int) -> str:
+    for test, name in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device")):
+        if test(mode):
+            return name
+    return "not a file"
+
+
+def _files_under(folder: Path, skipped: Skipped) -> list[Path]:
     """The supported files under `folder`, resolved, in the order `sorted(folder.rglob("*"))` lists them
     (symlinked folders are not entered, symlinked files are followed).
 
@@ -72,19 +99,23 @@ def _files_under(folder: Path) -> list[Path]:
         try:
             with os.scandir(real) as it:
                 entries = list(it)
-        except OSError:  # unreadable or vanished: nothing to list there
+        except OSError as exc:  # unreadable or vanished: nothing to list there
+            skipped.append((str(real), f"folder cannot be listed: {exc.strerror}"))
             continue
         for entry in entries:
             parts = (*rel, entry.name)
             try:
                 if entry.is_dir(follow_symlinks=False):
                     pending.append((real / entry.name, parts))
-                elif (os.path.splitext(entry.name)[1].lower() in SUPPORTED_SUFFIXES
-                      and entry.is_file()):  # follows a symlink, as Path.is_file does
-                    target = real / entry.name
-                    found.append((parts, target.resolve() if entry.is_symlink() else target))
-            except OSError:
-                continue
+                elif os.path.splitext(entry.name)[1].lower() in SUPPORTED_SUFFIXES:
+                    if entry.is_file():  # follows a symlink, as Path.is_file does
+                        target = real / entry.name
+                        found.append((parts, target.resolve() if entry.is_symlink() else target))
+                    else:
+                        reason = _file_kind(os.stat(entry.path).st_mode)
+                        skipped.append((entry.path, f"not a regular file ({reason})"))
+            except OSError as exc:  # a symlink loop, a dangling link, a vanished entry
+                skipped.append((entry.path, f"cannot be opened: {exc.strerror}"))
     found.sort(key=lambda item: item[0])
     return [path for _, path in found]
 
@@ -165,7 +196,7 @@ def _record(uri: str, obj: object, raw: bytes) -> RawDocument:
                            error=f"JSON value is a {type(obj).__name__}, not an object with url/title/text")
     try:
         data = json.dumps(obj, ensure_ascii=False, sort_keys=True).encode("utf-8")
-    except (UnicodeEncodeError, RecursionError, ValueError) as exc:  # e.g. a lone surrogate such as "\ud800"
+    except Exception as exc:  # noqa: BLE001 - e.g. a lone surrogate such as "\ud800", deep nesting
         return RawDocument(uri, "record", raw, sha256_hex(raw), len(raw),
                            error=f"JSON record cannot be stored as UTF-8 text: {type(exc).__name__}: {exc}"[:300])
     return RawDocument(uri, "record", data, sha256_hex(data), len(data))
@@ -177,25 +208,25 @@ def _jsonl_records(uri: str, raw: bytes) -> Iterator[RawDocument]:
             continue
         line_uri = f"{uri}#L{n}"
         try:
-            obj = json.loads(line)
-        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: [[[[...
+            obj = loads_strict(line)
+        except Exception as exc:  # noqa: BLE001 - bad JSON, [[[[... (RecursionError), 5,000-digit numbers
             yield RawDocument(line_uri, "record", line, sha256_hex(line), len(line),
-                              error=f"line {n} is not valid JSON: {exc}")
+                              error=f"line {n} is not valid JSON: {_one_line(exc)}")
             continue
         yield _record(line_uri, obj, line)
 
 
 def _json_records(uri: str, raw: bytes) -> Iterator[RawDocument]:
     try:
-        obj = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: [[[[...
-        yield RawDocument(uri, "record", raw, sha256_hex(raw), len(raw), error=f"not valid JSON: {exc}")
+        obj = loads_strict(raw)
+    except Exception as exc:  # noqa: BLE001 - as in _jsonl_records
+        yield RawDocument(uri, "record", raw, sha256_hex(raw), len(raw), error=f"not valid JSON: {_one_line(exc)}")
         return
     if isinstance(obj, list):
         for i, item in enumerate(obj):
             try:
                 item_raw = json.dumps(item).encode("utf-8")
-            except (RecursionError, ValueError) as exc:
+            except Exception as exc:  # noqa: BLE001
                 yield RawDocument(f"{uri}#{i}", "record", raw, sha256_hex(raw), len(raw),
                                   error=f"item {i} cannot be read: {type(exc).__name__}")
                 continue
@@ -204,9 +235,31 @@ def _json_records(uri: str, raw: bytes) -> Iterator[RawDocument]:
         yield _record(uri, obj, raw)
 
 
+def _refuse_constant(name: str) -> object:
+    raise ValueError(f"{name} is not a JSON number (RFC 8259)")
+
+
+def loads_strict(data: str | bytes) -> object:
+    """json.loads without the NaN / Infinity / -Infinity that Python accepts and JSON does not."""
+    return json.loads(data, parse_constant=_refuse_constant)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text[:300]
+
+
 def read_all(paths: Iterable[Path],
              stored: Container[tuple[str, int, int]] = ()) -> Iterator[RawDocument | StoredFile]:
     """The documents in every file `discover` found (resolved paths); files matching `stored` (see
-    read_path) come as StoredFile."""
+    read_path) come as StoredFile.
+
+    Each file is its own failure boundary: whatever reading one raises becomes an error document for
+    it (quarantined with the reason) after the documents it yielded before, and the next file is read."""
     for path in paths:
-        yield from read_path(path, stored=stored, resolved=True)
+        try:
+            yield from read_path(path, stored=stored, resolved=True)
+        except Exception as exc:  # noqa: BLE001 - the per-item boundary
+            uri = path.as_uri() if path.is_absolute() else str(path)
+            yield RawDocument(uri, "unknown", None, sha256_hex(f"read-error\0{uri}"), 0,
+                              error=f"cannot read file: {type(exc).__name__}: {_one_line(exc)}")
