@@ -31,8 +31,9 @@ from prefect.utilities.annotations import quote
 from newsflow.config import RunPlan, plan_run
 from newsflow.progress import IngestProgress
 from newsflow.settings import (BATCH_SIZE, CORES, MIN_BATCH_SIZE, WAREHOUSE_CHECKPOINT_BYTES,
-                               WAREHOUSE_CHECKPOINT_THRESHOLD, WAREHOUSE_MEMORY_LIMIT, db_path)
+                               WAREHOUSE_CHECKPOINT_THRESHOLD, WAREHOUSE_MEMORY_LIMIT, WAREHOUSE_WAIT_S, db_path)
 from tasks import load as L
+from tasks import runlock
 from tasks.clean import CLEANER_VERSION
 from tasks.discover import fetch_source_task
 from tasks.fetch_state import load_fetch_state, save_fetch_state
@@ -45,8 +46,9 @@ from tasks.validate import build_data_docs, preload as preload_validation, valid
 
 
 @task(name="discover", cache_policy=NO_CACHE)
-def discover_task(sources: list[str]) -> list[Path]:
-    return discover(sources)
+def discover_task(sources: list[str]) -> tuple[list[Path], list[tuple[str, str]]]:
+    skipped: list[tuple[str, str]] = []
+    return discover(sources, skipped), skipped
 
 
 # The process the flow runs in (set when it starts); worker processes import this module afresh.
@@ -157,6 +159,7 @@ class RunSummary:
     quarantine: list[tuple[str, list[str]]] = field(default_factory=list)
     expectations: dict[str, list[int]] = field(default_factory=dict)
     fetch: dict[str, int] = field(default_factory=dict)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # passed over on purpose, with why
     seconds: float = 0.0
     data_docs: str | None = None
     slowest: list[tuple[float, str]] = field(default_factory=list)
@@ -198,15 +201,23 @@ def batches(docs: Iterator[RawDocument | StoredFile], known: set[str], size: int
 def ingest(sources: list[str] | None = None, db: str | None = None, batch_size: int = BATCH_SIZE,
            max_in_flight: int | None = None, source: str | None = None, config: str | None = None) -> dict:
     """Ingest files, folders, globs or page/feed/sitemap URLs (default: the bundled samples), or the
-    source named `source` in newsflow.toml (`config` overrides where that file is), into the warehouse."""
-    logger = get_run_logger()
+    source named `source` in newsflow.toml (`config` overrides where that file is), into the warehouse.
+    Waits for another run on the same warehouse to finish first (tasks/runlock.py)."""
     started = time.perf_counter()
+    db_file = str(db_path(db))  # the analyst copy; runs write the working db beside it
+    run_id = flow_run.get_id() or f"local-{time.time_ns()}"
+    with runlock.hold(Path(db_file), run_id, WAREHOUSE_WAIT_S, get_run_logger().warning):
+        runlock.note_run(Path(db_file), run_id)
+        return _ingest(sources, db_file, run_id, started, batch_size, max_in_flight, source, config)
+
+
+def _ingest(sources: list[str] | None, db_file: str, run_id: str, started: float, batch_size: int,
+            max_in_flight: int | None, source: str | None, config: str | None) -> dict:
+    logger = get_run_logger()
     mark_flow_process()
     plan = plan_run(sources, source, config)
     sources = [source] if source else [*plan.paths, *plan.urls]
-    db_file = str(db_path(db))  # the analyst copy; runs write the working db beside it
     work_file = str(prepare_work_db(Path(db_file)))
-    run_id = flow_run.get_id() or f"local-{time.time_ns()}"
     summary = RunSummary(run_id=run_id, db=db_file)
     con = _connection(work_file)
     # Only one process can open the warehouse for writing, so a run still marked running was killed.
@@ -217,10 +228,11 @@ def ingest(sources: list[str] | None = None, db: str | None = None, batch_size: 
     progress = None
     try:
         _share_api_with_workers()
-        paths = discover_task(list(plan.paths)) if plan.paths else []
+        paths, summary.skipped = discover_task(list(plan.paths)) if plan.paths else ([], [])
         harvest = _fetch(con, plan) if plan.urls else None
         fetched = harvest.documents if harvest else []
         summary.fetch = harvest.stats if harvest else {}
+        summary.skipped += harvest.skipped if harvest else []
         known = L.known_document_ids(con)
         logger.info("%d file(s) found, %d document(s) fetched; %d documents already in the warehouse",
                     len(paths), len(fetched), len(known))
@@ -364,6 +376,9 @@ def summary_markdown(s: RunSummary) -> str:
     if s.slowest:
         lines += ["", "## Slowest documents", "", "| seconds | source |", "|---:|---|"]
         lines += [f"| {sec} | `{src}` |" for sec, src in s.slowest]
+    if s.skipped:
+        lines += ["", "## Skipped", "", "| item | reason |", "|---|---|"]
+        lines += [f"| `{item}` | {reason.replace('|', '/')} |" for item, reason in s.skipped[:200]]
     if s.quarantine:
         lines += ["", "## Quarantined", "", "| source | reasons |", "|---|---|"]
         lines += [f"| `{src}` | {'; '.join(r).replace('|', '/')} |" for src, r in s.quarantine[:200]]

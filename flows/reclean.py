@@ -12,8 +12,9 @@ from prefect.utilities.annotations import quote
 
 from flows.ingest import (_checkpoint_when_due, _close, _connection, clean_batch_task, load_task, mark_flow_process,
                           publish_task, unpack_cleaned, validate_task)
-from newsflow.settings import BATCH_SIZE, db_path
+from newsflow.settings import BATCH_SIZE, WAREHOUSE_WAIT_S, db_path
 from tasks import load as L
+from tasks import runlock
 from tasks.clean import CLEANER_VERSION
 from tasks.models import Article, Rejected, Sealed
 from tasks.publish import prepare_work_db
@@ -23,13 +24,20 @@ from tasks.search import ensure_index
 
 @flow(name="reclean", log_prints=False)
 def reclean(db: str | None = None, since: datetime | None = None, batch_size: int = BATCH_SIZE) -> dict:
-    """Clean and validate the stored documents again with the current rules; load what changed."""
+    """Clean and validate the stored documents again with the current rules; load what changed.
+    Waits for another run on the same warehouse to finish first (tasks/runlock.py)."""
+    analyst = str(db_path(db))
+    run_id = flow_run.get_id() or f"local-{time.time_ns()}"
+    with runlock.hold(Path(analyst), run_id, WAREHOUSE_WAIT_S, get_run_logger().warning):
+        runlock.note_run(Path(analyst), run_id)
+        return _reclean(analyst, run_id, since, batch_size)
+
+
+def _reclean(analyst: str, run_id: str, since: datetime | None, batch_size: int) -> dict:
     logger = get_run_logger()
     started = time.perf_counter()
     mark_flow_process()
-    analyst = str(db_path(db))
     work = str(prepare_work_db(Path(analyst)))
-    run_id = flow_run.get_id() or f"local-{time.time_ns()}"
     con = _connection(work)
     L.start_run(con, run_id, flow_run.get_id(), f"reclean since {since.isoformat() if since else 'start'}",
                 CLEANER_VERSION)

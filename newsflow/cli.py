@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import json
+import logging
 import os
 import sys
 from datetime import datetime, timezone
@@ -188,19 +189,79 @@ def ingest(
     except ConfigError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
-    from flows.ingest import ingest as ingest_flow
+    with _warehouse_turn(db_path(db), "newsflow ingest"):
+        from flows.ingest import ingest as ingest_flow
 
-    flow = ingest_flow.with_options(task_runner=_task_runner(task_runner, workers, dask_address))
-    if server is not None:
-        _import_what_the_run_needs()  # on this process's core while the server boots on the other
-        if _cleaning_ahead(files, bool(plan.urls), db_path(db)):
-            _warm_up_cleaning(task_runner)
-        server.wait()
-    _freeze_imports()
-    with _no_heartbeats() if server is not None else contextlib.nullcontext():
-        summary = flow(sources=sources, db=str(db_path(db)), batch_size=batch_size, source=source,
-                       config=str(config) if config else None)
+        flow = ingest_flow.with_options(task_runner=_task_runner(task_runner, workers, dask_address))
+        if server is not None:
+            _import_what_the_run_needs()  # on this process's core while the server boots on the other
+            if _cleaning_ahead(files, bool(plan.urls), db_path(db)):
+                _warm_up_cleaning(task_runner)
+            server.wait()
+        _freeze_imports()
+        with _no_heartbeats() if server is not None else contextlib.nullcontext(), _run_fault("ingest"):
+            summary = flow(sources=sources, db=str(db_path(db)), batch_size=batch_size, source=source,
+                           config=str(config) if config else None)
     print_summary(summary)
+
+
+@contextlib.contextmanager
+def _warehouse_turn(db: Path, command: str):
+    """Wait for another run on this warehouse to finish (tasks/runlock.py), then hold it; a refusal
+    is one line and exit status 3, with nothing loaded."""
+    from newsflow.settings import WAREHOUSE_WAIT_S
+    from tasks import runlock
+
+    try:
+        with runlock.hold(db, command, WAREHOUSE_WAIT_S, lambda line: console.print(line, highlight=False)):
+            yield
+    except runlock.WarehouseBusy as exc:
+        console.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(3) from None
+
+
+class _WithoutTraceback(logging.Formatter):
+    """Formats log records as `inner` does, leaving out tracebacks (the Prefect UI keeps them)."""
+
+    def __init__(self, inner: logging.Formatter) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def format(self, record: logging.LogRecord) -> str:
+        if not record.exc_info:
+            return self.inner.format(record)
+        saved = record.exc_info, record.exc_text
+        record.exc_info, record.exc_text = None, None
+        try:
+            return self.inner.format(record)
+        finally:
+            record.exc_info, record.exc_text = saved
+
+
+def _console_without_tracebacks() -> None:
+    """Log lines on the terminal without tracebacks: the root logger's stream handlers (Prefect's
+    console handler) format through _WithoutTraceback; the records keep their traceback for the API."""
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.StreamHandler) and not isinstance(handler.formatter, _WithoutTraceback):
+            handler.setFormatter(_WithoutTraceback(handler.formatter or logging.Formatter()))
+
+
+@contextlib.contextmanager
+def _run_fault(command: str):
+    """A run that fails as a whole (the warehouse cannot be opened, say) ends with one line and exit
+    status 1; NEWSFLOW_DEBUG=1 shows the traceback instead."""
+    debug = os.environ.get("NEWSFLOW_DEBUG", "") not in ("", "0")
+    if not debug:
+        _console_without_tracebacks()
+    try:
+        yield
+    except Exception as exc:  # noqa: BLE001 - the run's own boundary
+        if debug:
+            raise
+        text = " ".join(str(exc).split())[:500] or type(exc).__name__
+        console.print(f"[red]error:[/red] the {command} run failed: {type(exc).__name__}: {text} "
+                      "(NEWSFLOW_DEBUG=1 shows the traceback)", highlight=False)
+        raise typer.Exit(1) from None
 
 
 def print_summary(s: dict) -> None:
@@ -212,6 +273,12 @@ def print_summary(s: dict) -> None:
     out.print(table)
     if s.get("data_docs"):
         out.print(f"Validation report (Great Expectations Data Docs): {s['data_docs']}")
+    if s.get("skipped"):
+        out.print(f"[yellow]{len(s['skipped'])} skipped[/yellow] (not documents; nothing stored):")
+        for item, reason in s["skipped"][:20]:
+            out.print(f"  {item}: {reason}", highlight=False)
+        if len(s["skipped"]) > 20:
+            out.print(f"  ... and {len(s['skipped']) - 20} more")
     if s["quarantine"]:
         out.print(f"[yellow]{len(s['quarantine'])} quarantined[/yellow] (see the quarantine table):")
         for source, reasons in s["quarantine"][:20]:
@@ -320,11 +387,14 @@ def reclean(
 ) -> None:
     """Clean and validate the stored raw documents again with the current rules (no refetch), load the
     changes idempotently, record the cleaner version on each article, then publish the analyst copy."""
-    from flows.reclean import reclean as reclean_flow
-
     if since is not None and since.tzinfo is None:
         since = since.replace(tzinfo=timezone.utc)
-    print_summary(reclean_flow(db=str(db_path(db)), since=since, batch_size=batch_size))
+    with _warehouse_turn(db_path(db), "newsflow reclean"):
+        from flows.reclean import reclean as reclean_flow
+
+        with _run_fault("reclean"):
+            summary = reclean_flow(db=str(db_path(db)), since=since, batch_size=batch_size)
+    print_summary(summary)
 
 
 @app.command()

@@ -92,6 +92,9 @@ def work_db_path(analyst_db: str | os.PathLike) -> Path:
 DOCUMENT_TIME_LIMIT_S = float(os.environ.get("NEWSFLOW_DOCUMENT_TIME_LIMIT", "30"))
 # Extra address space the cleaning process may use beyond its start size (0 = no cap).
 DOCUMENT_MEMORY_LIMIT_BYTES = int(os.environ.get("NEWSFLOW_DOCUMENT_MEMORY_LIMIT", str(2 * 1024**3)))
+# Seconds a run waits for another run on the same warehouse to finish (tasks/runlock.py) before it
+# gives up, loading nothing.
+WAREHOUSE_WAIT_S = float(os.environ.get("NEWSFLOW_WAREHOUSE_WAIT", "900"))
 # DuckDB memory cap for the writer (its block cache would otherwise grow to 80% of RAM with the run).
 WAREHOUSE_MEMORY_LIMIT = os.environ.get("NEWSFLOW_WAREHOUSE_MEMORY_LIMIT", "256MB")
 # The ingest writer checkpoints its WAL into the file past this size, and opens the file afresh

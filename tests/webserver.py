@@ -49,6 +49,7 @@ class Site:
         self.lock = threading.Lock()
         self.bomb = gzip.compress(b"\0" * (20 * 1024 * 1024), compresslevel=9)
         self.flaky_failures = 2
+        self.extra: dict[str, tuple[bytes, str]] = {}  # path -> (body, content type), set by tests
 
     def rss(self) -> str:
         items = "".join(
@@ -120,6 +121,8 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(200, site.robots.encode(), "text/plain") if site.robots else self._send(404)
         if path in site.pages:
             return self._conditional(site.pages[path].encode(), "text/html; charset=utf-8")
+        if path in site.extra:
+            return self._send(200, *site.extra[path])
         if path == "/feed.xml":
             return self._conditional(site.rss().encode(), "application/rss+xml")
         if path == "/atom.xml":
