@@ -146,7 +146,7 @@ def parse_feed(data: bytes, base_url: str) -> list[Item]:
             continue
         when = entry.get("published_parsed") or entry.get("updated_parsed")
         items.append(Item(
-            url=_join(base_url, _as_written(link.strip(), data)), title=entry.get("title"),
+            url=join_link(base_url, _as_written(link.strip(), data)), title=entry.get("title"),
             published=datetime(*when[:6], tzinfo=timezone.utc).isoformat() if when else None,
             summary=entry.get("summary")))
     return items
@@ -165,7 +165,7 @@ def _as_written(link: str, data: bytes) -> str:
     return found.group(0).decode("utf-8", "replace") if found else link
 
 
-def _join(base_url: str, link: str) -> str:
+def join_link(base_url: str, link: str) -> str:
     """`link` resolved against `base_url`; as it is when it cannot be (check_url then says why)."""
     try:
         return urljoin(base_url, link)
@@ -213,7 +213,7 @@ def parse_sitemap(data: bytes, base_url: str, max_bytes: int = settings.FETCH_MA
         loc = fields.get("loc")
         if not loc:
             continue
-        loc = _join(base_url, loc)
+        loc = join_link(base_url, loc)
         if tag == "sitemapindex":
             children.append(loc)
         else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import glob
 import hashlib
 import json
+import math
 import os
 import stat
 import time
@@ -239,9 +240,17 @@ def _refuse_constant(name: str) -> object:
     raise ValueError(f"{name} is not a JSON number (RFC 8259)")
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"number {text[:40]} is out of range for a 64-bit float")
+    return value
+
+
 def loads_strict(data: str | bytes) -> object:
-    """json.loads without the NaN / Infinity / -Infinity that Python accepts and JSON does not."""
-    return json.loads(data, parse_constant=_refuse_constant)
+    """json.loads without the NaN / Infinity that Python accepts and JSON does not, and without numbers
+    that overflow to infinity (1e999): none of them can be stored as JSON again."""
+    return json.loads(data, parse_constant=_refuse_constant, parse_float=_finite_float)
 
 
 def _one_line(exc: BaseException) -> str:
