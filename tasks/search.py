@@ -15,9 +15,8 @@ from pathlib import Path
 
 import duckdb
 
-from newsflow.settings import SEARCH_SNIPPET_CHARS, WAREHOUSE_DIR
-
-SEARCH_SQL = WAREHOUSE_DIR / "sql" / "search.sql"
+from newsflow.settings import SEARCH_SNIPPET_CHARS
+from tasks.sql import statement
 
 
 class SearchUnavailable(RuntimeError):
@@ -225,7 +224,7 @@ def search(con: duckdb.DuckDBPyConnection, query: str, limit: int = 10) -> list[
     """Rank articles by BM25 for `query` (title and body), best first."""
     load_fts(con)
     try:
-        rows = con.execute(SEARCH_SQL.read_text(encoding="utf-8"), [query, limit]).fetchall()
+        rows = con.execute(statement("search"), [query, limit]).fetchall()
     except duckdb.CatalogException as exc:
         raise SearchUnavailable(f"no search index in this warehouse yet; run `newsflow ingest` ({exc})") from None
     return [Hit(score, aid, title, outlet, seen, story, snippet(body, query))
