@@ -53,9 +53,10 @@ def load_fts(con: duckdb.DuckDBPyConnection) -> None:
         raise SearchUnavailable(f"cannot load DuckDB's fts extension ({exc}); pip install duckdb-ext-fts") from None
 
 
-FTS_SCHEMA = "fts_main_articles"  # where create_fts_index('articles', ...) keeps the index
-# Besides the space, what the tokenize macro's '\s+' splits on (RE2's \s: ASCII only, no vertical tab).
-_RE2_SPACE = "\t\n\f\r"
+# Where create_fts_index('articles', ...) keeps the index. The index is only ever built on `articles`,
+# so the name never varies: the warehouse/sql/fts_*.sql files spell it out, and it is passed as a
+# value where a query only compares it (information_schema).
+FTS_SCHEMA = "fts_main_articles"
 
 
 def build_index(con: duckdb.DuckDBPyConnection) -> int:
@@ -64,16 +65,14 @@ def build_index(con: duckdb.DuckDBPyConnection) -> int:
     Also records each article's content hash in the index (`docs.content_hash`), which is how
     `index_articles` knows what to update later."""
     load_fts(con)
-    # One thread: measured on 2,000 articles, two threads took the same wall time (3.5 s) for twice the CPU.
+    # One thread: a second one does not make the build faster, it only doubles the CPU it takes.
     threads = con.execute("select current_setting('threads')").fetchone()[0]
     con.execute("set threads = 1")
     try:
         con.execute("pragma create_fts_index('articles', 'article_id', 'title', 'body', overwrite = 1)")
     finally:
-        con.execute(f"set threads = {int(threads)}")
-    con.execute(f"alter table {FTS_SCHEMA}.docs add column content_hash varchar")
-    con.execute(f"update {FTS_SCHEMA}.docs d set content_hash = a.content_hash from articles a "
-                f"where a.article_id = d.name")
+        con.execute("set threads = ?", [threads])
+    con.execute(statement("fts_record_hashes"))
     return con.execute("select count(*) from articles").fetchone()[0]
 
 
@@ -111,88 +110,23 @@ def index_articles(con: duckdb.DuckDBPyConnection, ids: list[str] | None = None)
     stemmer), and the document frequencies and statistics are adjusted, so scores equal those of a full
     rebuild (tests/test_search_index.py); the cost is that of the changed articles, not of the
     warehouse. Without an index, or with one built before hashes were recorded, it builds from scratch.
+    The statements are warehouse/sql/fts_*.sql; they edit the tables create_fts_index made.
     """
     load_fts(con)
     if not index_is_maintained(con):
         return build_index(con)
-    f = FTS_SCHEMA
-    # list_contains, not `in (select unnest(...))`: it filters inside the table scans (~2.5x faster here)
-    only = "and list_contains($ids, a.article_id)" if ids is not None else ""
-    only_docs = "and list_contains($ids, d.name)" if ids is not None else ""
-    params = {"ids": ids} if ids is not None else {}
-    con.execute(f"""
-        create or replace temp table fts_stale as
-        select d.docid from {f}.docs d left join articles a on a.article_id = d.name
-        where (a.article_id is null or a.content_hash is distinct from d.content_hash) {only_docs}
-    """, params)
-    con.execute(f"""
-        create or replace temp table fts_fresh as
-        select (select coalesce(max(docid), -1) from {f}.docs) + row_number() over (order by a.article_id) as docid,
-               a.article_id as name, a.content_hash, a.title, a.body
-        from articles a left join {f}.docs d on d.name = a.article_id
-        where (d.name is null or d.content_hash is distinct from a.content_hash) {only}
-    """, params)
-    stale, fresh = (con.execute(f"select count(*) from {t}").fetchone()[0] for t in ("fts_stale", "fts_fresh"))
+    con.execute(statement("fts_stale"), {"ids": ids})
+    con.execute(statement("fts_fresh"), {"ids": ids})
+    stale, fresh = con.execute("select (select count(*) from fts_stale), (select count(*) from fts_fresh)").fetchone()
     try:
-        if stale:  # an article's old postings leave the index, and its terms' document frequencies drop
-            con.execute(f"""
-                update {f}.dict set df = {f}.dict.df - gone.n
-                from (select termid, count(distinct docid) as n from {f}.terms
-                      where docid in (select docid from fts_stale) group by termid) gone
-                where {f}.dict.termid = gone.termid
-            """)
-            con.execute(f"delete from {f}.terms where docid in (select docid from fts_stale)")
-            con.execute(f"delete from {f}.docs where docid in (select docid from fts_stale)")
+        if stale:
+            con.execute(statement("fts_remove_stale"))
         if fresh:
-            # The index's tokenize macro (strip accents, lower-case, split on punctuation and spaces),
-            # stopwords and stemmer, applied once per distinct whitespace-separated piece rather than to
-            # every word: a piece gives the same words alone as inside its text, since whitespace always
-            # ends a word, and a batch repeats its pieces ("the", "said,") thousands of times (2.5x faster).
-            # The pieces are cut at the characters of the macro's '\s' (RE2: tab, newline, form feed,
-            # carriage return, space) with `translate` and `string_split`, not with a regex (~40% of the
-            # statement): runs of them leave empty pieces, which hold no word.
-            con.execute(f"""
-                create or replace temp table fts_postings as
-                with texts as (
-                    select docid, (select fieldid from {f}.fields where field = 'title') as fieldid, title as text
-                    from fts_fresh
-                    union all
-                    select docid, (select fieldid from {f}.fields where field = 'body') as fieldid, body as text
-                    from fts_fresh
-                ),
-                pieces as (select docid, fieldid, unnest(string_split(translate(text, $ws, '    '), ' ')) as piece
-                           from texts),
-                words as (select piece, unnest({f}.tokenize(piece)) as w from (select distinct piece from pieces)),
-                terms as (select piece, stem(w, 'porter') as term from words
-                          where w is not null and len(w) > 0 and w not in (select sw from {f}.stopwords))
-                select t.term, p.docid, p.fieldid from pieces p join terms t using (piece)
-            """, {"ws": _RE2_SPACE})
-            con.execute(f"""
-                insert into {f}.dict (termid, term, df)
-                select (select coalesce(max(termid), -1) from {f}.dict) + row_number() over (order by term), term, 0
-                from (select distinct term from fts_postings where term not in (select term from {f}.dict))
-            """)
-            con.execute(f"""
-                update {f}.dict set df = {f}.dict.df + added.n
-                from (select term, count(distinct docid) as n from fts_postings group by term) added
-                where {f}.dict.term = added.term
-            """)
-            con.execute(f"""
-                insert into {f}.terms (docid, fieldid, termid)
-                select p.docid, p.fieldid, d.termid from fts_postings p join {f}.dict d on d.term = p.term
-            """)
-            con.execute(f"""
-                insert into {f}.docs (docid, name, len, content_hash)
-                select n.docid, n.name, coalesce(c.len, 0), n.content_hash
-                from fts_fresh n left join (select docid, count(*) as len from fts_postings group by docid) c
-                     using (docid)
-            """)
+            con.execute(statement("fts_add_fresh"))
         if stale or fresh:
-            con.execute(f"update {f}.stats set num_docs = (select count(*) from {f}.docs), "
-                        f"avgdl = (select sum(len) / count(len) from {f}.docs)")
+            con.execute(statement("fts_stats"))
     finally:
-        for table in ("fts_stale", "fts_fresh", "fts_postings"):
-            con.execute(f"drop table if exists {table}")
+        con.execute(statement("fts_drop_work_tables"))
     return fresh
 
 

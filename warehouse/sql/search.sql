@@ -1,4 +1,4 @@
--- BM25 full-text search over title and body (index: fts_main_articles, rebuilt after each load).
+-- BM25 full-text search over title and body (index: fts_main_articles, kept current by each load).
 with scored as (
     select article_id, fts_main_articles.match_bm25(article_id, ?) as score
     from articles
