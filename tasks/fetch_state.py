@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 import duckdb
 
 from tasks.discover import FetchState, Harvest, UrlState
+from tasks.sql import transaction
 
 
 def load_fetch_state(con: duckdb.DuckDBPyConnection, source: str) -> FetchState:
@@ -25,8 +26,7 @@ def load_fetch_state(con: duckdb.DuckDBPyConnection, source: str) -> FetchState:
 def save_fetch_state(con: duckdb.DuckDBPyConnection, source: str, harvest: Harvest) -> None:
     """Upsert one fetch_state row per request and insert the newly seen items, in one transaction."""
     now = datetime.now(timezone.utc)
-    con.execute("begin")
-    try:
+    with transaction(con):
         if harvest.records:
             con.executemany(
                 "insert or replace into fetch_state (url, source, final_url, etag, last_modified, content_sha256, "
@@ -37,7 +37,3 @@ def save_fetch_state(con: duckdb.DuckDBPyConnection, source: str, harvest: Harve
             con.executemany(
                 "insert into seen_items (source, item_url, first_seen_at) values (?, ?, ?) on conflict do nothing",
                 [[source, url, now] for url in dict.fromkeys(harvest.seen_items)])
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise

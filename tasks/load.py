@@ -21,6 +21,7 @@ from tasks.schema import apply_views
 from tasks.enrich import analysis_of, enrich_batch
 from tasks.models import RAW_CODEC, Article, RawDocument, Rejected, pack_raw
 from tasks.search import index_articles
+from tasks.sql import registered, transaction
 
 _MIGRATION_NAME = re.compile(r"^(\d{3})_[\w-]+\.sql$")
 
@@ -61,14 +62,9 @@ def migrate(con: duckdb.DuckDBPyConnection, folder: Path = MIGRATIONS_DIR) -> li
     for version, path in migrations(folder):
         if version in done:
             continue
-        con.execute("begin")
-        try:
+        with transaction(con):
             con.execute(path.read_text(encoding="utf-8"))
             con.execute("insert into schema_migrations values (?, ?, ?)", [version, path.name, utcnow()])
-            con.execute("commit")
-        except Exception:
-            con.execute("rollback")
-            raise
         applied.append(path.name)
     return applied
 
@@ -195,13 +191,12 @@ def load_batch(con: duckdb.DuckDBPyConnection, run_id: str, cleaner_version: str
     parallel); without it they are compressed here."""
     now = utcnow()
     counts = BatchCounts()
-    cur = con.cursor()
-    cur.register("b_documents", _documents_table(docs, run_id, now, packed))
-    cur.register("b_articles", _articles_table(articles, run_id, cleaner_version, now))
-    cur.register("b_segments", _segments_table(articles))
-    cur.register("b_quarantine", _quarantine_table(rejected, run_id, now))
-    cur.execute("begin")
-    try:
+    tables = {"b_documents": _documents_table(docs, run_id, now, packed),
+              "b_articles": _articles_table(articles, run_id, cleaner_version, now),
+              "b_segments": _segments_table(articles),
+              "b_quarantine": _quarantine_table(rejected, run_id, now)}
+    # Left in reverse order: commit (or roll back), unregister the batch's tables, close the cursor.
+    with con.cursor() as cur, registered(cur, **tables), transaction(cur):
         status = dict(cur.execute(  # list_contains filters inside the scan of articles
             "select b.article_id, case when a.article_id is null then 'new' when a.content_hash = b.content_hash "
             "then 'unchanged' else 'updated' end from b_articles b left join "
@@ -247,13 +242,5 @@ def load_batch(con: duckdb.DuckDBPyConnection, run_id: str, cleaner_version: str
         counts.quarantined = cur.execute(
             "insert into quarantine select * from b_quarantine on conflict do nothing"
         ).fetchone()[0]
-        cur.execute("commit")
-    except Exception:
-        cur.execute("rollback")
-        raise
-    finally:
-        for name in ("b_documents", "b_articles", "b_segments", "b_quarantine"):
-            cur.unregister(name)
-        cur.close()
     counts.quarantine_reasons = [(r.source_uri, r.reasons) for r in rejected]
     return counts

@@ -17,6 +17,7 @@ import duckdb
 from tasks.enrich import analyze, enrich_batch
 from tasks.load import utcnow
 from tasks.models import RawDocument, unpack_raw
+from tasks.sql import transaction
 
 _STORED_DOCUMENT_IDS = """
     select document_id
@@ -65,12 +66,7 @@ def backfill_enrichment(con: duckdb.DuckDBPyConnection, batch_size: int = 500) -
             "select article_id, text from removed_segments where article_id in (select unnest(?)) order by position",
             [[r[0] for r in rows]]).fetchall():
             removed.setdefault(aid, []).append(text)
-        con.execute("begin")
-        try:
+        with transaction(con):
             enrich_batch(con, [(aid, title, analyze(title, body, removed.get(aid, []))) for aid, title, body in rows],
                          utcnow())
-            con.execute("commit")
-        except Exception:
-            con.execute("rollback")
-            raise
         done += len(rows)
