@@ -23,6 +23,7 @@ from datasketch import LeanMinHash
 from tasks.citations import extract_citations
 from tasks.entities import entity_id_for, extract_entities
 from tasks.rules import find_leak
+from tasks.sql import registered
 from tasks.stories import among_stored, assign_stories, signature, story_features, write_assignments
 
 
@@ -90,23 +91,23 @@ def enrich_batch(con: duckdb.DuckDBPyConnection, items: list[tuple[str, str | No
         men_rows.extend((aid, *m) for m in analysis.mentions)
         cit_rows.extend((aid, *c) for c in analysis.citations)
         story_items.append((aid, title, analysis.story_features))
-    con.register("b_entities", pa.table({
+    entities = pa.table({
         "entity_id": [r[0] for r in ent_rows], "name": [r[1] for r in ent_rows],
         "kind": [r[2] for r in ent_rows], "merge_key": [r[3] for r in ent_rows],
     }, schema=pa.schema([("entity_id", pa.string()), ("name", pa.string()), ("kind", pa.string()),
-                         ("merge_key", pa.string())])))
-    con.register("b_mentions", pa.table({
+                         ("merge_key", pa.string())]))
+    mentions = pa.table({
         "article_id": [r[0] for r in men_rows], "entity_id": [r[1] for r in men_rows],
         "surface_form": [r[2] for r in men_rows], "count": pa.array([r[3] for r in men_rows], type=pa.int32()),
     }, schema=pa.schema([("article_id", pa.string()), ("entity_id", pa.string()), ("surface_form", pa.string()),
-                         ("count", pa.int32())])))
-    con.register("b_citations", pa.table({
+                         ("count", pa.int32())]))
+    citations = pa.table({
         "article_id": [r[0] for r in cit_rows], "outlet": [r[1] for r in cit_rows],
         "outlet_key": [r[2] for r in cit_rows], "pattern": [r[3] for r in cit_rows],
         "sentence": [r[4] for r in cit_rows], "in_body": pa.array([r[5] for r in cit_rows], type=pa.bool_()),
     }, schema=pa.schema([("article_id", pa.string()), ("outlet", pa.string()), ("outlet_key", pa.string()),
-                         ("pattern", pa.string()), ("sentence", pa.string()), ("in_body", pa.bool_())])))
-    try:
+                         ("pattern", pa.string()), ("sentence", pa.string()), ("in_body", pa.bool_())]))
+    with registered(con, b_entities=entities, b_mentions=mentions, b_citations=citations):
         # One row per entity: the most frequent specific kind in this batch wins over "other"; an
         # existing entity keeps its name and only gains a kind it did not have.
         con.execute("""
@@ -122,9 +123,6 @@ def enrich_batch(con: duckdb.DuckDBPyConnection, items: list[tuple[str, str | No
             con.execute("delete from citations where article_id in (select unnest(?))", [replaced])
         con.execute("insert into mentions select * from b_mentions")
         con.execute("insert into citations select * from b_citations")
-    finally:
-        for name in ("b_entities", "b_mentions", "b_citations"):
-            con.unregister(name)
     before = con.execute("select count(*) from stories").fetchone()[0]
     signatures = {aid: analysis.signature for aid, _title, analysis in items}
     write_assignments(con, assign_stories(con, story_items, signatures=signatures), now, stored=stored)

@@ -29,6 +29,7 @@ from datasketch import LeanMinHash, MinHash, MinHashLSH
 
 from newsflow.settings import (STORY_MAX_CANDIDATES, STORY_MIN_FEATURES, STORY_NUM_PERM, STORY_SEED,
                                STORY_THRESHOLD)
+from tasks.sql import registered
 
 
 @dataclass(slots=True)
@@ -148,12 +149,12 @@ def _stored_candidates(con: duckdb.DuckDBPyConnection,
     and compare thousands of signatures. Only those naming STORY_MIN_FEATURES entities or more count.
     The signatures come back as Arrow arrays, not Python lists: a batch fetches ~10,000 of them once
     the warehouse holds a few thousand articles (128 integers each, ~0.2 s as Python objects)."""
-    con.register("b_bands", pa.table({
+    bands = pa.table({
         "article_id": [x[0] for x in rows],
         "band": pa.array([x[1] for x in rows], type=pa.int16()),
         "bucket": pa.array([x[2] for x in rows], type=pa.int64()),
-    }))
-    try:
+    })
+    with registered(con, b_bands=bands):
         table = con.execute(
             "with shared as (select n.article_id as new_id, s.article_id as old_id, count(*) as bands "
             "  from b_bands n join story_bands s using (band, bucket) where s.article_id <> n.article_id "
@@ -164,8 +165,6 @@ def _stored_candidates(con: duckdb.DuckDBPyConnection,
             "where sa.feature_count >= ? order by new_id, bands desc, old_id",
             [STORY_MAX_CANDIDATES, STORY_MIN_FEATURES],
         ).fetch_arrow_table()
-    finally:
-        con.unregister("b_bands")
     if table.num_rows == 0:
         return {}
     signatures = table.column("signature").combine_chunks()
@@ -207,7 +206,7 @@ def write_assignments(con: duckdb.DuckDBPyConnection, assignments: list[Assignme
     for a in assignments:
         if a.article_id in keep:
             a.story_id = keep[a.article_id]
-    con.register("b_story", pa.table({
+    story = pa.table({
         "article_id": ids,
         "story_id": [a.story_id for a in assignments],
         "matched_article_id": pa.array([a.matched_article_id for a in assignments], type=pa.string()),
@@ -215,15 +214,15 @@ def write_assignments(con: duckdb.DuckDBPyConnection, assignments: list[Assignme
         "feature_count": pa.array([a.feature_count for a in assignments], type=pa.int32()),
         "signature": pa.array([a.signature.tolist() for a in assignments], type=pa.list_(pa.uint64())),
         "title": pa.array([a.title for a in assignments], type=pa.string()),
-    }))
+    })
     bands = [(a.article_id, band, bucket) for a in assignments
              for band, bucket in enumerate(band_buckets(a.signature, b, r))]
-    con.register("b_story_bands", pa.table({
+    story_bands = pa.table({
         "band": pa.array([x[1] for x in bands], type=pa.int16()),
         "bucket": pa.array([x[2] for x in bands], type=pa.int64()),
         "article_id": [x[0] for x in bands],
-    }))
-    try:
+    })
+    with registered(con, b_story=story, b_story_bands=story_bands):
         con.execute("insert into stories select story_id, article_id, title, ? from b_story "
                     "where story_id = article_id on conflict do nothing", [now])
         con.execute("""
@@ -235,6 +234,3 @@ def write_assignments(con: duckdb.DuckDBPyConnection, assignments: list[Assignme
         if replaced:
             con.execute("delete from story_bands where article_id in (select unnest(?))", [replaced])
         con.execute("insert into story_bands select * from b_story_bands")
-    finally:
-        con.unregister("b_story")
-        con.unregister("b_story_bands")
