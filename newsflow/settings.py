@@ -16,9 +16,9 @@ CORES = os.cpu_count() or 2
 # Documents per batch: one Prefect task run cleans one batch, one validates it, one transaction loads it.
 # Each batch costs ~0.2 s of CPU besides its documents (three task runs, ~30 ms each on the server and
 # ~5 in the flow; GX's ~70 ms per validation; the load's ~40 statements): ~0.5 ms a page at 400, ~1 at 200.
-# The last batches of a run shrink anyway (flows.ingest.batches).
+# The last batches of a run shrink anyway (tasks.pipeline.batches).
 BATCH_SIZE = int(os.environ.get("NEWSFLOW_BATCH_SIZE", "400"))
-# The smallest batch the last ones shrink to (flows.ingest.batches), so the workers finish together.
+# The smallest batch the last ones shrink to (tasks.pipeline.batches), so the workers finish together.
 MIN_BATCH_SIZE = 25
 # A file larger than this is quarantined unread (its hash is still recorded so reruns skip it).
 MAX_DOCUMENT_BYTES = int(os.environ.get("NEWSFLOW_MAX_DOCUMENT_BYTES", str(5 * 1024 * 1024)))
@@ -98,7 +98,7 @@ WAREHOUSE_WAIT_S = float(os.environ.get("NEWSFLOW_WAREHOUSE_WAIT", "900"))
 # DuckDB memory cap for the writer (its block cache would otherwise grow to 80% of RAM with the run).
 WAREHOUSE_MEMORY_LIMIT = os.environ.get("NEWSFLOW_WAREHOUSE_MEMORY_LIMIT", "256MB")
 # The ingest writer checkpoints its WAL into the file past this size, and opens the file afresh
-# (flows.ingest._checkpoint_when_due). DuckDB's default (16 MB) meant a checkpoint nearly every batch,
+# (tasks.warehouse.Warehouse.checkpoint_when_due). DuckDB's default (16 MB) meant a checkpoint nearly every batch,
 # ~0.6 ms of the writer's time per article; a crash replays at most about this much WAL.
 WAREHOUSE_CHECKPOINT_BYTES = int(os.environ.get("NEWSFLOW_WAREHOUSE_CHECKPOINT_BYTES", str(128 * 1024**2)))
 # DuckDB's own automatic checkpoint, inside a commit: a backstop above the writer's own for ingest, the
