@@ -17,8 +17,8 @@ from prefect.context import FlowRunContext
 from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from newsflow.config import plan_run
-from newsflow.settings import BATCH_SIZE, CORES, db_path
+from newsflow.config import plan_run, resolve_settings
+from newsflow.settings import CORES
 from tasks.clean import CLEANER_VERSION
 from tasks.discover import fetch_source_task
 from tasks.pipeline import (BatchWriter, RunSummary, batches, data_docs_task, discover_task, mark_flow_process,
@@ -29,22 +29,24 @@ from tasks.warehouse import Warehouse
 
 
 @flow(name="ingest", log_prints=False, task_runner=ThreadPoolTaskRunner(max_workers=CORES))
-def ingest(sources: list[str] | None = None, db: str | None = None, batch_size: int = BATCH_SIZE,
+def ingest(sources: list[str] | None = None, db: str | None = None, batch_size: int | None = None,
            max_in_flight: int | None = None, source: str | None = None, config: str | None = None) -> dict:
     """Ingest files, folders, globs or page/feed/sitemap URLs (default: the bundled samples), or the
     source named `source` in newsflow.toml (`config` overrides where that file is), into the warehouse.
-    Waits for another run on the same warehouse to finish first."""
+    Waits for another run on the same warehouse to finish first. `db`, `batch_size` and `config`
+    override the settings (newsflow.config.resolve_settings)."""
     started, logger = time.perf_counter(), get_run_logger()
     mark_flow_process()
     _share_api_with_workers()
-    plan = plan_run(sources, source, config)
-    warehouse = Warehouse.open(db_path(db))
+    settings = resolve_settings(db=db, batch_size=batch_size, config=config)
+    plan = plan_run(settings, sources, source)
+    warehouse = Warehouse.open(settings.db_path, settings)
     run_id = flow_run.get_id() or f"local-{time.time_ns()}"
     summary = RunSummary(run_id=run_id, db=str(warehouse.analyst))
     with warehouse.turn(run_id, logger.warning):
         warehouse.start_run(run_id, flow_run.get_id(), source or " ".join([*plan.paths, *plan.urls]),
                             CLEANER_VERSION)
-        writer = BatchWriter(warehouse, run_id, summary, logger, plan.language)
+        writer = BatchWriter(warehouse, run_id, summary, logger, settings.cleaning_limits, plan.language)
         status = "failed"
         try:
             paths, summary.skipped = discover_task(list(plan.paths)) if plan.paths else ([], [])
@@ -57,8 +59,8 @@ def ingest(sources: list[str] | None = None, db: str | None = None, batch_size: 
             logger.info("%d file(s) found, %d document(s) fetched; %d documents already in the warehouse",
                         len(paths), len(fetched), len(known))
             writer.progress = IngestProgress(paths)
-            docs = itertools.chain(read_all(paths, stored=warehouse.stored_files()), fetched)
-            writer.run(batches(docs, known, batch_size, summary, writer.progress,
+            docs = itertools.chain(read_all(paths, warehouse.stored_files(), settings.max_document_bytes), fetched)
+            writer.run(batches(docs, known, settings.batch_size, summary, writer.progress,
                                expected=len(paths) + len(fetched), workers=CORES), max_in_flight or 2 * CORES)
             if harvest is not None:  # only once loaded: a crash before this refetches instead of losing pages
                 warehouse.save_fetch_state(plan.name, harvest)

@@ -11,7 +11,7 @@ from datetime import datetime
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
-from newsflow.settings import BATCH_SIZE, db_path
+from newsflow.config import resolve_settings
 from tasks.clean import CLEANER_VERSION
 from tasks.pipeline import BatchWriter, RunSummary, mark_flow_process, publish_task
 from tasks.reclean import backfill_enrichment, stored_documents
@@ -19,22 +19,23 @@ from tasks.warehouse import Warehouse
 
 
 @flow(name="reclean", log_prints=False)
-def reclean(db: str | None = None, since: datetime | None = None, batch_size: int = BATCH_SIZE) -> dict:
+def reclean(db: str | None = None, since: datetime | None = None, batch_size: int | None = None) -> dict:
     """Clean and validate the stored documents again with the current rules; load what changed.
     Waits for another run on the same warehouse to finish first."""
     started, logger = time.perf_counter(), get_run_logger()
     mark_flow_process()
-    warehouse = Warehouse.open(db_path(db))
+    settings = resolve_settings(db=db, batch_size=batch_size)
+    warehouse = Warehouse.open(settings.db_path, settings)
     run_id = flow_run.get_id() or f"local-{time.time_ns()}"
     summary = RunSummary(run_id=run_id, db=str(warehouse.analyst))
     with warehouse.turn(run_id, logger.warning):
         warehouse.start_run(run_id, flow_run.get_id(), f"reclean since {since.isoformat() if since else 'start'}",
                             CLEANER_VERSION)
         # Stored documents are read through the writer's connection between loads: no reopening.
-        writer = BatchWriter(warehouse, run_id, summary, logger, reopen=False)
+        writer = BatchWriter(warehouse, run_id, summary, logger, settings.cleaning_limits, reopen=False)
         status, backfilled = "failed", 0
         try:
-            docs = stored_documents(warehouse.con, since, batch_size)
+            docs = stored_documents(warehouse.con, since, settings.batch_size)
             writer.run((summary.counted(batch) for batch in docs), max_in_flight=1)
             backfilled = backfill_enrichment(warehouse.con)
             warehouse.ensure_search_index()  # the loads kept it current

@@ -21,7 +21,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
 
-from newsflow.settings import MIN_BATCH_SIZE
+from newsflow.settings import MIN_BATCH_SIZE, CleaningLimits
 from tasks.clean import CLEANER_VERSION
 from tasks.guard import clean_batch_for_load
 from tasks.load import BatchCounts
@@ -53,13 +53,13 @@ def discover_task(sources: list[str]) -> tuple[list[Path], list[tuple[str, str]]
 
 
 @task(name="clean-batch", retries=1, retry_delay_seconds=2, cache_policy=NO_CACHE)
-def clean_batch_task(docs: Sealed[list[RawDocument]]) -> CleanedBatch | bytes:
+def clean_batch_task(docs: Sealed[list[RawDocument]], limits: CleaningLimits) -> CleanedBatch | bytes:
     """Clean and analyze one batch with a per-document time limit (tasks/guard.py).
 
     In a worker process (the process runner, Dask) the result comes back pickled as one bytes object:
     Prefect unpickles a process's task result twice in the flow's process and walks every object,
     which would cost the single writer more than the batch's own work. Read it with `unpack_cleaned`."""
-    cleaned = clean_batch_for_load(docs.value)
+    cleaned = clean_batch_for_load(docs.value, limits.seconds)
     if os.getpid() == _FLOW_PROCESS:
         return cleaned
     return pickle.dumps(cleaned, protocol=pickle.HIGHEST_PROTOCOL)
@@ -174,6 +174,7 @@ class BatchWriter:
     run_id: str
     summary: RunSummary
     logger: Any
+    limits: CleaningLimits = field(default_factory=CleaningLimits)
     language: str | None = None
     progress: IngestProgress | None = None
     reopen: bool = True
@@ -185,7 +186,7 @@ class BatchWriter:
         them in order."""
         in_flight: deque = deque()
         for batch in docs:
-            in_flight.append((batch, clean_batch_task.submit(Sealed(batch))))
+            in_flight.append((batch, clean_batch_task.submit(Sealed(batch), self.limits)))
             if self.loaded == 0 and len(in_flight) == 1:
                 preload_validation()  # GX imports while the helpers start, not after the first batch
             if len(in_flight) >= max_in_flight:

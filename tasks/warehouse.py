@@ -16,8 +16,7 @@ from typing import ClassVar
 
 import duckdb
 
-from newsflow import settings
-from newsflow.settings import work_db_path
+from newsflow.settings import WAREHOUSE_CHECKPOINT_THRESHOLD, Settings, work_db_path
 from tasks import load as L
 from tasks import runlock
 from tasks.discover import FetchState, Harvest
@@ -36,19 +35,31 @@ class Warehouse:
 
     _open: ClassVar[dict[str, Warehouse]] = {}
 
-    def __init__(self, analyst: Path) -> None:
+    def __init__(self, analyst: Path, s: Settings) -> None:
         self.analyst = analyst
         self.work = work_db_path(analyst)
-        self.checkpoint_bytes = settings.WAREHOUSE_CHECKPOINT_BYTES
+        self.memory_limit = s.warehouse_memory_limit
+        self.checkpoint_bytes = s.warehouse_checkpoint_bytes
+        self.wait_s = s.warehouse_wait
         self._con: duckdb.DuckDBPyConnection | None = None
 
     @classmethod
-    def open(cls, analyst: str | Path) -> Warehouse:
-        """The process's writer for the warehouse at `analyst` (created on first use)."""
+    def open(cls, analyst: str | Path, s: Settings | None = None) -> Warehouse:
+        """The process's writer for the warehouse at `analyst`: created on first use with the settings
+        `s` (required then), the same object afterwards."""
         key = str(Path(analyst))
         if key not in cls._open:
-            cls._open[key] = cls(Path(analyst))
+            if s is None:
+                raise RuntimeError(f"the warehouse {analyst} was not opened with its settings in this process")
+            cls._open[key] = cls(Path(analyst), s)
+        elif s is not None:
+            cls._open[key].configure(s)
         return cls._open[key]
+
+    def configure(self, s: Settings) -> None:
+        """Take a new run's settings (a process may run several flows on one warehouse)."""
+        self.memory_limit, self.checkpoint_bytes, self.wait_s = (
+            s.warehouse_memory_limit, s.warehouse_checkpoint_bytes, s.warehouse_wait)
 
     # -- connection -----------------------------------------------------------------------------
 
@@ -58,10 +69,10 @@ class Warehouse:
         if self._con is None:
             con = L.connect(self.work)
             # DuckDB caches written blocks up to 80% of RAM: cap it so memory does not grow with the run.
-            con.execute(f"set memory_limit = '{settings.WAREHOUSE_MEMORY_LIMIT}'")
+            con.execute(f"set memory_limit = '{self.memory_limit}'")  # checked by Settings: a size
             # The cores belong to the cleaning processes; a batch's inserts gain nothing from threads.
             con.execute("set threads = 1")
-            con.execute(f"set checkpoint_threshold = '{settings.WAREHOUSE_CHECKPOINT_THRESHOLD}'")
+            con.execute(f"set checkpoint_threshold = '{WAREHOUSE_CHECKPOINT_THRESHOLD}'")
             self._con = con
         return self._con
 
@@ -94,7 +105,7 @@ class Warehouse:
     @contextmanager
     def turn(self, run_id: str, say: Callable[[str], object]) -> Iterator[None]:
         """Hold this warehouse for one run, after any run already holding it (tasks/runlock.py)."""
-        with runlock.hold(self.analyst, run_id, settings.WAREHOUSE_WAIT_S, say):
+        with runlock.hold(self.analyst, run_id, self.wait_s, say):
             runlock.note_run(self.analyst, run_id)
             prepare_work_db(self.analyst)
             yield
