@@ -451,6 +451,24 @@ def schema(
         console.print(f"wrote {output}")
 
 
+@app.command("settings")
+def settings_(
+    config: Annotated[Optional[Path], typer.Option("--config", help="Sources config whose [settings] table "
+                                                   "applies. Default: $NEWSFLOW_CONFIG, ./newsflow.toml, "
+                                                   "else the repository's.")] = None,
+) -> None:
+    """Show every setting with its value for a run started here, its environment variable and what
+    it does. Values come from newsflow.toml's [settings] table, then NEWSFLOW_* variables, then the
+    command's flags (--db, --batch-size, --config)."""
+    settings = _settings(config=config)
+    table = Table(show_header=True, title="newsflow settings (file, then environment, then flags)")
+    for col in ("setting", "value", "environment variable", "what it does"):
+        table.add_column(col)
+    for name, info in Settings.model_fields.items():
+        table.add_row(name, str(getattr(settings, name)), f"NEWSFLOW_{name.upper()}", info.description or "")
+    out.print(table)
+
+
 @app.command("eval")
 def eval_(
     dataset: Annotated[Path, typer.Argument(help="Folder with html/<id>.html[.gz] and ground-truth/<id>.json (WCXB layout).")],

@@ -116,3 +116,16 @@ def test_cli_rejects_a_bad_config_before_starting_prefect(tmp_path):
     assert "source 'wire', field 'cron'" in result.output
     result = CliRunner().invoke(app, ["serve", "--config", str(bad)])
     assert result.exit_code == 2 and "'often' is not a cron expression" in result.output
+
+
+def test_settings_command_shows_values_and_variables(monkeypatch):
+    from typer.testing import CliRunner
+
+    from newsflow.cli import app
+
+    monkeypatch.setenv("NEWSFLOW_BATCH_SIZE", "123")
+    monkeypatch.setenv("COLUMNS", "250")
+    result = CliRunner().invoke(app, ["settings"])
+    assert result.exit_code == 0
+    row = next(line for line in result.output.splitlines() if "batch_size" in line)
+    assert "123" in row and "NEWSFLOW_BATCH_SIZE" in row
