@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from newsflow import fastexit
-from newsflow.settings import BATCH_SIZE, CORES, db_path, work_db_path
+from newsflow.settings import CORES, Settings, work_db_path
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
@@ -154,8 +154,9 @@ def ingest(
     config: Annotated[Optional[Path], typer.Option("--config", help="Sources config. Default: $NEWSFLOW_CONFIG, "
                                                    "./newsflow.toml, else the repository's.")] = None,
     db: DbOption = None,
-    batch_size: Annotated[int, typer.Option(help="Documents per batch (one task run, one transaction). "
-                                            "Default: $NEWSFLOW_BATCH_SIZE or 400.")] = BATCH_SIZE,
+    batch_size: Annotated[Optional[int], typer.Option(help="Documents per batch (one task run, one "
+                                                      "transaction). Default: $NEWSFLOW_BATCH_SIZE or 400.",
+                                                      show_default=False)] = None,
     task_runner: Annotated[Runner, typer.Option(help="Where cleaning batches run. thread: task runs in threads "
                                                 "of this process, each feeding one cleaning process (forked "
                                                 "warm from a fork server); process: a pool of worker "
@@ -178,9 +179,10 @@ def ingest(
     from tasks.sources import SourceError, discover
 
     gc.disable()  # until the flow starts: see _freeze_imports
-    server = start_early_server()  # boots while the checks and imports below run; stops at exit
+    settings = _settings(db=db, config=config, batch_size=batch_size)
+    server = start_early_server(settings.early_server)  # boots while the checks and imports below run
     try:  # fail fast, before the flow starts, on a SOURCE that names nothing or a bad config
-        plan = plan_run(sources, source, config)
+        plan = plan_run(settings, sources, source)
         files = discover(list(plan.paths)) if plan.paths else []
     except SourceError as exc:
         console.print(f"[red]error:[/red] {exc}. Give a file, a folder, a quoted glob such as 'data/*.jsonl' "
@@ -189,31 +191,42 @@ def ingest(
     except ConfigError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
-    with _warehouse_turn(db_path(db), "newsflow ingest"):
+    with _warehouse_turn(settings, "newsflow ingest"):
         from flows.ingest import ingest as ingest_flow
 
         flow = ingest_flow.with_options(task_runner=_task_runner(task_runner, workers, dask_address))
         if server is not None:
             _import_what_the_run_needs()  # on this process's core while the server boots on the other
-            if _cleaning_ahead(files, bool(plan.urls), db_path(db)):
+            if _cleaning_ahead(files, bool(plan.urls), settings.db_path):
                 _warm_up_cleaning(task_runner)
             server.wait()
         _freeze_imports()
-        with _no_heartbeats() if server is not None else contextlib.nullcontext(), _run_fault("ingest"):
-            summary = flow(sources=sources, db=str(db_path(db)), batch_size=batch_size, source=source,
+        with _no_heartbeats() if server is not None else contextlib.nullcontext(), _run_fault("ingest", settings):
+            summary = flow(sources=sources, db=str(settings.db_path), batch_size=batch_size, source=source,
                            config=str(config) if config else None)
     print_summary(summary)
 
 
-@contextlib.contextmanager
-def _warehouse_turn(db: Path, command: str):
-    """Wait for another run on this warehouse to finish (tasks/runlock.py), then hold it; a refusal
-    is one line and exit status 3, with nothing loaded."""
-    from newsflow.settings import WAREHOUSE_WAIT_S
-    from tasks import runlock
+def _settings(**flags) -> Settings:
+    """The run's settings (newsflow.config.resolve_settings); an invalid one is one line, exit 2."""
+    from newsflow.config import ConfigError, resolve_settings
 
     try:
-        with runlock.hold(db, command, WAREHOUSE_WAIT_S, lambda line: console.print(line, highlight=False)):
+        return resolve_settings(**flags)
+    except ConfigError as exc:
+        console.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+
+
+@contextlib.contextmanager
+def _warehouse_turn(settings: Settings, command: str):
+    """Wait for another run on this warehouse to finish (tasks/runlock.py), then hold it; a refusal
+    is one line and exit status 3, with nothing loaded."""
+    from tasks import runlock
+
+    say = lambda line: console.print(line, highlight=False)  # noqa: E731
+    try:
+        with runlock.hold(settings.db_path, command, settings.warehouse_wait, say):
             yield
     except runlock.WarehouseBusy as exc:
         console.print(f"[red]error:[/red] {exc}", highlight=False)
@@ -247,10 +260,10 @@ def _console_without_tracebacks() -> None:
 
 
 @contextlib.contextmanager
-def _run_fault(command: str):
+def _run_fault(command: str, settings: Settings):
     """A run that fails as a whole (the warehouse cannot be opened, say) ends with one line and exit
     status 1; NEWSFLOW_DEBUG=1 shows the traceback instead."""
-    debug = os.environ.get("NEWSFLOW_DEBUG", "") not in ("", "0")
+    debug = settings.debug
     if not debug:
         _console_without_tracebacks()
     try:
@@ -341,7 +354,7 @@ def serve(
     except ConfigError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
-    serve_sources(cfg, db=str(db_path(db)), port=port, echo=console.print)
+    serve_sources(cfg, db=str(_settings(db=db, config=config).db_path), port=port, echo=console.print)
 
 
 @app.command()
@@ -356,7 +369,7 @@ def search(
 
     from tasks.search import SearchUnavailable, search as run_search
 
-    path = db_path(db)
+    path = _settings(db=db).db_path
     if not path.exists():
         console.print(f"[red]error:[/red] no warehouse at {path}; run `newsflow ingest` first.")
         raise typer.Exit(2)
@@ -383,17 +396,19 @@ def reclean(
     db: DbOption = None,
     since: Annotated[Optional[datetime], typer.Option(help="Only documents received at or after this time "
                                                       "(e.g. 2026-11-01 or 2026-11-01T12:00:00).")] = None,
-    batch_size: Annotated[int, typer.Option(help="Documents per batch.")] = BATCH_SIZE,
+    batch_size: Annotated[Optional[int], typer.Option(help="Documents per batch. Default: $NEWSFLOW_BATCH_SIZE "
+                                                      "or 400.", show_default=False)] = None,
 ) -> None:
     """Clean and validate the stored raw documents again with the current rules (no refetch), load the
     changes idempotently, record the cleaner version on each article, then publish the analyst copy."""
     if since is not None and since.tzinfo is None:
         since = since.replace(tzinfo=timezone.utc)
-    with _warehouse_turn(db_path(db), "newsflow reclean"):
+    settings = _settings(db=db, batch_size=batch_size)
+    with _warehouse_turn(settings, "newsflow reclean"):
         from flows.reclean import reclean as reclean_flow
 
-        with _run_fault("reclean"):
-            summary = reclean_flow(db=str(db_path(db)), since=since, batch_size=batch_size)
+        with _run_fault("reclean", settings):
+            summary = reclean_flow(db=str(settings.db_path), since=since, batch_size=batch_size)
     print_summary(summary)
 
 
@@ -413,7 +428,7 @@ def schema(
     from tasks.load import migrate
     from tasks.schema import apply_views, replace_section, schema_markdown, schema_summary
 
-    path = db_path(db)
+    path = _settings(db=db).db_path
     if path.exists():
         con = duckdb.connect(str(path), read_only=True)
     else:  # no warehouse yet: describe the schema the migrations would create
@@ -434,6 +449,24 @@ def schema(
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(text + "\n", encoding="utf-8")
         console.print(f"wrote {output}")
+
+
+@app.command("settings")
+def settings_(
+    config: Annotated[Optional[Path], typer.Option("--config", help="Sources config whose [settings] table "
+                                                   "applies. Default: $NEWSFLOW_CONFIG, ./newsflow.toml, "
+                                                   "else the repository's.")] = None,
+) -> None:
+    """Show every setting with its value for a run started here, its environment variable and what
+    it does. Values come from newsflow.toml's [settings] table, then NEWSFLOW_* variables, then the
+    command's flags (--db, --batch-size, --config)."""
+    settings = _settings(config=config)
+    table = Table(show_header=True, title="newsflow settings (file, then environment, then flags)")
+    for col in ("setting", "value", "environment variable", "what it does"):
+        table.add_column(col)
+    for name, info in Settings.model_fields.items():
+        table.add_row(name, str(getattr(settings, name)), f"NEWSFLOW_{name.upper()}", info.description or "")
+    out.print(table)
 
 
 @app.command("eval")

@@ -10,14 +10,14 @@ import re
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from newsflow import settings
+from newsflow.settings import FetchPolicy, Settings
 from newsflow.urls import BadURL, check_url
-from tasks.fetch import FetchPolicy
 
 _INTERVAL = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d)?\s*$", re.IGNORECASE)
 _UNIT_SECONDS = {None: 1, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
@@ -132,8 +132,17 @@ class Config(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     fetch: FetchSettings = Field(default_factory=FetchSettings)
+    settings: dict[str, Any] = Field(default_factory=dict)  # checked by resolve_settings
     sources: list[Source] = Field(default_factory=list)
     path: Path | None = None
+
+    @field_validator("settings")
+    @classmethod
+    def _known_settings(cls, value: dict[str, Any]) -> dict[str, Any]:
+        unknown = sorted(set(value) - set(Settings.model_fields))
+        if unknown:
+            raise ValueError(f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(Settings.model_fields)}")
+        return value
 
     @model_validator(mode="after")
     def _unique_names(self) -> Config:
@@ -158,21 +167,53 @@ class Config(BaseModel):
         path = Path(location).expanduser()
         return str(path if path.is_absolute() else self.path.parent / path)
 
-    def fetch_policy(self) -> FetchPolicy:
-        """The FetchPolicy for this config; NEWSFLOW_ALLOW_PRIVATE_NETWORKS overrides the file."""
+    def fetch_policy(self, s: Settings) -> FetchPolicy:
+        """The FetchPolicy for this config; Settings.allow_private_networks, when set, overrides the file."""
         f = self.fetch
-        env = settings.allow_private_networks_env()
         policy = FetchPolicy(user_agent=f.user_agent, min_host_interval=f.min_host_interval,
                              deadline=f.deadline, respect_robots=f.respect_robots,
                              allow_private_networks=f.allow_private_networks,
-                             allowed_hosts=tuple(f.allowed_hosts))
-        return policy if env is None else replace(policy, allow_private_networks=env)
+                             allowed_hosts=tuple(f.allowed_hosts), max_bytes=s.max_document_bytes)
+        if s.allow_private_networks is None:
+            return policy
+        return replace(policy, allow_private_networks=s.allow_private_networks)
 
 
-def default_fetch_policy() -> FetchPolicy:
-    """The policy when no config applies (e.g. `newsflow ingest URL`): settings plus the environment."""
-    env = settings.allow_private_networks_env()
-    return FetchPolicy(allow_private_networks=bool(env))
+def default_fetch_policy(s: Settings) -> FetchPolicy:
+    """The policy when no config applies (e.g. `newsflow ingest URL`): the settings alone."""
+    return FetchPolicy(allow_private_networks=bool(s.allow_private_networks), max_bytes=s.max_document_bytes)
+
+
+def resolve_settings(**flags: Any) -> Settings:
+    """The Settings of one run: newsflow.toml's [settings] table, then NEWSFLOW_* variables, then
+    `flags` (those that are None are not given). Call it once, at the entry point.
+
+    Raises:
+        ConfigError: a value is invalid, or the [settings] table names an unknown setting.
+    """
+    given = {k: v for k, v in flags.items() if v is not None}
+    try:
+        first = Settings(**given)  # flags, then the environment: which config file?
+        file = settings.config_path(first.config)
+        table = _settings_table(file)
+        return Settings(**{**table, **{k: getattr(first, k) for k in first.model_fields_set}})
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"invalid setting ({problems}); see `newsflow settings`") from None
+
+
+def _settings_table(file: Path) -> dict[str, Any]:
+    try:
+        raw = tomllib.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file}: not valid TOML: {exc}") from None
+    table = raw.get("settings") or {}
+    unknown = sorted(set(table) - set(Settings.model_fields))
+    if unknown:
+        raise ConfigError(f"{file}: [settings]: unknown setting(s) {', '.join(unknown)}")
+    return table
 
 
 def _describe(raw: dict, loc: tuple) -> str:
@@ -246,23 +287,22 @@ def is_url(text: str) -> bool:
     return len(scheme) > 1
 
 
-def plan_run(sources: list[str] | None = None, source: str | None = None,
-             config: str | Path | None = None) -> RunPlan:
+def plan_run(s: Settings, sources: list[str] | None = None, source: str | None = None) -> RunPlan:
     """Resolve what to ingest: a configured source by name, or paths and URLs from the command line.
 
     Raises:
         ConfigError: the config is invalid or has no such source.
     """
     if source:
-        cfg = load_config(config)
+        cfg = load_config(s.config)
         spec = cfg.source(source)
         where = tuple(cfg.resolve_location(loc) for loc in spec.locations)
-        common = dict(name=spec.name, policy=cfg.fetch_policy(), max_items=spec.limits.max_items,
+        common = dict(name=spec.name, policy=cfg.fetch_policy(s), max_items=spec.limits.max_items,
                       allowed_domains=tuple(spec.limits.allowed_domains), language=spec.limits.language)
         if spec.kind == "files":
             return RunPlan(paths=where, **common)
         return RunPlan(urls=where, kind=spec.kind, **common)
     given = [str(s) for s in (sources or [settings.SAMPLES_DIR])]
     urls = tuple(s for s in given if is_url(s))
-    policy = load_config(config).fetch_policy() if config else default_fetch_policy()
+    policy = load_config(s.config).fetch_policy(s) if s.config else default_fetch_policy(s)
     return RunPlan(name="cli", paths=tuple(s for s in given if not is_url(s)), urls=urls, policy=policy)

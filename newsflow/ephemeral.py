@@ -125,9 +125,9 @@ def _api_configured_in_files() -> bool:
     return False
 
 
-def start_early_server() -> EarlyServer | None:
+def start_early_server(enabled: bool = True) -> EarlyServer | None:
     """Start the temporary server when Prefect would start one (no PREFECT_API_URL), else None."""
-    if os.environ.get("PREFECT_API_URL") or os.environ.get("NEWSFLOW_EARLY_SERVER", "1") == "0":
+    if not enabled or os.environ.get("PREFECT_API_URL"):
         return None
     if os.environ.get("PREFECT_SERVER_EPHEMERAL_ENABLED", "true").lower() in ("0", "false", "no"):
         return None

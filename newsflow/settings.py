@@ -1,9 +1,19 @@
-"""Constants and paths in one place (dlt's settings.py shape)."""
+"""Settings and constants in one place (dlt's settings.py shape); imports nothing of newsflow's.
+
+`Settings` holds what an operator may set, each with a NEWSFLOW_* variable: resolved once at the entry
+point (`newsflow.config.resolve_settings`: newsflow.toml's [settings] table, then the environment,
+then command-line flags) and passed down as a value. Nothing reads the environment at import time.
+The module constants below are fixed properties of the pipeline, not settings.
+"""
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLES_DIR = REPO_ROOT / "data" / "samples"
@@ -13,15 +23,10 @@ DEFAULT_DB = WAREHOUSE_DIR / "news.duckdb"
 
 # Batches cleaned at once by default (runner threads, worker processes or local Dask workers): one per core.
 CORES = os.cpu_count() or 2
-# Documents per batch: one Prefect task run cleans one batch, one validates it, one transaction loads it.
-# Each batch costs ~0.2 s of CPU besides its documents (three task runs, ~30 ms each on the server and
-# ~5 in the flow; GX's ~70 ms per validation; the load's ~40 statements): ~0.5 ms a page at 400, ~1 at 200.
-# The last batches of a run shrink anyway (flows.ingest.batches).
-BATCH_SIZE = int(os.environ.get("NEWSFLOW_BATCH_SIZE", "400"))
-# The smallest batch the last ones shrink to (flows.ingest.batches), so the workers finish together.
+# The smallest batch the last ones shrink to (tasks.pipeline.batches), so the workers finish together.
 MIN_BATCH_SIZE = 25
-# A file larger than this is quarantined unread (its hash is still recorded so reruns skip it).
-MAX_DOCUMENT_BYTES = int(os.environ.get("NEWSFLOW_MAX_DOCUMENT_BYTES", str(5 * 1024 * 1024)))
+# Default of Settings.max_document_bytes: a larger file or download is quarantined unread.
+MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
 # Validation thresholds (also used by the GX suite in expectations/).
 MIN_BODY_CHARS = 200
 TITLE_MIN_CHARS = 5
@@ -31,8 +36,8 @@ SUPPORTED_SUFFIXES = {".txt": "text", ".html": "html", ".htm": "html", ".json": 
 
 
 def db_path(explicit: str | os.PathLike | None = None) -> Path:
-    """The analyst database path: --db, else $NEWSFLOW_DB, else warehouse/news.duckdb."""
-    return Path(explicit or os.environ.get("NEWSFLOW_DB") or DEFAULT_DB).expanduser().resolve()
+    """The analyst database path, absolute: `explicit` (Settings.db), else warehouse/news.duckdb."""
+    return Path(explicit or DEFAULT_DB).expanduser().resolve()
 
 # --- Fetching (tasks/fetch.py, tasks/discover.py); tests pass smaller values explicitly. ---
 USER_AGENT = "newsflow/0.1 (news ingestion pipeline; +https://github.com/newsflow/newsflow)"
@@ -52,20 +57,32 @@ DEFAULT_MAX_ITEMS = 500  # items fetched per source per run unless the source se
 CONFIG_FILE = "newsflow.toml"
 
 
-def allow_private_networks_env() -> bool | None:
-    """NEWSFLOW_ALLOW_PRIVATE_NETWORKS as a bool, or None when unset (then newsflow.toml decides)."""
-    value = os.environ.get("NEWSFLOW_ALLOW_PRIVATE_NETWORKS")
-    if value is None or not value.strip():
-        return None
-    return value.strip().lower() in {"1", "true", "yes", "on"}
-
-
 def config_path(explicit: str | os.PathLike | None = None) -> Path:
-    """The sources config: --config, else $NEWSFLOW_CONFIG, else ./newsflow.toml, else the repo's."""
-    if explicit or os.environ.get("NEWSFLOW_CONFIG"):
-        return Path(explicit or os.environ["NEWSFLOW_CONFIG"]).expanduser().resolve()
+    """The sources config: `explicit` (--config / Settings.config), else ./newsflow.toml, else the repo's."""
+    if explicit:
+        return Path(explicit).expanduser().resolve()
     local = Path.cwd() / CONFIG_FILE
     return local.resolve() if local.is_file() else REPO_ROOT / CONFIG_FILE
+
+
+@dataclass(frozen=True, slots=True)
+class FetchPolicy:
+    """How politely and how defensively to fetch (tasks/fetch.py); built from newsflow.toml's [fetch]
+    table and the Settings by `newsflow.config`."""
+
+    user_agent: str = USER_AGENT
+    connect_timeout: float = FETCH_CONNECT_TIMEOUT
+    deadline: float = FETCH_DEADLINE
+    max_bytes: int = FETCH_MAX_BYTES
+    max_redirects: int = FETCH_MAX_REDIRECTS
+    retries: int = FETCH_RETRIES
+    backoff: float = FETCH_BACKOFF
+    max_retry_after: float = FETCH_MAX_RETRY_AFTER
+    min_host_interval: float = FETCH_MIN_HOST_INTERVAL
+    max_crawl_delay: float = FETCH_MAX_CRAWL_DELAY
+    respect_robots: bool = True
+    allow_private_networks: bool = False
+    allowed_hosts: tuple[str, ...] = ()
 
 # Stories (tasks/stories.py): MinHash over each article's entity-key set; measured in docs/warehouse.md.
 STORY_NUM_PERM = 128
@@ -87,20 +104,61 @@ def work_db_path(analyst_db: str | os.PathLike) -> Path:
     p = Path(analyst_db)
     return p.with_name(f"{p.stem}.work{p.suffix or '.duckdb'}")
 
-# Per-document limits while cleaning (tasks/guard.py): a document that takes longer than this, or
-# crashes the cleaning process, is quarantined ("timed out after N s") and the batch carries on.
-DOCUMENT_TIME_LIMIT_S = float(os.environ.get("NEWSFLOW_DOCUMENT_TIME_LIMIT", "30"))
-# Extra address space the cleaning process may use beyond its start size (0 = no cap).
-DOCUMENT_MEMORY_LIMIT_BYTES = int(os.environ.get("NEWSFLOW_DOCUMENT_MEMORY_LIMIT", str(2 * 1024**3)))
-# Seconds a run waits for another run on the same warehouse to finish (tasks/runlock.py) before it
-# gives up, loading nothing.
-WAREHOUSE_WAIT_S = float(os.environ.get("NEWSFLOW_WAREHOUSE_WAIT", "900"))
-# DuckDB memory cap for the writer (its block cache would otherwise grow to 80% of RAM with the run).
-WAREHOUSE_MEMORY_LIMIT = os.environ.get("NEWSFLOW_WAREHOUSE_MEMORY_LIMIT", "256MB")
-# The ingest writer checkpoints its WAL into the file past this size, and opens the file afresh
-# (flows.ingest._checkpoint_when_due). DuckDB's default (16 MB) meant a checkpoint nearly every batch,
-# ~0.6 ms of the writer's time per article; a crash replays at most about this much WAL.
-WAREHOUSE_CHECKPOINT_BYTES = int(os.environ.get("NEWSFLOW_WAREHOUSE_CHECKPOINT_BYTES", str(128 * 1024**2)))
-# DuckDB's own automatic checkpoint, inside a commit: a backstop above the writer's own for ingest, the
-# only one for reclean (which reads the stored documents while it writes, so it cannot reopen).
+# Defaults of Settings.document_time_limit / document_memory_limit (tasks/guard.py takes them as arguments).
+DOCUMENT_TIME_LIMIT_S = 30.0
+DOCUMENT_MEMORY_LIMIT_BYTES = 2 * 1024**3
+# DuckDB's own automatic checkpoint, inside a commit: a backstop above the writer's own
+# (Settings.warehouse_checkpoint_bytes, tasks.warehouse.Warehouse.checkpoint_when_due).
 WAREHOUSE_CHECKPOINT_THRESHOLD = "512MB"
+
+
+class Settings(BaseSettings):
+    """What an operator may set. Each field is also NEWSFLOW_<NAME> (e.g. NEWSFLOW_BATCH_SIZE=200) and
+    a key of newsflow.toml's [settings] table; flags beat the environment, which beats the file."""
+
+    model_config = SettingsConfigDict(env_prefix="NEWSFLOW_", extra="ignore", frozen=True)
+
+    db: Path = Field(DEFAULT_DB, description="The analyst warehouse file (--db); runs write <name>.work.duckdb "
+                     "beside it.")
+    config: Path | None = Field(None, description="The sources config (--config); default ./newsflow.toml, "
+                                "else the repository's.")
+    batch_size: int = Field(400, gt=0, description="Documents per batch: one cleaning task run, one "
+                            "validation, one load transaction. Each batch costs ~0.2 s of CPU besides its "
+                            "documents, so larger batches are cheaper per page; the last ones shrink.")
+    max_document_bytes: int = Field(MAX_DOCUMENT_BYTES, gt=0, description="A file or download larger than "
+                                    "this is quarantined unread.")
+    document_time_limit: float = Field(DOCUMENT_TIME_LIMIT_S, gt=0, description="Seconds one document may take to clean "
+                                       "before it is quarantined as timed out.")
+    document_memory_limit: int = Field(DOCUMENT_MEMORY_LIMIT_BYTES, ge=0, description="Extra address space the cleaning "
+                                       "process may use beyond its start size (0: no cap).")
+    warehouse_wait: float = Field(900.0, ge=0, description="Seconds a run waits for another run on the "
+                                  "same warehouse before it gives up, loading nothing.")
+    warehouse_memory_limit: str = Field("256MB", pattern=r"^\d+(\.\d+)?\s*[KMGT]i?B$", description="DuckDB memory cap for the writer (its block "
+                                        "cache would otherwise grow with the run).")
+    warehouse_checkpoint_bytes: int = Field(128 * 1024**2, gt=0, description="The writer folds its WAL "
+                                            "into the file past this size and opens the file afresh.")
+    allow_private_networks: bool | None = Field(None, description="Fetch from loopback/private hosts; "
+                                                "unset: newsflow.toml's [fetch] decides.")
+    early_server: bool = Field(True, description="Start the temporary Prefect server while the CLI imports.")
+    debug: bool = Field(False, description="Show tracebacks of failed runs on the terminal.")
+
+    @field_validator("allow_private_networks", "config", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @property
+    def db_path(self) -> Path:
+        return db_path(self.db)
+
+    @property
+    def cleaning_limits(self) -> CleaningLimits:
+        return CleaningLimits(self.document_time_limit, self.document_memory_limit)
+
+
+@dataclass(frozen=True, slots=True)
+class CleaningLimits:
+    """Per-document limits of the cleaning processes (tasks/guard.py), passed with each batch."""
+
+    seconds: float = DOCUMENT_TIME_LIMIT_S
+    memory_bytes: int = DOCUMENT_MEMORY_LIMIT_BYTES

@@ -28,6 +28,7 @@ import httpx
 from protego import Protego
 
 from newsflow import settings
+from newsflow.settings import FetchPolicy
 from newsflow.urls import BadURL, check_url
 
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
@@ -58,25 +59,6 @@ class FetchError(Exception):
 
 class RefusedError(FetchError):
     """Refused before any request: bad scheme, non-public address or robots.txt."""
-
-
-@dataclass(frozen=True, slots=True)
-class FetchPolicy:
-    """How politely and how defensively to fetch. Defaults come from newsflow/settings.py."""
-
-    user_agent: str = settings.USER_AGENT
-    connect_timeout: float = settings.FETCH_CONNECT_TIMEOUT
-    deadline: float = settings.FETCH_DEADLINE
-    max_bytes: int = settings.FETCH_MAX_BYTES
-    max_redirects: int = settings.FETCH_MAX_REDIRECTS
-    retries: int = settings.FETCH_RETRIES
-    backoff: float = settings.FETCH_BACKOFF
-    max_retry_after: float = settings.FETCH_MAX_RETRY_AFTER
-    min_host_interval: float = settings.FETCH_MIN_HOST_INTERVAL
-    max_crawl_delay: float = settings.FETCH_MAX_CRAWL_DELAY
-    respect_robots: bool = True
-    allow_private_networks: bool = False
-    allowed_hosts: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -283,6 +265,66 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
 
 
 # ---------------------------------------------------------------------------------------------------
+# Manners: robots.txt and the interval between requests to one host
+
+
+class HostManners:
+    """Per-host politeness for one run: robots.txt rules, Crawl-delay and the minimum interval.
+
+    The fetcher asks it before each request; robots.txt itself is fetched by the fetcher (it is a
+    request like any other) and handed over with `set_robots`.
+    """
+
+    def __init__(self, policy: FetchPolicy) -> None:
+        self.policy = policy
+        self._robots: dict[str, Protego | FetchError | None] = {}
+        self._interval: dict[str, float] = {}
+        self._last_request: dict[str, float] = {}
+
+    @staticmethod
+    def origin(url: str) -> str:
+        parts = urlsplit(url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    def knows_robots(self, origin: str) -> bool:
+        return origin in self._robots
+
+    def set_robots(self, origin: str, rules: Protego | FetchError | None) -> None:
+        """Rules for `origin`: parsed, None (no robots.txt: all allowed) or the error reading it
+        (nothing allowed, RFC 9309). A Crawl-delay lengthens the host's interval, up to a cap."""
+        self._robots[origin] = rules
+        if isinstance(rules, Protego):
+            delay = rules.crawl_delay(self.policy.user_agent)
+            if delay:
+                self._interval[urlsplit(origin).netloc.lower()] = max(
+                    self.policy.min_host_interval, min(float(delay), self.policy.max_crawl_delay))
+
+    def check_robots(self, url: str) -> None:
+        """Raise RefusedError when robots.txt forbids `url` or could not be read."""
+        origin = self.origin(url)
+        rules = self._robots.get(origin)
+        if isinstance(rules, FetchError):
+            raise RefusedError(f"refused: {origin}/robots.txt could not be read ({rules.reason}); "
+                               "not fetching until it can", transient=True)
+        if rules is not None and not rules.can_fetch(url, self.policy.user_agent):
+            raise RefusedError(f"refused: robots.txt of {origin} disallows {urlsplit(url).path or '/'}")
+
+    def wait_turn(self, url: str, deadline_at: float) -> None:
+        """Sleep until the host's interval since its last request has passed, then record this one."""
+        host = urlsplit(url).netloc.lower()
+        interval = self._interval.get(host, self.policy.min_host_interval)
+        last = self._last_request.get(host)
+        if last is not None:
+            wait = last + interval - time.monotonic()
+            if wait > 0:
+                if time.monotonic() + wait >= deadline_at:
+                    raise FetchError(f"the {interval:g} s interval between requests to {host} does not "
+                                     "fit in the deadline", transient=True)
+                time.sleep(wait)
+        self._last_request[host] = time.monotonic()
+
+
+# ---------------------------------------------------------------------------------------------------
 # The fetcher
 
 
@@ -299,9 +341,7 @@ class Fetcher:
         self._pool = guarded_pool(self.guard)
         self._headers = {"User-Agent": self.policy.user_agent, "Accept": ACCEPT,
                          "Accept-Encoding": "gzip, deflate"}
-        self._robots: dict[str, Protego | FetchError | None] = {}
-        self._host_interval: dict[str, float] = {}
-        self._last_request: dict[str, float] = {}
+        self.manners = HostManners(self.policy)
         self.requests = 0  # requests actually sent, for run statistics and tests
 
     def __enter__(self) -> Fetcher:
@@ -344,7 +384,10 @@ class Fetcher:
         current, hops = _checked(url), []
         while True:
             if obey_robots:
-                self._check_robots(current)
+                origin = self.manners.origin(current)
+                if not self.manners.knows_robots(origin):
+                    self.manners.set_robots(origin, self._load_robots(origin))
+                self.manners.check_robots(current)
             status, resp_headers, body = self._send_with_retries(current, headers, deadline_at, max_bytes,
                                                                  cap_hint)
             if status in REDIRECT_CODES:
@@ -367,7 +410,7 @@ class Fetcher:
                            max_bytes: int, cap_hint: str) -> tuple[int, dict[str, str], bytes | None]:
         policy = self.policy
         for attempt in range(policy.retries + 1):
-            self._wait_for_host(url, deadline_at)
+            self.manners.wait_turn(url, deadline_at)
             status = None
             try:
                 status, resp_headers, body = self._send_once(url, headers, deadline_at, max_bytes, cap_hint)
@@ -430,33 +473,6 @@ class Fetcher:
                                      "downloading the body", transient=True)
             return status, resp_headers, b"".join(parts)
 
-    # -- manners --------------------------------------------------------------------------------
-
-    def _wait_for_host(self, url: str, deadline_at: float) -> None:
-        host = urlsplit(url).netloc.lower()
-        interval = self._host_interval.get(host, self.policy.min_host_interval)
-        last = self._last_request.get(host)
-        if last is not None:
-            wait = last + interval - time.monotonic()
-            if wait > 0:
-                if time.monotonic() + wait >= deadline_at:
-                    raise FetchError(f"the {interval:g} s interval between requests to {host} does not "
-                                     "fit in the deadline", transient=True)
-                time.sleep(wait)
-        self._last_request[host] = time.monotonic()
-
-    def _check_robots(self, url: str) -> None:
-        parts = urlsplit(url)
-        origin = f"{parts.scheme}://{parts.netloc}"
-        if origin not in self._robots:
-            self._robots[origin] = self._load_robots(origin)
-        rules = self._robots[origin]
-        if isinstance(rules, FetchError):
-            raise RefusedError(f"refused: {origin}/robots.txt could not be read ({rules.reason}); "
-                               "not fetching until it can", transient=True)
-        if rules is not None and not rules.can_fetch(url, self.policy.user_agent):
-            raise RefusedError(f"refused: robots.txt of {origin} disallows {parts.path or '/'}")
-
     def _load_robots(self, origin: str) -> Protego | FetchError | None:
         """Protego rules; None when there is no robots.txt (4xx: all allowed, RFC 9309);
         the error when it is unreachable (5xx or network: nothing allowed, RFC 9309)."""
@@ -469,11 +485,5 @@ class Fetcher:
             if exc.status is not None and 400 <= exc.status < 500 and exc.status != 429:
                 return None
             return exc
-        rules = Protego.parse((result.body or b"").decode("utf-8", "replace"))
-        delay = rules.crawl_delay(self.policy.user_agent)
-        if delay:
-            host = urlsplit(origin).netloc.lower()
-            self._host_interval[host] = max(self.policy.min_host_interval,
-                                            min(float(delay), self.policy.max_crawl_delay))
-        return rules
+        return Protego.parse((result.body or b"").decode("utf-8", "replace"))
 

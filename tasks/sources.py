@@ -258,8 +258,8 @@ def _one_line(exc: BaseException) -> str:
     return text[:300]
 
 
-def read_all(paths: Iterable[Path],
-             stored: Container[tuple[str, int, int]] = ()) -> Iterator[RawDocument | StoredFile]:
+def read_all(paths: Iterable[Path], stored: Container[tuple[str, int, int]] = (),
+             max_bytes: int = MAX_DOCUMENT_BYTES) -> Iterator[RawDocument | StoredFile]:
     """The documents in every file `discover` found (resolved paths); files matching `stored` (see
     read_path) come as StoredFile.
 
@@ -267,7 +267,7 @@ def read_all(paths: Iterable[Path],
     it (quarantined with the reason) after the documents it yielded before, and the next file is read."""
     for path in paths:
         try:
-            yield from read_path(path, stored=stored, resolved=True)
+            yield from read_path(path, max_bytes, stored=stored, resolved=True)
         except Exception as exc:  # noqa: BLE001 - the per-item boundary
             uri = path.as_uri() if path.is_absolute() else str(path)
             yield RawDocument(uri, "unknown", None, sha256_hex(f"read-error\0{uri}"), 0,

@@ -1,8 +1,8 @@
-"""flows.ingest.batches: fixed-size batches, shrinking at the end so the workers finish together."""
+"""tasks.pipeline.batches: fixed-size batches, shrinking at the end so the workers finish together."""
 
 from __future__ import annotations
 
-from flows.ingest import RunSummary, batches
+from tasks.pipeline import RunSummary, batches
 from newsflow.settings import MIN_BATCH_SIZE
 from tasks.models import RawDocument
 from tasks.sources import StoredFile

@@ -8,28 +8,28 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from flows import ingest as FI
 from ingest_harness import run_ingest, warehouse_contents, write_corpus
 from newsflow.settings import work_db_path
+from tasks.warehouse import Warehouse
 
 pytestmark = pytest.mark.slow
 
 
-def test_checkpoint_when_due_folds_the_wal_and_closes_only_past_the_size(tmp_path: Path, monkeypatch):
-    db = str(tmp_path / "w.duckdb")
-    con = FI._connection(db)
+def test_checkpoint_when_due_folds_the_wal_and_closes_only_past_the_size(tmp_path: Path):
+    warehouse = Warehouse.open(tmp_path / "w.duckdb")
+    con = warehouse.con
     con.execute("create table t as select range as i from range(1000)")
-    wal = Path(f"{db}.wal")
+    wal = Path(f"{warehouse.work}.wal")
     assert wal.stat().st_size > 0
-    monkeypatch.setattr(FI, "WAREHOUSE_CHECKPOINT_BYTES", wal.stat().st_size + 1)
-    assert not FI._checkpoint_when_due(db) and FI._CONNECTIONS[db] is con  # below the size: nothing
-    monkeypatch.setattr(FI, "WAREHOUSE_CHECKPOINT_BYTES", 1)
-    assert FI._checkpoint_when_due(db, reopen=False) and FI._CONNECTIONS[db] is con
+    warehouse.checkpoint_bytes = wal.stat().st_size + 1
+    assert not warehouse.checkpoint_when_due() and warehouse.con is con  # below the size: nothing
+    warehouse.checkpoint_bytes = 1
+    assert warehouse.checkpoint_when_due(reopen=False) and warehouse.con is con
     assert not wal.exists() or wal.stat().st_size == 0  # folded into the file
     con.execute("insert into t values (1000)")
-    assert FI._checkpoint_when_due(db) and db not in FI._CONNECTIONS  # closed: the next use reopens
-    assert FI._connection(db).execute("select count(*) from t").fetchone() == (1001,)
-    FI._close(db)
+    assert warehouse.checkpoint_when_due() and warehouse.con is not con  # closed: the next use reopens
+    assert warehouse.con.execute("select count(*) from t").fetchone() == (1001,)
+    warehouse.close()
 
 
 def test_a_run_that_checkpoints_after_every_batch_ends_as_one_that_does_not(prefect_server, tmp_path: Path):

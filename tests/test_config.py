@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from newsflow.config import ConfigError, load_config, parse_config, parse_interval
-from newsflow.settings import REPO_ROOT, SAMPLES_DIR
+from newsflow.config import ConfigError, load_config, parse_config, parse_interval, resolve_settings
+from newsflow.settings import REPO_ROOT, SAMPLES_DIR, Settings
 
 
 def test_shipped_config_has_the_samples_as_a_files_source():
@@ -15,7 +15,7 @@ def test_shipped_config_has_the_samples_as_a_files_source():
     samples = config.source("samples")
     assert samples.kind == "files" and samples.interval_seconds == 3600
     assert Path(config.resolve_location(samples.locations[0])) == SAMPLES_DIR
-    assert config.fetch_policy().allow_private_networks is False
+    assert config.fetch_policy(Settings()).allow_private_networks is False
 
 
 def good(**changes) -> dict:
@@ -68,10 +68,29 @@ def test_missing_and_broken_files(tmp_path):
 def test_environment_overrides_private_network_setting(monkeypatch):
     config = parse_config({"fetch": {"allow_private_networks": False, "allowed_hosts": ["10.0.0.0/8"]}})
     monkeypatch.setenv("NEWSFLOW_ALLOW_PRIVATE_NETWORKS", "true")
-    assert config.fetch_policy().allow_private_networks is True
-    assert config.fetch_policy().allowed_hosts == ("10.0.0.0/8",)
+    assert config.fetch_policy(resolve_settings()).allow_private_networks is True
+    assert config.fetch_policy(resolve_settings()).allowed_hosts == ("10.0.0.0/8",)
     monkeypatch.setenv("NEWSFLOW_ALLOW_PRIVATE_NETWORKS", "false")
-    assert parse_config({"fetch": {"allow_private_networks": True}}).fetch_policy().allow_private_networks is False
+    allowed_in_file = parse_config({"fetch": {"allow_private_networks": True}})
+    assert allowed_in_file.fetch_policy(resolve_settings()).allow_private_networks is False
+
+
+def test_settings_come_from_the_file_then_the_environment_then_flags(tmp_path, monkeypatch):
+    config = tmp_path / "newsflow.toml"
+    config.write_text("[settings]\nbatch_size = 50\nwarehouse_wait = 5\ndocument_time_limit = 7\n",
+                      encoding="utf-8")
+    monkeypatch.setenv("NEWSFLOW_CONFIG", str(config))
+    monkeypatch.setenv("NEWSFLOW_WAREHOUSE_WAIT", "60")
+    s = resolve_settings(document_time_limit=9)
+    assert (s.batch_size, s.warehouse_wait, s.document_time_limit) == (50, 60.0, 9.0)  # file, env, flag
+    assert s.config == config
+    config.write_text("[settings]\nbach_size = 50\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"unknown setting\(s\) bach_size"):
+        resolve_settings()
+    monkeypatch.setenv("NEWSFLOW_BATCH_SIZE", "-3")
+    config.write_text("", encoding="utf-8")
+    with pytest.raises(ConfigError, match="batch_size"):
+        resolve_settings()
 
 
 @pytest.mark.parametrize("text, seconds", [(90, 90), ("90s", 90), ("15m", 900), ("1h", 3600), ("1d", 86400)])
@@ -97,3 +116,16 @@ def test_cli_rejects_a_bad_config_before_starting_prefect(tmp_path):
     assert "source 'wire', field 'cron'" in result.output
     result = CliRunner().invoke(app, ["serve", "--config", str(bad)])
     assert result.exit_code == 2 and "'often' is not a cron expression" in result.output
+
+
+def test_settings_command_shows_values_and_variables(monkeypatch):
+    from typer.testing import CliRunner
+
+    from newsflow.cli import app
+
+    monkeypatch.setenv("NEWSFLOW_BATCH_SIZE", "123")
+    monkeypatch.setenv("COLUMNS", "250")
+    result = CliRunner().invoke(app, ["settings"])
+    assert result.exit_code == 0
+    row = next(line for line in result.output.splitlines() if "batch_size" in line)
+    assert "123" in row and "NEWSFLOW_BATCH_SIZE" in row

@@ -1,0 +1,271 @@
+"""The batch pipeline that `ingest` and `reclean` share: clean -> validate -> load, batch by batch.
+
+Documents are grouped into batches (`batches`); each batch is cleaned by one `clean-batch` task run
+on the flow's task runner (threads feeding cleaning processes, worker processes or Dask), while the
+flow's own process, the single writer, validates and loads each finished batch in one transaction
+(`BatchWriter`). Batches go to tasks wrapped (`quote()`, or `Sealed` for the runner's workers):
+otherwise Prefect walks every object in them looking for futures.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from prefect.utilities.annotations import quote
+
+from newsflow.settings import MIN_BATCH_SIZE, CleaningLimits
+from tasks.clean import CLEANER_VERSION
+from tasks.guard import clean_batch_for_load
+from tasks.load import BatchCounts
+from tasks.models import Article, CleanedBatch, RawDocument, Rejected, Sealed
+from tasks.progress import IngestProgress
+from tasks.sources import StoredFile, discover
+from tasks.validate import build_data_docs, preload as preload_validation, validate_articles
+from tasks.warehouse import Warehouse
+
+# The process the flow runs in (set when it starts); worker processes import this module afresh.
+_FLOW_PROCESS: int | None = None
+
+
+def mark_flow_process() -> None:
+    """Record that this process runs the flow: cleaning tasks run here hand their batches over as they are."""
+    global _FLOW_PROCESS
+    _FLOW_PROCESS = os.getpid()
+
+
+# ---------------------------------------------------------------------------------------------------
+# Task wrappers: one task run per source or per batch, never per document.
+
+
+@task(name="discover", cache_policy=NO_CACHE)
+def discover_task(sources: list[str]) -> tuple[list[Path], list[tuple[str, str]]]:
+    """The files to read, and what was skipped on purpose with the reason."""
+    skipped: list[tuple[str, str]] = []
+    return discover(sources, skipped), skipped
+
+
+@task(name="clean-batch", retries=1, retry_delay_seconds=2, cache_policy=NO_CACHE)
+def clean_batch_task(docs: Sealed[list[RawDocument]], limits: CleaningLimits) -> CleanedBatch | bytes:
+    """Clean and analyze one batch with a per-document time limit (tasks/guard.py).
+
+    In a worker process (the process runner, Dask) the result comes back pickled as one bytes object:
+    Prefect unpickles a process's task result twice in the flow's process and walks every object,
+    which would cost the single writer more than the batch's own work. Read it with `unpack_cleaned`."""
+    cleaned = clean_batch_for_load(docs.value, limits.seconds)
+    if os.getpid() == _FLOW_PROCESS:
+        return cleaned
+    return pickle.dumps(cleaned, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def unpack_cleaned(payload: CleanedBatch | bytes) -> CleanedBatch:
+    return pickle.loads(payload) if isinstance(payload, bytes) else payload
+
+
+@task(name="validate-batch", cache_policy=NO_CACHE)
+def validate_task(articles: list[Article], run_id: str):
+    return validate_articles(articles, run_name=run_id)
+
+
+@task(name="load-batch", retries=2, retry_delay_seconds=[1, 5], cache_policy=NO_CACHE)
+def load_task(db: str, run_id: str, docs: list[RawDocument], articles: list[Article], rejected: list[Rejected],
+              packed: list[bytes | None] | None = None) -> BatchCounts:
+    return Warehouse.open(db).load_batch(run_id, CLEANER_VERSION, docs, articles, rejected, packed)
+
+
+@task(name="publish", cache_policy=NO_CACHE)
+def publish_task(db: str) -> str:
+    """Checkpoint the working db and swap a copy in at the analyst path (see tasks/publish.py)."""
+    return str(Warehouse.open(db).publish())
+
+
+@task(name="data-docs", cache_policy=NO_CACHE)
+def data_docs_task(folder: str) -> str | None:
+    return build_data_docs(Path(folder))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Batches and the writer
+
+
+@dataclass
+class RunSummary:
+    """What a run did, as the CLI prints it and the run's artifact shows it."""
+
+    run_id: str
+    db: str
+    documents_seen: int = 0
+    articles_new: int = 0
+    articles_updated: int = 0
+    articles_unchanged: int = 0
+    quarantined: int = 0
+    segments_removed: int = 0
+    quarantine: list[tuple[str, list[str]]] = field(default_factory=list)
+    expectations: dict[str, list[int]] = field(default_factory=dict)
+    fetch: dict[str, int] = field(default_factory=dict)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # passed over on purpose, with why
+    seconds: float = 0.0
+    data_docs: str | None = None
+    slowest: list[tuple[float, str]] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    def counted(self, batch: list[RawDocument]) -> list[RawDocument]:
+        """`batch`, counted as seen (for batches that do not come through `batches`)."""
+        self.documents_seen += len(batch)
+        return batch
+
+    def count(self, totals: BatchCounts) -> None:
+        """Take the loads' counts, adding to them the documents skipped before cleaning (unchanged)."""
+        totals.unchanged += self.articles_unchanged
+        self.articles_new = totals.new
+        self.articles_updated = totals.updated
+        self.articles_unchanged = totals.unchanged
+        self.quarantined = totals.quarantined
+        self.segments_removed = totals.segments_removed
+        self.quarantine = totals.quarantine_reasons
+
+
+def batches(docs: Iterable[RawDocument | StoredFile], known: set[str], size: int, summary: RunSummary,
+            progress: IngestProgress | None = None, expected: int | None = None,
+            workers: int = 1) -> Iterator[list[RawDocument]]:
+    """Group the documents not yet in the warehouse into batches; count the rest as unchanged.
+
+    With `expected` (how many documents the run will see at most), batches shrink towards the end to
+    what is left divided by twice the number of workers, not below MIN_BATCH_SIZE, so the workers
+    finish together instead of one cleaning the last full batch alone (guided self-scheduling)."""
+    batch: list[RawDocument] = []
+    target = size
+    for doc in docs:
+        summary.documents_seen += 1
+        if isinstance(doc, StoredFile) or doc.document_id in known:
+            summary.articles_unchanged += 1
+            if progress is not None:
+                progress.advance(1, doc.size_bytes)
+            continue
+        known.add(doc.document_id)  # the same bytes twice in one run load once
+        if not batch and expected is not None:
+            left = max(1, expected - summary.documents_seen + 1)  # this document included
+            target = min(size, max(MIN_BATCH_SIZE, -(-left // (2 * workers))))
+        batch.append(doc)
+        if len(batch) >= target:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+@dataclass
+class BatchWriter:
+    """The flow's single writer: validates and loads each cleaned batch and counts it into the run.
+
+    `language` (a source limit) quarantines articles detected in another language; `reopen` says
+    whether a due checkpoint may reopen the connection (not while the caller reads through it)."""
+
+    warehouse: Warehouse
+    run_id: str
+    summary: RunSummary
+    logger: Any
+    limits: CleaningLimits = field(default_factory=CleaningLimits)
+    language: str | None = None
+    progress: IngestProgress | None = None
+    reopen: bool = True
+    totals: BatchCounts = field(default_factory=BatchCounts)
+    loaded: int = 0  # batches finished so far
+
+    def run(self, docs: Iterable[list[RawDocument]], max_in_flight: int) -> None:
+        """Submit each batch for cleaning as it comes, at most `max_in_flight` at once, and finish
+        them in order."""
+        in_flight: deque = deque()
+        for batch in docs:
+            in_flight.append((batch, clean_batch_task.submit(Sealed(batch), self.limits)))
+            if self.loaded == 0 and len(in_flight) == 1:
+                preload_validation()  # GX imports while the helpers start, not after the first batch
+            if len(in_flight) >= max_in_flight:
+                self.finish(*in_flight.popleft())
+        while in_flight:
+            self.finish(*in_flight.popleft())
+
+    def finish(self, batch: list[RawDocument], future) -> None:
+        """Wait for one batch's cleaning, then validate and load it in its own transaction."""
+        cleaned = unpack_cleaned(future.result())
+        results = [r for r, _ in cleaned.results]
+        self.summary.slowest = sorted(self.summary.slowest + [(round(sec, 3), r.source_uri)
+                                                              for r, sec in cleaned.results], reverse=True)[:10]
+        articles = [r for r in results if isinstance(r, Article)]
+        rejected = [r for r in results if isinstance(r, Rejected)]
+        stages = {d.document_id: d.fields["stage"] for d in batch if d.error and d.fields.get("stage")}
+        for r in rejected:  # e.g. a refused or failed download is a "fetch" rejection, not a "read" one
+            r.stage = stages.get(r.document_id, r.stage)
+        articles, wrong_language = self._language_split(articles)
+        validation = validate_task(quote(articles), self.run_id)
+        for name, (ok, bad) in validation.per_expectation.items():
+            seen = self.summary.expectations.setdefault(name, [0, 0])
+            seen[0] += ok
+            seen[1] += bad
+        counts = load_task(str(self.warehouse.analyst), self.run_id, quote(batch), quote(validation.valid),
+                           quote(rejected + wrong_language + validation.rejected), quote(cleaned.packed))
+        self.totals.add(counts)
+        # Prefect's future and its state hold the batch's result in a reference cycle, freed only by a
+        # full garbage collection; emptying it now keeps the writer's memory at the batches in flight.
+        cleaned.results.clear()
+        cleaned.packed.clear()
+        self.loaded += 1
+        self.logger.info("batch %d: %d docs -> %d new, %d updated, %d unchanged, %d quarantined", self.loaded,
+                         len(batch), counts.new, counts.updated, counts.unchanged, counts.quarantined)
+        if self.progress is not None:
+            self.progress.advance(len(batch), sum(d.size_bytes for d in batch))
+        if self.warehouse.checkpoint_when_due(reopen=self.reopen) and self.reopen:
+            self.logger.info("checkpointed the working db and opened it afresh")
+
+    def _language_split(self, articles: list[Article]) -> tuple[list[Article], list[Rejected]]:
+        if not self.language:
+            return articles, []
+        kept = [a for a in articles if not a.language or a.language == self.language]
+        wrong = [Rejected(a.document_id, a.source_uri, "validate",
+                          [f"language '{a.language}' is not the source's language '{self.language}'"])
+                 for a in articles if a.language and a.language != self.language]
+        return kept, wrong
+
+
+def summary_markdown(s: RunSummary) -> str:
+    """The run's `ingest-summary` artifact."""
+    lines = [
+        f"# newsflow ingest `{s.run_id}`",
+        "",
+        "| documents seen | new | updated | unchanged | quarantined | segments removed | seconds |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+        f"| {s.documents_seen} | {s.articles_new} | {s.articles_updated} | {s.articles_unchanged} | "
+        f"{s.quarantined} | {s.segments_removed} | {s.seconds} |",
+        "",
+        f"Warehouse: `{s.db}`",
+    ]
+    if s.data_docs:
+        lines += ["", f"Great Expectations Data Docs for this run: [{s.data_docs}]({s.data_docs})"]
+    shown = {k: v for k, v in s.fetch.items() if v}
+    if shown:
+        lines += ["", "## Fetch", "", "| " + " | ".join(shown) + " |", "|" + "---:|" * len(shown),
+                  "| " + " | ".join(str(v) for v in shown.values()) + " |"]
+    lines += _table("Validation", ("expectation", "passed", "failed"),
+                    [(f"`{name}`", ok, bad) for name, (ok, bad) in s.expectations.items()])
+    lines += _table("Slowest documents", ("seconds", "source"), [(sec, f"`{src}`") for sec, src in s.slowest])
+    lines += _table("Skipped", ("item", "reason"), [(f"`{item}`", reason) for item, reason in s.skipped[:200]])
+    lines += _table("Quarantined", ("source", "reasons"),
+                    [(f"`{src}`", "; ".join(r)) for src, r in s.quarantine[:200]])
+    return "\n".join(lines)
+
+
+def _table(title: str, header: tuple[str, ...], rows: list[tuple]) -> list[str]:
+    if not rows:
+        return []
+    cells = lambda row: "| " + " | ".join(str(c).replace("|", "/") for c in row) + " |"  # noqa: E731
+    align = "|" + "".join("---:|" if h in ("passed", "failed", "seconds") else "---|" for h in header)
+    return ["", f"## {title}", "", cells(header), align, *map(cells, rows)]

@@ -1,0 +1,151 @@
+"""The warehouse writer: the one seam between the pipeline and where articles are stored.
+
+A `Warehouse` is the analyst path (`--db`) plus the working DuckDB file beside it that only runs open
+(tasks/publish.py). It owns, for its process (the single writer), the connection and its DuckDB
+settings, the run's turn (tasks/runlock.py), run records, batch loads, what the fetcher remembers,
+the checkpoint policy and publishing the analyst copy. Flows and the batch pipeline use only these
+methods, so a second backend (a DuckLake catalog) plugs in by implementing them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import ClassVar
+
+import duckdb
+
+from newsflow.settings import WAREHOUSE_CHECKPOINT_THRESHOLD, Settings, work_db_path
+from tasks import load as L
+from tasks import runlock
+from tasks.discover import FetchState, Harvest
+from tasks.fetch_state import load_fetch_state, save_fetch_state
+from tasks.models import Article, RawDocument, Rejected
+from tasks.publish import needs_publish, prepare_work_db, publish
+from tasks.search import ensure_index
+
+
+class Warehouse:
+    """The single writer of one file warehouse. Get it with `Warehouse.open(analyst_path)`.
+
+    Tasks receive the analyst path (Prefect cannot pass connections between tasks) and look the
+    writer up here, so one process keeps one connection per warehouse across its task runs.
+    """
+
+    _open: ClassVar[dict[str, Warehouse]] = {}
+
+    def __init__(self, analyst: Path, s: Settings) -> None:
+        self.analyst = analyst
+        self.work = work_db_path(analyst)
+        self.memory_limit = s.warehouse_memory_limit
+        self.checkpoint_bytes = s.warehouse_checkpoint_bytes
+        self.wait_s = s.warehouse_wait
+        self._con: duckdb.DuckDBPyConnection | None = None
+
+    @classmethod
+    def open(cls, analyst: str | Path, s: Settings | None = None) -> Warehouse:
+        """The process's writer for the warehouse at `analyst`: created on first use with the settings
+        `s` (required then), the same object afterwards."""
+        key = str(Path(analyst))
+        if key not in cls._open:
+            if s is None:
+                raise RuntimeError(f"the warehouse {analyst} was not opened with its settings in this process")
+            cls._open[key] = cls(Path(analyst), s)
+        elif s is not None:
+            cls._open[key].configure(s)
+        return cls._open[key]
+
+    def configure(self, s: Settings) -> None:
+        """Take a new run's settings (a process may run several flows on one warehouse)."""
+        self.memory_limit, self.checkpoint_bytes, self.wait_s = (
+            s.warehouse_memory_limit, s.warehouse_checkpoint_bytes, s.warehouse_wait)
+
+    # -- connection -----------------------------------------------------------------------------
+
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        """The working db's connection, opened (and migrated) on first use."""
+        if self._con is None:
+            con = L.connect(self.work)
+            # DuckDB caches written blocks up to 80% of RAM: cap it so memory does not grow with the run.
+            con.execute(f"set memory_limit = '{self.memory_limit}'")  # checked by Settings: a size
+            # The cores belong to the cleaning processes; a batch's inserts gain nothing from threads.
+            con.execute("set threads = 1")
+            con.execute(f"set checkpoint_threshold = '{WAREHOUSE_CHECKPOINT_THRESHOLD}'")
+            self._con = con
+        return self._con
+
+    def close(self) -> None:
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+    def checkpoint_when_due(self, reopen: bool = True) -> bool:
+        """Fold the WAL into the file once it has grown past `checkpoint_bytes`; True if it did.
+
+        With `reopen` the connection is closed too, and the next use opens the file afresh: a
+        checkpoint in the process that built the tables' indexes rewrites them whole and grows with
+        the warehouse, one in a freshly opened process writes only what changed. DuckDB's own
+        checkpoint (inside a commit) stays as a backstop at a higher threshold. Reclean reads stored
+        documents through the connection while it loads, so it checkpoints without reopening.
+        """
+        try:
+            if Path(f"{self.work}.wal").stat().st_size < self.checkpoint_bytes:
+                return False
+        except FileNotFoundError:
+            return False
+        self.con.execute("checkpoint")
+        if reopen:
+            self.close()
+        return True
+
+    # -- runs -----------------------------------------------------------------------------------
+
+    @contextmanager
+    def turn(self, run_id: str, say: Callable[[str], object]) -> Iterator[None]:
+        """Hold this warehouse for one run, after any run already holding it (tasks/runlock.py)."""
+        with runlock.hold(self.analyst, run_id, self.wait_s, say):
+            runlock.note_run(self.analyst, run_id)
+            prepare_work_db(self.analyst)
+            yield
+
+    def start_run(self, run_id: str, flow_run_id: str | None, sources: str, cleaner_version: str) -> None:
+        """Record the run; a run still marked running was killed (only one run holds the turn)."""
+        self.con.execute("update runs set status = 'interrupted' where status = 'running'")
+        L.start_run(self.con, run_id, flow_run_id, sources, cleaner_version)
+
+    def finish_run(self, run_id: str, status: str, seen: int, totals: L.BatchCounts) -> bool:
+        """Record how the run ended and close the connection; True when the analyst copy must be
+        published (tasks/publish.py: needs_publish)."""
+        L.finish_run(self.con, run_id, status, seen, totals)
+        publish_needed = needs_publish(self.con, self.analyst, run_id)
+        self.close()
+        return publish_needed
+
+    def publish(self) -> Path:
+        """Checkpoint the working db and swap a copy in at the analyst path."""
+        self.close()
+        return publish(self.work, self.analyst)
+
+    # -- what the pipeline reads and writes ----------------------------------------------------
+
+    def known_document_ids(self) -> set[str]:
+        return L.known_document_ids(self.con)
+
+    def stored_files(self) -> set[tuple[str, int, int]]:
+        return L.stored_files(self.con)
+
+    def fetch_state(self, source: str) -> FetchState:
+        return load_fetch_state(self.con, source)
+
+    def save_fetch_state(self, source: str, harvest: Harvest) -> None:
+        save_fetch_state(self.con, source, harvest)
+
+    def load_batch(self, run_id: str, cleaner_version: str, docs: list[RawDocument], articles: list[Article],
+                   rejected: list[Rejected], packed: list[bytes | None] | None = None) -> L.BatchCounts:
+        """One batch in one transaction (tasks/load.py: load_batch)."""
+        return L.load_batch(self.con, run_id, cleaner_version, docs, articles, rejected, packed)
+
+    def ensure_search_index(self) -> None:
+        ensure_index(self.con)
