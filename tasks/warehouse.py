@@ -69,10 +69,10 @@ class Warehouse:
         if self._con is None:
             con = L.connect(self.work)
             # DuckDB caches written blocks up to 80% of RAM: cap it so memory does not grow with the run.
-            con.execute(f"set memory_limit = '{self.memory_limit}'")  # checked by Settings: a size
+            con.execute("set memory_limit = ?", [self.memory_limit])
             # The cores belong to the cleaning processes; a batch's inserts gain nothing from threads.
             con.execute("set threads = 1")
-            con.execute(f"set checkpoint_threshold = '{WAREHOUSE_CHECKPOINT_THRESHOLD}'")
+            con.execute("set checkpoint_threshold = ?", [WAREHOUSE_CHECKPOINT_THRESHOLD])
             self._con = con
         return self._con
 
