@@ -10,13 +10,14 @@ import pytest
 
 from ingest_harness import run_ingest, warehouse_contents, write_corpus
 from newsflow.settings import work_db_path
+from newsflow.settings import Settings
 from tasks.warehouse import Warehouse
 
 pytestmark = pytest.mark.slow
 
 
 def test_checkpoint_when_due_folds_the_wal_and_closes_only_past_the_size(tmp_path: Path):
-    warehouse = Warehouse.open(tmp_path / "w.duckdb")
+    warehouse = Warehouse.open(tmp_path / "w.duckdb", Settings())
     con = warehouse.con
     con.execute("create table t as select range as i from range(1000)")
     wal = Path(f"{warehouse.work}.wal")
