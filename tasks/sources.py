@@ -191,10 +191,24 @@ def read_path(path: Path, max_bytes: int = MAX_DOCUMENT_BYTES, stored: Container
         yield from _json_records(uri, raw)
 
 
+# The fields newsflow reads from a record; all must be strings (or null). Other fields are kept as they are.
+RECORD_TEXT_FIELDS = ("url", "title", "text", "html", "published_at", "author")
+
+
+def _json_type(value: object) -> str:
+    names = {bool: "a boolean", int: "a number", float: "a number", list: "an array", dict: "an object"}
+    return names.get(type(value), type(value).__name__)
+
+
 def _record(uri: str, obj: object, raw: bytes) -> RawDocument:
     if not isinstance(obj, dict):
         return RawDocument(uri, "record", raw, sha256_hex(raw), len(raw),
                            error=f"JSON value is a {type(obj).__name__}, not an object with url/title/text")
+    wrong = [f"'{k}' is {_json_type(obj[k])}" for k in RECORD_TEXT_FIELDS
+             if obj.get(k) is not None and not isinstance(obj[k], str)]
+    if wrong:
+        return RawDocument(uri, "record", raw, sha256_hex(raw), len(raw),
+                           error=f"JSON record field {', '.join(wrong)}; these fields must be strings")
     try:
         data = json.dumps(obj, ensure_ascii=False, sort_keys=True).encode("utf-8")
     except Exception as exc:  # noqa: BLE001 - e.g. a lone surrogate such as "\ud800", deep nesting

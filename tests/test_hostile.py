@@ -228,6 +228,18 @@ def test_json_number_python_refuses_is_quarantined_and_the_rest_read(tmp_path):
     assert doc.error.startswith("not valid JSON: Exceeds the limit")
 
 
+def test_record_fields_of_the_wrong_type_are_quarantined_with_the_field(tmp_path):
+    f = tmp_path / "typed.jsonl"
+    f.write_text('{"url": "https://example.org/a", "text": ' + "7" * 300 + '}\n'
+                 '{"title": ["a", "list"], "author": {"name": "x"}, "text": "Words."}\n'
+                 '{"text": "Words.", "published_at": null, "rating": 5}\n')
+    docs = list(read_path(f))
+    assert docs[0].error == "JSON record field 'text' is a number; these fields must be strings"
+    assert docs[1].error == ("JSON record field 'title' is an array, 'author' is an object; "
+                             "these fields must be strings")
+    assert docs[2].error is None  # null and fields newsflow does not read are fine
+
+
 def test_a_file_that_fails_while_read_is_quarantined_and_the_next_read(tmp_path):
     (tmp_path / "a.txt").write_text("Some text that is long enough. " * 10)
     relative = Path(os.path.relpath(tmp_path / "a.txt"))  # read_all expects resolved paths
