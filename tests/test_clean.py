@@ -135,8 +135,8 @@ def test_inline_furniture_is_removed_with_its_rule_and_the_dateline_moves() -> N
 
 def test_extract_html_returns_segments_and_link_texts() -> None:
     meta = extract_html((EDGE_CASES / "html" / "e05_related_list.html").read_bytes(), None)
-    assert "farmers count losses after spring floods" in meta["link_texts"]
-    assert any("flood warnings" in s for s in meta["segments"])
+    assert "farmers count losses after spring floods" in meta.link_texts
+    assert any("flood warnings" in s for s in meta.segments)
 
 
 @pytest.mark.parametrize("raw", [b"", b"\x00\x01\x02binary", b"<html><body></body></html>", b"<<<>>>" * 100])
@@ -157,7 +157,7 @@ def test_cleaned_subset_pages_do_not_trip_the_leak_check() -> None:
 
     for path in pages:
         meta = extract_html(gzip.decompress(path.read_bytes()), None)
-        cleaned = clean_segments(meta["segments"], meta["title"], detect_title=False, link_texts=meta["link_texts"])
+        cleaned = clean_segments(meta.segments, meta.title, detect_title=False, link_texts=meta.link_texts)
         assert R.find_leak(cleaned.body) is None, path.name
 
 
@@ -168,7 +168,7 @@ def test_c_element_lookup_extracts_the_same_as_lxml_html() -> None:
     import trafilatura
     from lxml import html
 
-    from tasks.clean import TRAFILATURA_OPTIONS, use_c_element_lookup
+    from tasks.extract import TRAFILATURA_OPTIONS, use_c_element_lookup
 
     use_c_element_lookup()
     python_lookup = html.HTMLParser(collect_ids=False, default_doctype=False, encoding="utf-8",
@@ -229,7 +229,7 @@ def test_byline_and_category_shortcuts_find_what_trafilatura_finds() -> None:
     from trafilatura import metadata as M
     from trafilatura.utils import load_html
 
-    from tasks.clean import _author_from_page, _categories, use_c_element_lookup
+    from tasks.extract import _author_from_page, _categories, use_c_element_lookup
 
     use_c_element_lookup()
     pages = [gzip.decompress(p.read_bytes()) for p in sorted((Path(__file__).parent / "data" / "wcxb" / "html")
