@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 
 import pytest
@@ -135,8 +136,8 @@ def test_inline_furniture_is_removed_with_its_rule_and_the_dateline_moves() -> N
 
 def test_extract_html_returns_segments_and_link_texts() -> None:
     meta = extract_html((EDGE_CASES / "html" / "e05_related_list.html").read_bytes(), None)
-    assert "farmers count losses after spring floods" in meta["link_texts"]
-    assert any("flood warnings" in s for s in meta["segments"])
+    assert "farmers count losses after spring floods" in meta.link_texts
+    assert any("flood warnings" in s for s in meta.segments)
 
 
 @pytest.mark.parametrize("raw", [b"", b"\x00\x01\x02binary", b"<html><body></body></html>", b"<<<>>>" * 100])
@@ -157,39 +158,73 @@ def test_cleaned_subset_pages_do_not_trip_the_leak_check() -> None:
 
     for path in pages:
         meta = extract_html(gzip.decompress(path.read_bytes()), None)
-        cleaned = clean_segments(meta["segments"], meta["title"], detect_title=False, link_texts=meta["link_texts"])
+        cleaned = clean_segments(meta.segments, meta.title, detect_title=False, link_texts=meta.link_texts)
         assert R.find_leak(cleaned.body) is None, path.name
 
 
-def test_c_element_lookup_extracts_the_same_as_lxml_html() -> None:
-    """trafilatura gives the same text and metadata whichever lxml lookup made the tree's elements."""
+_FORM_PAGE = (b"<html><body><form><input name='q' value='x'><select><option>a</select></form>"
+              b"<article><p>" + b"A sentence of the story inside a page with a form. " * 8 + b"</p></article></body></html>")
+# Inputs that take each of trafilatura.load_html's repair and rejection paths.
+_ODD_INPUTS: list[bytes | str] = [
+    b"", b"\x00\x01\x02binary", b"<<<>>>" * 100, b"<p>a fragment, one block</p>", "<p>fragment as str</p>",
+    b"<!DOCTYPE html PUBLIC \"-//W3C//DTD XHTML 1.0//EN\" \"http://www.w3.org/TR/xhtml1/DTD/x.dtd\"/>\n"
+    b"<html><body><p>doctype with a slash</p></body></html>",
+    b"<html lang='en'/>\n<head><title>T</title></head><body><p>self-closing html</p></body>",
+    '<?xml version="1.0" encoding="utf-8"?>\n<html><body><p>declared encoding in a str</p></body></html>',
+    "<html><body><p>control \x01 characters \x0b here \ufffe</p></body></html>",
+    "<html><body><p>caf\u00e9 in Latin-1, not UTF-8</p></body></html>".encode("latin-1"),
+    gzip.compress(b"<html><body><p>a gzip-compressed page</p></body></html>"),
+    _FORM_PAGE,
+]
+
+
+def _bundled_pages() -> list[bytes]:
     import gzip
 
+    pages = [gzip.decompress(p.read_bytes()) for p in sorted((Path(__file__).parent / "data" / "wcxb" / "html")
+                                                              .glob("*.html.gz"))]
+    return pages + [p.read_bytes() for p in sorted((EDGE_CASES / "html").glob("*.html"))]
+
+
+def test_own_parser_builds_the_tree_trafilatura_builds() -> None:
+    """`parse_html` (newsflow's lxml parser) gives the tree `trafilatura.load_html` gives, on real pages
+    and on each repair and rejection path; trafilatura extracts the same text and metadata from it."""
+    import trafilatura
+    from lxml import etree
+
+    from tasks.extract import TRAFILATURA_OPTIONS, parse_html
+
+    pages = _bundled_pages()
+    assert len(pages) >= 20
+    for raw in pages + _ODD_INPUTS:
+        ours, theirs = parse_html(raw), trafilatura.load_html(raw)
+        assert (ours is None) == (theirs is None), raw[:200]
+        if ours is not None:
+            assert (etree.tostring(ours.getroottree(), encoding="unicode")
+                    == etree.tostring(theirs.getroottree(), encoding="unicode")), raw[:200]
+    for raw in pages:
+        ours, theirs = parse_html(raw), trafilatura.load_html(raw)
+        a = trafilatura.bare_extraction(ours, **TRAFILATURA_OPTIONS)
+        b = trafilatura.bare_extraction(theirs, **TRAFILATURA_OPTIONS)
+        assert (a is None) == (b is None)
+        if a is not None:
+            assert a.text == b.text
+        ma, mb = trafilatura.extract_metadata(ours, extensive=False), trafilatura.extract_metadata(theirs, extensive=False)
+        assert (ma.title, ma.author, ma.date, ma.sitename, ma.categories, ma.url) == (
+            mb.title, mb.author, mb.date, mb.sitename, mb.categories, mb.url)
+
+
+def test_own_parser_uses_the_c_lookup_and_leaves_trafilaturas_alone() -> None:
+    """Our parser's elements get their class from lxml's C lookup (form controls are plain elements);
+    trafilatura's own parser still hands out lxml.html's classes."""
     import trafilatura
     from lxml import html
 
-    from tasks.clean import TRAFILATURA_OPTIONS, use_c_element_lookup
+    from tasks.extract import extract_html, parse_html
 
-    use_c_element_lookup()
-    python_lookup = html.HTMLParser(collect_ids=False, default_doctype=False, encoding="utf-8",
-                                    remove_comments=True, remove_pis=True)
-    pages = [gzip.decompress(p.read_bytes()) for p in sorted((Path(__file__).parent / "data" / "wcxb" / "html")
-                                                              .glob("*.html.gz"))]
-    pages += [p.read_bytes() for p in sorted((EDGE_CASES / "html").glob("*.html"))]
-    pages.append(b"<html><body><form><input name='q' value='x'><select><option>a</select></form>"
-                 b"<article><p>" + b"A sentence of the story inside a page with a form. " * 8 + b"</p></article></body></html>")
-    assert len(pages) >= 20
-    for raw in pages:
-        fast = trafilatura.utils.load_html(raw)
-        slow = html.fromstring(raw.decode("utf-8", "replace").encode("utf-8"), parser=python_lookup)
-        a = trafilatura.bare_extraction(fast, with_metadata=True, **TRAFILATURA_OPTIONS)
-        b = trafilatura.bare_extraction(slow, with_metadata=True, **TRAFILATURA_OPTIONS)
-        assert (a is None) == (b is None)
-        if a is not None:
-            assert (a.text, a.title, a.author, a.date, a.sitename) == (b.text, b.title, b.author, b.date, b.sitename)
-    # The C lookup is in effect: form controls are plain elements, not lxml.html's InputElement.
-    assert type(trafilatura.utils.load_html(pages[-1]).find(".//input")) is html.HtmlElement
-    assert type(html.fromstring(pages[-1], parser=python_lookup).find(".//input")) is html.InputElement
+    extract_html(_FORM_PAGE)
+    assert type(parse_html(_FORM_PAGE).find(".//input")) is html.HtmlElement
+    assert type(trafilatura.load_html(_FORM_PAGE).find(".//input")) is html.InputElement
 
 
 # One page per way trafilatura's byline XPaths can match, and per kind of category link.
@@ -220,34 +255,14 @@ def _page(body: str, head: str = "") -> bytes:
     return f"<html><head><title>T</title>{head}</head><body>{body}<article>{story}</article></body></html>".encode()
 
 
-def test_byline_and_category_shortcuts_find_what_trafilatura_finds() -> None:
-    """The author and category passes skip trafilatura's XPaths only where none can match: the results
-    equal trafilatura's own functions on real pages and on a page for each way they can match."""
-    import copy
-    import gzip
+def test_page_bylines_and_categories_reach_the_article() -> None:
+    """extract_html reports the author a page's byline markup names and the page's categories, in
+    each form trafilatura's metadata pass recognises; pages without them report none."""
+    from tasks.extract import extract_html
 
-    from trafilatura import metadata as M
-    from trafilatura.utils import load_html
-
-    from tasks.clean import _author_from_page, _categories, use_c_element_lookup
-
-    use_c_element_lookup()
-    pages = [gzip.decompress(p.read_bytes()) for p in sorted((Path(__file__).parent / "data" / "wcxb" / "html")
-                                                              .glob("*.html.gz"))]
-    pages += [p.read_bytes() for p in sorted((EDGE_CASES / "html").glob("*.html"))]
-    made = [_page(b) for b in _BYLINE_PAGES] + [_page(b) for b in _CATEGORY_PAGES]
-    made.append(_page("", '<meta property="article:section" content="Science">'))
-    authors = categories = 0
-    for raw in pages + made:
-        tree = load_html(raw)
-        expected = M.extract_author(tree)
-        expected = M.line_processing(M.unescape(expected)) if expected else None
-        assert _author_from_page(copy.deepcopy(tree)) == expected, raw[:300]
-        assert _categories(tree) == M.extract_catstags("category", tree), raw[:300]
-        authors += expected is not None
-        categories += bool(M.extract_catstags("category", tree))
-    for raw in made[:len(_BYLINE_PAGES)]:  # every made byline page really exercises a match
-        assert "Jane Doe" in (_author_from_page(load_html(raw)) or ""), raw
-    assert [_categories(load_html(raw)) for raw in made[len(_BYLINE_PAGES):]] == [
-        ["World"], ["Politics"], ["Europe"], [], ["Science"]]
-    assert authors >= len(_BYLINE_PAGES) + 5 and categories >= 4
+    for body in _BYLINE_PAGES:
+        assert "Jane Doe" in (extract_html(_page(body)).author or ""), body
+    sections = [extract_html(_page(b)).section for b in _CATEGORY_PAGES]
+    sections.append(extract_html(_page("", '<meta property="article:section" content="Science">')).section)
+    assert sections == ["World", "Politics", "Europe", None, "Science"]
+    assert extract_html(_page("")).author is None

@@ -1,0 +1,193 @@
+"""HTML extraction: one page's HTML -> its text paragraphs and metadata (an `HtmlPage`).
+
+trafilatura extracts the main text (`bare_extraction`) and the metadata (`extract_metadata`), both
+through its public API; newsflow adds what its segment cleaner needs from the same parsed tree: the
+texts of the page's links (the link-list signal) and its <h1>s (the title).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import trafilatura
+from lxml import etree, html
+
+from tasks.segments import normalize
+
+# Chosen by measurement on the WCXB dev articles (docs/cleaning.md): dropping comments is the one
+# trafilatura option that helps (F1 0.930 -> 0.938); precision mode and `fast` lose recall, recall
+# mode and deduplication change nothing that matters, tables carry real content on many pages.
+TRAFILATURA_OPTIONS: dict[str, Any] = {
+    "include_comments": False,
+    "include_tables": True,
+    "favor_precision": False,
+    "favor_recall": False,
+    "deduplicate": False,
+}
+
+# htmldate's extensive search (free-text dates, via dateparser) costs about a third of the extraction's
+# CPU for 3 points of date accuracy on the WCXB dev articles (84.8% -> 81.8%); news pages carry their
+# date in meta tags, which the quick search reads.
+EXTENSIVE_DATE_SEARCH = False
+
+
+@dataclass(slots=True)
+class HtmlPage:
+    """What `extract_html` read from a page.
+
+    `segments` are trafilatura's text lines in page order; `published_at` is the date as htmldate gives
+    it (ISO date, not yet normalized); `section` the page's categories joined with ", ";
+    `link_texts` the normalized texts of its links.
+    """
+
+    segments: list[str] = field(default_factory=list)
+    title: str | None = None
+    author: str | None = None
+    published_at: str | None = None
+    sitename: str | None = None
+    section: str | None = None
+    canonical_url: str | None = None
+    link_texts: frozenset[str] = frozenset()
+
+
+def extract_html(raw: bytes | str, url: str | None = None) -> HtmlPage:
+    """trafilatura on one HTML page: paragraphs, metadata and the page's link texts.
+
+    The HTML is parsed once (`parse_html`); the link texts and headings are read from that tree, and
+    trafilatura's metadata pass and extraction both take it (the extraction works on its own copy, so
+    the tree stays whole for the others).
+    """
+    tree = parse_html(raw)
+    if tree is None:
+        raise ValueError("not parseable as HTML (empty or binary content)")
+    link_texts = page_link_texts(tree)
+    headings = [" ".join(h.text_content().split()) for h in tree.iter("h1")][:3]
+    meta = trafilatura.extract_metadata(tree, default_url=url, extensive=EXTENSIVE_DATE_SEARCH)
+    doc = trafilatura.bare_extraction(tree, url=meta.url or url, **TRAFILATURA_OPTIONS)
+    text = (doc.text or "") if doc is not None else ""
+    return HtmlPage(
+        segments=text.split("\n") if text else [],
+        title=choose_title(meta.title, headings, meta.sitename, meta.url or url),
+        author=meta.author,
+        published_at=meta.date,
+        sitename=meta.sitename,
+        section=", ".join(meta.categories) if meta.categories else None,
+        canonical_url=meta.url,
+        link_texts=link_texts,
+    )
+
+
+# ----------------------------------------------------------------------------------- parsing
+def _html_parser() -> html.HTMLParser:
+    """An lxml HTML parser set up as trafilatura's own, whose elements get their class in C.
+
+    lxml.html's parser asks a Python method (`HtmlElementClassLookup.lookup`) for the class of every
+    element object it hands out, thousands a page across trafilatura's passes; this parser uses
+    lxml's C lookup instead, which gives every element the plain `HtmlElement` class. Only the
+    form-control subclasses (`InputElement.value` and the like) go, which neither trafilatura nor
+    newsflow uses. Our own parser object: trafilatura's module-level parser is left as it is.
+    """
+    parser = html.HTMLParser(collect_ids=False, default_doctype=False, encoding="utf-8",
+                             remove_comments=True, remove_pis=True)
+    parser.set_element_class_lookup(etree.ElementDefaultClassLookup(
+        element=html.HtmlElement, comment=html.HtmlComment, pi=html.HtmlProcessingInstruction,
+        entity=html.HtmlEntity))
+    return parser
+
+
+_PARSER = _html_parser()
+# The repairs `trafilatura.load_html` makes before parsing: control characters libxml2 rejects, a
+# doctype with a slash in it (libxml2 bug 1955915), a self-closing <html/> in the first lines.
+_INVALID_XML_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_DOCTYPE_WITH_SLASH = re.compile("^< ?! ?DOCTYPE[^>]*/[^<>]*>", re.IGNORECASE)
+_SELF_CLOSING_HTML = re.compile(r"(<html.*?)\s*/>", re.IGNORECASE)
+
+
+def parse_html(raw: bytes | str) -> html.HtmlElement | None:
+    """The page's tree, parsed with newsflow's parser (`_html_parser`), or None when it is not HTML.
+
+    Accepts and repairs what `trafilatura.load_html` accepts and repairs, step for step, so the tree is
+    the one trafilatura would build (tests/test_clean.py compares them). Bytes that are not UTF-8
+    (another charset, a compressed body) go to `trafilatura.load_html` itself, which guesses the
+    encoding and decompresses; its tree only lacks the C lookup.
+    """
+    if isinstance(raw, bytes):
+        try:
+            raw = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return trafilatura.load_html(raw)
+    beginning = raw[:50].lower()
+    raw = _INVALID_XML_CHARS.sub("", raw)
+    if "doctype" in beginning:
+        first, _, rest = raw.partition("\n")
+        raw = _DOCTYPE_WITH_SLASH.sub("", first, count=1) + "\n" + rest
+    for line in raw[:4096].splitlines()[:4]:
+        if "<html" in line and line.endswith("/>"):
+            raw = _SELF_CLOSING_HTML.sub(r"\1>", raw, count=1)
+            break
+    try:
+        tree = html.fromstring(raw, parser=_PARSER)
+    except Exception:  # e.g. a str with an XML encoding declaration, which lxml takes only as bytes
+        tree = None
+    if tree is None or len(tree) < 1:  # then the text once more, as UTF-8 bytes
+        tree = _parse_bytes(raw)
+    if tree is not None and "html" not in beginning and len(tree) < 2:
+        return None  # no <html> at the start and a single block: not a page (binary or a fragment)
+    return tree
+
+
+def _parse_bytes(text: str) -> html.HtmlElement | None:
+    try:
+        return html.fromstring(text.encode("utf8", "surrogatepass"), parser=_PARSER)
+    except Exception:
+        return None
+
+
+# ------------------------------------------------------------------------- newsflow's signals
+def page_link_texts(tree: html.HtmlElement) -> frozenset[str]:
+    """Normalized texts of the page's links (not in-page '#' anchors): the link-density signal."""
+    out = set()
+    for a in tree.iter("a"):
+        href = (a.get("href") or "").strip()
+        if not href or href.startswith(("#", "javascript:")):
+            continue
+        text = normalize(a.text_content())
+        if text:
+            out.add(text)
+    return frozenset(out)
+
+
+_H1_OVERLAP = 0.3  # measured on the WCXB dev articles: title accuracy 78.9% -> 86.1%
+_TITLE_SEPARATORS = re.compile(r"\s+(?:[|•·:»–—-]|::)\s+")
+
+
+def choose_title(meta_title: str | None, headings: list[str], sitename: str | None, url: str | None) -> str | None:
+    """The article's title without the site name that <title> tags append ('Story | Site').
+
+    The page's <h1> is the headline when it shares words with <title>; otherwise a trailing part of
+    <title> after a separator is dropped when it names the site (its sitename, or its words run together
+    in the host).
+    """
+    if not meta_title:
+        return next((h for h in headings if len(h.split()) >= 2), None)
+    title_words = set(normalize(meta_title).split())
+    for h in headings:
+        words = set(normalize(h).split())
+        # The visible headline, when it shares words with <title> (not a logo or a section name).
+        if len(words) >= 2 and len(words & title_words) / len(words) >= _H1_OVERLAP:
+            return h
+    host = re.sub(r"^https?://(?:www\.)?", "", url or "").split("/")[0].lower()
+    site = normalize(sitename or "")
+    title = meta_title.strip()
+    for _ in range(2):
+        parts = _TITLE_SEPARATORS.split(title)
+        if len(parts) < 2:
+            break
+        tail = normalize(parts[-1])
+        names_site = bool(tail) and (tail == site or (host and tail.replace(" ", "") in host.replace("-", "")))
+        if not names_site:
+            break
+        title = title[: title.rfind(parts[-1])].rstrip(" |•·:»–—-")
+    return title or meta_title

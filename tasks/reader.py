@@ -1,0 +1,43 @@
+"""The text reader: plain-text files and JSON records to lines and fields, no HTML involved.
+
+A plain-text article has no markup, so its title is read from its first lines later, by the segment
+cleaner. A JSON record names its own fields; it may carry HTML instead of text, which goes to
+`tasks/extract.py` like any page.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+# The record keys that map to Article fields; any other key is kept in Article.extra.
+RECORD_FIELDS = frozenset({"url", "title", "text", "html", "published_at", "author"})
+
+
+def decode_text(raw: bytes) -> str:
+    """UTF-8 (with or without BOM); raises ValueError with a reason a person can act on."""
+    if b"\x00" in raw[:8192]:
+        raise ValueError("binary content (NUL bytes), not a text article")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start}); re-save the file as UTF-8"
+        ) from None
+
+
+def text_lines(text: str) -> list[str]:
+    """The lines of a plain-text article, in order (blank ones included: they keep the positions)."""
+    return text.splitlines()
+
+
+def record_fields(raw: bytes, fields: dict[str, Any]) -> dict[str, Any]:
+    """One JSON record over the fields the fetch already knew: its known non-empty keys win, the rest
+    of the record goes to `extra`. Raises ValueError when neither 'text' nor 'html' is there."""
+    record = json.loads(raw.decode("utf-8"))
+    out = dict(fields)
+    out.update({k: record.get(k) for k in RECORD_FIELDS if record.get(k) not in (None, "")})
+    out["extra"] = {k: v for k, v in record.items() if k not in RECORD_FIELDS}
+    if "html" not in out and "text" not in out:
+        raise ValueError("JSON record has neither 'text' nor 'html'")
+    return out
