@@ -4,8 +4,8 @@ Built in code so its thresholds come from newsflow.settings. The boilerplate che
 table the cleaner uses (tasks/rules.py): a body that still contains a line a rule would remove means the
 cleaner missed it, and the article is quarantined instead of loaded. That scan runs line by line in the
 worker that cleaned the article (`tasks.rules.find_leak`, on `Article.analysis`) and arrives here as the
-`boilerplate_left` column: as a regex list over whole bodies in the single writer it cost ~15 ms per
-article (GX evaluates the condition once per result field), more than all other validation together.
+`boilerplate_left` column: as a regex list over whole bodies in the single writer it would cost more
+than all other validation together (GX evaluates the condition once per result field).
 """
 
 from __future__ import annotations

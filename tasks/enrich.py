@@ -30,7 +30,7 @@ from tasks.stories import among_stored, assign_stories, signature, story_feature
 @dataclass(slots=True)
 class Analysis:
     """What is derived from one article's text alone (no warehouse state), as plain row tuples: they
-    pickle back from the worker ~2x faster than the extractors' objects (the writer unpickles them)."""
+    pickle back from the worker cheaper than the extractors' objects (the single writer unpickles them)."""
 
     entities: list[tuple[str, str, str, str]]  # (entity_id, name, kind, merge_key)
     mentions: list[tuple[str, str, int]]  # (entity_id, surface_form, count)

@@ -90,8 +90,7 @@ def _files_under(folder: Path, skipped: Skipped) -> list[Path]:
     (symlinked folders are not entered, symlinked files are followed).
 
     One `scandir` per folder: the entry types come with the listing, so only symlinks are resolved
-    and nothing is stat'ed. rglob + is_file + resolve cost ~30 us a file, on every run's critical path
-    (a rerun over 5,000 unchanged files: 0.155 s instead of 0.02).
+    and nothing is stat'ed; listing is on every run's critical path, reruns included.
     """
     found: list[tuple[tuple[str, ...], Path]] = []
     pending = [(folder.resolve(), ())]
