@@ -23,7 +23,7 @@ from datasketch import LeanMinHash
 from tasks.citations import extract_citations
 from tasks.entities import entity_id_for, extract_entities
 from tasks.rules import find_leak
-from tasks.sql import registered
+from tasks.sql import registered, statement
 from tasks.stories import among_stored, assign_stories, signature, story_features, write_assignments
 
 
@@ -66,6 +66,20 @@ def analysis_of(article) -> Analysis:
     return article.analysis
 
 
+ENTITY_COLUMNS = pa.schema([("entity_id", pa.string()), ("name", pa.string()), ("kind", pa.string()),
+                            ("merge_key", pa.string())])
+MENTION_COLUMNS = pa.schema([("article_id", pa.string()), ("entity_id", pa.string()),
+                             ("surface_form", pa.string()), ("count", pa.int32())])
+CITATION_COLUMNS = pa.schema([("article_id", pa.string()), ("outlet", pa.string()), ("outlet_key", pa.string()),
+                              ("pattern", pa.string()), ("sentence", pa.string()), ("in_body", pa.bool_())])
+
+
+def _rows_table(rows: list[tuple], schema: pa.Schema) -> pa.Table:
+    """Row tuples as an Arrow table with `schema` (the tuples' fields in the schema's order)."""
+    return pa.table({f.name: pa.array([r[i] for r in rows], type=f.type) for i, f in enumerate(schema)},
+                    schema=schema)
+
+
 def enrich_batch(con: duckdb.DuckDBPyConnection, items: list[tuple[str, str | None, Analysis]],
                  now: datetime, stored: Collection[str] | None = None) -> dict[str, int]:
     """Replace the entities/mentions/citations of these articles and assign their stories.
@@ -91,33 +105,11 @@ def enrich_batch(con: duckdb.DuckDBPyConnection, items: list[tuple[str, str | No
         men_rows.extend((aid, *m) for m in analysis.mentions)
         cit_rows.extend((aid, *c) for c in analysis.citations)
         story_items.append((aid, title, analysis.story_features))
-    entities = pa.table({
-        "entity_id": [r[0] for r in ent_rows], "name": [r[1] for r in ent_rows],
-        "kind": [r[2] for r in ent_rows], "merge_key": [r[3] for r in ent_rows],
-    }, schema=pa.schema([("entity_id", pa.string()), ("name", pa.string()), ("kind", pa.string()),
-                         ("merge_key", pa.string())]))
-    mentions = pa.table({
-        "article_id": [r[0] for r in men_rows], "entity_id": [r[1] for r in men_rows],
-        "surface_form": [r[2] for r in men_rows], "count": pa.array([r[3] for r in men_rows], type=pa.int32()),
-    }, schema=pa.schema([("article_id", pa.string()), ("entity_id", pa.string()), ("surface_form", pa.string()),
-                         ("count", pa.int32())]))
-    citations = pa.table({
-        "article_id": [r[0] for r in cit_rows], "outlet": [r[1] for r in cit_rows],
-        "outlet_key": [r[2] for r in cit_rows], "pattern": [r[3] for r in cit_rows],
-        "sentence": [r[4] for r in cit_rows], "in_body": pa.array([r[5] for r in cit_rows], type=pa.bool_()),
-    }, schema=pa.schema([("article_id", pa.string()), ("outlet", pa.string()), ("outlet_key", pa.string()),
-                         ("pattern", pa.string()), ("sentence", pa.string()), ("in_body", pa.bool_())]))
+    entities = _rows_table(ent_rows, ENTITY_COLUMNS)
+    mentions = _rows_table(men_rows, MENTION_COLUMNS)
+    citations = _rows_table(cit_rows, CITATION_COLUMNS)
     with registered(con, b_entities=entities, b_mentions=mentions, b_citations=citations):
-        # One row per entity: the most frequent specific kind in this batch wins over "other"; an
-        # existing entity keeps its name and only gains a kind it did not have.
-        con.execute("""
-            insert into entities
-            select entity_id, arg_min(name, name), coalesce(mode(kind) filter (where kind <> 'other'), 'other'),
-                   any_value(merge_key), ?
-            from b_entities group by entity_id
-            on conflict (entity_id) do update set
-                kind = case when entities.kind = 'other' then excluded.kind else entities.kind end
-        """, [now])
+        con.execute(statement("upsert_entities"), {"now": now})
         if replaced:
             con.execute("delete from mentions where article_id in (select unnest(?))", [replaced])
             con.execute("delete from citations where article_id in (select unnest(?))", [replaced])

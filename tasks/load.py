@@ -21,7 +21,7 @@ from tasks.schema import apply_views
 from tasks.enrich import analysis_of, enrich_batch
 from tasks.models import RAW_CODEC, Article, RawDocument, Rejected, pack_raw
 from tasks.search import index_articles
-from tasks.sql import registered, transaction
+from tasks.sql import registered, statement, transaction
 
 _MIGRATION_NAME = re.compile(r"^(\d{3})_[\w-]+\.sql$")
 
@@ -197,12 +197,8 @@ def load_batch(con: duckdb.DuckDBPyConnection, run_id: str, cleaner_version: str
               "b_quarantine": _quarantine_table(rejected, run_id, now)}
     # Left in reverse order: commit (or roll back), unregister the batch's tables, close the cursor.
     with con.cursor() as cur, registered(cur, **tables), transaction(cur):
-        status = dict(cur.execute(  # list_contains filters inside the scan of articles
-            "select b.article_id, case when a.article_id is null then 'new' when a.content_hash = b.content_hash "
-            "then 'unchanged' else 'updated' end from b_articles b left join "
-            "(select article_id, content_hash from articles where list_contains(?, article_id)) a using (article_id)",
-            [[a.article_id for a in articles]],
-        ).fetchall())
+        status = dict(cur.execute(statement("article_status"), {"ids": [a.article_id for a in articles]}
+                                  ).fetchall())
         changed = [aid for aid, s in status.items() if s != "unchanged"]
         changed_set = set(changed)
         # Only these have rows to replace: each delete scans a table that grows with the warehouse.
@@ -211,23 +207,7 @@ def load_batch(con: duckdb.DuckDBPyConnection, run_id: str, cleaner_version: str
         counts.new = len(changed) - counts.updated
         counts.unchanged = len(status) - len(changed)
         cur.execute("insert into documents by name select * from b_documents on conflict do nothing")
-        cur.execute("""
-            insert into articles
-            select article_id, document_id, source_uri, url, title, body, try_cast(published_at as timestamptz),
-                   author, language, sitename, section, canonical_url, flags, extra::json, word_count, content_hash,
-                   cleaner_version, run_id, now, now
-            from b_articles
-            on conflict (article_id) do update set
-                document_id = excluded.document_id, source_uri = excluded.source_uri, url = excluded.url,
-                title = excluded.title, body = excluded.body, published_at = excluded.published_at,
-                author = excluded.author, language = excluded.language, sitename = excluded.sitename,
-                section = excluded.section, canonical_url = excluded.canonical_url, flags = excluded.flags,
-                extra = excluded.extra, word_count = excluded.word_count, cleaner_version = excluded.cleaner_version,
-                run_id = excluded.run_id,
-                updated_at = case when articles.content_hash = excluded.content_hash then articles.updated_at
-                                  else excluded.updated_at end,
-                content_hash = excluded.content_hash
-        """)
+        cur.execute(statement("upsert_articles"))
         if changed:
             if updated:
                 cur.execute("delete from removed_segments where article_id in (select unnest(?))", [list(updated)])

@@ -1,0 +1,17 @@
+-- Insert the batch's articles (b_articles) or update them in place; updated_at moves only when the
+-- content changed (b_articles.now: the load's timestamp).
+insert into articles
+select article_id, document_id, source_uri, url, title, body, try_cast(published_at as timestamptz),
+       author, language, sitename, section, canonical_url, flags, extra::json, word_count, content_hash,
+       cleaner_version, run_id, now, now
+from b_articles
+on conflict (article_id) do update set
+    document_id = excluded.document_id, source_uri = excluded.source_uri, url = excluded.url,
+    title = excluded.title, body = excluded.body, published_at = excluded.published_at,
+    author = excluded.author, language = excluded.language, sitename = excluded.sitename,
+    section = excluded.section, canonical_url = excluded.canonical_url, flags = excluded.flags,
+    extra = excluded.extra, word_count = excluded.word_count, cleaner_version = excluded.cleaner_version,
+    run_id = excluded.run_id,
+    updated_at = case when articles.content_hash = excluded.content_hash then articles.updated_at
+                      else excluded.updated_at end,
+    content_hash = excluded.content_hash
