@@ -9,11 +9,11 @@ get SIGKILL when it ends (Linux). multiprocessing's "forkserver" does the same w
 way to stop it or know its process.
 
 The control socket is a Unix SOCK_SEQPACKET pair; requests are one at a time (a lock):
-  request  pickle((target, args)), with two descriptors attached: the child's end of its connection and
-           the write end of a status pipe
+  request  pickle((target, args)), with two descriptors attached: the child's end of a socket pair (its
+           `Channel` to the caller) and the write end of a status pipe
   reply    the child's pid (8 bytes, signed)
-The child runs `target(Connection(fd), *args)`; once it has exited and been reaped, the server writes its
-exit code (negative: the signal that ended it) to the status pipe (4 bytes, signed) and closes it.
+The child runs `target(channel, *args)`; once it has exited and been reaped, the server writes its exit
+code (negative: the signal that ended it) to the status pipe (4 bytes, signed) and closes it.
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ import sys
 import threading
 import traceback
 from collections.abc import Callable, Sequence
-from multiprocessing.connection import Connection
 from typing import Any
 
 from newsflow.processes import die_with_parent
@@ -44,6 +43,53 @@ class ForkServerGone(RuntimeError):
     """The fork server exited (or could not start) before it answered."""
 
 
+def _readable(fd: int, timeout: float | None) -> bool:
+    """Whether `fd` has data or its end-of-file within `timeout` seconds (None: wait)."""
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    return bool(poller.poll(None if timeout is None else max(0, int(timeout * 1000))))
+
+
+class Channel:
+    """Pickled messages both ways over a connected stream socket, with the methods of a
+    `multiprocessing.connection.Connection` that a child and its caller use: send, recv (EOFError once
+    the other end closed), poll and close."""
+
+    _SIZE = struct.Struct("!Q")
+
+    def __init__(self, sock: socket.socket):
+        self.sock = sock
+
+    def send(self, obj: Any) -> None:
+        data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+        self.sock.sendall(self._SIZE.pack(len(data)))
+        self.sock.sendall(data)
+
+    def recv(self) -> Any:
+        size = self._SIZE.unpack(self._read(self._SIZE.size))[0]
+        return pickle.loads(self._read(size))
+
+    def _read(self, size: int) -> bytearray:
+        buf = bytearray(size)
+        view, got = memoryview(buf), 0
+        while got < size:
+            n = self.sock.recv_into(view[got:])
+            if n == 0:
+                raise EOFError("the other end closed the channel")
+            got += n
+        return buf
+
+    def poll(self, timeout: float | None = 0.0) -> bool:
+        """Whether a message (or the end) can be read within `timeout` seconds (None: wait)."""
+        return _readable(self.sock.fileno(), timeout)
+
+    def fileno(self) -> int:
+        return self.sock.fileno()
+
+    def close(self) -> None:
+        self.sock.close()
+
+
 class ForkedProcess:
     """A child of the fork server, with the part of `multiprocessing.Process` a caller needs to end it:
     `pid`, `exitcode`, `join(timeout)`, `kill()`."""
@@ -55,10 +101,7 @@ class ForkedProcess:
 
     def join(self, timeout: float | None = None) -> None:
         """Wait (at most `timeout` seconds) until the child has exited and the server has reaped it."""
-        if self.exitcode is not None:
-            return
-        ready, _, _ = select.select([self._status_fd], [], [], timeout)
-        if not ready:
+        if self.exitcode is not None or not _readable(self._status_fd, timeout):
             return
         data = b""
         while len(data) < _STATUS.size:
@@ -117,17 +160,18 @@ class ForkServer:
             theirs.close()
         self._sock, self._owner = ours, os.getpid()
 
-    def fork(self, target: Callable[..., Any], args: tuple, conn_fd: int) -> ForkedProcess:
-        """Fork a child that runs `target(Connection(conn_fd), *args)` (`target` and `args` must pickle:
-        module-level functions travel by name). `conn_fd` stays open here; the child gets a copy."""
+    def fork(self, target: Callable[..., Any], args: tuple) -> tuple[ForkedProcess, Channel]:
+        """Fork a child that runs `target(channel, *args)`; returns it and this side's end of its channel.
+        `target` and `args` must pickle (module-level functions travel by name)."""
         payload = pickle.dumps((target, args))
+        ours, theirs = socket.socketpair()
         status_r, status_w = os.pipe()
         try:
             with self._lock:
                 self._start_locked()
                 assert self._sock is not None
                 try:
-                    socket.send_fds(self._sock, [payload], [conn_fd, status_w])
+                    socket.send_fds(self._sock, [payload], [theirs.fileno(), status_w])
                     reply = self._sock.recv(_PID.size)
                 except OSError:
                     reply = b""
@@ -136,10 +180,12 @@ class ForkServer:
                     raise ForkServerGone("the warm fork server exited")
         except BaseException:
             os.close(status_r)
+            ours.close()
             raise
         finally:
             os.close(status_w)
-        return ForkedProcess(_PID.unpack(reply)[0], status_r)
+            theirs.close()
+        return ForkedProcess(_PID.unpack(reply)[0], status_r), Channel(ours)
 
     def stop(self, timeout: float = 5.0) -> int | None:
         """Close the control socket (the server then kills and reaps its children, and exits) and reap
@@ -238,7 +284,7 @@ def _child(payload: bytes, conn_fd: int, server: int) -> None:
     try:
         die_with_parent(signal.SIGKILL, parent=server)
         target, args = pickle.loads(payload)
-        target(Connection(conn_fd), *args)
+        target(Channel(socket.socket(fileno=conn_fd)), *args)
         status = 0
     except SystemExit as exc:
         status = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)

@@ -28,12 +28,13 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from multiprocessing.connection import Connection, Pipe
+from multiprocessing import Pipe
+from multiprocessing.connection import Connection
 from typing import Any, TypeVar
 
 from newsflow.processes import die_with_parent
 from newsflow.settings import DOCUMENT_MEMORY_LIMIT_BYTES, DOCUMENT_TIME_LIMIT_S
-from newsflow.warmfork import ForkServer, ForkServerGone
+from newsflow.warmfork import Channel, ForkServer, ForkServerGone
 from tasks.models import Article, CleanedBatch, RawDocument, Rejected, pack_raw
 
 T = TypeVar("T")
@@ -64,7 +65,7 @@ def _limit_memory(extra_bytes: int) -> None:
         pass
 
 
-def _serve(conn: Connection, fn: Callable[[Any], Any], warmup: Callable[[], None] | None) -> None:
+def _serve(conn: Channel | Connection, fn: Callable[[Any], Any], warmup: Callable[[], None] | None) -> None:
     """The helper's loop: receive a list of items, send back ("ok", result) or ("error", reason) each."""
     if warmup is not None:
         warmup()
@@ -160,14 +161,17 @@ def fork_server_pid() -> int | None:
     return _fork_server.pid
 
 
-def _start_process(conn: Connection, parent_end: Connection, fn: Callable[[Any], Any],
-                   warmup: Callable[[], None] | None):
-    """Start a helper running `_serve(conn, ...)`: from the fork server, or forked from this process
-    where it is daemonic."""
+def _start_process(fn: Callable[[Any], Any], warmup: Callable[[], None] | None) -> tuple[Any, Any]:
+    """Start a helper running `_serve(its end, fn, warmup)`: from the fork server, or forked from this
+    process where it is daemonic. Returns the process and this side's end of the helper's connection."""
     if multiprocessing.current_process().daemon:
-        return _ForkedChild(_serve, (conn, fn, warmup), parent_end)
+        parent_conn, child_conn = Pipe(duplex=True)
+        try:
+            return _ForkedChild(_serve, (child_conn, fn, warmup), parent_conn), parent_conn
+        finally:
+            child_conn.close()
     try:
-        return _fork_server.fork(_serve, (fn, warmup), conn.fileno())
+        return _fork_server.fork(_serve, (fn, warmup))
     except ForkServerGone as exc:  # the next helper starts a new one
         raise HelperFailed(f"cleaning helper failed to start ({exc})") from None
 
@@ -179,17 +183,10 @@ class Helper:
         self.fn = fn
         self.warmup = warmup
         self.process: Any = None  # a newsflow.warmfork.ForkedProcess, or a _ForkedChild
-        self.conn: Connection | None = None
+        self.conn: Channel | Connection | None = None  # a Connection to a _ForkedChild
 
     def start(self) -> None:
-        parent_conn, child_conn = Pipe(duplex=True)
-        try:
-            self.process = _start_process(child_conn, parent_conn, self.fn, self.warmup)
-        except BaseException:
-            parent_conn.close()
-            raise
-        finally:
-            child_conn.close()
+        self.process, parent_conn = _start_process(self.fn, self.warmup)
         self.conn = parent_conn
         if not parent_conn.poll(WARMUP_TIMEOUT_S):
             self.stop()
