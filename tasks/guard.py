@@ -69,8 +69,9 @@ def _serve(conn: Channel | Connection, fn: Callable[[Any], Any], warmup: Callabl
     """The helper's loop: receive a list of items, send back ("ok", result) or ("error", reason) each."""
     if warmup is not None:
         warmup()
-    # What is alive now (modules, models) lives as long as the helper: keep it out of the garbage
-    # collector's full passes, which otherwise walk it again and again (~0.2 ms a document).
+    # What is alive now (modules, models) lives as long as the helper: keep it out of the collector's
+    # full passes, which would walk it again and again and, in a helper forked warm, write to (and so
+    # copy) the pages it shares with its fork server.
     gc.freeze()
     _limit_memory(DOCUMENT_MEMORY_LIMIT_BYTES)
     conn.send(("ready", None))
