@@ -76,17 +76,19 @@ class ServerProcess:
 
     def start(self) -> ServerProcess:
         """Launch the process; do not wait for it."""
-        linux = sys.platform.startswith("linux")
-        out = subprocess.DEVNULL if self.quiet else None
+        log = None
+        out, err = (subprocess.DEVNULL if self.quiet else None), None
         if self.log_file is not None:
             self.log_file.parent.mkdir(parents=True, exist_ok=True)
-            with self.log_file.open("ab") as log:
-                self.proc = subprocess.Popen(self.command, env=self.env, stdin=subprocess.DEVNULL, stdout=log,
-                                             stderr=subprocess.STDOUT,
-                                             preexec_fn=_die_with_parent_on_sigterm if linux else None)
-        else:
-            self.proc = subprocess.Popen(self.command, env=self.env, stdin=subprocess.DEVNULL, stdout=out,
-                                         preexec_fn=_die_with_parent_on_sigterm if linux else None)
+            log = self.log_file.open("ab")
+            out, err = log, subprocess.STDOUT
+        try:
+            self.proc = subprocess.Popen(
+                self.command, env=self.env, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                preexec_fn=_die_with_parent_on_sigterm if sys.platform.startswith("linux") else None)
+        finally:
+            if log is not None:
+                log.close()
         return self
 
     def wait(self, timeout: float, interval: float = 0.1) -> None:
@@ -129,10 +131,8 @@ class ServerProcess:
                 proc.wait()
 
 
-def prefect_server(host: str, port: int, options: Sequence[str] = (), **kwargs) -> ServerProcess:
-    """`prefect server start` on host:port (Prefect's public command, never prompting), not started yet;
-    `options` are more of its flags, `kwargs` go to `ServerProcess`."""
-    command = [sys.executable, "-m", "prefect", "--no-prompt", "server", "start", "--host", host,
-               "--port", str(port), *options]
-    return ServerProcess(kwargs.pop("name", "the Prefect server"), command, f"http://{host}:{port}/api/health",
-                         **kwargs)
+def prefect_server(host: str, port: int, name: str = "the Prefect server", **kwargs) -> ServerProcess:
+    """`prefect server start` on host:port (Prefect's public command, never prompting), not started
+    yet; settings go in through `env`, and `kwargs` to `ServerProcess`."""
+    command = [sys.executable, "-m", "prefect", "--no-prompt", "server", "start", "--host", host, "--port", str(port)]
+    return ServerProcess(name, command, f"http://{host}:{port}/api/health", **kwargs)
