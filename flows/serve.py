@@ -8,34 +8,27 @@ PREFECT_API_DATABASE_CONNECTION_URL, e.g. PostgreSQL) and stopped again on exit.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
-import httpx
-
 from newsflow.config import Config, Source
+from newsflow.processes import ServerProcess, answers, prefect_server
 
 SERVER_START_TIMEOUT = 90.0  # seconds; a first start migrates the SQLite database
 
 
 def api_healthy(api_url: str, timeout: float = 2.0) -> bool:
     """True when a Prefect API answers /health at api_url (e.g. http://127.0.0.1:4200/api)."""
-    try:
-        return httpx.get(f"{api_url.rstrip('/')}/health", timeout=timeout, trust_env=False).status_code == 200
-    except httpx.HTTPError:
-        return False
+    return answers(f"{api_url.rstrip('/')}/health", timeout=timeout)
 
 
 def start_server(port: int, log_file: Path, host: str = "127.0.0.1",
                  timeout: float = SERVER_START_TIMEOUT, env: dict[str, str] | None = None
-                 ) -> tuple[subprocess.Popen, str]:
-    """Start `prefect server start` and wait until its API is healthy.
+                 ) -> tuple[ServerProcess, str]:
+    """Start `prefect server start` (with its UI) and wait until its API is healthy.
 
     Returns:
-        The server process and its API URL.
+        The server and its API URL.
 
     Raises:
         RuntimeError: it exited or did not become healthy in time (the log file says why).
@@ -43,32 +36,14 @@ def start_server(port: int, log_file: Path, host: str = "127.0.0.1",
     api_url = f"http://{host}:{port}/api"
     env = {**os.environ, **(env or {}), "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_UI_API_URL": api_url}
     env.pop("PREFECT_API_URL", None)
-    prefect = Path(sys.executable).with_name("prefect")
-    log_file.parent.mkdir(parents=True, exist_ok=True)
-    with log_file.open("ab") as log:
-        proc = subprocess.Popen([str(prefect), "server", "start", "--host", host, "--port", str(port),
-                                 "--analytics-off"], stdout=log, stderr=subprocess.STDOUT, env=env,
-                                stdin=subprocess.DEVNULL)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"prefect server exited with code {proc.returncode}; see {log_file}")
-        if api_healthy(api_url, timeout=1.0):
-            return proc, api_url
-        time.sleep(0.5)
-    stop_server(proc)
-    raise RuntimeError(f"prefect server did not answer at {api_url} within {timeout:g} s; see {log_file}")
+    server = prefect_server(host, port, env=env, log_file=log_file, name="prefect server", hint=f"see {log_file}")
+    server.start().wait(timeout, interval=0.5)
+    return server, api_url
 
 
-def stop_server(proc: subprocess.Popen) -> None:
-    """Terminate a server started by start_server (SIGTERM, then SIGKILL after 15 s)."""
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+def stop_server(server: ServerProcess) -> None:
+    """Stop a server started by start_server (SIGTERM, then SIGKILL after 15 s)."""
+    server.stop(timeout=15)
 
 
 def deployment_for(source: Source, config: Config, db: str | None):
@@ -95,7 +70,7 @@ def serve_sources(config: Config, db: str | None = None, port: int = 4200,
 
     if not config.sources:
         raise ValueError(f"{config.path}: no [[sources]] to serve")
-    proc = None
+    server = None
     api_url = os.environ.get("PREFECT_API_URL")
     if not api_url:
         api_url = f"http://127.0.0.1:{port}/api"
@@ -104,7 +79,7 @@ def serve_sources(config: Config, db: str | None = None, port: int = 4200,
         else:
             home = Path(os.environ.get("PREFECT_HOME", Path.home() / ".prefect"))
             echo(f"Starting a Prefect server on 127.0.0.1:{port} (log: {home / 'newsflow-server.log'}) ...")
-            proc, api_url = start_server(port, home / "newsflow-server.log")
+            server, api_url = start_server(port, home / "newsflow-server.log")
     ui = api_url.removesuffix("/api")
     echo(f"Prefect UI: {ui}  (Deployments -> a source -> Run; Flow runs -> a run -> Artifacts)")
     for s in config.sources:
@@ -114,6 +89,6 @@ def serve_sources(config: Config, db: str | None = None, port: int = 4200,
         with temporary_settings(updates={PREFECT_API_URL: api_url}):
             serve(*(deployment_for(s, config, db) for s in config.sources), print_starting_message=False)
     finally:
-        if proc is not None:
+        if server is not None:
             echo("Stopping the Prefect server ...")
-            stop_server(proc)
+            stop_server(server)

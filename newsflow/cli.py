@@ -120,11 +120,11 @@ def _warm_up_cleaning(runner: Runner) -> None:
 
 
 def _freeze_imports() -> None:
-    """Move what the imports created (~400k objects: Prefect, pydantic models, DuckDB, pandas) out of
-    the garbage collector's reach and turn it back on. The collector ran off during the imports: each of
-    its full passes there walked everything imported so far (four passes, ~0.75 s of CPU), and each full
-    pass during the run walked it again (~0.1-0.4 s each, one of them inside every rerun). The CLI runs
-    one flow and exits: what little cyclic garbage the imports left is kept until then."""
+    """Move what the imports created (Prefect, pydantic models, DuckDB, pandas: hundreds of thousands of
+    objects that live until exit) out of the garbage collector's reach, and turn it back on. With the
+    collector on, each of its full passes during the imports walked everything imported so far, and
+    each during the run walked it all again. The CLI runs one flow and exits: what little cyclic
+    garbage the imports left is kept until then."""
     gc.freeze()
     gc.enable()
 

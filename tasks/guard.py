@@ -7,13 +7,14 @@ document becomes a Rejected with the reason, and a fresh helper carries on with 
 A signal-based timeout would not do: Prefect and Dask may run the task outside the main thread, and a
 signal cannot interrupt a long call inside lxml's C code.
 
-Helpers are forked from a fork server (multiprocessing's "forkserver"): a small single-threaded process
-that imported and warmed the cleaner once (`tasks.warm_cleaner`). So a helper starts warm in
-milliseconds, also after a kill; forking never copies the caller's threads, locks or memory (the flow's
-process holds Prefect's threads and DuckDB's caches); and the caller can be a thread of the flow's
-process. Where multiprocessing refuses children (Dask's worker processes are daemonic) the helper is
-forked from the worker itself, after a warm-up. Where fork is unavailable the documents are cleaned
-inline, without a limit.
+Helpers are forked from a fork server (`newsflow.warmfork`): a small single-threaded process that
+imported and warmed the cleaner once (`tasks.warm_cleaner`). So a helper starts warm in milliseconds,
+also after a kill; forking never copies the caller's threads, locks or memory (the flow's process holds
+Prefect's threads and DuckDB's caches); and the caller can be a thread of the flow's process. At exit
+the helpers and the fork server are stopped and reaped, so no process is left behind and their CPU time
+counts for this process. In a daemonic process (Dask's worker processes) the helper is forked from the
+worker itself, after a warm-up, rather than keeping a second warm process per worker. Where fork is
+unavailable the documents are cleaned inline, without a limit.
 """
 
 from __future__ import annotations
@@ -27,10 +28,13 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from multiprocessing.connection import Connection, Pipe
+from multiprocessing import Pipe
+from multiprocessing.connection import Connection
 from typing import Any, TypeVar
 
+from newsflow.processes import die_with_parent
 from newsflow.settings import DOCUMENT_MEMORY_LIMIT_BYTES, DOCUMENT_TIME_LIMIT_S
+from newsflow.warmfork import Channel, ForkServer, ForkServerGone
 from tasks.models import Article, CleanedBatch, RawDocument, Rejected, pack_raw
 
 T = TypeVar("T")
@@ -47,16 +51,6 @@ class HelperFailed(RuntimeError):
     """The helper process could not start or warm up."""
 
 
-def _set_parent_death_signal() -> None:
-    """Linux: die with the worker, so a killed worker never leaves a helper behind."""
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except Exception:  # best effort; the helper also exits when its pipe closes
-        pass
-
-
 def _limit_memory(extra_bytes: int) -> None:
     """Cap the helper's address space so a memory bomb fails one document, not the machine."""
     if extra_bytes <= 0:
@@ -71,12 +65,13 @@ def _limit_memory(extra_bytes: int) -> None:
         pass
 
 
-def _serve(conn: Connection, fn: Callable[[Any], Any], warmup: Callable[[], None] | None) -> None:
+def _serve(conn: Channel | Connection, fn: Callable[[Any], Any], warmup: Callable[[], None] | None) -> None:
     """The helper's loop: receive a list of items, send back ("ok", result) or ("error", reason) each."""
     if warmup is not None:
         warmup()
-    # What is alive now (modules, models) lives as long as the helper: keep it out of the garbage
-    # collector's full passes, which otherwise walk it again and again (~0.2 ms a document).
+    # What is alive now (modules, models) lives as long as the helper: keep it out of the collector's
+    # full passes, which would walk it again and again and, in a helper forked warm, write to (and so
+    # copy) the pages it shares with its fork server.
     gc.freeze()
     _limit_memory(DOCUMENT_MEMORY_LIMIT_BYTES)
     conn.send(("ready", None))
@@ -106,15 +101,10 @@ def _describe_exit(exitcode: int | None) -> str:
     return f"exit code {exitcode}"
 
 
-def _helper_main(conn: Connection, fn: Callable[[Any], Any], warmup: Callable[[], None] | None) -> None:
-    _set_parent_death_signal()
-    _serve(conn, fn, warmup)
-
-
 class _ForkedChild:
-    """A helper forked from this very process (where multiprocessing refuses children), with the part
-    of `multiprocessing.Process` that `Helper` uses. The child closes `parent_end`, the caller's end of
-    its pipe, so that it sees the pipe close when the caller closes it."""
+    """A helper forked from this very process (a daemonic one), with the part of `multiprocessing.Process`
+    that `Helper` uses. The child dies with the calling thread (Linux), and closes `parent_end`, the
+    caller's end of its pipe, so that it sees the pipe close when the caller closes it."""
 
     def __init__(self, target: Callable[..., None], args: tuple, parent_end: Connection):
         self.exitcode: int | None = None
@@ -122,6 +112,7 @@ class _ForkedChild:
         if self.pid == 0:  # the helper
             status = 0
             try:
+                die_with_parent(signal.SIGKILL)
                 parent_end.close()
                 target(*args)
             except BaseException:  # noqa: BLE001 - a helper must never run the parent's code
@@ -152,10 +143,7 @@ class _ForkedChild:
                 pass
 
 
-def _fork_server_context():
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(FORK_SERVER_PRELOAD)  # read when the fork server starts, once
-    return context
+_fork_server = ForkServer(FORK_SERVER_PRELOAD)
 
 
 def start_fork_server() -> bool:
@@ -164,24 +152,29 @@ def start_fork_server() -> bool:
     helper then forks warm at once. Returns whether it started (not where helpers fork otherwise)."""
     if not _CAN_FORK or multiprocessing.current_process().daemon:
         return False
-    from multiprocessing import forkserver
-
-    _fork_server_context()
-    forkserver.ensure_running()
+    _fork_server.start()
     _stop_at_exit()
     return True
 
 
-def _start_process(conn: Connection, parent_end: Connection, fn: Callable[[Any], Any],
-                   warmup: Callable[[], None] | None):
-    """Start a helper running `_serve(conn, ...)`: from the fork server, or forked from this process
-    where multiprocessing allows no children (a daemonic process)."""
+def fork_server_pid() -> int | None:
+    """The pid of this process's fork server, while it runs."""
+    return _fork_server.pid
+
+
+def _start_process(fn: Callable[[Any], Any], warmup: Callable[[], None] | None) -> tuple[Any, Any]:
+    """Start a helper running `_serve(its end, fn, warmup)`: from the fork server, or forked from this
+    process where it is daemonic. Returns the process and this side's end of the helper's connection."""
     if multiprocessing.current_process().daemon:
-        return _ForkedChild(_helper_main, (conn, fn, warmup), parent_end)
-    context = _fork_server_context()
-    process = context.Process(target=_helper_main, args=(conn, fn, warmup), name="newsflow-cleaner", daemon=True)
-    process.start()
-    return process
+        parent_conn, child_conn = Pipe(duplex=True)
+        try:
+            return _ForkedChild(_serve, (child_conn, fn, warmup), parent_conn), parent_conn
+        finally:
+            child_conn.close()
+    try:
+        return _fork_server.fork(_serve, (fn, warmup))
+    except ForkServerGone as exc:  # the next helper starts a new one
+        raise HelperFailed(f"cleaning helper failed to start ({exc})") from None
 
 
 class Helper:
@@ -190,13 +183,11 @@ class Helper:
     def __init__(self, fn: Callable[[T], R], warmup: Callable[[], None] | None = None):
         self.fn = fn
         self.warmup = warmup
-        self.process: Any = None  # a multiprocessing.Process, or a _ForkedChild
-        self.conn: Connection | None = None
+        self.process: Any = None  # a newsflow.warmfork.ForkedProcess, or a _ForkedChild
+        self.conn: Channel | Connection | None = None  # a Connection to a _ForkedChild
 
     def start(self) -> None:
-        parent_conn, child_conn = Pipe(duplex=True)
-        self.process = _start_process(child_conn, parent_conn, self.fn, self.warmup)
-        child_conn.close()
+        self.process, parent_conn = _start_process(self.fn, self.warmup)
         self.conn = parent_conn
         if not parent_conn.poll(WARMUP_TIMEOUT_S):
             self.stop()
@@ -289,12 +280,7 @@ def _stop_all() -> None:
     for helper in _all_helpers:
         if helper.process is not None:
             helper.stop(grace=2.0)
-    from multiprocessing import forkserver
-
-    try:  # CPython's own way to stop its fork server (closing its "alive" pipe), which it keeps private
-        forkserver._forkserver._stop()
-    except (AttributeError, OSError):
-        pass
+    _fork_server.stop()
 
 
 def run_guarded(items: Sequence[T], fn: Callable[[T], R], on_fail: Callable[[T, str], R],

@@ -3,7 +3,9 @@
 Importing this module loads and warms the whole cleaning stage (trafilatura, the date parser, the
 language model, the analysis), so every helper forked afterwards starts warm and shares those pages
 with the server instead of loading its own copy. What is alive then lives as long as the server and
-its helpers, so it is kept out of the garbage collector's passes.
+its helpers, so it is frozen out of the garbage collector's passes before any fork, as the `gc.freeze`
+documentation advises for a process that forks workers: the helpers' collections then neither walk
+those objects nor copy the pages they share.
 """
 
 import gc

@@ -54,3 +54,38 @@ def test_the_temporary_server_stops_when_the_cli_ends(how: str):
     assert _gone(int(pid), within_s=15), f"server {pid} still running after the CLI ended ({how})"
     with pytest.raises(OSError):
         urllib.request.urlopen(f"{url}/health", timeout=2)
+
+
+# Prints the background services a Prefect server app would run: "ephemeral" as Prefect's own temporary
+# server marks its app, or "started" as `prefect server start` runs it, under this process's settings.
+SERVICES = """
+import sys
+from prefect.server.api import background_workers  # noqa: F401 - registers the perpetual services
+from prefect.server.services.base import RunInEphemeralServers, Service
+from prefect.server.services.perpetual_services import get_enabled_perpetual_services
+from prefect.settings import get_current_settings
+
+ephemeral = sys.argv[1] == "ephemeral"
+services = [s.__name__ for s in (RunInEphemeralServers if ephemeral else Service).enabled_services()]
+services += [c.function.__name__ for c in get_enabled_perpetual_services(ephemeral=ephemeral)]
+print(" ".join(sorted(services)), "ui" if get_current_settings().server.ui.enabled else "no-ui")
+"""
+
+
+def test_the_temporary_server_runs_what_prefects_own_temporary_server_runs():
+    # EPHEMERAL_SETTINGS make `prefect server start` run the services Prefect's temporary server runs,
+    # through public settings; a Prefect upgrade that adds a service to the full server fails here.
+    from newsflow.ephemeral import EPHEMERAL_SETTINGS
+
+    env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+
+    def services(mode: str, extra: dict[str, str]) -> list[str]:
+        proc = subprocess.run([sys.executable, "-c", SERVICES, mode], env={**env, **extra}, cwd=REPO,
+                              capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout.split()
+
+    prefects = services("ephemeral", {})
+    ours = services("started", EPHEMERAL_SETTINGS)
+    assert ours[:-1] == prefects[:-1] and "TaskRunRecorder" in ours
+    assert ours[-1] == "no-ui"

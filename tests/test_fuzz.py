@@ -52,13 +52,11 @@ def test_helpers_fork_from_the_fork_server_not_from_the_caller():
 
 def test_a_fork_server_started_early_is_the_one_helpers_fork_from():
     # The CLI starts it while Prefect's server boots; the first helper then forks from it, warm.
-    from multiprocessing import forkserver
-
-    from tasks.guard import start_fork_server
+    from tasks.guard import fork_server_pid, start_fork_server
 
     assert start_fork_server()
-    pid = forkserver._forkserver._forkserver_pid  # CPython keeps it private; no public accessor
-    assert pid and start_fork_server() and forkserver._forkserver._forkserver_pid == pid  # once only
+    pid = fork_server_pid()
+    assert pid and start_fork_server() and fork_server_pid() == pid  # once only
     assert run_guarded([0], _parent_pid, _failed, limit=30)[0] == pid
 
 
