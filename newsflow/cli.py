@@ -47,6 +47,27 @@ class Runner(str, Enum):
     dask = "dask"
 
 
+SourcesArgument = Annotated[Optional[list[str]], typer.Argument(
+    help="Default: the bundled sample articles. Files, folders (recursive) or globs of .txt, .html/.htm, "
+    ".json or .jsonl articles, or http(s) URLs of pages, RSS/Atom feeds or sitemaps (which one is detected).",
+    show_default=False)]
+SourceOption = Annotated[Optional[str], typer.Option(
+    "--source", help="Ingest the source with this name in newsflow.toml instead of SOURCES.")]
+ConfigOption = Annotated[Optional[Path], typer.Option(
+    "--config", help="Sources config. Default: $NEWSFLOW_CONFIG, ./newsflow.toml, else the repository's.")]
+BatchSizeOption = Annotated[Optional[int], typer.Option(
+    help="Documents per batch (one task run, one transaction). Default: $NEWSFLOW_BATCH_SIZE or 400.",
+    show_default=False)]
+RunnerOption = Annotated[Runner, typer.Option(
+    help="Where cleaning batches run. thread: task runs in threads of this process, each feeding one "
+    "cleaning process (forked warm from a fork server); process: a pool of worker processes, each with its "
+    "cleaning process; dask: a Dask cluster.")]
+WorkersOption = Annotated[Optional[int], typer.Option(
+    help="Batches cleaned at once (threads, worker processes or local Dask workers). Default: one per core.")]
+DaskAddressOption = Annotated[Optional[str], typer.Option(
+    help="Address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786 (with --task-runner dask).")]
+
+
 def _task_runner(kind: Runner, workers: int | None, dask_address: str | None):
     from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
 
@@ -143,29 +164,14 @@ def _no_heartbeats():
 
 @app.command()
 def ingest(
-    sources: Annotated[
-        Optional[list[str]],
-        typer.Argument(help="Default: the bundled sample articles. Files, folders (recursive) or globs of .txt, "
-                       ".html/.htm, .json or .jsonl articles, or http(s) URLs of pages, RSS/Atom feeds or "
-                       "sitemaps (which one is detected).", show_default=False),
-    ] = None,
-    source: Annotated[Optional[str], typer.Option("--source", help="Ingest the source with this name in "
-                                                  "newsflow.toml instead of SOURCES.")] = None,
-    config: Annotated[Optional[Path], typer.Option("--config", help="Sources config. Default: $NEWSFLOW_CONFIG, "
-                                                   "./newsflow.toml, else the repository's.")] = None,
+    sources: SourcesArgument = None,
+    source: SourceOption = None,
+    config: ConfigOption = None,
     db: DbOption = None,
-    batch_size: Annotated[Optional[int], typer.Option(help="Documents per batch (one task run, one "
-                                                      "transaction). Default: $NEWSFLOW_BATCH_SIZE or 400.",
-                                                      show_default=False)] = None,
-    task_runner: Annotated[Runner, typer.Option(help="Where cleaning batches run. thread: task runs in threads "
-                                                "of this process, each feeding one cleaning process (forked "
-                                                "warm from a fork server); process: a pool of worker "
-                                                "processes, each with its cleaning process; dask: a Dask "
-                                                "cluster.")] = Runner.thread,
-    workers: Annotated[Optional[int], typer.Option(help="Batches cleaned at once (threads, worker processes or "
-                                                   "local Dask workers). Default: one per core.")] = None,
-    dask_address: Annotated[Optional[str], typer.Option(help="Address of a running Dask scheduler, e.g. "
-                                                        "tcp://10.0.0.5:8786 (with --task-runner dask).")] = None,
+    batch_size: BatchSizeOption = None,
+    task_runner: RunnerOption = Runner.thread,
+    workers: WorkersOption = None,
+    dask_address: DaskAddressOption = None,
 ) -> None:
     """Run the Prefect flow `ingest`: read, clean, validate and load articles; print what happened.
 
@@ -334,8 +340,7 @@ def extract(
 
 @app.command()
 def serve(
-    config: Annotated[Optional[Path], typer.Option("--config", help="Sources config. Default: $NEWSFLOW_CONFIG, "
-                                                   "./newsflow.toml, else the repository's.")] = None,
+    config: ConfigOption = None,
     db: DbOption = None,
     port: Annotated[int, typer.Option(help="Port of the Prefect server started when PREFECT_API_URL is "
                                       "not set.")] = 4200,

@@ -28,12 +28,13 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 from multiprocessing import Pipe
 from multiprocessing.connection import Connection
 from typing import Any, TypeVar
 
 from newsflow.processes import die_with_parent
-from newsflow.settings import DOCUMENT_MEMORY_LIMIT_BYTES, DOCUMENT_TIME_LIMIT_S
+from newsflow.settings import DOCUMENT_MEMORY_LIMIT_BYTES, DOCUMENT_TIME_LIMIT_S, CleaningLimits
 from newsflow.warmfork import Channel, ForkServer, ForkServerGone
 from tasks.models import Article, CleanedBatch, RawDocument, Rejected, pack_raw
 
@@ -65,7 +66,8 @@ def _limit_memory(extra_bytes: int) -> None:
         pass
 
 
-def _serve(conn: Channel | Connection, fn: Callable[[Any], Any], warmup: Callable[[], None] | None) -> None:
+def _serve(conn: Channel | Connection, fn: Callable[[Any], Any], warmup: Callable[[], None] | None,
+           memory_bytes: int = DOCUMENT_MEMORY_LIMIT_BYTES) -> None:
     """The helper's loop: receive a list of items, send back ("ok", result) or ("error", reason) each."""
     if warmup is not None:
         warmup()
@@ -73,7 +75,7 @@ def _serve(conn: Channel | Connection, fn: Callable[[Any], Any], warmup: Callabl
     # full passes, which would walk it again and again and, in a helper forked warm, write to (and so
     # copy) the pages it shares with its fork server.
     gc.freeze()
-    _limit_memory(DOCUMENT_MEMORY_LIMIT_BYTES)
+    _limit_memory(memory_bytes)
     conn.send(("ready", None))
     while True:
         try:
@@ -162,17 +164,19 @@ def fork_server_pid() -> int | None:
     return _fork_server.pid
 
 
-def _start_process(fn: Callable[[Any], Any], warmup: Callable[[], None] | None) -> tuple[Any, Any]:
-    """Start a helper running `_serve(its end, fn, warmup)`: from the fork server, or forked from this
-    process where it is daemonic. Returns the process and this side's end of the helper's connection."""
+def _start_process(fn: Callable[[Any], Any], warmup: Callable[[], None] | None,
+                   memory_bytes: int) -> tuple[Any, Any]:
+    """Start a helper running `_serve(its end, fn, warmup, memory_bytes)`: from the fork server, or
+    forked from this process where it is daemonic. Returns the process and this side's end of the
+    helper's connection."""
     if multiprocessing.current_process().daemon:
         parent_conn, child_conn = Pipe(duplex=True)
         try:
-            return _ForkedChild(_serve, (child_conn, fn, warmup), parent_conn), parent_conn
+            return _ForkedChild(_serve, (child_conn, fn, warmup, memory_bytes), parent_conn), parent_conn
         finally:
             child_conn.close()
     try:
-        return _fork_server.fork(_serve, (fn, warmup))
+        return _fork_server.fork(_serve, (fn, warmup, memory_bytes))
     except ForkServerGone as exc:  # the next helper starts a new one
         raise HelperFailed(f"cleaning helper failed to start ({exc})") from None
 
@@ -180,14 +184,16 @@ def _start_process(fn: Callable[[Any], Any], warmup: Callable[[], None] | None) 
 class Helper:
     """One helper process that applies `fn` to items with a time limit per item."""
 
-    def __init__(self, fn: Callable[[T], R], warmup: Callable[[], None] | None = None):
+    def __init__(self, fn: Callable[[T], R], warmup: Callable[[], None] | None = None,
+                 memory_bytes: int = DOCUMENT_MEMORY_LIMIT_BYTES):
         self.fn = fn
         self.warmup = warmup
+        self.memory_bytes = memory_bytes  # extra address space the helper may use (0: no cap)
         self.process: Any = None  # a newsflow.warmfork.ForkedProcess, or a _ForkedChild
         self.conn: Channel | Connection | None = None  # a Connection to a _ForkedChild
 
     def start(self) -> None:
-        self.process, parent_conn = _start_process(self.fn, self.warmup)
+        self.process, parent_conn = _start_process(self.fn, self.warmup, self.memory_bytes)
         self.conn = parent_conn
         if not parent_conn.poll(WARMUP_TIMEOUT_S):
             self.stop()
@@ -254,11 +260,11 @@ _local = threading.local()
 _all_helpers: list[Helper] = []
 
 
-def _helper(fn: Callable[[Any], Any], warmup: Callable[[], None] | None) -> Helper:
+def _helper(fn: Callable[[Any], Any], warmup: Callable[[], None] | None, memory_bytes: int) -> Helper:
     helpers: dict = _local.__dict__.setdefault("helpers", {})
-    key = (fn, warmup, os.getpid())  # a forked process must not reuse its parent's helper
+    key = (fn, warmup, memory_bytes, os.getpid())  # a forked process must not reuse its parent's helper
     if key not in helpers:
-        helpers[key] = Helper(fn, warmup)
+        helpers[key] = Helper(fn, warmup, memory_bytes)
         _stop_at_exit()
         _all_helpers.append(helpers[key])
     return helpers[key]
@@ -284,7 +290,8 @@ def _stop_all() -> None:
 
 
 def run_guarded(items: Sequence[T], fn: Callable[[T], R], on_fail: Callable[[T, str], R],
-                limit: float = DOCUMENT_TIME_LIMIT_S, warmup: Callable[[], None] | None = None) -> list[R]:
+                limit: float = DOCUMENT_TIME_LIMIT_S, warmup: Callable[[], None] | None = None,
+                memory_bytes: int = DOCUMENT_MEMORY_LIMIT_BYTES) -> list[R]:
     """`[fn(x) for x in items]` with at most `limit` seconds per item (in a helper process).
 
     An item that times out or crashes the helper gets `on_fail(item, reason)` instead; an exception
@@ -299,7 +306,7 @@ def run_guarded(items: Sequence[T], fn: Callable[[T], R], on_fail: Callable[[T, 
             except Exception as exc:  # noqa: BLE001
                 out.append(on_fail(item, f"{type(exc).__name__}: {exc}"))
         return out
-    return _helper(fn, warmup).run(items, limit, on_fail)
+    return _helper(fn, warmup, memory_bytes).run(items, limit, on_fail)
 
 
 # ------------------------------------------------------------------------- the cleaning stage
@@ -331,22 +338,24 @@ def _clean_one(doc: RawDocument) -> tuple[Article | Rejected, float]:
     return result, time.perf_counter() - started
 
 
-def _reject(doc: RawDocument, reason: str) -> tuple[Rejected, float]:
-    seconds = DOCUMENT_TIME_LIMIT_S if reason.startswith("timed out") else 0.0
+def _reject(doc: RawDocument, reason: str, limit: float = DOCUMENT_TIME_LIMIT_S) -> tuple[Rejected, float]:
+    seconds = limit if reason.startswith("timed out") else 0.0
     return Rejected(doc.document_id, doc.source_uri, "extract", [reason]), seconds
 
 
-def clean_batch_guarded(docs: list[RawDocument],
-                        limit: float = DOCUMENT_TIME_LIMIT_S) -> list[tuple[Article | Rejected, float]]:
+def clean_batch_guarded(docs: list[RawDocument], limit: float = DOCUMENT_TIME_LIMIT_S,
+                        memory_bytes: int = DOCUMENT_MEMORY_LIMIT_BYTES) -> list[tuple[Article | Rejected, float]]:
     """Clean a batch with a per-document time limit: (result, seconds) per document, in order.
 
     A document over the limit is quarantined with the reason "timed out after N s" (N = `limit`,
-    setting NEWSFLOW_DOCUMENT_TIME_LIMIT); one that crashes the cleaning process says so.
+    setting document_time_limit); one that crashes the cleaning process (memory cap: `memory_bytes`,
+    setting document_memory_limit) says so.
     """
-    return run_guarded(docs, _clean_one, _reject, limit, _warm_cleaner)
+    return run_guarded(docs, _clean_one, partial(_reject, limit=limit), limit, _warm_cleaner, memory_bytes)
 
 
-def clean_batch_for_load(docs: list[RawDocument], limit: float = DOCUMENT_TIME_LIMIT_S) -> CleanedBatch:
-    """A worker's whole share of a batch: clean and analyze each document within the time limit
+def clean_batch_for_load(docs: list[RawDocument], limits: CleaningLimits = CleaningLimits()) -> CleanedBatch:
+    """A worker's whole share of a batch: clean and analyze each document within the limits
     (`clean_batch_guarded`), and compress the raw bytes for the warehouse."""
-    return CleanedBatch(clean_batch_guarded(docs, limit), [pack_raw(d.raw) for d in docs])
+    return CleanedBatch(clean_batch_guarded(docs, limits.seconds, limits.memory_bytes),
+                        [pack_raw(d.raw) for d in docs])

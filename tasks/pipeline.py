@@ -59,7 +59,7 @@ def clean_batch_task(docs: Sealed[list[RawDocument]], limits: CleaningLimits) ->
     In a worker process (the process runner, Dask) the result comes back pickled as one bytes object:
     Prefect unpickles a process's task result twice in the flow's process and walks every object,
     which would cost the single writer more than the batch's own work. Read it with `unpack_cleaned`."""
-    cleaned = clean_batch_for_load(docs.value, limits.seconds)
+    cleaned = clean_batch_for_load(docs.value, limits)
     if os.getpid() == _FLOW_PROCESS:
         return cleaned
     return pickle.dumps(cleaned, protocol=pickle.HIGHEST_PROTOCOL)
