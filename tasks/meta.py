@@ -5,7 +5,7 @@ social networks; reading those is one walk over the tree's <meta>, <link>, <scri
 elements, much cheaper than trafilatura's metadata pass, which `tasks/extract.py` runs only for the
 fields this leaves empty. Each field keeps the first value found in this order of trust:
 
-- title: JSON-LD `headline`, `og:title`, `twitter:title`, other title metas, then <title>;
+- title: `og:title`, `twitter:title`, other title metas, JSON-LD `headline`, then <title>;
 - author: JSON-LD `author` names, then author metas (`author`, `article:author` when it is a name and
   not a profile URL, `citation_author`, `dc.creator`, `parsely-author`, ...);
 - date: JSON-LD `datePublished`, `article:published_time`, other publication-date metas, then
@@ -133,6 +133,8 @@ def read_structured(tree: html.HtmlElement) -> PageMeta:
 
     by_id = {o["@id"]: o for o in ld_objects if isinstance(o.get("@id"), str)}
     org_authors: set[str] = set()
+    for key in TITLE_METAS:  # before JSON-LD's headline, which is more often a shortened or SEO variant
+        take("title", _clean(metas.get(key)), "meta")
     for obj, source in ((article, "json-ld"), (page, "json-ld-page")):
         if obj is None:
             continue
@@ -141,8 +143,6 @@ def read_structured(tree: html.HtmlElement) -> PageMeta:
         take("published_at", to_day(_text(obj.get("datePublished"))), source)
         take("section", _clean(_joined(obj.get("articleSection"))), source)
         take("sitename", _clean(_name(obj.get("publisher"))), source)
-    for key in TITLE_METAS:
-        take("title", _clean(metas.get(key)), "meta")
     take("title", title_tag, "title-tag")
     for key in AUTHOR_METAS:
         take("author", _meta_author(metas.get(key)), "meta")
