@@ -286,14 +286,18 @@ def _time_day(times: Iterable[html.HtmlElement]) -> str | None:
 # -------------------------------------------------------------------------------------- byline
 # Elements that mark the byline in the page's markup (microdata, rel=author, the usual class names).
 _BYLINE = etree.XPath(
-    "//*[@rel='author' or @itemprop='author' or contains(@class, 'author') or contains(@class, 'byline')"
-    " or contains(@id, 'author') or contains(@class, 'Author') or contains(@class, 'Byline')]"
+    "//*[@rel='author' or contains(@itemprop, 'author') or contains(@class, 'author')"
+    " or contains(@class, 'Author') or contains(@class, 'byline') or contains(@class, 'Byline')"
+    " or @class='byl' or contains(@class, 'username') or contains(@class, 'screenname')"
+    " or contains(@class, 'posted-by') or contains(@class, 'submitted-by') or contains(@class, 'journalist')"
+    " or contains(@class, 'staff-writer') or contains(@id, 'author') or contains(@id, 'Author')"
+    " or contains(@data-testid, 'Author') or contains(@data-component, 'Byline')] | //author"
 )
 _BYLINE_SKIP = re.compile(r"comment|avatar|bio\b|related|sidebar|reply|description|about|image|photo|img",
                           re.IGNORECASE)
 _BYLINE_CONTEXT_SKIP = re.compile(r"comment|related|sidebar|widget", re.IGNORECASE)
 _NOT_BYLINE_TAGS = frozenset({"meta", "link", "script", "style", "img", "body", "html", "article", "main",
-                              "section", "ul", "ol", "form", "nav", "header", "footer"})
+                              "ul", "ol", "form", "nav", "header", "footer"})
 _NOT_NAMES = frozenset({"author", "authors", "admin", "administrator", "staff", "editor", "about the author",
                         "sign in", "log in", "login", "more", "all posts", "view all posts"})
 _BYLINE_PREFIX = re.compile(
@@ -324,7 +328,7 @@ def find_byline(tree: html.HtmlElement) -> str | None:
         if not text or len(text) > 60 or _URL_LIKE.search(text) or not text[0].isupper():
             continue
         words = text.split()
-        strong = el.get("rel") == "author" or el.get("itemprop") == "author" or "name" in marks.lower()
+        strong = el.get("rel") == "author" or "author" in (el.get("itemprop") or "") or "name" in marks.lower()
         if len(words) > 6 or (len(words) == 1 and not (strong and len(text) >= 3)) or text.lower() in _NOT_NAMES:
             continue
         if any(_BYLINE_CONTEXT_SKIP.search(" ".join(filter(None, (a.get("class"), a.get("id")))))
