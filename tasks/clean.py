@@ -26,7 +26,7 @@ __all__ = [
     "extract_html", "looks_like_label", "looks_like_title", "normalize", "parse_published", "read_document",
 ]
 
-CLEANER_VERSION = "3"
+CLEANER_VERSION = "4"
 
 
 # ------------------------------------------------------------------------------------ the stage
@@ -89,6 +89,8 @@ def build_article(doc: RawDocument, fields: dict[str, Any], page: HtmlPage, clea
     flags = list(cleaned.flags)
     if published_raw and not published:
         flags.append("published_at_unparsed")
+    if published and not fields.get("published_at") and page.date_source:
+        flags.append(f"date_from_{page.date_source}")  # not stated by the page's structured data
     return Article(
         article_id=article_id_for(url.split("#")[0] if url else doc.source_uri),
         document_id=doc.document_id,

@@ -1,0 +1,338 @@
+"""A page's metadata from its structured data: JSON-LD, OpenGraph and other <meta> tags, <time datetime>.
+
+News pages state their headline, byline, publication date, site and section for search engines and
+social networks; reading those is one walk over the tree's <meta>, <link>, <script> and <time>
+elements, much cheaper than trafilatura's metadata pass, which `tasks/extract.py` runs only for the
+fields this leaves empty. Each field keeps the first value found in this order of trust:
+
+- title: `og:title`, `twitter:title`, other title metas, JSON-LD `headline`, then <title>;
+- author: JSON-LD `author` names, then author metas (`author`, `article:author` when it is a name and
+  not a profile URL, `citation_author`, `dc.creator`, `parsely-author`, ...);
+- date: JSON-LD `datePublished`, `article:published_time`, other publication-date metas, then
+  `<time datetime>` marked as the publication time (`itemprop=datePublished`, `pubdate`, a class with
+  "publish"), as a day (YYYY-MM-DD) in the page's own time zone;
+- sitename: `og:site_name`, JSON-LD `publisher.name`, `application-name`;
+- section: JSON-LD `articleSection`, `article:section`;
+- canonical URL: <link rel=canonical>, then `og:url`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from lxml import etree, html
+
+# JSON-LD types whose fields are the article's own (schema.org's Article and its subtypes in use).
+ARTICLE_TYPES = frozenset({
+    "article", "newsarticle", "reportagenewsarticle", "analysisnewsarticle", "opinionnewsarticle",
+    "reviewnewsarticle", "backgroundnewsarticle", "askpublicnewsarticle", "blogposting",
+    "socialmediaposting", "liveblogposting", "techarticle", "scholarlyarticle", "report",
+    "medicalscholarlyarticle", "advertisercontentarticle", "satiricalarticle", "discussionforumposting",
+})
+PAGE_TYPES = frozenset({"webpage", "itempage", "medicalwebpage", "collectionpage", "aboutpage", "faqpage"})
+SITE_TYPES = frozenset({"website", "organization", "newsmediaorganization", "corporation"})
+
+TITLE_METAS = ("og:title", "twitter:title", "dc.title", "citation_title", "sailthru.title", "parsely-title",
+               "headline")
+AUTHOR_METAS = ("author", "article:author", "citation_author", "dc.creator", "dcterms.creator",
+                "parsely-author", "sailthru.author", "byl", "twitter:creator:name", "book:author")
+DATE_METAS = ("article:published_time", "og:published_time", "datepublished", "article.published",
+              "published_time", "published-date", "publish-date", "publish_date", "publishdate",
+              "pubdate", "date", "dc.date", "dc.date.issued", "dcterms.date", "dcterms.issued",
+              "dcterms.created", "dc.date.created", "citation_publication_date", "citation_date",
+              "citation_online_date", "parsely-pub-date", "sailthru.date", "article.created",
+              "article_date_original", "originalpublicationdate", "date.release", "cxenseparse:recs:publishtime",
+              "og:article:published_time", "bt:pubdate", "pdate", "displaydate", "release_date")
+SITENAME_METAS = ("og:site_name", "application-name", "al:ios:app_name", "twitter:app:name:iphone")
+SECTION_METAS = ("article:section", "og:article:section", "section", "parsely-section", "category",
+                 "article.section", "sailthru.section")
+
+_ISO_DAY = re.compile(r"^\s*(\d{4})-?(\d{2})-?(\d{2})(?!\d)")
+_URL_LIKE = re.compile(r"^(?:https?:)?//|^www\.|\.(?:com|org|net)/", re.IGNORECASE)
+_BY = re.compile(r"^\s*(?:by|von|par|por|di|door)\s*:?\s+", re.IGNORECASE)
+_SPACE = re.compile(r"\s+")
+
+
+@dataclass(slots=True)
+class PageMeta:
+    """Metadata read from a page's structured data; None where the page states nothing usable.
+
+    `sources` says where each field came from ("json-ld", "meta", "time", "title-tag", ...), and
+    `dates` holds every publication or modification day the structured data names (to tell a date
+    found elsewhere apart from one the page states).
+    """
+
+    title: str | None = None
+    author: str | None = None
+    published_at: str | None = None
+    sitename: str | None = None
+    section: str | None = None
+    canonical_url: str | None = None
+    sources: dict[str, str] = field(default_factory=dict)
+    dates: set[str] = field(default_factory=set)
+    weak_author: bool = False  # an organization, the site itself or a user handle: a byline may do better
+
+
+def read_structured(tree: html.HtmlElement) -> PageMeta:
+    """One walk over the page's <meta>, <link>, <script type=ld+json>, <title> and <time> elements."""
+    metas: dict[str, str] = {}
+    canonical = title_tag = None
+    ld_objects: list[dict[str, Any]] = []
+    times: list[html.HtmlElement] = []
+    for el in tree.iter("meta", "link", "script", "title", "time"):
+        tag = el.tag
+        if tag == "meta":
+            key = el.get("property") or el.get("name") or el.get("itemprop")
+            content = el.get("content")
+            if key and content and content.strip():
+                key = key.strip().lower()
+                if key not in metas:
+                    metas[key] = content.strip()
+                elif key in ("author", "article:author") and content.strip() not in metas[key]:
+                    metas[key] += "; " + content.strip()
+        elif tag == "link":
+            if canonical is None and (el.get("rel") or "").strip().lower() == "canonical":
+                canonical = (el.get("href") or "").strip() or None
+        elif tag == "script":
+            if "ld+json" in (el.get("type") or "").lower() and el.text:
+                ld_objects.extend(_json_ld_objects(el.text))
+        elif tag == "title":
+            if title_tag is None and el.text:
+                title_tag = _clean(el.text_content())
+        elif el.get("datetime"):
+            times.append(el)
+
+    meta = PageMeta()
+    article = next((o for o in ld_objects if _types(o) & ARTICLE_TYPES), None)
+    page = next((o for o in ld_objects if _types(o) & PAGE_TYPES), None)
+    site = next((o for o in ld_objects if _types(o) & SITE_TYPES), None)
+
+    # every day the structured data names, for telling later which source a fallback's date came from
+    for o in ld_objects:
+        for k in ("datePublished", "dateCreated", "dateModified"):
+            day = to_day(o.get(k))
+            if day:
+                meta.dates.add(day)
+    for k, v in metas.items():
+        if "date" in k or "time" in k or "pub" in k:
+            day = to_day(v)
+            if day:
+                meta.dates.add(day)
+    for t in times:
+        day = to_day(t.get("datetime"))
+        if day:
+            meta.dates.add(day)
+
+    def take(name: str, value: str | None, source: str) -> None:
+        if value and getattr(meta, name) is None:
+            setattr(meta, name, value)
+            meta.sources[name] = source
+
+    by_id = {o["@id"]: o for o in ld_objects if isinstance(o.get("@id"), str)}
+    org_authors: set[str] = set()
+    for key in TITLE_METAS:  # before JSON-LD's headline, which is more often a shortened or SEO variant
+        take("title", _clean(metas.get(key)), "meta")
+    for obj, source in ((article, "json-ld"), (page, "json-ld-page")):
+        if obj is None:
+            continue
+        take("title", _clean(_text(obj.get("headline"))), source)
+        take("author", _authors(obj.get("author"), by_id, org_authors), source)
+        take("published_at", to_day(_text(obj.get("datePublished"))), source)
+        take("section", _clean(_joined(obj.get("articleSection"))), source)
+        take("sitename", _clean(_name(obj.get("publisher"))), source)
+    take("title", title_tag, "title-tag")
+    for key in AUTHOR_METAS:
+        take("author", _meta_author(metas.get(key)), "meta")
+    for key in DATE_METAS:
+        take("published_at", to_day(metas.get(key)), "meta")
+    take("published_at", _time_day(times), "time")
+    for key in SITENAME_METAS:
+        take("sitename", _clean(metas.get(key)), "meta")
+    if site is not None:
+        take("sitename", _clean(_text(site.get("name"))), "json-ld")
+    for key in SECTION_METAS:
+        take("section", _clean(metas.get(key)), "meta")
+    if metas.get("twitter:label1", "").lower().startswith(("written by", "author", "by")):
+        take("author", _meta_author(metas.get("twitter:data1")), "meta")
+    if meta.author:
+        author = meta.author.lower()
+        meta.weak_author = (" " not in author or author in org_authors
+                            or author in {(meta.sitename or "").lower(), (_name(article.get("publisher")) or "").lower() if article else ""})
+    take("canonical_url", canonical, "link")
+    take("canonical_url", metas.get("og:url"), "meta")
+    return meta
+
+
+# ------------------------------------------------------------------------------------- JSON-LD
+def _json_ld_objects(text: str) -> list[dict[str, Any]]:
+    """The JSON-LD script's objects, flattened: lists, @graph and objects nested in lists."""
+    text = text.strip()
+    if text.startswith("<!--") or text.startswith("//<![CDATA["):
+        text = text.split("\n", 1)[-1] if "\n" in text else text[4:]
+    text = text.rstrip().removesuffix("-->").removesuffix("//]]>").rstrip().rstrip(";")
+    try:
+        data = json.loads(text)
+    except ValueError:
+        try:  # raw newlines or tabs inside strings are common and harmless
+            data = json.loads(text, strict=False)
+        except ValueError:
+            return []
+    out: list[dict[str, Any]] = []
+    stack = [data]
+    while stack and len(out) < 50:
+        item = stack.pop(0)
+        if isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            out.append(item)
+            graph = item.get("@graph")
+            if isinstance(graph, list):
+                stack.extend(graph)
+            main = item.get("mainEntity")
+            if isinstance(main, (dict, list)):
+                stack.append(main)
+    return out
+
+
+def _types(obj: dict[str, Any]) -> set[str]:
+    t = obj.get("@type")
+    if isinstance(t, str):
+        return {t.lower().rsplit("/", 1)[-1]}
+    if isinstance(t, list):
+        return {x.lower().rsplit("/", 1)[-1] for x in t if isinstance(x, str)}
+    return set()
+
+
+def _text(value: Any) -> str | None:
+    if isinstance(value, list):
+        value = next((v for v in value if isinstance(v, str)), None)
+    return value if isinstance(value, str) else None
+
+
+def _joined(value: Any) -> str | None:
+    if isinstance(value, list):
+        return ", ".join(v.strip() for v in value if isinstance(v, str) and v.strip()) or None
+    return value if isinstance(value, str) else None
+
+
+def _name(value: Any) -> str | None:
+    if isinstance(value, list):
+        value = value[0] if value else None
+    if isinstance(value, dict):
+        return _text(value.get("name"))
+    return value if isinstance(value, str) else None
+
+
+def _authors(value: Any, by_id: dict[str, dict[str, Any]], orgs: set[str]) -> str | None:
+    """JSON-LD `author`: a name, a Person or Organization, an @id reference, or a list of them."""
+    items = value if isinstance(value, list) else [value]
+    names = []
+    for item in items:
+        if isinstance(item, dict) and "name" not in item and isinstance(item.get("@id"), str):
+            item = by_id.get(item["@id"], item)
+        name = _name(item) if isinstance(item, dict) else item
+        if isinstance(item, dict) and name and _types(item) & SITE_TYPES:
+            orgs.add(name.strip().lower())
+        name = _meta_author(name) if isinstance(name, str) else None
+        if name and name not in names:
+            names.append(name)
+    return "; ".join(names) or None
+
+
+def _meta_author(value: str | None) -> str | None:
+    """A byline from a meta tag or JSON-LD: without "By", and not a profile URL or a handle."""
+    value = _clean(value)
+    if not value or _URL_LIKE.search(value) or value.startswith("@"):
+        return None
+    value = _BY.sub("", value)
+    return value if any(c.isalpha() for c in value) else None
+
+
+def _clean(value: str | None) -> str | None:
+    if not value:
+        return None
+    value = _SPACE.sub(" ", html.fromstring(value).text_content() if "&" in value or "<" in value else value)
+    return value.strip() or None
+
+
+# ---------------------------------------------------------------------------------------- dates
+def to_day(value: Any) -> str | None:
+    """The day (YYYY-MM-DD) of an ISO 8601 date or timestamp, as written (no time-zone shift)."""
+    if not isinstance(value, str):
+        return None
+    m = _ISO_DAY.match(value)
+    if not m:
+        return None
+    year, month, day = (int(g) for g in m.groups())
+    if not (1990 <= year <= 2100 and 1 <= month <= 12 and 1 <= day <= 31):
+        return None
+    return f"{year:04d}-{month:02d}-{day:02d}"
+
+
+def _time_day(times: Iterable[html.HtmlElement]) -> str | None:
+    """The day of the <time> element the page marks as its publication time."""
+    for t in times:
+        marks = " ".join(filter(None, (t.get("itemprop"), t.get("class"), t.get("pubdate") is not None and "pubdate")))
+        if "pub" in marks.lower() or "datepublished" in marks.lower():
+            day = to_day(t.get("datetime"))
+            if day:
+                return day
+    return None
+
+
+# -------------------------------------------------------------------------------------- byline
+# Elements that mark the byline in the page's markup (microdata, rel=author, the usual class names).
+_BYLINE = etree.XPath(
+    "//*[@rel='author' or contains(@itemprop, 'author') or contains(@class, 'author')"
+    " or contains(@class, 'Author') or contains(@class, 'byline') or contains(@class, 'Byline')"
+    " or @class='byl' or contains(@class, 'username') or contains(@class, 'screenname')"
+    " or contains(@class, 'posted-by') or contains(@class, 'submitted-by') or contains(@class, 'journalist')"
+    " or contains(@class, 'staff-writer') or contains(@id, 'author') or contains(@id, 'Author')"
+    " or contains(@data-testid, 'Author') or contains(@data-component, 'Byline')] | //author"
+)
+_BYLINE_SKIP = re.compile(r"comment|avatar|bio\b|related|sidebar|reply|description|about|image|photo|img",
+                          re.IGNORECASE)
+_BYLINE_CONTEXT_SKIP = re.compile(r"comment|related|sidebar|widget", re.IGNORECASE)
+_NOT_BYLINE_TAGS = frozenset({"meta", "link", "script", "style", "img", "body", "html", "article", "main",
+                              "ul", "ol", "form", "nav", "header", "footer"})
+_NOT_NAMES = frozenset({"author", "authors", "admin", "administrator", "staff", "editor", "about the author",
+                        "sign in", "log in", "login", "more", "all posts", "view all posts"})
+_BYLINE_PREFIX = re.compile(
+    r"^\s*(?:(?:written|posted|published|reviewed|edited|reported|article|story|words|text)\s+by|by|von|par|por|author|autor|written|posted)\b\s*:?\s*",
+    re.IGNORECASE)
+_BYLINE_CUT = re.compile(r"\s*[|•·—–].*$|\s+(?:on|updated|published|posted|last|reviewed|fact)\b.*$", re.IGNORECASE)
+_DIGITS = re.compile(r"\d")
+
+
+def find_byline(tree: html.HtmlElement) -> str | None:
+    """The author's name from the page's byline markup, when no structured data names one.
+
+    The first element marked as the byline (rel/itemprop "author", a class or id with "author" or
+    "byline") whose text reads like a name: up to six words before any digit or separator, outside
+    comments, bio boxes and related-post lists; "By", "Written by" and the like are dropped. One word
+    is taken only from an element that says it is the author (rel or itemprop "author", an
+    "author-name" class).
+    """
+    for el in _BYLINE(tree):
+        if el.tag in _NOT_BYLINE_TAGS:
+            continue
+        marks = " ".join(filter(None, (el.get("class"), el.get("id"))))
+        if marks and _BYLINE_SKIP.search(marks):
+            continue
+        text = _SPACE.sub(" ", " ".join(el.itertext())).strip()
+        text = _BYLINE_PREFIX.sub("", text)
+        text = _BYLINE_CUT.sub("", _DIGITS.split(text, 1)[0]).strip(" ,;:-|")
+        if not text or len(text) > 60 or _URL_LIKE.search(text) or not text[0].isupper():
+            continue
+        words = text.split()
+        strong = el.get("rel") == "author" or "author" in (el.get("itemprop") or "") or "name" in marks.lower()
+        if len(words) > 6 or (len(words) == 1 and not (strong and len(text) >= 3)) or text.lower() in _NOT_NAMES:
+            continue
+        if any(_BYLINE_CONTEXT_SKIP.search(" ".join(filter(None, (a.get("class"), a.get("id")))))
+               for a in el.iterancestors() if a.tag not in ("body", "html")):
+            continue
+        return text
+    return None
