@@ -76,12 +76,22 @@ class PageMeta:
     weak_author: bool = False  # an organization, the site itself or a user handle: a byline may do better
 
 
-def read_structured(tree: html.HtmlElement) -> PageMeta:
+@dataclass
+class _Elements:
+    """What one walk over the page collects: meta contents by key, canonical link, <title>, JSON-LD
+    objects and <time datetime> elements."""
+
+    metas: dict[str, str] = field(default_factory=dict)
+    canonical: str | None = None
+    title_tag: str | None = None
+    ld_objects: list[dict[str, Any]] = field(default_factory=list)
+    times: list[html.HtmlElement] = field(default_factory=list)
+
+
+def _collect(tree: html.HtmlElement) -> _Elements:
     """One walk over the page's <meta>, <link>, <script type=ld+json>, <title> and <time> elements."""
-    metas: dict[str, str] = {}
-    canonical = title_tag = None
-    ld_objects: list[dict[str, Any]] = []
-    times: list[html.HtmlElement] = []
+    found = _Elements()
+    metas = found.metas
     for el in tree.iter("meta", "link", "script", "title", "time"):
         tag = el.tag
         if tag == "meta":
@@ -94,37 +104,37 @@ def read_structured(tree: html.HtmlElement) -> PageMeta:
                 elif key in ("author", "article:author") and content.strip() not in metas[key]:
                     metas[key] += "; " + content.strip()
         elif tag == "link":
-            if canonical is None and (el.get("rel") or "").strip().lower() == "canonical":
-                canonical = (el.get("href") or "").strip() or None
+            if found.canonical is None and (el.get("rel") or "").strip().lower() == "canonical":
+                found.canonical = (el.get("href") or "").strip() or None
         elif tag == "script":
             if "ld+json" in (el.get("type") or "").lower() and el.text:
-                ld_objects.extend(_json_ld_objects(el.text))
+                found.ld_objects.extend(_json_ld_objects(el.text))
         elif tag == "title":
-            if title_tag is None and el.text:
-                title_tag = _clean(el.text_content())
+            if found.title_tag is None and el.text:
+                found.title_tag = _clean(el.text_content())
         elif el.get("datetime"):
-            times.append(el)
+            found.times.append(el)
+    return found
 
+
+def _structured_days(found: _Elements) -> set[str]:
+    """Every day the structured data names, for telling later which source a fallback's date came from."""
+    days = {to_day(o.get(k)) for o in found.ld_objects for k in ("datePublished", "dateCreated", "dateModified")}
+    days |= {to_day(v) for k, v in found.metas.items() if "date" in k or "time" in k or "pub" in k}
+    days |= {to_day(t.get("datetime")) for t in found.times}
+    return {d for d in days if d}
+
+
+def read_structured(tree: html.HtmlElement) -> PageMeta:
+    """The page's metadata from structured data: title metas, JSON-LD, standard metas, <time>."""
+    found = _collect(tree)
+    metas, canonical, title_tag, ld_objects, times = (found.metas, found.canonical, found.title_tag,
+                                                      found.ld_objects, found.times)
     meta = PageMeta()
     article = next((o for o in ld_objects if _types(o) & ARTICLE_TYPES), None)
     page = next((o for o in ld_objects if _types(o) & PAGE_TYPES), None)
     site = next((o for o in ld_objects if _types(o) & SITE_TYPES), None)
-
-    # every day the structured data names, for telling later which source a fallback's date came from
-    for o in ld_objects:
-        for k in ("datePublished", "dateCreated", "dateModified"):
-            day = to_day(o.get(k))
-            if day:
-                meta.dates.add(day)
-    for k, v in metas.items():
-        if "date" in k or "time" in k or "pub" in k:
-            day = to_day(v)
-            if day:
-                meta.dates.add(day)
-    for t in times:
-        day = to_day(t.get("datetime"))
-        if day:
-            meta.dates.add(day)
+    meta.dates = _structured_days(found)
 
     def take(name: str, value: str | None, source: str) -> None:
         if value and getattr(meta, name) is None:
