@@ -71,7 +71,8 @@ def ingest(sources: list[str] | None = None, db: str | None = None, batch_size: 
                 writer.progress.close(finished=status == "completed")
             summary.count(writer.totals)
             summary.seconds = round(time.perf_counter() - started, 2)
-            publish_needed = warehouse.finish_run(run_id, status, summary.documents_seen, writer.totals)
+            publish_needed = warehouse.finish_run(run_id, status, summary.documents_seen, writer.totals,
+                                                    summary.expectations)
         if publish_needed:
             publish_task(str(warehouse.analyst))
         else:

@@ -41,7 +41,7 @@ def reclean(db: str | None = None, since: datetime | None = None, batch_size: in
             warehouse.ensure_search_index()  # the loads kept it current
             status = "completed"
         finally:
-            warehouse.finish_run(run_id, status, summary.documents_seen, writer.totals)
+            warehouse.finish_run(run_id, status, summary.documents_seen, writer.totals, summary.expectations)
         publish_task(str(warehouse.analyst))
     summary.count(writer.totals)
     result = {**summary.as_dict(), "enriched_backfill": backfilled, "cleaner_version": CLEANER_VERSION,

@@ -108,13 +108,22 @@ class BatchCounts:
         self.quarantine_reasons.extend(other.quarantine_reasons)
 
 
-def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, status: str, seen: int, counts: BatchCounts) -> None:
-    con.execute(
-        "update runs set finished_at = ?, status = ?, documents_seen = ?, articles_new = ?, articles_updated = ?,"
-        " articles_unchanged = ?, quarantined = ?, segments_removed = ? where run_id = ?",
-        [utcnow(), status, seen, counts.new, counts.updated, counts.unchanged, counts.quarantined,
-         counts.segments_removed, run_id],
-    )
+def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, status: str, seen: int, counts: BatchCounts,
+               expectations: dict[str, tuple[int, int]] | None = None) -> None:
+    """Record how the run ended and, when given, its validation results per expectation
+    (name -> rows passed, failed), in one transaction."""
+    with transaction(con):
+        con.execute(
+            "update runs set finished_at = ?, status = ?, documents_seen = ?, articles_new = ?, articles_updated = ?,"
+            " articles_unchanged = ?, quarantined = ?, segments_removed = ? where run_id = ?",
+            [utcnow(), status, seen, counts.new, counts.updated, counts.unchanged, counts.quarantined,
+             counts.segments_removed, run_id],
+        )
+        if expectations:
+            con.executemany(
+                "insert or replace into validation_results (run_id, expectation, passed, failed) values (?, ?, ?, ?)",
+                [[run_id, name, int(ok), int(bad)] for name, (ok, bad) in expectations.items()],
+            )
 
 
 def _documents_table(docs: list[RawDocument], run_id: str, now: datetime,

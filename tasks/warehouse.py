@@ -115,10 +115,13 @@ class Warehouse:
         self.con.execute("update runs set status = 'interrupted' where status = 'running'")
         L.start_run(self.con, run_id, flow_run_id, sources, cleaner_version)
 
-    def finish_run(self, run_id: str, status: str, seen: int, totals: L.BatchCounts) -> bool:
-        """Record how the run ended and close the connection; True when the analyst copy must be
-        published (tasks/publish.py: needs_publish)."""
-        L.finish_run(self.con, run_id, status, seen, totals)
+    def finish_run(self, run_id: str, status: str, seen: int, totals: L.BatchCounts,
+                   expectations: dict[str, list[int]] | None = None) -> bool:
+        """Record how the run ended (with its validation results per expectation: name -> [passed,
+        failed]) and close the connection; True when the analyst copy must be published
+        (tasks/publish.py: needs_publish)."""
+        L.finish_run(self.con, run_id, status, seen, totals,
+                     {name: (ok, bad) for name, (ok, bad) in (expectations or {}).items()})
         publish_needed = needs_publish(self.con, self.analyst, run_id)
         self.close()
         return publish_needed

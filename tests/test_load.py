@@ -83,3 +83,15 @@ def test_raw_documents_are_stored_compressed_and_read_back_exactly(tmp_path: Pat
         assert [unpack_raw(p, "zstd") for p in pool.map(pack_raw, pages)] == pages
     with pytest.raises(ValueError, match="unknown raw_codec"):
         unpack_raw(b"x", "brotli")
+
+
+def test_finish_run_records_validation_results_per_expectation(tmp_path: Path):
+    con = L.connect(tmp_path / "w.duckdb")
+    L.start_run(con, "r1", None, "test", "v1")
+    L.finish_run(con, "r1", "completed", 3, L.BatchCounts(new=2, quarantined=1),
+                 {"expect_column_values_to_not_be_null(body)": (3, 0),
+                  "expect_column_value_lengths_to_be_between(body)": (2, 1)})
+    assert con.execute("select status, articles_new from runs").fetchall() == [("completed", 2)]
+    assert con.execute("select expectation, passed, failed from validation_results order by 1").fetchall() == [
+        ("expect_column_value_lengths_to_be_between(body)", 2, 1),
+        ("expect_column_values_to_not_be_null(body)", 3, 0)]
