@@ -397,6 +397,61 @@ def search(
 
 
 @app.command()
+def report(
+    db: DbOption = None,
+    since: Annotated[Optional[datetime], typer.Option(help="Only articles seen, runs started and documents "
+                                                      "quarantined at or after this time (e.g. 2026-11-01; UTC "
+                                                      "unless it has an offset).")] = None,
+    out_file: Annotated[Optional[Path], typer.Option("--out", "-o", help="Where to write the page. Default: "
+                                                "report.html beside the warehouse file (what `newsflow serve` "
+                                                "serves).", show_default=False)] = None,
+) -> None:
+    """Write the news report: one self-contained HTML page of charts (coverage, entities, pipeline
+    health) that opens offline in any browser. Reads the analyst copy only: safe while an ingest runs."""
+    from tasks.report import REPORT_FILE, data_docs_link, write_report
+
+    path = _settings(db=db).db_path
+    if not path.exists():
+        console.print(f"[red]error:[/red] no warehouse at {path}; run `newsflow ingest` first.")
+        raise typer.Exit(2)
+    if since is not None and since.tzinfo is None:
+        since = since.replace(tzinfo=timezone.utc)
+    target = (out_file or path.parent / REPORT_FILE).expanduser().resolve()
+    written = write_report(path, target, since, links=data_docs_link(path, target))
+    out.print(f"wrote {written.path} ({written.bytes / 1024:,.0f} KB, {written.articles:,} articles, "
+              f"{written.seconds:.1f} s); open it in a browser: {written.path.as_uri()}", highlight=False)
+
+
+@app.command()
+def sql(
+    db: DbOption = None,
+    command: Annotated[Optional[str], typer.Option("--command", "-c", help="Run this SQL (one or more "
+                                                   "statements) and print the result as a table, then exit.",
+                                                   show_default=False)] = None,
+) -> None:
+    """An interactive SQL shell (the DuckDB CLI) on the analyst copy, read-only, with the views and
+    full-text search ready: `fts_main_articles.match_bm25(article_id, 'words')`. With -c, runs one
+    statement and prints a table."""
+    from tasks.search import extension_directory
+    from tasks.shell import ShellUnavailable, greeting, shell_command
+
+    path = _settings(db=db).db_path
+    if not path.exists():
+        console.print(f"[red]error:[/red] no warehouse at {path}; run `newsflow ingest` first.")
+        raise typer.Exit(2)
+    try:
+        argv, env = shell_command(path, command)
+    except ShellUnavailable as exc:
+        console.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    if command is None:
+        console.print(greeting(path, extension_directory() is not None), highlight=False)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(argv[0], argv, env)  # the shell takes over this process (and its terminal)
+
+
+@app.command()
 def reclean(
     db: DbOption = None,
     since: Annotated[Optional[datetime], typer.Option(help="Only documents received at or after this time "

@@ -1,0 +1,106 @@
+"""`newsflow sql`: the DuckDB CLI on the analyst copy, read-only, with full-text search loaded.
+
+The CLI is the `duckdb` program of the duckdb-cli wheel, pinned to the project's duckdb version (the
+file format and the offline extensions in the duckdb-ext-* wheels are per version). It gets:
+`-readonly` (a session never blocks a run's publish, and cannot change the copy), and, before the
+prompt or the `-c` statement, `set extension_directory` to the duckdb-ext wheels' folder and
+`load fts`, so `fts_main_articles.match_bm25(...)` works offline. The views live in the file.
+The folder is passed through the environment and read with the CLI's getenv(), so no path is ever
+spliced into SQL text.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from tasks.search import extension_directory
+
+EXTENSIONS_VARIABLE = "NEWSFLOW_DUCKDB_EXTENSIONS"
+INSTALL_HINT = "pip install -c constraints.txt duckdb-cli (the DuckDB CLI for the project's duckdb version)"
+
+
+class ShellUnavailable(RuntimeError):
+    """No DuckDB CLI of the right version is installed."""
+
+
+def duckdb_cli() -> Path:
+    """The `duckdb` program installed beside this Python (the venv's bin), else the one on PATH.
+
+    Raises:
+        ShellUnavailable: none is installed.
+    """
+    beside = Path(sys.executable).with_name("duckdb")
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return beside
+    found = shutil.which("duckdb")
+    if found:
+        return Path(found)
+    raise ShellUnavailable(f"the DuckDB CLI is not installed; {INSTALL_HINT}")
+
+
+def cli_version(cli: Path) -> str:
+    """'v1.4.4' from `duckdb -version` ('' when it does not answer)."""
+    try:
+        out = subprocess.run([str(cli), "-version"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return out.split()[0] if out.split() else ""
+
+
+def check_version(cli: Path) -> None:
+    """Refuse a CLI of another duckdb version than the Python binding's: the extensions would not
+    load and the file format may differ.
+
+    Raises:
+        ShellUnavailable: the versions differ.
+    """
+    import duckdb
+
+    found, wanted = cli_version(cli), f"v{duckdb.__version__}"
+    if found != wanted:
+        raise ShellUnavailable(f"{cli} is DuckDB {found or '(unknown version)'}, the warehouse needs {wanted}; "
+                               f"{INSTALL_HINT}")
+
+
+def startup_commands(search: bool) -> list[str]:
+    """What the CLI runs before anything else: the offline extensions' folder and fts."""
+    if not search:
+        return []
+    return [f"set extension_directory = getenv('{EXTENSIONS_VARIABLE}')", "load fts"]
+
+
+def shell_command(db: Path, command: str | None = None, cli: Path | None = None) -> tuple[list[str], dict[str, str]]:
+    """The argv and environment that open the shell on `db` (or run `command` and exit).
+
+    Raises:
+        ShellUnavailable: no DuckDB CLI of the project's version.
+    """
+    cli = cli or duckdb_cli()
+    check_version(cli)
+    folder = extension_directory()
+    env = dict(os.environ)
+    if folder is not None:
+        env[EXTENSIONS_VARIABLE] = str(folder)
+    argv = [str(cli), "-readonly"]
+    for line in startup_commands(folder is not None):
+        argv += ["-cmd", line]
+    argv.append(str(db))
+    if command is not None:
+        argv += ["-c", command]
+    return argv, env
+
+
+def greeting(db: Path, search: bool) -> str:
+    """What the interactive shell prints first: where it is and what to try."""
+    lines = [f"newsflow sql: DuckDB on {db} (read-only; runs publish a new copy, reconnect to see it).",
+             "Views: v_articles, v_story_coverage, v_entity_mentions, v_daily_volume; .tables lists all, "
+             "warehouse/queries/ has examples.",
+             "Search: select title, fts_main_articles.match_bm25(article_id, 'armored train') as score "
+             "from v_articles order by score desc nulls last limit 5;" if search else
+             "Search: unavailable (pip install duckdb-ext-fts).",
+             ".quit or Ctrl-D leaves."]
+    return "\n".join(lines)
