@@ -22,8 +22,9 @@ from newsflow.settings import CORES
 from tasks.clean import CLEANER_VERSION
 from tasks.discover import fetch_source_task
 from tasks.pipeline import (BatchWriter, RunSummary, batches, data_docs_task, discover_task, mark_flow_process,
-                            publish_task, summary_markdown)
+                            publish_task, report_task, summary_markdown)
 from tasks.progress import IngestProgress
+from tasks.report import REPORT_FILE
 from tasks.sources import read_all
 from tasks.warehouse import Warehouse
 
@@ -80,8 +81,15 @@ def ingest(sources: list[str] | None = None, db: str | None = None, batch_size: 
                         warehouse.analyst)
     if summary.expectations:
         summary.data_docs = data_docs_task(str(warehouse.analyst.parent / "data_docs"))
+    report = warehouse.analyst.parent / REPORT_FILE
+    if publish_needed or not report.exists():  # the page shows the analyst copy: refreshed when it changes
+        summary.report = report_task(str(warehouse.analyst))
+        summary.report_refreshed = summary.report is not None
+    elif report.exists():
+        summary.report = report.as_uri()
+    summary.served_at = settings.report_url
     create_markdown_artifact(key="ingest-summary", markdown=summary_markdown(summary),
-                             description="newsflow ingest: counts, quarantine, validation")
+                             description="newsflow ingest: counts, quarantine, validation, report")
     logger.info("done: %s", {k: v for k, v in summary.as_dict().items()
                              if k not in ("quarantine", "expectations", "slowest", "skipped")})
     return summary.as_dict()

@@ -2,7 +2,9 @@
 
 If PREFECT_API_URL is set, deployments are served against that server. Otherwise a local
 `prefect server start` is launched on 127.0.0.1 (SQLite in PREFECT_HOME, or the database in
-PREFECT_API_DATABASE_CONNECTION_URL, e.g. PostgreSQL) and stopped again on exit.
+PREFECT_API_DATABASE_CONNECTION_URL, e.g. PostgreSQL) and stopped again on exit. Beside it, the news
+report and the Data Docs are served over HTTP on 127.0.0.1 (tasks/fileserver.py) for the runs'
+artifacts to link to.
 """
 
 from __future__ import annotations
@@ -62,14 +64,40 @@ def deployment_for(source: Source, config: Config, db: str | None):
     )
 
 
+REPORT_PORT = 4201  # report.html and data_docs/ over HTTP (tasks/fileserver.py)
+
+
 def serve_sources(config: Config, db: str | None = None, port: int = 4200,
-                  echo: Callable[[str], object] = print) -> None:
-    """Serve every source of `config` as a deployment until interrupted (see module docstring)."""
-    from prefect import serve
-    from prefect.settings import PREFECT_API_URL, temporary_settings
+                  echo: Callable[[str], object] = print, report_port: int = REPORT_PORT) -> None:
+    """Serve every source of `config` as a deployment until interrupted (see module docstring), and
+    the warehouse's report.html and data_docs/ on http://127.0.0.1:<report_port>, where the runs'
+    summary artifacts link (a browser does not follow file:// links from the UI)."""
+    from newsflow.settings import db_path
+    from tasks.fileserver import FileServer
 
     if not config.sources:
         raise ValueError(f"{config.path}: no [[sources]] to serve")
+    folder = db_path(db).parent
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        files = FileServer(folder, report_port).start()
+    except OSError as exc:
+        raise RuntimeError(f"cannot serve the report on 127.0.0.1:{report_port} ({exc.strerror or exc}); "
+                           "pick another port with --report-port") from None
+    os.environ["NEWSFLOW_REPORT_URL"] = files.url  # flow-run subprocesses inherit it: their artifacts link here
+    echo(f"News report and Data Docs: {files.url}/report.html, {files.url}/data_docs/index.html "
+         f"(from {folder})")
+    try:
+        _serve(config, db, port, echo)
+    finally:
+        files.stop()
+
+
+def _serve(config: Config, db: str | None, port: int, echo: Callable[[str], object]) -> None:
+    """Start (or find) the Prefect server and serve the deployments until interrupted."""
+    from prefect import serve
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
     server = None
     api_url = os.environ.get("PREFECT_API_URL")
     if not api_url:

@@ -292,6 +292,8 @@ def print_summary(s: dict) -> None:
     out.print(table)
     if s.get("data_docs"):
         out.print(f"Validation report (Great Expectations Data Docs): {s['data_docs']}")
+    if s.get("report"):
+        out.print(f"News report{' (refreshed)' if s.get('report_refreshed') else ''}: {s['report']}")
     if s.get("skipped"):
         out.print(f"[yellow]{len(s['skipped'])} skipped[/yellow] (not documents; nothing stored):")
         for item, reason in s["skipped"][:20]:
@@ -344,12 +346,16 @@ def serve(
     db: DbOption = None,
     port: Annotated[int, typer.Option(help="Port of the Prefect server started when PREFECT_API_URL is "
                                       "not set.")] = 4200,
+    report_port: Annotated[int, typer.Option(help="Port on 127.0.0.1 serving the news report and the Data "
+                                             "Docs, where the runs' artifacts link.")] = 4201,
 ) -> None:
     """Serve one scheduled Prefect deployment per source in newsflow.toml, until Ctrl-C.
 
     Starts a local Prefect server with its UI (http://127.0.0.1:4200; SQLite, or PostgreSQL when
     PREFECT_API_DATABASE_CONNECTION_URL says so) unless PREFECT_API_URL points at one. Runs appear in the
     UI and can be triggered there ("Run" on a deployment); each source runs at most once at a time.
+    The news report and the Data Docs are served on http://127.0.0.1:4201, where each run's summary
+    artifact links.
     """
     from flows.serve import serve_sources
     from newsflow.config import ConfigError, load_config
@@ -359,7 +365,12 @@ def serve(
     except ConfigError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
-    serve_sources(cfg, db=str(_settings(db=db, config=config).db_path), port=port, echo=console.print)
+    try:
+        serve_sources(cfg, db=str(_settings(db=db, config=config).db_path), port=port, echo=console.print,
+                      report_port=report_port)
+    except RuntimeError as exc:
+        console.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
 
 
 @app.command()

@@ -139,10 +139,13 @@ class Settings(BaseSettings):
                                             "into the file past this size and opens the file afresh.")
     allow_private_networks: bool | None = Field(None, description="Fetch from loopback/private hosts; "
                                                 "unset: newsflow.toml's [fetch] decides.")
+    report_url: str | None = Field(None, pattern=r"^https?://[^\s/]+$", description="Where `newsflow serve` "
+                                   "serves report.html and data_docs/ over HTTP (e.g. http://127.0.0.1:4201); "
+                                   "serve sets it for its runs, whose summary artifacts then link there.")
     early_server: bool = Field(True, description="Start the temporary Prefect server while the CLI imports.")
     debug: bool = Field(False, description="Show tracebacks of failed runs on the terminal.")
 
-    @field_validator("allow_private_networks", "config", mode="before")
+    @field_validator("allow_private_networks", "config", "report_url", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

@@ -91,6 +91,26 @@ def data_docs_task(folder: str) -> str | None:
     return build_data_docs(Path(folder))
 
 
+@task(name="report", cache_policy=NO_CACHE)
+def report_task(db: str) -> str | None:
+    """Write report.html beside the analyst copy `db` (tasks/report.py); its file:// URL, or None when
+    it could not be written: the run's data is loaded and published either way, so a failure here is
+    a warning in the run's log, not a failed run."""
+    from prefect import get_run_logger
+
+    from tasks.report import REPORT_FILE, data_docs_link, write_report
+
+    analyst = Path(db)
+    out = analyst.parent / REPORT_FILE
+    try:
+        written = write_report(analyst, out, links=data_docs_link(analyst, out))
+    except Exception as exc:  # noqa: BLE001 - see the docstring
+        get_run_logger().warning("the report was not written: %s: %s", type(exc).__name__, exc)
+        return None
+    get_run_logger().info("report: %s (%d KB, %.1f s)", written.path, written.bytes // 1024, written.seconds)
+    return written.path.as_uri()
+
+
 # ---------------------------------------------------------------------------------------------------
 # Batches and the writer
 
@@ -114,6 +134,9 @@ class RunSummary:
     seconds: float = 0.0
     data_docs: str | None = None
     slowest: list[tuple[float, str]] = field(default_factory=list)
+    report: str | None = None  # file:// URL of report.html beside the analyst copy
+    report_refreshed: bool = False  # whether this run wrote it (runs that change nothing leave it)
+    served_at: str | None = None  # where `newsflow serve` serves report.html and data_docs/ (Settings.report_url)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -248,8 +271,7 @@ def summary_markdown(s: RunSummary) -> str:
         "",
         f"Warehouse: `{s.db}`",
     ]
-    if s.data_docs:
-        lines += ["", f"Great Expectations Data Docs for this run: [{s.data_docs}]({s.data_docs})"]
+    lines += _links(s)
     shown = {k: v for k, v in s.fetch.items() if v}
     if shown:
         lines += ["", "## Fetch", "", "| " + " | ".join(shown) + " |", "|" + "---:|" * len(shown),
@@ -261,6 +283,28 @@ def summary_markdown(s: RunSummary) -> str:
     lines += _table("Quarantined", ("source", "reasons"),
                     [(f"`{src}`", "; ".join(r)) for src, r in s.quarantine[:200]])
     return "\n".join(lines)
+
+
+def _links(s: RunSummary) -> list[str]:
+    """The report and the Data Docs: over HTTP where `newsflow serve` serves them (a browser follows
+    those from the UI), else as files with how to open them."""
+    if not (s.report or s.data_docs):
+        return []
+    report = "News report, refreshed by this run" if s.report_refreshed else "News report (this run changed nothing)"
+    lines = [""]
+    if s.served_at:
+        if s.report:
+            lines += [f"{report}: [{s.served_at}/report.html]({s.served_at}/report.html)", ""]
+        if s.data_docs:
+            url = f"{s.served_at}/data_docs/index.html"
+            lines += [f"Great Expectations Data Docs for this run: [{url}]({url})", ""]
+        return lines[:-1]
+    for label, url in ((report, s.report), ("Great Expectations Data Docs for this run", s.data_docs)):
+        if url:
+            lines += [f"{label}: `{url}`", ""]
+    lines.append("Browsers do not open `file://` links from this page: paste the address into a new tab, or run "
+                 "`newsflow serve`, whose runs link to these over HTTP.")
+    return lines
 
 
 def _table(title: str, header: tuple[str, ...], rows: list[tuple]) -> list[str]:

@@ -114,6 +114,12 @@ def _by_kind(rows: list[Row], keys: tuple[str, ...], count: str) -> list[Row]:
     return sorted(out, key=lambda r: (-r[count], *(str(r[k]) for k in keys)))
 
 
+def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether the file has table `name` (a copy published before the migration that made it has not)."""
+    return bool(con.execute("select count(*) from duckdb_tables() where database_name = current_database() "
+                            "and schema_name = 'main' and table_name = ?", [name]).fetchone()[0])
+
+
 def collect(con: duckdb.DuckDBPyConnection, since: datetime | None = None) -> ReportData:
     """Run the report's queries on `con` (read-only is enough) for articles and runs since `since`."""
     timings: dict[str, float] = {}
@@ -160,7 +166,7 @@ def collect(con: duckdb.DuckDBPyConnection, since: datetime | None = None) -> Re
         run_unit=unit,
         quarantine=_by_kind(timed("report_quarantine_reasons"), ("stage", "reason"), "documents"),
         removed=timed("report_removed_by_rule"),
-        validation=timed("report_validation"),
+        validation=timed("report_validation") if _has_table(con, "validation_results") else [],
         fetch_failures=[r for r in fetch if r["host"] in hosts[:TOP_HOSTS]],
         timings=timings,
     )

@@ -1,0 +1,299 @@
+"""`newsflow report`, its HTTP server and `newsflow sql`, used as a person would.
+
+One warehouse for the module, made by the real ingest flow (ephemeral Prefect, real GX, a local
+HTTP site): the bundled samples plus unreadable and too-short files (quarantined), then pages from
+127.0.0.1 of which two fail (fetch failures). The flow writes report.html beside the warehouse; the
+browser test opens it in Debian's headless Chromium through `newsflow serve`'s file server and checks
+that every chart is drawn, nothing is logged as an error and no request leaves 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import pty
+import select
+import shutil
+import struct
+import subprocess
+import sys
+import termios
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+import httpx
+import pytest
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from flows.ingest import ingest
+from tasks import report as R
+from tasks.fileserver import FileServer, allowed
+from tasks.pipeline import RunSummary, summary_markdown
+from warehouse_helpers import samples_warehouse
+from webserver import LocalServer
+
+REPO = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+NEWSFLOW = [sys.executable, "-m", "newsflow.cli"]
+CHARTS = ["daily", "stories", "entities", "entity_daily", "citations", "runs", "quarantine", "removed",
+          "validation", "fetch"]
+
+pytestmark = pytest.mark.slow
+
+
+def run(**kwargs) -> dict:
+    return ingest.with_options(task_runner=ThreadPoolTaskRunner(max_workers=2))(**kwargs)
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory, request):
+    """(analyst db path, the two ingest runs' summaries, the input folder): samples and bad files,
+    then pages from a local site."""
+    tmp = tmp_path_factory.mktemp("report")
+    src = tmp / "in"
+    shutil.copytree(REPO / "data" / "samples", src / "samples")
+    (src / "bad").mkdir()
+    (src / "bad" / "binary.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00" + bytes(range(256)))
+    (src / "bad" / "empty.txt").write_bytes(b"")
+    (src / "bad" / "short.txt").write_text("Headline Only Here\nToo short to be an article.", encoding="utf-8")
+    config = tmp / "newsflow.toml"
+    config.write_text('[fetch]\nallowed_hosts = ["127.0.0.1"]\nmin_host_interval = 0\n', encoding="utf-8")
+    db = tmp / "wh" / "news.duckdb"
+    with LocalServer() as site:
+        first = run(sources=[str(src)], db=str(db))
+        second = run(sources=[site.url("/news/1.html"), site.url("/news/2.html"), site.url("/missing"),
+                              site.url("/private/secret.html")], db=str(db), config=str(config))
+    return db, first, second, src
+
+
+def test_ingest_writes_the_report_beside_the_warehouse_and_links_it(warehouse):
+    db, first, second, src = warehouse
+    page = db.parent / R.REPORT_FILE
+    assert first["report_refreshed"] and second["report_refreshed"]
+    assert second["report"] == page.as_uri() and page.stat().st_size > 100_000
+    assert second["quarantined"] == 2 and second["articles_new"] == 2
+    text = page.read_text(encoding="utf-8")
+    assert "Data Docs (validation)" in text and 'href="data_docs/index.html"' in text
+    with duckdb.connect(str(db), read_only=True) as con:  # the published copy has the validation results
+        assert con.execute("select count(distinct run_id) from validation_results").fetchone()[0] == 2
+
+    before = page.stat().st_mtime_ns
+    again = run(sources=[str(src)], db=str(db))  # changes nothing
+    assert again["articles_new"] == 0 and not again["report_refreshed"]
+    assert again["report"] == page.as_uri() and page.stat().st_mtime_ns == before
+
+
+def test_summary_artifact_links_the_report_and_data_docs_over_http_when_served():
+    s = RunSummary(run_id="r", db="/w/news.duckdb", data_docs="file:///w/data_docs/index.html",
+                   report="file:///w/report.html", report_refreshed=True)
+    text = summary_markdown(s)
+    assert "`file:///w/report.html`" in text and "`newsflow serve`" in text  # no dead file:// link
+    s.served_at = "http://127.0.0.1:4201"
+    text = summary_markdown(s)
+    assert "[http://127.0.0.1:4201/report.html](http://127.0.0.1:4201/report.html)" in text
+    assert "[http://127.0.0.1:4201/data_docs/index.html](http://127.0.0.1:4201/data_docs/index.html)" in text
+    assert "file://" not in text
+
+
+def test_file_server_serves_the_report_and_data_docs_only(warehouse):
+    db = warehouse[0]
+    with FileServer(db.parent, 0) as files:
+        get = lambda path: httpx.get(files.url + path, trust_env=False, timeout=10)  # noqa: E731
+        assert get("/").status_code == 302 and get("/").headers["location"] == "/report.html"
+        page = get("/report.html")
+        assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+        assert page.content == (db.parent / "report.html").read_bytes()
+        assert get("/data_docs/index.html").status_code == 200
+        for path in ("/news.duckdb", "/news.work.duckdb", "/data_docs/", "/data_docs/../news.duckdb",
+                     "/%2e%2e/etc/passwd", "/report.html/../news.duckdb"):
+            assert get(path).status_code == 404, path
+    assert allowed("/data_docs/validations/x.html") and not allowed("/data_docs/.hidden")
+
+
+def test_report_command_since_and_out(warehouse, tmp_path):
+    db = warehouse[0]
+    out = tmp_path / "later.html"
+    proc = subprocess.run([*NEWSFLOW, "report", "--db", str(db), "--since", "2999-01-01", "--out", str(out)],
+                          capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert proc.returncode == 0, proc.stderr
+    assert f"wrote {out}" in proc.stdout and "0 articles" in proc.stdout
+    text = out.read_text(encoding="utf-8")
+    assert "No articles in this period." in text and "since 2999-01-01 00:00 UTC" in text
+    missing = subprocess.run([*NEWSFLOW, "report", "--db", str(tmp_path / "none.duckdb")], capture_output=True,
+                             text=True, timeout=120, cwd=REPO)
+    assert missing.returncode == 2 and "no warehouse" in missing.stderr
+
+
+def test_collect_counts_what_the_warehouse_holds(warehouse):
+    db = warehouse[0]
+    with duckdb.connect(str(db), read_only=True) as con:
+        data = R.collect(con)
+        later = R.collect(con, since=datetime(2999, 1, 1, tzinfo=timezone.utc))
+        segments, runs = con.execute("select (select count(*) from removed_segments), (select count(*) from runs)"
+                                     ).fetchone()
+    assert data.overview["articles"] == 7 and data.overview["runs"] == runs >= 2
+    assert {r["reason"] for r in data.quarantine} >= {"failed expect_column_value_lengths_to_be_between(body)",
+                                                      "binary content", "HTTP 404", "refused by robots.txt"}
+    assert {(r["host"], r["reason"]) for r in data.fetch_failures} == {("127.0.0.1", "HTTP 404"),
+                                                                      ("127.0.0.1", "refused by robots.txt")}
+    assert data.stories[0]["outlet_count"] == 5 and len(data.story_articles[data.stories[0]["story_id"]]) == 5
+    assert {e["kind"] for e in data.entities} == {"person", "org", "place"}
+    assert sum(r["segments"] for r in data.removed) == segments >= 20
+    assert {v["expectation"] for v in data.validation} >= {"expect_column_values_to_be_unique(article_id)"}
+    assert later.overview["articles"] == 0 and later.daily == [] and later.runs == []
+
+
+@pytest.mark.parametrize("reason, kind", [
+    ("failed expect_column_value_lengths_to_be_between(body): body has 27 characters",
+     "failed expect_column_value_lengths_to_be_between(body)"),
+    ("HTTP 503 after 4 attempts", "HTTP 503"),
+    ("refused: robots.txt of https://a.example disallows /z", "refused by robots.txt"),
+    ("refused: 10.0.0.5 is a private address (set NEWSFLOW_ALLOW_PRIVATE_NETWORKS=true to allow)",
+     "refused: private address"),
+    ("binary content (NUL bytes), not a text article", "binary content"),
+    ("timed out", "timed out"),
+])
+def test_reason_kind(reason, kind):
+    assert R.reason_kind(reason) == kind
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium "
+                    "(apt-get install -y chromium); CI installs it")
+def test_report_renders_every_chart_in_chromium_offline(warehouse, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    db = warehouse[0]
+    errors: list[str] = []
+    outside: list[str] = []
+    with FileServer(db.parent, 0) as files, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+            "--no-first-run", "--disable-component-update", "--disable-sync", "--disable-extensions"])
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            page.set_default_timeout(30_000)
+
+            def guard(route):  # every request is checked; one to anywhere else is refused and remembered
+                if route.request.url.startswith(files.url + "/"):
+                    route.continue_()
+                else:
+                    outside.append(route.request.url)
+                    route.abort()
+
+            page.route("**/*", guard)
+            page.on("console", lambda m: errors.append(f"console {m.type}: {m.text}")
+                    if m.type in ("error", "warning") else None)
+            page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
+            page.goto(files.url + "/")
+            page.wait_for_selector("body[data-charts-rendered], body[data-charts-failed]")
+            assert page.get_attribute("body", "data-charts-rendered") == str(len(CHARTS))
+            drawn = page.evaluate("""() => [...document.querySelectorAll('.chart')].map(c => {
+                const svg = c.querySelector('svg'); const box = svg ? svg.getBoundingClientRect() : null;
+                return [c.dataset.chart, svg ? svg.querySelectorAll('path, rect, line, text').length : 0,
+                        box ? box.width : 0, box ? box.height : 0];
+            })""")
+            assert [d[0] for d in drawn] == CHARTS
+            for name, marks, width, height in drawn:
+                assert marks > 5 and width > 100 and height > 50, (name, marks, width, height)
+            assert page.locator("p.empty").count() == 0  # every section has data in this warehouse
+
+            story = page.locator("details").first  # a top story expands to its articles
+            assert not story.locator("ol").is_visible()
+            story.locator("summary").click()
+            assert story.locator("li").count() == 5 and story.locator("li").first.is_visible()
+            page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
+            assert errors == [] and outside == []
+
+            # The header's Data Docs link, served over HTTP too. (GX's pages ask CDNs for their style
+            # and scripts: the guard refuses those, so they show unstyled here; not the report's.)
+            with page.expect_response(files.url + "/data_docs/index.html") as response:
+                page.get_by_text("Data Docs (validation)").click()
+            assert response.value.status == 200
+            page.get_by_text("Expectation Suite").first.wait_for()
+        finally:
+            browser.close()
+    assert (tmp_path / "report.png").stat().st_size > 50_000
+    keep = os.environ.get("NEWSFLOW_UI_SCREENSHOTS")
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        shutil.copy(tmp_path / "report.png", Path(keep) / "report.png")
+
+
+# ------------------------------------------------------------------------------------- newsflow sql
+
+
+@pytest.fixture(scope="module")
+def samples_db(tmp_path_factory) -> Path:
+    """The five samples loaded as the flow loads them (no Prefect), search index built."""
+    return samples_warehouse(tmp_path_factory.mktemp("sql"), tmp_path_factory.mktemp("sql-template"))
+
+
+def sql(db: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([*NEWSFLOW, "sql", "--db", str(db), *args], capture_output=True, text=True,
+                          timeout=120, cwd=REPO)
+
+
+def test_sql_command_prints_a_table_with_views_and_search(samples_db):
+    db = samples_db
+    proc = sql(db, "-c", "select count(*) as articles, count(distinct outlet) as outlets from v_articles")
+    assert proc.returncode == 0, proc.stderr
+    assert "articles" in proc.stdout and "│" in proc.stdout and "5" in proc.stdout
+    search = sql(db, "-c", "select title from v_articles where fts_main_articles.match_bm25(article_id, "
+                           "'armored train') is not null")
+    assert search.returncode == 0, search.stderr
+    assert "Kim" in search.stdout
+
+
+def test_sql_shell_is_read_only(samples_db):
+    db = samples_db
+    proc = sql(db, "-c", "delete from articles")
+    assert proc.returncode != 0 and "read-only" in (proc.stdout + proc.stderr)
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("select count(*) from articles").fetchone()[0] == 5
+
+
+def test_sql_shell_interactive_through_a_pseudo_terminal(samples_db):
+    db = samples_db
+    main, child = pty.openpty()
+    fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 160, 0, 0))  # a 160 x 40 terminal
+    proc = subprocess.Popen([*NEWSFLOW, "sql", "--db", str(db)], stdin=child, stdout=child, stderr=child,
+                            cwd=REPO, env={**os.environ, "TERM": "xterm", "COLUMNS": "160"}, close_fds=True)
+    os.close(child)
+    seen = b""
+
+    def read_until(marker: bytes, timeout: float = 30) -> int:
+        """Read the screen until `marker` shows after what was read before; answer the shell's
+        cursor-position queries (ESC [6n) as a terminal does: its line editor waits for them."""
+        nonlocal seen
+        start = len(seen)
+        deadline = time.monotonic() + timeout
+        while marker not in seen[start:] and time.monotonic() < deadline:
+            ready, _, _ = select.select([main], [], [], 0.2)
+            if ready:
+                try:
+                    chunk = os.read(main, 65536)
+                except OSError:
+                    break
+                seen += chunk
+                for _ in range(chunk.count(b"\x1b[6n")):
+                    os.write(main, b"\x1b[1;1R")
+        assert marker in seen[start:], seen.decode(errors="replace")[-2000:]
+        return len(seen)
+
+    try:
+        read_until(b"newsflow sql: DuckDB on")
+        read_until(b'Enter ".help" for usage hints.')
+        read_until(b"D ")  # the prompt
+        os.write(main, b"select 'rows:' || count(*) as answer from v_articles;\r")
+        read_until(b"rows:5")  # the answer, not the echo of the statement
+        os.write(main, b"select upper(entity) from v_entity_mentions where entity = 'Vladimir Putin' limit 1;\r")
+        read_until(b"VLADIMIR PUTIN")
+        os.write(main, b".quit\r")
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(main)
