@@ -3,7 +3,8 @@
 Starts `prefect server start` on a free port (PREFECT_HOME in tmp), runs `newsflow serve` against it
 with a config holding the bundled samples and a feed on a local HTTP server, triggers a run of the
 feed deployment through the API, waits for it to complete, then opens the UI in Chromium and finds
-the deployment, the completed run and its markdown artifact. Screenshots go to tmp (and to
+the deployment, the completed run and its markdown artifact, whose link opens the news report that
+`newsflow serve` serves over HTTP. Screenshots go to tmp (and to
 $NEWSFLOW_UI_SCREENSHOTS when set, for CI to keep).
 """
 
@@ -80,14 +81,17 @@ kind = "feed"
 location = "{site.url('/feed.xml')}"
 cron = "*/30 * * * *"
 """, encoding="utf-8")
+    report_port = free_port()
     serve_log = tmp / "serve.log"
     serve_env = {**os.environ, **env, "PREFECT_API_URL": api, "PREFECT_UI_API_URL": api}
     newsflow = Path(sys.executable).with_name("newsflow")
     with serve_log.open("wb") as log:
-        serving = subprocess.Popen([str(newsflow), "serve", "--config", str(config), "--db", str(tmp / "news.duckdb")],
+        serving = subprocess.Popen([str(newsflow), "serve", "--config", str(config), "--db", str(tmp / "news.duckdb"),
+                                    "--report-port", str(report_port)],
                                    stdout=log, stderr=subprocess.STDOUT, env=serve_env, stdin=subprocess.DEVNULL)
     try:
-        yield {"api": api, "ui": api.removesuffix("/api"), "tmp": tmp, "serve_log": serve_log, "serving": serving}
+        yield {"api": api, "ui": api.removesuffix("/api"), "tmp": tmp, "serve_log": serve_log, "serving": serving,
+               "files": f"http://127.0.0.1:{report_port}"}
     finally:
         serving.terminate()
         try:
@@ -137,6 +141,10 @@ def test_served_deployments_runs_and_artifact_in_the_ui(stack):
     artifacts = api_post(api, "/artifacts/filter", {"artifacts": {"flow_run_id": {"any_": [run["id"]]}}})
     summary = next(a for a in artifacts if a["type"] == "markdown")
     assert "newsflow ingest" in summary["data"]
+    report_url, docs_url = f"{stack['files']}/report.html", f"{stack['files']}/data_docs/index.html"
+    assert f"[{report_url}]({report_url})" in summary["data"] and f"[{docs_url}]({docs_url})" in summary["data"]
+    for url in (report_url, docs_url):  # served over HTTP by `newsflow serve`, as the artifact says
+        assert httpx.get(url, timeout=10, trust_env=False).status_code == 200
     con = duckdb.connect(str(stack["tmp"] / "news.duckdb"), read_only=True)
     try:  # the served run really loaded the three feed items
         assert con.execute("select count(*) from articles").fetchone()[0] == 3
@@ -168,6 +176,11 @@ def test_served_deployments_runs_and_artifact_in_the_ui(stack):
         page.goto(f"{ui}/artifacts/artifact/{summary['id']}")
         page.get_by_text("newsflow ingest").first.wait_for()  # the rendered markdown heading
         page.screenshot(path=str(shots / "artifact.png"), full_page=True)
+
+        link = page.get_by_role("link", name=report_url).first  # the artifact links the served report
+        assert link.get_attribute("href") == report_url
+        page.goto(report_url)
+        page.wait_for_selector("body[data-charts-rendered]")
         browser.close()
 
     for name in ("deployments.png", "flow-run-artifacts.png", "artifact.png"):
