@@ -200,7 +200,7 @@ def _plain_time(value: datetime) -> str:
 # ---------------------------------------------------------------------------------------------------
 # Charts: Vega-Lite specs built with Altair, data inline.
 
-WIDE = 860
+WIDE = 760
 COLORS = {"new": "#2f7d32", "updated": "#1f6fb2", "quarantined": "#d9822b"}
 TIME_UNITS = {"hour": "utcyearmonthdatehours", "day": "utcyearmonthdate", "week": "utcyearweek"}
 EMBED_CONFIG = {  # the page's look, shared by every chart (vega-embed's `config` option)
@@ -242,19 +242,19 @@ def charts(data: ReportData) -> dict[str, dict | None]:
         tooltip=[alt.Tooltip("story_title:N", title="story"), "outlet_count:Q", "articles:Q",
                  alt.Tooltip("first_seen:T", title="first seen", format="%Y-%m-%d %H:%M"),
                  alt.Tooltip("last_seen:T", title="last seen", format="%Y-%m-%d %H:%M")],
-    ).properties(width=WIDE - 380, height=alt.Step(20)) if stories else None
+    ).properties(width=WIDE - 300, height=alt.Step(20)) if stories else None
 
     panels = []
     for kind, label in KINDS.items():
         rows = [e for e in data.entities if e["kind"] == kind]
         if rows:
             panels.append(alt.Chart(values(rows), title=f"Most mentioned {label}").mark_bar().encode(
-                y=alt.Y("entity:N", sort="-x", title=None),
+                y=alt.Y("entity:N", sort="-x", title=None, axis=alt.Axis(labelLimit=140)),
                 x=alt.X("mentions:Q", title="mentions"),
                 color=alt.value({"person": "#4e79a7", "org": "#59a14f", "place": "#e15759"}[kind]),
                 tooltip=["entity:N", "mentions:Q", alt.Tooltip("articles:Q", title="articles")],
-            ).properties(width=170, height=alt.Step(18)))
-    specs["entities"] = alt.hconcat(*panels, spacing=40) if panels else None
+            ).properties(width=140, height=alt.Step(18)))
+    specs["entities"] = alt.hconcat(*panels, spacing=30) if panels else None
 
     specs["entity_daily"] = alt.Chart(values(data.entity_daily), title="Daily mentions of the most mentioned"
                                       ).mark_line(point=True).encode(
@@ -296,19 +296,19 @@ def charts(data: ReportData) -> dict[str, dict | None]:
         x=alt.X("sum(documents):Q", title="documents"),
         color=alt.Color("stage:N", title="stage"),
         tooltip=["stage:N", "reason:N", "sum(documents):Q"],
-    ).properties(width=WIDE - 460, height=alt.Step(20)) if data.quarantine else None
+    ).properties(width=WIDE - 380, height=alt.Step(20)) if data.quarantine else None
 
     specs["removed"] = alt.Chart(values(data.removed), title="Boilerplate removed by rule").mark_bar(
         color="#76b7b2").encode(
         y=alt.Y("rule:N", sort="-x", title=None),
         x=alt.X("segments:Q", title="segments removed"),
         tooltip=["rule:N", "segments:Q", alt.Tooltip("articles:Q", title="articles")],
-    ).properties(width=WIDE - 460, height=alt.Step(20)) if data.removed else None
+    ).properties(width=WIDE - 380, height=alt.Step(20)) if data.removed else None
 
     validation = [{**v, "checked": v["passed"] + v["failed"],
                    "share": v["failed"] / (v["passed"] + v["failed"]) if v["passed"] + v["failed"] else 0.0}
                   for v in data.validation]
-    if validation:
+    if any(v["failed"] for v in validation):
         base = alt.Chart(values(validation), title="Validation: articles failing each expectation").encode(
             y=alt.Y("expectation:N", sort=alt.EncodingSortField("failed", op="max", order="descending"), title=None),
             x=alt.X("failed:Q", title="articles failed"),
@@ -319,7 +319,7 @@ def charts(data: ReportData) -> dict[str, dict | None]:
             + base.mark_text(align="left", dx=4, fontSize=10, color="#333").encode(
                 text=alt.Text("label:N")).transform_calculate(
                 label="datum.failed + ' of ' + datum.checked")
-        ).properties(width=WIDE - 560, height=alt.Step(20))
+        ).properties(width=WIDE - 460, height=alt.Step(20))
     else:
         specs["validation"] = None
 
@@ -328,7 +328,7 @@ def charts(data: ReportData) -> dict[str, dict | None]:
         x=alt.X("sum(failures):Q", title="failed fetches (quarantined)"),
         color=alt.Color("reason:N", title="reason"),
         tooltip=["host:N", "reason:N", "sum(failures):Q"],
-    ).properties(width=WIDE - 460, height=alt.Step(20)) if data.fetch_failures else None
+    ).properties(width=WIDE - 380, height=alt.Step(20)) if data.fetch_failures else None
     return {name: (chart.to_dict() if chart is not None else None) for name, chart in specs.items()}
 
 
@@ -373,7 +373,7 @@ header { padding: 20px 32px 12px; background: #fff; border-bottom: 1px solid var
 header h1 { margin: 0 0 4px; font-size: 22px; }
 header p { margin: 0; color: var(--muted); font-size: 13px; }
 nav a { margin-right: 14px; color: var(--accent); text-decoration: none; font-size: 14px; }
-main { padding: 8px 32px 40px; max-width: 1160px; }
+main { padding: 8px 32px 40px; max-width: 1100px; }
 section { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 8px 20px 16px;
           margin: 18px 0; }
 h2 { font-size: 18px; margin: 12px 0 4px; }
@@ -469,7 +469,9 @@ def render(data: ReportData, links: dict[str, str] | None = None) -> str:
         body.append(f'<section id="{sid}"><h2>{heading}</h2><p class="note">From {html.escape(source)}.</p>')
         for cid in chart_ids:
             if specs.get(cid) is None:
-                body.append(f'<p class="empty" data-chart="{cid}">{html.escape(EMPTY[cid])}</p>')
+                empty = EMPTY[cid] if not (cid == "validation" and data.validation) else \
+                    "No article failed an expectation in this period."
+                body.append(f'<p class="empty" data-chart="{cid}">{html.escape(empty)}</p>')
             else:
                 body.append(f'<div class="chart" id="chart-{cid}" data-chart="{cid}"></div>')
             if cid == "stories":
