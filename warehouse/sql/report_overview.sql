@@ -2,7 +2,7 @@
 -- runs and quarantined documents, and the span of the articles' seen_at.
 with params as (select cast($since as timestamptz) as since),
 recent as (
-    select * from v_articles, params where since is null or seen_at >= since
+    select article_id, outlet, story_id, seen_at from v_articles, params where since is null or seen_at >= since
 )
 select
     (select count(*) from recent) as articles,

@@ -1,7 +1,8 @@
 -- The $limit stories with the most outlets (then articles) among articles seen since $since.
 with params as (select cast($since as timestamptz) as since),
 recent as (
-    select * from v_articles, params where story_id is not null and (since is null or seen_at >= since)
+    select story_id, story_title, outlet, seen_at from v_articles, params
+    where story_id is not null and (since is null or seen_at >= since)
 )
 select story_id,
        any_value(story_title) as story_title,
