@@ -1,4 +1,5 @@
-"""The `reclean` flow: stored raw documents -> clean -> validate -> load, then publish. No refetch.
+"""The `reclean` flow: stored raw documents -> clean -> validate -> load, then publish and write the
+news report. No refetch.
 
 The same batch pipeline as `ingest` (tasks/pipeline.py), fed from the documents the warehouse holds.
 """
@@ -13,7 +14,7 @@ from prefect.runtime import flow_run
 
 from newsflow.config import resolve_settings
 from tasks.clean import CLEANER_VERSION
-from tasks.pipeline import BatchWriter, RunSummary, mark_flow_process, publish_task
+from tasks.pipeline import BatchWriter, RunSummary, mark_flow_process, publish_task, report_task
 from tasks.reclean import backfill_enrichment, stored_documents
 from tasks.warehouse import Warehouse
 
@@ -43,6 +44,8 @@ def reclean(db: str | None = None, since: datetime | None = None, batch_size: in
         finally:
             warehouse.finish_run(run_id, status, summary.documents_seen, writer.totals, summary.expectations)
         publish_task(str(warehouse.analyst))
+    summary.report = report_task(str(warehouse.analyst))  # the page shows the copy just published
+    summary.report_refreshed = summary.report is not None
     summary.count(writer.totals)
     result = {**summary.as_dict(), "enriched_backfill": backfilled, "cleaner_version": CLEANER_VERSION,
               "seconds": round(time.perf_counter() - started, 2)}

@@ -33,6 +33,7 @@ def test_reclean_restores_stale_articles_idempotently_and_publishes(tmp_path: Pa
 
     first = reclean(db=str(analyst))
     assert (first["documents_seen"], first["articles_updated"], first["articles_unchanged"]) == (5, 1, 4)
+    assert first["report_refreshed"] and (analyst.parent / "report.html").stat().st_size > 100_000
     with duckdb.connect(str(analyst), read_only=True) as con:  # published to the analyst path
         assert con.execute("select body from articles where article_id = ?", [stale_id]).fetchone()[0] == good_body
         assert con.execute("select distinct cleaner_version from articles").fetchall() == [(CLEANER_VERSION,)]
