@@ -90,10 +90,12 @@ _KINDS_OF_REASON = [  # (pattern, kind): the first match names the reason's kind
 ]
 
 
-def reason_kind(reason: str) -> str:
+def reason_kind(reason: str | None) -> str:
     """A quarantine reason without its particulars, so equal causes count together:
     'failed expect_x(body): body has 27 characters' -> 'failed expect_x(body)', 'HTTP 503 after 4
     attempts' -> 'HTTP 503', else the text before its first colon or parenthesis."""
+    if not reason:
+        return "(no reason recorded)"
     for pattern, kind in _KINDS_OF_REASON:
         m = pattern.search(reason)
         if m:

@@ -154,6 +154,7 @@ def test_collect_counts_what_the_warehouse_holds(warehouse):
      "refused: private address"),
     ("binary content (NUL bytes), not a text article", "binary content"),
     ("timed out", "timed out"),
+    (None, "(no reason recorded)"),
 ])
 def test_reason_kind(reason, kind):
     assert R.reason_kind(reason) == kind
