@@ -262,15 +262,14 @@ def test_sql_shell_interactive_through_a_pseudo_terminal(samples_db):
     proc = subprocess.Popen([*NEWSFLOW, "sql", "--db", str(db)], stdin=child, stdout=child, stderr=child,
                             cwd=REPO, env={**os.environ, "TERM": "xterm", "COLUMNS": "160"}, close_fds=True)
     os.close(child)
-    seen = b""
+    seen, pos = b"", 0
 
-    def read_until(marker: bytes, timeout: float = 30) -> int:
-        """Read the screen until `marker` shows after what was read before; answer the shell's
+    def read_until(marker: bytes, timeout: float = 30) -> None:
+        """Read the screen until `marker` shows after the previous marker; answer the shell's
         cursor-position queries (ESC [6n) as a terminal does: its line editor waits for them."""
-        nonlocal seen
-        start = len(seen)
+        nonlocal seen, pos
         deadline = time.monotonic() + timeout
-        while marker not in seen[start:] and time.monotonic() < deadline:
+        while marker not in seen[pos:] and time.monotonic() < deadline:
             ready, _, _ = select.select([main], [], [], 0.2)
             if ready:
                 try:
@@ -280,8 +279,8 @@ def test_sql_shell_interactive_through_a_pseudo_terminal(samples_db):
                 seen += chunk
                 for _ in range(chunk.count(b"\x1b[6n")):
                     os.write(main, b"\x1b[1;1R")
-        assert marker in seen[start:], seen.decode(errors="replace")[-2000:]
-        return len(seen)
+        assert marker in seen[pos:], seen.decode(errors="replace")[-2000:]
+        pos = seen.index(marker, pos) + len(marker)
 
     try:
         read_until(b"newsflow sql: DuckDB on")
