@@ -81,18 +81,23 @@ def ingest(sources: list[str] | None = None, db: str | None = None, batch_size: 
                         warehouse.analyst)
     if summary.expectations:
         summary.data_docs = data_docs_task(str(warehouse.analyst.parent / "data_docs"))
-    report = warehouse.analyst.parent / REPORT_FILE
-    if publish_needed or not report.exists():  # the page shows the analyst copy: refreshed when it changes
-        summary.report = report_task(str(warehouse.analyst))
-        summary.report_refreshed = summary.report is not None
-    elif report.exists():
-        summary.report = report.as_uri()
+    _refresh_report(warehouse, summary, publish_needed)
     summary.served_at = settings.report_url
     create_markdown_artifact(key="ingest-summary", markdown=summary_markdown(summary),
                              description="newsflow ingest: counts, quarantine, validation, report")
     logger.info("done: %s", {k: v for k, v in summary.as_dict().items()
                              if k not in ("quarantine", "expectations", "slowest", "skipped")})
     return summary.as_dict()
+
+
+def _refresh_report(warehouse: Warehouse, summary: RunSummary, published: bool) -> None:
+    """Rewrite the news report when the analyst copy changed (or there is none yet); record its link."""
+    report = warehouse.analyst.parent / REPORT_FILE
+    if published or not report.exists():
+        summary.report = report_task(str(warehouse.analyst))
+        summary.report_refreshed = summary.report is not None
+    else:
+        summary.report = report.as_uri()
 
 
 def _share_api_with_workers() -> None:

@@ -220,7 +220,10 @@ def _short(text: str | None, n: int = 70) -> str:
 
 
 def charts(data: ReportData) -> dict[str, dict | None]:
-    """One Vega-Lite spec per chart id (None: nothing to draw for that period)."""
+    """One Vega-Lite spec per chart id (None: nothing to draw for that period).
+
+    Long because it is the page's charts one after another, in page order: each spec is a few
+    declarative lines that read best next to the others."""
     import altair as alt
 
     def values(rows: list[Row]) -> alt.Data:
