@@ -113,10 +113,11 @@ class TreeSampler(threading.Thread):
             self.stopped.wait(self.every)
 
 
-def ingest(source: Path, db: Path, log: Path, extra: list[str]) -> dict:
-    """Run `newsflow ingest` once; wall seconds, peak RSS of the process tree, and its summary."""
+def ingest(source: Path, db: Path, log: Path, extra: list[str], env: dict[str, str] | None = None) -> dict:
+    """Run `newsflow ingest` once (with `env` added to the environment); wall seconds, CPU seconds and
+    peak RSS of the process tree, and its summary."""
     cmd = [str(NEWSFLOW), "ingest", str(source), "--db", str(db), *extra]
-    env = dict(os.environ, COLUMNS="200")
+    env = dict(os.environ, COLUMNS="200", **(env or {}))
     started = time.perf_counter()
     cpu0 = _children_cpu()
     with log.open("w") as fh:
