@@ -333,7 +333,8 @@ class HostManners:
         """Reserve the host's next request slot on the clock and sleep until it starts."""
         host = urlsplit(url).netloc.lower()
         interval = self.interval(host)
-        wait = self.clock.reserve(host, interval) - time.time()
+        latest = time.time() + (deadline_at - time.monotonic())
+        wait = self.clock.reserve(host, interval, latest) - time.time()
         if wait > 0:
             if time.monotonic() + wait >= deadline_at:
                 raise FetchError(f"the {interval:g} s interval between requests to {host} (or its Retry-After) "

@@ -37,13 +37,24 @@ class HostClock:
     def __init__(self, folder: str | os.PathLike | None = None) -> None:
         self.folder = Path(folder).expanduser() if folder else None
         if self.folder is not None:
-            self.folder.mkdir(parents=True, exist_ok=True)
+            try:
+                self.folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise OSError(f"cannot create {self.folder} for the per-host politeness record ({exc.strerror}); "
+                              "set NEWSFLOW_FETCH_HOSTS_DIR to a writable folder") from exc
         self._lock = threading.Lock()
         self._next: dict[str, float] = {}
 
-    def reserve(self, host: str, interval: float) -> float:
-        """The wall-clock time (time.time()) at which this caller may send its request to `host`."""
-        return self._update(host, lambda stored, now: (max(now, stored), max(now, stored) + interval))
+    def reserve(self, host: str, interval: float, latest: float | None = None) -> float:
+        """The wall-clock time (time.time()) at which this caller may send its request to `host`.
+
+        With `latest`, a slot starting after it is not taken (the host's record is left as it was):
+        the caller gives up instead of holding a slot it cannot use."""
+        def take(stored: float, now: float) -> tuple[float, float]:
+            start = max(now, stored)
+            return start, (stored if latest is not None and start > latest else start + interval)
+
+        return self._update(host, take)
 
     def defer(self, host: str, until: float) -> None:
         """Nobody asks `host` before the wall-clock time `until` (Retry-After, backoff)."""
