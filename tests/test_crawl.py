@@ -170,3 +170,34 @@ def test_lanes_run_one_job_per_host_at_a_time():
     lanes.wait()
     lanes.close()
     assert most == {f"h{i}": 1 for i in range(4)}
+
+
+def test_import_opml_prints_a_source_that_the_config_accepts(tmp_path):
+    import tomllib
+
+    from newsflow.config import parse_config
+
+    opml = ('<?xml version="1.0"?><opml version="1.0"><body><outline text="a">'
+            '<outline xmlUrl="https://a.example/rss"/><outline xmlUrl="https://b.example/atom.xml"/>'
+            '</outline><outline xmlUrl="https://a.example/rss"/></body></opml>')
+    (tmp_path / "feeds.opml").write_text(opml, encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "newsflow.cli", "import-opml", str(tmp_path / "feeds.opml"),
+                           "--name", "wire", "--interval", "1h"], cwd=REPO_ROOT, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    source = parse_config(tomllib.loads(proc.stdout)).source("wire")
+    assert source.kind == "feed" and source.locations == ["https://a.example/rss", "https://b.example/atom.xml"]
+    assert "2 feed(s)" in proc.stderr
+
+
+def test_the_run_artifact_shows_hosts_slowest_hosts_and_failures_by_reason():
+    from tasks.pipeline import RunSummary, summary_markdown
+
+    s = RunSummary(run_id="r", db="x.duckdb", fetch={"fetched": 7, "errors": 2},
+                   fetch_hosts={"a.example": [5, 5, 0, 1.0, 0.4], "b.example": [4, 2, 2, 3.0, 2.5]},
+                   fetch_failures={"HTTP 503 after 4 attempts": 2})
+    md = summary_markdown(s)
+    assert "## Fetch by host (2 hosts)" in md and "| `a.example` | 5 | 5 | 0 | 1.0 |" in md
+    slowest = md.split("## Slowest hosts")[1]
+    assert slowest.index("b.example") < slowest.index("a.example")  # 1.5 s per page against 0.2 s
+    assert "| HTTP 503 after 4 attempts | 2 |" in md
