@@ -203,7 +203,7 @@ def ingest(
         flow = ingest_flow.with_options(task_runner=_task_runner(task_runner, workers, dask_address))
         if server is not None:
             _import_what_the_run_needs()  # on this process's core while the server boots on the other
-            if _cleaning_ahead(files, bool(plan.urls), settings.db_path):
+            if _cleaning_ahead(files, bool(plan.urls or plan.opml_files), settings.db_path):
                 _warm_up_cleaning(task_runner)
             server.wait()
         _freeze_imports()

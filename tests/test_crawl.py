@@ -201,3 +201,15 @@ def test_the_run_artifact_shows_hosts_slowest_hosts_and_failures_by_reason():
     slowest = md.split("## Slowest hosts")[1]
     assert slowest.index("b.example") < slowest.index("a.example")  # 1.5 s per page against 0.2 s
     assert "| HTTP 503 after 4 attempts | 2 |" in md
+
+
+def test_an_opml_source_plans_its_file_beside_the_config(tmp_path):
+    from newsflow.config import plan_run, resolve_settings
+
+    (tmp_path / "newsflow.toml").write_text('[[sources]]\nname = "wire"\nkind = "opml"\n'
+                                            'locations = ["feeds.opml", "https://lists.example/feeds.opml"]\n'
+                                            'limits = { max_items = 40 }\n', encoding="utf-8")
+    plan = plan_run(resolve_settings(config=str(tmp_path / "newsflow.toml")), None, "wire")
+    assert plan.kind == "opml" and plan.max_items == 40
+    assert plan.opml_files == (str(tmp_path / "feeds.opml"),)
+    assert plan.urls == ("https://lists.example/feeds.opml",)
