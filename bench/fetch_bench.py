@@ -3,7 +3,8 @@
 Starts H news sites on 127.0.0.2 ... 127.0.0.<H+1>, one port (bench/sites.py: robots.txt, an RSS feed
 of K items, K article pages, each answer after `latency` seconds), then measures in one run:
 
-  (s)  start-up: `newsflow ingest` of one page of one site into a fresh warehouse;
+  (s)  start-up: `newsflow ingest` of one page of one site into a fresh warehouse (interval 0, so
+       the start-up holds no politeness wait);
   (w)  `newsflow ingest` of the H feeds into a fresh warehouse, at the given per-host interval, and the
        same at a second size (2H feeds of 2K items) to show peak RSS does not grow with H x K.
 
@@ -78,7 +79,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="newsflow-fetch-bench-") as tmp:
         workdir = Path(tmp)
         with Sites(1, 1, latency) as one:
-            start = run_ingest(one.pages(one.addresses[0]), workdir, "startup", interval)
+            start = run_ingest(one.pages(one.addresses[0]), workdir, "startup", 0.0)  # no politeness wait in it
         main_run = measure(h, k, latency, interval, workdir, "main")
         second = None if args.no_second_size else measure(2 * h, 2 * k, latency, interval, workdir, "double")
     polite = (k + 1) * interval + latency
