@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export DO_NOT_TRACK ?= 1
 
-.PHONY: run test bench serve clean-db venv
+.PHONY: run test bench bench-fetch serve clean-db venv
 
 venv: $(STAMP)
 
@@ -25,6 +25,9 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench.py
+
+bench-fetch: $(STAMP)
+	$(BIN)/python bench/fetch_bench.py
 
 serve: $(STAMP)
 	$(BIN)/newsflow serve

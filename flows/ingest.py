@@ -1,7 +1,8 @@
 """The `ingest` flow: discover or fetch -> clean, validate and load in batches -> publish.
 
 The flow only composes: the batch pipeline is tasks/pipeline.py, the warehouse writer
-tasks/warehouse.py. One Prefect task run per source or batch, never per article.
+tasks/warehouse.py, the crawl tasks/discover.py (its pages stream into the batches as they arrive,
+each loaded with its fetch state). One Prefect task run per source or batch, never per article.
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from newsflow.config import plan_run, resolve_settings
-from newsflow.settings import CORES
+from newsflow.settings import CORES, Settings
 from tasks.clean import CLEANER_VERSION
-from tasks.discover import fetch_source_task
+from tasks.crawl import CrawlStream
+from tasks.discover import stream_source
+from tasks.load import FetchRows
 from tasks.pipeline import (BatchWriter, RunSummary, batches, data_docs_task, discover_task, mark_flow_process,
                             publish_task, report_task, summary_markdown)
 from tasks.progress import IngestProgress
@@ -51,20 +54,10 @@ def ingest(sources: list[str] | None = None, db: str | None = None, batch_size: 
         status = "failed"
         try:
             paths, summary.skipped = discover_task(list(plan.paths)) if plan.paths else ([], [])
-            harvest = fetch_source_task(list(plan.urls), plan.kind, plan.policy, warehouse.fetch_state(plan.name),
-                                        plan.name, plan.max_items, plan.allowed_domains) if plan.urls else None
-            fetched = harvest.documents if harvest else []
-            summary.fetch, summary.skipped = (harvest.stats, summary.skipped + harvest.skipped) if harvest else (
-                {}, summary.skipped)
-            known = warehouse.known_document_ids()
-            logger.info("%d file(s) found, %d document(s) fetched; %d documents already in the warehouse",
-                        len(paths), len(fetched), len(known))
-            writer.progress = IngestProgress(paths)
-            docs = itertools.chain(read_all(paths, warehouse.stored_files(), settings.max_document_bytes), fetched)
-            writer.run(batches(docs, known, settings.batch_size, summary, writer.progress,
-                               expected=len(paths) + len(fetched), workers=CORES), max_in_flight or 2 * CORES)
-            if harvest is not None:  # only once loaded: a crash before this refetches instead of losing pages
-                warehouse.save_fetch_state(plan.name, harvest)
+            stream = stream_source(list(plan.urls), plan.kind, plan.policy, warehouse.fetch_state(plan.name),
+                                   source=plan.name, max_items=plan.max_items, allowed_domains=plan.allowed_domains,
+                                   opml_files=plan.opml_files) if plan.urls or plan.opml_files else None
+            _load_all(writer, paths, stream, plan.name, settings, max_in_flight or 2 * CORES)
             warehouse.ensure_search_index()
             status = "completed"
         finally:
@@ -86,8 +79,34 @@ def ingest(sources: list[str] | None = None, db: str | None = None, batch_size: 
     create_markdown_artifact(key="ingest-summary", markdown=summary_markdown(summary),
                              description="newsflow ingest: counts, quarantine, validation, report")
     logger.info("done: %s", {k: v for k, v in summary.as_dict().items()
-                             if k not in ("quarantine", "expectations", "slowest", "skipped")})
+                             if k not in ("quarantine", "expectations", "slowest", "skipped", "fetch_hosts")})
     return summary.as_dict()
+
+
+def _load_all(writer: BatchWriter, paths: list[Path], stream: CrawlStream | None, source: str, settings: Settings,
+              max_in_flight: int) -> None:
+    """Files first, then fetched pages as they arrive, through the batch pipeline; each batch loads
+    with its pages' fetch state, the rest of the state is saved once every page is loaded."""
+    warehouse, summary = writer.warehouse, writer.summary
+    known = warehouse.known_document_ids()
+    writer.logger.info("%d file(s) found, %s; %d documents already in the warehouse", len(paths),
+                       "fetching pages as they arrive" if stream else "nothing to fetch", len(known))
+    writer.progress = IngestProgress(paths, fetch_counts=stream.progress if stream else None)
+    if stream is not None:
+        writer.fetch_rows = lambda batch: FetchRows(source, *stream.take([d.document_id for d in batch]))
+    docs = itertools.chain(read_all(paths, warehouse.stored_files(), settings.max_document_bytes), stream or ())
+    try:
+        writer.run(batches(docs, known, settings.batch_size, summary, writer.progress,
+                           expected=None if stream else len(paths), workers=CORES), max_in_flight)
+    except BaseException:
+        if stream is not None:
+            stream.stop()
+        raise
+    if stream is not None:
+        harvest = stream.finish()
+        summary.fetch, summary.skipped = harvest.stats, summary.skipped + harvest.skipped
+        summary.fetch_hosts, summary.fetch_failures = harvest.hosts, harvest.failures
+        warehouse.save_fetch_state(source, harvest, stream.take(list(stream.ledger)))
 
 
 def _refresh_report(warehouse: Warehouse, summary: RunSummary, published: bool) -> None:

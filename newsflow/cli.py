@@ -203,7 +203,7 @@ def ingest(
         flow = ingest_flow.with_options(task_runner=_task_runner(task_runner, workers, dask_address))
         if server is not None:
             _import_what_the_run_needs()  # on this process's core while the server boots on the other
-            if _cleaning_ahead(files, bool(plan.urls), settings.db_path):
+            if _cleaning_ahead(files, bool(plan.urls or plan.opml_files), settings.db_path):
                 _warm_up_cleaning(task_runner)
             server.wait()
         _freeze_imports()
@@ -294,6 +294,12 @@ def print_summary(s: dict) -> None:
         out.print(f"Validation report (Great Expectations Data Docs): {s['data_docs']}")
     if s.get("report"):
         out.print(f"News report{' (refreshed)' if s.get('report_refreshed') else ''}: {s['report']}")
+    if s.get("fetch_hosts"):
+        hosts = s["fetch_hosts"].values()
+        out.print(f"Fetched from {len(s['fetch_hosts'])} host(s): {sum(int(h[1]) for h in hosts)} URLs answered, "
+                  f"{sum(int(h[2]) for h in hosts)} failed" + "".join(
+                      f"; {n} {reason}" for reason, n in sorted(s.get("fetch_failures", {}).items(),
+                                                                 key=lambda kv: -kv[1])[:3]), highlight=False)
     if s.get("skipped"):
         out.print(f"[yellow]{len(s['skipped'])} skipped[/yellow] (not documents; nothing stored):")
         for item, reason in s["skipped"][:20]:
@@ -538,6 +544,31 @@ def settings_(
     for name, info in Settings.model_fields.items():
         table.add_row(name, str(getattr(settings, name)), f"NEWSFLOW_{name.upper()}", info.description or "")
     out.print(table)
+
+
+@app.command("import-opml")
+def import_opml(
+    opml: Annotated[Path, typer.Argument(help="An OPML file (what feed readers export).")],
+    name: Annotated[str, typer.Option("--name", help="The new source's name.")] = "feeds",
+    interval: Annotated[Optional[str], typer.Option("--interval", help="Schedule, e.g. 1h.")] = None,
+) -> None:
+    """Print a newsflow.toml [[sources]] entry (kind "feed") listing every feed of an OPML file; add
+    it to newsflow.toml. (A source of kind "opml" reads the file at each run instead.)"""
+    import json
+
+    from tasks.discover import DiscoveryError, parse_opml
+
+    try:
+        feeds = parse_opml(opml.read_bytes())
+    except (OSError, DiscoveryError) as exc:
+        console.print(f"[red]error:[/red] cannot read {opml}: {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    lines = ["[[sources]]", f"name = {json.dumps(name)}", 'kind = "feed"']
+    if interval:
+        lines.append(f"interval = {json.dumps(interval)}")
+    lines += ["locations = [", *(f"    {json.dumps(url)}," for url in feeds), "]"]
+    print("\n".join(lines))
+    console.print(f"{len(feeds)} feed(s) from {opml}", highlight=False)
 
 
 @app.command("eval")

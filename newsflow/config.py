@@ -56,7 +56,7 @@ class Source(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")
-    kind: Literal["files", "urls", "feed", "sitemap"]
+    kind: Literal["files", "urls", "feed", "sitemap", "opml"]
     location: str | None = None
     locations: list[str] = Field(default_factory=list)
     cron: str | None = None
@@ -95,6 +95,8 @@ class Source(BaseModel):
             raise ValueError("give either cron or interval, not both")
         if self.kind != "files":
             for loc in self.locations:
+                if self.kind == "opml" and not is_url(loc):
+                    continue  # an OPML file beside the config
                 try:
                     check_url(loc)
                 except BadURL as exc:
@@ -173,7 +175,7 @@ class Config(BaseModel):
         policy = FetchPolicy(user_agent=f.user_agent, min_host_interval=f.min_host_interval,
                              deadline=f.deadline, respect_robots=f.respect_robots,
                              allow_private_networks=f.allow_private_networks,
-                             allowed_hosts=tuple(f.allowed_hosts), max_bytes=s.max_document_bytes)
+                             allowed_hosts=tuple(f.allowed_hosts), **_crawl_settings(s))
         if s.allow_private_networks is None:
             return policy
         return replace(policy, allow_private_networks=s.allow_private_networks)
@@ -181,7 +183,13 @@ class Config(BaseModel):
 
 def default_fetch_policy(s: Settings) -> FetchPolicy:
     """The policy when no config applies (e.g. `newsflow ingest URL`): the settings alone."""
-    return FetchPolicy(allow_private_networks=bool(s.allow_private_networks), max_bytes=s.max_document_bytes)
+    return FetchPolicy(allow_private_networks=bool(s.allow_private_networks), **_crawl_settings(s))
+
+
+def _crawl_settings(s: Settings) -> dict[str, Any]:
+    return dict(max_bytes=s.max_document_bytes, max_connections=s.fetch_connections,
+                host_connections=s.fetch_host_connections, hosts_dir=str(s.hosts_dir),
+                retry_backoff=s.fetch_retry_backoff)
 
 
 def resolve_settings(**flags: Any) -> Settings:
@@ -279,6 +287,7 @@ class RunPlan:
     max_items: int = settings.DEFAULT_MAX_ITEMS
     allowed_domains: tuple[str, ...] = ()
     language: str | None = None
+    opml_files: tuple[str, ...] = ()  # kind "opml": local OPML files whose feeds are fetched
 
 
 def is_url(text: str) -> bool:
@@ -301,6 +310,9 @@ def plan_run(s: Settings, sources: list[str] | None = None, source: str | None =
                       allowed_domains=tuple(spec.limits.allowed_domains), language=spec.limits.language)
         if spec.kind == "files":
             return RunPlan(paths=where, **common)
+        if spec.kind == "opml":
+            return RunPlan(urls=tuple(w for w in where if is_url(w)),
+                           opml_files=tuple(w for w in where if not is_url(w)), kind="opml", **common)
         return RunPlan(urls=where, kind=spec.kind, **common)
     given = [str(s) for s in (sources or [settings.SAMPLES_DIR])]
     urls = tuple(s for s in given if is_url(s))

@@ -54,7 +54,21 @@ ROBOTS_MAX_BYTES = 512 * 1024
 SITEMAP_MAX_DEPTH = 3  # sitemap index -> sitemap -> ... levels followed
 SITEMAP_MAX_FILES = 50  # sitemaps read per source per run
 DEFAULT_MAX_ITEMS = 500  # items fetched per source per run unless the source sets max_items
+FETCH_CONNECTIONS = 32  # requests open at once across all hosts (Settings.fetch_connections)
+FETCH_HOST_CONNECTIONS = 1  # requests open at once to one host (Settings.fetch_host_connections)
+FETCH_RETRY_BACKOFF = 900.0  # seconds before a transiently failed item is tried again; doubles per failure
+FETCH_RETRY_MAX_BACKOFF = 86400.0
+FETCH_MAX_FAILURES = 8  # transient failures in a row after which an item is given up (permanent)
+STREAM_QUEUE_DOCS = 200  # fetched documents waiting for the batch pipeline before fetching waits
+STREAM_FLUSH_S = 2.0  # fetched documents gathered this long go to cleaning as a batch (or a full batch sooner)
 CONFIG_FILE = "newsflow.toml"
+
+
+def default_hosts_dir() -> Path:
+    """Where the per-host politeness record lives unless Settings.fetch_hosts_dir says otherwise: one
+    folder per user, so every run of that user (any warehouse, any deployment) shares it."""
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "newsflow" / "hosts"
 
 
 def config_path(explicit: str | os.PathLike | None = None) -> Path:
@@ -83,6 +97,11 @@ class FetchPolicy:
     respect_robots: bool = True
     allow_private_networks: bool = False
     allowed_hosts: tuple[str, ...] = ()
+    max_connections: int = FETCH_CONNECTIONS
+    host_connections: int = FETCH_HOST_CONNECTIONS
+    hosts_dir: str | None = None  # the shared per-host record (tasks/hostclock.py); None: this process only
+    retry_backoff: float = FETCH_RETRY_BACKOFF
+    max_failures: int = FETCH_MAX_FAILURES
 
 # Stories (tasks/stories.py): MinHash over each article's entity-key set; measured in docs/warehouse.md.
 STORY_NUM_PERM = 128
@@ -139,13 +158,23 @@ class Settings(BaseSettings):
                                             "into the file past this size and opens the file afresh.")
     allow_private_networks: bool | None = Field(None, description="Fetch from loopback/private hosts; "
                                                 "unset: newsflow.toml's [fetch] decides.")
+    fetch_connections: int = Field(FETCH_CONNECTIONS, gt=0, description="Requests open at once across all "
+                                   "hosts while fetching.")
+    fetch_host_connections: int = Field(FETCH_HOST_CONNECTIONS, gt=0, description="Requests open at once to "
+                                        "one host (its minimum interval holds either way).")
+    fetch_hosts_dir: Path | None = Field(None, description="Folder of the per-host politeness record that "
+                                         "overlapping runs share (one file per host); default "
+                                         "~/.cache/newsflow/hosts.")
+    fetch_retry_backoff: float = Field(FETCH_RETRY_BACKOFF, ge=0, description="Seconds before an item that "
+                                       "failed transiently (timeout, 429, 5xx) is tried again by a later run; "
+                                       "doubles per failure, up to a day.")
     report_url: str | None = Field(None, pattern=r"^https?://[^\s/]+$", description="Where `newsflow serve` "
                                    "serves report.html and data_docs/ over HTTP (e.g. http://127.0.0.1:4201); "
                                    "serve sets it for its runs, whose summary artifacts then link there.")
     early_server: bool = Field(True, description="Start the temporary Prefect server while the CLI imports.")
     debug: bool = Field(False, description="Show tracebacks of failed runs on the terminal.")
 
-    @field_validator("allow_private_networks", "config", "report_url", mode="before")
+    @field_validator("allow_private_networks", "config", "report_url", "fetch_hosts_dir", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -153,6 +182,10 @@ class Settings(BaseSettings):
     @property
     def db_path(self) -> Path:
         return db_path(self.db)
+
+    @property
+    def hosts_dir(self) -> Path:
+        return Path(self.fetch_hosts_dir).expanduser() if self.fetch_hosts_dir else default_hosts_dir()
 
     @property
     def cleaning_limits(self) -> CleaningLimits:

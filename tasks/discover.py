@@ -1,18 +1,26 @@
-"""Turn web sources (page URLs, RSS/Atom feeds, sitemaps) into RawDocuments, skipping what is known.
+"""Turn web sources (page URLs, RSS/Atom feeds, sitemaps, OPML feed lists) into RawDocuments,
+skipping what is known.
 
 Feeds are parsed from bytes with feedparser (never handed a URL; documents declaring XML entities are
 refused). Sitemaps, sitemap indexes and gzipped sitemaps are parsed with lxml with entity resolution,
 DTD loading and network access switched off. What was seen before comes in as a `FetchState` (plain
-values read from the warehouse) and what changed goes out in a `Harvest`, so the flow saves it in the
-same run that loads the documents.
+values read from the warehouse) and what changed goes out with each document (or in the `Harvest`),
+so the flow saves it in the transaction that loads the document.
+
+A `Harvester` walks many hosts at once (tasks/crawl.py `Lanes`: one lane per host, the fetcher's
+manners per request). Items that failed transiently are remembered with a next attempt time (the
+frontier) and tried again by a later run even when their feed has not changed; items that failed
+for good are marked seen and not tried again.
 """
 
 from __future__ import annotations
 
 import io
 import re
+import threading
+from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Literal
 from urllib.parse import urljoin, urlsplit
 
@@ -23,6 +31,7 @@ from prefect.cache_policies import NO_CACHE
 
 from newsflow import settings
 from newsflow.urls import BadURL, check_url
+from tasks.crawl import LANES_PER_CONNECTION, CrawlStream, Lanes
 from tasks.fetch import Fetcher, FetchError, FetchPolicy, FetchResult, gunzip_limited
 from tasks.models import RawDocument, sha256_hex
 
@@ -55,14 +64,18 @@ class UrlState:
     etag: str | None = None
     last_modified: str | None = None
     content_sha256: str | None = None
+    failures: int = 0  # transient failures in a row
 
 
 @dataclass(slots=True)
 class FetchState:
-    """Known URLs and seen items of one source, read before a run."""
+    """Known URLs and seen items of one source, read before a run; `due` are items whose next
+    attempt (after a transient failure) has come, `waiting` those whose has not."""
 
     urls: dict[str, UrlState] = field(default_factory=dict)
     seen_items: set[str] = field(default_factory=set)
+    due: list[str] = field(default_factory=list)
+    waiting: set[str] = field(default_factory=set)
 
 
 @dataclass(slots=True)
@@ -77,6 +90,9 @@ class FetchRecord:
     content_sha256: str | None
     fetched_at: str
     error: str | None = None
+    failure: str | None = None  # "transient" (tried again at next_attempt_at) or "permanent"
+    failures: int = 0
+    next_attempt_at: str | None = None
 
 
 @dataclass(slots=True)
@@ -87,10 +103,14 @@ class Harvest:
     records: list[FetchRecord] = field(default_factory=list)
     seen_items: list[str] = field(default_factory=list)
     stats: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
-        ("requests", "listings", "items_found", "fetched", "not_modified", "unchanged",
-         "skipped_seen", "skipped_domain", "skipped_limit", "skipped_loop", "refused_urls", "errors"), 0))
+        ("requests", "listings", "items_found", "fetched", "not_modified", "unchanged", "retried",
+         "skipped_seen", "skipped_domain", "skipped_limit", "skipped_loop", "skipped_backoff", "refused_urls",
+         "errors"), 0))
     # Items passed over on purpose, with the reason (e.g. a sitemap that lists itself).
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    # host -> [URLs asked, fetched, failed, seconds on the network in all, slowest]
+    hosts: dict[str, list[float]] = field(default_factory=dict)
+    failures: dict[str, int] = field(default_factory=dict)  # failure reason (URLs left out) -> count
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -221,6 +241,31 @@ def parse_sitemap(data: bytes, base_url: str, max_bytes: int = settings.FETCH_MA
     return items, children
 
 
+def parse_opml(data: bytes) -> list[str]:
+    """The feed URLs (xmlUrl) of an OPML file, the format feed readers export, at any outline depth.
+
+    Raises:
+        DiscoveryError: not OPML, or a file declaring XML entities.
+    """
+    _refuse_entities(data, "OPML file")
+    try:
+        root = etree.fromstring(data, etree.XMLParser(**_SITEMAP_PARSER))
+    except etree.XMLSyntaxError as exc:
+        raise DiscoveryError(f"OPML file is not well-formed XML: {exc}") from exc
+    if etree.QName(root).localname != "opml":
+        raise DiscoveryError(f"not an OPML file: root element is <{etree.QName(root).localname}>")
+    urls = [(node.get("xmlUrl") or node.get("xmlurl") or "").strip() for node in root.iter("outline")]
+    return list(dict.fromkeys(u for u in urls if u))
+
+
+_URLISH = re.compile(r"(https?://|/)[^\s;,)]*|'[^']*'")
+
+
+def reason_class(reason: str) -> str:
+    """A failure reason with URLs and paths left out, so failures group by kind in the run summary."""
+    return _URLISH.sub("…", reason)[:160]
+
+
 def domain_allowed(url: str, allowed_domains: list[str] | tuple[str, ...]) -> bool:
     """True when the URL's host is one of the domains or a subdomain of one (or no list is set)."""
     if not allowed_domains:
@@ -253,58 +298,126 @@ def error_document(url: str, reason: str, source: str | None = None) -> RawDocum
 # ---------------------------------------------------------------------------------------------------
 # Walking a source
 
-
 class Harvester:
-    """Fetches the locations of one source and collects documents and state. One per source run.
+    """Fetches the locations of one source, many hosts at once, and hands over documents and state.
+    One per source run.
 
     Args:
-        fetcher: the polite client for this run.
+        fetcher: the polite client for this run (thread-safe).
         state: what the warehouse knows about this source's URLs and items.
         source: the source name (kept in each document's fields).
-        max_items: pages fetched at most in this run (feed/sitemap items and page URLs alike).
+        max_items: pages fetched at most in this run (feed/sitemap items, page URLs and retries alike).
         allowed_domains: hosts (and their subdomains) items may come from; empty allows all.
+        emit: called from crawl threads with each document, its fetch records and the items it marks
+            seen (streaming); without it they are collected in the Harvest.
     """
 
     def __init__(self, fetcher: Fetcher, state: FetchState | None = None, *, source: str = "",
                  max_items: int = settings.DEFAULT_MAX_ITEMS,
-                 allowed_domains: tuple[str, ...] | list[str] = ()) -> None:
+                 allowed_domains: tuple[str, ...] | list[str] = (), emit=None) -> None:
         self.fetcher = fetcher
         self.state = state or FetchState()
         self.source = source
         self.max_items = max_items
         self.allowed_domains = tuple(allowed_domains)
+        self.emit = emit
         self.harvest = Harvest()
+        self.lanes: Lanes | None = None
+        self._lock = threading.RLock()
         self._pages_attempted = 0
         self._listings_read = 0
         self._queued: set[str] = set()
         self._listed: set[str] = set()
 
-    def run(self, locations: list[str], kind: Literal["auto", "urls", "feed", "sitemap"] = "auto") -> Harvest:
-        """Fetch every location as `kind` ("auto" detects page, feed or sitemap per response).
+    def run(self, locations: list[str], kind: str = "auto", opml_files: tuple[str, ...] | list[str] = ()
+            ) -> Harvest:
+        """Fetch every location as `kind` ("auto" detects page, feed or sitemap per response; "opml"
+        reads each as a feed list), the feeds of local `opml_files`, and the items due for a retry.
 
         Each location and each item is its own failure boundary: whatever one raises becomes an error
         document (quarantined with the reason) and the others go on."""
-        for location in locations:
-            url = self._valid(location)
-            if url is None:
-                continue
-            if kind == "urls":
-                self._guarded(url, self._page, url, None)
-            else:
-                self._guarded(url, self._listing, url, kind, 0)
+        policy = self.fetcher.policy
+        self.lanes = Lanes(policy.max_connections * LANES_PER_CONNECTION, policy.host_connections)
+        try:
+            for path in opml_files:
+                self._opml_file(path)
+            for location in locations:
+                url = self._valid(location)
+                if url is None:
+                    continue
+                if kind == "urls":
+                    with self._lock:
+                        self._queued.add(url)
+                    self._submit_page(url, None)
+                else:
+                    self._submit(url, self._listing, url, kind, 0)
+            for url in self.state.due:
+                with self._lock:
+                    if url in self._queued or url in self.state.seen_items:
+                        continue
+                    self._queued.add(url)
+                    self.harvest.stats["retried"] += 1
+                self._submit_page(url, Item(url))
+            self.lanes.wait()
+        finally:
+            self.lanes.close()
+        if self.lanes.failure is not None:
+            raise self.lanes.failure
         self.harvest.stats["requests"] = self.fetcher.requests
         return self.harvest
 
-    def _fail(self, url: str, reason: str) -> None:
-        self.harvest.stats["errors"] += 1
-        self.harvest.documents.append(error_document(url, reason, self.source))
+    @property
+    def progress(self) -> dict[str, int]:
+        """Queued, fetched and failed URLs and hosts active, for the terminal."""
+        with self._lock:
+            stats = self.harvest.stats
+            counts = {"fetched": stats["fetched"], "failed": stats["errors"]}
+        lanes = self.lanes
+        return {"queued": lanes.queued if lanes else 0, **counts, "hosts": lanes.hosts_active if lanes else 0}
+
+    # -- bookkeeping (crawl threads share it) -------------------------------------------------------
+
+    def _count(self, key: str, n: int = 1) -> None:
+        with self._lock:
+            self.harvest.stats[key] += n
+
+    def _submit(self, url: str, work, *args) -> None:
+        self.lanes.submit(urlsplit(url).netloc.lower(), self._guarded, url, work, *args)
+
+    def _submit_page(self, url: str, item: Item | None) -> None:
+        """Queue a page unless the run's page limit is reached (counted when queued: order-free)."""
+        with self._lock:
+            if self._pages_attempted >= self.max_items:
+                self.harvest.stats["skipped_limit"] += 1
+                return
+            self._pages_attempted += 1
+        self._submit(url, self._page, url, item)
+
+    def _emit(self, doc: RawDocument | None, records: list[FetchRecord], seen: list[str]) -> None:
+        """Hand over a document with the state that goes with it; state alone goes to the Harvest."""
+        if doc is not None and self.emit is not None:
+            self.emit(doc, records, seen)
+            return
+        with self._lock:
+            if doc is not None:
+                self.harvest.documents.append(doc)
+            self.harvest.records.extend(records)
+            self.harvest.seen_items.extend(seen)
+
+    def _fail(self, url: str, reason: str, records: list[FetchRecord] | None = None,
+              seen: list[str] | None = None) -> None:
+        with self._lock:
+            self.harvest.stats["errors"] += 1
+            key = reason_class(reason)
+            self.harvest.failures[key] = self.harvest.failures.get(key, 0) + 1
+        self._emit(error_document(url, reason, self.source), records or [], seen or [])
 
     def _valid(self, url: str) -> str | None:
         """check_url's canonical form, or None after quarantining the URL with the reason."""
         try:
             return check_url(url)
         except BadURL as exc:
-            self.harvest.stats["refused_urls"] += 1
+            self._count("refused_urls")
             self._fail(url, f"refused: {exc.reason}")
             return None
 
@@ -317,141 +430,227 @@ class Harvester:
 
     # -- requests with state ------------------------------------------------------------------
 
-    def _get(self, url: str) -> FetchResult | None:
-        """Conditional GET; records the outcome. None when the request failed (error recorded)."""
+    def _get(self, url: str) -> tuple[FetchResult | None, FetchRecord, FetchError | None]:
+        """Conditional GET: the result (None when it failed), its fetch_state record and the error."""
         known = self.state.urls.get(url) or UrlState()
+        host = urlsplit(url).netloc.lower()
         try:
             result = self.fetcher.fetch(url, etag=known.etag, last_modified=known.last_modified)
         except FetchError as exc:
-            self.harvest.stats["errors"] += 1
-            self.harvest.records.append(FetchRecord(url, None, exc.status, known.etag, known.last_modified,
-                                                    known.content_sha256, _now(), exc.reason))
-            self.harvest.documents.append(error_document(url, exc.reason, self.source))
-            return None
+            self._host_seen(host, failed=True)
+            return None, FetchRecord(url, None, exc.status, known.etag, known.last_modified,
+                                     known.content_sha256, _now(), exc.reason), exc
+        self._host_seen(host, seconds=result.network_seconds)
         digest = sha256_hex(result.body) if result.body is not None else known.content_sha256
-        self.harvest.records.append(FetchRecord(
-            url, result.final_url, result.status, result.etag or known.etag,
-            result.last_modified or known.last_modified, digest, _now()))
-        return result
+        return result, FetchRecord(url, result.final_url, result.status, result.etag or known.etag,
+                                   result.last_modified or known.last_modified, digest, _now()), None
+
+    def _host_seen(self, host: str, *, failed: bool = False, seconds: float = 0.0) -> None:
+        with self._lock:
+            row = self.harvest.hosts.setdefault(host, [0, 0, 0, 0.0, 0.0])
+            row[0] += 1
+            row[2 if failed else 1] += 1
+            row[3] += seconds
+            row[4] = max(row[4], seconds)
 
     def _unchanged(self, url: str, result: FetchResult) -> bool:
         known = self.state.urls.get(url)
         if result.not_modified:
-            self.harvest.stats["not_modified"] += 1
+            self._count("not_modified")
             return True
         if known and known.content_sha256 and result.body is not None \
                 and sha256_hex(result.body) == known.content_sha256:
-            self.harvest.stats["unchanged"] += 1
+            self._count("unchanged")
             return True
         return False
 
     # -- pages ------------------------------------------------------------------------------------
 
-    def _page(self, url: str, item: Item | None, result: FetchResult | None = None) -> None:
+    def _page(self, url: str, item: Item | None, result: FetchResult | None = None,
+              record: FetchRecord | None = None) -> None:
         if result is None:
-            if self._pages_attempted >= self.max_items:
-                self.harvest.stats["skipped_limit"] += 1
+            result, record, error = self._get(url)
+            if error is not None:
+                self._page_failed(url, item, record, error)
                 return
-            self._pages_attempted += 1
-            result = self._get(url)
-            if result is None:
-                return
-        if item is not None:
-            self.harvest.seen_items.append(url)
+        seen = [url] if item is not None else []
         if self._unchanged(url, result):
+            self._emit(None, [record], seen)
             return
         body = result.body or b""
         media = media_type_for(result.content_type)
         if media is None:
-            reason = f"unsupported content type '{result.content_type}' (expected an HTML page)"
-            self.harvest.stats["errors"] += 1
-            self.harvest.documents.append(error_document(url, reason, self.source))
+            record.failure = "permanent"
+            self._fail(url, f"unsupported content type '{result.content_type}' (expected an HTML page)",
+                       [record], seen)
             return
         fields: dict[str, object] = {"url": result.final_url, "source": self.source,
                                      "http_status": result.status, "content_type": result.content_type}
         if item is not None:
             fields.update({k: v for k, v in (("feed_title", item.title), ("published_at", item.published))
                            if v})
-        self.harvest.stats["fetched"] += 1
-        self.harvest.documents.append(RawDocument(url, media, body, sha256_hex(body), len(body), fields))
+        self._count("fetched")
+        self._emit(RawDocument(url, media, body, sha256_hex(body), len(body), fields), [record], seen)
 
-    # -- feeds and sitemaps -------------------------------------------------------------------
+    def _page_failed(self, url: str, item: Item | None, record: FetchRecord, error: FetchError) -> None:
+        """Quarantine the failure; an item that failed transiently gets its next attempt time (with
+        backoff), one that failed for good (or too often) is marked seen so no run asks again."""
+        policy = self.fetcher.policy
+        seen: list[str] = []
+        if item is not None:
+            failures = (self.state.urls.get(url) or UrlState()).failures + 1
+            if error.transient and failures < policy.max_failures:
+                wait = min(policy.retry_backoff * 2 ** (failures - 1), settings.FETCH_RETRY_MAX_BACKOFF)
+                record.failure, record.failures = "transient", failures
+                record.next_attempt_at = (datetime.now(timezone.utc) + timedelta(seconds=wait)).isoformat()
+            else:
+                record.failure, record.failures, seen = "permanent", failures if error.transient else 0, [url]
+                if error.transient:
+                    record.error = f"{error.reason} (given up after {failures} failed runs)"
+        self._fail(url, record.error or error.reason, [record], seen)
+
+    # -- feeds, sitemaps and feed lists -------------------------------------------------------------
+
+    def _opml_file(self, path: str) -> None:
+        """Queue the feeds listed in a local OPML file; a file that cannot be read is quarantined."""
+        try:
+            with open(path, "rb") as fh:
+                data = fh.read(self.fetcher.policy.max_bytes + 1)
+            if len(data) > self.fetcher.policy.max_bytes:
+                raise DiscoveryError(f"OPML file larger than {self.fetcher.policy.max_bytes:,} bytes")
+            feeds = parse_opml(data)
+        except (OSError, DiscoveryError) as exc:
+            self._fail(path, f"could not read OPML file {path}: {exc}")
+            return
+        self._queue_feeds(feeds)
+
+    def _queue_feeds(self, feeds: list[str]) -> None:
+        for feed in feeds:
+            url = self._valid(feed)
+            if url is not None and url not in self._listed and url not in self._queued:
+                with self._lock:
+                    self._queued.add(url)
+                self._submit(url, self._listing, url, "feed", 0)
 
     def _listing(self, url: str, kind: str, depth: int) -> None:
-        if self._listings_read >= settings.SITEMAP_MAX_FILES:
-            self.harvest.stats["skipped_limit"] += 1
-            self.harvest.skipped.append((url, f"more than {settings.SITEMAP_MAX_FILES} feeds or sitemaps "
-                                              "in one run"))
-            return
-        self._listings_read += 1
-        self._listed.add(url)
-        result = self._get(url)
-        if result is None:
+        """Fetch a feed, sitemap or OPML file (or, for "auto", a location that turns out to be a page)
+        and queue its children and items."""
+        with self._lock:
+            if depth > 0 and self._listings_read >= settings.SITEMAP_MAX_FILES:
+                self.harvest.stats["skipped_limit"] += 1
+                self.harvest.skipped.append((url, f"more than {settings.SITEMAP_MAX_FILES} sitemaps "
+                                                  "in one run"))
+                return
+            self._listings_read += depth > 0
+            self._listed.add(url)
+        result, record, error = self._get(url)
+        if error is not None:
+            self._fail(url, error.reason, [record])
             return
         if self._unchanged(url, result):
+            self._emit(None, [record], [])
             return
         body = result.body or b""
         detected = detect_kind(body, result.content_type, result.final_url)
         if kind == "auto" and detected == "page":
-            self._pages_attempted += 1
-            self._page(url, None, result)
+            with self._lock:
+                self._pages_attempted += 1
+            self._page(url, None, result, record)
             return
-        self.harvest.stats["listings"] += 1
+        self._emit(None, [record], [])  # a listing's state is saved once the run's documents are loaded
+        self._count("listings")
         try:
+            if kind == "opml":
+                self._queue_feeds(parse_opml(body))
+                return
             if (kind if kind != "auto" else detected) == "feed":
                 items, children = parse_feed(body, result.final_url), []
             else:
                 items, children = parse_sitemap(body, result.final_url, self.fetcher.policy.max_bytes)
         except DiscoveryError as exc:
-            self.harvest.stats["errors"] += 1
-            self.harvest.documents.append(error_document(url, str(exc), self.source))
+            self._fail(url, str(exc))
             return
         for child in children:
-            if depth + 1 > settings.SITEMAP_MAX_DEPTH:
+            self._child_sitemap(url, child, depth)
+        self._count("items_found", len(items))
+        for item in items:
+            self._item(item)
+
+    def _child_sitemap(self, parent: str, child: str, depth: int) -> None:
+        if depth + 1 > settings.SITEMAP_MAX_DEPTH:
+            with self._lock:
                 self.harvest.skipped.append((child, f"sitemaps nested deeper than {settings.SITEMAP_MAX_DEPTH} "
                                                     "levels are not read"))
-                continue
-            child_url = self._valid(child)
-            if child_url is None:
-                continue
+            return
+        child_url = self._valid(child)
+        if child_url is None:
+            return
+        with self._lock:
             if child_url in self._listed or child_url in self._queued:
                 self.harvest.stats["skipped_loop"] += 1
-                self.harvest.skipped.append((child_url, f"listed again by {url} (already read in this run)"))
-                continue
-            if domain_allowed(child_url, self.allowed_domains):
-                self._queued.add(child_url)
-                self._guarded(child_url, self._listing, child_url, "sitemap", depth + 1)
-            else:
+                self.harvest.skipped.append((child_url, f"listed again by {parent} (already read in this run)"))
+                return
+            if not domain_allowed(child_url, self.allowed_domains):
                 self.harvest.stats["skipped_domain"] += 1
-        self.harvest.stats["items_found"] += len(items)
-        for item in items:
-            item.url = self._valid(item.url)  # type: ignore[assignment]
-            if item.url is None:
-                continue
+                return
+            self._queued.add(child_url)
+        self._submit(child_url, self._listing, child_url, "sitemap", depth + 1)
+
+    def _item(self, item: Item) -> None:
+        item.url = self._valid(item.url)  # type: ignore[assignment]
+        if item.url is None:
+            return
+        with self._lock:
             if item.url in self.state.seen_items or item.url in self._queued:
                 self.harvest.stats["skipped_seen"] += 1
-                continue
+                return
             self._queued.add(item.url)
             if not domain_allowed(item.url, self.allowed_domains):
                 self.harvest.stats["skipped_domain"] += 1
-                continue
-            self._guarded(item.url, self._page, item.url, item)
+                return
+            if item.url in self.state.waiting:
+                self.harvest.stats["skipped_backoff"] += 1
+                return
+        self._submit_page(item.url, item)
 
 
-def harvest_source(urls: list[str], kind: str, policy: FetchPolicy, state: FetchState, *, source: str,
+def harvest_source(urls: list[str], kind: str, policy: FetchPolicy, state: FetchState | None, *, source: str,
                    max_items: int = settings.DEFAULT_MAX_ITEMS,
-                   allowed_domains: tuple[str, ...] | list[str] = ()) -> Harvest:
-    """Fetch one source's URLs with a fresh polite client; never raises for a URL that fails."""
+                   allowed_domains: tuple[str, ...] | list[str] = (), opml_files: tuple[str, ...] = (),
+                   emit=None, watch=None) -> Harvest:
+    """Fetch one source's URLs with a fresh polite client; never raises for a URL that fails.
+    `watch`, when given, is called with the Harvester once it starts (for progress)."""
     with Fetcher(policy) as fetcher:
-        return Harvester(fetcher, state, source=source, max_items=max_items,
-                         allowed_domains=allowed_domains).run(list(urls), kind)  # type: ignore[arg-type]
+        harvester = Harvester(fetcher, state, source=source, max_items=max_items,
+                              allowed_domains=allowed_domains, emit=emit)
+        if watch is not None:
+            watch(harvester)
+        return harvester.run(list(urls), kind, opml_files)
 
 
 @task(name="fetch-source", cache_policy=NO_CACHE)
 def fetch_source_task(urls: list[str], kind: str, policy: FetchPolicy, state: FetchState, source: str,
-                      max_items: int, allowed_domains: tuple[str, ...]) -> Harvest:
-    """One task run per source: the retries live in the client, per request, not on the task."""
+                      max_items: int, allowed_domains: tuple[str, ...], opml_files: tuple[str, ...] = (),
+                      emit=None, watch=None) -> Harvest:
+    """One task run per source: the retries live in the client, per request, not on the task. With
+    `emit`, documents stream out as they are fetched (tasks/crawl.py CrawlStream)."""
     harvest = harvest_source(urls, kind, policy, state, source=source, max_items=max_items,
-                             allowed_domains=allowed_domains)
+                             allowed_domains=allowed_domains, opml_files=opml_files, emit=emit, watch=watch)
     get_run_logger().info("fetched %s: %s", source, harvest.stats)
     return harvest
+
+
+def stream_source(urls: list[str], kind: str, policy: FetchPolicy, state: FetchState, *, source: str,
+                  max_items: int, allowed_domains: tuple[str, ...], opml_files: tuple[str, ...] = ()
+                  ) -> CrawlStream:
+    """Start fetching one source (one `fetch-source` task run) in the background; iterate over the
+    returned stream for its documents as they arrive, then `finish()` it for the Harvest."""
+    def watch(harvester: Harvester) -> None:
+        stream.counts = lambda: harvester.progress
+
+    def crawl(emit) -> Harvest:
+        return fetch_source_task(list(urls), kind, policy, state, source, max_items, tuple(allowed_domains),
+                                 tuple(opml_files), emit=emit, watch=watch)
+
+    stream = CrawlStream(crawl, settings.STREAM_QUEUE_DOCS, settings.STREAM_FLUSH_S)
+    return stream.start()

@@ -5,9 +5,13 @@ only a socket timeout), in size (a cap on the decoded body, checked while stream
 stops at the cap) and in where it may go (http/https only; hosts resolving to loopback, private,
 link-local, CGNAT or other non-public addresses are refused at connect time, so every redirect hop
 and every DNS answer is checked, unless private networks are allowed or the host is on the
-allow-list). It obeys robots.txt (Protego) and Crawl-delay, keeps a minimum interval per host,
-retries timeouts, 429 and 5xx with backoff honouring Retry-After, never retries other 4xx, and sends
-conditional requests (ETag / Last-Modified) so unchanged pages are not downloaded again.
+allow-list). It obeys robots.txt (Protego) and Crawl-delay, keeps a minimum interval per host
+(a `HostClock`, shared by threads and, through a folder, by concurrent runs), retries timeouts, 429
+and 5xx with backoff honouring Retry-After, never retries other 4xx, and sends conditional requests
+(ETag / Last-Modified) so unchanged pages are not downloaded again.
+
+A `Fetcher` is thread-safe: the crawler (tasks/crawl.py) calls it from many threads, and at most
+`max_connections` requests are open at once.
 
 Failures raise `FetchError` whose `reason` is the sentence that goes to the quarantine table.
 """
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import threading
 import time
 import zlib
 from collections.abc import Iterable
@@ -30,6 +35,7 @@ from protego import Protego
 from newsflow import settings
 from newsflow.settings import FetchPolicy
 from newsflow.urls import BadURL, check_url
+from tasks.hostclock import HostClock
 
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 ACCEPT = ("text/html,application/xhtml+xml,application/rss+xml,application/atom+xml,"
@@ -72,6 +78,7 @@ class FetchResult:
     body: bytes | None
     elapsed: float
     redirects: list[str] = field(default_factory=list)
+    network_seconds: float = 0.0  # time spent in requests (not waiting for the host's turn)
 
     @property
     def not_modified(self) -> bool:
@@ -181,10 +188,11 @@ class GuardedBackend(httpcore.SyncBackend):
         raise last or httpcore.ConnectError(f"no address for {host}")
 
 
-def guarded_pool(guard: AddressGuard) -> httpcore.ConnectionPool:
-    """A keep-alive connection pool whose every connection goes through `guard` (never a proxy)."""
-    return httpcore.ConnectionPool(ssl_context=httpx.create_ssl_context(), max_connections=10,
-                                   max_keepalive_connections=5, keepalive_expiry=5.0,
+def guarded_pool(guard: AddressGuard, max_connections: int = 10) -> httpcore.ConnectionPool:
+    """A thread-safe keep-alive connection pool whose every connection goes through `guard` (never a
+    proxy)."""
+    return httpcore.ConnectionPool(ssl_context=httpx.create_ssl_context(), max_connections=max_connections,
+                                   max_keepalive_connections=max_connections, keepalive_expiry=5.0,
                                    network_backend=GuardedBackend(guard))
 
 
@@ -272,14 +280,22 @@ class HostManners:
     """Per-host politeness for one run: robots.txt rules, Crawl-delay and the minimum interval.
 
     The fetcher asks it before each request; robots.txt itself is fetched by the fetcher (it is a
-    request like any other) and handed over with `set_robots`.
+    request like any other) and handed over with `set_robots`. When each host may next be asked is
+    the `clock`'s business (shared by threads, and by runs when it has a folder).
     """
 
-    def __init__(self, policy: FetchPolicy) -> None:
+    def __init__(self, policy: FetchPolicy, clock: HostClock | None = None) -> None:
         self.policy = policy
+        self.clock = clock or HostClock(policy.hosts_dir)
         self._robots: dict[str, Protego | FetchError | None] = {}
         self._interval: dict[str, float] = {}
-        self._last_request: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self._robots_locks: dict[str, threading.Lock] = {}
+
+    def robots_lock(self, origin: str) -> threading.Lock:
+        """Held while one thread reads an origin's robots.txt, so others wait instead of reading it too."""
+        with self._lock:
+            return self._robots_locks.setdefault(origin, threading.Lock())
 
     @staticmethod
     def origin(url: str) -> str:
@@ -296,8 +312,9 @@ class HostManners:
         if isinstance(rules, Protego):
             delay = rules.crawl_delay(self.policy.user_agent)
             if delay:
-                self._interval[urlsplit(origin).netloc.lower()] = max(
-                    self.policy.min_host_interval, min(float(delay), self.policy.max_crawl_delay))
+                host = urlsplit(origin).netloc.lower()
+                self._interval[host] = max(self.policy.min_host_interval, min(float(delay), self.policy.max_crawl_delay))
+                self.clock.defer(host, time.time() + self._interval[host])  # from the robots.txt request on
 
     def check_robots(self, url: str) -> None:
         """Raise RefusedError when robots.txt forbids `url` or could not be read."""
@@ -309,19 +326,24 @@ class HostManners:
         if rules is not None and not rules.can_fetch(url, self.policy.user_agent):
             raise RefusedError(f"refused: robots.txt of {origin} disallows {urlsplit(url).path or '/'}")
 
+    def interval(self, host: str) -> float:
+        return self._interval.get(host, self.policy.min_host_interval)
+
     def wait_turn(self, url: str, deadline_at: float) -> None:
-        """Sleep until the host's interval since its last request has passed, then record this one."""
+        """Reserve the host's next request slot on the clock and sleep until it starts."""
         host = urlsplit(url).netloc.lower()
-        interval = self._interval.get(host, self.policy.min_host_interval)
-        last = self._last_request.get(host)
-        if last is not None:
-            wait = last + interval - time.monotonic()
-            if wait > 0:
-                if time.monotonic() + wait >= deadline_at:
-                    raise FetchError(f"the {interval:g} s interval between requests to {host} does not "
-                                     "fit in the deadline", transient=True)
-                time.sleep(wait)
-        self._last_request[host] = time.monotonic()
+        interval = self.interval(host)
+        latest = time.time() + (deadline_at - time.monotonic())
+        wait = self.clock.reserve(host, interval, latest) - time.time()
+        if wait > 0:
+            if time.monotonic() + wait >= deadline_at:
+                raise FetchError(f"the {interval:g} s interval between requests to {host} (or its Retry-After) "
+                                 "does not fit in the deadline", transient=True)
+            time.sleep(wait)
+
+    def defer(self, url: str, seconds: float) -> None:
+        """Ask the host nothing more for `seconds` (Retry-After or backoff), in this run and others."""
+        self.clock.defer(urlsplit(url).netloc.lower(), time.time() + seconds)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -338,10 +360,13 @@ class Fetcher:
     def __init__(self, policy: FetchPolicy | None = None) -> None:
         self.policy = policy or FetchPolicy()
         self.guard = AddressGuard(self.policy.allow_private_networks, self.policy.allowed_hosts)
-        self._pool = guarded_pool(self.guard)
+        self._pool = guarded_pool(self.guard, self.policy.max_connections)
         self._headers = {"User-Agent": self.policy.user_agent, "Accept": ACCEPT,
                          "Accept-Encoding": "gzip, deflate"}
         self.manners = HostManners(self.policy)
+        self._connections = threading.BoundedSemaphore(self.policy.max_connections)
+        self._count_lock = threading.Lock()
+        self._network = threading.local()  # seconds this thread spent in requests (FetchResult.network_seconds)
         self.requests = 0  # requests actually sent, for run statistics and tests
 
     def __enter__(self) -> Fetcher:
@@ -376,6 +401,7 @@ class Fetcher:
              obey_robots: bool, cap_hint: str = DOCUMENT_CAP_HINT) -> FetchResult:
         started = time.monotonic()
         deadline_at = started + self.policy.deadline
+        network_before = getattr(self._network, "seconds", 0.0)
         headers: dict[str, str] = {}
         if etag:
             headers["If-None-Match"] = etag
@@ -386,7 +412,9 @@ class Fetcher:
             if obey_robots:
                 origin = self.manners.origin(current)
                 if not self.manners.knows_robots(origin):
-                    self.manners.set_robots(origin, self._load_robots(origin))
+                    with self.manners.robots_lock(origin):
+                        if not self.manners.knows_robots(origin):
+                            self.manners.set_robots(origin, self._load_robots(origin))
                 self.manners.check_robots(current)
             status, resp_headers, body = self._send_with_retries(current, headers, deadline_at, max_bytes,
                                                                  cap_hint)
@@ -400,8 +428,8 @@ class Fetcher:
                 current = _checked(urljoin(current, location.strip()), redirect=True)
                 continue
             if status == 304 or 200 <= status < 300:
-                return FetchResult(url, current, status, resp_headers, body,
-                                   time.monotonic() - started, hops)
+                return FetchResult(url, current, status, resp_headers, body, time.monotonic() - started,
+                                   hops, getattr(self._network, "seconds", 0.0) - network_before)
             raise FetchError(f"HTTP {status}", status=status)
 
     # -- one URL --------------------------------------------------------------------------------
@@ -413,7 +441,7 @@ class Fetcher:
             self.manners.wait_turn(url, deadline_at)
             status = None
             try:
-                status, resp_headers, body = self._send_once(url, headers, deadline_at, max_bytes, cap_hint)
+                status, resp_headers, body = self._send_counted(url, headers, deadline_at, max_bytes, cap_hint)
             except httpcore.TimeoutException:
                 problem, wait = "timed out", policy.backoff * 2 ** attempt
             except (httpcore.NetworkError, httpcore.ProtocolError, httpcore.ProxyError) as exc:
@@ -433,8 +461,18 @@ class Fetcher:
             if time.monotonic() + wait >= deadline_at:
                 raise FetchError(f"{problem}; no time left to retry within the {policy.deadline:g} s "
                                  "deadline", transient=True)
-            time.sleep(wait)
+            self.manners.defer(url, wait)  # the next attempt's wait_turn sleeps until then
         raise AssertionError("unreachable")
+
+    def _send_counted(self, url: str, headers: dict[str, str], deadline_at: float,
+                      max_bytes: int, cap_hint: str) -> tuple[int, dict[str, str], bytes | None]:
+        """`_send_once` holding one of the `max_connections` slots, its time added to the thread's count."""
+        with self._connections:
+            sent = time.monotonic()
+            try:
+                return self._send_once(url, headers, deadline_at, max_bytes, cap_hint)
+            finally:
+                self._network.seconds = getattr(self._network, "seconds", 0.0) + time.monotonic() - sent
 
     def _send_once(self, url: str, headers: dict[str, str], deadline_at: float,
                    max_bytes: int, cap_hint: str) -> tuple[int, dict[str, str], bytes | None]:
@@ -449,7 +487,8 @@ class Fetcher:
         target = httpcore.URL(scheme=parsed.raw_scheme, host=parsed.raw_host, port=parsed.port,
                               target=parsed.raw_path)
         host = parsed.netloc.decode("ascii")
-        self.requests += 1
+        with self._count_lock:
+            self.requests += 1
         with self._pool.stream("GET", target, headers={"Host": host, **self._headers, **headers},
                                extensions={"timeout": dict.fromkeys(("connect", "read", "write", "pool"),
                                                                     timeout)}) as response:

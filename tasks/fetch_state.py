@@ -1,7 +1,10 @@
-"""Read and save what the fetcher remembers (tables of warehouse/migrations/002_fetch_state.sql).
+"""Read and save what the fetcher remembers (warehouse/migrations/002_fetch_state.sql, 008_frontier.sql).
 
-Read before a source run, saved after its documents are loaded: if a run dies in between, nothing
-is remembered and the next run fetches the same content again rather than losing it.
+Read before a source run. A fetched page's state (its fetch_state row, its seen item) is saved in
+the transaction that loads its document (`save_fetch_rows`, called by tasks/load.py), so a run killed
+at any moment has saved the state of exactly the pages it loaded; the rest (feeds and sitemaps,
+unchanged pages) is saved after the run's documents are loaded: if a run dies before, the next one
+asks again rather than skipping what was never loaded.
 """
 
 from __future__ import annotations
@@ -10,30 +13,40 @@ from datetime import datetime, timezone
 
 import duckdb
 
-from tasks.discover import FetchState, Harvest, UrlState
-from tasks.sql import transaction
+from tasks.discover import FetchRecord, FetchState, Harvest, UrlState
+from tasks.sql import statement, transaction
 
 
 def load_fetch_state(con: duckdb.DuckDBPyConnection, source: str) -> FetchState:
-    """ETag / Last-Modified / body hash of every known URL, and the items this source has seen."""
-    urls = {url: UrlState(etag, last_modified, sha)
-            for url, etag, last_modified, sha in con.execute(
-                "select url, etag, last_modified, content_sha256 from fetch_state").fetchall()}
-    seen = {u for (u,) in con.execute("select item_url from seen_items where source = ?", [source]).fetchall()}
-    return FetchState(urls, seen)
+    """ETag / Last-Modified / body hash of every known URL, the items this source has seen, and its
+    failed items due for another attempt or still waiting."""
+    state = FetchState()
+    for url, etag, last_modified, sha, failures, retry in con.execute(
+            statement("fetch_state_known"), {"source": source}).fetchall():
+        state.urls[url] = UrlState(etag, last_modified, sha, failures)
+        if retry == "due":
+            state.due.append(url)
+        elif retry == "waiting":
+            state.waiting.add(url)
+    state.seen_items = {u for (u,) in con.execute("select item_url from seen_items where source = ?",
+                                                  [source]).fetchall()}
+    return state
 
 
-def save_fetch_state(con: duckdb.DuckDBPyConnection, source: str, harvest: Harvest) -> None:
-    """Upsert one fetch_state row per request and insert the newly seen items, in one transaction."""
-    now = datetime.now(timezone.utc)
+def save_fetch_rows(con: duckdb.DuckDBPyConnection, source: str, records: list[FetchRecord],
+                    seen: list[str]) -> None:
+    """Upsert the fetch_state rows and insert the seen items, in the caller's transaction."""
+    if records:
+        con.executemany(statement("fetch_state_save"), [
+            [r.url, source, r.final_url, r.etag, r.last_modified, r.content_sha256, r.status, r.error,
+             r.fetched_at, r.failure, r.failures, r.next_attempt_at] for r in records])
+    if seen:
+        now = datetime.now(timezone.utc)
+        con.executemany(statement("seen_items_add"), [[source, url, now] for url in dict.fromkeys(seen)])
+
+
+def save_fetch_state(con: duckdb.DuckDBPyConnection, source: str, harvest: Harvest,
+                     held: tuple[list[FetchRecord], list[str]] = ([], [])) -> None:
+    """Save the harvest's records and seen items, and `held` ones no loaded batch took, in one transaction."""
     with transaction(con):
-        if harvest.records:
-            con.executemany(
-                "insert or replace into fetch_state (url, source, final_url, etag, last_modified, content_sha256, "
-                "last_status, last_error, fetched_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [[r.url, source, r.final_url, r.etag, r.last_modified, r.content_sha256, r.status, r.error,
-                  r.fetched_at] for r in harvest.records])
-        if harvest.seen_items:
-            con.executemany(
-                "insert into seen_items (source, item_url, first_seen_at) values (?, ?, ?) on conflict do nothing",
-                [[source, url, now] for url in dict.fromkeys(harvest.seen_items)])
+        save_fetch_rows(con, source, harvest.records + held[0], harvest.seen_items + held[1])

@@ -19,6 +19,7 @@ import pyarrow as pa
 from newsflow.settings import MIGRATIONS_DIR
 from tasks.schema import apply_views
 from tasks.enrich import analysis_of, enrich_batch
+from tasks.fetch_state import save_fetch_rows
 from tasks.models import RAW_CODEC, Article, RawDocument, Rejected, pack_raw
 from tasks.search import index_articles
 from tasks.sql import registered, statement, transaction
@@ -190,11 +191,24 @@ def _quarantine_table(rejected: list[Rejected], run_id: str, now: datetime) -> p
     })
 
 
+@dataclass
+class FetchRows:
+    """The fetch state that belongs to a batch's documents (tasks/fetch_state.py save_fetch_rows)."""
+
+    source: str
+    records: list = field(default_factory=list)
+    seen: list[str] = field(default_factory=list)
+
+    def __iter__(self):
+        return iter((self.source, self.records, self.seen))
+
+
 def load_batch(con: duckdb.DuckDBPyConnection, run_id: str, cleaner_version: str, docs: list[RawDocument],
                articles: list[Article], rejected: list[Rejected],
-               packed: list[bytes | None] | None = None) -> BatchCounts:
+               packed: list[bytes | None] | None = None, fetch: FetchRows | None = None) -> BatchCounts:
     """Write one batch in one transaction: raw documents, upserted articles, their removed
-    segments, enrichment, search postings and quarantine rows. Returns what changed.
+    segments, enrichment, search postings, quarantine rows and the fetch state of the batch's
+    fetched pages (`fetch`: source, fetch_state records, seen items). Returns what changed.
 
     `packed` is each document's raw bytes already compressed with `pack_raw` (workers do it in
     parallel); without it they are compressed here."""
@@ -231,5 +245,7 @@ def load_batch(con: duckdb.DuckDBPyConnection, run_id: str, cleaner_version: str
         counts.quarantined = cur.execute(
             "insert into quarantine select * from b_quarantine on conflict do nothing"
         ).fetchone()[0]
+        if fetch is not None:
+            save_fetch_rows(cur, *fetch)
     counts.quarantine_reasons = [(r.source_uri, r.reasons) for r in rejected]
     return counts

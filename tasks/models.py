@@ -50,6 +50,16 @@ def unpack_raw(stored: bytes | None, codec: str | None) -> bytes | None:
     return zstandard.ZstdDecompressor().decompress(stored)
 
 
+class Flush:
+    """A marker in a stream of documents: send the batch gathered so far on (tasks.pipeline.batches)."""
+
+    def __repr__(self) -> str:
+        return "FLUSH"
+
+
+FLUSH = Flush()
+
+
 def document_id_for(source_uri: str, raw_sha256: str) -> str:
     """One raw input version: the same bytes at the same place always get the same id."""
     return sha256_hex(f"{source_uri}\0{raw_sha256}")[:32]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import pickle
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,8 +24,8 @@ from prefect.utilities.annotations import quote
 from newsflow.settings import MIN_BATCH_SIZE, CleaningLimits
 from tasks.clean import CLEANER_VERSION
 from tasks.guard import clean_batch_for_load
-from tasks.load import BatchCounts
-from tasks.models import Article, CleanedBatch, RawDocument, Rejected, Sealed
+from tasks.load import BatchCounts, FetchRows
+from tasks.models import Article, CleanedBatch, Flush, RawDocument, Rejected, Sealed
 from tasks.progress import IngestProgress
 from tasks.sources import StoredFile, discover
 from tasks.validate import build_data_docs, preload as preload_validation, validate_articles
@@ -76,8 +76,8 @@ def validate_task(articles: list[Article], run_id: str):
 
 @task(name="load-batch", retries=2, retry_delay_seconds=[1, 5], cache_policy=NO_CACHE)
 def load_task(db: str, run_id: str, docs: list[RawDocument], articles: list[Article], rejected: list[Rejected],
-              packed: list[bytes | None] | None = None) -> BatchCounts:
-    return Warehouse.open(db).load_batch(run_id, CLEANER_VERSION, docs, articles, rejected, packed)
+              packed: list[bytes | None] | None = None, fetch: FetchRows | None = None) -> BatchCounts:
+    return Warehouse.open(db).load_batch(run_id, CLEANER_VERSION, docs, articles, rejected, packed, fetch)
 
 
 @task(name="publish", cache_policy=NO_CACHE)
@@ -130,6 +130,8 @@ class RunSummary:
     quarantine: list[tuple[str, list[str]]] = field(default_factory=list)
     expectations: dict[str, list[int]] = field(default_factory=dict)
     fetch: dict[str, int] = field(default_factory=dict)
+    fetch_hosts: dict[str, list[float]] = field(default_factory=dict)  # host -> [urls, fetched, failed, s, max s]
+    fetch_failures: dict[str, int] = field(default_factory=dict)  # failure reason (kind) -> count
     skipped: list[tuple[str, str]] = field(default_factory=list)  # passed over on purpose, with why
     seconds: float = 0.0
     data_docs: str | None = None
@@ -157,10 +159,11 @@ class RunSummary:
         self.quarantine = totals.quarantine_reasons
 
 
-def batches(docs: Iterable[RawDocument | StoredFile], known: set[str], size: int, summary: RunSummary,
+def batches(docs: Iterable[RawDocument | StoredFile | Flush], known: set[str], size: int, summary: RunSummary,
             progress: IngestProgress | None = None, expected: int | None = None,
             workers: int = 1) -> Iterator[list[RawDocument]]:
-    """Group the documents not yet in the warehouse into batches; count the rest as unchanged.
+    """Group the documents not yet in the warehouse into batches; count the rest as unchanged. A
+    FLUSH in the stream sends the batch gathered so far (documents arriving slowly from the network).
 
     With `expected` (how many documents the run will see at most), batches shrink towards the end to
     what is left divided by twice the number of workers, not below MIN_BATCH_SIZE, so the workers
@@ -168,6 +171,11 @@ def batches(docs: Iterable[RawDocument | StoredFile], known: set[str], size: int
     batch: list[RawDocument] = []
     target = size
     for doc in docs:
+        if isinstance(doc, Flush):
+            if batch:
+                yield batch
+                batch = []
+            continue
         summary.documents_seen += 1
         if isinstance(doc, StoredFile) or doc.document_id in known:
             summary.articles_unchanged += 1
@@ -201,6 +209,7 @@ class BatchWriter:
     language: str | None = None
     progress: IngestProgress | None = None
     reopen: bool = True
+    fetch_rows: Callable[[list[RawDocument]], FetchRows] | None = None  # the fetch state a batch loads with
     totals: BatchCounts = field(default_factory=BatchCounts)
     loaded: int = 0  # batches finished so far
 
@@ -234,8 +243,10 @@ class BatchWriter:
             seen = self.summary.expectations.setdefault(name, [0, 0])
             seen[0] += ok
             seen[1] += bad
+        fetch = self.fetch_rows(batch) if self.fetch_rows is not None else None
         counts = load_task(str(self.warehouse.analyst), self.run_id, quote(batch), quote(validation.valid),
-                           quote(rejected + wrong_language + validation.rejected), quote(cleaned.packed))
+                           quote(rejected + wrong_language + validation.rejected), quote(cleaned.packed),
+                           quote(fetch))
         self.totals.add(counts)
         # Prefect's future and its state hold the batch's result in a reference cycle, freed only by a
         # full garbage collection; emptying it now keeps the writer's memory at the batches in flight.
@@ -276,6 +287,7 @@ def summary_markdown(s: RunSummary) -> str:
     if shown:
         lines += ["", "## Fetch", "", "| " + " | ".join(shown) + " |", "|" + "---:|" * len(shown),
                   "| " + " | ".join(str(v) for v in shown.values()) + " |"]
+    lines += _fetch_tables(s)
     lines += _table("Validation", ("expectation", "passed", "failed"),
                     [(f"`{name}`", ok, bad) for name, (ok, bad) in s.expectations.items()])
     lines += _table("Slowest documents", ("seconds", "source"), [(sec, f"`{src}`") for sec, src in s.slowest])
@@ -283,6 +295,19 @@ def summary_markdown(s: RunSummary) -> str:
     lines += _table("Quarantined", ("source", "reasons"),
                     [(f"`{src}`", "; ".join(r)) for src, r in s.quarantine[:200]])
     return "\n".join(lines)
+
+
+def _fetch_tables(s: RunSummary, shown: int = 20) -> list[str]:
+    """Per-host counts (the busiest hosts), the slowest hosts by mean response time, failures by reason."""
+    hosts = sorted(s.fetch_hosts.items(), key=lambda kv: (-kv[1][0], kv[0]))
+    lines = _table(f"Fetch by host ({len(hosts)} hosts)", ("host", "URLs", "fetched", "failed", "seconds"),
+                   [(f"`{h}`", int(n), int(ok), int(bad), round(sec, 2)) for h, (n, ok, bad, sec, _) in hosts[:shown]])
+    timed = [(sec / ok, slowest, h) for h, (_, ok, _, sec, slowest) in s.fetch_hosts.items() if ok]
+    lines += _table("Slowest hosts", ("host", "mean seconds", "slowest seconds"),
+                    [(f"`{h}`", round(mean, 3), round(slow, 3)) for mean, slow, h in sorted(timed, reverse=True)[:10]])
+    lines += _table("Fetch failures by reason", ("reason", "URLs"),
+                    sorted(s.fetch_failures.items(), key=lambda kv: -kv[1])[:shown])
+    return lines
 
 
 def _links(s: RunSummary) -> list[str]:
@@ -311,5 +336,6 @@ def _table(title: str, header: tuple[str, ...], rows: list[tuple]) -> list[str]:
     if not rows:
         return []
     cells = lambda row: "| " + " | ".join(str(c).replace("|", "/") for c in row) + " |"  # noqa: E731
-    align = "|" + "".join("---:|" if h in ("passed", "failed", "seconds") else "---|" for h in header)
+    numeric = ("passed", "failed", "seconds", "URLs", "fetched", "mean seconds", "slowest seconds")
+    align = "|" + "".join("---:|" if h in numeric else "---|" for h in header)
     return ["", f"## {title}", "", cells(header), align, *map(cells, rows)]

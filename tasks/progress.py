@@ -3,13 +3,15 @@
 The bar counts documents and measures progress in bytes (known up front from the discovered files,
 unlike the number of documents inside JSON Lines files). Prefect's console log lines are routed
 through the bar's console so they print above it instead of tearing it. The artifact is updated at
-most every 5 seconds: each update is one API call.
+most every 5 seconds: each update is one API call. While a crawl runs, the bar also shows its
+counts (queued / fetched / failed URLs, hosts being fetched), read from `fetch_counts` at each refresh.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ARTIFACT_EVERY_S = 5.0  # each update costs the Prefect server ~10 ms of CPU
@@ -18,8 +20,10 @@ ARTIFACT_EVERY_S = 5.0  # each update costs the Prefect server ~10 ms of CPU
 class IngestProgress:
     """Call `advance(docs, nbytes)` as documents are skipped or loaded; `close()` at the end."""
 
-    def __init__(self, paths: list[Path], artifact: bool = True):
+    def __init__(self, paths: list[Path], artifact: bool = True,
+                 fetch_counts: Callable[[], dict[str, int] | None] | None = None):
         self.total = max(1, sum(_size(p) for p in paths))
+        self.fetch_counts = fetch_counts
         self.done_bytes = 0
         self.docs = 0
         self._artifact_id = None
@@ -38,9 +42,11 @@ class IngestProgress:
             return
         from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-        self._bar = Progress(TextColumn("ingest"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                             TextColumn("{task.fields[docs]:,} docs"), TimeRemainingColumn(), console=console,
-                             transient=False)
+        columns = [TextColumn("ingest"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                   TextColumn("{task.fields[docs]:,} docs"), TimeRemainingColumn()]
+        if self.fetch_counts is not None:
+            columns.append(_FetchColumn(self.fetch_counts))
+        self._bar = Progress(*columns, console=console, transient=False)
         self._task = self._bar.add_task("ingest", total=self.total, docs=0)
         for handler in _prefect_console_handlers():
             self._swapped.append((handler, handler.console))
@@ -87,6 +93,26 @@ class IngestProgress:
         for handler, console in self._swapped:
             handler.console = console
         self._swapped.clear()
+
+
+def fetch_text(counts: dict[str, int] | None) -> str:
+    """"fetch: 12 queued, 340 fetched, 2 failed, 17 hosts active" (empty before the crawl starts)."""
+    if not counts:
+        return ""
+    return (f"fetch: {counts['queued']:,} queued, {counts['fetched']:,} fetched, {counts['failed']:,} failed, "
+            f"{counts['hosts']:,} hosts active")
+
+
+def _FetchColumn(counts: Callable[[], dict[str, int] | None]):
+    """A rich column that reads the crawl's counts each time the bar is drawn."""
+    from rich.progress import ProgressColumn
+    from rich.text import Text
+
+    class FetchColumn(ProgressColumn):
+        def render(self, task) -> Text:
+            return Text(fetch_text(counts()))
+
+    return FetchColumn()
 
 
 def _size(path: Path) -> int:

@@ -142,13 +142,14 @@ class Warehouse:
     def fetch_state(self, source: str) -> FetchState:
         return load_fetch_state(self.con, source)
 
-    def save_fetch_state(self, source: str, harvest: Harvest) -> None:
-        save_fetch_state(self.con, source, harvest)
+    def save_fetch_state(self, source: str, harvest: Harvest, held: tuple[list, list[str]] = ([], [])) -> None:
+        save_fetch_state(self.con, source, harvest, held)
 
     def load_batch(self, run_id: str, cleaner_version: str, docs: list[RawDocument], articles: list[Article],
-                   rejected: list[Rejected], packed: list[bytes | None] | None = None) -> L.BatchCounts:
-        """One batch in one transaction (tasks/load.py: load_batch)."""
-        return L.load_batch(self.con, run_id, cleaner_version, docs, articles, rejected, packed)
+                   rejected: list[Rejected], packed: list[bytes | None] | None = None,
+                   fetch: L.FetchRows | None = None) -> L.BatchCounts:
+        """One batch in one transaction (tasks/load.py: load_batch), with its pages' fetch state."""
+        return L.load_batch(self.con, run_id, cleaner_version, docs, articles, rejected, packed, fetch)
 
     def ensure_search_index(self) -> None:
         ensure_index(self.con)

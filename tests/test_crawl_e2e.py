@@ -1,0 +1,98 @@
+"""The crawl through the real ingest flow and a DuckDB file: the frontier of failed items, and a run
+SIGKILLed while it fetches, then rerun, ends with every page exactly once."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections import Counter
+
+import duckdb
+import pytest
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from flows.ingest import ingest
+from ingest_harness import NEWSFLOW
+from newsflow.settings import REPO_ROOT, work_db_path
+
+sys.path.insert(0, str(REPO_ROOT / "bench"))
+from sites import Sites  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+
+def write_config(path, sites: Sites, interval: float) -> str:
+    feeds = ", ".join(f'"{u}"' for u in sites.feeds())
+    path.write_text(f"""
+[fetch]
+allow_private_networks = true
+min_host_interval = {interval}
+
+[[sources]]
+name = "news"
+kind = "feed"
+locations = [{feeds}]
+""", encoding="utf-8")
+    return str(path)
+
+
+def test_failed_items_are_retried_by_the_next_run_though_the_feed_is_unchanged(tmp_path, monkeypatch):
+    monkeypatch.setenv("NEWSFLOW_FETCH_RETRY_BACKOFF", "0")
+    monkeypatch.setenv("NEWSFLOW_FETCH_HOSTS_DIR", str(tmp_path / "hosts"))
+    db = str(tmp_path / "news.duckdb")
+    run = ingest.with_options(task_runner=ThreadPoolTaskRunner(max_workers=2))
+    with Sites(hosts=2, items=3) as sites:
+        a, b = sites.addresses
+        sites.rules[a].status["/news/2.html"] = 503
+        sites.rules[b].status["/news/3.html"] = 404
+        config = write_config(tmp_path / "newsflow.toml", sites, 0.05)
+        first = run(source="news", config=config, db=db)
+        del sites.rules[a].status["/news/2.html"]
+        del sites.rules[b].status["/news/3.html"]
+        second = run(source="news", config=config, db=db)
+        requests = {x: Counter(p for _, p in sites.requests[x]) for x in sites.addresses}
+    assert first["articles_new"] == 4 and first["quarantined"] == 2
+    assert first["fetch_failures"] == {"HTTP 503 after 4 attempts": 1, "HTTP 404": 1}
+    assert second["fetch"]["not_modified"] == 2 and second["fetch"]["retried"] == 1
+    assert second["articles_new"] == 1  # the 503 page, now served
+    assert requests[b]["/news/3.html"] == 1  # a permanent failure is not asked again
+    con = duckdb.connect(db, read_only=True)
+    try:
+        rows = dict(con.execute("select url, failure from fetch_state where url like '%/news/%'").fetchall())
+        assert rows[sites.url(a, "/news/2.html")] is None and rows[sites.url(b, "/news/3.html")] == "permanent"
+        assert con.execute("select count(*) from articles").fetchone()[0] == 5
+    finally:
+        con.close()
+
+
+def test_killed_while_fetching_then_rerun_loads_every_page_once(prefect_server, tmp_path):
+    with Sites(hosts=4, items=8, latency=0.02) as sites:
+        config = write_config(tmp_path / "newsflow.toml", sites, 0.2)
+        db = tmp_path / "news.duckdb"
+        cmd = [NEWSFLOW, "ingest", "--source", "news", "--config", config, "--db", str(db), "--batch-size", "4"]
+        env = prefect_server.env(NEWSFLOW_FETCH_HOSTS_DIR=str(tmp_path / "hosts"))
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                start_new_session=True)
+        for line in proc.stdout:
+            if "batch 1:" in line:  # one batch loaded, the crawl still under way (32 pages, 0.2 s apart per host)
+                break
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        con = duckdb.connect(str(work_db_path(db)))  # replays the WAL, as the next run does
+        loaded = {u for (u,) in con.execute("select source_uri from documents").fetchall()}
+        con.close()
+        assert 0 < len(loaded) < 32
+        rerun = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+        assert rerun.returncode == 0, rerun.stdout + rerun.stderr[-3000:]
+        hits = Counter(sites.url(a, p) for a in sites.addresses for _, p in sites.requests[a])
+        every = {u for a in sites.addresses for u in sites.pages(a)}
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        urls = [u for (u,) in con.execute("select url from articles").fetchall()]
+        documents = con.execute("select count(*), count(distinct source_uri) from documents").fetchone()
+    finally:
+        con.close()
+    assert sorted(urls) == sorted(every) and documents == (32, 32)
+    assert all(hits[u] == 1 for u in loaded)  # loaded before the kill: not fetched again
