@@ -40,6 +40,13 @@ DbOption = Annotated[
     typer.Option("--db", help="Warehouse file analysts query. Default: $NEWSFLOW_DB or warehouse/news.duckdb."),
 ]
 
+WarehouseOption = Annotated[
+    Optional[str],
+    typer.Option("--warehouse", help="A DuckDB file (the default: --db) or a DuckLake catalog, "
+                 "'ducklake:postgres:dbname=news host=...' with NEWSFLOW_LAKE_DATA_PATH (docs/lake.md). "
+                 "Default: $NEWSFLOW_WAREHOUSE.", show_default=False),
+]
+
 
 class Runner(str, Enum):
     thread = "thread"
@@ -168,6 +175,7 @@ def ingest(
     source: SourceOption = None,
     config: ConfigOption = None,
     db: DbOption = None,
+    warehouse: WarehouseOption = None,
     batch_size: BatchSizeOption = None,
     task_runner: RunnerOption = Runner.thread,
     workers: WorkersOption = None,
@@ -185,7 +193,7 @@ def ingest(
     from tasks.sources import SourceError, discover
 
     gc.disable()  # until the flow starts: see _freeze_imports
-    settings = _settings(db=db, config=config, batch_size=batch_size)
+    settings = _settings(db=db, config=config, batch_size=batch_size, warehouse=warehouse)
     server = start_early_server(settings.early_server)  # boots while the checks and imports below run
     try:  # fail fast, before the flow starts, on a SOURCE that names nothing or a bad config
         plan = plan_run(settings, sources, source)
@@ -209,7 +217,7 @@ def ingest(
         _freeze_imports()
         with _no_heartbeats() if server is not None else contextlib.nullcontext(), _run_fault("ingest", settings):
             summary = flow(sources=sources, db=str(settings.db_path), batch_size=batch_size, source=source,
-                           config=str(config) if config else None)
+                           config=str(config) if config else None, warehouse=warehouse)
     print_summary(summary)
 
 
@@ -227,8 +235,12 @@ def _settings(**flags) -> Settings:
 @contextlib.contextmanager
 def _warehouse_turn(settings: Settings, command: str):
     """Wait for another run on this warehouse to finish (tasks/runlock.py), then hold it; a refusal
-    is one line and exit status 3, with nothing loaded."""
+    is one line and exit status 3, with nothing loaded. A lake takes several runs at once: no turn."""
     from tasks import runlock
+
+    if settings.lake:
+        yield
+        return
 
     say = lambda line: console.print(line, highlight=False)  # noqa: E731
     try:
@@ -469,17 +481,19 @@ def reclean(
                                                       "(e.g. 2026-11-01 or 2026-11-01T12:00:00).")] = None,
     batch_size: Annotated[Optional[int], typer.Option(help="Documents per batch. Default: $NEWSFLOW_BATCH_SIZE "
                                                       "or 400.", show_default=False)] = None,
+    warehouse: WarehouseOption = None,
 ) -> None:
     """Clean and validate the stored raw documents again with the current rules (no refetch), load the
     changes idempotently, record the cleaner version on each article, then publish the analyst copy."""
     if since is not None and since.tzinfo is None:
         since = since.replace(tzinfo=timezone.utc)
-    settings = _settings(db=db, batch_size=batch_size)
+    settings = _settings(db=db, batch_size=batch_size, warehouse=warehouse)
     with _warehouse_turn(settings, "newsflow reclean"):
         from flows.reclean import reclean as reclean_flow
 
         with _run_fault("reclean", settings):
-            summary = reclean_flow(db=str(settings.db_path), since=since, batch_size=batch_size)
+            summary = reclean_flow(db=str(settings.db_path), since=since, batch_size=batch_size,
+                                   warehouse=warehouse)
     print_summary(summary)
 
 
