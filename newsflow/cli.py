@@ -377,9 +377,10 @@ def serve(
     except ConfigError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
+    settings = _settings(db=db, config=config)
     try:
-        serve_sources(cfg, db=str(_settings(db=db, config=config).db_path), port=port, echo=console.print,
-                      report_port=report_port)
+        serve_sources(cfg, db=str(settings.db_path), port=port, echo=console.print, report_port=report_port,
+                      maintain_every=settings.lake_maintain_interval if settings.lake else None)
     except RuntimeError as exc:
         console.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(1) from None
@@ -390,18 +391,15 @@ def search(
     query: Annotated[str, typer.Argument(help='Words to look for, e.g. "armored train".')],
     db: DbOption = None,
     limit: Annotated[int, typer.Option("--limit", "-n", help="How many results.")] = 10,
+    warehouse: WarehouseOption = None,
 ) -> None:
     """Full-text search (BM25 over title and body) in the analyst copy; prints ranked titles, outlets,
-    dates and a snippet. Reads only: safe while an ingest runs."""
-    import duckdb
-
+    dates and a snippet. Reads only: safe while an ingest runs. On a lake, a local index beside --db
+    (<name>.lake-search.duckdb) takes in the articles changed since the last search first."""
     from tasks.search import SearchUnavailable, search as run_search
 
-    path = _settings(db=db).db_path
-    if not path.exists():
-        console.print(f"[red]error:[/red] no warehouse at {path}; run `newsflow ingest` first.")
-        raise typer.Exit(2)
-    con = duckdb.connect(str(path), read_only=True)
+    settings = _settings(db=db, warehouse=warehouse)
+    con = _search_connection(settings)
     try:
         hits = run_search(con, query, limit)
     except SearchUnavailable as exc:
@@ -417,6 +415,71 @@ def search(
         out.print(f"[bold]{rank}. {h.title or '(untitled)'}[/bold]  [dim]{h.outlet} · {when} · "
                   f"score {h.score:.3f}[/dim]", highlight=False)
         out.print(f"   {h.snippet}", highlight=False)
+
+
+def _search_connection(settings: Settings):
+    """The analyst copy read-only, or on a lake its local search index brought up to date."""
+    import duckdb
+
+    path = settings.db_path
+    if settings.lake:
+        from tasks.lake import LakeUnavailable, lake_search_index
+
+        try:
+            return lake_search_index(str(settings.warehouse), path.with_name(f"{path.stem}.lake-search.duckdb"))
+        except LakeUnavailable as exc:
+            console.print(f"[red]error:[/red] {exc}", highlight=False)
+            raise typer.Exit(2) from None
+    if not path.exists():
+        console.print(f"[red]error:[/red] no warehouse at {path}; run `newsflow ingest` first.")
+        raise typer.Exit(2)
+    return duckdb.connect(str(path), read_only=True)
+
+
+@app.command()
+def runs(
+    warehouse: WarehouseOption = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="How many runs, newest first.")] = 20,
+) -> None:
+    """The lake's runs, newest first, with the snapshots their commits made: `from articles at (version
+    => LAST)` is the warehouse as that run left it (docs/lake.md)."""
+    from tasks.lake import LakeUnavailable, lake_runs, open_lake
+
+    settings = _settings(warehouse=warehouse)
+    if not settings.lake:
+        console.print("[red]error:[/red] `newsflow runs` lists a lake's runs: give --warehouse ducklake:postgres:... "
+                      "(on a DuckDB file: newsflow sql -c 'from runs')")
+        raise typer.Exit(2)
+    try:
+        con = open_lake(str(settings.warehouse), read_only=True)
+    except LakeUnavailable as exc:
+        console.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    table = Table(title=f"runs in {settings.warehouse.split('password=')[0]}")
+    for col in ("run", "status", "started", "new", "updated", "quarantined", "first snapshot", "last snapshot",
+                "commits"):
+        table.add_column(col)
+    for row in lake_runs(con, limit):
+        table.add_row(*(str(v)[:19] if v is not None else "-" for v in row))
+    con.close()
+    out.print(table)
+
+
+@app.command()
+def maintain(
+    warehouse: WarehouseOption = None,
+    retention_hours: Annotated[Optional[float], typer.Option(help="Expire snapshots older than this. Default: "
+                                                             "$NEWSFLOW_LAKE_SNAPSHOT_RETENTION or 168.",
+                                                             show_default=False)] = None,
+) -> None:
+    """Run the `maintain` flow once on a lake: merge small files, expire old snapshots, delete files no
+    snapshot needs (`newsflow serve` runs it on a schedule)."""
+    settings = _settings(warehouse=warehouse, lake_snapshot_retention=retention_hours)
+    from flows.maintain import maintain as maintain_flow
+
+    with _run_fault("maintain", settings):
+        done = maintain_flow(warehouse=warehouse, retention_hours=retention_hours)
+    out.print(done)
 
 
 @app.command()
@@ -451,15 +514,19 @@ def sql(
     command: Annotated[Optional[str], typer.Option("--command", "-c", help="Run this SQL (one or more "
                                                    "statements) and print the result as a table, then exit.",
                                                    show_default=False)] = None,
+    warehouse: WarehouseOption = None,
 ) -> None:
     """An interactive SQL shell (the DuckDB CLI) on the analyst copy, read-only, with the views and
     full-text search ready: `fts_main_articles.match_bm25(article_id, 'words')`. With -c, runs one
-    statement and prints a table."""
+    statement and prints a table. On a lake (--warehouse), the lake attached read-only as `lake`."""
     from tasks.search import extension_directory
     from tasks.shell import ShellUnavailable, greeting, shell_command
 
-    path = _settings(db=db).db_path
-    if not path.exists():
+    settings = _settings(db=db, warehouse=warehouse)
+    path = settings.db_path
+    if settings.lake:
+        path = settings.warehouse
+    elif not path.exists():
         console.print(f"[red]error:[/red] no warehouse at {path}; run `newsflow ingest` first.")
         raise typer.Exit(2)
     try:

@@ -31,13 +31,12 @@ import duckdb
 
 from newsflow.settings import Settings
 from tasks import load as L
-from tasks.lake_sql import is_upsert, lake_migration, lake_view, primary_keys, upsert_as_merge
+from tasks.lake_sql import ALIAS, attach_sql, is_upsert, lake_migration, lake_view, primary_keys, upsert_as_merge
 from tasks.schema import view_files
-from tasks.search import extension_directory
-from tasks.sql import transaction
+from tasks.search import extension_directory, index_articles
+from tasks.sql import statement, transaction
 from tasks.warehouse import Warehouse
 
-ALIAS = "lake"
 TURN_TABLE = "writer_turns"
 RETRY_ATTEMPTS = 40
 RETRY_FIRST_S = 0.05  # doubles per attempt, with jitter, up to RETRY_MAX_S
@@ -48,17 +47,6 @@ T = TypeVar("T")
 
 class LakeUnavailable(RuntimeError):
     """The lake could not be attached; the message says what to check."""
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def attach_sql(url: str, data_path: str | None = None, read_only: bool = False) -> str:
-    """`attach '<url>' as lake (data_path '...', read_only)`: ATTACH takes no parameters, so the values
-    are quoted as SQL literals here, in one place."""
-    options = ([f"data_path {_literal(data_path)}"] if data_path else []) + (["read_only"] if read_only else [])
-    return f"attach {_literal(url)} as {ALIAS}" + (f" ({', '.join(options)})" if options else "")
 
 
 def open_lake(url: str, data_path: str | None = None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -274,3 +262,51 @@ class LakeWarehouse(Warehouse):
 
     def ensure_search_index(self) -> None:
         pass  # the fts extension cannot index a lake table: `newsflow search` indexes locally
+
+
+# -- what analysts and operators run on a lake -----------------------------------------------------------
+
+def lake_runs(con: duckdb.DuckDBPyConnection, limit: int = 20) -> list[tuple]:
+    """(run_id, status, started_at, new, updated, quarantined, first_snapshot, last_snapshot, commits)
+    per run, newest first (warehouse/sql/lake_runs.sql)."""
+    return con.execute(statement("lake_runs"), [limit]).fetchall()
+
+
+def lake_search_index(url: str, mirror: Path) -> duckdb.DuckDBPyConnection:
+    """A connection to `mirror`, a local DuckDB file holding the lake's articles (id, title, body, hash)
+    with the BM25 index, brought up to date first: only articles added or changed since the last
+    search are copied and indexed (warehouse/sql/lake_search_mirror.sql, tasks.search.index_articles).
+    The fts extension cannot index a lake table; `search` then runs as on a DuckDB file, its
+    `v_articles` reading the lake."""
+    mirror.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(mirror))
+    con.execute("set autoinstall_known_extensions = false")
+    folder = extension_directory()
+    if folder is not None:
+        con.execute("set extension_directory = ?", [str(folder)])
+    try:
+        con.execute(attach_sql(url, read_only=True))
+    except duckdb.Error as exc:
+        con.close()
+        raise LakeUnavailable(f"cannot attach the lake {url} ({exc})") from None
+    with transaction(con):
+        con.execute(statement("lake_search_mirror"))
+        index_articles(con)
+    return con
+
+
+def maintain_lake(url: str, data_path: str | None, retention_hours: float) -> dict[str, int]:
+    """Merge small adjacent Parquet files, expire snapshots older than `retention_hours` and delete the
+    files no snapshot references any more; each step retried when a writer commits first."""
+    con = open_lake(url, data_path)
+    try:
+        merged = retried(lambda: con.execute(f"select count(*) from ducklake_merge_adjacent_files('{ALIAS}')"
+                                             ).fetchone()[0])
+        expired = retried(lambda: con.execute(
+            f"select count(*) from ducklake_expire_snapshots('{ALIAS}', older_than => now() - to_microseconds(?))",
+            [int(retention_hours * 3600e6)]).fetchone()[0])
+        removed = retried(lambda: con.execute(
+            f"select count(*) from ducklake_cleanup_old_files('{ALIAS}', cleanup_all => true)").fetchone()[0])
+    finally:
+        con.close()
+    return {"files_merged": merged, "snapshots_expired": expired, "files_removed": removed}

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+ALIAS = "lake"  # what the lake is attached as, in writers' and analysts' sessions alike
 _TABLE = re.compile(r"create\s+table\s+if\s+not\s+exists\s+(\w+)\s*\((.*?)\n\)\s*;", re.S | re.I)
 _TABLE_KEY = re.compile(r",\s*primary\s+key\s*\(([^)]*)\)", re.I)
 _COLUMN_KEY = re.compile(r"^\s*(\w+)\s+[^,\n]*?\bprimary\s+key\b", re.I | re.M)
@@ -27,6 +28,17 @@ _UPSERT = re.compile(
     r"(?:\s+on\s+conflict\s*(?:\((?P<target>[^)]*)\))?\s*do\s+(?:(?P<nothing>nothing)|update\s+set\s+(?P<sets>.*?)))?"
     r"\s*;?\s*$", re.S | re.I)
 _COMMENT_LINE = re.compile(r"^\s*--[^\n]*\n", re.M)
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def attach_sql(url: str, data_path: str | None = None, read_only: bool = False) -> str:
+    """`attach '<url>' as lake (data_path '...', read_only)`: ATTACH takes no parameters, so the values
+    are quoted as SQL literals here, in one place."""
+    options = ([f"data_path {_literal(data_path)}"] if data_path else []) + (["read_only"] if read_only else [])
+    return f"attach {_literal(url)} as {ALIAS}" + (f" ({', '.join(options)})" if options else "")
 
 
 def _names(text: str) -> list[str]:

@@ -143,6 +143,35 @@ def test_ingest_on_the_lake_tags_each_commit_with_its_run(prefect_server, lake, 
     assert {r for r, *_ in runs} <= tagged
     assert con.execute("select count(*) from v_articles").fetchone()[0] == 5
     assert not list(db.parent.glob("*.duckdb")), "a lake run writes no DuckDB file and publishes no copy"
+    _analysts_see_runs_snapshots_and_search(prefect_server, lake, db, runs[0][0])
+
+
+def _newsflow(prefect_server, lake, *args: str) -> str:
+    proc = subprocess.run([str(Path(sys.executable).with_name("newsflow")), *args], env=prefect_server.env(**lake),
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
+    return proc.stdout
+
+
+def _analysts_see_runs_snapshots_and_search(prefect_server, lake, db: Path, first_run: str) -> None:
+    """`newsflow runs` lists snapshot ids; AT (VERSION => n) shows the lake as a run left it; `newsflow
+    sql` opens the lake in one line; `newsflow search` ranks lake articles; maintain keeps the data."""
+    con = open_lake(lake["NEWSFLOW_WAREHOUSE"], read_only=True)
+    last = con.execute("select max(snapshot_id) from lake.snapshots() where commit_extra_info like ?",
+                       [f'%{first_run}%']).fetchone()[0]
+    assert con.execute("select count(*) from articles at (version => ?)", [last]).fetchone()[0] == 5
+    con.close()
+    listed = _newsflow(prefect_server, lake, "runs")
+    assert first_run[:8] in listed and str(last) in listed
+    assert "5" in _newsflow(prefect_server, lake, "sql", "-c", "select count(*) as n from v_articles")
+    hits = _newsflow(prefect_server, lake, "search", "artillery shells", "--db", str(db))
+    assert "1." in hits and "score" in hits
+    _newsflow(prefect_server, lake, "ingest", str(REPO_ROOT / "data" / "samples"), "--db", str(db))
+    done = _newsflow(prefect_server, lake, "maintain", "--retention-hours", "0.0000001")
+    assert "snapshots_expired" in done
+    con = open_lake(lake["NEWSFLOW_WAREHOUSE"], read_only=True)
+    assert con.execute("select count(*), count(distinct article_id) from articles").fetchone() == (5, 5)
+    assert con.execute("select count(*) from lake.snapshots()").fetchone()[0] <= 2
 
 
 def _start_reader(lake: dict[str, str], tmp_path: Path) -> tuple[subprocess.Popen, Path, Path]:
