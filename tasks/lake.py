@@ -299,14 +299,15 @@ def maintain_lake(url: str, data_path: str | None, retention_hours: float) -> di
     """Merge small adjacent Parquet files, expire snapshots older than `retention_hours` and delete the
     files no snapshot references any more; each step retried when a writer commits first."""
     con = open_lake(url, data_path)
+    # `select *`, not count(*): with no column asked for, these functions report rows but change nothing.
     try:
-        merged = retried(lambda: con.execute(f"select count(*) from ducklake_merge_adjacent_files('{ALIAS}')"
-                                             ).fetchone()[0])
-        expired = retried(lambda: con.execute(
-            f"select count(*) from ducklake_expire_snapshots('{ALIAS}', older_than => now() - to_microseconds(?))",
-            [int(retention_hours * 3600e6)]).fetchone()[0])
-        removed = retried(lambda: con.execute(
-            f"select count(*) from ducklake_cleanup_old_files('{ALIAS}', cleanup_all => true)").fetchone()[0])
+        merged = retried(lambda: len(con.execute(f"select * from ducklake_merge_adjacent_files('{ALIAS}')"
+                                                 ).fetchall()))
+        expired = retried(lambda: len(con.execute(
+            f"select * from ducklake_expire_snapshots('{ALIAS}', older_than => now() - to_microseconds(?))",
+            [int(retention_hours * 3600e6)]).fetchall()))
+        removed = retried(lambda: len(con.execute(
+            f"select * from ducklake_cleanup_old_files('{ALIAS}', cleanup_all => true)").fetchall()))
     finally:
         con.close()
     return {"files_merged": merged, "snapshots_expired": expired, "files_removed": removed}
