@@ -30,17 +30,29 @@ from tasks.warehouse import Warehouse
 # story (half a batch would show as those).
 READER = """
 import json, os, sys, time
-from tasks.lake import open_lake
-con = open_lake(sys.argv[1], read_only=True)
+from tasks.lake import LakeUnavailable, open_lake
 out = open(sys.argv[3], "w")
+con = None
 while not os.path.exists(sys.argv[2]):
-    row = con.execute('''select
+    if con is None:  # the writers have not created the lake yet
+        try:
+            con = open_lake(sys.argv[1], read_only=True)
+        except LakeUnavailable:
+            time.sleep(0.1)
+            continue
+    try:
+        row = con.execute('''select
         (select count(*) from articles), (select count(distinct article_id) from articles),
         (select count(*) from documents), (select count(distinct document_id) from documents),
         (select count(*) from articles a anti join documents d using (document_id)),
         (select count(*) from articles a anti join story_articles s using (article_id)),
         (select count(*) from story_articles), (select count(distinct article_id) from story_articles)
     ''').fetchone()
+    except Exception as exc:  # the tables not migrated yet: wait; anything else fails the reader
+        if "does not exist" not in str(exc):
+            raise
+        time.sleep(0.1)
+        continue
     out.write(json.dumps(row) + "\\n")
     out.flush()
     time.sleep(0.05)
