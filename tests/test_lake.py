@@ -125,14 +125,14 @@ def _file_contents(db: Path) -> dict[str, list[tuple]]:
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
     folder = tmp_path_factory.mktemp("lake-corpus")
-    return sorted(write_corpus(folder, 48, seed=5))
+    return sorted(write_corpus(folder, 24, seed=5))
 
 
 @pytest.fixture(scope="module")
 def sequential(prefect_server, corpus, tmp_path_factory) -> dict[str, list[tuple]]:
     """The corpus loaded by one run into a DuckDB file: what any lake run over it must end with."""
     db = tmp_path_factory.mktemp("file-wh") / "news.duckdb"
-    run_ingest(prefect_server, corpus[0], db, *map(str, corpus[1:]), "--batch-size", "8")
+    run_ingest(prefect_server, corpus[0], db, *map(str, corpus[1:]), "--batch-size", "4")
     return _file_contents(work_db(db))
 
 
@@ -215,7 +215,7 @@ def test_two_writers_and_a_reader(prefect_server, lake, tmp_path, corpus, sequen
     reads: no error, no duplicate, no partial batch, and the end equals one sequential run."""
     reader, stop, log = _start_reader(lake, tmp_path)
     db = tmp_path / "wh" / "news.duckdb"
-    halves = [corpus[:32], corpus[16:]]
+    halves = [corpus[:16], corpus[8:]]
     writers = [subprocess.Popen(ingest_cmd(part[0], db, *map(str, part[1:]), "--batch-size", "4"),
                                 env=prefect_server.env(**lake), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 text=True) for part in halves]

@@ -32,7 +32,7 @@ DEPLOY = """
 import sys
 from prefect import flow
 flow.from_source(source=sys.argv[1], entrypoint="flows/ingest.py:ingest").deploy(
-    name="lake", work_pool_name=sys.argv[2], print_next_steps=False)
+    name="lake", work_pool_name=sys.argv[2], print_next_steps=False, ignore_warnings=True)
 """
 
 TRIGGER = """
@@ -47,7 +47,7 @@ with get_client(sync_client=True) as client:
         if all(s.is_final() for s in states):
             break
         time.sleep(1)
-print(json.dumps([[s.type.value, str(client.read_flow_run(r.id).work_queue_name)] for r, s in zip(runs, states)]))
+print(json.dumps([s.type.value for s in states]))
 """
 
 
@@ -78,12 +78,14 @@ def test_two_process_workers_on_a_prefect_server_on_postgresql(postgres, lake, t
         assert out.returncode == 0, out.stderr[-3000:]
         states = json.loads(out.stdout.strip().splitlines()[-1])
         logs = "\n".join((tmp_path / f"worker-{i}.log").read_text() for i in range(2))
-        assert [s for s, _q in states] == ["COMPLETED", "COMPLETED"], logs[-5000:]
-        busy = [i for i in range(2) if "Submitting flow run" in (tmp_path / f"worker-{i}.log").read_text()
-                or "Opening process" in (tmp_path / f"worker-{i}.log").read_text()]
+        assert states == ["COMPLETED", "COMPLETED"], logs[-5000:]
+        busy = [i for i in range(2) if f"Worker 'machine-{i}' submitting flow run" in
+                (tmp_path / f"worker-{i}.log").read_text()]
         assert len(busy) == 2, f"both workers should have run one flow each:\n{logs[-5000:]}"
         con = open_lake(lake["NEWSFLOW_WAREHOUSE"], read_only=True)
-        assert con.execute("select count(*), count(distinct article_id) from articles").fetchone() == (12, 12)
+        articles, distinct = con.execute("select count(*), count(distinct article_id) from articles").fetchone()
+        rejected = con.execute("select count(distinct document_id) from quarantine").fetchone()[0]
+        assert articles == distinct and articles + rejected == 12
         assert con.execute("select count(*) from runs where status = 'completed'").fetchone()[0] == 2
     finally:
         for w in workers:
