@@ -95,7 +95,7 @@ def serve_sources(config: Config, db: str | None = None, port: int = 4200,
         files.stop()
 
 
-def _deployments(config: Config, db: str | None, maintain_every: float | None) -> list:
+def deployments(config: Config, db: str | None, maintain_every: float | None) -> list:
     """One ingest deployment per source, and the lake's `maintain` on its interval when asked."""
     deployments = [deployment_for(s, config, db) for s in config.sources]
     if maintain_every:
@@ -131,7 +131,7 @@ def _serve(config: Config, db: str | None, port: int, echo: Callable[[str], obje
     os.environ["PREFECT_API_URL"] = api_url  # flow-run subprocesses inherit it
     try:
         with temporary_settings(updates={PREFECT_API_URL: api_url}):
-            serve(*_deployments(config, db, maintain_every), print_starting_message=False)
+            serve(*deployments(config, db, maintain_every), print_starting_message=False)
     finally:
         if server is not None:
             echo("Stopping the Prefect server ...")

@@ -267,3 +267,14 @@ def test_the_warehouse_seam_picks_the_backend(lake, tmp_path):
         Warehouse.open(tmp_path / "other.duckdb", Settings(db=tmp_path / "other.duckdb",
                                                             warehouse=lake["NEWSFLOW_WAREHOUSE"]))
     file.close()
+
+
+def test_serve_adds_the_maintain_flow_on_a_lake():
+    from flows.serve import deployments
+    from newsflow.config import load_config
+
+    config = load_config(REPO_ROOT / "newsflow.toml")
+    plain = deployments(config, None, None)
+    with_lake = deployments(config, None, 600)
+    assert len(with_lake) == len(plain) + 1
+    assert with_lake[-1].name == "lake" and with_lake[-1].flow_name == "maintain"
