@@ -4,6 +4,7 @@
    median of 3 runs; each is a real `ingest` flow run in this process, Prefect ephemeral).
 2. The marginal ingest rate: (pages of a 200-page run - pages of a 10-page run) / (difference in
    time), per backend, and the lake's rate as a ratio of the file's (target >= 0.9).
+   Then `newsflow search` on the largest lake: the first search (its local index built) and a later one.
 3. Two concurrent writers on the lake (two `newsflow ingest` processes, 150 distinct pages each)
    against one process loading the same 300 pages: combined rate ratio.
 
@@ -106,18 +107,22 @@ class Backend:
 
     def __init__(self, name: str, db: Path, url: str | None):
         self.name, self.db, self.url = name, db, url
-        if url:
-            os.environ["NEWSFLOW_LAKE_DATA_PATH"] = str(db.parent / "lake-data") + "/"
+
+    def _data_path(self) -> None:
+        if self.url:  # the flow resolves its settings from the environment
+            os.environ["NEWSFLOW_LAKE_DATA_PATH"] = str(self.db.parent / "lake-data") + "/"
 
     def warehouse(self):
         from newsflow.config import resolve_settings
         from tasks.warehouse import Warehouse
 
+        self._data_path()
         return Warehouse.open(self.db, resolve_settings(db=str(self.db), warehouse=self.url))
 
     def run_pages(self, pages: CorpusBuilder, start: int, n: int, work: Path) -> float:
         folder = work / f"{self.name}-{start}"
         pages.write(folder, n, start)
+        self._data_path()
         return timed_ingest(folder, self.db, self.url)
 
 
@@ -142,16 +147,21 @@ def small_runs(backends: list[Backend], base: list, sizes: list[int], work: Path
     return out
 
 
-def marginal(backends: list[Backend], work: Path) -> dict[str, float]:
-    """Pages per second a run's extra pages cost: (200 - 10) / (t(200) - t(10))."""
+def marginal(backends: list[Backend], work: Path, small: int = 20, large: int = 220) -> dict[str, float]:
+    """Pages per second a run's extra pages cost on an empty warehouse of each backend:
+    (large - small) / (t(large) - t(small)), the backends taking turns so both see the same machine."""
     pages = CorpusBuilder(seed=77)
+    times: dict[str, dict[int, float]] = {b.name: {} for b in backends}
+    start = 2_000_000
+    for n in (small, large):
+        for b in backends:
+            times[b.name][n] = b.run_pages(pages, start, n, work)
+            start += n
     rates = {}
-    for i, b in enumerate(backends):
-        t10 = b.run_pages(pages, 2_000_000 + i * 1000, 10, work)
-        t200 = b.run_pages(pages, 2_000_000 + i * 1000 + 10, 200, work)
-        rates[b.name] = 190 / max(1e-9, t200 - t10)
-        print(f"  {b.name:5} 10 pages {t10:.2f} s, 200 pages {t200:.2f} s: {rates[b.name]:.1f} pages/s marginal",
-              flush=True)
+    for name, t in times.items():
+        rates[name] = (large - small) / max(1e-9, t[large] - t[small])
+        print(f"  {name:5} {small} pages {t[small]:.2f} s, {large} pages {t[large]:.2f} s: "
+              f"{rates[name]:.1f} pages/s marginal", flush=True)
     return rates
 
 
@@ -177,37 +187,66 @@ def writers(url: str, data_path: str, work: Path) -> tuple[float, float]:
     return single, double
 
 
+def search_times(url: str, mirror: Path) -> tuple[float, float]:
+    """Seconds for the first `newsflow search` on the lake (the local index built from scratch) and for
+    a later one that finds nothing changed (tasks/lake.py: lake_search_index)."""
+    from tasks.lake import lake_search_index
+    from tasks.search import search
+
+    times = []
+    for _ in range(2):
+        started = time.perf_counter()
+        con = lake_search_index(url, mirror)
+        search(con, "artillery shells", 10)
+        con.close()
+        times.append(time.perf_counter() - started)
+    return times[0], times[1]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,20000")
     parser.add_argument("--base", type=int, default=250, help="corpus pages cleaned once to seed from")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "out" / "lake")
+    parser.add_argument("--steps", default="1,2,3", help="which measurements (1: size, 2: marginal rate, 3: writers)")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     shutil.rmtree(args.out, ignore_errors=True)
     args.out.mkdir(parents=True)
+    steps = set(args.steps.split(","))
     with PostgresCluster() as pg:
-        url = f"ducklake:postgres:{pg.dsn}"
-        backends = [Backend("file", args.out / "file" / "news.duckdb", None),
-                    Backend("lake", args.out / "lake" / "news.duckdb", url)]
-        print(f"cleaning {args.base} corpus pages to seed from ...", flush=True)
-        base = cleaned(args.out / "base", args.base)
         timed_ingest(CorpusBuilder(seed=1).write(args.out / "warm-up", 2)[0].parent, args.out / "warm" / "news.duckdb",
                      None)  # starts Prefect's temporary server, so no timed run pays for it
-        print("1. a run adding 10 pages, by warehouse size:", flush=True)
-        small = small_runs(backends, base, sizes, args.out)
-        for name in ("file", "lake"):
-            print(f"   {name}: {sizes[-1]} / {sizes[0]} articles = "
-                  f"{small[(name, sizes[-1])] / small[(name, sizes[0])]:.2f}x the time")
-        print("2. marginal ingest rate:", flush=True)
-        rates = marginal(backends, args.out)
-        print(f"   lake / file = {rates['lake'] / rates['file']:.2f}x (target >= 0.9)")
-        print("3. writers on the lake:", flush=True)
-        single, double = writers(pg.create_database("writers") and f"ducklake:postgres:{pg.dsn_for('writers')}",
-                                 str(args.out / "writers-data") + "/", args.out)
-        print(f"   one process 300 pages {single:.1f} s ({300 / single:.1f}/s); two processes 150 each "
-              f"{double:.1f} s ({300 / double:.1f}/s): {single / double:.2f}x")
+        if "1" in steps:
+            by_size(pg, args.out, sizes, args.base)
+        if "2" in steps:
+            print("2. marginal ingest rate (empty warehouses):", flush=True)
+            rates = marginal([Backend("file", args.out / "mfile" / "news.duckdb", None),
+                              Backend("lake", args.out / "mlake" / "news.duckdb",
+                                      f"ducklake:postgres:{pg.create_database('marginal')}")], args.out)
+            print(f"   lake / file = {rates['lake'] / rates['file']:.2f}x (target >= 0.9)")
+        if "3" in steps:
+            print("3. writers on the lake:", flush=True)
+            single, double = writers(f"ducklake:postgres:{pg.create_database('writers')}",
+                                     str(args.out / "writers-data") + "/", args.out)
+            print(f"   one process 300 pages {single:.1f} s ({300 / single:.1f}/s); two processes 150 each "
+                  f"{double:.1f} s ({300 / double:.1f}/s): {single / double:.2f}x")
 
+
+def by_size(pg: PostgresCluster, out: Path, sizes: list[int], base_pages: int) -> None:
+    """Step 1, and the lake's search at the largest size."""
+    url = f"ducklake:postgres:{pg.dsn}"
+    backends = [Backend("file", out / "file" / "news.duckdb", None), Backend("lake", out / "lake" / "news.duckdb", url)]
+    print(f"cleaning {base_pages} corpus pages to seed from ...", flush=True)
+    base = cleaned(out / "base", base_pages)
+    print("1. a run adding 10 pages, by warehouse size:", flush=True)
+    small = small_runs(backends, base, sizes, out)
+    for name in ("file", "lake"):
+        print(f"   {name}: {sizes[-1]} / {sizes[0]} articles = "
+              f"{small[(name, sizes[-1])] / small[(name, sizes[0])]:.2f}x the time")
+    first, later = search_times(url, out / "lake" / "news.lake-search.duckdb")
+    print(f"   search on the lake of {sizes[-1]} articles: first {first:.2f} s (local index built), "
+          f"then {later:.2f} s (nothing changed)", flush=True)
 
 if __name__ == "__main__":
     main()
