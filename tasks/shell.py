@@ -110,6 +110,7 @@ def greeting(db: Path | str, search: bool) -> str:
     lines = [f"newsflow sql: DuckDB on {where}.",
              "Views: v_articles, v_story_coverage, v_entity_mentions, v_daily_volume; .tables lists all, "
              "warehouse/queries/ has examples.",
+             "Search: `newsflow search` (the fts extension cannot index a lake table)." if is_lake_url(str(db)) else
              "Search: select title, fts_main_articles.match_bm25(article_id, 'armored train') as score "
              "from v_articles order by score desc nulls last limit 5;" if search else
              "Search: unavailable (pip install duckdb-ext-fts).",
