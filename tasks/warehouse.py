@@ -4,7 +4,8 @@ A `Warehouse` is the analyst path (`--db`) plus the working DuckDB file beside i
 (tasks/publish.py). It owns, for its process (the single writer), the connection and its DuckDB
 settings, the run's turn (tasks/runlock.py), run records, batch loads, what the fetcher remembers,
 the checkpoint policy and publishing the analyst copy. Flows and the batch pipeline use only these
-methods, so a second backend (a DuckLake catalog) plugs in by implementing them.
+methods; `Warehouse.open` picks the backend from the settings: this file writer, or the DuckLake one
+(tasks/lake.py: `LakeWarehouse`, several writers, no copy).
 """
 
 from __future__ import annotations
