@@ -34,19 +34,20 @@ from tasks.warehouse import Warehouse
 
 @flow(name="ingest", log_prints=False, task_runner=ThreadPoolTaskRunner(max_workers=CORES))
 def ingest(sources: list[str] | None = None, db: str | None = None, batch_size: int | None = None,
-           max_in_flight: int | None = None, source: str | None = None, config: str | None = None) -> dict:
+           max_in_flight: int | None = None, source: str | None = None, config: str | None = None,
+           warehouse: str | None = None) -> dict:
     """Ingest files, folders, globs or page/feed/sitemap URLs (default: the bundled samples), or the
     source named `source` in newsflow.toml (`config` overrides where that file is), into the warehouse.
-    Waits for another run on the same warehouse to finish first. `db`, `batch_size` and `config`
-    override the settings (newsflow.config.resolve_settings)."""
+    Waits for another run on the same warehouse file to finish first (a lake takes several at once).
+    `db`, `batch_size`, `config` and `warehouse` override the settings (newsflow.config.resolve_settings)."""
     started, logger = time.perf_counter(), get_run_logger()
     mark_flow_process()
     _share_api_with_workers()
-    settings = resolve_settings(db=db, batch_size=batch_size, config=config)
+    settings = resolve_settings(db=db, batch_size=batch_size, config=config, warehouse=warehouse)
     plan = plan_run(settings, sources, source)
     warehouse = Warehouse.open(settings.db_path, settings)
     run_id = flow_run.get_id() or f"local-{time.time_ns()}"
-    summary = RunSummary(run_id=run_id, db=str(warehouse.analyst))
+    summary = RunSummary(run_id=run_id, db=warehouse.name)
     with warehouse.turn(run_id, logger.warning):
         warehouse.start_run(run_id, flow_run.get_id(), source or " ".join([*plan.paths, *plan.urls]),
                             CLEANER_VERSION)
@@ -69,7 +70,7 @@ def ingest(sources: list[str] | None = None, db: str | None = None, batch_size: 
                                                     summary.expectations)
         if publish_needed:
             publish_task(str(warehouse.analyst))
-        else:
+        elif warehouse.publishes:
             logger.info("nothing changed and %s already holds every earlier change: not copied again",
                         warehouse.analyst)
     if summary.expectations:
@@ -112,6 +113,8 @@ def _load_all(writer: BatchWriter, paths: list[Path], stream: CrawlStream | None
 def _refresh_report(warehouse: Warehouse, summary: RunSummary, published: bool) -> None:
     """Rewrite the news report when the analyst copy changed (or there is none yet); record its link."""
     report = warehouse.analyst.parent / REPORT_FILE
+    if not warehouse.publishes:  # the report reads a DuckDB file; a lake has none
+        return
     if published or not report.exists():
         summary.report = report_task(str(warehouse.analyst))
         summary.report_refreshed = summary.report is not None

@@ -20,15 +20,16 @@ from tasks.warehouse import Warehouse
 
 
 @flow(name="reclean", log_prints=False)
-def reclean(db: str | None = None, since: datetime | None = None, batch_size: int | None = None) -> dict:
+def reclean(db: str | None = None, since: datetime | None = None, batch_size: int | None = None,
+            warehouse: str | None = None) -> dict:
     """Clean and validate the stored documents again with the current rules; load what changed.
     Waits for another run on the same warehouse to finish first."""
     started, logger = time.perf_counter(), get_run_logger()
     mark_flow_process()
-    settings = resolve_settings(db=db, batch_size=batch_size)
+    settings = resolve_settings(db=db, batch_size=batch_size, warehouse=warehouse)
     warehouse = Warehouse.open(settings.db_path, settings)
     run_id = flow_run.get_id() or f"local-{time.time_ns()}"
-    summary = RunSummary(run_id=run_id, db=str(warehouse.analyst))
+    summary = RunSummary(run_id=run_id, db=warehouse.name)
     with warehouse.turn(run_id, logger.warning):
         warehouse.start_run(run_id, flow_run.get_id(), f"reclean since {since.isoformat() if since else 'start'}",
                             CLEANER_VERSION)
@@ -44,8 +45,9 @@ def reclean(db: str | None = None, since: datetime | None = None, batch_size: in
         finally:
             warehouse.finish_run(run_id, status, summary.documents_seen, writer.totals, summary.expectations)
         publish_task(str(warehouse.analyst))
-    summary.report = report_task(str(warehouse.analyst))  # the page shows the copy just published
-    summary.report_refreshed = summary.report is not None
+    if warehouse.publishes:  # the report reads the published DuckDB file; a lake has none
+        summary.report = report_task(str(warehouse.analyst))  # the page shows the copy just published
+        summary.report_refreshed = summary.report is not None
     summary.count(writer.totals)
     result = {**summary.as_dict(), "enriched_backfill": backfilled, "cleaner_version": CLEANER_VERSION,
               "seconds": round(time.perf_counter() - started, 2)}

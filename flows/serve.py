@@ -68,10 +68,12 @@ REPORT_PORT = 4201  # report.html and data_docs/ over HTTP (tasks/fileserver.py)
 
 
 def serve_sources(config: Config, db: str | None = None, port: int = 4200,
-                  echo: Callable[[str], object] = print, report_port: int = REPORT_PORT) -> None:
+                  echo: Callable[[str], object] = print, report_port: int = REPORT_PORT,
+                  maintain_every: float | None = None) -> None:
     """Serve every source of `config` as a deployment until interrupted (see module docstring), and
     the warehouse's report.html and data_docs/ on http://127.0.0.1:<report_port>, where the runs'
-    summary artifacts link (a browser does not follow file:// links from the UI)."""
+    summary artifacts link (a browser does not follow file:// links from the UI). With
+    `maintain_every` (seconds; a lake), the `maintain` flow is served on that interval too."""
     from newsflow.settings import db_path
     from tasks.fileserver import FileServer
 
@@ -88,12 +90,24 @@ def serve_sources(config: Config, db: str | None = None, port: int = 4200,
     echo(f"News report and Data Docs: {files.url}/report.html, {files.url}/data_docs/index.html "
          f"(from {folder})")
     try:
-        _serve(config, db, port, echo)
+        _serve(config, db, port, echo, maintain_every)
     finally:
         files.stop()
 
 
-def _serve(config: Config, db: str | None, port: int, echo: Callable[[str], object]) -> None:
+def deployments(config: Config, db: str | None, maintain_every: float | None) -> list:
+    """One ingest deployment per source, and the lake's `maintain` on its interval when asked."""
+    deployments = [deployment_for(s, config, db) for s in config.sources]
+    if maintain_every:
+        from flows.maintain import maintain
+
+        deployments.append(maintain.to_deployment(name="lake", interval=maintain_every, concurrency_limit=1,
+                                                  description="merge small files, expire old snapshots"))
+    return deployments
+
+
+def _serve(config: Config, db: str | None, port: int, echo: Callable[[str], object],
+           maintain_every: float | None = None) -> None:
     """Start (or find) the Prefect server and serve the deployments until interrupted."""
     from prefect import serve
     from prefect.settings import PREFECT_API_URL, temporary_settings
@@ -112,10 +126,12 @@ def _serve(config: Config, db: str | None, port: int, echo: Callable[[str], obje
     echo(f"Prefect UI: {ui}  (Deployments -> a source -> Run; Flow runs -> a run -> Artifacts)")
     for s in config.sources:
         echo(f"  deployment ingest/{s.name}: {s.kind}, {s.schedule_text}")
+    if maintain_every:
+        echo(f"  deployment maintain/lake: every {maintain_every:g} s")
     os.environ["PREFECT_API_URL"] = api_url  # flow-run subprocesses inherit it
     try:
         with temporary_settings(updates={PREFECT_API_URL: api_url}):
-            serve(*(deployment_for(s, config, db) for s in config.sources), print_starting_message=False)
+            serve(*deployments(config, db, maintain_every), print_starting_message=False)
     finally:
         if server is not None:
             echo("Stopping the Prefect server ...")

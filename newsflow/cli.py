@@ -40,6 +40,13 @@ DbOption = Annotated[
     typer.Option("--db", help="Warehouse file analysts query. Default: $NEWSFLOW_DB or warehouse/news.duckdb."),
 ]
 
+WarehouseOption = Annotated[
+    Optional[str],
+    typer.Option("--warehouse", help="A DuckDB file (the default: --db) or a DuckLake catalog, "
+                 "'ducklake:postgres:dbname=news host=...' with NEWSFLOW_LAKE_DATA_PATH (docs/lake.md). "
+                 "Default: $NEWSFLOW_WAREHOUSE.", show_default=False),
+]
+
 
 class Runner(str, Enum):
     thread = "thread"
@@ -168,6 +175,7 @@ def ingest(
     source: SourceOption = None,
     config: ConfigOption = None,
     db: DbOption = None,
+    warehouse: WarehouseOption = None,
     batch_size: BatchSizeOption = None,
     task_runner: RunnerOption = Runner.thread,
     workers: WorkersOption = None,
@@ -185,7 +193,7 @@ def ingest(
     from tasks.sources import SourceError, discover
 
     gc.disable()  # until the flow starts: see _freeze_imports
-    settings = _settings(db=db, config=config, batch_size=batch_size)
+    settings = _settings(db=db, config=config, batch_size=batch_size, warehouse=warehouse)
     server = start_early_server(settings.early_server)  # boots while the checks and imports below run
     try:  # fail fast, before the flow starts, on a SOURCE that names nothing or a bad config
         plan = plan_run(settings, sources, source)
@@ -209,7 +217,7 @@ def ingest(
         _freeze_imports()
         with _no_heartbeats() if server is not None else contextlib.nullcontext(), _run_fault("ingest", settings):
             summary = flow(sources=sources, db=str(settings.db_path), batch_size=batch_size, source=source,
-                           config=str(config) if config else None)
+                           config=str(config) if config else None, warehouse=warehouse)
     print_summary(summary)
 
 
@@ -227,8 +235,12 @@ def _settings(**flags) -> Settings:
 @contextlib.contextmanager
 def _warehouse_turn(settings: Settings, command: str):
     """Wait for another run on this warehouse to finish (tasks/runlock.py), then hold it; a refusal
-    is one line and exit status 3, with nothing loaded."""
+    is one line and exit status 3, with nothing loaded. A lake takes several runs at once: no turn."""
     from tasks import runlock
+
+    if settings.lake:
+        yield
+        return
 
     say = lambda line: console.print(line, highlight=False)  # noqa: E731
     try:
@@ -371,9 +383,10 @@ def serve(
     except ConfigError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
+    settings = _settings(db=db, config=config)
     try:
-        serve_sources(cfg, db=str(_settings(db=db, config=config).db_path), port=port, echo=console.print,
-                      report_port=report_port)
+        serve_sources(cfg, db=str(settings.db_path), port=port, echo=console.print, report_port=report_port,
+                      maintain_every=settings.lake_maintain_interval if settings.lake else None)
     except RuntimeError as exc:
         console.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(1) from None
@@ -384,18 +397,15 @@ def search(
     query: Annotated[str, typer.Argument(help='Words to look for, e.g. "armored train".')],
     db: DbOption = None,
     limit: Annotated[int, typer.Option("--limit", "-n", help="How many results.")] = 10,
+    warehouse: WarehouseOption = None,
 ) -> None:
     """Full-text search (BM25 over title and body) in the analyst copy; prints ranked titles, outlets,
-    dates and a snippet. Reads only: safe while an ingest runs."""
-    import duckdb
-
+    dates and a snippet. Reads only: safe while an ingest runs. On a lake, a local index beside --db
+    (<name>.lake-search.duckdb) takes in the articles changed since the last search first."""
     from tasks.search import SearchUnavailable, search as run_search
 
-    path = _settings(db=db).db_path
-    if not path.exists():
-        console.print(f"[red]error:[/red] no warehouse at {path}; run `newsflow ingest` first.")
-        raise typer.Exit(2)
-    con = duckdb.connect(str(path), read_only=True)
+    settings = _settings(db=db, warehouse=warehouse)
+    con = _search_connection(settings)
     try:
         hits = run_search(con, query, limit)
     except SearchUnavailable as exc:
@@ -411,6 +421,71 @@ def search(
         out.print(f"[bold]{rank}. {h.title or '(untitled)'}[/bold]  [dim]{h.outlet} · {when} · "
                   f"score {h.score:.3f}[/dim]", highlight=False)
         out.print(f"   {h.snippet}", highlight=False)
+
+
+def _search_connection(settings: Settings):
+    """The analyst copy read-only, or on a lake its local search index brought up to date."""
+    import duckdb
+
+    path = settings.db_path
+    if settings.lake:
+        from tasks.lake import LakeUnavailable, lake_search_index
+
+        try:
+            return lake_search_index(str(settings.warehouse), path.with_name(f"{path.stem}.lake-search.duckdb"))
+        except LakeUnavailable as exc:
+            console.print(f"[red]error:[/red] {exc}", highlight=False)
+            raise typer.Exit(2) from None
+    if not path.exists():
+        console.print(f"[red]error:[/red] no warehouse at {path}; run `newsflow ingest` first.")
+        raise typer.Exit(2)
+    return duckdb.connect(str(path), read_only=True)
+
+
+@app.command()
+def runs(
+    warehouse: WarehouseOption = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="How many runs, newest first.")] = 20,
+) -> None:
+    """The lake's runs, newest first, with the snapshots their commits made: `from articles at (version
+    => LAST)` is the warehouse as that run left it (docs/lake.md)."""
+    from tasks.lake import LakeUnavailable, lake_runs, open_lake
+
+    settings = _settings(warehouse=warehouse)
+    if not settings.lake:
+        console.print("[red]error:[/red] `newsflow runs` lists a lake's runs: give --warehouse ducklake:postgres:... "
+                      "(on a DuckDB file: newsflow sql -c 'from runs')")
+        raise typer.Exit(2)
+    try:
+        con = open_lake(str(settings.warehouse), read_only=True)
+    except LakeUnavailable as exc:
+        console.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    table = Table(title=f"runs in {settings.warehouse.split('password=')[0]}")
+    for col in ("run", "status", "started", "new", "updated", "quarantined", "first snapshot", "last snapshot",
+                "commits"):
+        table.add_column(col)
+    for row in lake_runs(con, limit):
+        table.add_row(*(str(v)[:19] if v is not None else "-" for v in row))
+    con.close()
+    out.print(table)
+
+
+@app.command()
+def maintain(
+    warehouse: WarehouseOption = None,
+    retention_hours: Annotated[Optional[float], typer.Option(help="Expire snapshots older than this. Default: "
+                                                             "$NEWSFLOW_LAKE_SNAPSHOT_RETENTION or 168.",
+                                                             show_default=False)] = None,
+) -> None:
+    """Run the `maintain` flow once on a lake: merge small files, expire old snapshots, delete files no
+    snapshot needs (`newsflow serve` runs it on a schedule)."""
+    settings = _settings(warehouse=warehouse, lake_snapshot_retention=retention_hours)
+    from flows.maintain import maintain as maintain_flow
+
+    with _run_fault("maintain", settings):
+        done = maintain_flow(warehouse=warehouse, retention_hours=retention_hours)
+    out.print(done)
 
 
 @app.command()
@@ -445,15 +520,19 @@ def sql(
     command: Annotated[Optional[str], typer.Option("--command", "-c", help="Run this SQL (one or more "
                                                    "statements) and print the result as a table, then exit.",
                                                    show_default=False)] = None,
+    warehouse: WarehouseOption = None,
 ) -> None:
     """An interactive SQL shell (the DuckDB CLI) on the analyst copy, read-only, with the views and
     full-text search ready: `fts_main_articles.match_bm25(article_id, 'words')`. With -c, runs one
-    statement and prints a table."""
+    statement and prints a table. On a lake (--warehouse), the lake attached read-only as `lake`."""
     from tasks.search import extension_directory
     from tasks.shell import ShellUnavailable, greeting, shell_command
 
-    path = _settings(db=db).db_path
-    if not path.exists():
+    settings = _settings(db=db, warehouse=warehouse)
+    path = settings.db_path
+    if settings.lake:
+        path = settings.warehouse
+    elif not path.exists():
         console.print(f"[red]error:[/red] no warehouse at {path}; run `newsflow ingest` first.")
         raise typer.Exit(2)
     try:
@@ -475,17 +554,19 @@ def reclean(
                                                       "(e.g. 2026-11-01 or 2026-11-01T12:00:00).")] = None,
     batch_size: Annotated[Optional[int], typer.Option(help="Documents per batch. Default: $NEWSFLOW_BATCH_SIZE "
                                                       "or 400.", show_default=False)] = None,
+    warehouse: WarehouseOption = None,
 ) -> None:
     """Clean and validate the stored raw documents again with the current rules (no refetch), load the
     changes idempotently, record the cleaner version on each article, then publish the analyst copy."""
     if since is not None and since.tzinfo is None:
         since = since.replace(tzinfo=timezone.utc)
-    settings = _settings(db=db, batch_size=batch_size)
+    settings = _settings(db=db, batch_size=batch_size, warehouse=warehouse)
     with _warehouse_turn(settings, "newsflow reclean"):
         from flows.reclean import reclean as reclean_flow
 
         with _run_fault("reclean", settings):
-            summary = reclean_flow(db=str(settings.db_path), since=since, batch_size=batch_size)
+            summary = reclean_flow(db=str(settings.db_path), since=since, batch_size=batch_size,
+                                   warehouse=warehouse)
     print_summary(summary)
 
 

@@ -39,6 +39,13 @@ def db_path(explicit: str | os.PathLike | None = None) -> Path:
     """The analyst database path, absolute: `explicit` (Settings.db), else warehouse/news.duckdb."""
     return Path(explicit or DEFAULT_DB).expanduser().resolve()
 
+LAKE_PREFIX = "ducklake:"
+
+
+def is_lake_url(warehouse: str | None) -> bool:
+    """`ducklake:postgres:...` names a DuckLake catalog; anything else is a DuckDB file path."""
+    return bool(warehouse) and str(warehouse).startswith(LAKE_PREFIX)
+
 # --- Fetching (tasks/fetch.py, tasks/discover.py); tests pass smaller values explicitly. ---
 USER_AGENT = "newsflow/0.1 (news ingestion pipeline; +https://github.com/newsflow/newsflow)"
 FETCH_CONNECT_TIMEOUT = 10.0  # seconds per socket operation
@@ -156,6 +163,17 @@ class Settings(BaseSettings):
                                         "cache would otherwise grow with the run).")
     warehouse_checkpoint_bytes: int = Field(128 * 1024**2, gt=0, description="The writer folds its WAL "
                                             "into the file past this size and opens the file afresh.")
+    warehouse: str | None = Field(None, description="Where articles are stored (--warehouse): a DuckDB file "
+                                  "path (the default: the --db file) or a DuckLake catalog on PostgreSQL, "
+                                  "'ducklake:postgres:dbname=news host=10.0.0.5 user=newsflow', shared by "
+                                  "several writers (docs/lake.md).")
+    lake_data_path: str | None = Field(None, description="The lake's Parquet files: a folder every writer and "
+                                       "analyst reaches (a shared mount), or s3://bucket/prefix/ (credentials "
+                                       "from the environment). Required with a ducklake: warehouse.")
+    lake_snapshot_retention: float = Field(7 * 24.0, gt=0, description="Hours a lake snapshot stays queryable "
+                                           "(AT (VERSION => n)) before the maintain flow expires it.")
+    lake_maintain_interval: float = Field(3600.0, ge=0, description="Seconds between maintain runs served by "
+                                          "`newsflow serve` on a lake (0: not served).")
     allow_private_networks: bool | None = Field(None, description="Fetch from loopback/private hosts; "
                                                 "unset: newsflow.toml's [fetch] decides.")
     fetch_connections: int = Field(FETCH_CONNECTIONS, gt=0, description="Requests open at once across all "
@@ -174,14 +192,29 @@ class Settings(BaseSettings):
     early_server: bool = Field(True, description="Start the temporary Prefect server while the CLI imports.")
     debug: bool = Field(False, description="Show tracebacks of failed runs on the terminal.")
 
-    @field_validator("allow_private_networks", "config", "report_url", "fetch_hosts_dir", mode="before")
+    @field_validator("allow_private_networks", "config", "report_url", "fetch_hosts_dir", "warehouse",
+                     "lake_data_path", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
+    @field_validator("lake_data_path")
+    @classmethod
+    def _data_path_is_a_folder(cls, value: str | None) -> str | None:
+        if value is not None and not value.endswith("/"):
+            value += "/"
+        return value
+
+    @property
+    def lake(self) -> bool:
+        """Whether the warehouse is a DuckLake catalog (tasks/lake.py) rather than a DuckDB file."""
+        return is_lake_url(self.warehouse)
+
     @property
     def db_path(self) -> Path:
-        return db_path(self.db)
+        """The DuckDB file (a --warehouse path beats --db); on a lake, the local file beside which the
+        report and the Data Docs are written."""
+        return db_path(self.warehouse if self.warehouse and not self.lake else self.db)
 
     @property
     def hosts_dir(self) -> Path:

@@ -101,6 +101,12 @@ def ensure_index(con: duckdb.DuckDBPyConnection) -> None:
         build_index(con)
 
 
+def on_lake(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether `con` works in a DuckLake catalog, whose tables the fts extension cannot index."""
+    return con.execute("select type from duckdb_databases() where database_name = current_database()"
+                       ).fetchone()[0] == "ducklake"
+
+
 def index_articles(con: duckdb.DuckDBPyConnection, ids: list[str] | None = None) -> int:
     """Bring the BM25 index up to date with the articles table; returns the number of articles (re)indexed.
 
@@ -112,6 +118,8 @@ def index_articles(con: duckdb.DuckDBPyConnection, ids: list[str] | None = None)
     warehouse. Without an index, or with one built before hashes were recorded, it builds from scratch.
     The statements are warehouse/sql/fts_*.sql; they edit the tables create_fts_index made.
     """
+    if on_lake(con):
+        return 0
     load_fts(con)
     if not index_is_maintained(con):
         return build_index(con)

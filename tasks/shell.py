@@ -17,6 +17,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from newsflow.settings import is_lake_url
+from tasks.lake_sql import ALIAS, attach_sql
 from tasks.search import extension_directory
 
 EXTENSIONS_VARIABLE = "NEWSFLOW_DUCKDB_EXTENSIONS"
@@ -66,15 +68,19 @@ def check_version(cli: Path) -> None:
                                f"{INSTALL_HINT}")
 
 
-def startup_commands(search: bool) -> list[str]:
-    """What the CLI runs before anything else: the offline extensions' folder and fts."""
-    if not search:
-        return []
-    return [f"set extension_directory = getenv('{EXTENSIONS_VARIABLE}')", "load fts"]
+def startup_commands(search: bool, lake: str | None = None) -> list[str]:
+    """What the CLI runs before anything else: the offline extensions' folder and fts; on a lake, the
+    lake attached read-only as `lake` and made the default (the one line analysts need)."""
+    lines = [f"set extension_directory = getenv('{EXTENSIONS_VARIABLE}')", "load fts"] if search else []
+    if lake:
+        lines += ["set autoinstall_known_extensions = false", attach_sql(lake, read_only=True), f"use {ALIAS}"]
+    return lines
 
 
-def shell_command(db: Path, command: str | None = None, cli: Path | None = None) -> tuple[list[str], dict[str, str]]:
-    """The argv and environment that open the shell on `db` (or run `command` and exit).
+def shell_command(db: Path | str, command: str | None = None,
+                  cli: Path | None = None) -> tuple[list[str], dict[str, str]]:
+    """The argv and environment that open the shell on `db` (or run `command` and exit); `db` may be
+    a lake's `ducklake:...` URL.
 
     Raises:
         ShellUnavailable: no DuckDB CLI of the project's version.
@@ -85,20 +91,26 @@ def shell_command(db: Path, command: str | None = None, cli: Path | None = None)
     env = dict(os.environ)
     if folder is not None:
         env[EXTENSIONS_VARIABLE] = str(folder)
-    argv = [str(cli), "-readonly"]
-    for line in startup_commands(folder is not None):
+    lake = str(db) if is_lake_url(str(db)) else None
+    argv = [str(cli)] if lake else [str(cli), "-readonly"]
+    for line in startup_commands(folder is not None, lake):
         argv += ["-cmd", line]
-    argv.append(str(db))
+    if not lake:
+        argv.append(str(db))
     if command is not None:
         argv += ["-c", command]
     return argv, env
 
 
-def greeting(db: Path, search: bool) -> str:
+def greeting(db: Path | str, search: bool) -> str:
     """What the interactive shell prints first: where it is and what to try."""
-    lines = [f"newsflow sql: DuckDB on {db} (read-only; runs publish a new copy, reconnect to see it).",
+    where = (f"the lake {str(db).split('password=')[0].strip()} attached read-only as `lake` (every query sees "
+             "the latest snapshot; `from articles at (version => N)` an older one)") if is_lake_url(str(db)) else (
+             f"{db} (read-only; runs publish a new copy, reconnect to see it)")
+    lines = [f"newsflow sql: DuckDB on {where}.",
              "Views: v_articles, v_story_coverage, v_entity_mentions, v_daily_volume; .tables lists all, "
              "warehouse/queries/ has examples.",
+             "Search: `newsflow search` (the fts extension cannot index a lake table)." if is_lake_url(str(db)) else
              "Search: select title, fts_main_articles.match_bm25(article_id, 'armored train') as score "
              "from v_articles order by score desc nulls last limit 5;" if search else
              "Search: unavailable (pip install duckdb-ext-fts).",

@@ -40,7 +40,10 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
         yield con
         con.execute("commit")
     except Exception:
-        con.execute("rollback")
+        try:
+            con.execute("rollback")
+        except duckdb.TransactionException:  # a failed COMMIT has rolled back already
+            pass
         raise
 
 

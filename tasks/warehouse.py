@@ -4,7 +4,8 @@ A `Warehouse` is the analyst path (`--db`) plus the working DuckDB file beside i
 (tasks/publish.py). It owns, for its process (the single writer), the connection and its DuckDB
 settings, the run's turn (tasks/runlock.py), run records, batch loads, what the fetcher remembers,
 the checkpoint policy and publishing the analyst copy. Flows and the batch pipeline use only these
-methods, so a second backend (a DuckLake catalog) plugs in by implementing them.
+methods; `Warehouse.open` picks the backend from the settings: this file writer, or the DuckLake one
+(tasks/lake.py: `LakeWarehouse`, several writers, no copy).
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ class Warehouse:
     """
 
     _open: ClassVar[dict[str, Warehouse]] = {}
+    # Whether runs copy the working db to the analyst path (the lake has no copy: tasks/lake.py).
+    publishes: ClassVar[bool] = True
 
     def __init__(self, analyst: Path, s: Settings) -> None:
         self.analyst = analyst
@@ -51,10 +54,27 @@ class Warehouse:
         if key not in cls._open:
             if s is None:
                 raise RuntimeError(f"the warehouse {analyst} was not opened with its settings in this process")
-            cls._open[key] = cls(Path(analyst), s)
+            cls._open[key] = cls.backend(s)(Path(analyst), s)
         elif s is not None:
+            if getattr(cls._open[key], "url", None) != (s.warehouse if s.lake else None):  # another backend
+                cls._open.pop(key).close()
+                return cls.open(analyst, s)
             cls._open[key].configure(s)
         return cls._open[key]
+
+    @staticmethod
+    def backend(s: Settings) -> type[Warehouse]:
+        """The writer class for the settings' warehouse: this file writer, or the lake's."""
+        if s.lake:
+            from tasks.lake import LakeWarehouse
+
+            return LakeWarehouse
+        return Warehouse
+
+    @property
+    def name(self) -> str:
+        """What runs report they loaded: the analyst path (the lake's URL there)."""
+        return str(self.analyst)
 
     def configure(self, s: Settings) -> None:
         """Take a new run's settings (a process may run several flows on one warehouse)."""

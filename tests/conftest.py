@@ -39,3 +39,29 @@ def prefect_server(tmp_path_factory):
 
     with PrefectServer(tmp_path_factory.mktemp("prefect-home")) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A throwaway PostgreSQL server on 127.0.0.1 for the session (tests/postgres_harness.py). Skipped
+    where no server binaries exist, except under CI=true, where that is a failure (.ci/run installs them)."""
+    from postgres_harness import PostgresCluster, server_bin_dir
+
+    if server_bin_dir() is None:
+        if os.environ.get("CI", "").lower() in ("true", "1"):
+            pytest.fail("CI=true but no PostgreSQL server binaries (initdb, pg_ctl) were found: "
+                        ".ci/run installs Debian's postgresql package")
+        pytest.skip("no PostgreSQL server binaries (initdb, pg_ctl); apt-get install -y postgresql")
+    with PostgresCluster() as pg:
+        yield pg
+
+
+@pytest.fixture
+def lake(postgres, tmp_path, request) -> dict[str, str]:
+    """A new empty lake: its own PostgreSQL database and data folder. The NEWSFLOW_* variables naming it."""
+    import re
+
+    name = "lake_" + re.sub(r"[^a-z0-9]+", "_", request.node.name.lower())[:40]
+    dsn = postgres.create_database(name)
+    return {"NEWSFLOW_WAREHOUSE": f"ducklake:postgres:{dsn}",
+            "NEWSFLOW_LAKE_DATA_PATH": str(tmp_path / "lake-data") + "/"}

@@ -71,19 +71,24 @@ def warehouse_contents(db: Path) -> dict[str, list[tuple]]:
     """The warehouse as sorted rows, without run ids and timestamps: what two equivalent runs share."""
     con = duckdb.connect(str(db), read_only=True)
     try:
-        queries = {
-            "documents": "select document_id, source_uri, media_type, raw_sha256, size_bytes, raw is null "
-                         "from documents",
-            "articles": "select article_id, document_id, source_uri, url, title, body, published_at, author, "
-                        "language, sitename, section, canonical_url, flags, word_count, content_hash, "
-                        "cleaner_version from articles",
-            "removed_segments": "select article_id, position, text, rule from removed_segments",
-            "quarantine": "select document_id, source_uri, stage, reasons from quarantine",
-        }
-        return {name: sorted((_hashable(row) for row in con.execute(q).fetchall()), key=repr)
-                for name, q in queries.items()}
+        return contents_of(con)
     finally:
         con.close()
+
+
+def contents_of(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple]]:
+    """`warehouse_contents` of an open warehouse (a DuckDB file or a lake)."""
+    queries = {
+        "documents": "select document_id, source_uri, media_type, raw_sha256, size_bytes, raw is null "
+                     "from documents",
+        "articles": "select article_id, document_id, source_uri, url, title, body, published_at, author, "
+                    "language, sitename, section, canonical_url, flags, word_count, content_hash, "
+                    "cleaner_version from articles",
+        "removed_segments": "select article_id, position, text, rule from removed_segments",
+        "quarantine": "select document_id, source_uri, stage, reasons from quarantine",
+    }
+    return {name: sorted((_hashable(row) for row in con.execute(q).fetchall()), key=repr)
+            for name, q in queries.items()}
 
 
 def _hashable(row: tuple) -> tuple:

@@ -1,0 +1,28 @@
+"""The `maintain` flow: keep a lake compact (tasks/lake.py: maintain_lake). `newsflow serve` serves it
+on a schedule (Settings.lake_maintain_interval) when the warehouse is a lake; `newsflow maintain` runs
+it once. A DuckDB file needs none of it (each run checkpoints its file)."""
+
+from __future__ import annotations
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from newsflow.config import resolve_settings
+from tasks.lake import maintain_lake
+
+
+@task(name="maintain-lake", retries=2, retry_delay_seconds=[5, 30], cache_policy=NO_CACHE)
+def maintain_task(url: str, data_path: str | None, retention_hours: float) -> dict[str, int]:
+    return maintain_lake(url, data_path, retention_hours)
+
+
+@flow(name="maintain", log_prints=False)
+def maintain(warehouse: str | None = None, retention_hours: float | None = None) -> dict[str, int]:
+    """Merge the lake's small files, expire snapshots older than the retention
+    (NEWSFLOW_LAKE_SNAPSHOT_RETENTION hours) and delete the files no snapshot needs."""
+    settings = resolve_settings(warehouse=warehouse, lake_snapshot_retention=retention_hours)
+    if not settings.lake:
+        raise ValueError(f"maintain works on a lake (--warehouse ducklake:postgres:...), not on {settings.db_path}")
+    done = maintain_task(str(settings.warehouse), settings.lake_data_path, settings.lake_snapshot_retention)
+    get_run_logger().info("maintain: %s", done)
+    return done

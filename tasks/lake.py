@@ -1,0 +1,315 @@
+"""The lake backend: a DuckLake catalog on PostgreSQL (data in Parquet files), several writers at once.
+
+`LakeWarehouse` implements the warehouse seam (tasks/warehouse.py) over `LakeConnection`, a DuckDB
+connection to the attached lake that runs the file backend's SQL unchanged: upserts become MERGE
+(tasks/lake_sql.py, derived from the same text), and every explicit transaction
+
+- carries the run id as its DuckLake commit message (`lake.snapshots()` shows which run made each
+  snapshot; `newsflow runs` lists them), and
+- takes its turn: it alters one small table first (`writer_turns`), so two writers' transactions that
+  overlap conflict at commit and the later one is retried (`retried`) on the state the first committed.
+  DuckLake has no keys and two concurrent inserts of the same id would both succeed; taking turns makes
+  each batch's "is this article new?" and its writes one serializable step, so no article is ever
+  stored twice. Cleaning, the expensive part, runs outside these transactions, on every machine at once.
+
+No file lock, no working copy, no publish: analysts attach the same lake read-only at any time and
+always see whole batches (a transaction is one snapshot).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import duckdb
+
+from newsflow.settings import Settings
+from tasks import load as L
+from tasks.lake_sql import ALIAS, attach_sql, is_upsert, lake_migration, lake_view, primary_keys, upsert_as_merge
+from tasks.schema import view_files
+from tasks.search import extension_directory, index_articles
+from tasks.sql import statement, transaction
+from tasks.warehouse import Warehouse
+
+TURN_TABLE = "writer_turns"
+RETRY_ATTEMPTS = 40
+RETRY_FIRST_S = 0.05  # doubles per attempt, with jitter, up to RETRY_MAX_S
+RETRY_MAX_S = 2.0
+_INSERT_TARGET = re.compile(r"insert\s+(?:or\s+replace\s+)?into\s+(\w+)", re.I)
+T = TypeVar("T")
+
+
+class LakeUnavailable(RuntimeError):
+    """The lake could not be attached; the message says what to check."""
+
+
+def open_lake(url: str, data_path: str | None = None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """A new in-memory DuckDB session with the lake attached (offline extensions from the duckdb-ext-*
+    wheels) and selected as the default database.
+
+    Raises:
+        LakeUnavailable: the catalog or the data path cannot be reached.
+    """
+    con = duckdb.connect()
+    con.execute("set autoinstall_known_extensions = false")
+    folder = extension_directory()
+    if folder is not None:
+        con.execute("set extension_directory = ?", [str(folder)])
+    try:
+        con.execute(attach_sql(url, data_path, read_only))
+    except duckdb.Error as exc:
+        con.close()
+        raise LakeUnavailable(f"cannot attach the lake {url} ({exc}); check that its PostgreSQL server answers, "
+                              "and pip install -c constraints.txt duckdb-ext-ducklake duckdb-ext-postgres") from None
+    con.execute(f"use {ALIAS}")
+    return con
+
+
+class LakeSQL:
+    """What the connections of one lake share: table keys and columns, and the run id to commit with."""
+
+    def __init__(self, keys: dict[str, list[str]]) -> None:
+        self.keys = keys
+        self.columns: dict[str, list[str]] = {}
+        self.merges: dict[str, str] = {}
+        self.run_id: str | None = None
+
+    def translate(self, con: duckdb.DuckDBPyConnection, sql: str) -> str:
+        """`sql` as the lake runs it: an upsert as MERGE, anything else unchanged."""
+        if not is_upsert(sql):
+            return sql
+        if sql not in self.merges:
+            found = _INSERT_TARGET.search(sql)
+            table = found.group(1) if found else ""
+            if table not in self.columns:
+                self.columns[table] = [c for (c,) in con.execute(
+                    "select column_name from duckdb_columns() where database_name = ? and schema_name = 'main' "
+                    "and table_name = ? order by column_index", [ALIAS, table]).fetchall()]
+            self.merges[sql] = upsert_as_merge(sql, self.columns[table], self.keys.get(table, []))
+        return self.merges[sql]
+
+    def forget_columns(self) -> None:
+        self.columns.clear()
+        self.merges.clear()
+
+
+class LakeConnection:
+    """A lake connection that runs the file backend's SQL (see the module docstring); anything else
+    (fetching, register, close) goes to the DuckDB connection underneath."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, shared: LakeSQL) -> None:
+        self.raw = con
+        self.shared = shared
+
+    def execute(self, sql: str, parameters: Any = None) -> duckdb.DuckDBPyConnection:
+        if sql.strip().lower() in ("begin", "begin transaction"):
+            self.raw.execute("begin")
+            self._take_turn()
+            return self.raw
+        sql = self.shared.translate(self.raw, sql)
+        return self.raw.execute(sql) if parameters is None else self.raw.execute(sql, parameters)
+
+    def executemany(self, sql: str, parameters: Any) -> duckdb.DuckDBPyConnection:
+        return self.raw.executemany(self.shared.translate(self.raw, sql), parameters)
+
+    def _take_turn(self) -> None:
+        run = self.shared.run_id or "newsflow"
+        self.raw.execute(f"call {ALIAS}.set_commit_message('newsflow', ?, extra_info => ?)",
+                         [f"run {run}", json.dumps({"run_id": run})])
+        self.raw.execute(f"comment on table {TURN_TABLE} is 'newsflow writers take turns by altering this table'")
+
+    def cursor(self) -> LakeConnection:
+        cur = self.raw.cursor()
+        cur.execute(f"use {ALIAS}")  # the default database is per connection
+        return LakeConnection(cur, self.shared)
+
+    def __enter__(self) -> LakeConnection:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.raw.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.raw, name)
+
+
+def is_conflict(exc: BaseException) -> bool:
+    """Whether `exc` is a DuckLake commit conflict (another writer committed first): worth retrying."""
+    return isinstance(exc, duckdb.TransactionException) and "conflict" in str(exc).lower()
+
+
+def retried(action: Callable[[], T], attempts: int = RETRY_ATTEMPTS) -> T:
+    """Run `action` (one or more whole transactions) again while it fails on a commit conflict, with
+    exponential backoff and jitter; other errors, and the last conflict, propagate."""
+    for attempt in range(attempts):
+        try:
+            return action()
+        except duckdb.TransactionException as exc:
+            if not is_conflict(exc) or attempt == attempts - 1:
+                raise
+        time.sleep(min(RETRY_MAX_S, RETRY_FIRST_S * 2 ** attempt) * random.uniform(0.5, 1.5))
+    raise AssertionError("unreachable")
+
+
+def migrate_lake(con: LakeConnection) -> list[str]:
+    """Apply the numbered migrations the lake lacks (their lake variants, tasks/lake_sql.py), each in a
+    transaction that takes its turn, then the views when anything changed or a view is missing."""
+    con.raw.execute("create table if not exists schema_migrations (version integer not null, "
+                    "name varchar not null, applied_at timestamptz not null)")
+    con.raw.execute(f"create table if not exists {TURN_TABLE} (note varchar)")
+    done = {v for (v,) in con.execute("select version from schema_migrations").fetchall()}
+    applied = []
+    for version, path in L.migrations():
+        if version in done:
+            continue
+        with transaction(con):
+            con.execute(lake_migration(path.read_text(encoding="utf-8")))
+            con.execute("insert into schema_migrations values (?, ?, ?)", [version, path.name, L.utcnow()])
+        applied.append(path.name)
+    views = {v for (v,) in con.execute("select view_name from duckdb_views() where database_name = ?",
+                                       [ALIAS]).fetchall()}
+    if applied or {p.stem for p in view_files()} - views:
+        with transaction(con):
+            for path in view_files():
+                con.execute(lake_view(path.read_text(encoding="utf-8")))
+    con.shared.forget_columns()
+    return applied
+
+
+def connect_lake(url: str, data_path: str | None, memory_limit: str | None = None) -> LakeConnection:
+    """A writer's connection: the lake attached, migrated and with its views."""
+    keys = primary_keys(p.read_text(encoding="utf-8") for _v, p in L.migrations())
+    con = LakeConnection(open_lake(url, data_path), LakeSQL(keys))
+    if memory_limit:
+        con.raw.execute("set memory_limit = ?", [memory_limit])
+    retried(lambda: migrate_lake(con))
+    return con
+
+
+class LakeWarehouse(Warehouse):
+    """One writer of a DuckLake warehouse (`--warehouse ducklake:postgres:...`), among any number.
+
+    `analyst` is the local path the report and the Data Docs are written beside (Settings.db_path);
+    the articles are in the lake."""
+
+    publishes = False
+
+    def __init__(self, analyst: Path, s: Settings) -> None:
+        super().__init__(analyst, s)
+        if not s.lake_data_path:
+            raise LakeUnavailable(f"the lake {s.warehouse} needs a data path for its Parquet files: set "
+                                  "NEWSFLOW_LAKE_DATA_PATH (a folder every writer reaches, or s3://bucket/prefix/)")
+        self.url, self.data_path = str(s.warehouse), s.lake_data_path
+        self._lake: LakeConnection | None = None
+
+    @property
+    def name(self) -> str:
+        return re.sub(r"password=\S+", "password=***", self.url)
+
+    @property
+    def con(self) -> LakeConnection:  # type: ignore[override]
+        if self._lake is None:
+            self._lake = connect_lake(self.url, self.data_path, self.memory_limit)
+        return self._lake
+
+    def close(self) -> None:
+        if self._lake is not None:
+            self._lake.close()
+            self._lake = None
+
+    def checkpoint_when_due(self, reopen: bool = True) -> bool:
+        return False  # every commit is a snapshot; the maintain flow compacts (flows/maintain.py)
+
+    @contextmanager
+    def turn(self, run_id: str, say: Callable[[str], object]) -> Iterator[None]:
+        yield  # writers share the lake: each transaction takes its own turn (LakeConnection)
+
+    def start_run(self, run_id: str, flow_run_id: str | None, sources: str, cleaner_version: str) -> None:
+        """Record the run (a run still marked running may be another machine's: none is marked
+        interrupted here)."""
+        self.con.shared.run_id = run_id
+
+        def start() -> None:
+            with transaction(self.con):
+                L.start_run(self.con, run_id, flow_run_id, sources, cleaner_version)
+
+        retried(start)
+
+    def finish_run(self, run_id: str, status: str, seen: int, totals: L.BatchCounts,
+                   expectations: dict[str, list[int]] | None = None) -> bool:
+        results = {name: (ok, bad) for name, (ok, bad) in (expectations or {}).items()}
+        retried(lambda: L.finish_run(self.con, run_id, status, seen, totals, results))
+        self.close()
+        return False
+
+    def publish(self) -> Path:
+        return self.analyst  # analysts read the lake itself: nothing to copy
+
+    def save_fetch_state(self, source: str, harvest, held: tuple[list, list[str]] = ([], [])) -> None:
+        retried(lambda: super(LakeWarehouse, self).save_fetch_state(source, harvest, held))
+
+    def load_batch(self, run_id, cleaner_version, docs, articles, rejected, packed=None,
+                   fetch: L.FetchRows | None = None) -> L.BatchCounts:
+        """One batch in one transaction, retried whole when another writer committed first: the retry
+        sees that writer's rows, so an article both loaded is new in one and unchanged in the other."""
+        self.con.shared.run_id = run_id
+        return retried(lambda: L.load_batch(self.con, run_id, cleaner_version, docs, articles, rejected, packed,
+                                            fetch))
+
+    def ensure_search_index(self) -> None:
+        pass  # the fts extension cannot index a lake table: `newsflow search` indexes locally
+
+
+# -- what analysts and operators run on a lake -----------------------------------------------------------
+
+def lake_runs(con: duckdb.DuckDBPyConnection, limit: int = 20) -> list[tuple]:
+    """(run_id, status, started_at, new, updated, quarantined, first_snapshot, last_snapshot, commits)
+    per run, newest first (warehouse/sql/lake_runs.sql)."""
+    return con.execute(statement("lake_runs"), [limit]).fetchall()
+
+
+def lake_search_index(url: str, mirror: Path) -> duckdb.DuckDBPyConnection:
+    """A connection to `mirror`, a local DuckDB file holding the lake's articles (id, title, body, hash)
+    with the BM25 index, brought up to date first: only articles added or changed since the last
+    search are copied and indexed (warehouse/sql/lake_search_mirror.sql, tasks.search.index_articles).
+    The fts extension cannot index a lake table; `search` then runs as on a DuckDB file, its
+    `v_articles` reading the lake."""
+    mirror.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(mirror))
+    con.execute("set autoinstall_known_extensions = false")
+    folder = extension_directory()
+    if folder is not None:
+        con.execute("set extension_directory = ?", [str(folder)])
+    try:
+        con.execute(attach_sql(url, read_only=True))
+    except duckdb.Error as exc:
+        con.close()
+        raise LakeUnavailable(f"cannot attach the lake {url} ({exc})") from None
+    with transaction(con):
+        con.execute(statement("lake_search_mirror"))
+        index_articles(con)
+    return con
+
+
+def maintain_lake(url: str, data_path: str | None, retention_hours: float) -> dict[str, int]:
+    """Merge small adjacent Parquet files, expire snapshots older than `retention_hours` and delete the
+    files no snapshot references any more; each step retried when a writer commits first."""
+    con = open_lake(url, data_path)
+    # `select *`, not count(*): with no column asked for, these functions report rows but change nothing.
+    try:
+        merged = retried(lambda: len(con.execute(f"select * from ducklake_merge_adjacent_files('{ALIAS}')"
+                                                 ).fetchall()))
+        expired = retried(lambda: len(con.execute(
+            f"select * from ducklake_expire_snapshots('{ALIAS}', older_than => now() - to_microseconds(?))",
+            [int(retention_hours * 3600e6)]).fetchall()))
+        removed = retried(lambda: len(con.execute(
+            f"select * from ducklake_cleanup_old_files('{ALIAS}', cleanup_all => true)").fetchall()))
+    finally:
+        con.close()
+    return {"files_merged": merged, "snapshots_expired": expired, "files_removed": removed}

@@ -1,0 +1,285 @@
+"""The lake backend (tasks/lake.py) on a real PostgreSQL catalog: the same SQL as the file backend,
+several writers at once, a reader never blocked and never shown half a batch, SIGKILL then rerun.
+
+The writers are real `newsflow ingest` processes against one Prefect server; the reader is a
+separate process counting throughout. Contents are compared with one sequential run on a DuckDB file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from ingest_harness import contents_of, ingest_cmd, run_ingest, warehouse_contents, write_corpus
+from newsflow.settings import REPO_ROOT, Settings
+from tasks.lake import LakeWarehouse, open_lake
+from tasks.lake_sql import is_upsert, lake_migration, primary_keys, upsert_as_merge
+from tasks.load import migrations
+from tasks.sql import statement
+from tasks.warehouse import Warehouse
+
+# One snapshot per poll (one statement): counts, duplicates, and articles without their document or
+# story (half a batch would show as those).
+READER = """
+import json, os, sys, time
+from tasks.lake import LakeUnavailable, open_lake
+out = open(sys.argv[3], "w")
+con = None
+while not os.path.exists(sys.argv[2]):
+    if con is None:  # the writers have not created the lake yet
+        try:
+            con = open_lake(sys.argv[1], read_only=True)
+        except LakeUnavailable:
+            time.sleep(0.1)
+            continue
+    try:
+        row = con.execute('''select
+        (select count(*) from articles), (select count(distinct article_id) from articles),
+        (select count(*) from documents), (select count(distinct document_id) from documents),
+        (select count(*) from articles a anti join documents d using (document_id)),
+        (select count(*) from articles a anti join story_articles s using (article_id)),
+        (select count(*) from story_articles), (select count(distinct article_id) from story_articles)
+    ''').fetchone()
+    except Exception as exc:  # the tables not migrated yet: wait; anything else fails the reader
+        if "does not exist" not in str(exc):
+            raise
+        time.sleep(0.1)
+        continue
+    out.write(json.dumps(row) + "\\n")
+    out.flush()
+    time.sleep(0.05)
+"""
+
+
+# -- the lake's SQL, derived from the file backend's ----------------------------------------------------
+
+def test_keys_and_lake_migrations_come_from_the_same_files():
+    texts = [p.read_text(encoding="utf-8") for _v, p in migrations()]
+    keys = primary_keys(texts)
+    assert keys["articles"] == ["article_id"]
+    assert keys["seen_items"] == ["source", "item_url"]
+    assert keys["validation_results"] == ["run_id", "expectation"]
+    assert "mentions" not in keys
+    for text in texts:
+        lake = lake_migration(text)
+        assert "primary key" not in lake.lower()
+        assert lake.count("create table") == text.count("create table")
+    con = duckdb.connect()  # the stripped text is still valid SQL
+    con.execute("create table schema_migrations (version integer, name varchar, applied_at timestamptz)")
+    for text in texts:
+        con.execute(lake_migration(text))
+
+
+def test_upserts_become_merges_that_behave_like_them():
+    sql = "insert into t select k, v from s on conflict (k) do update set v = excluded.v + t.v"
+    merge = upsert_as_merge(sql, ["k", "v"], ["k"])
+    assert merge.startswith("merge into t using (select * from (select k, v from s) as excluded(k, v))")
+    con = duckdb.connect()
+    con.execute("create table s as select * from (values ('a', 1), ('b', 2)) x(k, v)")
+    con.execute("create table t as select 'a' as k, 10 as v")
+    con.execute(merge)
+    assert con.execute("select * from t order by k").fetchall() == [("a", 11), ("b", 2)]
+    replace = upsert_as_merge("insert or replace into t (k, v) values (?, ?)", ["k", "v"], ["k"])
+    con.execute(replace, ["b", 7])
+    con.execute(upsert_as_merge("insert into t values (?, ?) on conflict do nothing", ["k", "v"], ["k"]), ["a", 0])
+    assert con.execute("select * from t order by k").fetchall() == [("a", 11), ("b", 7)]
+    assert is_upsert(statement("upsert_articles")) and not is_upsert("select 1")
+    with pytest.raises(ValueError, match="not an upsert"):
+        upsert_as_merge("delete from t on conflict do nothing", ["k"], ["k"])
+
+
+# -- on a real catalog ------------------------------------------------------------------------------------
+
+def _lake_contents(url: str) -> dict[str, list[tuple]]:
+    con = open_lake(url, read_only=True)
+    try:
+        found = contents_of(con)
+        found["mentions"] = sorted(con.execute("select article_id, entity_id, surface_form, count from mentions"
+                                               ).fetchall())
+        found["stories"] = sorted(con.execute("select count(*) from story_articles group by story_id").fetchall())
+        return found
+    finally:
+        con.close()
+
+
+def _file_contents(db: Path) -> dict[str, list[tuple]]:
+    found = warehouse_contents(db)
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        found["mentions"] = sorted(con.execute("select article_id, entity_id, surface_form, count from mentions"
+                                               ).fetchall())
+        found["stories"] = sorted(con.execute("select count(*) from story_articles group by story_id").fetchall())
+        return found
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("lake-corpus")
+    return sorted(write_corpus(folder, 24, seed=5))
+
+
+@pytest.fixture(scope="module")
+def sequential(prefect_server, corpus, tmp_path_factory) -> dict[str, list[tuple]]:
+    """The corpus loaded by one run into a DuckDB file: what any lake run over it must end with."""
+    db = tmp_path_factory.mktemp("file-wh") / "news.duckdb"
+    run_ingest(prefect_server, corpus[0], db, *map(str, corpus[1:]), "--batch-size", "4")
+    return _file_contents(work_db(db))
+
+
+def work_db(db: Path) -> Path:
+    return db.with_name(f"{db.stem}.work{db.suffix}")
+
+
+def test_ingest_on_the_lake_tags_each_commit_with_its_run(prefect_server, lake, tmp_path, samples_dir):
+    db = tmp_path / "wh" / "news.duckdb"
+    first = run_ingest(prefect_server, samples_dir, db, **lake)
+    run_ingest(prefect_server, samples_dir, db, **lake)
+    assert "ducklake:postgres:" in first.stdout
+    con = open_lake(lake["NEWSFLOW_WAREHOUSE"], read_only=True)
+    runs = con.execute("select run_id, status, articles_new, articles_unchanged from runs order by started_at"
+                       ).fetchall()
+    assert [(s, n) for _r, s, n, _u in runs] == [("completed", 5), ("completed", 0)]
+    assert runs[1][3] == 5
+    tagged = {json.loads(extra)["run_id"] for (extra,) in con.execute(
+        "select commit_extra_info from lake.snapshots() where commit_extra_info is not null").fetchall()}
+    assert {r for r, *_ in runs} <= tagged
+    assert con.execute("select count(*) from v_articles").fetchone()[0] == 5
+    assert not list(db.parent.glob("*.duckdb")), "a lake run writes no DuckDB file and publishes no copy"
+    _analysts_see_runs_snapshots_and_search(prefect_server, lake, db, runs[0][0])
+
+
+def _newsflow(prefect_server, lake, *args: str) -> str:
+    proc = subprocess.run([str(Path(sys.executable).with_name("newsflow")), *args], env=prefect_server.env(**lake),
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
+    return proc.stdout
+
+
+def _analysts_see_runs_snapshots_and_search(prefect_server, lake, db: Path, first_run: str) -> None:
+    """`newsflow runs` lists snapshot ids; AT (VERSION => n) shows the lake as a run left it; `newsflow
+    sql` opens the lake in one line; `newsflow search` ranks lake articles; maintain keeps the data."""
+    con = open_lake(lake["NEWSFLOW_WAREHOUSE"], read_only=True)
+    last = con.execute("select max(snapshot_id) from lake.snapshots() where commit_extra_info like ?",
+                       [f'%{first_run}%']).fetchone()[0]
+    assert con.execute("select count(*) from articles at (version => ?)", [last]).fetchone()[0] == 5
+    con.close()
+    listed = _newsflow(prefect_server, lake, "runs")
+    assert first_run[:8] in listed and str(last) in listed
+    assert "5" in _newsflow(prefect_server, lake, "sql", "-c", "select count(*) as n from v_articles")
+    hits = _newsflow(prefect_server, lake, "search", "artillery shells", "--db", str(db))
+    assert "1." in hits and "score" in hits
+    _newsflow(prefect_server, lake, "ingest", str(REPO_ROOT / "data" / "samples"), "--db", str(db))
+    done = _newsflow(prefect_server, lake, "maintain", "--retention-hours", "0.0000001")
+    assert "snapshots_expired" in done
+    con = open_lake(lake["NEWSFLOW_WAREHOUSE"], read_only=True)
+    assert con.execute("select count(*) from lake.snapshots()").fetchone()[0] <= 2  # maintain's own
+    con.close()
+    _newsflow(prefect_server, lake, "reclean", "--db", str(db))
+    con = open_lake(lake["NEWSFLOW_WAREHOUSE"], read_only=True)
+    assert con.execute("select count(*), count(distinct article_id) from articles").fetchone() == (5, 5)
+    assert con.execute("select count(*) from runs where sources like 'reclean%' and status = 'completed'"
+                       ).fetchone()[0] == 1
+
+
+def _start_reader(lake: dict[str, str], tmp_path: Path) -> tuple[subprocess.Popen, Path, Path]:
+    stop, log = tmp_path / "stop-reader", tmp_path / "reader.jsonl"
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    proc = subprocess.Popen([sys.executable, "-c", READER, lake["NEWSFLOW_WAREHOUSE"], str(stop), str(log)],
+                            env=env, stderr=subprocess.PIPE, text=True)
+    return proc, stop, log
+
+
+def _stop_reader(proc: subprocess.Popen, stop: Path, log: Path) -> list[list[int]]:
+    stop.touch()
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, f"the reader failed: {err[-3000:]}"
+    return [json.loads(line) for line in log.read_text().splitlines()]
+
+
+def _assert_whole_batches(polls: list[list[int]]) -> None:
+    assert polls, "the reader never read"
+    for articles, distinct, docs, distinct_docs, no_doc, no_story, stories, distinct_stories in polls:
+        assert articles == distinct and docs == distinct_docs, "a duplicate was visible"
+        assert no_doc == 0 and no_story == 0 and stories == distinct_stories == articles, "half a batch was visible"
+    counts = [p[0] for p in polls]
+    assert counts == sorted(counts), "the article count went backwards"
+
+
+def test_two_writers_and_a_reader(prefect_server, lake, tmp_path, corpus, sequential):
+    """Two ingest processes load overlapping halves (two thirds each) at once while a third process
+    reads: no error, no duplicate, no partial batch, and the end equals one sequential run."""
+    reader, stop, log = _start_reader(lake, tmp_path)
+    db = tmp_path / "wh" / "news.duckdb"
+    halves = [corpus[:16], corpus[8:]]
+    writers = [subprocess.Popen(ingest_cmd(part[0], db, *map(str, part[1:]), "--batch-size", "4"),
+                                env=prefect_server.env(**lake), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True) for part in halves]
+    outputs = [w.communicate(timeout=600)[0] for w in writers]
+    polls = _stop_reader(reader, stop, log)
+    for w, out in zip(writers, outputs):
+        assert w.returncode == 0, out[-5000:]
+    _assert_whole_batches(polls)
+    assert len(set(p[0] for p in polls)) > 2, "the reader saw too few of the commits"
+    assert _lake_contents(lake["NEWSFLOW_WAREHOUSE"]) == sequential
+    con = open_lake(lake["NEWSFLOW_WAREHOUSE"], read_only=True)
+    new = con.execute("select sum(articles_new), sum(articles_unchanged) from runs").fetchone()
+    assert new[0] == len(sequential["articles"])
+
+
+def test_sigkill_of_a_writer_then_a_rerun(prefect_server, lake, tmp_path, corpus, sequential):
+    db = tmp_path / "wh" / "news.duckdb"
+    cmd = ingest_cmd(corpus[0], db, *map(str, corpus[1:]), "--batch-size", "4")
+    proc = subprocess.Popen(cmd, env=prefect_server.env(**lake), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    url = lake["NEWSFLOW_WAREHOUSE"]
+    deadline = time.monotonic() + 300
+    loaded = 0
+    while loaded == 0 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+        try:
+            con = open_lake(url, read_only=True)
+            loaded = con.execute("select count(*) from articles").fetchone()[0]
+            con.close()
+        except Exception:  # noqa: BLE001 - the lake is not created yet
+            continue
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert 0 < loaded < len(sequential["articles"]), "the kill did not land mid-run"
+    run_ingest(prefect_server, corpus[0], db, *map(str, corpus[1:]), "--batch-size", "4", **lake)
+    assert _lake_contents(url) == sequential
+
+
+def test_the_warehouse_seam_picks_the_backend(lake, tmp_path):
+    s = Settings(db=tmp_path / "news.duckdb", warehouse=lake["NEWSFLOW_WAREHOUSE"],
+                 lake_data_path=lake["NEWSFLOW_LAKE_DATA_PATH"])
+    assert s.lake and s.db_path == (tmp_path / "news.duckdb").resolve()
+    w = Warehouse.open(s.db_path, s)
+    assert isinstance(w, LakeWarehouse) and not w.publishes and "password" not in w.name
+    assert w.known_document_ids() == set()
+    file = Warehouse.open(s.db_path, Settings(db=tmp_path / "news.duckdb"))
+    assert type(file) is Warehouse and file.publishes
+    with pytest.raises(RuntimeError, match="NEWSFLOW_LAKE_DATA_PATH"):
+        Warehouse.open(tmp_path / "other.duckdb", Settings(db=tmp_path / "other.duckdb",
+                                                            warehouse=lake["NEWSFLOW_WAREHOUSE"]))
+    file.close()
+
+
+def test_serve_adds_the_maintain_flow_on_a_lake():
+    from flows.serve import deployments
+    from newsflow.config import load_config
+
+    config = load_config(REPO_ROOT / "newsflow.toml")
+    plain = deployments(config, None, None)
+    with_lake = deployments(config, None, 600)
+    assert len(with_lake) == len(plain) + 1
+    assert with_lake[-1].name == "lake" and with_lake[-1].flow_name == "maintain"
