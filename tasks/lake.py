@@ -39,6 +39,7 @@ from tasks.warehouse import Warehouse
 
 TURN_TABLE = "writer_turns"
 RETRY_ATTEMPTS = 40
+ATTACH_ATTEMPTS = 5
 RETRY_FIRST_S = 0.05  # doubles per attempt, with jitter, up to RETRY_MAX_S
 RETRY_MAX_S = 2.0
 _INSERT_TARGET = re.compile(r"insert\s+(?:or\s+replace\s+)?into\s+(\w+)", re.I)
@@ -61,12 +62,20 @@ def open_lake(url: str, data_path: str | None = None, read_only: bool = False) -
     folder = extension_directory()
     if folder is not None:
         con.execute("set extension_directory = ?", [str(folder)])
-    try:
-        con.execute(attach_sql(url, data_path, read_only))
-    except duckdb.Error as exc:
-        con.close()
-        raise LakeUnavailable(f"cannot attach the lake {url} ({exc}); check that its PostgreSQL server answers, "
-                              "and pip install -c constraints.txt duckdb-ext-ducklake duckdb-ext-postgres") from None
+    for attempt in range(ATTACH_ATTEMPTS):
+        try:
+            con.execute(attach_sql(url, data_path, read_only))
+            break
+        except duckdb.Error as exc:
+            # Two writers attaching a new lake at once both create its catalog tables; the one that loses
+            # finds them made on its next attempt.
+            if "initialize DuckLake" in str(exc) and "already exists" in str(exc) and attempt < ATTACH_ATTEMPTS - 1:
+                time.sleep(random.uniform(0.1, 0.5))
+                continue
+            con.close()
+            raise LakeUnavailable(f"cannot attach the lake {url} ({exc}); check that its PostgreSQL server "
+                                  "answers, and pip install -c constraints.txt duckdb-ext-ducklake "
+                                  "duckdb-ext-postgres") from None
     con.execute(f"use {ALIAS}")
     return con
 
