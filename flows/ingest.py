@@ -26,6 +26,7 @@ from tasks.pipeline import (BatchWriter, RunSummary, batches, data_docs_task, di
 from tasks.progress import IngestProgress
 from tasks.report import REPORT_FILE
 from tasks.sources import read_all
+from tasks.warc import WarcFilter, WarcReading, is_web_archive
 from tasks.warehouse import Warehouse
 
 
@@ -60,9 +61,12 @@ def ingest(sources: list[str] | None = None, db: str | None = None, batch_size: 
             logger.info("%d file(s) found, %d document(s) fetched; %d documents already in the warehouse",
                         len(paths), len(fetched), len(known))
             writer.progress = IngestProgress(paths)
-            docs = itertools.chain(read_all(paths, warehouse.stored_files(), settings.max_document_bytes), fetched)
+            warc = WarcReading(WarcFilter(plan.allowed_domains, plan.language, plan.since, plan.until), summary.warc)
+            docs = itertools.chain(read_all(paths, warehouse.stored_files(), settings.max_document_bytes, warc),
+                                   fetched)
             writer.run(batches(docs, known, settings.batch_size, summary, writer.progress,
-                               expected=len(paths) + len(fetched), workers=CORES), max_in_flight or 2 * CORES)
+                               expected=_expected(paths, len(fetched), warc), workers=CORES),
+                       max_in_flight or 2 * CORES)
             if harvest is not None:  # only once loaded: a crash before this refetches instead of losing pages
                 warehouse.save_fetch_state(plan.name, harvest)
             warehouse.ensure_search_index()
@@ -88,6 +92,17 @@ def ingest(sources: list[str] | None = None, db: str | None = None, batch_size: 
     logger.info("done: %s", {k: v for k, v in summary.as_dict().items()
                              if k not in ("quarantine", "expectations", "slowest", "skipped")})
     return summary.as_dict()
+
+
+def _expected(paths: list[Path], fetched: int, warc: WarcReading):
+    """How many documents the run will see: a count, or with web archives (whose number of pages shows
+    only while reading them) a function estimating it from the share of their bytes read so far."""
+    archives = [p for p in paths if is_web_archive(p)]
+    if not archives:
+        return len(paths) + fetched
+    size = sum(p.stat().st_size for p in archives if p.exists())
+    others = len(paths) - len(archives) + fetched
+    return lambda: others + warc.expected(size, warc.counts["documents"])
 
 
 def _refresh_report(warehouse: Warehouse, summary: RunSummary, published: bool) -> None:

@@ -104,6 +104,19 @@ def work_db_path(analyst_db: str | os.PathLike) -> Path:
     p = Path(analyst_db)
     return p.with_name(f"{p.stem}.work{p.suffix or '.duckdb'}")
 
+
+def archive_dir_for(db: str | os.PathLike) -> Path:
+    """The raw store's default folder beside a warehouse file (the analyst or the working one):
+    news.duckdb and news.work.duckdb -> news.archive/. One per warehouse: its files' committed lengths
+    live in that warehouse (tasks/archive.py)."""
+    p = Path(db)
+    stem = p.stem.removesuffix(".work")
+    return p.with_name(f"{stem}.archive")
+
+
+# Default of Settings.archive_file_bytes: a raw-store file is closed and the next one started past this.
+ARCHIVE_FILE_BYTES = 1024**3
+
 # Defaults of Settings.document_time_limit / document_memory_limit (tasks/guard.py takes them as arguments).
 DOCUMENT_TIME_LIMIT_S = 30.0
 DOCUMENT_MEMORY_LIMIT_BYTES = 2 * 1024**3
@@ -137,6 +150,10 @@ class Settings(BaseSettings):
                                         "cache would otherwise grow with the run).")
     warehouse_checkpoint_bytes: int = Field(128 * 1024**2, gt=0, description="The writer folds its WAL "
                                             "into the file past this size and opens the file afresh.")
+    archive_dir: Path | None = Field(None, description="The raw store: the folder of WARC files holding every "
+                                     "document's bytes; default <db name>.archive/ beside the warehouse file.")
+    archive_file_bytes: int = Field(ARCHIVE_FILE_BYTES, gt=0, description="A raw-store WARC file is closed and "
+                                    "a new one started once it is this large.")
     allow_private_networks: bool | None = Field(None, description="Fetch from loopback/private hosts; "
                                                 "unset: newsflow.toml's [fetch] decides.")
     report_url: str | None = Field(None, pattern=r"^https?://[^\s/]+$", description="Where `newsflow serve` "
@@ -145,7 +162,7 @@ class Settings(BaseSettings):
     early_server: bool = Field(True, description="Start the temporary Prefect server while the CLI imports.")
     debug: bool = Field(False, description="Show tracebacks of failed runs on the terminal.")
 
-    @field_validator("allow_private_networks", "config", "report_url", mode="before")
+    @field_validator("allow_private_networks", "config", "report_url", "archive_dir", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -153,6 +170,11 @@ class Settings(BaseSettings):
     @property
     def db_path(self) -> Path:
         return db_path(self.db)
+
+    @property
+    def archive_path(self) -> Path:
+        """The raw store's folder, absolute: archive_dir, else <db name>.archive/ beside the analyst file."""
+        return Path(self.archive_dir).expanduser().resolve() if self.archive_dir else archive_dir_for(self.db_path)
 
     @property
     def cleaning_limits(self) -> CleaningLimits:

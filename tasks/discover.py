@@ -23,7 +23,8 @@ from prefect.cache_policies import NO_CACHE
 
 from newsflow import settings
 from newsflow.urls import BadURL, check_url
-from tasks.fetch import Fetcher, FetchError, FetchPolicy, FetchResult, gunzip_limited
+from tasks.archive import http_exchange
+from tasks.fetch import ACCEPT, Fetcher, FetchError, FetchPolicy, FetchResult, gunzip_limited
 from tasks.models import RawDocument, sha256_hex
 
 Kind = Literal["page", "feed", "sitemap"]
@@ -373,7 +374,9 @@ class Harvester:
             fields.update({k: v for k, v in (("feed_title", item.title), ("published_at", item.published))
                            if v})
         self.harvest.stats["fetched"] += 1
-        self.harvest.documents.append(RawDocument(url, media, body, sha256_hex(body), len(body), fields))
+        sent = {"User-Agent": self.fetcher.policy.user_agent, "Accept": ACCEPT}  # kept in the raw store's request record
+        self.harvest.documents.append(RawDocument(url, media, body, sha256_hex(body), len(body), fields,
+                                                  **http_exchange(result.headers, sent)))
 
     # -- feeds and sitemaps -------------------------------------------------------------------
 

@@ -80,10 +80,25 @@ def warehouse_contents(db: Path) -> dict[str, list[tuple]]:
             "removed_segments": "select article_id, position, text, rule from removed_segments",
             "quarantine": "select document_id, source_uri, stage, reasons from quarantine",
         }
-        return {name: sorted((_hashable(row) for row in con.execute(q).fetchall()), key=repr)
-                for name, q in queries.items()}
+        found = {name: sorted((_hashable(row) for row in con.execute(q).fetchall()), key=repr)
+                 for name, q in queries.items()}
+        found["archived"] = _archived(con, db)
+        return found
     finally:
         con.close()
+
+
+def _archived(con, db: Path) -> list[tuple]:
+    """Per stored document with bytes: whether its archive record reads back to exactly those bytes (a
+    reference to a partial or missing record fails here)."""
+    from newsflow.settings import archive_dir_for
+    from tasks.archive import ArchiveRef, read_payload
+    from tasks.models import sha256_hex
+
+    rows = con.execute("select document_id, raw_sha256, archive_file, archive_offset, archive_length, archive_digest "
+                       "from documents where archive_file is not null").fetchall()
+    return sorted((doc, sha256_hex(read_payload(archive_dir_for(db), ArchiveRef(*ref))) == sha)
+                  for doc, sha, *ref in rows)
 
 
 def _hashable(row: tuple) -> tuple:
