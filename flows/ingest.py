@@ -61,12 +61,9 @@ def ingest(sources: list[str] | None = None, db: str | None = None, batch_size: 
             logger.info("%d file(s) found, %d document(s) fetched; %d documents already in the warehouse",
                         len(paths), len(fetched), len(known))
             writer.progress = IngestProgress(paths)
-            warc = WarcReading(WarcFilter(plan.allowed_domains, plan.language, plan.since, plan.until), summary.warc)
-            docs = itertools.chain(read_all(paths, warehouse.stored_files(), settings.max_document_bytes, warc),
-                                   fetched)
-            writer.run(batches(docs, known, settings.batch_size, summary, writer.progress,
-                               expected=_expected(paths, len(fetched), warc), workers=CORES),
-                       max_in_flight or 2 * CORES)
+            docs, expected = _documents(paths, fetched, plan, warehouse, settings.max_document_bytes, summary)
+            writer.run(batches(docs, known, settings.batch_size, summary, writer.progress, expected=expected,
+                               workers=CORES), max_in_flight or 2 * CORES)
             if harvest is not None:  # only once loaded: a crash before this refetches instead of losing pages
                 warehouse.save_fetch_state(plan.name, harvest)
             warehouse.ensure_search_index()
@@ -94,15 +91,19 @@ def ingest(sources: list[str] | None = None, db: str | None = None, batch_size: 
     return summary.as_dict()
 
 
-def _expected(paths: list[Path], fetched: int, warc: WarcReading):
-    """How many documents the run will see: a count, or with web archives (whose number of pages shows
-    only while reading them) a function estimating it from the share of their bytes read so far."""
+def _documents(paths: list[Path], fetched: list, plan, warehouse: Warehouse, max_bytes: int, summary: RunSummary):
+    """The run's documents (files read as they are needed, then the fetched pages; web archives filtered
+    by the source's limits and counted into `summary.warc`), and how many the run will see: a count, or
+    with web archives (whose number of pages shows only while reading them) a function estimating it
+    from the share of their bytes read so far."""
+    warc = WarcReading(WarcFilter(plan.allowed_domains, plan.language, plan.since, plan.until), summary.warc)
+    docs = itertools.chain(read_all(paths, warehouse.stored_files(), max_bytes, warc), fetched)
     archives = [p for p in paths if is_web_archive(p)]
     if not archives:
-        return len(paths) + fetched
+        return docs, len(paths) + len(fetched)
     size = sum(p.stat().st_size for p in archives if p.exists())
-    others = len(paths) - len(archives) + fetched
-    return lambda: others + warc.expected(size, warc.counts["documents"])
+    others = len(paths) - len(archives) + len(fetched)
+    return docs, lambda: others + warc.expected(size, warc.counts["documents"])
 
 
 def _refresh_report(warehouse: Warehouse, summary: RunSummary, published: bool) -> None:

@@ -163,8 +163,8 @@ def pack_record(doc: RawDocument) -> PackedRecord | None:
 
 @dataclass(slots=True)
 class Appended:
-    """What one `append` wrote: record it in the batch's transaction (`commit_sql_params`), or undo it
-    (`discard`) when the transaction fails."""
+    """What one `append` wrote: record it in the batch's transaction (`record_appended`). Nothing undoes
+    an append whose transaction fails: the next append cuts what no commit refers to (`_settle`)."""
 
     folder: Path
     file: str | None = None
@@ -253,17 +253,6 @@ def record_appended(cur: duckdb.DuckDBPyConnection, done: Appended, now: datetim
         cur.execute(statement("archive_appended"), [done.file, done.end, now])
 
 
-def discard(done: Appended) -> None:
-    """Undo an append whose transaction failed (a rerun would otherwise find it and cut it anyway)."""
-    if done.file is None:
-        return
-    path = done.folder / done.file
-    if done.new_file:
-        path.unlink(missing_ok=True)
-    elif path.exists():
-        os.truncate(path, done.start)
-
-
 def read_payload(folder: Path, ref: ArchiveRef) -> bytes:
     """The bytes of one stored document, read back from its record (the body, without HTTP headers)."""
     from warcio.archiveiterator import ArchiveIterator
@@ -314,12 +303,8 @@ def move_raw_to_archive(con: duckdb.DuckDBPyConnection, config: ArchiveConfig, b
                           "archive_offset": pa.array([x and x.offset for x in refs], type=pa.int64()),
                           "archive_length": pa.array([x and x.length for x in refs], type=pa.int64()),
                           "archive_digest": pa.array([x and x.digest for x in refs], type=pa.string())})
-        try:
-            with con.cursor() as cur, registered(cur, b_moved=table), transaction(cur):
-                cur.execute(statement("raw_archived"))
-                record_appended(cur, done, datetime.now(timezone.utc))
-        except BaseException:
-            discard(done)
-            raise
+        with con.cursor() as cur, registered(cur, b_moved=table), transaction(cur):
+            cur.execute(statement("raw_archived"))
+            record_appended(cur, done, datetime.now(timezone.utc))
         moved += len(rows)
     return moved

@@ -237,12 +237,9 @@ def load_batch(con: duckdb.DuckDBPyConnection, run_id: str, cleaner_version: str
     `packed` is each document's WARC record packed with `tasks.archive.pack_record` (workers do it in
     parallel); without it they are packed here. `archive` defaults to `<name>.archive/` beside the file."""
     now = utcnow()
+    # When the transaction fails, what was appended stays until the next append cuts it (tasks/archive.py).
     appended, refs = A.append(con, archive or archive_config_of(con), _records_to_append(con, docs, packed))
-    try:
-        counts = _load_in_transaction(con, run_id, cleaner_version, docs, articles, rejected, refs, appended, now)
-    except BaseException:
-        A.discard(appended)  # the records no row refers to
-        raise
+    counts = _load_in_transaction(con, run_id, cleaner_version, docs, articles, rejected, refs, appended, now)
     counts.quarantine_reasons = [(r.source_uri, r.reasons) for r in rejected]
     return counts
 

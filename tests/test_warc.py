@@ -131,3 +131,23 @@ def test_ingest_a_warc_then_rerun_adds_nothing(tmp_path: Path, cc_news):
         reasons = con.execute("select reasons from quarantine").fetchone()[0]
         assert "truncated or corrupt" in reasons[0]
         assert con.execute("select count(*) from documents where archive_file is not null").fetchone()[0] == 4
+
+
+def test_a_warc_source_in_newsflow_toml_carries_its_limits(tmp_path: Path):
+    from newsflow.config import ConfigError, parse_config, plan_run
+    from newsflow.settings import Settings
+
+    raw = {"sources": [{"name": "cc", "kind": "warc", "location": "backfill/*.warc.gz",
+                        "limits": {"allowed_domains": ["apnews.com"], "language": "en",
+                                   "since": datetime(2026, 11, 1).date(), "until": "2026-11-08T12:00:00"}}]}
+    cfg = parse_config(raw, tmp_path / "newsflow.toml")
+    (tmp_path / "newsflow.toml").write_text(
+        '[[sources]]\nname = "cc"\nkind = "warc"\nlocation = "backfill/*.warc.gz"\n'
+        'limits = { allowed_domains = ["apnews.com"], since = 2026-11-01, until = 2026-11-08T12:00:00 }\n')
+    plan = plan_run(Settings(config=tmp_path / "newsflow.toml"), source="cc")
+    assert plan.paths == (str(tmp_path / "backfill/*.warc.gz"),) and plan.urls == ()
+    assert plan.since == datetime(2026, 11, 1, tzinfo=timezone.utc)
+    assert plan.until == datetime(2026, 11, 8, 12, tzinfo=timezone.utc) and plan.allowed_domains == ("apnews.com",)
+    assert cfg.sources[0].kind == "warc"
+    with pytest.raises(ConfigError, match="since must be before until"):
+        parse_config({"sources": [{**raw["sources"][0], "limits": {"since": "2026-12-01", "until": "2026-11-01"}}]})
