@@ -103,7 +103,7 @@ def _documents(paths: list[Path], fetched: list, plan, warehouse: Warehouse, max
         return docs, len(paths) + len(fetched)
     size = sum(p.stat().st_size for p in archives if p.exists())
     others = len(paths) - len(archives) + len(fetched)
-    return docs, lambda: others + warc.expected(size, warc.counts["documents"])
+    return docs, lambda: others + warc.expected(size, warc.counts.get("documents", 0))
 
 
 def _refresh_report(warehouse: Warehouse, summary: RunSummary, published: bool) -> None:

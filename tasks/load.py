@@ -54,9 +54,16 @@ def migrations(folder: Path = MIGRATIONS_DIR) -> list[tuple[int, Path]]:
     return found
 
 
+def _move_raw_to_archive(con: duckdb.DuckDBPyConnection, archive: A.ArchiveConfig | None) -> None:
+    """Migration 009's step: raw pages still in `documents.raw` move to the archive (when there are any:
+    a new or in-memory warehouse has none, and no archive folder to find)."""
+    if con.execute(statement("raw_to_archive"), [1]).fetchone() is not None:
+        A.move_raw_to_archive(con, archive or archive_config_of(con))
+
+
 # Migrations with a step in Python, run after the file's SQL and before the version is recorded (so a
 # run killed during the step runs it again: each step is re-runnable).
-_PYTHON_STEPS = {9: lambda con, archive: A.move_raw_to_archive(con, archive or archive_config_of(con))}
+_PYTHON_STEPS = {9: _move_raw_to_archive}
 
 
 def migrate(con: duckdb.DuckDBPyConnection, folder: Path = MIGRATIONS_DIR,

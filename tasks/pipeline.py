@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import pickle
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -131,7 +131,7 @@ class RunSummary:
     expectations: dict[str, list[int]] = field(default_factory=dict)
     fetch: dict[str, int] = field(default_factory=dict)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # passed over on purpose, with why
-    warc: dict[str, int] = field(default_factory=Counter)  # web archives' records by what became of them
+    warc: dict[str, int] = field(default_factory=dict)  # web archives' records by what became of them
     seconds: float = 0.0
     data_docs: str | None = None
     slowest: list[tuple[float, str]] = field(default_factory=list)

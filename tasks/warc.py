@@ -12,7 +12,6 @@ read before it are kept. Why warcio rather than FastWARC: bench/warc_bench.py.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -54,7 +53,7 @@ class WarcReading:
     what became of them (shown in the run summary), `read_bytes` of the archives read so far."""
 
     filters: WarcFilter = WarcFilter()
-    counts: Counter = field(default_factory=Counter)
+    counts: dict[str, int] = field(default_factory=dict)  # a plain dict: it travels in the run's summary
     read_bytes: int = 0
 
     def expected(self, total_bytes: int, documents: int) -> int:
@@ -62,6 +61,10 @@ class WarcReading:
         if self.read_bytes <= 0:
             return max(documents, 1)
         return max(documents, round(documents * total_bytes / self.read_bytes))
+
+
+def _add(counts: dict[str, int], key: str) -> None:
+    counts[key] = counts.get(key, 0) + 1
 
 
 def parse_warc_date(text: str | None) -> datetime | None:
@@ -177,31 +180,32 @@ def read_warc(path: Path, max_bytes: int, reading: WarcReading | None = None) ->
     counts, filters, base = reading.counts, reading.filters, reading.read_bytes
     archive_uri = path.resolve().as_uri()
     with path.open("rb") as fh:
-        records = ArchiveIterator(fh, arc2warc=True)
+        # ARC headers read as WARC ones; WARC files strictly (mixed reading would take garbage for ARC records)
+        records = ArchiveIterator(fh, arc2warc=path.name.lower().endswith((".arc", ".arc.gz")))
         offset = 0
         try:
             for record in records:
                 offset = records.offset
                 reading.read_bytes = base + fh.tell()
-                counts["records"] += 1
+                _add(counts, "records")
                 reason = _skip_reason(record, filters)
                 if reason is None:
                     body = _read_payload(record, max_bytes)
                     if body is None:
-                        counts["documents"] += 1
+                        _add(counts, "documents")
                         yield _too_large(record, max_bytes)
                         continue
                     if filters.language and _declared_language(_lower(record), body) not in (None, filters.language):
                         reason = "declared language is not the source's"
                     else:
-                        counts["documents"] += 1
+                        _add(counts, "documents")
                         yield _document(record, body, archive_uri)
                         continue
                 else:
                     _drain(record)
-                counts[f"skipped: {reason}"] += 1
+                _add(counts, f"skipped: {reason}")
         except Exception as exc:  # noqa: BLE001 - the file's failure boundary: keep what was read
-            counts["corrupt files"] += 1
+            _add(counts, "corrupt files")
             yield _corrupt(archive_uri, records.offset or offset, exc)
     reading.read_bytes = base + path.stat().st_size
 
