@@ -29,6 +29,7 @@ from tasks.pipeline import (BatchWriter, RunSummary, batches, data_docs_task, di
 from tasks.progress import IngestProgress
 from tasks.report import REPORT_FILE
 from tasks.sources import read_all
+from tasks.warc import WarcFilter, WarcReading, is_web_archive
 from tasks.warehouse import Warehouse
 
 
@@ -58,7 +59,7 @@ def ingest(sources: list[str] | None = None, db: str | None = None, batch_size: 
             stream = stream_source(list(plan.urls), plan.kind, plan.policy, warehouse.fetch_state(plan.name),
                                    source=plan.name, max_items=plan.max_items, allowed_domains=plan.allowed_domains,
                                    opml_files=plan.opml_files) if plan.urls or plan.opml_files else None
-            _load_all(writer, paths, stream, plan.name, settings, max_in_flight or 2 * CORES)
+            _load_all(writer, paths, stream, plan, settings, max_in_flight or 2 * CORES)
             warehouse.ensure_search_index()
             status = "completed"
         finally:
@@ -84,21 +85,24 @@ def ingest(sources: list[str] | None = None, db: str | None = None, batch_size: 
     return summary.as_dict()
 
 
-def _load_all(writer: BatchWriter, paths: list[Path], stream: CrawlStream | None, source: str, settings: Settings,
+def _load_all(writer: BatchWriter, paths: list[Path], stream: CrawlStream | None, plan, settings: Settings,
               max_in_flight: int) -> None:
-    """Files first, then fetched pages as they arrive, through the batch pipeline; each batch loads
-    with its pages' fetch state, the rest of the state is saved once every page is loaded."""
+    """Files first (web archives read record by record), then fetched pages as they arrive, through the
+    batch pipeline; each batch loads with its pages' fetch state, the rest of the state is saved once
+    every page is loaded."""
     warehouse, summary = writer.warehouse, writer.summary
     known = warehouse.known_document_ids()
     writer.logger.info("%d file(s) found, %s; %d documents already in the warehouse", len(paths),
                        "fetching pages as they arrive" if stream else "nothing to fetch", len(known))
     writer.progress = IngestProgress(paths, fetch_counts=stream.progress if stream else None)
     if stream is not None:
-        writer.fetch_rows = lambda batch: FetchRows(source, *stream.take([d.document_id for d in batch]))
-    docs = itertools.chain(read_all(paths, warehouse.stored_files(), settings.max_document_bytes), stream or ())
+        writer.fetch_rows = lambda batch: FetchRows(plan.name, *stream.take([d.document_id for d in batch]))
+    warc = WarcReading(WarcFilter(plan.allowed_domains, plan.language, plan.since, plan.until), summary.warc)
+    docs = itertools.chain(read_all(paths, warehouse.stored_files(), settings.max_document_bytes, warc),
+                           stream or ())
     try:
         writer.run(batches(docs, known, settings.batch_size, summary, writer.progress,
-                           expected=None if stream else len(paths), workers=CORES), max_in_flight)
+                           expected=None if stream else _expected(paths, warc), workers=CORES), max_in_flight)
     except BaseException:
         if stream is not None:
             stream.stop()
@@ -107,7 +111,18 @@ def _load_all(writer: BatchWriter, paths: list[Path], stream: CrawlStream | None
         harvest = stream.finish()
         summary.fetch, summary.skipped = harvest.stats, summary.skipped + harvest.skipped
         summary.fetch_hosts, summary.fetch_failures = harvest.hosts, harvest.failures
-        warehouse.save_fetch_state(source, harvest, stream.take(list(stream.ledger)))
+        warehouse.save_fetch_state(plan.name, harvest, stream.take(list(stream.ledger)))
+
+
+def _expected(paths: list[Path], warc: WarcReading):
+    """How many documents the files hold: a count, or with web archives (whose number of pages shows
+    only while reading them) a function estimating it from the share of their bytes read so far."""
+    archives = [p for p in paths if is_web_archive(p)]
+    if not archives:
+        return len(paths)
+    size = sum(p.stat().st_size for p in archives if p.exists())
+    others = len(paths) - len(archives)
+    return lambda: others + warc.expected(size, warc.counts.get("documents", 0))
 
 
 def _refresh_report(warehouse: Warehouse, summary: RunSummary, published: bool) -> None:

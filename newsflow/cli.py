@@ -56,7 +56,8 @@ class Runner(str, Enum):
 
 SourcesArgument = Annotated[Optional[list[str]], typer.Argument(
     help="Default: the bundled sample articles. Files, folders (recursive) or globs of .txt, .html/.htm, "
-    ".json or .jsonl articles, or http(s) URLs of pages, RSS/Atom feeds or sitemaps (which one is detected).",
+    ".json or .jsonl articles or of web archives (.warc, .warc.gz, .arc, .arc.gz: their HTML responses), or "
+    "http(s) URLs of pages, RSS/Atom feeds or sitemaps (which one is detected).",
     show_default=False)]
 SourceOption = Annotated[Optional[str], typer.Option(
     "--source", help="Ingest the source with this name in newsflow.toml instead of SOURCES.")]
@@ -312,6 +313,9 @@ def print_summary(s: dict) -> None:
                   f"{sum(int(h[2]) for h in hosts)} failed" + "".join(
                       f"; {n} {reason}" for reason, n in sorted(s.get("fetch_failures", {}).items(),
                                                                  key=lambda kv: -kv[1])[:3]), highlight=False)
+    if s.get("warc"):
+        counts = sorted(s["warc"].items(), key=lambda kv: -kv[1])
+        out.print("Web archives: " + ", ".join(f"{name} {n:,}" for name, n in counts), highlight=False)
     if s.get("skipped"):
         out.print(f"[yellow]{len(s['skipped'])} skipped[/yellow] (not documents; nothing stored):")
         for item, reason in s["skipped"][:20]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timezone
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -43,12 +44,32 @@ def parse_interval(value: str | int | float) -> float:
 
 
 class Limits(BaseModel):
-    """Per-source limits. `language` keeps only articles detected in that language (ISO 639-1)."""
+    """Per-source limits. `language` keeps only articles detected in that language (ISO 639-1);
+    `since` / `until` keep the pages of a web archive (`warc` source) received in that range (UTC
+    dates or times, `until` excluded)."""
 
     model_config = ConfigDict(extra="forbid")
     max_items: int = Field(settings.DEFAULT_MAX_ITEMS, gt=0)
     allowed_domains: list[str] = Field(default_factory=list)
     language: str | None = Field(None, pattern=r"^[a-z]{2}$")
+    since: datetime | date | None = None
+    until: datetime | date | None = None
+
+    @model_validator(mode="after")
+    def _range_is_ordered(self) -> Limits:
+        since, until = utc_instant(self.since), utc_instant(self.until)
+        if since and until and since >= until:
+            raise ValueError("since must be before until")
+        return self
+
+
+def utc_instant(value: datetime | date | None) -> datetime | None:
+    """A config date or time as an aware UTC datetime (a date is its midnight; naive times are UTC)."""
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        value = datetime.combine(value, time(0))
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 class Source(BaseModel):
@@ -56,7 +77,7 @@ class Source(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")
-    kind: Literal["files", "urls", "feed", "sitemap", "opml"]
+    kind: Literal["files", "warc", "urls", "feed", "sitemap", "opml"]
     location: str | None = None
     locations: list[str] = Field(default_factory=list)
     cron: str | None = None
@@ -93,7 +114,7 @@ class Source(BaseModel):
             raise ValueError("location (or locations) is required")
         if self.cron and self.interval is not None:
             raise ValueError("give either cron or interval, not both")
-        if self.kind != "files":
+        if self.kind not in ("files", "warc"):
             for loc in self.locations:
                 if self.kind == "opml" and not is_url(loc):
                     continue  # an OPML file beside the config
@@ -288,6 +309,8 @@ class RunPlan:
     allowed_domains: tuple[str, ...] = ()
     language: str | None = None
     opml_files: tuple[str, ...] = ()  # kind "opml": local OPML files whose feeds are fetched
+    since: datetime | None = None  # web archives: the WARC-Date range kept
+    until: datetime | None = None
 
 
 def is_url(text: str) -> bool:
@@ -307,8 +330,9 @@ def plan_run(s: Settings, sources: list[str] | None = None, source: str | None =
         spec = cfg.source(source)
         where = tuple(cfg.resolve_location(loc) for loc in spec.locations)
         common = dict(name=spec.name, policy=cfg.fetch_policy(s), max_items=spec.limits.max_items,
-                      allowed_domains=tuple(spec.limits.allowed_domains), language=spec.limits.language)
-        if spec.kind == "files":
+                      allowed_domains=tuple(spec.limits.allowed_domains), language=spec.limits.language,
+                      since=utc_instant(spec.limits.since), until=utc_instant(spec.limits.until))
+        if spec.kind in ("files", "warc"):
             return RunPlan(paths=where, **common)
         if spec.kind == "opml":
             return RunPlan(urls=tuple(w for w in where if is_url(w)),

@@ -130,6 +130,19 @@ def work_db_path(analyst_db: str | os.PathLike) -> Path:
     p = Path(analyst_db)
     return p.with_name(f"{p.stem}.work{p.suffix or '.duckdb'}")
 
+
+def archive_dir_for(db: str | os.PathLike) -> Path:
+    """The raw store's default folder beside a warehouse file (the analyst or the working one):
+    news.duckdb and news.work.duckdb -> news.archive/. One per warehouse: its files' committed lengths
+    live in that warehouse (tasks/archive.py)."""
+    p = Path(db)
+    stem = p.stem.removesuffix(".work")
+    return p.with_name(f"{stem}.archive")
+
+
+# Default of Settings.archive_file_bytes: a raw-store file is closed and the next one started past this.
+ARCHIVE_FILE_BYTES = 1024**3
+
 # Defaults of Settings.document_time_limit / document_memory_limit (tasks/guard.py takes them as arguments).
 DOCUMENT_TIME_LIMIT_S = 30.0
 DOCUMENT_MEMORY_LIMIT_BYTES = 2 * 1024**3
@@ -174,6 +187,10 @@ class Settings(BaseSettings):
                                            "(AT (VERSION => n)) before the maintain flow expires it.")
     lake_maintain_interval: float = Field(3600.0, ge=0, description="Seconds between maintain runs served by "
                                           "`newsflow serve` on a lake (0: not served).")
+    archive_dir: Path | None = Field(None, description="The raw store: the folder of WARC files holding every "
+                                     "document's bytes; default <db name>.archive/ beside the warehouse file.")
+    archive_file_bytes: int = Field(ARCHIVE_FILE_BYTES, gt=0, description="A raw-store WARC file is closed and "
+                                    "a new one started once it is this large.")
     allow_private_networks: bool | None = Field(None, description="Fetch from loopback/private hosts; "
                                                 "unset: newsflow.toml's [fetch] decides.")
     fetch_connections: int = Field(FETCH_CONNECTIONS, gt=0, description="Requests open at once across all "
@@ -193,7 +210,7 @@ class Settings(BaseSettings):
     debug: bool = Field(False, description="Show tracebacks of failed runs on the terminal.")
 
     @field_validator("allow_private_networks", "config", "report_url", "fetch_hosts_dir", "warehouse",
-                     "lake_data_path", mode="before")
+                     "lake_data_path", "archive_dir", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -219,6 +236,11 @@ class Settings(BaseSettings):
     @property
     def hosts_dir(self) -> Path:
         return Path(self.fetch_hosts_dir).expanduser() if self.fetch_hosts_dir else default_hosts_dir()
+
+    @property
+    def archive_path(self) -> Path:
+        """The raw store's folder, absolute: archive_dir, else <db name>.archive/ beside the analyst file."""
+        return Path(self.archive_dir).expanduser().resolve() if self.archive_dir else archive_dir_for(self.db_path)
 
     @property
     def cleaning_limits(self) -> CleaningLimits:

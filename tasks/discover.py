@@ -31,8 +31,9 @@ from prefect.cache_policies import NO_CACHE
 
 from newsflow import settings
 from newsflow.urls import BadURL, check_url
+from tasks.archive import http_exchange
 from tasks.crawl import LANES_PER_CONNECTION, CrawlStream, Lanes
-from tasks.fetch import Fetcher, FetchError, FetchPolicy, FetchResult, gunzip_limited
+from tasks.fetch import ACCEPT, Fetcher, FetchError, FetchPolicy, FetchResult, gunzip_limited
 from tasks.models import RawDocument, sha256_hex
 
 Kind = Literal["page", "feed", "sitemap"]
@@ -490,7 +491,9 @@ class Harvester:
             fields.update({k: v for k, v in (("feed_title", item.title), ("published_at", item.published))
                            if v})
         self._count("fetched")
-        self._emit(RawDocument(url, media, body, sha256_hex(body), len(body), fields), [record], seen)
+        sent = {"User-Agent": self.fetcher.policy.user_agent, "Accept": ACCEPT}  # kept in the raw store's request record
+        self._emit(RawDocument(url, media, body, sha256_hex(body), len(body), fields,
+                               **http_exchange(result.headers, sent)), [record], seen)
 
     def _page_failed(self, url: str, item: Item | None, record: FetchRecord, error: FetchError) -> None:
         """Quarantine the failure; an item that failed transiently gets its next attempt time (with

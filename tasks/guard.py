@@ -36,7 +36,8 @@ from typing import Any, TypeVar
 from newsflow.processes import die_with_parent
 from newsflow.settings import DOCUMENT_MEMORY_LIMIT_BYTES, DOCUMENT_TIME_LIMIT_S, CleaningLimits
 from newsflow.warmfork import Channel, ForkServer, ForkServerGone
-from tasks.models import Article, CleanedBatch, RawDocument, Rejected, pack_raw
+from tasks.archive import pack_record
+from tasks.models import Article, CleanedBatch, RawDocument, Rejected
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -356,6 +357,6 @@ def clean_batch_guarded(docs: list[RawDocument], limit: float = DOCUMENT_TIME_LI
 
 def clean_batch_for_load(docs: list[RawDocument], limits: CleaningLimits = CleaningLimits()) -> CleanedBatch:
     """A worker's whole share of a batch: clean and analyze each document within the limits
-    (`clean_batch_guarded`), and compress the raw bytes for the warehouse."""
+    (`clean_batch_guarded`), and pack the raw bytes as WARC records for the raw store."""
     return CleanedBatch(clean_batch_guarded(docs, limits.seconds, limits.memory_bytes),
-                        [pack_raw(d.raw) for d in docs])
+                        [pack_record(d) for d in docs])

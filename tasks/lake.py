@@ -18,19 +18,22 @@ always see whole batches (a transaction is one snapshot).
 
 from __future__ import annotations
 
+import fcntl
 import json
 import random
+import socket
 import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 import duckdb
 
 from newsflow.settings import Settings
 from tasks import load as L
+from tasks.archive import ArchiveConfig
 from tasks.lake_sql import ALIAS, attach_sql, is_upsert, lake_migration, lake_view, primary_keys, upsert_as_merge
 from tasks.schema import view_files
 from tasks.search import extension_directory, index_articles
@@ -216,6 +219,32 @@ class LakeWarehouse(Warehouse):
                                   "NEWSFLOW_LAKE_DATA_PATH (a folder every writer reaches, or s3://bucket/prefix/)")
         self.url, self.data_path = str(s.warehouse), s.lake_data_path
         self._lake: LakeConnection | None = None
+        self._slot: IO[bytes] | None = None
+        self.configure(s)
+
+    def configure(self, s: Settings) -> None:
+        super().configure(s)
+        self.archive = ArchiveConfig(self.archive.folder, self.archive.max_file_bytes, self._writer_name())
+
+    def _writer_name(self) -> str:
+        """This process's own archive files among the lake's writers: `<host>-<slot>-`, the first slot
+        no other process on this host holds (an flock kept while this writer lives). A later writer
+        in the same slot goes on with its files, cutting what a killed one left uncommitted."""
+        folder = self.archive.folder
+        folder.mkdir(parents=True, exist_ok=True)
+        host = re.sub(r"[^A-Za-z0-9.]+", "_", socket.gethostname()) or "host"
+        if self._slot is not None:
+            return Path(self._slot.name).name.removeprefix(".writer-").removesuffix(".lock")
+        for slot in range(1, 1000):
+            fh = open(folder / f".writer-{host}-{slot}-.lock", "ab")
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                fh.close()
+                continue
+            self._slot = fh
+            return f"{host}-{slot}-"
+        raise LakeUnavailable(f"more than 999 writers hold archive slots in {folder}")
 
     @property
     def name(self) -> str:
@@ -269,7 +298,7 @@ class LakeWarehouse(Warehouse):
         sees that writer's rows, so an article both loaded is new in one and unchanged in the other."""
         self.con.shared.run_id = run_id
         return retried(lambda: L.load_batch(self.con, run_id, cleaner_version, docs, articles, rejected, packed,
-                                            fetch))
+                                            self.archive, fetch))
 
     def ensure_search_index(self) -> None:
         pass  # the fts extension cannot index a lake table: `newsflow search` indexes locally

@@ -16,11 +16,12 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from newsflow.settings import MIGRATIONS_DIR
+from newsflow.settings import MIGRATIONS_DIR, archive_dir_for
 from tasks.schema import apply_views
 from tasks.enrich import analysis_of, enrich_batch
+from tasks import archive as A
 from tasks.fetch_state import save_fetch_rows
-from tasks.models import RAW_CODEC, Article, RawDocument, Rejected, pack_raw
+from tasks.models import Article, RawDocument, Rejected
 from tasks.search import index_articles
 from tasks.sql import registered, statement, transaction
 
@@ -31,14 +32,16 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse (creating its folder) and bring its schema up to date."""
+def connect(path: Path | str, *, read_only: bool = False,
+            archive: A.ArchiveConfig | None = None) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse (creating its folder) and bring its schema up to date (migration 009 moves raw
+    pages to `archive`, default `<name>.archive/` beside the file)."""
     path = Path(path)
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path), read_only=read_only)
     if not read_only:
-        migrate(con)
+        migrate(con, archive=archive)
         apply_views(con)
     return con
 
@@ -52,8 +55,23 @@ def migrations(folder: Path = MIGRATIONS_DIR) -> list[tuple[int, Path]]:
     return found
 
 
-def migrate(con: duckdb.DuckDBPyConnection, folder: Path = MIGRATIONS_DIR) -> list[str]:
-    """Apply the numbered migrations not yet recorded in schema_migrations, each in a transaction."""
+def _move_raw_to_archive(con: duckdb.DuckDBPyConnection, archive: A.ArchiveConfig | None) -> None:
+    """Migration 009's step: raw pages still in `documents.raw` move to the archive (when there are any:
+    a new or in-memory warehouse has none, and no archive folder to find)."""
+    if con.execute(statement("raw_to_archive"), [1]).fetchone() is not None:
+        A.move_raw_to_archive(con, archive or archive_config_of(con))
+
+
+# Migrations with a step in Python, run after the file's SQL and before the version is recorded (so a
+# run killed during the step runs it again: each step is re-runnable).
+_PYTHON_STEPS = {9: _move_raw_to_archive}
+
+
+def migrate(con: duckdb.DuckDBPyConnection, folder: Path = MIGRATIONS_DIR,
+            archive: A.ArchiveConfig | None = None) -> list[str]:
+    """Apply the numbered migrations not yet recorded in schema_migrations, each in a transaction
+    (those with a Python step, `_PYTHON_STEPS`, record themselves after it). `archive` is where
+    migration 009 moves raw pages to (default: `<name>.archive/` beside the file)."""
     con.execute(
         "create table if not exists schema_migrations (version integer primary key, name varchar not null, "
         "applied_at timestamptz not null)"
@@ -63,8 +81,13 @@ def migrate(con: duckdb.DuckDBPyConnection, folder: Path = MIGRATIONS_DIR) -> li
     for version, path in migrations(folder):
         if version in done:
             continue
+        step = _PYTHON_STEPS.get(version)
         with transaction(con):
             con.execute(path.read_text(encoding="utf-8"))
+            if step is None:
+                con.execute("insert into schema_migrations values (?, ?, ?)", [version, path.name, utcnow()])
+        if step is not None:
+            step(con, archive)
             con.execute("insert into schema_migrations values (?, ?, ?)", [version, path.name, utcnow()])
         applied.append(path.name)
     return applied
@@ -128,21 +151,21 @@ def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, status: str, seen: i
 
 
 def _documents_table(docs: list[RawDocument], run_id: str, now: datetime,
-                     packed: list[bytes | None] | None) -> pa.Table:
-    if packed is None:
-        packed = [pack_raw(d.raw) for d in docs]
+                     refs: list[A.ArchiveRef | None]) -> pa.Table:
     return pa.table({
         "document_id": [d.document_id for d in docs],
         "source_uri": [d.source_uri for d in docs],
         "media_type": [d.media_type for d in docs],
-        "raw": pa.array(packed, type=pa.binary()),
-        "raw_codec": pa.array([RAW_CODEC if p is not None else None for p in packed], type=pa.string()),
         "raw_sha256": [d.raw_sha256 for d in docs],
         "size_bytes": pa.array([d.size_bytes for d in docs], type=pa.int64()),
         "fields": [json.dumps(d.fields, default=str) if d.fields else None for d in docs],
         "run_id": [run_id] * len(docs),
         "received_at": pa.array([now] * len(docs), type=pa.timestamp("us", tz="UTC")),
         "source_mtime_ns": pa.array([d.mtime_ns for d in docs], type=pa.int64()),
+        "archive_file": pa.array([r and r.file for r in refs], type=pa.string()),
+        "archive_offset": pa.array([r and r.offset for r in refs], type=pa.int64()),
+        "archive_length": pa.array([r and r.length for r in refs], type=pa.int64()),
+        "archive_digest": pa.array([r and r.digest for r in refs], type=pa.string()),
     })
 
 
@@ -203,18 +226,51 @@ class FetchRows:
         return iter((self.source, self.records, self.seen))
 
 
-def load_batch(con: duckdb.DuckDBPyConnection, run_id: str, cleaner_version: str, docs: list[RawDocument],
-               articles: list[Article], rejected: list[Rejected],
-               packed: list[bytes | None] | None = None, fetch: FetchRows | None = None) -> BatchCounts:
-    """Write one batch in one transaction: raw documents, upserted articles, their removed
-    segments, enrichment, search postings, quarantine rows and the fetch state of the batch's
-    fetched pages (`fetch`: source, fetch_state records, seen items). Returns what changed.
+def archive_config_of(con: duckdb.DuckDBPyConnection) -> A.ArchiveConfig:
+    """The default archive of the warehouse file `con` has open: `<name>.archive/` beside it."""
+    (path,) = con.execute("select path from duckdb_databases() where database_name = current_database()").fetchone()
+    if not path:
+        raise ValueError("an in-memory warehouse has no archive folder: pass an ArchiveConfig")
+    return A.ArchiveConfig(archive_dir_for(path))
 
-    `packed` is each document's raw bytes already compressed with `pack_raw` (workers do it in
-    parallel); without it they are compressed here."""
+
+def _records_to_append(con: duckdb.DuckDBPyConnection, docs: list[RawDocument],
+                       packed: list | None) -> list[A.PackedRecord | None]:
+    """Each document's packed record, None for those already stored (or seen earlier in the batch)."""
+    packed = [A.pack_record(d) for d in docs] if packed is None else list(packed)
+    ids = [d.document_id for d, p in zip(docs, packed) if p is not None]
+    stored = {i for (i,) in con.execute(statement("documents_stored"), [ids]).fetchall()} if ids else set()
+    for i, d in enumerate(docs):
+        if packed[i] is not None and d.document_id in stored:
+            packed[i] = None
+        stored.add(d.document_id)
+    return packed
+
+
+def load_batch(con: duckdb.DuckDBPyConnection, run_id: str, cleaner_version: str, docs: list[RawDocument],
+               articles: list[Article], rejected: list[Rejected], packed: list | None = None,
+               archive: A.ArchiveConfig | None = None) -> BatchCounts:
+    """Write one batch: the raw bytes of its new documents to the archive (tasks/archive.py, fsynced
+    first), then in one transaction the documents with their archive references, upserted articles,
+    their removed segments, enrichment, search postings and quarantine rows. Returns what changed.
+
+    `packed` is each document's WARC record packed with `tasks.archive.pack_record` (workers do it in
+    parallel); without it they are packed here. `archive` defaults to `<name>.archive/` beside the file."""
     now = utcnow()
+    # When the transaction fails, what was appended stays until the next append cuts it (tasks/archive.py).
+    appended, refs = A.append(con, archive or archive_config_of(con), _records_to_append(con, docs, packed))
+    counts = _load_in_transaction(con, run_id, cleaner_version, docs, articles, rejected, refs, appended, now,
+                                  fetch)
+    counts.quarantine_reasons = [(r.source_uri, r.reasons) for r in rejected]
+    return counts
+
+
+def _load_in_transaction(con: duckdb.DuckDBPyConnection, run_id: str, cleaner_version: str,
+                         docs: list[RawDocument], articles: list[Article], rejected: list[Rejected],
+                         refs: list[A.ArchiveRef | None], appended: A.Appended, now: datetime,
+                         fetch: FetchRows | None = None) -> BatchCounts:
     counts = BatchCounts()
-    tables = {"b_documents": _documents_table(docs, run_id, now, packed),
+    tables = {"b_documents": _documents_table(docs, run_id, now, refs),
               "b_articles": _articles_table(articles, run_id, cleaner_version, now),
               "b_segments": _segments_table(articles),
               "b_quarantine": _quarantine_table(rejected, run_id, now)}
@@ -230,6 +286,7 @@ def load_batch(con: duckdb.DuckDBPyConnection, run_id: str, cleaner_version: str
         counts.new = len(changed) - counts.updated
         counts.unchanged = len(status) - len(changed)
         cur.execute("insert into documents by name select * from b_documents on conflict do nothing")
+        A.record_appended(cur, appended, now)
         cur.execute(statement("upsert_articles"))
         if changed:
             if updated:
@@ -247,5 +304,4 @@ def load_batch(con: duckdb.DuckDBPyConnection, run_id: str, cleaner_version: str
         ).fetchone()[0]
         if fetch is not None:
             save_fetch_rows(cur, *fetch)
-    counts.quarantine_reasons = [(r.source_uri, r.reasons) for r in rejected]
     return counts

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import threading
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -16,27 +15,9 @@ def sha256_hex(data: bytes | str) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-# How raw documents are stored in the warehouse (documents.raw_codec): zstd, ~5x smaller for HTML.
+# How raw documents were stored in the warehouse before migration 009 moved them to the archive
+# (documents.raw_codec): zstd. Read back by migration 009 and by reclean on unmigrated read-only copies.
 RAW_CODEC = "zstd"
-
-
-# Level 1, with a compressor kept per thread (one compresses one frame at a time): it compresses HTML
-# to about a fifth at little CPU; higher levels save a few percent more for nearly twice the time. Any
-# level reads back the same way.
-RAW_LEVEL = 1
-_compressors = threading.local()
-
-
-def pack_raw(raw: bytes | None) -> bytes | None:
-    """Raw bytes as stored in documents.raw (RAW_CODEC)."""
-    if raw is None:
-        return None
-    compressor = getattr(_compressors, "zstd", None)
-    if compressor is None:
-        import zstandard
-
-        compressor = _compressors.zstd = zstandard.ZstdCompressor(level=RAW_LEVEL)
-    return compressor.compress(raw)
 
 
 def unpack_raw(stored: bytes | None, codec: str | None) -> bytes | None:
@@ -87,6 +68,13 @@ class RawDocument:
     fields: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
     mtime_ns: int | None = None  # of the .txt/.html file it was read from (documents.source_mtime_ns)
+    # A page received over HTTP (fetched, or read from a web archive): its response headers as received,
+    # when it was received (ISO 8601), and the request headers newsflow sent (fetched pages only). The
+    # raw store (tasks/archive.py) writes them into the page's WARC records.
+    headers: list[tuple[str, str]] | None = None
+    fetched_at: str | None = None
+    request_headers: dict[str, str] | None = None
+    stored: bool = False  # read back from the raw store (reclean): not archived again
 
     @property
     def document_id(self) -> str:
@@ -145,11 +133,12 @@ class Rejected:
 @dataclass(slots=True)
 class CleanedBatch:
     """What a worker sends back for one batch: per document, in order, the result and the seconds it
-    took, and the raw bytes compressed for storage (`pack_raw`), so the writer neither compresses nor
-    holds on to anything but what it writes."""
+    took, and the document's WARC record(s) compressed for the raw store (`tasks.archive.pack_record`:
+    a PackedRecord or None), so the writer neither compresses nor holds on to anything but what it
+    appends."""
 
     results: list[tuple[Article | Rejected, float]]
-    packed: list[bytes | None]
+    packed: list[Any]
 
 
 class Sealed(Generic[T]):

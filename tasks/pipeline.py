@@ -76,7 +76,7 @@ def validate_task(articles: list[Article], run_id: str):
 
 @task(name="load-batch", retries=2, retry_delay_seconds=[1, 5], cache_policy=NO_CACHE)
 def load_task(db: str, run_id: str, docs: list[RawDocument], articles: list[Article], rejected: list[Rejected],
-              packed: list[bytes | None] | None = None, fetch: FetchRows | None = None) -> BatchCounts:
+              packed: list | None = None, fetch: FetchRows | None = None) -> BatchCounts:
     return Warehouse.open(db).load_batch(run_id, CLEANER_VERSION, docs, articles, rejected, packed, fetch)
 
 
@@ -133,6 +133,7 @@ class RunSummary:
     fetch_hosts: dict[str, list[float]] = field(default_factory=dict)  # host -> [urls, fetched, failed, s, max s]
     fetch_failures: dict[str, int] = field(default_factory=dict)  # failure reason (kind) -> count
     skipped: list[tuple[str, str]] = field(default_factory=list)  # passed over on purpose, with why
+    warc: dict[str, int] = field(default_factory=dict)  # web archives' records by what became of them
     seconds: float = 0.0
     data_docs: str | None = None
     slowest: list[tuple[float, str]] = field(default_factory=list)
@@ -160,14 +161,15 @@ class RunSummary:
 
 
 def batches(docs: Iterable[RawDocument | StoredFile | Flush], known: set[str], size: int, summary: RunSummary,
-            progress: IngestProgress | None = None, expected: int | None = None,
+            progress: IngestProgress | None = None, expected: int | Callable[[], int] | None = None,
             workers: int = 1) -> Iterator[list[RawDocument]]:
     """Group the documents not yet in the warehouse into batches; count the rest as unchanged. A
     FLUSH in the stream sends the batch gathered so far (documents arriving slowly from the network).
 
-    With `expected` (how many documents the run will see at most), batches shrink towards the end to
-    what is left divided by twice the number of workers, not below MIN_BATCH_SIZE, so the workers
-    finish together instead of one cleaning the last full batch alone (guided self-scheduling)."""
+    With `expected` (how many documents the run will see at most, or a function estimating it as the
+    run goes: web archives), batches shrink towards the end to what is left divided by twice the number
+    of workers, not below MIN_BATCH_SIZE, so the workers finish together instead of one cleaning the
+    last full batch alone (guided self-scheduling)."""
     batch: list[RawDocument] = []
     target = size
     for doc in docs:
@@ -184,7 +186,8 @@ def batches(docs: Iterable[RawDocument | StoredFile | Flush], known: set[str], s
             continue
         known.add(doc.document_id)  # the same bytes twice in one run load once
         if not batch and expected is not None:
-            left = max(1, expected - summary.documents_seen + 1)  # this document included
+            total = expected() if callable(expected) else expected
+            left = max(1, total - summary.documents_seen + 1)  # this document included
             target = min(size, max(MIN_BATCH_SIZE, -(-left // (2 * workers))))
         batch.append(doc)
         if len(batch) >= target:
@@ -288,6 +291,7 @@ def summary_markdown(s: RunSummary) -> str:
         lines += ["", "## Fetch", "", "| " + " | ".join(shown) + " |", "|" + "---:|" * len(shown),
                   "| " + " | ".join(str(v) for v in shown.values()) + " |"]
     lines += _fetch_tables(s)
+    lines += _table("Web archives", ("records", "count"), sorted(s.warc.items(), key=lambda kv: -kv[1]))
     lines += _table("Validation", ("expectation", "passed", "failed"),
                     [(f"`{name}`", ok, bad) for name, (ok, bad) in s.expectations.items()])
     lines += _table("Slowest documents", ("seconds", "source"), [(sec, f"`{src}`") for sec, src in s.slowest])
@@ -336,6 +340,6 @@ def _table(title: str, header: tuple[str, ...], rows: list[tuple]) -> list[str]:
     if not rows:
         return []
     cells = lambda row: "| " + " | ".join(str(c).replace("|", "/") for c in row) + " |"  # noqa: E731
-    numeric = ("passed", "failed", "seconds", "URLs", "fetched", "mean seconds", "slowest seconds")
+    numeric = ("passed", "failed", "seconds", "URLs", "fetched", "mean seconds", "slowest seconds", "count")
     align = "|" + "".join("---:|" if h in numeric else "---|" for h in header)
     return ["", f"## {title}", "", cells(header), align, *map(cells, rows)]

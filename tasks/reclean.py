@@ -14,28 +14,33 @@ from datetime import datetime
 
 import duckdb
 
+from pathlib import Path
+
+from tasks.archive import ArchiveRef, read_payload
 from tasks.enrich import analyze, enrich_batch
-from tasks.load import utcnow
+from tasks.load import archive_config_of, utcnow
 from tasks.models import RawDocument, unpack_raw
 from tasks.sql import transaction
 
 _STORED_DOCUMENT_IDS = """
     select document_id
     from documents
-    where raw is not null
+    where (archive_file is not null or raw is not null)
       and (document_id in (select document_id from articles) or document_id in (select document_id from quarantine))
       and (cast(? as timestamptz) is null or received_at >= cast(? as timestamptz))
     order by received_at, document_id
 """
 _DOCUMENTS_BY_ID = """
-    select source_uri, media_type, raw, raw_codec, raw_sha256, size_bytes, fields
+    select source_uri, media_type, raw, raw_codec, raw_sha256, size_bytes, fields,
+           archive_file, archive_offset, archive_length, archive_digest
     from documents where document_id in (select unnest(?)) order by received_at, document_id
 """
 
 
 def stored_documents(con: duckdb.DuckDBPyConnection, since: datetime | None = None,
-                     batch_size: int = 200) -> Iterator[list[RawDocument]]:
-    """Batches of the raw documents behind current articles and quarantine rows, received since `since`.
+                     batch_size: int = 200, archive: Path | None = None) -> Iterator[list[RawDocument]]:
+    """Batches of the raw documents behind current articles and quarantine rows, received since `since`,
+    read back from the archive (tasks/archive.py; `archive` is its folder, default beside the file).
 
     The ids are listed first and each batch's bytes read when it is needed, so memory holds one batch
     and the caller may write to the warehouse between batches.
@@ -44,12 +49,22 @@ def stored_documents(con: duckdb.DuckDBPyConnection, since: datetime | None = No
         con: Warehouse connection.
         since: Only documents received at or after this time (None: all).
         batch_size: Documents per batch.
+        archive: The archive folder.
     """
+    folder = archive or archive_config_of(con).folder
     ids = [d for (d,) in con.execute(_STORED_DOCUMENT_IDS, [since, since]).fetchall()]
     for start in range(0, len(ids), batch_size):
         rows = con.execute(_DOCUMENTS_BY_ID, [ids[start:start + batch_size]]).fetchall()
-        yield [RawDocument(uri, media, unpack_raw(bytes(raw), codec), sha, size, json.loads(fields) if fields else {})
-               for uri, media, raw, codec, sha, size, fields in rows]
+        yield [_stored(folder, row) for row in rows]
+
+
+def _stored(folder: Path, row: tuple) -> RawDocument:
+    uri, media, raw, codec, sha, size, fields, file, offset, length, digest = row
+    if file is not None:
+        data = read_payload(folder, ArchiveRef(file, offset, length, digest))
+    else:  # a row from before migration 009 that was never moved (read-only copies)
+        data = unpack_raw(bytes(raw), codec)
+    return RawDocument(uri, media, data, sha, size, json.loads(fields) if fields else {}, stored=True)
 
 
 def backfill_enrichment(con: duckdb.DuckDBPyConnection, batch_size: int = 500) -> int:

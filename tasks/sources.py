@@ -1,4 +1,5 @@
-"""Discover and read local documents: files, folders (recursive) and globs of .txt/.html/.json/.jsonl."""
+"""Discover and read local documents: files, folders (recursive) and globs of .txt/.html/.json/.jsonl,
+and of web archives (.warc, .warc.gz, .arc, .arc.gz: tasks/warc.py)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from newsflow.settings import MAX_DOCUMENT_BYTES, SUPPORTED_SUFFIXES
 from tasks.models import RawDocument, sha256_hex
+from tasks.warc import WarcReading, is_web_archive, read_warc
 
 
 class SourceError(ValueError):
@@ -107,7 +109,7 @@ def _files_under(folder: Path, skipped: Skipped) -> list[Path]:
             try:
                 if entry.is_dir(follow_symlinks=False):
                     pending.append((real / entry.name, parts))
-                elif os.path.splitext(entry.name)[1].lower() in SUPPORTED_SUFFIXES:
+                elif os.path.splitext(entry.name)[1].lower() in SUPPORTED_SUFFIXES or is_web_archive(entry.name):
                     if entry.is_file():  # follows a symlink, as Path.is_file does
                         target = real / entry.name
                         found.append((parts, target.resolve() if entry.is_symlink() else target))
@@ -144,13 +146,17 @@ def needs_reading(path: Path, stored: Container[tuple[str, int, int]]) -> bool:
 
 
 def read_path(path: Path, max_bytes: int = MAX_DOCUMENT_BYTES, stored: Container[tuple[str, int, int]] = (),
-              resolved: bool = False) -> Iterator[RawDocument | StoredFile]:
-    """Yield the documents in one file: one for .txt/.html, one per record for .json/.jsonl.
+              resolved: bool = False, warc: WarcReading | None = None) -> Iterator[RawDocument | StoredFile]:
+    """Yield the documents in one file: one for .txt/.html, one per record for .json/.jsonl, one per
+    HTML response of a web archive (streamed; `warc` filters and counts its records).
 
     A .txt/.html file whose (uri, size, mtime_ns) is in `stored` yields a StoredFile instead, unread.
     Never raises on bad content: unreadable input becomes a RawDocument with `error` set. `resolved`
     says the path is already resolved (as `discover` returns them), which saves a lookup per folder.
     """
+    if is_web_archive(path):
+        yield from read_warc(path, max_bytes, warc)
+        return
     uri = (path if resolved else path.resolve()).as_uri()
     kind = SUPPORTED_SUFFIXES.get(path.suffix.lower())
     mtime_ns = None
@@ -272,15 +278,15 @@ def _one_line(exc: BaseException) -> str:
 
 
 def read_all(paths: Iterable[Path], stored: Container[tuple[str, int, int]] = (),
-             max_bytes: int = MAX_DOCUMENT_BYTES) -> Iterator[RawDocument | StoredFile]:
+             max_bytes: int = MAX_DOCUMENT_BYTES, warc: WarcReading | None = None) -> Iterator[RawDocument | StoredFile]:
     """The documents in every file `discover` found (resolved paths); files matching `stored` (see
-    read_path) come as StoredFile.
+    read_path) come as StoredFile; web archives are filtered and counted by `warc`.
 
     Each file is its own failure boundary: whatever reading one raises becomes an error document for
     it (quarantined with the reason) after the documents it yielded before, and the next file is read."""
     for path in paths:
         try:
-            yield from read_path(path, max_bytes, stored=stored, resolved=True)
+            yield from read_path(path, max_bytes, stored=stored, resolved=True, warc=warc)
         except Exception as exc:  # noqa: BLE001 - the per-item boundary
             uri = path.as_uri() if path.is_absolute() else str(path)
             yield RawDocument(uri, "unknown", None, sha256_hex(f"read-error\0{uri}"), 0,

@@ -20,6 +20,7 @@ import duckdb
 from newsflow.settings import WAREHOUSE_CHECKPOINT_THRESHOLD, Settings, work_db_path
 from tasks import load as L
 from tasks import runlock
+from tasks.archive import ArchiveConfig
 from tasks.discover import FetchState, Harvest
 from tasks.fetch_state import load_fetch_state, save_fetch_state
 from tasks.models import Article, RawDocument, Rejected
@@ -44,6 +45,7 @@ class Warehouse:
         self.memory_limit = s.warehouse_memory_limit
         self.checkpoint_bytes = s.warehouse_checkpoint_bytes
         self.wait_s = s.warehouse_wait
+        self.archive = ArchiveConfig(s.archive_path, s.archive_file_bytes)
         self._con: duckdb.DuckDBPyConnection | None = None
 
     @classmethod
@@ -80,6 +82,7 @@ class Warehouse:
         """Take a new run's settings (a process may run several flows on one warehouse)."""
         self.memory_limit, self.checkpoint_bytes, self.wait_s = (
             s.warehouse_memory_limit, s.warehouse_checkpoint_bytes, s.warehouse_wait)
+        self.archive = ArchiveConfig(s.archive_path, s.archive_file_bytes)
 
     # -- connection -----------------------------------------------------------------------------
 
@@ -87,7 +90,7 @@ class Warehouse:
     def con(self) -> duckdb.DuckDBPyConnection:
         """The working db's connection, opened (and migrated) on first use."""
         if self._con is None:
-            con = L.connect(self.work)
+            con = L.connect(self.work, archive=self.archive)
             # DuckDB caches written blocks up to 80% of RAM: cap it so memory does not grow with the run.
             con.execute("set memory_limit = ?", [self.memory_limit])
             # The cores belong to the cleaning processes; a batch's inserts gain nothing from threads.
@@ -166,10 +169,12 @@ class Warehouse:
         save_fetch_state(self.con, source, harvest, held)
 
     def load_batch(self, run_id: str, cleaner_version: str, docs: list[RawDocument], articles: list[Article],
-                   rejected: list[Rejected], packed: list[bytes | None] | None = None,
+                   rejected: list[Rejected], packed: list | None = None,
                    fetch: L.FetchRows | None = None) -> L.BatchCounts:
-        """One batch in one transaction (tasks/load.py: load_batch), with its pages' fetch state."""
-        return L.load_batch(self.con, run_id, cleaner_version, docs, articles, rejected, packed, fetch)
+        """One batch: its raw pages appended to the archive, the rest in one transaction (tasks/load.py:
+        load_batch) with its pages' fetch state."""
+        return L.load_batch(self.con, run_id, cleaner_version, docs, articles, rejected, packed, self.archive,
+                            fetch)
 
     def ensure_search_index(self) -> None:
         ensure_index(self.con)

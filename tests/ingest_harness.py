@@ -71,7 +71,9 @@ def warehouse_contents(db: Path) -> dict[str, list[tuple]]:
     """The warehouse as sorted rows, without run ids and timestamps: what two equivalent runs share."""
     con = duckdb.connect(str(db), read_only=True)
     try:
-        return contents_of(con)
+        found = contents_of(con)
+        found["archived"] = _archived(con, db)
+        return found
     finally:
         con.close()
 
@@ -89,6 +91,17 @@ def contents_of(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple]]:
     }
     return {name: sorted((_hashable(row) for row in con.execute(q).fetchall()), key=repr)
             for name, q in queries.items()}
+def _archived(con, db: Path) -> list[tuple]:
+    """Per stored document with bytes: whether its archive record reads back to exactly those bytes (a
+    reference to a partial or missing record fails here)."""
+    from newsflow.settings import archive_dir_for
+    from tasks.archive import ArchiveRef, read_payload
+    from tasks.models import sha256_hex
+
+    rows = con.execute("select document_id, raw_sha256, archive_file, archive_offset, archive_length, archive_digest "
+                       "from documents where archive_file is not null").fetchall()
+    return sorted((doc, sha256_hex(read_payload(archive_dir_for(db), ArchiveRef(*ref))) == sha)
+                  for doc, sha, *ref in rows)
 
 
 def _hashable(row: tuple) -> tuple:

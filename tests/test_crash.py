@@ -112,6 +112,7 @@ def check_file(db, expected: dict[str, list[tuple]]) -> int:
         assert segments[row[0]] == ref_segments[row[0]], "an article's removed segments are incomplete"
     assert set(segments) <= {row[0] for row in got["articles"]}, "removed segments without their article"
     assert set(got["quarantine"]) <= set(expected["quarantine"])
+    assert all(ok for _, ok in got["archived"]), "a document points at a partial or wrong archive record"
     # A batch is one transaction: each received document became an article or a quarantine row with it.
     document_ids = {row[0] for row in got["documents"]}
     outcome_ids = {row[1] for row in got["articles"]} | {row[0] for row in got["quarantine"]}

@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from newsflow.settings import work_db_path
+from newsflow.settings import archive_dir_for, work_db_path
 from tasks.clean import CLEANER_VERSION
 from warehouse_helpers import samples_warehouse
 
@@ -24,7 +24,9 @@ def test_reclean_restores_stale_articles_idempotently_and_publishes(tmp_path: Pa
 
     analyst = tmp_path / "wh" / "news.duckdb"
     analyst.parent.mkdir()
-    shutil.copyfile(samples_warehouse(tmp_path, tmp_path_factory.mktemp("tpl")), work_db_path(analyst))
+    samples = samples_warehouse(tmp_path, tmp_path_factory.mktemp("tpl"))
+    shutil.copyfile(samples, work_db_path(analyst))
+    shutil.copytree(archive_dir_for(samples), archive_dir_for(analyst))  # the raw pages reclean reads
     with duckdb.connect(str(work_db_path(analyst))) as con:  # as if written by older rules
         stale_id, good_body = con.execute("select article_id, body from articles order by article_id limit 1").fetchone()
         con.execute("update articles set body = 'stale text', content_hash = 'old', cleaner_version = '0' "

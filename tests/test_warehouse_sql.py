@@ -38,10 +38,11 @@ def test_upgrade_from_a_file_with_only_migration_001(tmp_path: Path):
     con = duckdb.connect(str(path))
     L.migrate(con, folder=old)
     docs, arts, now = sample_docs(), sample_articles(), L.utcnow()
-    con.register("d", L._documents_table(docs, "old-run", now, packed=[d.raw for d in docs]))  # stored as received
+    for d in docs:  # raw pages stored in the file, as received (before migrations 005 and 009)
+        con.execute("insert into documents values (?, ?, ?, ?, ?, ?, null, 'old-run', ?)",
+                    [d.document_id, d.source_uri, d.media_type, d.raw, d.raw_sha256, d.size_bytes, now])
     con.register("a", L._articles_table(arts, "old-run", "1", now))
     con.register("s", L._segments_table(arts))
-    con.execute("insert into documents select * exclude (raw_codec, source_mtime_ns) from d")
     con.execute("insert into articles select article_id, document_id, source_uri, url, title, body, "
                 "try_cast(published_at as timestamptz), author, language, sitename, section, canonical_url, flags, "
                 "extra::json, word_count, content_hash, cleaner_version, run_id, now, now from a")
@@ -53,7 +54,7 @@ def test_upgrade_from_a_file_with_only_migration_001(tmp_path: Path):
     assert versions == [v for v, _ in L.migrations()] and versions[0] == 1 and 3 in versions
     assert con.execute("select count(*) from articles").fetchone()[0] == 5
     assert con.execute("select count(*) from documents").fetchone()[0] == 5
-    # Raw bytes stored before migration 005 (no codec) read back as they were.
+    # Raw bytes stored before migration 005 (no codec) were moved to the archive by 009 and read back.
     from tasks.reclean import stored_documents
     assert {d.source_uri: d.raw for b in stored_documents(con) for d in b} == {d.source_uri: d.raw for d in docs}
     assert con.execute("select count(*) from removed_segments").fetchone()[0] == 20

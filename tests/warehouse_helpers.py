@@ -6,7 +6,7 @@ import shutil
 from functools import lru_cache
 from pathlib import Path
 
-from newsflow.settings import SAMPLES_DIR
+from newsflow.settings import SAMPLES_DIR, archive_dir_for
 from tasks import load as L
 from tasks.clean import CLEANER_VERSION, clean_batch
 from tasks.models import Article, RawDocument, Rejected
@@ -48,7 +48,9 @@ def _template(folder: str) -> Path:
 
 
 def samples_warehouse(tmp_path: Path, template_dir: Path) -> Path:
-    """A fresh copy of a warehouse holding the five samples (built once per session)."""
+    """A fresh copy of a warehouse holding the five samples, with its archive (built once per session)."""
     dst = tmp_path / "news.duckdb"
-    shutil.copyfile(_template(str(template_dir)), dst)
+    template = _template(str(template_dir))
+    shutil.copyfile(template, dst)
+    shutil.copytree(archive_dir_for(template), archive_dir_for(dst), dirs_exist_ok=True)
     return dst

@@ -1,0 +1,194 @@
+"""The raw store (tasks/archive.py): standard WARC/1.1 files, byte-exact read-back, crash safety,
+rotation, migration 009 of warehouses that kept raw pages as BLOBs, and a fetched run archived."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+from warcio.archiveiterator import ArchiveIterator
+
+from newsflow.settings import MIGRATIONS_DIR, archive_dir_for
+from tasks import archive as A
+from tasks import load as L
+from tasks.models import Article, RawDocument, Rejected, sha256_hex
+from tasks.reclean import stored_documents
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def local(i: int, body: bytes | None = None) -> RawDocument:
+    raw = body if body is not None else f"document {i}\n".encode() * 50
+    return RawDocument(f"file:///d/{i}.txt", "text", raw, sha256_hex(raw), len(raw))
+
+
+def fetched(url: str, body: bytes) -> RawDocument:
+    headers = {"content-type": "text/html; charset=utf-8", "content-encoding": "gzip", "etag": '"x1"'}
+    return RawDocument(url, "html", body, sha256_hex(body), len(body), {"url": url, "http_status": 200},
+                       **A.http_exchange(headers, {"User-Agent": "newsflow-test"}))
+
+
+def article(d: RawDocument) -> Article:
+    return Article(article_id=f"a-{d.source_uri}", document_id=d.document_id, source_uri=d.source_uri, url=None,
+                   title="T", body="Body text.")
+
+
+def refs(con) -> list[tuple]:
+    return con.execute("select source_uri, archive_file, archive_offset, archive_length, archive_digest, raw_sha256 "
+                       "from documents order by source_uri").fetchall()
+
+
+def read_back(folder: Path, rows: list[tuple]) -> dict[str, bytes]:
+    return {uri: A.read_payload(folder, A.ArchiveRef(f, o, n, dg)) for uri, f, o, n, dg, _ in rows}
+
+
+def test_records_are_standard_warc_and_read_back_byte_for_byte(tmp_path: Path):
+    con = L.connect(tmp_path / "w.duckdb")
+    html = b"<html><body>" + "<p>Caf\u00e9 council vote.</p>".encode() * 300 + b"</body></html>"
+    docs = [fetched("https://news.example/a?x=1", html), local(1), local(2, b"")]
+    L.load_batch(con, "r1", "v", docs, [article(d) for d in docs[:2]], [])
+    folder = archive_dir_for(tmp_path / "w.duckdb")
+    rows = refs(con)
+    assert read_back(folder, rows) == {d.source_uri: d.raw for d in docs}
+    (name,) = {r[1] for r in rows}
+    assert (name, (folder / name).stat().st_size) == con.execute("select name, bytes from archive_files").fetchone()
+    with open(folder / name, "rb") as fh:  # what any WARC tool sees: valid records, digests that check
+        records = [(r.rec_headers, r.rec_type, r.http_headers, r.content_stream().read(), r.digest_checker.passed)
+                   for r in ArchiveIterator(fh, check_digests=True)]
+    assert [t for _, t, *_ in records] == ["request", "response", "resource", "resource"]
+    assert all(h.protocol == "WARC/1.1" and h.get_header("WARC-Record-ID") and h.get_header("WARC-Date")
+               and h.get_header("WARC-Target-URI") for h, *_ in records)
+    assert all(passed is not False for *_, passed in records)
+    (req, _, req_http, _, _), (resp, _, resp_http, body, _) = records[:2]
+    assert req.get_header("WARC-Concurrent-To") == resp.get_header("WARC-Record-ID")
+    assert resp.get_header("WARC-Target-URI") == "https://news.example/a?x=1" and body == html
+    assert (req_http.protocol, req_http.statusline) == ("GET", "/a?x=1 HTTP/1.1")
+    assert req_http.get_header("User-Agent") == "newsflow-test" and req_http.get_header("Host") == "news.example"
+    assert resp_http.get_header("etag") == '"x1"' and resp_http.get_header("Content-Encoding") is None
+    assert resp_http.get_header("X-Crawler-content-encoding") == "gzip"  # the body is stored decoded
+    assert resp.get_header("WARC-Payload-Digest") == dict((r[0], r[4]) for r in rows)["https://news.example/a?x=1"]
+    # Each record is its own gzip member: the stored range alone decompresses to one whole record.
+    _, f, offset, length, *_ = rows[0]
+    with open(folder / f, "rb") as fh:
+        fh.seek(offset)
+        assert gzip.decompress(fh.read(length)).startswith(b"WARC/1.1\r\n")
+
+
+def test_reruns_archive_nothing_twice_and_files_rotate(tmp_path: Path):
+    con = L.connect(tmp_path / "w.duckdb")
+    config = A.ArchiveConfig(tmp_path / "arch", max_file_bytes=1)  # every batch starts a new file
+    docs = [local(i) for i in range(6)]
+    for part in (docs[:2], docs[2:4], docs[:4], docs[4:]):
+        L.load_batch(con, "r", "v", part, [article(d) for d in part], [], archive=config)
+    files = sorted(p.name for p in (tmp_path / "arch").iterdir())
+    assert len(files) == 3 and all(A._FILE_NAME.match(f) for f in files)
+    rows = refs(con)
+    assert len({r[1] for r in rows}) == 3 and read_back(tmp_path / "arch", rows) == {d.source_uri: d.raw for d in docs}
+    assert sum((tmp_path / "arch" / f).stat().st_size for f in files) == sum(r[3] for r in rows)
+
+
+def test_a_failed_load_leaves_no_record_and_a_killed_one_is_cut_back(tmp_path: Path):
+    db = tmp_path / "w.duckdb"
+    con = L.connect(db)
+    L.load_batch(con, "r1", "v", [local(1)], [article(local(1))], [])
+    (name, committed), = con.execute("select name, bytes from archive_files").fetchall()
+    path = archive_dir_for(db) / name
+    broken = Rejected(local(2).document_id, local(2).source_uri, None, ["x"])  # stage NOT NULL fails at the end
+    with pytest.raises(duckdb.Error):
+        L.load_batch(con, "r2", "v", [local(2)], [], [broken])
+    assert path.stat().st_size > committed  # appended, never committed: the next append cuts it
+    assert con.execute("select bytes from archive_files").fetchone()[0] == committed
+    con.close()
+    # A process SIGKILLed between the fsynced append and its commit leaves a tail no row refers to.
+    code = ("import os, signal; from tasks import load as L, archive as A; from test_archive import local; "
+            f"con = L.connect({str(db)!r}); A.append(con, L.archive_config_of(con), [A.pack_record(local(3))]); "
+            "os.kill(os.getpid(), signal.SIGKILL)")
+    env = {**os.environ, "PYTHONPATH": f"{REPO}:{REPO / 'tests'}"}
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, timeout=120)
+    assert proc.returncode == -9, proc.stderr
+    assert path.stat().st_size > committed + 100
+    con = L.connect(db)
+    L.load_batch(con, "r3", "v", [local(3)], [article(local(3))], [])  # cuts the tail, then appends
+    rows = refs(con)
+    assert read_back(archive_dir_for(db), rows) == {d.source_uri: d.raw for d in (local(1), local(3))}
+    assert path.stat().st_size == con.execute("select bytes from archive_files").fetchone()[0] == sum(r[3] for r in rows)
+
+
+def _old_warehouse(path: Path, docs: list[RawDocument]) -> None:
+    """A warehouse as newsflow wrote it before migration 009: raw pages zstd-compressed in documents.raw
+    (one from before migration 005: plain bytes, no codec)."""
+    import zstandard
+
+    old = path.parent / "old_migrations"
+    old.mkdir()
+    for p in sorted(MIGRATIONS_DIR.glob("00[1-7]_*.sql")):
+        shutil.copy(p, old)
+    with duckdb.connect(str(path)) as con:
+        L.migrate(con, folder=old)
+        for i, d in enumerate(docs):
+            raw, codec = (d.raw, None) if i == 0 else (zstandard.ZstdCompressor().compress(d.raw), "zstd")
+            con.execute("insert into documents (document_id, source_uri, media_type, raw, raw_codec, raw_sha256, "
+                        "size_bytes, fields, run_id, received_at) values (?, ?, ?, ?, ?, ?, ?, ?, 'old', now())",
+                        [d.document_id, d.source_uri, d.media_type, raw, codec, d.raw_sha256, d.size_bytes,
+                         '{"url": "%s", "http_status": 200}' % d.source_uri if d.media_type == "html" else None])
+            con.execute("insert into quarantine values (?, ?, 'validate', ['x'], 'old', now())",
+                        [d.document_id, d.source_uri])
+
+
+def test_migration_009_moves_raw_pages_out_and_is_rerunnable(tmp_path: Path):
+    db = tmp_path / "old.duckdb"
+    docs = [local(1), local(2), RawDocument("https://n.example/p", "html", b"<p>page</p>" * 40,
+                                           sha256_hex(b"<p>page</p>" * 40), 440), local(4)]
+    _old_warehouse(db, docs)
+    with duckdb.connect(str(db)) as con:  # a move killed half way: 2 moved, the version not recorded
+        con.execute((MIGRATIONS_DIR / "009_archive.sql").read_text())
+        rows = con.execute("select * from documents where false").description
+        assert "archive_file" in [c[0] for c in rows]
+        A.move_raw_to_archive(con, A.ArchiveConfig(archive_dir_for(db)), batch_size=2)  # all, 2 per batch
+        con.execute("update documents set raw = ?, archive_file = null where source_uri = 'file:///d/4.txt'",
+                    [docs[3].raw])  # as if the last batch had not committed
+    con = L.connect(db)  # 009 runs (again), then records itself
+    assert 9 in {v for (v,) in con.execute("select version from schema_migrations").fetchall()}
+    assert con.execute("select count(*) from documents where raw is not null or raw_codec is not null").fetchone() == (0,)
+    stored = {d.source_uri: d.raw for batch in stored_documents(con) for d in batch}
+    assert stored == {d.source_uri: d.raw for d in docs}
+    with open(archive_dir_for(db) / refs(con)[0][1], "rb") as fh:
+        kinds = {r.rec_headers.get_header("WARC-Target-URI"): r.rec_type for r in ArchiveIterator(fh)}
+    assert kinds["https://n.example/p"] == "response" and kinds["file:///d/1.txt"] == "resource"
+    assert L.migrate(con) == [] and A.move_raw_to_archive(con, A.ArchiveConfig(archive_dir_for(db))) == 0
+
+
+@pytest.mark.slow
+def test_a_fetched_run_archives_request_and_response_and_reclean_reads_them(tmp_path: Path, monkeypatch):
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    from flows.ingest import ingest
+    from flows.reclean import reclean
+    from webserver import LocalServer
+
+    monkeypatch.setenv("NEWSFLOW_ALLOW_PRIVATE_NETWORKS", "true")
+    db = tmp_path / "news.duckdb"
+    with LocalServer() as server:
+        urls = [server.url("/news/1.html"), server.url("/gzipped")]
+        served = {u: server.site.pages[p].encode() for u, p in zip(urls, ("/news/1.html", "/news/2.html"))}
+        first = ingest.with_options(task_runner=ThreadPoolTaskRunner(max_workers=2))(sources=urls, db=str(db))
+    assert first["articles_new"] == 2
+    with duckdb.connect(str(db), read_only=True) as con:  # the analyst copy: references, no raw bytes
+        rows = refs(con)
+        assert con.execute("select count(*) from documents where raw is not null").fetchone() == (0,)
+    assert read_back(archive_dir_for(db), rows) == served  # byte for byte what the server sent (decoded)
+    with open(archive_dir_for(db) / rows[0][1], "rb") as fh:
+        pairs = [(r.rec_type, r.rec_headers.get_header("WARC-Target-URI")) for r in ArchiveIterator(fh)]
+    assert sorted(pairs) == sorted([("request", u) for u in urls] + [("response", u) for u in urls])
+    size = sum(f.stat().st_size for f in archive_dir_for(db).iterdir())
+    again = reclean(db=str(db))
+    assert (again["documents_seen"], again["articles_unchanged"]) == (2, 2)
+    assert sum(f.stat().st_size for f in archive_dir_for(db).iterdir()) == size  # nothing archived again
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert refs(con) == rows

@@ -1,0 +1,153 @@
+"""Web archives as a source (tasks/warc.py): a CC-NEWS-like WARC written with warcio, read back."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+import pytest
+from warcio.warcwriter import WARCWriter
+
+from tasks.sources import discover, read_all
+from tasks.warc import WarcFilter, WarcReading, is_web_archive, read_warc
+from warc_helpers import Page, _page_response, news_pages, truncate, write_arc, write_cc_news_warc
+from webserver import page_html
+
+
+def _with_truncated_page(path: Path, page: Page, cut: int = 300) -> None:
+    """Append one more page's response record to `path`, then cut its end off."""
+    with open(path, "ab") as fh:
+        writer = WARCWriter(fh, gzip=str(path).endswith(".gz"), warc_version="1.1")
+        writer.write_record(_page_response(writer, page))
+    truncate(path, cut)
+
+
+@pytest.fixture
+def cc_news(tmp_path: Path) -> tuple[Path, list[Page]]:
+    pages = news_pages(4)
+    path = tmp_path / "CC-NEWS-20261130100000-00001.warc.gz"
+    write_cc_news_warc(path, pages)
+    _with_truncated_page(path, Page("https://news.example/story/cut", page_html(999).encode(), pages[0].date))
+    return path, pages
+
+
+def test_html_responses_become_documents_and_the_rest_is_counted(cc_news):
+    path, pages = cc_news
+    reading = WarcReading()
+    docs = list(read_warc(path, 5_000_000, reading))
+    good, bad = docs[:-1], docs[-1]
+    assert [d.source_uri for d in good] == [p.url for p in pages]
+    assert [d.raw for d in good] == [p.html for p in pages]  # gzip and chunked bodies decoded
+    first = good[0]
+    assert first.media_type == "html" and first.error is None
+    assert first.fields["url"] == pages[0].url and first.fields["fetched_at"] == "2026-11-30T10:00:00+00:00"
+    assert ("Content-Encoding", "gzip") in first.headers  # the HTTP headers as archived
+    assert first.fields["warc_record_id"].startswith("<urn:uuid:")
+    # The truncated last record: one quarantined document naming where, after everything before it.
+    assert bad.raw is None and "truncated or corrupt in the record at byte" in bad.error
+    assert "short of its Content-Length" in bad.error and bad.source_uri.startswith(path.resolve().as_uri())
+    assert dict(reading.counts) == {
+        "records": 1 + 4 * 3 + 4 + 1, "documents": 4, "skipped: warcinfo record": 1, "skipped: request record": 4,
+        "skipped: metadata record": 4, "skipped: revisit record": 1, "skipped: not HTML": 2,
+        "skipped: HTTP status 404": 1, "corrupt files": 1}
+
+
+def test_uncompressed_warc_with_garbage_keeps_the_records_before_it(tmp_path: Path):
+    path = tmp_path / "a.warc"
+    write_cc_news_warc(path, news_pages(2), gz=False)
+    with open(path, "ab") as fh:
+        fh.write(b"this is not a WARC record\r\n\r\n" * 3)
+    docs = list(read_warc(path, 5_000_000))
+    assert [d.error is None for d in docs] == [True, True, False]
+    assert "corrupt" in docs[-1].error
+
+
+def test_filters_domains_dates_and_declared_language(tmp_path: Path):
+    pages = [Page("https://news.example/a", page_html(1).encode(), "2026-11-01T00:00:00Z"),
+             Page("https://sub.news.example/b", page_html(2).encode(), "2026-11-15T00:00:00Z"),
+             Page("https://other.example/c", page_html(3).encode(), "2026-11-15T00:00:00Z"),
+             Page("https://news.example/d", page_html(4).encode(), "2026-12-01T00:00:00Z"),
+             Page("https://news.example/e", page_html(5).encode(), "2026-11-20T00:00:00Z", lang_header="de")]
+    path = tmp_path / "f.warc.gz"
+    write_cc_news_warc(path, pages)
+    utc = timezone.utc
+    reading = WarcReading(WarcFilter(("news.example",), "en", datetime(2026, 11, 10, tzinfo=utc),
+                                     datetime(2026, 12, 1, tzinfo=utc)))
+    docs = list(read_warc(path, 5_000_000, reading))
+    assert [d.source_uri for d in docs] == ["https://sub.news.example/b"]
+    assert reading.counts["skipped: domain not allowed by the source"] == 1  # other.example
+    assert reading.counts["skipped: outside the source's date range"] == 2
+    assert reading.counts["skipped: declared language is not the source's"] == 1
+
+
+def test_arc_files_are_read_too(tmp_path: Path):
+    path = tmp_path / "old.arc"
+    html = page_html(7).encode()
+    write_arc(path, "http://old.example/story", html)
+    reading = WarcReading()
+    docs = list(read_warc(path, 5_000_000, reading))
+    assert [(d.source_uri, d.raw) for d in docs] == [("http://old.example/story", html)]
+    assert reading.counts["documents"] == 1 and "corrupt files" not in reading.counts
+
+
+def test_pages_over_the_size_limit_are_quarantined_not_read(tmp_path: Path):
+    path = tmp_path / "big.warc.gz"
+    write_cc_news_warc(path, news_pages(2))
+    docs = list(read_warc(path, 1000))
+    assert all(d.raw is None and "over the size limit (1,000 bytes)" in d.error for d in docs)
+
+
+def test_folders_and_globs_find_web_archives(tmp_path: Path, cc_news):
+    path, _ = cc_news
+    (tmp_path / "sub").mkdir()
+    write_cc_news_warc(tmp_path / "sub" / "b.warc", news_pages(1, host="b.example"))
+    found = discover([tmp_path])
+    assert sorted(p.name for p in found) == ["CC-NEWS-20261130100000-00001.warc.gz", "b.warc"]
+    assert discover([str(tmp_path / "*.warc.gz")]) == [path.resolve()]
+    assert all(is_web_archive(p) for p in found) and not is_web_archive("a.gz")
+    reading = WarcReading()
+    uris = [d.source_uri for d in read_all(found, warc=reading)]
+    assert "https://b.example/story/0" in uris and reading.counts["corrupt files"] == 1
+    assert reading.read_bytes == sum(p.stat().st_size for p in found)
+
+
+@pytest.mark.slow
+def test_ingest_a_warc_then_rerun_adds_nothing(tmp_path: Path, cc_news):
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    from flows.ingest import ingest
+
+    path, pages = cc_news
+    db = tmp_path / "news.duckdb"
+    run = ingest.with_options(task_runner=ThreadPoolTaskRunner(max_workers=2))
+    first = run(sources=[str(path)], db=str(db))
+    assert (first["articles_new"], first["quarantined"]) == (4, 1)
+    assert first["warc"]["documents"] == 4 and first["warc"]["skipped: request record"] == 4
+    again = run(sources=[str(path)], db=str(db))
+    assert (again["articles_new"], again["articles_unchanged"], again["quarantined"]) == (0, 5, 0)
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert sorted(u for (u,) in con.execute("select url from articles").fetchall()) == sorted(p.url for p in pages)
+        reasons = con.execute("select reasons from quarantine").fetchone()[0]
+        assert "truncated or corrupt" in reasons[0]
+        assert con.execute("select count(*) from documents where archive_file is not null").fetchone()[0] == 4
+
+
+def test_a_warc_source_in_newsflow_toml_carries_its_limits(tmp_path: Path):
+    from newsflow.config import ConfigError, parse_config, plan_run
+    from newsflow.settings import Settings
+
+    raw = {"sources": [{"name": "cc", "kind": "warc", "location": "backfill/*.warc.gz",
+                        "limits": {"allowed_domains": ["apnews.com"], "language": "en",
+                                   "since": datetime(2026, 11, 1).date(), "until": "2026-11-08T12:00:00"}}]}
+    cfg = parse_config(raw, tmp_path / "newsflow.toml")
+    (tmp_path / "newsflow.toml").write_text(
+        '[[sources]]\nname = "cc"\nkind = "warc"\nlocation = "backfill/*.warc.gz"\n'
+        'limits = { allowed_domains = ["apnews.com"], since = 2026-11-01, until = 2026-11-08T12:00:00 }\n')
+    plan = plan_run(Settings(config=tmp_path / "newsflow.toml"), source="cc")
+    assert plan.paths == (str(tmp_path / "backfill/*.warc.gz"),) and plan.urls == ()
+    assert plan.since == datetime(2026, 11, 1, tzinfo=timezone.utc)
+    assert plan.until == datetime(2026, 11, 8, 12, tzinfo=timezone.utc) and plan.allowed_domains == ("apnews.com",)
+    assert cfg.sources[0].kind == "warc"
+    with pytest.raises(ConfigError, match="since must be before until"):
+        parse_config({"sources": [{**raw["sources"][0], "limits": {"since": "2026-12-01", "until": "2026-11-01"}}]})

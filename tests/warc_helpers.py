@@ -1,0 +1,92 @@
+"""Web archives for the tests, written with warcio as a crawler writes them (CC-NEWS's record mix)."""
+
+from __future__ import annotations
+
+import gzip
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+from webserver import page_html
+
+
+@dataclass
+class Page:
+    url: str
+    html: bytes
+    date: str  # WARC-Date
+    encoding: str = ""  # "", "gzip" or "chunked": how the body travels in the record
+    lang_header: str = ""
+
+
+def _chunked(body: bytes, size: int = 500) -> bytes:
+    parts = [b"%x\r\n%s\r\n" % (len(body[i:i + size]), body[i:i + size]) for i in range(0, len(body), size)]
+    return b"".join(parts) + b"0\r\n\r\n"
+
+
+def _response(writer: WARCWriter, url: str, status: str, ctype: str, body: bytes, date: str,
+              extra: list[tuple[str, str]] = ()):
+    headers = [("Content-Type", ctype), *extra]
+    http = StatusAndHeaders(status, headers, protocol="HTTP/1.1")
+    return writer.create_warc_record(url, "response", payload=io.BytesIO(body), length=len(body),
+                                     http_headers=http, warc_headers_dict={"WARC-Date": date})
+
+
+def _page_response(writer: WARCWriter, page: Page):
+    body, extra = page.html, []
+    if page.encoding == "gzip":
+        body, extra = gzip.compress(page.html), [("Content-Encoding", "gzip")]
+    elif page.encoding == "chunked":
+        body, extra = _chunked(page.html), [("Transfer-Encoding", "chunked")]
+    if page.lang_header:
+        extra.append(("Content-Language", page.lang_header))
+    return _response(writer, page.url, "200 OK", "text/html; charset=utf-8", body, page.date, extra)
+
+
+def write_cc_news_warc(path: Path, pages: list[Page], gz: bool = True) -> None:
+    """warcinfo; per page a request, its response and a metadata record; then a revisit, an image, a
+    404 page and a robots.txt: the mix a CC-NEWS file has."""
+    with open(path, "wb") as fh:
+        writer = WARCWriter(fh, gzip=gz, warc_version="1.1")
+        writer.write_record(writer.create_warcinfo_record(path.name, {"software": "test crawler"}))
+        for page in pages:
+            response = _page_response(writer, page)
+            request = writer.create_warc_record(page.url, "request", http_headers=StatusAndHeaders(
+                "GET / HTTP/1.1", [("User-Agent", "test")], is_http_request=True))
+            writer.write_request_response_pair(request, response)
+            meta = io.BytesIO(b"fetchTimeMs: 120\r\n")
+            writer.write_record(writer.create_warc_record(page.url, "metadata", payload=meta, length=18,
+                                                          warc_content_type="application/warc-fields"))
+        first = pages[0]
+        writer.write_record(writer.create_revisit_record(first.url, "sha1:AAAA", first.url, first.date))
+        writer.write_record(_response(writer, "https://img.example/a.png", "200 OK", "image/png", b"\x89PNG....",
+                                      first.date))
+        writer.write_record(_response(writer, "https://news.example/gone", "404 Not Found", "text/html",
+                                      b"<html><body>gone</body></html>", first.date))
+        writer.write_record(_response(writer, "https://news.example/robots.txt", "200 OK", "text/plain",
+                                      b"User-agent: *\n", first.date))
+
+
+def news_pages(n: int, host: str = "news.example", date: str = "2026-11-30T10:00:00Z") -> list[Page]:
+    """n distinct article pages; the first gzip-encoded, the second chunked."""
+    encodings = ["gzip", "chunked"]
+    return [Page(f"https://{host}/story/{i}", page_html(100 + i).encode(), date,
+                 encodings[i] if i < len(encodings) else "") for i in range(n)]
+
+
+def truncate(path: Path, cut: int) -> None:
+    """Cut the last `cut` bytes off a file, as an interrupted download leaves it."""
+    data = path.read_bytes()
+    path.write_bytes(data[:-cut])
+
+
+# A minimal ARC v1 file (what the Internet Archive wrote before WARC): a version block, then one page.
+def write_arc(path: Path, url: str, html: bytes) -> None:
+    version = b"1 0 test\nURL IP-address Archive-date Content-type Archive-length\n"
+    head = b"filedesc://%s 0.0.0.0 20261130100000 text/plain %d\n" % (path.name.encode(), len(version))
+    http = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: %d\r\n\r\n" % len(html) + html
+    record = b"%s 127.0.0.1 20261130100000 text/html %d\n" % (url.encode(), len(http))
+    path.write_bytes(head + version + b"\n" + record + http + b"\n")
