@@ -58,8 +58,7 @@ class HtmlPage:
     link_texts: frozenset[str] = frozenset()
     date_source: str | None = None
     title_from_tag: bool = False  # `title` is <title>'s: no meta or JSON-LD states one
-    extraction: str = "trafilatura"  # which candidate extraction gave `segments`
-    confidence: float | None = None  # the chooser's estimate that `segments` are the main text (0-1)
+    extraction: str = "trafilatura"  # which extraction gave `segments`
 
 
 def extract_html(raw: bytes | str, url: str | None = None) -> HtmlPage:
