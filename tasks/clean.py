@@ -106,7 +106,7 @@ def build_article(doc: RawDocument, fields: dict[str, Any], page: HtmlPage, clea
         title=cleaned.title,
         body=body,
         published_at=published,
-        author=fields.get("author") or page.author or cleaned.author,
+        author=fields.get("author") or page.author or cleaned.author or page.shown_author,
         language=detect_language(body),
         sitename=page.sitename,
         section=cleaned.section or page.section,

@@ -58,6 +58,7 @@ class HtmlPage:
     link_texts: frozenset[str] = frozenset()
     date_source: str | None = None
     title_from_tag: bool = False  # `title` is <title>'s: no meta or JSON-LD states one
+    shown_author: str | None = None  # a "By ..." by the headline, when no markup names the author
     extraction: str = "trafilatura"  # which extraction gave `segments`
 
 
@@ -98,7 +99,7 @@ def page_metadata(tree: html.HtmlElement, url: str | None = None) -> HtmlPage:
     if not author or found.weak_author:
         author = find_byline(tree) or author
     near_heading = heading_text(tree) if not (author and found.published_at) else []
-    author = author or visible_byline(near_heading)
+    shown_author = None if author else visible_byline(near_heading)
     url_day = _url_day(canonical) or _url_day(url)
     published, date_source = found.published_at, None
     if published and url_day and published != url_day and _days_apart(published, url_day) == 1:
@@ -114,8 +115,9 @@ def page_metadata(tree: html.HtmlElement, url: str | None = None) -> HtmlPage:
         elif published and published not in found.dates:
             date_source = "text"
     sitename = found.sitename or _host(canonical)
-    return HtmlPage(title=found.title, title_from_tag=found.sources.get("title") == "title-tag", author=author, published_at=published, sitename=sitename,
-                    section=found.section, canonical_url=canonical, date_source=date_source)
+    return HtmlPage(title=found.title, title_from_tag=found.sources.get("title") == "title-tag", author=author,
+                    published_at=published, sitename=sitename, section=found.section, canonical_url=canonical,
+                    date_source=date_source, shown_author=shown_author)
 
 
 _URL_DATE = re.compile(r"/((?:19|20)\d{2})[/-]?(0[1-9]|1[0-2])[/-]?(0[1-9]|[12]\d|3[01])(?:/|[-_]|\.html?|$)")

@@ -393,7 +393,7 @@ def find_byline(tree: html.HtmlElement) -> str | None:
             continue
         text = _SPACE.sub(" ", " ".join(el.itertext())).strip()
         text = _BYLINE_PREFIX.sub("", text)
-        text = _BYLINE_CUT.sub("", _DIGITS.split(text, 1)[0]).strip(" ,;:-|")
+        text = _BYLINE_CUT.sub("", _DIGITS.split(text, 1)[0].strip()).strip(" ,;:-|")
         if not text or len(text) > 60 or _URL_LIKE.search(text) or not text[0].isupper():
             continue
         words = text.split()
@@ -470,7 +470,7 @@ def visible_byline(chunks: list[str]) -> str | None:
         if not m:
             continue
         rest = chunk[m.end():].strip() or (chunks[i + 1] if i + 1 < len(chunks) else "")
-        name = _BYLINE_CUT.sub("", _DIGITS.split(rest, 1)[0]).strip(" ,;:-|")
+        name = _BYLINE_CUT.sub("", _DIGITS.split(rest, 1)[0].strip()).strip(" ,;:-|")
         if 1 < len(name.split()) <= 6 and len(name) <= 60 and name[0].isupper() and looks_like_name(name):
             return name
     return None

@@ -62,7 +62,7 @@ def test_visible_byline_takes_names_only(line: str, name: str | None) -> None:
 
 def test_page_metadata_flags_a_date_read_from_the_text() -> None:
     page = page_metadata(_tree(after="<p>By Jane Doe</p><p>December 19, 2025</p>"), "https://example.org/story")
-    assert (page.published_at, page.date_source, page.author) == ("2025-12-19", "text", "Jane Doe")
+    assert (page.published_at, page.date_source, page.shown_author) == ("2025-12-19", "text", "Jane Doe")
 
 
 def test_structured_date_wins_over_the_text() -> None:
