@@ -354,7 +354,8 @@ def extract(
             obj = {
                 "source_uri": result.source_uri, "url": result.url, "title": result.title, "body": result.body,
                 "published_at": result.published_at, "author": result.author, "language": result.language,
-                "section": result.section, "flags": result.flags,
+                "section": result.section, "flags": result.flags, "extraction": result.extraction,
+                "extraction_confidence": result.extraction_confidence,
                 "removed": [{"text": s.text, "rule": s.rule} for s in result.removed],
             }
         else:

@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any
 
+from tasks.confidence import confidence, features
 from tasks.extract import EXTENSIVE_DATE_SEARCH, TRAFILATURA_OPTIONS, HtmlPage, choose_title, extract_html
 from tasks.models import Article, RawDocument, Rejected, article_id_for
 from tasks.reader import decode_text, record_fields, text_lines
@@ -26,7 +27,7 @@ __all__ = [
     "extract_html", "looks_like_label", "looks_like_title", "normalize", "parse_published", "read_document",
 ]
 
-CLEANER_VERSION = "4"
+CLEANER_VERSION = "5"
 
 
 # ------------------------------------------------------------------------------------ the stage
@@ -40,7 +41,12 @@ def clean_document(doc: RawDocument) -> Article | Rejected:
         title = None if source.detect_title else fields.get("title") or page.title
         cleaned = clean_segments(source.segments, title, detect_title=source.detect_title,
                                  link_texts=page.link_texts)
-        return build_article(doc, fields, page, cleaned)
+        article = build_article(doc, fields, page, cleaned)
+        article.extraction = source.extraction
+        # Text given as such is the text; an HTML page's body is the extraction's best guess.
+        article.extraction_confidence = (1.0 if source.page is None
+                                         else confidence(features(source.segments, cleaned, page.link_texts)))
+        return article
     except ValueError as exc:
         return Rejected(doc.document_id, doc.source_uri, "extract", [str(exc)])
     except Exception as exc:  # a parser bug on hostile input must not take the batch down
@@ -61,6 +67,7 @@ class Source:
     detect_title: bool
     fields: dict[str, Any]
     page: HtmlPage | None = None
+    extraction: str = "text"  # which extraction produced the lines (Article.extraction)
 
 
 def read_document(doc: RawDocument) -> Source:
@@ -70,11 +77,11 @@ def read_document(doc: RawDocument) -> Source:
         fields = record_fields(doc.raw, fields)
         if "html" in fields:
             page = extract_html(fields["html"], fields.get("url"))
-            return Source(page.segments, False, fields, page)
-        return Source(text_lines(str(fields["text"])), "title" not in fields, fields)
+            return Source(page.segments, False, fields, page, page.extraction)
+        return Source(text_lines(str(fields["text"])), "title" not in fields, fields, extraction="record")
     if doc.media_type == "html":
         page = extract_html(doc.raw, fields.get("url"))
-        return Source(page.segments, False, fields, page)
+        return Source(page.segments, False, fields, page, page.extraction)
     return Source(text_lines(decode_text(doc.raw)), True, fields)
 
 
@@ -99,7 +106,7 @@ def build_article(doc: RawDocument, fields: dict[str, Any], page: HtmlPage, clea
         title=cleaned.title,
         body=body,
         published_at=published,
-        author=fields.get("author") or page.author or cleaned.author,
+        author=fields.get("author") or page.author or cleaned.author or page.shown_author,
         language=detect_language(body),
         sitename=page.sitename,
         section=cleaned.section or page.section,

@@ -188,6 +188,8 @@ def _articles_table(articles: list[Article], run_id: str, version: str, now: dat
         "word_count": pa.array([a.word_count for a in articles], type=pa.int32()),
         "content_hash": [a.content_hash for a in articles],
         "cleaner_version": [version] * len(articles),
+        "extraction": pa.array([a.extraction for a in articles], type=pa.string()),
+        "extraction_confidence": pa.array([a.extraction_confidence for a in articles], type=pa.float64()),
         "run_id": [run_id] * len(articles),
         "now": pa.array([now] * len(articles), type=pa.timestamp("us", tz="UTC")),
     })

@@ -38,7 +38,8 @@ SITE_TYPES = frozenset({"website", "organization", "newsmediaorganization", "cor
 TITLE_METAS = ("og:title", "twitter:title", "dc.title", "citation_title", "sailthru.title", "parsely-title",
                "headline")
 AUTHOR_METAS = ("author", "article:author", "citation_author", "dc.creator", "dcterms.creator",
-                "parsely-author", "sailthru.author", "byl", "twitter:creator:name", "book:author")
+                "parsely-author", "sailthru.author", "byl", "twitter:creator:name", "book:author",
+                "cxenseparse:author")
 DATE_METAS = ("article:published_time", "og:published_time", "datepublished", "article.published",
               "published_time", "published-date", "publish-date", "publish_date", "publishdate",
               "pubdate", "date", "dc.date", "dc.date.issued", "dcterms.date", "dcterms.issued",
@@ -249,7 +250,16 @@ def _authors(value: Any, by_id: dict[str, dict[str, Any]], orgs: set[str]) -> st
         name = _meta_author(name) if isinstance(name, str) else None
         if name and name not in names:
             names.append(name)
-    return "; ".join(names) or None
+    return join_names(names)
+
+
+def join_names(names: list[str]) -> str | None:
+    """Several authors as a byline writes them: "A and B", "A, B and C"; a longer list with commas only."""
+    if len(names) <= 2:
+        return " and ".join(names) or None
+    if len(names) > 3:
+        return ", ".join(names)
+    return ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def _meta_author(value: str | None) -> str | None:
@@ -270,16 +280,52 @@ def _clean(value: str | None) -> str | None:
 
 # ---------------------------------------------------------------------------------------- dates
 def to_day(value: Any) -> str | None:
-    """The day (YYYY-MM-DD) of an ISO 8601 date or timestamp, as written (no time-zone shift)."""
+    """The day (YYYY-MM-DD) of an ISO 8601 date or timestamp, as written (no time-zone shift); also a
+    date written out ("July 17, 2025", "17 Jul 2025"), as some pages put in their date metas."""
     if not isinstance(value, str):
         return None
     m = _ISO_DAY.match(value)
     if not m:
-        return None
-    year, month, day = (int(g) for g in m.groups())
+        days = text_days(value[:40])
+        return days[0] if days else None
+    return _day(*(int(g) for g in m.groups()))
+
+
+def _day(year: int, month: int, day: int) -> str | None:
     if not (1990 <= year <= 2100 and 1 <= month <= 12 and 1 <= day <= 31):
         return None
     return f"{year:04d}-{month:02d}-{day:02d}"
+
+
+_MONTHS = {name: i for i, names in enumerate((
+    ("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"), ("may",), ("jun", "june"),
+    ("jul", "july"), ("aug", "august"), ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"),
+    ("dec", "december")), start=1) for name in names}
+_MONTH = r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+# Written-out dates as pages show them: "July 17, 2025", "Jul. 17th 2025", "17 July 2025", "2025-07-17",
+# and numeric "07/17/2025" (month first) or "17.07.2025" (day first).
+_TEXT_DATES = (
+    (re.compile(r"\b" + _MONTH + r"\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+((?:19|20)\d{2})\b", re.IGNORECASE), (2, 0, 1)),
+    (re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?" + _MONTH + r",?\s+((?:19|20)\d{2})\b", re.IGNORECASE),
+     (2, 1, 0)),
+    (re.compile(r"\b((?:19|20)\d{2})-(\d{2})-(\d{2})\b"), (0, 1, 2)),
+    (re.compile(r"\b(\d{1,2})/(\d{1,2})/((?:19|20)\d{2})\b"), (2, 0, 1)),
+    (re.compile(r"\b(\d{1,2})\.(\d{1,2})\.((?:19|20)\d{2})\b"), (2, 1, 0)),
+)
+
+
+def text_days(text: str) -> list[str]:
+    """The days (YYYY-MM-DD) of the dates written in `text`, in the order they appear."""
+    found = []
+    for pattern, (y, m, d) in _TEXT_DATES:
+        for match in pattern.finditer(text):
+            groups = match.groups()
+            month = groups[m]
+            month_no = int(month) if month.isdigit() else _MONTHS.get(month.lower().rstrip("."))
+            day = _day(int(groups[y]), month_no or 0, int(groups[d]))
+            if day:
+                found.append((match.start(), day))
+    return [day for _, day in sorted(found)]
 
 
 def _time_day(times: Iterable[html.HtmlElement]) -> str | None:
@@ -309,12 +355,25 @@ _BYLINE_CONTEXT_SKIP = re.compile(r"comment|related|sidebar|widget", re.IGNORECA
 _NOT_BYLINE_TAGS = frozenset({"meta", "link", "script", "style", "img", "body", "html", "article", "main",
                               "ul", "ol", "form", "nav", "header", "footer"})
 _NOT_NAMES = frozenset({"author", "authors", "admin", "administrator", "staff", "editor", "about the author",
-                        "sign in", "log in", "login", "more", "all posts", "view all posts"})
+                        "sign in", "log in", "login", "more", "all posts", "view all posts", "the author",
+                        "our team", "guest author", "guest post"})
 _BYLINE_PREFIX = re.compile(
-    r"^\s*(?:(?:written|posted|published|reviewed|edited|reported|article|story|words|text)\s+by|by|von|par|por|author|autor|written|posted)\b\s*:?\s*",
+    r"^\s*(?:(?:written|posted|published|reviewed|edited|reported|authored|article|story|words|text)\s+by|by|von|par|por|author|autor|written|posted)\b\s*:?\s*",
     re.IGNORECASE)
-_BYLINE_CUT = re.compile(r"\s*[|•·—–].*$|\s+(?:on|updated|published|posted|last|reviewed|fact)\b.*$", re.IGNORECASE)
+_BYLINE_CUT = re.compile(r"\s*[|•·—–].*$|(?:^|\s+)(?:on|updated|published|posted|last|reviewed|fact)\b.*$"
+                         r"|\s+(?:jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)\.?$"
+                         r"|\s+(?:january|february|march|april|june|july|august|september|october|november|december)$",
+                         re.IGNORECASE)
+# Lower-case words a name may hold ("Ludwig van Beethoven"); any other lower-case word means a phrase.
+_NAME_PARTICLES = frozenset({"de", "van", "von", "der", "den", "da", "del", "della", "di", "du", "la", "le", "bin",
+                             "al", "y", "e", "and", "&", "dos", "das", "ter", "ten", "st."})
 _DIGITS = re.compile(r"\d")
+
+
+def looks_like_name(text: str) -> bool:
+    """A person's or a team's name: capitalised words (name particles aside), not a label like "Author"."""
+    return (bool(text) and text.lower() not in _NOT_NAMES
+            and all(w[0].isupper() or not w[0].isalpha() or w.lower() in _NAME_PARTICLES for w in text.split()))
 
 
 def find_byline(tree: html.HtmlElement) -> str | None:
@@ -334,7 +393,7 @@ def find_byline(tree: html.HtmlElement) -> str | None:
             continue
         text = _SPACE.sub(" ", " ".join(el.itertext())).strip()
         text = _BYLINE_PREFIX.sub("", text)
-        text = _BYLINE_CUT.sub("", _DIGITS.split(text, 1)[0]).strip(" ,;:-|")
+        text = _BYLINE_CUT.sub("", _DIGITS.split(text, 1)[0].strip()).strip(" ,;:-|")
         if not text or len(text) > 60 or _URL_LIKE.search(text) or not text[0].isupper():
             continue
         words = text.split()
@@ -345,4 +404,73 @@ def find_byline(tree: html.HtmlElement) -> str | None:
                for a in el.iterancestors() if a.tag not in ("body", "html")):
             continue
         return text
+    return None
+
+
+# --------------------------------------------------------------- the text around the headline
+# Where a page shows its date and byline when its markup does not say so: just above or below the
+# headline. Measured on the WCXB dev articles: the first date from 100 characters before the first <h1>
+# to 800 after it is the publication day on 36 of the pages whose structured data has none (1 worse).
+_BEFORE_HEADING, _AFTER_HEADING = 100, 800
+_INVISIBLE = frozenset({"script", "style", "noscript", "template", "svg", "head", "title", "select", "option"})
+
+
+def heading_text(tree: html.HtmlElement) -> list[str]:
+    """The visible text chunks (text nodes, in page order) around the page's first <h1>: the last
+    `_BEFORE_HEADING` characters before it and `_AFTER_HEADING` from its start. Empty without an <h1>."""
+    heading = next(tree.iter("h1"), None)
+    if heading is None:
+        return []
+    chunks: list[str] = []
+    seen, size = False, 0
+    walker = etree.iterwalk(tree, events=("start", "end"))
+    for event, el in walker:
+        if event == "start" and (not isinstance(el.tag, str) or el.tag in _INVISIBLE):
+            walker.skip_subtree()
+            continue
+        if event == "start" and el is heading:
+            seen, chunks = True, _last_chars(chunks, _BEFORE_HEADING)
+        chunk = el.text if event == "start" else el.tail
+        chunk = _SPACE.sub(" ", chunk).strip() if chunk else ""
+        if chunk:
+            chunks.append(chunk[:_AFTER_HEADING - size] if seen else chunk)
+            if seen:
+                size += len(chunk) + 1
+                if size >= _AFTER_HEADING:
+                    break
+    return chunks if seen else []
+
+
+def _last_chars(chunks: list[str], limit: int) -> list[str]:
+    """The trailing chunks whose length adds up to at most `limit` characters."""
+    kept: list[str] = []
+    total = 0
+    for chunk in reversed(chunks):
+        total += len(chunk) + 1
+        if total > limit:
+            break
+        kept.append(chunk)
+    return kept[::-1]
+
+
+def visible_date(chunks: list[str]) -> str | None:
+    """The first date written around the headline (`heading_text`), as YYYY-MM-DD."""
+    days = text_days(" ".join(chunks))
+    return days[0] if days else None
+
+
+_VISIBLE_BY = re.compile(r"(?:^|[\s|•·,])(?:[Bb]y|BY|[Ww]ritten [Bb]y|[Aa]uthor|[Aa]uthored [Bb]y|[Pp]osted [Bb]y)\s*:?(?:\s+|$)")
+
+
+def visible_byline(chunks: list[str]) -> str | None:
+    """The name after a "By" around the headline (`heading_text`): the rest of its text node, or the
+    next node when "By" stands alone (a link or a span with the name)."""
+    for i, chunk in enumerate(chunks):
+        m = _VISIBLE_BY.search(chunk)
+        if not m:
+            continue
+        rest = chunk[m.end():].strip() or (chunks[i + 1] if i + 1 < len(chunks) else "")
+        name = _BYLINE_CUT.sub("", _DIGITS.split(rest, 1)[0].strip()).strip(" ,;:-|")
+        if 1 < len(name.split()) <= 6 and len(name) <= 60 and name[0].isupper() and looks_like_name(name):
+            return name
     return None

@@ -91,3 +91,26 @@ def test_finish_run_records_validation_results_per_expectation(tmp_path: Path):
     assert con.execute("select expectation, passed, failed from validation_results order by 1").fetchall() == [
         ("expect_column_value_lengths_to_be_between(body)", 2, 1),
         ("expect_column_values_to_not_be_null(body)", 3, 0)]
+
+
+def test_extraction_and_its_confidence_are_stored_and_updated(tmp_path: Path):
+    from tasks.clean import clean_document
+
+    con = L.connect(tmp_path / "w.duckdb")
+    page = (b"<html><head><title>A headline for the test</title></head><body><article><h1>A headline for the test</h1>"
+            + b"<p>A paragraph of the story that is long enough to count as the text of an article.</p>" * 6
+            + b"</article></body></html>")
+    html_doc = RawDocument("file:///d/a.html", "html", page, sha256_hex(page), len(page))
+    text_doc = doc(2)
+    cleaned = [clean_document(html_doc), clean_document(text_doc)]
+    assert all(isinstance(a, Article) for a in cleaned)
+    L.load_batch(con, "r1", "v", [html_doc, text_doc], cleaned, [])
+    rows = dict(con.execute("select source_uri, (extraction, extraction_confidence) from articles").fetchall())
+    extraction, confidence = rows[html_doc.source_uri]
+    assert extraction == "trafilatura" and 0.0 <= confidence <= 1.0
+    assert rows[text_doc.source_uri] == ("text", 1.0)
+    moved = cleaned[1]
+    moved.extraction, moved.extraction_confidence = "record", 0.5
+    L.load_batch(con, "r2", "v", [text_doc], [moved], [])
+    assert con.execute("select extraction, extraction_confidence from articles where source_uri = ?",
+                       [text_doc.source_uri]).fetchone() == ("record", 0.5)

@@ -26,6 +26,8 @@ final as (
         s.story_similarity,
         a.body,
         a.cleaner_version,
+        a.extraction,
+        a.extraction_confidence,
         a.ingested_at,
         a.updated_at
     from source_articles a
@@ -50,5 +52,7 @@ comment on column v_articles.story_title is 'Label of the story: the title of it
 comment on column v_articles.story_similarity is 'Estimated entity-set Jaccard similarity to the article that brought it into the story; null for the first.';
 comment on column v_articles.body is 'Cleaned article text.';
 comment on column v_articles.cleaner_version is 'Version of the cleaning rules that produced this text.';
+comment on column v_articles.extraction is 'Which extraction produced the body (articles.extraction).';
+comment on column v_articles.extraction_confidence is 'How sure the cleaner is that the body is the main text, 0 to 1 (articles.extraction_confidence).';
 comment on column v_articles.ingested_at is 'When the article was first loaded (UTC).';
 comment on column v_articles.updated_at is 'When its content last changed (UTC).';

@@ -1,0 +1,94 @@
+"""The metadata fallbacks: dates written out, the text around the headline, author lists, title labels."""
+
+from __future__ import annotations
+
+import pytest
+from lxml import html
+
+from tasks.extract import drop_title_label, page_metadata
+from tasks.meta import heading_text, join_names, text_days, to_day, visible_byline, visible_date
+
+
+@pytest.mark.parametrize("text, days", [
+    ("Updated July 17, 2025", ["2025-07-17"]),
+    ("Published: 03 Dec 2025", ["2025-12-03"]),
+    ("29th August, 2023 and Sept. 4 2024", ["2023-08-29", "2024-09-04"]),
+    ("Last Updated: 2025-02-22", ["2025-02-22"]),
+    ("As of 8/30/2021", ["2021-08-30"]),
+    ("on 17.07.2025", ["2025-07-17"]),
+    ("in May 2025, 40 people", []),  # no day: not a date
+    ("13/45/2025 and February 30th", []),
+])
+def test_text_days(text: str, days: list[str]) -> None:
+    assert text_days(text) == days
+
+
+def test_to_day_reads_iso_and_written_dates() -> None:
+    assert to_day("2024-03-05T23:10:00-05:00") == "2024-03-05"  # as written, no time-zone shift
+    assert to_day("July 17, 2025") == "2025-07-17"
+    assert to_day("12 Minute Read") is None
+
+
+PAGE = """<html><head><title>The Story | Site</title><script>var d = "January 1, 2020";</script></head>
+<body><nav>Home | Posted January 2, 2021</nav><p>{menu}</p>{before}<h1>The Story of the Day</h1>{after}
+<p>{body}</p></body></html>"""
+
+
+def _tree(before: str = "", after: str = "", body: str = "Text. " * 20):
+    return html.fromstring(PAGE.format(menu="Menu item " * 15, before=before, after=after, body=body))
+
+
+def test_the_date_and_byline_shown_by_the_headline_are_read() -> None:
+    chunks = heading_text(_tree(after='<div class="meta">By <a href="/a">Jane Q. Doe</a> · Updated March 3, 2024</div>'))
+    assert visible_byline(chunks) == "Jane Q. Doe"
+    assert visible_date(chunks) == "2024-03-03"  # not the script's date, not the navigation's (too far up)
+
+
+def test_far_from_the_headline_nothing_is_read() -> None:
+    chunks = heading_text(_tree(body="Text. " * 200 + "By John Smith on May 5, 2023"))
+    assert visible_byline(chunks) is None and visible_date(chunks) is None
+    assert heading_text(html.fromstring("<html><body><p>By John Smith, May 5, 2023</p></body></html>")) == []
+
+
+@pytest.mark.parametrize("line, name", [
+    ("By Jane Doe and John Roe", "Jane Doe and John Roe"),
+    ("Written by: Ann Lee | 5 min read", "Ann Lee"),
+    ("By Insights from the team", None),  # a phrase, not a name
+    ("Stand by me", None),
+])
+def test_visible_byline_takes_names_only(line: str, name: str | None) -> None:
+    assert visible_byline([line]) == name
+
+
+def test_page_metadata_flags_a_date_read_from_the_text() -> None:
+    page = page_metadata(_tree(after="<p>By Jane Doe</p><p>December 19, 2025</p>"), "https://example.org/story")
+    assert (page.published_at, page.date_source, page.shown_author) == ("2025-12-19", "text", "Jane Doe")
+
+
+def test_structured_date_wins_over_the_text() -> None:
+    tree = _tree(before='<meta property="article:published_time" content="2024-01-02T10:00:00Z">',
+                 after="<p>Updated December 19, 2025</p>")
+    head = tree.find("head")
+    head.append(html.fromstring('<meta property="article:published_time" content="2024-01-02T10:00:00Z">'))
+    page = page_metadata(tree, "https://example.org/story")
+    assert (page.published_at, page.date_source) == ("2024-01-02", None)
+
+
+def test_author_lists_read_as_bylines() -> None:
+    assert join_names(["A B"]) == "A B"
+    assert join_names(["A B", "C D"]) == "A B and C D"
+    assert join_names(["A B", "C D", "E F"]) == "A B, C D and E F"
+    assert join_names(["A", "B", "C", "D"]) == "A, B, C, D"
+    assert join_names([]) is None
+
+
+@pytest.mark.parametrize("title, expected", [
+    ("How meditation rewires brains | Opinion", "How meditation rewires brains"),
+    ("Best Movers in NYC 2025 | Top 19 Companies", "Best Movers in NYC 2025"),
+    ("Gym Workouts for Beginners — Strength Training", "Gym Workouts for Beginners"),
+    ("Top 10 Digital Cameras | The Best Mirrorless Cameras on the Market", None),  # a long subtitle stays
+    ("Covid - the aftermath", None),  # too short a head to be a headline plus a label
+    ("A title without separators", None),
+])
+def test_drop_title_label(title: str, expected: str | None) -> None:
+    assert drop_title_label(title) == (expected or title)
