@@ -251,10 +251,11 @@ def _records_to_append(con: duckdb.DuckDBPyConnection, docs: list[RawDocument],
 
 def load_batch(con: duckdb.DuckDBPyConnection, run_id: str, cleaner_version: str, docs: list[RawDocument],
                articles: list[Article], rejected: list[Rejected], packed: list | None = None,
-               archive: A.ArchiveConfig | None = None) -> BatchCounts:
+               archive: A.ArchiveConfig | None = None, fetch: FetchRows | None = None) -> BatchCounts:
     """Write one batch: the raw bytes of its new documents to the archive (tasks/archive.py, fsynced
     first), then in one transaction the documents with their archive references, upserted articles,
-    their removed segments, enrichment, search postings and quarantine rows. Returns what changed.
+    their removed segments, enrichment, search postings, quarantine rows and the fetch state of the
+    batch's fetched pages (`fetch`: source, fetch_state records, seen items). Returns what changed.
 
     `packed` is each document's WARC record packed with `tasks.archive.pack_record` (workers do it in
     parallel); without it they are packed here. `archive` defaults to `<name>.archive/` beside the file."""
