@@ -18,7 +18,6 @@ from __future__ import annotations
 import io
 import re
 import threading
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Literal

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from datetime import date, timedelta
+from datetime import date
 from urllib.parse import urljoin, urlsplit
 
 import htmldate

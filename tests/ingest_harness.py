@@ -72,7 +72,7 @@ def warehouse_contents(db: Path) -> dict[str, list[tuple]]:
     con = duckdb.connect(str(db), read_only=True)
     try:
         found = contents_of(con)
-        found["archived"] = _archived(con, db)
+        found["archived"] = archived(con, db)
         return found
     finally:
         con.close()
@@ -91,7 +91,7 @@ def contents_of(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple]]:
     }
     return {name: sorted((_hashable(row) for row in con.execute(q).fetchall()), key=repr)
             for name, q in queries.items()}
-def _archived(con, db: Path) -> list[tuple]:
+def archived(con, db: Path) -> list[tuple]:
     """Per stored document with bytes: whether its archive record reads back to exactly those bytes (a
     reference to a partial or missing record fails here)."""
     from newsflow.settings import archive_dir_for

@@ -9,7 +9,6 @@ import threading
 import time
 from dataclasses import replace
 
-import pytest
 
 from newsflow.settings import REPO_ROOT, FetchPolicy
 from tasks.crawl import Lanes

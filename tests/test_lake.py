@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingest_harness import contents_of, ingest_cmd, run_ingest, warehouse_contents, write_corpus
+from ingest_harness import archived, contents_of, ingest_cmd, run_ingest, warehouse_contents, write_corpus
 from newsflow.settings import REPO_ROOT, Settings
 from tasks.lake import LakeWarehouse, open_lake
 from tasks.lake_sql import is_upsert, lake_migration, primary_keys, upsert_as_merge
@@ -98,10 +98,13 @@ def test_upserts_become_merges_that_behave_like_them():
 
 # -- on a real catalog ------------------------------------------------------------------------------------
 
-def _lake_contents(url: str) -> dict[str, list[tuple]]:
+def _lake_contents(url: str, db: Path) -> dict[str, list[tuple]]:
+    """The lake's rows as `_file_contents` reads a file's, with each document's archive record read back
+    from the archive folder beside `db` (the one all the test's writers share)."""
     con = open_lake(url, read_only=True)
     try:
         found = contents_of(con)
+        found["archived"] = archived(con, db)
         found["mentions"] = sorted(con.execute("select article_id, entity_id, surface_form, count from mentions"
                                                ).fetchall())
         found["stories"] = sorted(con.execute("select count(*) from story_articles group by story_id").fetchall())
@@ -230,7 +233,7 @@ def test_two_writers_and_a_reader(prefect_server, lake, tmp_path, corpus, sequen
         assert w.returncode == 0, out[-5000:]
     _assert_whole_batches(polls)
     assert len(set(p[0] for p in polls)) > 2, "the reader saw too few of the commits"
-    assert _lake_contents(lake["NEWSFLOW_WAREHOUSE"]) == sequential
+    assert _lake_contents(lake["NEWSFLOW_WAREHOUSE"], db) == sequential
     con = open_lake(lake["NEWSFLOW_WAREHOUSE"], read_only=True)
     new = con.execute("select sum(articles_new), sum(articles_unchanged) from runs").fetchone()
     assert new[0] == len(sequential["articles"])
@@ -256,7 +259,7 @@ def test_sigkill_of_a_writer_then_a_rerun(prefect_server, lake, tmp_path, corpus
     proc.wait()
     assert 0 < loaded < len(sequential["articles"]), "the kill did not land mid-run"
     run_ingest(prefect_server, corpus[0], db, *map(str, corpus[1:]), "--batch-size", "4", **lake)
-    assert _lake_contents(url) == sequential
+    assert _lake_contents(url, db) == sequential
 
 
 def test_the_warehouse_seam_picks_the_backend(lake, tmp_path):
