@@ -46,10 +46,11 @@ def corpus(work: Path, n: int) -> dict[str, Path]:
     return folders
 
 
-def measure(sides: dict[str, dict[str, str]], folders: dict[str, Path], work: Path, extra: list[str]) -> dict:
+def measure(sides: dict[str, dict[str, str]], folders: dict[str, Path], work: Path, extra: list[str],
+            repeats: int = REPEATS, marginal: bool = True) -> dict:
     """Runs for each side, alternating sides within each step."""
     runs: dict[str, dict[str, list[dict]]] = {side: {"1": [], "n": [], "4n": []} for side in sides}
-    steps = [("1", i) for i in range(REPEATS)] + [("n", 0), ("4n", 0)]
+    steps = [("1", i) for i in range(repeats)] + ([("n", 0), ("4n", 0)] if marginal else [])
     for label, i in steps:
         for side, env in sides.items():
             print(f"{side:>5}: ingest {label} ({i + 1})", flush=True)
@@ -63,10 +64,13 @@ def measure(sides: dict[str, dict[str, str]], folders: dict[str, Path], work: Pa
 
 
 def summarize(runs: dict[str, list[dict]], n: int) -> dict[str, float]:
+    startup = {"start-up wall, s": statistics.median(r["seconds"] for r in runs["1"]),
+               "start-up CPU, s": statistics.median(r["cpu"] for r in runs["1"])}
+    if not runs["n"]:
+        return startup
     b, b4 = runs["n"][0], runs["4n"][0]
     return {
-        "start-up wall, s": statistics.median(r["seconds"] for r in runs["1"]),
-        "start-up CPU, s": statistics.median(r["cpu"] for r in runs["1"]),
+        **startup,
         "marginal pages/s": 3 * n / (b4["seconds"] - b["seconds"]),
         "marginal CPU ms/page": 1000 * (b4["cpu"] - b["cpu"]) / (3 * n),
         "peak RSS 4N, MB": b4["peak_rss"] / 2**20,
@@ -77,6 +81,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--base", required=True, help="git revision to compare against (e.g. a commit, main~3)")
     ap.add_argument("--n", type=int, default=500, help="corpus size N (the marginal rate also runs 4N)")
+    ap.add_argument("--repeats", type=int, default=REPEATS, help="start-up runs per side (the median is used)")
+    ap.add_argument("--startup-only", action="store_true", help="measure start-up only (no N and 4N runs)")
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="processes (default: one per core)")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="newsflow-ab-"))
@@ -88,7 +94,7 @@ def main() -> None:
         sides = {"base": {"PYTHONPATH": str(base)}, "head": {"PYTHONPATH": str(REPO_ROOT)}}
         load0 = os.getloadavg()[0]
         os.chdir(work)  # a process started with `python -c` puts the cwd first on sys.path: not the repo
-        runs = measure(sides, folders, work, ["--workers", str(args.workers)])
+        runs = measure(sides, folders, work, ["--workers", str(args.workers)], args.repeats, not args.startup_only)
         figures = {side: summarize(r, args.n) for side, r in runs.items()}
     finally:
         subprocess.run(["git", "-C", str(REPO_ROOT), "worktree", "remove", "--force", str(base)], check=False)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import os
 import random
 import socket
 import re
@@ -34,7 +35,8 @@ import duckdb
 from newsflow.settings import Settings
 from tasks import load as L
 from tasks.archive import ArchiveConfig
-from tasks.lake_sql import ALIAS, attach_sql, is_upsert, lake_migration, lake_view, primary_keys, upsert_as_merge
+from tasks.lake_sql import (ALIAS, attach_sql, is_upsert, lake_migration, lake_view, primary_keys, s3_secret_sql,
+                             upsert_as_merge)
 from tasks.schema import view_files
 from tasks.search import extension_directory, index_articles
 from tasks.sql import statement, transaction
@@ -65,6 +67,10 @@ def open_lake(url: str, data_path: str | None = None, read_only: bool = False) -
     folder = extension_directory()
     if folder is not None:
         con.execute("set extension_directory = ?", [str(folder)])
+    secret = s3_secret_sql(os.environ)  # an s3:// data path: credentials from the environment
+    if secret is not None:
+        con.execute("load httpfs")
+        con.execute(secret)
     for attempt in range(ATTACH_ATTEMPTS):
         try:
             con.execute(attach_sql(url, data_path, read_only))

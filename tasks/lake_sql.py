@@ -16,7 +16,8 @@ Pure functions on text: tasks/lake.py applies them to every statement a lake con
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from urllib.parse import urlsplit
 
 ALIAS = "lake"  # what the lake is attached as, in writers' and analysts' sessions alike
 _TABLE = re.compile(r"create\s+table\s+if\s+not\s+exists\s+(\w+)\s*\((.*?)\n\)\s*;", re.S | re.I)
@@ -39,6 +40,26 @@ def attach_sql(url: str, data_path: str | None = None, read_only: bool = False) 
     are quoted as SQL literals here, in one place."""
     options = ([f"data_path {_literal(data_path)}"] if data_path else []) + (["read_only"] if read_only else [])
     return f"attach {_literal(url)} as {ALIAS}" + (f" ({', '.join(options)})" if options else "")
+
+
+def s3_secret_sql(env: Mapping[str, str]) -> str | None:
+    """`create secret` for an s3:// data path from the standard AWS variables (AWS_ACCESS_KEY_ID,
+    AWS_SECRET_ACCESS_KEY, optional AWS_SESSION_TOKEN, AWS_REGION or AWS_DEFAULT_REGION, and
+    AWS_ENDPOINT_URL for an S3-compatible store), or None when no key is set. Values are quoted as
+    SQL literals (CREATE SECRET takes no parameters)."""
+    if not env.get("AWS_ACCESS_KEY_ID") or not env.get("AWS_SECRET_ACCESS_KEY"):
+        return None
+    options = [f"key_id {_literal(env['AWS_ACCESS_KEY_ID'])}", f"secret {_literal(env['AWS_SECRET_ACCESS_KEY'])}"]
+    if env.get("AWS_SESSION_TOKEN"):
+        options.append(f"session_token {_literal(env['AWS_SESSION_TOKEN'])}")
+    region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
+    if region:
+        options.append(f"region {_literal(region)}")
+    if env.get("AWS_ENDPOINT_URL"):
+        endpoint = urlsplit(env["AWS_ENDPOINT_URL"])
+        options += [f"endpoint {_literal(endpoint.netloc)}", "url_style 'path'",
+                    f"use_ssl {'true' if endpoint.scheme == 'https' else 'false'}"]
+    return f"create or replace secret newsflow_s3 (type s3, {', '.join(options)})"
 
 
 def _names(text: str) -> list[str]:
