@@ -225,7 +225,8 @@ class LakeWarehouse(Warehouse):
                                   "NEWSFLOW_LAKE_DATA_PATH (a folder every writer reaches, or s3://bucket/prefix/)")
         self.url, self.data_path = str(s.warehouse), s.lake_data_path
         self._lake: LakeConnection | None = None
-        self._slot: IO[bytes] | None = None
+        self._slot: IO[bytes] | None = None  # the flock'ed file holding this writer's archive slot
+        self._writer: str | None = None
         self.configure(s)
 
     def configure(self, s: Settings) -> None:
@@ -236,11 +237,11 @@ class LakeWarehouse(Warehouse):
         """This process's own archive files among the lake's writers: `<host>-<slot>-`, the first slot
         no other process on this host holds (an flock kept while this writer lives). A later writer
         in the same slot goes on with its files, cutting what a killed one left uncommitted."""
+        if self._writer is not None:
+            return self._writer
         folder = self.archive.folder
         folder.mkdir(parents=True, exist_ok=True)
         host = re.sub(r"[^A-Za-z0-9.]+", "_", socket.gethostname()) or "host"
-        if self._slot is not None:
-            return Path(self._slot.name).name.removeprefix(".writer-").removesuffix(".lock")
         for slot in range(1, 1000):
             fh = open(folder / f".writer-{host}-{slot}-.lock", "ab")
             try:
@@ -248,8 +249,8 @@ class LakeWarehouse(Warehouse):
             except BlockingIOError:
                 fh.close()
                 continue
-            self._slot = fh
-            return f"{host}-{slot}-"
+            self._slot, self._writer = fh, f"{host}-{slot}-"
+            return self._writer
         raise LakeUnavailable(f"more than 999 writers hold archive slots in {folder}")
 
     @property

@@ -98,6 +98,13 @@ def test_upserts_become_merges_that_behave_like_them():
 
 # -- on a real catalog ------------------------------------------------------------------------------------
 
+def _derived(con) -> dict[str, list[tuple]]:
+    """The enrichment rows two equivalent runs share: mentions, and the size of each story."""
+    return {"mentions": sorted(con.execute("select article_id, entity_id, surface_form, count from mentions"
+                                           ).fetchall()),
+            "stories": sorted(con.execute("select count(*) from story_articles group by story_id").fetchall())}
+
+
 def _lake_contents(url: str, db: Path) -> dict[str, list[tuple]]:
     """The lake's rows as `_file_contents` reads a file's, with each document's archive record read back
     from the archive folder beside `db` (the one all the test's writers share)."""
@@ -105,10 +112,7 @@ def _lake_contents(url: str, db: Path) -> dict[str, list[tuple]]:
     try:
         found = contents_of(con)
         found["archived"] = archived(con, db)
-        found["mentions"] = sorted(con.execute("select article_id, entity_id, surface_form, count from mentions"
-                                               ).fetchall())
-        found["stories"] = sorted(con.execute("select count(*) from story_articles group by story_id").fetchall())
-        return found
+        return {**found, **_derived(con)}
     finally:
         con.close()
 
@@ -117,10 +121,7 @@ def _file_contents(db: Path) -> dict[str, list[tuple]]:
     found = warehouse_contents(db)
     con = duckdb.connect(str(db), read_only=True)
     try:
-        found["mentions"] = sorted(con.execute("select article_id, entity_id, surface_form, count from mentions"
-                                               ).fetchall())
-        found["stories"] = sorted(con.execute("select count(*) from story_articles group by story_id").fetchall())
-        return found
+        return {**found, **_derived(con)}
     finally:
         con.close()
 
