@@ -203,11 +203,28 @@ def migrate_lake(con: LakeConnection) -> list[str]:
 def connect_lake(url: str, data_path: str | None, memory_limit: str | None = None) -> LakeConnection:
     """A writer's connection: the lake attached, migrated and with its views."""
     keys = primary_keys(p.read_text(encoding="utf-8") for _v, p in L.migrations())
-    con = LakeConnection(open_lake(url, data_path), LakeSQL(keys))
-    if memory_limit:
-        con.raw.execute("set memory_limit = ?", [memory_limit])
-    retried(lambda: migrate_lake(con))
-    return con
+    for attempt in range(RETRY_ATTEMPTS):
+        con = LakeConnection(open_lake(url, data_path), LakeSQL(keys))
+        if memory_limit:
+            con.raw.execute("set memory_limit = ?", [memory_limit])
+        try:
+            migrate_lake(con)
+            return con
+        except (duckdb.TransactionException, duckdb.CatalogException) as exc:
+            con.close()
+            if not is_setup_race(exc) or attempt == RETRY_ATTEMPTS - 1:
+                raise
+        time.sleep(min(RETRY_MAX_S, RETRY_FIRST_S * 2 ** attempt) * random.uniform(0.5, 1.5))
+    raise AssertionError("unreachable")
+
+
+def is_setup_race(exc: BaseException) -> bool:
+    """Whether `exc` comes from writers creating or migrating the same lake at once. DuckLake checks
+    concurrent DDL less well than concurrent data: besides conflicts, the loser may see a column or table
+    the winner just added ("already exists"), or fail to read the winner's snapshot at commit ("Failed to
+    parse"). A fresh session re-reads the applied migrations and skips what the winner did."""
+    text = str(exc)
+    return is_conflict(exc) or "already exists" in text or "Failed to parse" in text
 
 
 class LakeWarehouse(Warehouse):

@@ -287,3 +287,30 @@ def test_serve_adds_the_maintain_flow_on_a_lake():
     with_lake = deployments(config, None, 600)
     assert len(with_lake) == len(plain) + 1
     assert with_lake[-1].name == "lake" and with_lake[-1].flow_name == "maintain"
+
+
+SETUP = """
+import sys
+from tasks.lake import connect_lake
+connect_lake(sys.argv[1], sys.argv[2]).close()
+"""
+
+
+def test_writers_setting_up_a_new_lake_at_once(postgres, tmp_path):
+    """Three writers create and migrate the same new lake at the same moment, in several rounds: each
+    comes up (concurrent DDL fails the losers in several ways; they retry on a fresh session), and the
+    lake ends with every migration applied once."""
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    expected = [v for v, _p in migrations()]
+    for round_ in range(4):
+        url = "ducklake:postgres:" + postgres.create_database(f"setup_race_{round_}")
+        data = str(tmp_path / f"data{round_}") + "/"
+        procs = [subprocess.Popen([sys.executable, "-c", SETUP, url, data], env=env, stderr=subprocess.PIPE,
+                                  text=True) for _ in range(3)]
+        for proc in procs:
+            _out, err = proc.communicate(timeout=300)
+            assert proc.returncode == 0, err[-3000:]
+        con = open_lake(url, read_only=True)
+        applied = [v for (v,) in con.execute("select version from schema_migrations order by version").fetchall()]
+        con.close()
+        assert applied == expected
