@@ -3,15 +3,16 @@ ingest rate from a WARC against the same pages as files.
 
     .venv/bin/python bench/warc_bench.py readers [--n 2000]
     .venv/bin/python bench/warc_bench.py publish --before ../main-checkout [--sizes 500 6000]
-    .venv/bin/python bench/warc_bench.py rate [--n 300]
+    .venv/bin/python bench/warc_bench.py rate [--n 300] [--repeats 3]
 
 `readers`: one CC-NEWS-like WARC.gz of N generated pages (request, response, metadata per page), read
 by warcio and by FastWARC (when installed), every HTML response's body decoded: records per second.
 `publish`: warehouses of each size built by `newsflow ingest` with the code at `--before` (raw pages
 in the DuckDB file) and with this checkout (raw pages in the archive), then a run adding 10 pages:
 its wall time, the analyst file's size, and `tasks.publish.publish` timed alone (median of 3).
-`rate`: `newsflow ingest` of N and 3N pages as files and as one WARC.gz each; the marginal rate
-(2N pages / the time the 2N more took) of both, and their ratio (the target: within 5%).
+`rate`: `newsflow ingest` of N and 3N pages as files and as one WARC.gz each, the four runs interleaved
+and repeated; the marginal rate (2N pages / the time the 2N more took, medians) of both, and their
+ratio (the target: within 5%).
 Every figure is measured in the same run as what it is compared with.
 """
 
@@ -176,8 +177,8 @@ def publish(before: Path, sizes: list[int]) -> None:
               f"| {r['publish_s']} s |")
 
 
-def rate(n: int) -> None:
-    results = {}
+def rate(n: int, repeats: int) -> None:
+    sources = {}
     for count in (n, 3 * n):
         pages = corpus_pages(count, start=100_000)
         folder = OUT / f"rate-files-{count}"
@@ -188,13 +189,19 @@ def rate(n: int) -> None:
         warc = OUT / f"rate-{count}.warc.gz"
         if not warc.exists():
             write_warc(warc, pages)
-        for label, source in (("files", folder), ("warc", warc)):
+        sources["files", count], sources["warc", count] = folder, warc
+    runs: dict[tuple[str, int], list[float]] = {key: [] for key in sources}
+    for round_ in range(repeats):  # interleaved, so a change in the machine's load falls on both sides
+        for (label, count), source in sources.items():
             db = OUT / f"rate-{label}-{count}-db" / "news.duckdb"
             shutil.rmtree(db.parent, ignore_errors=True)
             db.parent.mkdir(parents=True)
-            results[label, count] = ingest(REPO, source, db)
-            print(f"{label} {count} pages: {results[label, count]:.1f} s", flush=True)
-    marginal = {label: 2 * n / (results[label, 3 * n] - results[label, n]) for label in ("files", "warc")}
+            runs[label, count].append(ingest(REPO, source, db))
+            print(f"round {round_ + 1}: {label} {count} pages: {runs[label, count][-1]:.1f} s", flush=True)
+    wall = {key: statistics.median(times) for key, times in runs.items()}
+    marginal = {label: 2 * n / (wall[label, 3 * n] - wall[label, n]) for label in ("files", "warc")}
+    print(f"median of {repeats}: files {wall['files', n]:.1f} / {wall['files', 3 * n]:.1f} s, "
+          f"warc {wall['warc', n]:.1f} / {wall['warc', 3 * n]:.1f} s")
     print(f"marginal rate, {n} -> {3 * n} pages: files {marginal['files']:.1f} pages/s, "
           f"warc {marginal['warc']:.1f} pages/s, warc / files = {marginal['warc'] / marginal['files']:.3f}")
 
@@ -205,6 +212,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=None)
     parser.add_argument("--before", type=Path, help="a checkout of the code before the raw store (publish)")
     parser.add_argument("--sizes", type=int, nargs="+", default=[500, 6000])
+    parser.add_argument("--repeats", type=int, default=3, help="rounds of the four rate runs (medians)")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     if args.what == "readers":
@@ -214,7 +222,7 @@ def main() -> None:
             sys.exit("--before PATH: a checkout of the code before the raw store (e.g. git worktree add ../before main)")
         publish(args.before.resolve(), args.sizes)
     else:
-        rate(args.n or 300)
+        rate(args.n or 300, args.repeats)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from tasks.schema import apply_views
 from tasks.enrich import analysis_of, enrich_batch
 from tasks import archive as A
 from tasks.fetch_state import save_fetch_rows
+from tasks.publish import compact, worth_compacting
 from tasks.models import Article, RawDocument, Rejected
 from tasks.search import index_articles
 from tasks.sql import registered, statement, transaction
@@ -35,7 +36,8 @@ def utcnow() -> datetime:
 def connect(path: Path | str, *, read_only: bool = False,
             archive: A.ArchiveConfig | None = None) -> duckdb.DuckDBPyConnection:
     """Open the warehouse (creating its folder) and bring its schema up to date (migration 009 moves raw
-    pages to `archive`, default `<name>.archive/` beside the file)."""
+    pages to `archive`, default `<name>.archive/` beside the file). A file at least half free space is
+    rewritten without it first (tasks.publish.compact), so no copy of it carries what was freed."""
     path = Path(path)
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -43,6 +45,10 @@ def connect(path: Path | str, *, read_only: bool = False,
     if not read_only:
         migrate(con, archive=archive)
         apply_views(con)
+        if path.is_file() and worth_compacting(con):  # half the file freed (009 moved the raw pages out)
+            con.close()
+            compact(path)
+            con = duckdb.connect(str(path))
     return con
 
 

@@ -169,9 +169,10 @@ def batches(docs: Iterable[RawDocument | StoredFile | Flush], known: set[str], s
     With `expected` (how many documents the run will see at most, or a function estimating it as the
     run goes: web archives), batches shrink towards the end to what is left divided by twice the number
     of workers, not below MIN_BATCH_SIZE, so the workers finish together instead of one cleaning the
-    last full batch alone (guided self-scheduling)."""
+    last full batch alone (guided self-scheduling). An estimate is asked again at every document, so a
+    batch begun on a wild early guess (the first pages of an archive) closes once the guess settles."""
     batch: list[RawDocument] = []
-    target = size
+    target, first = size, 0
     for doc in docs:
         if isinstance(doc, Flush):
             if batch:
@@ -185,9 +186,11 @@ def batches(docs: Iterable[RawDocument | StoredFile | Flush], known: set[str], s
                 progress.advance(1, doc.size_bytes)
             continue
         known.add(doc.document_id)  # the same bytes twice in one run load once
-        if not batch and expected is not None:
+        if not batch:
+            first = summary.documents_seen
+        if expected is not None:  # an estimate is asked again at each document: it improves as a file is read
             total = expected() if callable(expected) else expected
-            left = max(1, total - summary.documents_seen + 1)  # this document included
+            left = max(1, total - first + 1)  # from the batch's first document on
             target = min(size, max(MIN_BATCH_SIZE, -(-left // (2 * workers))))
         batch.append(doc)
         if len(batch) >= target:

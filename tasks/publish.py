@@ -81,6 +81,78 @@ def checkpoint(work: Path) -> None:
         con.close()
 
 
+# A writer's file is rewritten without its free blocks when they are at least half of it and this many
+# bytes (DuckDB reuses free blocks but never gives back those in the middle of the file, and they keep
+# whatever was stored in them): after a migration moved data out (009: raw pages to the archive).
+COMPACT_MIN_FREE_BYTES = 4 << 20
+
+
+def free_share(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
+    """(free bytes, total bytes) of the blocks of the database `con` has open."""
+    (block_size, total, free), = con.execute(
+        "select block_size, total_blocks, free_blocks from pragma_database_size() "
+        "where database_name = current_database()").fetchall()
+    return free * block_size, total * block_size
+
+
+def worth_compacting(con: duckdb.DuckDBPyConnection) -> bool:
+    con.execute("checkpoint")  # blocks freed by the last transactions count only once checkpointed
+    free, total = free_share(con)
+    return free >= COMPACT_MIN_FREE_BYTES and 2 * free >= total
+
+
+def compact(path: Path) -> None:
+    """Rewrite the DuckDB file at `path` (no connection to it may be open) without its free blocks:
+    COPY FROM DATABASE into a new file beside it, table and column comments carried over, then an
+    atomic rename. A process killed midway leaves the old file as it was (and a stray
+    `.<name>.compacting` that the next compaction replaces)."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.compacting")
+    for stale in (tmp, Path(f"{tmp}.wal")):
+        stale.unlink(missing_ok=True)
+    con = duckdb.connect()
+    try:
+        con.execute(f"attach '{_quoted(path)}' as old (read_only)")
+        con.execute(f"attach '{_quoted(tmp)}' as new")
+        con.execute("copy from database old to new")
+        for statement in _comments(con, "old", "new"):
+            con.execute(statement)
+        con.execute("detach new")
+    finally:
+        con.close()
+    with open(tmp, "rb+") as out:
+        os.fsync(out.fileno())
+    os.replace(tmp, path)
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def _quoted(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
+def _comments(con: duckdb.DuckDBPyConnection, source: str, target: str) -> list[str]:
+    """COMMENT ON statements giving `target` the table, view and column comments of `source` (COPY FROM
+    DATABASE leaves them out)."""
+    def literal(text: str) -> str:
+        return "'" + text.replace("'", "''") + "'"
+
+    out = []
+    for kind, view in (("table", "duckdb_tables"), ("view", "duckdb_views")):
+        for schema, name, comment in con.execute(
+                f"select schema_name, {kind}_name, comment from {view}() where database_name = ? "
+                "and comment is not null and not internal", [source]).fetchall():
+            out.append(f'comment on {kind} {target}."{schema}"."{name}" is {literal(comment)}')
+    for schema, table, column, comment in con.execute(
+            "select schema_name, table_name, column_name, comment from duckdb_columns() "
+            "where database_name = ? and comment is not null and not internal", [source]).fetchall():
+        out.append(f'comment on column {target}."{schema}"."{table}"."{column}" is {literal(comment)}')
+    return out
+
+
 def publish(work: Path, analyst: Path) -> Path:
     """Checkpoint `work` and atomically replace `analyst` with a copy of it.
 

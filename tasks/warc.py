@@ -186,11 +186,12 @@ def read_warc(path: Path, max_bytes: int, reading: WarcReading | None = None) ->
         try:
             for record in records:
                 offset = records.offset
-                reading.read_bytes = base + fh.tell()
                 _add(counts, "records")
                 reason = _skip_reason(record, filters)
                 if reason is None:
                     body = _read_payload(record, max_bytes)
+                    records.read_to_end(record)  # its end offset: the estimate of the file's pages
+                    reading.read_bytes = base + records.offset  # (WarcReading.expected) counts its bytes
                     if body is None:
                         _add(counts, "documents")
                         yield _too_large(record, max_bytes)

@@ -120,9 +120,9 @@ def test_a_failed_load_leaves_no_record_and_a_killed_one_is_cut_back(tmp_path: P
     assert path.stat().st_size == con.execute("select bytes from archive_files").fetchone()[0] == sum(r[3] for r in rows)
 
 
-def _old_warehouse(path: Path, docs: list[RawDocument]) -> None:
+def _old_warehouse(path: Path, docs: list[RawDocument], plain: bool = False) -> None:
     """A warehouse as newsflow wrote it before migration 009: raw pages zstd-compressed in documents.raw
-    (one from before migration 005: plain bytes, no codec)."""
+    (the first, or all when `plain`, from before migration 005: plain bytes, no codec)."""
     import zstandard
 
     old = path.parent / "old_migrations"
@@ -132,7 +132,7 @@ def _old_warehouse(path: Path, docs: list[RawDocument]) -> None:
     with duckdb.connect(str(path)) as con:
         L.migrate(con, folder=old)
         for i, d in enumerate(docs):
-            raw, codec = (d.raw, None) if i == 0 else (zstandard.ZstdCompressor().compress(d.raw), "zstd")
+            raw, codec = (d.raw, None) if i == 0 or plain else (zstandard.ZstdCompressor().compress(d.raw), "zstd")
             con.execute("insert into documents (document_id, source_uri, media_type, raw, raw_codec, raw_sha256, "
                         "size_bytes, fields, run_id, received_at) values (?, ?, ?, ?, ?, ?, ?, ?, 'old', now())",
                         [d.document_id, d.source_uri, d.media_type, raw, codec, d.raw_sha256, d.size_bytes,
@@ -162,6 +162,35 @@ def test_migration_009_moves_raw_pages_out_and_is_rerunnable(tmp_path: Path):
         kinds = {r.rec_headers.get_header("WARC-Target-URI"): r.rec_type for r in ArchiveIterator(fh)}
     assert kinds["https://n.example/p"] == "response" and kinds["file:///d/1.txt"] == "resource"
     assert L.migrate(con) == [] and A.move_raw_to_archive(con, A.ArchiveConfig(archive_dir_for(db))) == 0
+
+
+def test_a_migrated_warehouse_file_keeps_no_raw_bytes(tmp_path: Path):
+    """After 009 moved the raw pages out, the file is rewritten without the blocks that held them: it
+    shrinks, no page's bytes are left in it (nor in the analyst copy made from it), comments survive."""
+    import base64
+
+    docs = []
+    for i in range(10):  # ~600 KB each of text no codec shrinks much
+        raw = b"<html><body><p>" + base64.b64encode(os.urandom(450_000)) + b"</p></body></html>"
+        docs.append(RawDocument(f"https://n.example/{i}", "html", raw, sha256_hex(raw), len(raw)))
+    db = tmp_path / "old.duckdb"
+    _old_warehouse(db, docs, plain=True)
+    marks = [d.raw[100_000:100_064] for d in docs]
+    before = db.read_bytes()
+    assert all(m in before for m in marks)
+    L.connect(db).close()
+    after = db.read_bytes()
+    assert len(after) < len(before) / 2
+    assert not any(m in after for m in marks)
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("select comment from duckdb_tables() where table_name = 'documents'").fetchone()[0]
+        assert con.execute("select comment from duckdb_columns() where table_name = 'documents' "
+                           "and column_name = 'archive_file'").fetchone()[0]
+        assert {d.source_uri: d.raw for b in stored_documents(con) for d in b} == {d.source_uri: d.raw for d in docs}
+    con = L.connect(db)  # nothing freed now: no second rewrite
+    assert L.migrate(con) == []
+    con.close()
+    assert db.stat().st_size <= len(after) + (1 << 20)
 
 
 @pytest.mark.slow

@@ -43,3 +43,16 @@ def test_skipped_documents_count_towards_what_is_left():
 
 def test_a_batch_size_below_the_minimum_is_kept():
     assert sizes(docs(10), size=2, expected=10) == [2] * 5
+
+
+def test_an_estimate_that_settles_mid_batch_closes_the_batch():
+    """A web archive's page count is estimated from the share of it read: wild at the first page, closer
+    with each one. The first batch follows the estimate as it settles instead of the first guess."""
+    summary = RunSummary("r", "db")
+
+    def guess() -> int:  # 5,000 at the first page, falling to the true 1,000 by the 100th
+        return max(1000, 5000 - 40 * summary.documents_seen)
+
+    got = [len(b) for b in batches(iter(docs(1000)), set(), 400, summary, expected=guess, workers=2)]
+    assert sum(got) == 1000
+    assert got[0] == 250  # what the settled estimate asks (1000 / 4), not the first guess's 400
