@@ -7,14 +7,24 @@ importing Prefect, so the server boots on one core while our imports run on the 
 PREFECT_API_URL at it. It is set up as Prefect's own temporary server is, through public settings
 (`EPHEMERAL_SETTINGS`): same database (PREFECT_HOME), no UI, only the services that Prefect's temporary
 server runs. Disable with NEWSFLOW_EARLY_SERVER=0.
+
+A Prefect home without a database costs its first server ~10 s: SQLite is created by running every
+Alembic migration Prefect has. The first such server's fresh database is saved (SQLite's backup API,
+before this run writes to it) as `~/.cache/newsflow/prefect-db/<prefect version>.db`; a later fresh home
+(a CI job, a container, a new PREFECT_HOME) starts from a copy of it, and the server finds it migrated.
+Only Prefect's default database (PREFECT_HOME/prefect.db) is seeded, never one set in the settings.
 """
 
 from __future__ import annotations
 
 import atexit
+import importlib.metadata
 import importlib.util
 import os
+import shutil
 import socket
+import sqlite3
+import tempfile
 from pathlib import Path
 
 from newsflow.processes import ServerProcess, prefect_server
@@ -57,6 +67,7 @@ class EarlyServer:
     def __init__(self) -> None:
         self.server: ServerProcess | None = None
         self.url: str | None = None
+        self.save_seed: tuple[Path, Path] | None = None  # (the new database, where to keep its seed)
 
     @property
     def proc(self):
@@ -67,6 +78,7 @@ class EarlyServer:
         """Launch the server; with `export`, point this process (and its children) at it."""
         if importlib.util.find_spec("prefect") is None:
             return
+        self.save_seed = seed_database()
         port = _free_port()
         self.server = prefect_server(
             "127.0.0.1", port, env={**os.environ, **(env or {}), **EPHEMERAL_SETTINGS}, quiet=True,
@@ -81,6 +93,9 @@ class EarlyServer:
         """Block until the server answers /health; raise with a clear message if it cannot start."""
         if self.server is not None:
             self.server.wait(STARTUP_TIMEOUT_S)
+            if self.save_seed is not None:
+                keep_seed(*self.save_seed)
+                self.save_seed = None
 
     def _stop_at_exit(self) -> None:
         """Ask the server to stop, without waiting: its graceful shutdown (Prefect's services flush what
@@ -95,9 +110,73 @@ class EarlyServer:
         self.server = None
 
 
+def _prefect_home() -> Path:
+    return Path(os.environ.get("PREFECT_HOME") or Path.home() / ".prefect").expanduser()
+
+
+def seed_path() -> Path:
+    """Where the migrated empty database of this Prefect version is kept."""
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "newsflow" / "prefect-db" / f"{importlib.metadata.version('prefect')}.db"
+
+
+def seed_database() -> tuple[Path, Path] | None:
+    """Give a Prefect home without a database a copy of the seed, if there is one. Returns (database,
+    seed) when the server is about to create the database and no seed exists yet: keep_seed saves it."""
+    if any(os.environ.get(k) for k in ("PREFECT_API_DATABASE_CONNECTION_URL", "PREFECT_SERVER_DATABASE_CONNECTION_URL")):
+        return None
+    if _configured_in_files("DATABASE"):
+        return None
+    database, seed = _prefect_home() / "prefect.db", seed_path()
+    if database.exists():
+        return None
+    if not seed.is_file():
+        return database, seed
+    try:
+        database.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=database.parent, prefix=".prefect.db.")
+        os.close(fd)
+        shutil.copyfile(seed, tmp)
+        try:
+            os.link(tmp, database)  # never over a database another process has just created
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(tmp)
+    except OSError:
+        return None  # the server creates the database itself, as without a seed
+    return None
+
+
+def keep_seed(database: Path, seed: Path) -> None:
+    """Save the server's newly created database as the seed (before any run has written to it). A
+    cache that cannot be written only means the next fresh home migrates again."""
+    tmp: str | None = None
+    try:
+        seed.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=seed.parent, prefix=f".{seed.name}.")
+        os.close(fd)
+        src, out = sqlite3.connect(database), sqlite3.connect(tmp)
+        try:
+            src.backup(out)  # a consistent copy while the server has the database open
+        finally:
+            src.close()
+            out.close()
+        os.replace(tmp, seed)
+    except (OSError, sqlite3.Error):
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+
+
 def _api_configured_in_files() -> bool:
     """Whether a Prefect profile or config file may set the API URL (then Prefect decides, not us)."""
-    home = Path(os.environ.get("PREFECT_HOME") or Path.home() / ".prefect").expanduser()
+    return _configured_in_files("PREFECT_API_URL", "[api]")
+
+
+def _configured_in_files(*marks: str) -> bool:
+    """Whether a Prefect profile or config file mentions any of `marks` (or Prefect settings at all, in
+    pyproject.toml)."""
+    home = _prefect_home()
     files = [Path(os.environ.get("PREFECT_PROFILES_PATH") or home / "profiles.toml"),
              Path("prefect.toml"), Path(".env"), Path("pyproject.toml")]
     for path in files:
@@ -105,7 +184,7 @@ def _api_configured_in_files() -> bool:
             text = path.read_text(encoding="utf-8", errors="replace")
         except OSError:
             continue
-        if "PREFECT_API_URL" in text or "[api]" in text or "tool.prefect" in text:
+        if any(mark in text for mark in marks) or "tool.prefect" in text:
             return True
     return False
 

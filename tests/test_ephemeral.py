@@ -89,3 +89,33 @@ def test_the_temporary_server_runs_what_prefects_own_temporary_server_runs():
     ours = services("started", EPHEMERAL_SETTINGS)
     assert ours[:-1] == prefects[:-1] and "TaskRunRecorder" in ours
     assert ours[-1] == "no-ui"
+
+
+def test_a_fresh_prefect_home_starts_from_the_seeded_database(tmp_path: Path):
+    """The first server in a Prefect home without a database creates it (every migration) and leaves a
+    seed; the next fresh home gets a copy of the seed before its server starts."""
+    import sqlite3
+
+    base = {k: v for k, v in os.environ.items()
+            if k not in ("PREFECT_API_URL", "PREFECT_API_DATABASE_CONNECTION_URL",
+                         "PREFECT_SERVER_DATABASE_CONNECTION_URL")}
+    base["XDG_CACHE_HOME"] = str(tmp_path / "cache")
+
+    def serve(home: str) -> None:
+        proc = subprocess.run([sys.executable, "-c", SCRIPT, "exit"], cwd=REPO, timeout=120, text=True,
+                              env={**base, "PREFECT_HOME": str(tmp_path / home)}, capture_output=True)
+        assert proc.returncode == 0, proc.stderr
+
+    serve("first")
+    seeds = list((tmp_path / "cache" / "newsflow" / "prefect-db").glob("*.db"))
+    assert len(seeds) == 1
+    with sqlite3.connect(seeds[0]) as con:  # migrated, and nothing of a run in it
+        assert con.execute("select count(*) from alembic_version").fetchone()[0] == 1
+        assert con.execute("select count(*) from flow_run").fetchone()[0] == 0
+        con.execute("create table newsflow_seed_mark (x integer)")  # to recognise copies of it
+    con.close()
+    serve("second")
+    with sqlite3.connect(tmp_path / "second" / "prefect.db") as con:
+        tables = {t for (t,) in con.execute("select name from sqlite_master where type = 'table'")}
+    con.close()
+    assert {"newsflow_seed_mark", "flow_run"} <= tables
