@@ -18,7 +18,7 @@ import htmldate
 import trafilatura
 from lxml import etree, html
 
-from tasks.meta import find_byline, heading_text, read_structured, visible_byline, visible_date
+from tasks.meta import author_elsewhere, find_byline, heading_text, read_structured, visible_byline, visible_date
 from tasks.segments import normalize
 
 # Chosen by measurement on the WCXB dev articles (docs/cleaning.md): dropping comments is the one
@@ -97,7 +97,7 @@ def page_metadata(tree: html.HtmlElement, url: str | None = None) -> HtmlPage:
     canonical = urljoin(url or "", found.canonical_url) if found.canonical_url else url
     author = found.author
     if not author or found.weak_author:
-        author = find_byline(tree) or author
+        author = find_byline(tree) or author_elsewhere(tree) or author
     near_heading = heading_text(tree) if not (author and found.published_at) else []
     shown_author = None if author else visible_byline(near_heading)
     url_day = _url_day(canonical) or _url_day(url)

@@ -407,6 +407,58 @@ def find_byline(tree: html.HtmlElement) -> str | None:
     return None
 
 
+# Where pages name their author without byline markup: a link to the author's page (/author/<slug>,
+# /authors/<slug>), the portrait in an author box (its alt text), or a label ("Author", "Written by",
+# "Contributors") with the name in the next element.
+_AUTHOR_LINKS = etree.XPath("//a[contains(@href, '/author/') or contains(@href, '/authors/')]")
+_AUTHOR_IMAGES = etree.XPath(
+    "//*[contains(@class, 'author') or contains(@class, 'Author')]//img[@alt]")
+_AUTHOR_LABEL = re.compile(
+    r"^(?:authors?|written by|article by|words by|contributors?|posted by)\s*:?$", re.IGNORECASE)
+_ALT_PREFIX = re.compile(r"^(?:picture|photo|image|avatar|headshot|portrait|profile picture) of\s+", re.IGNORECASE)
+
+
+def _plain_name(text: str | None) -> str | None:
+    """`text` when it reads as a person's name of two to five words (a title after a comma dropped)."""
+    text = _SPACE.sub(" ", text or "").strip()
+    text = _BYLINE_PREFIX.sub("", _ALT_PREFIX.sub("", text)).split(",")[0].strip(" .:-|")
+    words = text.split()
+    if not 2 <= len(words) <= 5 or len(text) > 60 or _DIGITS.search(text) or _URL_LIKE.search(text):
+        return None
+    return text if looks_like_name(text) else None
+
+
+def _in_skipped_context(el: html.HtmlElement) -> bool:
+    return any(_BYLINE_CONTEXT_SKIP.search(" ".join(filter(None, (a.get("class"), a.get("id")))))
+               for a in el.iterancestors() if a.tag not in ("body", "html"))
+
+
+def author_elsewhere(tree: html.HtmlElement) -> str | None:
+    """The author's name where no byline markup holds it (see above): the first author-page link, an
+    author box's portrait or a labelled name that reads as a name, outside comments and related lists."""
+    for link in _AUTHOR_LINKS(tree):
+        name = (_plain_name(link.text_content()) or _plain_name(link.get("aria-label"))
+                or _plain_name(link.get("title")))
+        if name and not _in_skipped_context(link):
+            return name
+    for image in _AUTHOR_IMAGES(tree):
+        name = _plain_name(image.get("alt"))
+        if name and not _in_skipped_context(image):
+            return name
+    for el in tree.iter("h2", "h3", "h4", "h5", "strong", "b", "span", "dt", "div", "p"):
+        label = el.text.strip() if el.text else ""
+        if not label or not _AUTHOR_LABEL.match(label) or len(el) > 0:
+            continue
+        if el.tail and el.tail.strip():  # <strong>Contributors:</strong> Janet Loughrey
+            name = _plain_name(el.tail)
+        else:
+            following = el.getnext()
+            name = _plain_name(following.text_content()) if following is not None else None
+        if name and not _in_skipped_context(el):
+            return name
+    return None
+
+
 # --------------------------------------------------------------- the text around the headline
 # Where a page shows its date and byline when its markup does not say so: just above or below the
 # headline. Measured on the WCXB dev articles: the first date from 100 characters before the first <h1>

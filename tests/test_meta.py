@@ -6,7 +6,7 @@ import pytest
 from lxml import html
 
 from tasks.extract import drop_title_label, page_metadata
-from tasks.meta import heading_text, join_names, text_days, to_day, visible_byline, visible_date
+from tasks.meta import author_elsewhere, heading_text, join_names, text_days, to_day, visible_byline, visible_date
 
 
 @pytest.mark.parametrize("text, days", [
@@ -72,6 +72,22 @@ def test_structured_date_wins_over_the_text() -> None:
     head.append(html.fromstring('<meta property="article:published_time" content="2024-01-02T10:00:00Z">'))
     page = page_metadata(tree, "https://example.org/story")
     assert (page.published_at, page.date_source) == ("2024-01-02", None)
+
+
+@pytest.mark.parametrize("body, name", [
+    ('<a href="/blog/authors/jane-roe" aria-label="Jane Roe"><img src="j.png"></a>', "Jane Roe"),
+    ('<p><a href="https://example.org/author/jane/">Jane Roe </a></p>', "Jane Roe"),
+    ('<div class="post-authors"><img src="a.png" alt="Picture of Jane Roe"></div>', "Jane Roe"),
+    ('<div class="author-box"><img alt="Jane Roe, Staff Writer"></div>', "Jane Roe"),
+    ("<h3>Author</h3><p> Jane Roe</p>", "Jane Roe"),
+    ("<div><strong>Contributors:</strong> Jane Roe and John Doe</div>", "Jane Roe and John Doe"),
+    ('<div class="comments"><a href="/author/troll/">Some Troll</a></div>', None),  # a commenter
+    ('<a href="/author/jane/">View all posts</a>', None),  # not a name
+    ("<h3>Author</h3><p>Read more about our editorial policy</p>", None),
+    ('<div class="author"><img alt="logo"></div>', None),
+])
+def test_author_found_beyond_byline_markup(body: str, name: str | None) -> None:
+    assert author_elsewhere(html.fromstring(f"<html><body><h1>Story</h1>{body}</body></html>")) == name
 
 
 def test_author_lists_read_as_bylines() -> None:
