@@ -376,6 +376,12 @@ def looks_like_name(text: str) -> bool:
             and all(w[0].isupper() or not w[0].isalpha() or w.lower() in _NAME_PARTICLES for w in text.split()))
 
 
+def _in_skipped_context(el: html.HtmlElement) -> bool:
+    """Whether `el` sits in comments, a related-posts list, a sidebar or a widget."""
+    return any(_BYLINE_CONTEXT_SKIP.search(" ".join(filter(None, (a.get("class"), a.get("id")))))
+               for a in el.iterancestors() if a.tag not in ("body", "html"))
+
+
 def find_byline(tree: html.HtmlElement) -> str | None:
     """The author's name from the page's byline markup, when no structured data names one.
 
@@ -400,8 +406,7 @@ def find_byline(tree: html.HtmlElement) -> str | None:
         strong = el.get("rel") == "author" or "author" in (el.get("itemprop") or "") or "name" in marks.lower()
         if len(words) > 6 or (len(words) == 1 and not (strong and len(text) >= 3)) or text.lower() in _NOT_NAMES:
             continue
-        if any(_BYLINE_CONTEXT_SKIP.search(" ".join(filter(None, (a.get("class"), a.get("id")))))
-               for a in el.iterancestors() if a.tag not in ("body", "html")):
+        if _in_skipped_context(el):
             continue
         return text
     return None
@@ -426,11 +431,6 @@ def _plain_name(text: str | None) -> str | None:
     if not 2 <= len(words) <= 5 or len(text) > 60 or _DIGITS.search(text) or _URL_LIKE.search(text):
         return None
     return text if looks_like_name(text) else None
-
-
-def _in_skipped_context(el: html.HtmlElement) -> bool:
-    return any(_BYLINE_CONTEXT_SKIP.search(" ".join(filter(None, (a.get("class"), a.get("id")))))
-               for a in el.iterancestors() if a.tag not in ("body", "html"))
 
 
 def author_elsewhere(tree: html.HtmlElement) -> str | None:
