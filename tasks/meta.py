@@ -340,15 +340,27 @@ def _time_day(times: Iterable[html.HtmlElement]) -> str | None:
 
 
 # -------------------------------------------------------------------------------------- byline
-# Elements that mark the byline in the page's markup (microdata, rel=author, the usual class names).
-_BYLINE = etree.XPath(
-    "//*[@rel='author' or contains(@itemprop, 'author') or contains(@class, 'author')"
-    " or contains(@class, 'Author') or contains(@class, 'byline') or contains(@class, 'Byline')"
-    " or @class='byl' or contains(@class, 'username') or contains(@class, 'screenname')"
-    " or contains(@class, 'posted-by') or contains(@class, 'submitted-by') or contains(@class, 'journalist')"
-    " or contains(@class, 'staff-writer') or contains(@id, 'author') or contains(@id, 'Author')"
-    " or contains(@data-testid, 'Author') or contains(@data-component, 'Byline')] | //author"
-)
+# Elements that mark the byline in the page's markup (microdata, rel=author, the usual class names). An
+# XPath of all these tests costs ~6 ms on a large page; a cheap one for elements with any of the
+# attributes, then the tests in Python, ~2.5 ms, with the same elements in the same order.
+_MARKED = etree.XPath("//*[@class or @id or @rel or @itemprop or @data-testid or @data-component] | //author")
+_BYLINE_CLASSES = ("author", "Author", "byline", "Byline", "username", "screenname", "posted-by", "submitted-by",
+                   "journalist", "staff-writer")
+
+
+def _marks_byline(el: html.HtmlElement) -> bool:
+    get = el.get
+    cls, ident = get("class"), get("id")
+    return (el.tag == "author" or get("rel") == "author" or "author" in (get("itemprop") or "")
+            or (cls is not None and (cls == "byl" or any(k in cls for k in _BYLINE_CLASSES)))
+            or (ident is not None and ("author" in ident or "Author" in ident))
+            or "Author" in (get("data-testid") or "") or "Byline" in (get("data-component") or ""))
+
+
+def _byline_elements(tree: html.HtmlElement) -> list[html.HtmlElement]:
+    return [el for el in _MARKED(tree) if _marks_byline(el)]
+
+
 _BYLINE_SKIP = re.compile(r"comment|avatar|bio\b|related|sidebar|reply|description|about|image|photo|img",
                           re.IGNORECASE)
 _BYLINE_CONTEXT_SKIP = re.compile(r"comment|related|sidebar|widget", re.IGNORECASE)
@@ -391,7 +403,7 @@ def find_byline(tree: html.HtmlElement) -> str | None:
     is taken only from an element that says it is the author (rel or itemprop "author", an
     "author-name" class).
     """
-    for el in _BYLINE(tree):
+    for el in _byline_elements(tree):
         if el.tag in _NOT_BYLINE_TAGS:
             continue
         marks = " ".join(filter(None, (el.get("class"), el.get("id"))))
