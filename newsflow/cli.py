@@ -29,7 +29,7 @@ app = typer.Typer(
     "file with DuckDB. Each command has its own --help.",
     no_args_is_help=True,
     add_completion=False,
-    rich_markup_mode="rich",
+    rich_markup_mode="markdown",
 )
 # Full lines when piped (rich would wrap at 80 columns), so messages stay greppable in logs.
 console = Console(stderr=True, soft_wrap=True)
@@ -406,7 +406,7 @@ def search(
 ) -> None:
     """Full-text search (BM25 over title and body) in the analyst copy; prints ranked titles, outlets,
     dates and a snippet. Reads only: safe while an ingest runs. On a lake, a local index beside --db
-    (<name>.lake-search.duckdb) takes in the articles changed since the last search first."""
+    (`<name>.lake-search.duckdb`) takes in the articles changed since the last search first."""
     from tasks.search import SearchUnavailable, search as run_search
 
     settings = _settings(db=db, warehouse=warehouse)
@@ -659,7 +659,7 @@ def import_opml(
 
 @app.command("eval")
 def eval_(
-    dataset: Annotated[Path, typer.Argument(help="Folder with html/<id>.html[.gz] and ground-truth/<id>.json (WCXB layout).")],
+    dataset: Annotated[Path, typer.Argument(help="Folder with `html/<id>.html[.gz]` and `ground-truth/<id>.json` (WCXB layout).")],
     limit: Annotated[Optional[int], typer.Option(help="Score only the first N pages.")] = None,
     workers: Annotated[int, typer.Option(help="Worker processes.")] = 2,
     system: Annotated[
