@@ -58,8 +58,8 @@ def test_full_dev_set_meets_the_done_criteria() -> None:
     assert ours.without_leak_share < default.without_leak_share / 2
     assert ours.boilerplate_pages < default.boilerplate_pages / 2
     assert ours.errors == 0
-    # Measured 88.4% / 84.4% / 86.3% (docs/cleaning.md); before the headline-text fallbacks 86.9 / 80.2 / 81.5.
-    assert ours.title_accuracy >= 0.88 and ours.author_accuracy >= 0.84 and ours.date_accuracy >= 0.86
+    # Measured 88.4% / 86.2% / 86.3% (docs/cleaning.md); before the headline-text fallbacks 86.9 / 80.2 / 81.5.
+    assert ours.title_accuracy >= 0.88 and ours.author_accuracy >= 0.85 and ours.date_accuracy >= 0.86
 
 
 def test_eval_command_prints_the_side_by_side_table(tmp_path: Path) -> None:
