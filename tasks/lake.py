@@ -177,7 +177,8 @@ def retried(action: Callable[[], T], attempts: int = RETRY_ATTEMPTS) -> T:
 
 def migrate_lake(con: LakeConnection) -> list[str]:
     """Apply the numbered migrations the lake lacks (their lake variants, tasks/lake_sql.py), each in a
-    transaction that takes its turn, then the views when anything changed or a view is missing."""
+    transaction that takes its turn (and skips it when another writer has applied it meanwhile), then
+    the views when anything changed or a view is missing."""
     con.raw.execute("create table if not exists schema_migrations (version integer not null, "
                     "name varchar not null, applied_at timestamptz not null)")
     con.raw.execute(f"create table if not exists {TURN_TABLE} (note varchar)")
@@ -187,6 +188,10 @@ def migrate_lake(con: LakeConnection) -> list[str]:
         if version in done:
             continue
         with transaction(con):
+            # Asked again inside the transaction, which takes its turn: a writer that applied it since
+            # `done` was read has committed before this began, so it shows here.
+            if con.execute("select count(*) from schema_migrations where version = ?", [version]).fetchone()[0]:
+                continue
             con.execute(lake_migration(path.read_text(encoding="utf-8")))
             con.execute("insert into schema_migrations values (?, ?, ?)", [version, path.name, L.utcnow()])
         applied.append(path.name)
