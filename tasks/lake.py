@@ -162,6 +162,11 @@ def is_conflict(exc: BaseException) -> bool:
     return isinstance(exc, duckdb.TransactionException) and "conflict" in str(exc).lower()
 
 
+def _back_off(attempt: int) -> None:
+    """Sleep before retry `attempt` (from 0): exponential, with jitter, capped at RETRY_MAX_S."""
+    time.sleep(min(RETRY_MAX_S, RETRY_FIRST_S * 2 ** attempt) * random.uniform(0.5, 1.5))
+
+
 def retried(action: Callable[[], T], attempts: int = RETRY_ATTEMPTS) -> T:
     """Run `action` (one or more whole transactions) again while it fails on a commit conflict, with
     exponential backoff and jitter; other errors, and the last conflict, propagate."""
@@ -171,7 +176,7 @@ def retried(action: Callable[[], T], attempts: int = RETRY_ATTEMPTS) -> T:
         except duckdb.TransactionException as exc:
             if not is_conflict(exc) or attempt == attempts - 1:
                 raise
-        time.sleep(min(RETRY_MAX_S, RETRY_FIRST_S * 2 ** attempt) * random.uniform(0.5, 1.5))
+        _back_off(attempt)
     raise AssertionError("unreachable")
 
 
@@ -219,7 +224,7 @@ def connect_lake(url: str, data_path: str | None, memory_limit: str | None = Non
             con.close()
             if not is_setup_race(exc) or attempt == RETRY_ATTEMPTS - 1:
                 raise
-        time.sleep(min(RETRY_MAX_S, RETRY_FIRST_S * 2 ** attempt) * random.uniform(0.5, 1.5))
+        _back_off(attempt)
     raise AssertionError("unreachable")
 
 
