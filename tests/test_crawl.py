@@ -42,7 +42,9 @@ def test_hosts_are_fetched_together_and_each_keeps_its_interval():
     for address in sites.addresses:
         times = [t for t, _ in requests[address]]
         assert len(times) == 6  # robots.txt, the feed, four pages
-        assert min(gaps(times)) >= 0.25 - 0.01, (address, gaps(times))
+        # Arrival times at the server carry its thread scheduling (~10 ms on a loaded 2-core CI
+        # machine): a broken interval shows as gaps near 0, far below this.
+        assert min(gaps(times)) >= 0.25 - 0.03, (address, gaps(times))
     # One host alone needs 5 intervals; one host after another would need 6 x 5 = 30.
     assert seconds < 5 * 0.25 * 3, seconds
     assert set(harvest.hosts) == {sites.host(a) for a in sites.addresses}
