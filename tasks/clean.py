@@ -27,7 +27,7 @@ __all__ = [
     "extract_html", "looks_like_label", "looks_like_title", "normalize", "parse_published", "read_document",
 ]
 
-CLEANER_VERSION = "6"
+CLEANER_VERSION = "7"
 
 
 # ------------------------------------------------------------------------------------ the stage

@@ -107,7 +107,7 @@ class Article:
     flags: list[str] = field(default_factory=list)  # e.g. "title_missing"
     removed: list[RemovedSegment] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
-    # Which extraction produced the body ("trafilatura", "justext", "text", "record") and how sure the
+    # Which extraction produced the body ("trafilatura", "trafilatura-fast", "text", "record") and how sure the
     # cleaner is that it is the main text (0-1).
     extraction: str | None = None
     extraction_confidence: float | None = None

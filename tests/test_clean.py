@@ -140,6 +140,44 @@ def test_extract_html_returns_segments_and_link_texts() -> None:
     assert any("flood warnings" in s for s in meta.segments)
 
 
+def _story_page(paragraphs: list[str]) -> bytes:
+    body = "".join(f"<p>{p}</p>" for p in paragraphs)
+    return (f"<html><head><title>Council delays the budget vote</title></head><body><nav><a href='/'>Home</a>"
+            f"</nav><article><h1>Council delays the budget vote</h1>{body}</article></body></html>").encode()
+
+
+_SENTENCE = "The council met on Monday to discuss the new budget, and members argued about the school repairs. "
+
+
+def test_trafilaturas_fast_pass_is_taken_for_a_long_page_of_paragraphs() -> None:
+    import trafilatura
+
+    from tasks.extract import FAST_TEXT_MIN_CHARS, TRAFILATURA_OPTIONS
+
+    long_page = _story_page([f"Part {i}. " + _SENTENCE * 3 for i in range(16)])
+    meta = extract_html(long_page, None)
+    fast = trafilatura.bare_extraction(long_page, fast=True, **TRAFILATURA_OPTIONS).text
+    assert len(fast) >= FAST_TEXT_MIN_CHARS
+    assert meta.extraction == "trafilatura-fast" and meta.segments == fast.split("\n")
+    story = clean_document(RawDocument("file:///long.html", "html", long_page, sha256_hex(long_page), len(long_page)))
+    assert isinstance(story, Article) and story.extraction == "trafilatura-fast"
+
+
+@pytest.mark.parametrize("paragraphs", [
+    [f"Part {i}. " + _SENTENCE for i in range(4)],                           # short: under the minimum
+    [f"Part {i}. " + _SENTENCE * 3 for i in range(8)] + [_SENTENCE * 25],    # long, with a run-together block
+])
+def test_the_full_cascade_runs_where_the_fast_text_is_short_or_run_together(paragraphs: list[str]) -> None:
+    import trafilatura
+
+    from tasks.extract import TRAFILATURA_OPTIONS
+
+    page = _story_page(paragraphs)
+    meta = extract_html(page, None)
+    assert meta.extraction == "trafilatura"
+    assert meta.segments == trafilatura.bare_extraction(page, **TRAFILATURA_OPTIONS).text.split("\n")
+
+
 @pytest.mark.parametrize("raw", [b"", b"\x00\x01\x02binary", b"<html><body></body></html>", b"<<<>>>" * 100])
 def test_hostile_html_never_raises(raw: bytes) -> None:
     result = clean_document(RawDocument("file:///x.html", "html", raw, sha256_hex(raw), len(raw)))
