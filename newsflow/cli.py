@@ -148,6 +148,18 @@ def _warm_up_cleaning(runner: Runner) -> None:
     preload()
 
 
+def _open_warehouse(settings: Settings) -> None:
+    """Open (and migrate) the run's warehouse while the server boots: the flow, in this process, finds
+    its writer open (tasks/warehouse.py keeps one per warehouse and process). A failure here is the
+    flow's to report: it opens the warehouse again and says what is wrong."""
+    from tasks.warehouse import Warehouse
+
+    try:
+        Warehouse.open(settings.db_path, settings).con  # noqa: B018 - opened for its side effect
+    except Exception:  # noqa: BLE001
+        pass
+
+
 def _freeze_imports() -> None:
     """Move what the imports created (Prefect, pydantic models, DuckDB, pandas: hundreds of thousands of
     objects that live until exit) out of the garbage collector's reach, and turn it back on. With the
@@ -214,6 +226,7 @@ def ingest(
             _import_what_the_run_needs()  # on this process's core while the server boots on the other
             if _cleaning_ahead(files, bool(plan.urls or plan.opml_files), settings.db_path):
                 _warm_up_cleaning(task_runner)
+            _open_warehouse(settings)
             server.wait()
         _freeze_imports()
         with _no_heartbeats() if server is not None else contextlib.nullcontext(), _run_fault("ingest", settings):

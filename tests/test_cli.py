@@ -81,3 +81,17 @@ def test_the_run_collects_garbage_again_once_the_imports_are_frozen():
     finally:
         gc.unfreeze()
         gc.enable()
+
+
+def test_a_warehouse_that_cannot_be_opened_fails_the_run_in_one_line(samples_dir: Path, tmp_path: Path):
+    """The CLI opens the warehouse early, while Prefect's server boots; when that fails, the flow still
+    opens it itself and the run ends with the reason, exit status 1 and no traceback."""
+    from newsflow.settings import work_db_path
+
+    db = tmp_path / "news.duckdb"
+    work_db_path(db).write_text("this is not a database", encoding="utf-8")
+    proc = cli("ingest", str(samples_dir), "--db", str(db))
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 1, out
+    assert "error: the ingest run failed" in out and "not a valid DuckDB database file" in out
+    assert "Traceback" not in out
