@@ -57,7 +57,7 @@ ORACLE_SETS = (("trafilatura", "readability"), ("trafilatura", "resiliparse"),
 MERGED = {"trafilatura + resiliparse prose": ("trafilatura", "resiliparse"),
           "trafilatura + readability prose": ("trafilatura", "readability")}
 THRESHOLDS = (0.5, 0.6, 0.7, 0.8)
-_SENTENCE_END = tuple(".!?\"'”’)")
+SENTENCE_END = tuple(".!?\"'”’)")
 # Elements that end a line of text in readability's summary (the others are inline).
 _BLOCKS = frozenset("p div li h1 h2 h3 h4 h5 h6 blockquote pre td th dt dd figcaption caption tr ul ol "
                     "dl table section article header footer aside br hr".split())
@@ -141,10 +141,15 @@ def _extract(name: str, raw: bytes, tree, url: str | None) -> list[str]:
     return text.split("\n") if text else []
 
 
+def is_prose(line: str) -> bool:
+    """A line that reads like running text: 80+ characters, ending like a sentence."""
+    return len(line) >= 80 and line.rstrip().endswith(SENTENCE_END)
+
+
 def merged_segments(first: list[str], second: list[str]) -> list[str]:
     """`first`, then the lines of `second` that read like prose and are not in `first`."""
     held = _norm("\n".join(first))
-    return first + [s for s in second if len(s) >= 80 and s.rstrip().endswith(_SENTENCE_END) and _norm(s) not in held]
+    return first + [s for s in second if is_prose(s) and _norm(s) not in held]
 
 
 def _scored(cleaned, lines: list[str], seconds: float, gold: str, without: list[str], link_texts) -> dict:

@@ -46,7 +46,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from candidates import MERGED  # noqa: E402
+from candidates import MERGED, SENTENCE_END, is_prose  # noqa: E402
+from train_confidence import host_folds  # noqa: E402
 from tasks.evaluate import _norm, tokens  # noqa: E402
 from tasks.segments import normalize  # noqa: E402
 
@@ -68,9 +69,6 @@ def _line_share(lines: list[str], other_norm: str) -> float:
     return sum(len(s) for s in lines if _norm(s).strip() and _norm(s) in other_norm) / total
 
 
-_SENTENCE_END = tuple(".!?\"'”’)")
-
-
 def _only_features(lines: list[str], other_norm: str, link_texts: frozenset[str]) -> list[float]:
     """What one candidate holds that the other does not: its lines missing from the other's body, as
     log characters, share of the candidate's characters, share ending like a sentence, share in lines
@@ -80,21 +78,16 @@ def _only_features(lines: list[str], other_norm: str, link_texts: frozenset[str]
     if not chars:
         return [0.0] * 6
     return [math.log1p(chars), chars / (sum(len(s) for s in lines) or 1),
-            sum(len(s) for s in only if s.rstrip().endswith(_SENTENCE_END)) / chars,
+            sum(len(s) for s in only if s.rstrip().endswith(SENTENCE_END)) / chars,
             sum(len(s) for s in only if len(s) >= 80) / chars,
             sum(len(s) for s in only if len(s) < 200 and normalize(s) in link_texts) / chars,
             math.log1p(chars / len(only))]
 
 
-def _prose(lines: list[str]) -> list[str]:
-    """Lines that read like running text: 80+ characters, ending like a sentence."""
-    return [s for s in lines if len(s) >= 80 and s.rstrip().endswith(_SENTENCE_END)]
-
-
 def context_features(row: dict, names: tuple[str, ...]) -> list[float]:
     """Against all the page's visible text (resiliparse without `main_content`), per candidate: the share
     of the page's prose lines its body holds, and the log characters of prose it leaves out."""
-    page = _prose([s for s in row["cands"][CONTEXT]["body"].split("\n\n") if s.strip()])
+    page = [s for s in row["cands"][CONTEXT]["body"].split("\n\n") if s.strip() and is_prose(s)]
     total = sum(len(s) for s in page)
     out: list[float] = [math.log1p(total)]
     for n in names:
@@ -128,14 +121,7 @@ def page_features(row: dict, names: tuple[str, ...]) -> list[float]:
     return out
 
 
-# --------------------------------------------------------------------------------------- folds
-def host_folds(hosts: list[str], folds: int, seed: int) -> np.ndarray:
-    """The fold of every page, all pages of a host in one fold."""
-    unique = sorted(set(hosts))
-    fold_of = {h: i % folds for i, h in enumerate(np.random.default_rng(seed).permutation(unique))}
-    return np.array([fold_of[h] for h in hosts])
-
-
+# -------------------------------------------------------------------------------------- models
 def _model(kind: str, regression: bool):
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
     from sklearn.linear_model import LogisticRegression

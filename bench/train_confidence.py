@@ -81,11 +81,16 @@ def auc(y: np.ndarray, p: np.ndarray) -> float:
     return float((ranks[pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)) if n_pos and n_neg else float("nan")
 
 
+def host_folds(hosts: list[str], folds: int, seed: int = 0) -> np.ndarray:
+    """The fold of every page, all pages of a host in one fold."""
+    unique = sorted(set(hosts))
+    fold_of = {h: i % folds for i, h in enumerate(np.random.default_rng(seed).permutation(unique))}
+    return np.array([fold_of[h] for h in hosts])
+
+
 def cross_validate(hosts: list[str], x: np.ndarray, y: np.ndarray, folds: int) -> np.ndarray:
     """Out-of-fold predictions, folds grouped by host."""
-    unique = sorted(set(hosts))
-    fold_of = {h: i % folds for i, h in enumerate(np.random.default_rng(0).permutation(unique))}
-    fold = np.array([fold_of[h] for h in hosts])
+    fold = host_folds(hosts, folds)
     out = np.zeros(len(y))
     for k in range(folds):
         test = fold == k

@@ -95,10 +95,12 @@ def extract_lines(tree: html.HtmlElement, url: str | None) -> tuple[list[str], s
     """trafilatura's text lines for the page and which pass gave them: its fast pass ("trafilatura-fast")
     where that text is long and made of paragraphs, else its full cascade ("trafilatura"). Each pass
     works on its own copy of `tree`."""
-    text, extraction = _trafilatura_text(tree, url, fast=True), "trafilatura-fast"
-    if len(text) < FAST_TEXT_MIN_CHARS or any(len(line) > FAST_LINE_MAX_CHARS for line in text.split("\n")):
-        text, extraction = _trafilatura_text(tree, url, fast=False), "trafilatura"
-    return (text.split("\n") if text else []), extraction
+    text = _trafilatura_text(tree, url, fast=True)
+    lines = text.split("\n")
+    if len(text) >= FAST_TEXT_MIN_CHARS and max(map(len, lines)) <= FAST_LINE_MAX_CHARS:
+        return lines, "trafilatura-fast"
+    text = _trafilatura_text(tree, url, fast=False)
+    return (text.split("\n") if text else []), "trafilatura"
 
 
 def _trafilatura_text(tree: html.HtmlElement, url: str | None, fast: bool) -> str:
