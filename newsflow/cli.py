@@ -690,7 +690,7 @@ def eval_(
     """
     from dataclasses import asdict
 
-    from tasks.evaluate import DEFAULT_SYSTEMS, DatasetError, evaluate, render_table
+    from tasks.evaluate import DEFAULT_SYSTEMS, DatasetError, evaluate, in_sample_note, render_table
 
     try:
         report = evaluate(dataset, system or DEFAULT_SYSTEMS, workers=workers, limit=limit)
@@ -698,6 +698,8 @@ def eval_(
         console.print(f"[red]error:[/red] {exc.args[0] if exc.args else exc}")
         raise typer.Exit(2) from None
     out.print(render_table(report))
+    if note := in_sample_note(report):
+        out.print(note, highlight=False)
     if json_out:
         json_out.write_text(json.dumps([asdict(s) for s in report.summaries], indent=2), encoding="utf-8")
 

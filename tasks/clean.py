@@ -19,6 +19,7 @@ from tasks.confidence import confidence, features
 from tasks.extract import EXTENSIVE_DATE_SEARCH, TRAFILATURA_OPTIONS, HtmlPage, choose_title, extract_html
 from tasks.models import Article, RawDocument, Rejected, article_id_for
 from tasks.reader import decode_text, record_fields, text_lines
+from tasks.recover import recover_page
 from tasks.segments import Cleaned, clean_segments, looks_like_label, looks_like_title, normalize
 
 __all__ = [
@@ -27,7 +28,7 @@ __all__ = [
     "extract_html", "looks_like_label", "looks_like_title", "normalize", "parse_published", "read_document",
 ]
 
-CLEANER_VERSION = "7"
+CLEANER_VERSION = "8"
 
 
 # ------------------------------------------------------------------------------------ the stage
@@ -41,11 +42,19 @@ def clean_document(doc: RawDocument) -> Article | Rejected:
         title = None if source.detect_title else fields.get("title") or page.title
         cleaned = clean_segments(source.segments, title, detect_title=source.detect_title,
                                  link_texts=page.link_texts)
+        extraction, certainty = source.extraction, 1.0  # text given as such is the text
+        if source.html is not None:  # an HTML page's body is the extraction's best guess
+            body_features = features(source.segments, cleaned, page.link_texts)
+            certainty = confidence(body_features)
+            try:
+                recovered = recover_page(source.html, cleaned.segments, cleaned.title, page.link_texts, body_features)
+            except Exception:  # the second extraction only adds: if it fails, trafilatura's body stands
+                recovered = cleaned.segments
+                cleaned.flags.append("recovery_failed")
+            if len(recovered) > len(cleaned.segments):
+                cleaned.segments, extraction = recovered, f"{extraction}+resiliparse"
         article = build_article(doc, fields, page, cleaned)
-        article.extraction = source.extraction
-        # Text given as such is the text; an HTML page's body is the extraction's best guess.
-        article.extraction_confidence = (1.0 if source.page is None
-                                         else confidence(features(source.segments, cleaned, page.link_texts)))
+        article.extraction, article.extraction_confidence = extraction, certainty
         return article
     except ValueError as exc:
         return Rejected(doc.document_id, doc.source_uri, "extract", [str(exc)])
@@ -68,6 +77,7 @@ class Source:
     fields: dict[str, Any]
     page: HtmlPage | None = None
     extraction: str = "text"  # which extraction produced the lines (Article.extraction)
+    html: bytes | str | None = None  # the page's HTML, when `page` was read from it
 
 
 def read_document(doc: RawDocument) -> Source:
@@ -77,11 +87,11 @@ def read_document(doc: RawDocument) -> Source:
         fields = record_fields(doc.raw, fields)
         if "html" in fields:
             page = extract_html(fields["html"], fields.get("url"))
-            return Source(page.segments, False, fields, page, page.extraction)
+            return Source(page.segments, False, fields, page, page.extraction, fields["html"])
         return Source(text_lines(str(fields["text"])), "title" not in fields, fields, extraction="record")
     if doc.media_type == "html":
         page = extract_html(doc.raw, fields.get("url"))
-        return Source(page.segments, False, fields, page, page.extraction)
+        return Source(page.segments, False, fields, page, page.extraction, doc.raw)
     return Source(text_lines(decode_text(doc.raw)), True, fields)
 
 

@@ -14,6 +14,7 @@ is pages per second of one core's extraction time, after a warm-up that loads on
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import re
 import time
@@ -340,6 +341,33 @@ def evaluate(
 # -------------------------------------------------------------------------------------- output
 def _pct(value: float | None) -> str:
     return "—" if value is None else f"{value:.1%}"
+
+
+def page_hash(html: bytes) -> str:
+    """A page's identity across datasets: the first 16 hex digits of its HTML's SHA-256."""
+    return hashlib.sha256(html).hexdigest()[:16]
+
+
+def in_sample_note(report: Report) -> str | None:
+    """A warning when newsflow is scored on pages its line-recovery model was fit to, with the model's
+    cross-validated figures (tasks/recover_lines.json) to read instead."""
+    from tasks.recover import model_card
+
+    if "newsflow" not in {s.system for s in report.summaries}:
+        return None
+    card = model_card()
+    trained = set(card["page_hashes"])
+    scored = {s.page_id for s in report.pages}
+    pages = [p for p in find_pages(report.dataset) if p.page_id in scored]
+    seen = sum(page_hash(read_page(p)[0]) in trained for p in pages)
+    if not seen:
+        return None
+    cv = card["cv"]
+    return (f"{seen} of the {len(pages)} pages were among the {card['pages']} that newsflow's line-recovery model "
+            f"was fit to, so its F1 here is {'in-sample' if seen == len(pages) else 'partly in-sample'}. "
+            f"Cross-validated on those {card['pages']} ({cv['folds']} folds grouped by host): F1 {cv['f1']:.3f} "
+            f"(without recovery {cv['f1_without_recovery']:.3f}), `without` left {cv['without_left']:.1%}, "
+            f"{cv['boilerplate_pages']:g} pages with a boilerplate line. See docs/cleaning.md.")
 
 
 def render_table(report: Report):

@@ -107,8 +107,9 @@ class Article:
     flags: list[str] = field(default_factory=list)  # e.g. "title_missing"
     removed: list[RemovedSegment] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
-    # Which extraction produced the body ("trafilatura", "trafilatura-fast", "text", "record") and how sure the
-    # cleaner is that it is the main text (0-1).
+    # Which extraction produced the body ("trafilatura", "trafilatura-fast", either with "+resiliparse" when
+    # lines of resiliparse's text were taken back into it, "text", "record") and how sure the cleaner is
+    # that it is the main text (0-1).
     extraction: str | None = None
     extraction_confidence: float | None = None
     # tasks.enrich.Analysis: entities, citations, story signature, leak check; set by the worker that

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tasks.evaluate import DatasetError, evaluate, render_table, snippet_left, token_prf, _norm
+from tasks.evaluate import DatasetError, evaluate, in_sample_note, render_table, snippet_left, token_prf, _norm
 
 SUBSET = Path(__file__).parent / "data" / "wcxb"
 FULL = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "wcxb-dev-articles"
@@ -43,6 +43,8 @@ def test_subset_newsflow_beats_plain_trafilatura() -> None:
     assert ours.errors == 0
     assert ours.title_accuracy is not None and ours.title_accuracy >= 0.6
     assert render_table(report).row_count == 2
+    # these pages are among the line-recovery model's training pages: the report says so
+    assert "40 of the 40 pages" in in_sample_note(report) and "Cross-validated" in in_sample_note(report)
 
 
 @pytest.mark.dataset
@@ -76,6 +78,7 @@ def test_eval_command_prints_the_side_by_side_table(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     for label in ("newsflow", "trafilatura (default)", "precision", "recall", "F1", "docs/s"):
         assert label in proc.stdout
+    assert "in-sample" not in proc.stdout  # none of these pages was a training page
     rows = {r["system"]: r for r in json.loads(summary.read_text())}
     assert rows["newsflow"]["f1"] > rows["trafilatura (default)"]["f1"]
     bad = subprocess.run([sys.executable, "-m", "newsflow.cli", "eval", str(tmp_path)], capture_output=True,
