@@ -115,3 +115,21 @@ def test_recovery_adds_article_text_on_real_pages() -> None:
         without_f1.append(token_prf(alone.body, gold)[2])
     assert recovered >= 3
     assert sum(with_f1) > sum(without_f1)
+
+
+def test_a_failing_second_extraction_keeps_trafilaturas_body(monkeypatch: pytest.MonkeyPatch) -> None:
+    import tasks.clean
+
+    raw = gzip.decompress(sorted((WCXB / "html").glob("*.html.gz"))[0].read_bytes())
+    doc = RawDocument("file:///page.html", "html", raw, sha256_hex(raw), len(raw))
+    source = read_document(doc)
+    alone = clean_segments(source.segments, source.page.title, detect_title=False, link_texts=source.page.link_texts)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("resiliparse fell over")
+
+    monkeypatch.setattr(tasks.clean, "recover_page", broken)
+    article = clean_document(doc)
+    assert isinstance(article, Article)
+    assert article.body == alone.body and "recovery_failed" in article.flags
+    assert not article.extraction.endswith("+resiliparse")
