@@ -28,14 +28,16 @@ from tasks.evaluate import Page, find_pages, read_page, token_prf  # noqa: E402
 L2 = 1.0
 
 
-def page_row(page: Page) -> tuple[str, list[float], float] | None:
-    """(host, features, F1) of one page, cleaned as the pipeline cleans it."""
+def cleaned_page(page: Page):
+    """One page read and cleaned as the pipeline cleans it, up to the segment pass: (raw HTML, ground
+    truth, host, the read source, the cleaned lines), or None for a page without main text or one that
+    is not HTML."""
     from tasks.clean import clean_segments, read_document
     from tasks.models import RawDocument, sha256_hex
 
     raw, record = read_page(page)
-    gold = (record.get("ground_truth") or {}).get("main_content") or ""
-    if not gold.strip():
+    truth = record.get("ground_truth") or {}
+    if not (truth.get("main_content") or "").strip():
         return None
     url = record.get("url")
     doc = RawDocument("eval:" + (url or ""), "html", raw, sha256_hex(raw), len(raw), fields={"url": url} if url else {})
@@ -44,8 +46,17 @@ def page_row(page: Page) -> tuple[str, list[float], float] | None:
     except ValueError:
         return None
     cleaned = clean_segments(source.segments, source.page.title, detect_title=False, link_texts=source.page.link_texts)
-    f1 = token_prf(cleaned.body, gold)[2]
-    return urlsplit(url or page.page_id).netloc, features(source.segments, cleaned, source.page.link_texts), f1
+    return raw, truth, urlsplit(url or page.page_id).netloc, source, cleaned
+
+
+def page_row(page: Page) -> tuple[str, list[float], float] | None:
+    """(host, features, F1) of one page, cleaned as the pipeline cleans it."""
+    read = cleaned_page(page)
+    if read is None:
+        return None
+    _raw, truth, host, source, cleaned = read
+    f1 = token_prf(cleaned.body, truth["main_content"])[2]
+    return host, features(source.segments, cleaned, source.page.link_texts), f1
 
 
 def fit(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:

@@ -26,17 +26,15 @@ import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from tasks.confidence import FEATURES as BODY_FEATURES  # noqa: E402
-from tasks.evaluate import (Page, _norm, boilerplate_lines, find_pages, page_hash, read_page, snippet_left,  # noqa: E402
-                            token_prf)
+from tasks.evaluate import Page, _norm, boilerplate_lines, find_pages, page_hash, snippet_left, token_prf  # noqa: E402
 from tasks.recover import LINE_FEATURES, MODEL_FILE, PAGE_FEATURES, probabilities, trees_from_spec  # noqa: E402
-from train_confidence import host_folds  # noqa: E402
+from train_confidence import cleaned_page, host_folds  # noqa: E402
 
 THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9)  # --threshold must be one of them (its figures go in the file)
 TREES = dict(n_estimators=200, learning_rate=0.05, max_depth=4, min_samples_leaf=40)
@@ -44,31 +42,21 @@ TREES = dict(n_estimators=200, learning_rate=0.05, max_depth=4, min_samples_leaf
 
 def page_row(page: Page) -> dict | None:
     """One page's body lines, candidates (lines, features, labels), main text and `without` snippets."""
-    from tasks.clean import clean_segments, read_document
     from tasks.confidence import features
-    from tasks.models import RawDocument, sha256_hex
     from tasks.recover import page_candidates
 
-    raw, record = read_page(page)
-    truth = record.get("ground_truth") or {}
-    gold = truth.get("main_content") or ""
-    if not gold.strip():
+    read = cleaned_page(page)
+    if read is None:
         return None
-    url = record.get("url")
-    doc = RawDocument("eval:" + (url or ""), "html", raw, sha256_hex(raw), len(raw), fields={"url": url} if url else {})
-    try:
-        source = read_document(doc)
-    except ValueError:
-        return None
-    html_page = source.page
-    cleaned = clean_segments(source.segments, html_page.title, detect_title=False, link_texts=html_page.link_texts)
-    found = page_candidates(raw, cleaned.segments, cleaned.title, html_page.link_texts,
-                            features(source.segments, cleaned, html_page.link_texts))
+    raw, truth, host, source, cleaned = read
+    links = source.page.link_texts
+    found = page_candidates(raw, cleaned.segments, cleaned.title, links, features(source.segments, cleaned, links))
+    gold = truth["main_content"]
     gold_norm = _norm(gold)
     without = [w for w in truth.get("without") or [] if _norm(w).strip()]
-    return {"page": page.page_id, "hash": page_hash(raw), "host": urlsplit(url or page.page_id).netloc, "body": cleaned.segments,
-            "lines": found.lines, "x": found.x, "y": np.array([_label(s, gold_norm, without) for s in found.lines], dtype=int),
-            "gold": gold, "without": without}
+    labels = np.array([_label(s, gold_norm, without) for s in found.lines], dtype=int)
+    return {"page": page.page_id, "hash": page_hash(raw), "host": host, "body": cleaned.segments,
+            "lines": found.lines, "x": found.x, "y": labels, "gold": gold, "without": without}
 
 
 def _label(line: str, gold_norm: str, without: list[str]) -> bool:
