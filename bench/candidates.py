@@ -46,6 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from tasks.evaluate import (Page, _norm, boilerplate_lines, find_pages, read_page, snippet_left,  # noqa: E402
                             token_prf, tokens)
 from train_confidence import cross_validate  # noqa: E402
+from tasks.recover import is_prose  # noqa: E402
 
 CANDIDATES = ("trafilatura", "trafilatura full", "trafilatura fast", "trafilatura precision", "trafilatura recall",
               "justext", "readability", "resiliparse", "resiliparse all")
@@ -57,7 +58,6 @@ ORACLE_SETS = (("trafilatura", "readability"), ("trafilatura", "resiliparse"),
 MERGED = {"trafilatura + resiliparse prose": ("trafilatura", "resiliparse"),
           "trafilatura + readability prose": ("trafilatura", "readability")}
 THRESHOLDS = (0.5, 0.6, 0.7, 0.8)
-SENTENCE_END = tuple(".!?\"'”’)")
 # Elements that end a line of text in readability's summary (the others are inline).
 _BLOCKS = frozenset("p div li h1 h2 h3 h4 h5 h6 blockquote pre td th dt dd figcaption caption tr ul ol "
                     "dl table section article header footer aside br hr".split())
@@ -139,11 +139,6 @@ def _extract(name: str, raw: bytes, tree, url: str | None) -> list[str]:
     doc = trafilatura.bare_extraction(deepcopy(tree), url=url, **options)
     text = (doc.text or "") if doc is not None else ""
     return text.split("\n") if text else []
-
-
-def is_prose(line: str) -> bool:
-    """A line that reads like running text: 80+ characters, ending like a sentence."""
-    return len(line) >= 80 and line.rstrip().endswith(SENTENCE_END)
 
 
 def merged_segments(first: list[str], second: list[str]) -> list[str]:

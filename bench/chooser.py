@@ -46,7 +46,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from candidates import MERGED, SENTENCE_END, is_prose  # noqa: E402
+from candidates import MERGED  # noqa: E402
+from tasks.confidence import SENTENCE_END  # noqa: E402
+from tasks.recover import is_prose  # noqa: E402
 from train_confidence import host_folds  # noqa: E402
 from tasks.evaluate import _norm, tokens  # noqa: E402
 from tasks.segments import normalize  # noqa: E402

@@ -18,7 +18,7 @@ from tasks.segments import Cleaned, normalize
 
 MODEL_FILE = Path(__file__).with_name("extraction_confidence.json")
 GOOD_F1 = 0.9
-_SENTENCE_END = tuple(".!?\"'”’)")
+SENTENCE_END = tuple(".!?\"'”’)")  # how a sentence ends (also tasks/recover.py)
 
 FEATURES = (
     "log_chars",        # log(1 + characters of the body)
@@ -45,7 +45,7 @@ def features(segments: list[str], cleaned: Cleaned, link_texts: frozenset[str]) 
         len(cleaned.removed) / (len(raw) or 1),
         sum(1 for s in kept if len(s) < 200 and normalize(s) in link_texts) / n,
         math.log1p(chars / n),
-        sum(1 for s in kept if s.endswith(_SENTENCE_END)) / n,
+        sum(1 for s in kept if s.endswith(SENTENCE_END)) / n,
         sum(1 for s in kept if len(s) < 40) / n,
         1.0 if cleaned.title else 0.0,
     ]

@@ -131,6 +131,7 @@ class PageScore:
     author_ok: bool | None = None
     date_ok: bool | None = None
     error: str | None = None
+    html_hash: str | None = None  # page_hash of the page's HTML
 
 
 @dataclass(slots=True)
@@ -220,6 +221,7 @@ def score_page(page: Page, systems: Iterable[str]) -> list[PageScore]:
     gold_norm = _norm(gold)
     without = [w for w in gt.get("without") or [] if _norm(w).strip()]
     url = record.get("url")
+    digest = page_hash(html)
     scores = []
     systems = list(systems)
     # Whichever system touches a page first runs slower (cold caches), so the order rotates per page.
@@ -242,6 +244,7 @@ def score_page(page: Page, systems: Iterable[str]) -> list[PageScore]:
             boilerplate=boilerplate_lines(text, gold_norm),
             seconds=seconds,
             error=error,
+            html_hash=digest,
         )
         if "title" in out:
             score.title_ok = _same_text(out.get("title"), gt.get("title")) if gt.get("title") else None
@@ -353,13 +356,12 @@ def in_sample_note(report: Report) -> str | None:
     cross-validated figures (tasks/recover_lines.json) to read instead."""
     from tasks.recover import model_card
 
-    if "newsflow" not in {s.system for s in report.summaries}:
+    pages = {s.page_id: s.html_hash for s in report.pages if s.system == "newsflow"}
+    if not pages:
         return None
     card = model_card()
     trained = set(card["page_hashes"])
-    scored = {s.page_id for s in report.pages}
-    pages = [p for p in find_pages(report.dataset) if p.page_id in scored]
-    seen = sum(page_hash(read_page(p)[0]) in trained for p in pages)
+    seen = sum(digest in trained for digest in pages.values())
     if not seen:
         return None
     cv = card["cv"]

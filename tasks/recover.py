@@ -25,11 +25,11 @@ from pathlib import Path
 
 import numpy as np
 
+from tasks.confidence import SENTENCE_END
 from tasks.segments import clean_segments, normalize
 
 MODEL_FILE = Path(__file__).with_name("recover_lines.json")
 _TOKEN = re.compile(r"\w+")
-_SENTENCE_END = tuple(".!?\"'”’)")
 _PROSE_CHARS = 80
 _MIN_TOKENS = 10  # shorter lines (headings, labels, calls to action) are never taken back
 _WINDOW = 1500  # characters of the page's text on each side of a line, for the "near" features
@@ -71,7 +71,7 @@ def token_form(text: str) -> str:
 
 def is_prose(line: str) -> bool:
     """A line that reads like running text: 80+ characters, ending like a sentence."""
-    return len(line) >= _PROSE_CHARS and line.rstrip().endswith(_SENTENCE_END)
+    return len(line) >= _PROSE_CHARS and line.rstrip().endswith(SENTENCE_END)
 
 
 def _resiliparse_tree(raw: bytes | str):
@@ -184,7 +184,7 @@ def line_features(body: list[str], body_norms: list[str], held: str, lines: list
         tokens = len(n.split())
         chars = max(len(line), 1)
         rows.append([
-            math.log1p(tokens), len(line), float(is_prose(line)), float(line.rstrip().endswith(_SENTENCE_END)),
+            math.log1p(tokens), len(line), float(is_prose(line)), float(line.rstrip().endswith(SENTENCE_END)),
             float(normalize(line) in link_texts), sum(c.isdigit() for c in line) / chars,
             sum(c.isupper() for c in line) / chars, page.count(n), float(at >= 0), inside, before, after,
             distance, min(gap, 5.0), body_near, prose_near, at / size if at >= 0 else -1.0,
