@@ -28,7 +28,7 @@ __all__ = [
     "extract_html", "looks_like_label", "looks_like_title", "normalize", "parse_published", "read_document",
 ]
 
-CLEANER_VERSION = "8"
+CLEANER_VERSION = "9"
 
 
 # ------------------------------------------------------------------------------------ the stage

@@ -118,7 +118,7 @@ def page_metadata(tree: html.HtmlElement, url: str | None = None) -> HtmlPage:
     The title is <title>'s as the page states it; `extract_html` then picks the headline.
     """
     found = read_structured(tree)
-    canonical = urljoin(url or "", found.canonical_url) if found.canonical_url else url
+    canonical = page_url(found.canonical_url, found.og_url, url)
     author = found.author
     if not author or found.weak_author:
         author = find_byline(tree) or author_elsewhere(tree) or author
@@ -142,6 +142,31 @@ def page_metadata(tree: html.HtmlElement, url: str | None = None) -> HtmlPage:
     return HtmlPage(title=found.title, title_from_tag=found.sources.get("title") == "title-tag", author=author,
                     published_at=published, sitename=sitename, section=found.section, canonical_url=canonical,
                     date_source=date_source, shown_author=shown_author)
+
+
+def page_url(canonical: str | None, og_url: str | None, url: str | None) -> str | None:
+    """The page's own absolute URL: <link rel=canonical> resolved against the URL it was read from (or
+    else `og:url`), then `og:url`, then that URL. A candidate that does not resolve to an http(s) URL is
+    passed over: a path with no base to resolve it against (a page read from a file), or words."""
+    for candidate, base in ((canonical, url or og_url), (og_url, url)):
+        if candidate and _is_http_url(resolved := _join(base, candidate)):
+            return resolved
+    return url
+
+
+def _join(base: str | None, href: str) -> str:
+    try:
+        return urljoin(base or "", href)
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        return ""
+
+
+def _is_http_url(value: str) -> bool:
+    try:
+        parts = urlsplit(value)
+        return parts.scheme in ("http", "https") and bool(parts.hostname) and not any(c.isspace() for c in value)
+    except ValueError:
+        return False
 
 
 _URL_DATE = re.compile(r"/((?:19|20)\d{2})[/-]?(0[1-9]|1[0-2])[/-]?(0[1-9]|[12]\d|3[01])(?:/|[-_]|\.html?|$)")

@@ -13,7 +13,7 @@ fields this leaves empty. Each field keeps the first value found in this order o
   "publish"), as a day (YYYY-MM-DD) in the page's own time zone;
 - sitename: `og:site_name`, JSON-LD `publisher.name`, `application-name`;
 - section: JSON-LD `articleSection`, `article:section`;
-- canonical URL: <link rel=canonical>, then `og:url`.
+- canonical URL: <link rel=canonical> and `og:url` as written (`tasks/extract.py` resolves them).
 """
 
 from __future__ import annotations
@@ -71,7 +71,8 @@ class PageMeta:
     published_at: str | None = None
     sitename: str | None = None
     section: str | None = None
-    canonical_url: str | None = None
+    canonical_url: str | None = None  # <link rel=canonical>'s href as written: may be relative
+    og_url: str | None = None
     sources: dict[str, str] = field(default_factory=dict)
     dates: set[str] = field(default_factory=set)
     weak_author: bool = False  # an organization, the site itself or a user handle: a byline may do better
@@ -173,7 +174,7 @@ def read_structured(tree: html.HtmlElement) -> PageMeta:
         meta.weak_author = (" " not in author or author in org_authors
                             or author in {(meta.sitename or "").lower(), (_name(article.get("publisher")) or "").lower() if article else ""})
     take("canonical_url", canonical, "link")
-    take("canonical_url", metas.get("og:url"), "meta")
+    take("og_url", (metas.get("og:url") or "").strip() or None, "meta")
     return meta
 
 

@@ -10,6 +10,7 @@ import pytest
 from newsflow.settings import SAMPLES_DIR
 from tasks import rules as R
 from tasks.clean import CLEANER_VERSION, clean_document, clean_segments, decode_text, extract_html
+from tasks.extract import page_url
 from tasks.evaluate import evaluate
 from tasks.models import Article, RawDocument, Rejected, sha256_hex
 
@@ -307,3 +308,31 @@ def test_page_bylines_and_categories_reach_the_article() -> None:
     )]
     assert sections == ["Science", "Science, Space", None]  # categories come from structured data only
     assert extract_html(_page("")).author is None
+
+
+@pytest.mark.parametrize(("canonical", "og_url", "url", "expected"), [
+    ("/city/tram", None, "https://news.example.org/a?utm=1", "https://news.example.org/city/tram"),
+    ("/city/tram", "https://news.example.org/x?share=1", None, "https://news.example.org/city/tram"),
+    ("/city/tram", None, None, None),  # read from a file: nothing to resolve the path against
+    ("Council approves tram", "https://news.example.org/x", None, "https://news.example.org/x"),  # words
+    ("http://[::1", None, "https://news.example.org/a", "https://news.example.org/a"),
+    ("javascript:void(0)", "ftp://example.org/f", None, None),
+    ("https://news.example.org/c", "https://other.example/o", "https://news.example.org/a", "https://news.example.org/c"),
+])
+def test_page_url_takes_only_what_resolves_to_an_http_url(canonical, og_url, url, expected) -> None:
+    assert page_url(canonical, og_url, url) == expected
+
+
+def test_a_relative_canonical_in_a_file_neither_sets_the_url_nor_quarantines(tmp_path: Path) -> None:
+    from tasks.validate import validate_articles
+
+    story = "".join(f"<p>The council voted on the tram extension, sentence {i} of the story, after a long debate.</p>"
+                    for i in range(12))
+    page = tmp_path / "tram.html"
+    page.write_text(f"<html><head><title>Council approves tram</title><link rel=canonical href='/city/tram'>"
+                    f"</head><body><article><h1>Council approves tram</h1>{story}</article></body></html>")
+    article = clean_document(_html_doc(page))
+    assert isinstance(article, Article) and "sentence 11" in article.body
+    assert article.url is None and article.canonical_url is None
+    validation = validate_articles([article])
+    assert validation.valid == [article], validation.rejected
