@@ -219,11 +219,25 @@ def _short(text: str | None, n: int = 70) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
-def charts(data: ReportData) -> dict[str, dict | None]:
+def charts(data: ReportData, validate: bool = False) -> dict[str, dict | None]:
     """One Vega-Lite spec per chart id (None: nothing to draw for that period).
 
-    Long because it is the page's charts one after another, in page order: each spec is a few
-    declarative lines that read best next to the others."""
+    `validate` checks each part against the Vega-Lite schema as altair builds it: ~1.2 s of a
+    1,000-article run's report, at the end of the run, for specs that only change with this code. So
+    runs skip it and tests/test_report.py runs it (and compares the two)."""
+    from altair.utils.schemapi import debug_mode
+
+    with debug_mode(validate):
+        specs = _charts(data)
+        return {name: (chart.to_dict(validate=validate) if chart is not None else None)
+                for name, chart in specs.items()}
+
+
+def _charts(data: ReportData) -> dict[str, Any]:
+    """The charts as altair objects, in page order.
+
+    Long because it is the page's charts one after another: each spec is a few declarative lines that
+    read best next to the others."""
     import altair as alt
 
     def values(rows: list[Row]) -> alt.Data:
@@ -334,7 +348,7 @@ def charts(data: ReportData) -> dict[str, dict | None]:
         color=alt.Color("reason:N", title="reason"),
         tooltip=["host:N", "reason:N", "sum(failures):Q"],
     ).properties(width=WIDE - 380, height=alt.Step(20)) if data.fetch_failures else None
-    return {name: (chart.to_dict() if chart is not None else None) for name, chart in specs.items()}
+    return specs
 
 
 # ---------------------------------------------------------------------------------------------------

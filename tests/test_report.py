@@ -145,6 +145,16 @@ def test_collect_counts_what_the_warehouse_holds(warehouse):
     assert later.overview["articles"] == 0 and later.daily == [] and later.runs == []
 
 
+def test_charts_built_unchecked_equal_the_schema_checked_ones(warehouse):
+    """Runs build the charts without altair's schema checks; here every chart is built with them (an
+    invalid spec raises) and must come out the same."""
+    with duckdb.connect(str(warehouse[0]), read_only=True) as con:
+        data = R.collect(con)
+    checked = R.charts(data, validate=True)
+    assert [name for name, spec in checked.items() if spec is not None] == CHARTS
+    assert R.charts(data) == checked
+
+
 @pytest.mark.parametrize("reason, kind", [
     ("failed expect_column_value_lengths_to_be_between(body): body has 27 characters",
      "failed expect_column_value_lengths_to_be_between(body)"),
