@@ -22,6 +22,9 @@ from newsflow.settings import CORES, Settings, work_db_path
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
+# Where Prefect starts its own temporary server (NEWSFLOW_EARLY_SERVER=0), give it the early server's
+# time: a home without a database runs every migration first, over Prefect's 20 s on a slow machine.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
 
 app = typer.Typer(
     help="newsflow: ingest news articles, strip boilerplate, validate them and load a DuckDB warehouse.\n\n"
