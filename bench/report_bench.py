@@ -102,12 +102,14 @@ def synthesize(base: Path, target: Path, n: int, days: int, seed: float = 0.42) 
                       "seen_items"):
             con.execute(f"delete from {table}")  # noqa: S608 - fixed table names
         con.execute("""
-            insert into articles
-            select s.article_id, md5('syn-doc-' || s.i), 'https://' || o.host || '/news/' || s.i,
-                   'https://' || o.host || '/news/' || s.i, coalesce(b.title, 'Untitled report') || ' #' || s.i,
-                   b.body, s.published_at, b.author, b.language, o.name, b.section, null, b.flags, b.extra,
-                   b.word_count, md5(b.content_hash || s.i), b.cleaner_version, 'syn-run',
-                   s.published_at + interval 5 minutes, s.published_at + interval 5 minutes
+            insert into articles by name
+            select b.* exclude (k) replace (
+                       s.article_id as article_id, md5('syn-doc-' || s.i) as document_id,
+                       'https://' || o.host || '/news/' || s.i as source_uri, 'https://' || o.host || '/news/' || s.i as url,
+                       coalesce(b.title, 'Untitled report') || ' #' || s.i as title, s.published_at as published_at,
+                       o.name as sitename, null as canonical_url, md5(b.content_hash || s.i) as content_hash,
+                       'syn-run' as run_id, s.published_at + interval 5 minutes as ingested_at,
+                       s.published_at + interval 5 minutes as updated_at)
             from syn s join base b using (k) join outlets o on o.k = s.outlet_k
         """)
         con.execute("""
