@@ -155,6 +155,17 @@ def test_charts_built_unchecked_equal_the_schema_checked_ones(warehouse):
     assert R.charts(data) == checked
 
 
+def test_report_bench_synthesizes_a_warehouse_the_report_reads(warehouse, tmp_path):
+    """bench/report_bench.py's warehouse, made from this one, keeps up with the schema."""
+    sys.path.insert(0, str(REPO / "bench"))
+    from report_bench import synthesize
+
+    counts = synthesize(warehouse[0], tmp_path / "syn.duckdb", 300, 10)
+    assert counts["articles"] == 300 and counts["stories"] > 0 and counts["mentions"] > 0
+    written = R.write_report(tmp_path / "syn.duckdb", tmp_path / "syn.html")
+    assert written.articles == 300 and written.bytes > 100_000
+
+
 @pytest.mark.parametrize("reason, kind", [
     ("failed expect_column_value_lengths_to_be_between(body): body has 27 characters",
      "failed expect_column_value_lengths_to_be_between(body)"),
