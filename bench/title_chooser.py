@@ -22,7 +22,6 @@ model, and the oracle (some candidate is right). Usage:
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 from concurrent.futures import ProcessPoolExecutor
@@ -43,32 +42,14 @@ ORDER = {s: i for i, s in enumerate(SOURCES)}  # the vote's tie-break
 def candidates(raw: bytes, url: str | None) -> list[tuple[str, str]]:
     """(source, title) for each title the page states, as newsflow reads them."""
     from tasks.extract import choose_title, drop_title_label, page_headings, parse_html
+    from tasks.meta import _collect as collect
 
     tree = parse_html(raw)
     if tree is None:
         return []
-    metas = {}
-    for el in tree.iter("meta"):
-        key = (el.get("property") or el.get("name") or "").strip().lower()
-        if key in ("og:title", "twitter:title") and key not in metas and (el.get("content") or "").strip():
-            metas[key] = el.get("content")
-    title_tag = next((el.text_content() for el in tree.iter("title")), None)
-    headlines = []
-    for el in tree.iter("script"):
-        if (el.get("type") or "").strip().lower() == "application/ld+json" and el.text:
-            try:
-                data = json.loads(el.text)
-            except ValueError:
-                continue
-            stack = [data]
-            while stack and len(headlines) < 2:
-                item = stack.pop(0)
-                if isinstance(item, list):
-                    stack.extend(item)
-                elif isinstance(item, dict):
-                    if isinstance(item.get("headline"), str):
-                        headlines.append(item["headline"])
-                    stack.extend(v for v in item.values() if isinstance(v, (list, dict)))
+    found = collect(tree)  # the walk tasks/meta.py reads structured data with
+    metas, title_tag = found.metas, found.title_tag
+    headlines = [o["headline"] for o in found.ld_objects if isinstance(o.get("headline"), str)][:2]
     stated = [("og", metas.get("og:title")), ("twitter", metas.get("twitter:title")), ("title-tag", title_tag)]
     stated += [("json-ld", h) for h in headlines]
     out = [("h1", h) for h in page_headings(tree, url)[:1]]
