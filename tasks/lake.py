@@ -38,7 +38,7 @@ from tasks.archive import ArchiveConfig
 from tasks.lake_sql import (ALIAS, attach_sql, is_upsert, lake_migration, lake_view, primary_keys, s3_secret_sql,
                              upsert_as_merge)
 from tasks.schema import view_files
-from tasks.search import extension_directory, index_articles
+from tasks.search import extension_directory, index_articles, prepare_index
 from tasks.sql import statement, transaction
 from tasks.warehouse import Warehouse
 
@@ -364,6 +364,8 @@ def lake_search_index(url: str, mirror: Path) -> duckdb.DuckDBPyConnection:
         con.close()
         raise LakeUnavailable(f"cannot attach the lake {url} ({exc})") from None
     with transaction(con):
+        con.execute(statement("lake_search_table"))
+        prepare_index(con)  # a new mirror's articles then enter the index incrementally, at half the CPU
         con.execute(statement("lake_search_mirror"))
         index_articles(con)
     return con

@@ -23,7 +23,7 @@ from tasks import archive as A
 from tasks.fetch_state import save_fetch_rows
 from tasks.publish import compact, worth_compacting
 from tasks.models import Article, RawDocument, Rejected
-from tasks.search import index_articles
+from tasks.search import index_articles, prepare_index
 from tasks.sql import registered, statement, transaction
 
 _MIGRATION_NAME = re.compile(r"^(\d{3})_[\w-]+\.sql$")
@@ -296,6 +296,8 @@ def _load_in_transaction(con: duckdb.DuckDBPyConnection, run_id: str, cleaner_ve
         counts.unchanged = len(status) - len(changed)
         cur.execute("insert into documents by name select * from b_documents on conflict do nothing")
         A.record_appended(cur, appended, now)
+        if changed:
+            prepare_index(cur)  # before the articles enter: on a new warehouse they all go in incrementally
         cur.execute(statement("upsert_articles"))
         if changed:
             if updated:

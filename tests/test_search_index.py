@@ -10,7 +10,7 @@ from warehouse_helpers import load_docs, sample_docs
 
 from newsflow.settings import SAMPLES_DIR
 from tasks import load as L
-from tasks.search import FTS_SCHEMA, build_index, index_articles, search
+from tasks.search import FTS_SCHEMA, build_index, index_articles, index_is_maintained, prepare_index, search
 from tasks.sources import discover, read_all
 
 QUERIES = ["Vladivostok armored train", "bitcoin price", "zeppelin", "minister election", "the of and"]
@@ -55,7 +55,7 @@ def con(tmp_path: Path):
 
 
 def test_batches_added_updated_and_deleted_match_a_full_rebuild(con, tmp_path: Path):
-    load_docs(con, sample_docs())  # the first batch builds the index
+    load_docs(con, sample_docs())  # the first batch builds an empty index and enters it
     load_docs(con, more_docs(tmp_path / "more"), run_id="second")  # the second only adds its postings
     assert con.execute(f"select count(*) from {FTS_SCHEMA}.docs").fetchone()[0] == 10
     changed, gone = con.execute("select article_id from articles order by article_id limit 2").fetchall()
@@ -70,6 +70,29 @@ def test_batches_added_updated_and_deleted_match_a_full_rebuild(con, tmp_path: P
     assert incremental == rebuilt
     assert changed[0] in [aid for aid, _ in rebuilt["scores"]["zeppelin"]]
     assert gone[0] not in [name for name, _ in rebuilt["docs"]]
+
+
+def test_a_new_warehouse_indexes_its_first_articles_incrementally(con):
+    """The first load finds the index already there, empty, and adds its articles to it."""
+    prepare_index(con)
+    assert index_is_maintained(con)
+    assert con.execute(f"select count(*) from {FTS_SCHEMA}.docs").fetchone()[0] == 0
+    load_docs(con, sample_docs())
+    assert con.execute(f"select count(*) from {FTS_SCHEMA}.docs").fetchone()[0] == 5
+    incremental = index_state(con)
+    build_index(con)
+    assert incremental == index_state(con)
+
+
+def test_articles_indexed_a_few_at_a_time_match_a_full_rebuild(con, tmp_path: Path):
+    load_docs(con, sample_docs())
+    load_docs(con, more_docs(tmp_path / "more"), run_id="second")
+    con.execute("update articles set content_hash = content_hash || '-edited'")  # all ten to index again
+    assert index_articles(con, chunk=3) == 10  # in four runs: 3, 3, 3, 1
+    assert con.execute(f"select count(*), count(distinct docid) from {FTS_SCHEMA}.docs").fetchone() == (10, 10)
+    chunked = index_state(con)
+    build_index(con)
+    assert chunked == index_state(con)
 
 
 def test_nothing_to_do_changes_nothing(con):

@@ -1,4 +1,5 @@
--- The articles in fts_fresh enter the index with postings made exactly as create_fts_index makes them.
+-- The articles in fts_chunk (a run of fts_fresh) enter the index with postings made exactly as
+-- create_fts_index makes them.
 --
 -- fts_postings (term, docid, fieldid): the index's tokenize macro (strip accents, lower-case, split on
 -- punctuation and spaces), stopwords and porter stemmer, applied once per distinct whitespace-separated
@@ -10,10 +11,10 @@
 create or replace temp table fts_postings as
 with texts as (
     select docid, (select fieldid from fts_main_articles.fields where field = 'title') as fieldid, title as text
-    from fts_fresh
+    from fts_chunk
     union all
     select docid, (select fieldid from fts_main_articles.fields where field = 'body') as fieldid, body as text
-    from fts_fresh
+    from fts_chunk
 ),
 pieces as (select docid, fieldid,
                   unnest(string_split(translate(text, chr(9) || chr(10) || chr(12) || chr(13), '    '), ' ')) as piece
@@ -38,4 +39,4 @@ select p.docid, p.fieldid, d.termid from fts_postings p join fts_main_articles.d
 -- A document's length is its number of postings (an article without words has length 0).
 insert into fts_main_articles.docs (docid, name, len, content_hash)
 select n.docid, n.name, coalesce(c.len, 0), n.content_hash
-from fts_fresh n left join (select docid, count(*) as len from fts_postings group by docid) c using (docid);
+from fts_chunk n left join (select docid, count(*) as len from fts_postings group by docid) c using (docid);

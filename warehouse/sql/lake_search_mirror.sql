@@ -1,12 +1,7 @@
 -- The local search mirror of a lake (tasks/lake.py: lake_search_index): the articles' id, title, body
--- and content hash, brought up to date with the lake attached as `lake`; only what changed is copied.
+-- and content hash (lake_search_table.sql), brought up to date with the lake attached as `lake`; only
+-- what changed is copied.
 -- tasks.search.index_articles then re-indexes just the articles whose hash changed.
-create table if not exists articles (
-    article_id    varchar primary key,
-    title         varchar,
-    body          varchar not null,
-    content_hash  varchar not null
-);
 delete from articles where article_id in (
     select a.article_id from articles a left join lake.articles l using (article_id)
     where l.article_id is null or l.content_hash <> a.content_hash
