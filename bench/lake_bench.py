@@ -35,6 +35,9 @@ os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="lake-bench-prefec
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
+# A fresh Prefect home makes Prefect's temporary server run every migration before it answers: more
+# than its default 20 s on a busy machine.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 os.environ.pop("PREFECT_API_URL", None)
 
 from corpus import CorpusBuilder  # noqa: E402
