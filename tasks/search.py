@@ -99,7 +99,7 @@ def index_is_maintained(con: duckdb.DuckDBPyConnection) -> bool:
 def prepare_index(con: duckdb.DuckDBPyConnection) -> None:
     """Make sure the index exists before articles enter the table, so they enter it through
     `index_articles`: on a new warehouse (or lake search mirror) the index is built over no articles,
-    in milliseconds. Nothing on a lake, whose tables the fts extension cannot index."""
+    in ~0.05 s. Nothing on a lake, whose tables the fts extension cannot index."""
     if not on_lake(con):
         ensure_index(con)
 
@@ -131,8 +131,9 @@ def index_articles(con: duckdb.DuckDBPyConnection, ids: list[str] | None = None,
     postings are made exactly as create_fts_index makes them (its tokenize macro, stopwords and porter
     stemmer), and the document frequencies and statistics are adjusted, so scores equal those of a full
     rebuild (tests/test_search_index.py); the cost is that of the changed articles, not of the
-    warehouse. Without an index, or with one built before hashes were recorded, it builds from scratch.
-    The statements are warehouse/sql/fts_*.sql; they edit the tables create_fts_index made.
+    warehouse. The postings of `chunk` articles are made at a time. Without an index, or with one built
+    before hashes were recorded, it builds from scratch. The statements are warehouse/sql/fts_*.sql;
+    they edit the tables create_fts_index made.
     """
     if on_lake(con):
         return 0
