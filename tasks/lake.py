@@ -31,12 +31,14 @@ from pathlib import Path
 from typing import IO, Any, TypeVar
 
 import duckdb
+import psycopg
 
 from newsflow.settings import Settings
 from tasks import load as L
 from tasks.archive import ArchiveConfig
 from tasks.lake_sql import (ALIAS, attach_sql, is_upsert, lake_migration, lake_view, primary_keys, s3_secret_sql,
                              upsert_as_merge)
+from tasks.run_leases import RunLease, catalog_conninfo, dead_runs
 from tasks.schema import view_files
 from tasks.search import extension_directory, index_articles, prepare_index
 from tasks.sql import statement, transaction
@@ -254,6 +256,7 @@ class LakeWarehouse(Warehouse):
         self._lake: LakeConnection | None = None
         self._slot: IO[bytes] | None = None  # the flock'ed file holding this writer's archive slot
         self._writer: str | None = None
+        self._lease = RunLease(catalog_conninfo(self.url) or "")
         self.configure(s)
 
     def configure(self, s: Settings) -> None:
@@ -303,12 +306,25 @@ class LakeWarehouse(Warehouse):
         yield  # writers share the lake: each transaction takes its own turn (LakeConnection)
 
     def start_run(self, run_id: str, flow_run_id: str | None, sources: str, cleaner_version: str) -> None:
-        """Record the run (a run still marked running may be another machine's: none is marked
-        interrupted here)."""
+        """Record the run, holding its lease first; a run still marked running whose lease no writer
+        holds died, and is marked interrupted (tasks/run_leases.py: only with a PostgreSQL catalog)."""
         self.con.shared.run_id = run_id
+        conninfo = catalog_conninfo(self.url)
+        if conninfo is not None:
+            try:
+                self._lease.hold(run_id)
+            except psycopg.Error as exc:
+                raise LakeUnavailable(f"cannot hold this run's lease on the lake's PostgreSQL server {self.name} "
+                                      f"({exc}); check that it takes connections from this machine") from None
 
         def start() -> None:
             with transaction(self.con):
+                running = [r for (r,) in self.con.execute("select run_id from runs where status = 'running'"
+                                                          ).fetchall()]
+                dead = dead_runs(conninfo, running) if conninfo is not None else []
+                if dead:
+                    self.con.execute("update runs set status = 'interrupted' where run_id in (select unnest(?)) "
+                                     "and status = 'running'", [dead])
                 L.start_run(self.con, run_id, flow_run_id, sources, cleaner_version)
 
         retried(start)
@@ -318,6 +334,7 @@ class LakeWarehouse(Warehouse):
         results = {name: (ok, bad) for name, (ok, bad) in (expectations or {}).items()}
         retried(lambda: L.finish_run(self.con, run_id, status, seen, totals, results))
         self.close()
+        self._lease.release()
         return False
 
     def publish(self) -> Path:

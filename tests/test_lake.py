@@ -20,10 +20,11 @@ import pytest
 
 from ingest_harness import archived, contents_of, ingest_cmd, run_ingest, warehouse_contents, write_corpus
 from newsflow.settings import REPO_ROOT, Settings
-from tasks.lake import LakeWarehouse, open_lake
+from tasks.lake import LakeWarehouse, connect_lake, open_lake
 from tasks.lake_sql import is_upsert, lake_migration, primary_keys, upsert_as_merge
-from tasks.load import migrations
-from tasks.sql import statement
+from tasks.load import migrations, start_run
+from tasks.run_leases import RunLease, catalog_conninfo, dead_runs
+from tasks.sql import statement, transaction
 from tasks.warehouse import Warehouse
 
 # One snapshot per poll (one statement): counts, duplicates, and articles without their document or
@@ -261,6 +262,41 @@ def test_sigkill_of_a_writer_then_a_rerun(prefect_server, lake, tmp_path, corpus
     assert 0 < loaded < len(sequential["articles"]), "the kill did not land mid-run"
     run_ingest(prefect_server, corpus[0], db, *map(str, corpus[1:]), "--batch-size", "4", **lake)
     assert _lake_contents(url, db) == sequential
+    con = open_lake(url, read_only=True)
+    statuses = [s for (s,) in con.execute("select status from runs order by started_at").fetchall()]
+    assert statuses == ["interrupted", "completed"], "the rerun did not see that the killed run's writer died"
+
+
+def test_a_run_whose_writer_lives_stays_running(prefect_server, lake, samples_dir, tmp_path):
+    """A run marked running whose writer still holds its lease (tasks/run_leases.py) is another
+    machine's live run: a run starting meanwhile leaves it alone; once the lease goes, the next marks it."""
+    conninfo = catalog_conninfo(lake["NEWSFLOW_WAREHOUSE"])
+    db = tmp_path / "wh" / "news.duckdb"
+    run_ingest(prefect_server, samples_dir, db, **lake)  # creates the lake
+    con = connect_lake(lake["NEWSFLOW_WAREHOUSE"], lake["NEWSFLOW_LAKE_DATA_PATH"])
+    for run_id in ("alive-elsewhere", "died-elsewhere"):
+        with transaction(con):
+            start_run(con, run_id, None, "another machine", "0")
+    con.close()
+    lease = RunLease(conninfo)
+    lease.hold("alive-elsewhere")
+    try:
+        assert dead_runs(conninfo, ["alive-elsewhere", "died-elsewhere"]) == ["died-elsewhere"]
+        run_ingest(prefect_server, samples_dir, db, **lake)
+        statuses = _statuses(lake)
+        assert (statuses["alive-elsewhere"], statuses["died-elsewhere"]) == ("running", "interrupted")
+    finally:
+        lease.release()
+    run_ingest(prefect_server, samples_dir, db, **lake)
+    assert _statuses(lake)["alive-elsewhere"] == "interrupted"
+
+
+def _statuses(lake: dict[str, str]) -> dict[str, str]:
+    con = open_lake(lake["NEWSFLOW_WAREHOUSE"], read_only=True)
+    try:
+        return dict(con.execute("select run_id, status from runs").fetchall())
+    finally:
+        con.close()
 
 
 def test_the_warehouse_seam_picks_the_backend(lake, tmp_path):
