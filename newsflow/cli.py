@@ -457,6 +457,13 @@ def _search_connection(settings: Settings):
         except LakeUnavailable as exc:
             console.print(f"[red]error:[/red] {exc}", highlight=False)
             raise typer.Exit(2) from None
+    return _analyst_connection(path)
+
+
+def _analyst_connection(path: Path):
+    """The analyst copy at `path`, read-only; exit 2 with what to do when there is none."""
+    import duckdb
+
     if not path.exists():
         console.print(f"[red]error:[/red] no warehouse at {path}; run `newsflow ingest` first.")
         raise typer.Exit(2)
@@ -465,30 +472,39 @@ def _search_connection(settings: Settings):
 
 @app.command()
 def runs(
+    db: DbOption = None,
     warehouse: WarehouseOption = None,
     limit: Annotated[int, typer.Option("--limit", "-n", help="How many runs, newest first.")] = 20,
 ) -> None:
-    """The lake's runs, newest first, with the snapshots their commits made: `from articles at (version
-    => LAST)` is the warehouse as that run left it (docs/lake.md)."""
-    from tasks.lake import LakeUnavailable, lake_runs, open_lake
+    """The runs, newest first: how each ended, what it changed. On a DuckDB file, from the analyst copy
+    (a run shows once published); on a lake, with the snapshots its commits made: `from articles at
+    (version => LAST)` is the warehouse as that run left it (docs/lake.md)."""
+    from tasks.sql import statement
 
-    settings = _settings(warehouse=warehouse)
+    settings = _settings(db=db, warehouse=warehouse)
     if not settings.lake:
-        console.print("[red]error:[/red] `newsflow runs` lists a lake's runs: give --warehouse ducklake:postgres:... "
-                      "(on a DuckDB file: newsflow sql -c 'from runs')")
-        raise typer.Exit(2)
-    try:
-        con = open_lake(str(settings.warehouse), read_only=True)
-    except LakeUnavailable as exc:
-        console.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(2) from None
-    table = Table(title=f"runs in {settings.warehouse.split('password=')[0]}")
-    for col in ("run", "status", "started", "new", "updated", "quarantined", "first snapshot", "last snapshot",
-                "commits"):
-        table.add_column(col)
-    for row in lake_runs(con, limit):
-        table.add_row(*(str(v)[:19] if v is not None else "-" for v in row))
+        con = _analyst_connection(settings.db_path)
+        columns = ("run", "status", "started", "seconds", "seen", "new", "updated", "unchanged", "quarantined")
+        rows = con.execute(statement("file_runs"), [limit]).fetchall()
+        title = f"runs in {settings.db_path}"
+    else:
+        from tasks.lake import LakeUnavailable, lake_runs, open_lake
+
+        try:
+            con = open_lake(str(settings.warehouse), read_only=True)
+        except LakeUnavailable as exc:
+            console.print(f"[red]error:[/red] {exc}", highlight=False)
+            raise typer.Exit(2) from None
+        columns = ("run", "status", "started", "new", "updated", "quarantined", "first snapshot", "last snapshot",
+                   "commits")
+        rows = lake_runs(con, limit)
+        title = f"runs in {settings.warehouse.split('password=')[0]}"
     con.close()
+    table = Table(title=title)
+    for col in columns:
+        table.add_column(col)
+    for row in rows:
+        table.add_row(*(str(v)[:19] if v is not None else "-" for v in row))
     out.print(table)
 
 

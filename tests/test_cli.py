@@ -95,3 +95,29 @@ def test_a_warehouse_that_cannot_be_opened_fails_the_run_in_one_line(samples_dir
     assert proc.returncode == 1, out
     assert "error: the ingest run failed" in out and "not a valid DuckDB database file" in out
     assert "Traceback" not in out
+
+
+def test_runs_lists_a_warehouse_files_runs_newest_first(tmp_path: Path):
+    """`newsflow runs` on a DuckDB file: each run's status, seconds and counts, newest first; a killed
+    run (never finished) shows as running until the next run marks it."""
+    import os
+    import time
+
+    from tasks.load import BatchCounts, connect, finish_run, start_run
+
+    db = tmp_path / "news.duckdb"
+    con = connect(db)
+    start_run(con, "run-finished", None, "a", "9")
+    finish_run(con, "run-finished", "completed", 7, BatchCounts(new=5, updated=1, quarantined=1))
+    time.sleep(0.01)
+    start_run(con, "run-killed", None, "b", "9")
+    con.close()
+    proc = subprocess.run([sys.executable, "-m", "newsflow.cli", "runs", "--db", str(db)], cwd=REPO,
+                          capture_output=True, text=True, timeout=300, env={**os.environ, "COLUMNS": "200"})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    rows = [line.split("│")[1:-1] for line in proc.stdout.splitlines() if line.startswith("│")]
+    cells = [[c.strip() for c in row] for row in rows]
+    assert [c[:2] for c in cells] == [["run-killed", "running"], ["run-finished", "completed"]]
+    assert cells[1][4:] == ["7", "5", "1", "0", "1"] and cells[0][3] == "-"
+    missing = cli("runs", "--db", str(tmp_path / "none.duckdb"))
+    assert missing.returncode == 2 and "run `newsflow ingest` first" in missing.stdout + missing.stderr
