@@ -417,7 +417,7 @@ def serve(
 def search(
     query: Annotated[str, typer.Argument(help='Words to look for, e.g. "armored train".')],
     db: DbOption = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", help="How many results.")] = 10,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="How many results.")] = 10,
     warehouse: WarehouseOption = None,
 ) -> None:
     """Full-text search (BM25 over title and body) in the analyst copy; prints ranked titles, outlets,
@@ -474,7 +474,7 @@ def _analyst_connection(path: Path):
 def runs(
     db: DbOption = None,
     warehouse: WarehouseOption = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", help="How many runs, newest first.")] = 20,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="How many runs, newest first.")] = 20,
 ) -> None:
     """The runs, newest first: how each ended, what it changed. On a DuckDB file, from the analyst copy
     (a run shows once published); on a lake, with the snapshots its commits made: `from articles at
@@ -692,7 +692,7 @@ def import_opml(
 @app.command("eval")
 def eval_(
     dataset: Annotated[Path, typer.Argument(help="Folder with `html/<id>.html[.gz]` and `ground-truth/<id>.json` (WCXB layout).")],
-    limit: Annotated[Optional[int], typer.Option(help="Score only the first N pages.")] = None,
+    limit: Annotated[Optional[int], typer.Option(min=1, help="Score only the first N pages.")] = None,
     workers: Annotated[int, typer.Option(help="Worker processes.")] = 2,
     system: Annotated[
         Optional[list[str]],

@@ -119,5 +119,7 @@ def test_runs_lists_a_warehouse_files_runs_newest_first(tmp_path: Path):
     cells = [[c.strip() for c in row] for row in rows]
     assert [c[:2] for c in cells] == [["run-killed", "running"], ["run-finished", "completed"]]
     assert cells[1][4:] == ["7", "5", "1", "0", "1"] and cells[0][3] == "-"
+    negative = cli("runs", "--db", str(db), "--limit", "-1")
+    assert negative.returncode == 2 and "greater than or equal to" in negative.stdout + negative.stderr
     missing = cli("runs", "--db", str(tmp_path / "none.duckdb"))
     assert missing.returncode == 2 and "run `newsflow ingest` first" in missing.stdout + missing.stderr
