@@ -518,6 +518,11 @@ def maintain(
     """Run the `maintain` flow once on a lake: merge small files, expire old snapshots, delete files no
     snapshot needs (`newsflow serve` runs it on a schedule)."""
     settings = _settings(warehouse=warehouse, lake_snapshot_retention=retention_hours)
+    if not settings.lake:
+        console.print("[red]error:[/red] `newsflow maintain` looks after a lake: give --warehouse "
+                      "ducklake:postgres:... (a DuckDB file needs none: runs checkpoint it, and compact it "
+                      "once half of it is free)")
+        raise typer.Exit(2)
     from flows.maintain import maintain as maintain_flow
 
     with _run_fault("maintain", settings):

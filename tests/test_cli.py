@@ -123,3 +123,10 @@ def test_runs_lists_a_warehouse_files_runs_newest_first(tmp_path: Path):
     assert negative.returncode == 2 and "greater than or equal to" in negative.stdout + negative.stderr
     missing = cli("runs", "--db", str(tmp_path / "none.duckdb"))
     assert missing.returncode == 2 and "run `newsflow ingest` first" in missing.stdout + missing.stderr
+
+
+def test_maintain_on_a_duckdb_file_says_it_needs_a_lake_before_any_flow_runs():
+    proc = cli("maintain")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 2 and "looks after a lake" in out and "--warehouse" in out
+    assert "Flow run" not in out  # refused before Prefect starts
