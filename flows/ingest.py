@@ -20,12 +20,11 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from newsflow.config import plan_run, resolve_settings
 from newsflow.settings import CORES, Settings
-from tasks.clean import CLEANER_VERSION
 from tasks.crawl import CrawlStream
 from tasks.discover import stream_source
 from tasks.load import FetchRows
-from tasks.pipeline import (BatchWriter, RunSummary, batches, data_docs_task, discover_task, mark_flow_process,
-                            publish_task, report_task, summary_markdown)
+from tasks.pipeline import (BatchWriter, RunSummary, batches, begin_run, data_docs_task, discover_task,
+                            mark_flow_process, publish_task, report_task, summary_markdown)
 from tasks.progress import IngestProgress
 from tasks.report import REPORT_FILE
 from tasks.sources import read_all
@@ -50,8 +49,7 @@ def ingest(sources: list[str] | None = None, db: str | None = None, batch_size: 
     run_id = flow_run.get_id() or f"local-{time.time_ns()}"
     summary = RunSummary(run_id=run_id, db=warehouse.name)
     with warehouse.turn(run_id, logger.warning):
-        warehouse.start_run(run_id, flow_run.get_id(), source or " ".join([*plan.paths, *plan.urls]),
-                            CLEANER_VERSION)
+        begin_run(warehouse, run_id, flow_run.get_id(), source or " ".join([*plan.paths, *plan.urls]), logger)
         writer = BatchWriter(warehouse, run_id, summary, logger, settings.cleaning_limits, plan.language)
         status = "failed"
         try:

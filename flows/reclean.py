@@ -14,7 +14,7 @@ from prefect.runtime import flow_run
 
 from newsflow.config import resolve_settings
 from tasks.clean import CLEANER_VERSION
-from tasks.pipeline import BatchWriter, RunSummary, mark_flow_process, publish_task, report_task
+from tasks.pipeline import BatchWriter, RunSummary, begin_run, mark_flow_process, publish_task, report_task
 from tasks.reclean import backfill_enrichment, stored_documents
 from tasks.warehouse import Warehouse
 
@@ -31,8 +31,8 @@ def reclean(db: str | None = None, since: datetime | None = None, batch_size: in
     run_id = flow_run.get_id() or f"local-{time.time_ns()}"
     summary = RunSummary(run_id=run_id, db=warehouse.name)
     with warehouse.turn(run_id, logger.warning):
-        warehouse.start_run(run_id, flow_run.get_id(), f"reclean since {since.isoformat() if since else 'start'}",
-                            CLEANER_VERSION)
+        begin_run(warehouse, run_id, flow_run.get_id(), f"reclean since {since.isoformat() if since else 'start'}",
+                  logger)
         # Stored documents are read through the writer's connection between loads: no reopening.
         writer = BatchWriter(warehouse, run_id, summary, logger, settings.cleaning_limits, reopen=False)
         status, backfilled = "failed", 0

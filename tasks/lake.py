@@ -25,7 +25,7 @@ import random
 import socket
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, TypeVar
@@ -305,23 +305,30 @@ class LakeWarehouse(Warehouse):
     def turn(self, run_id: str, say: Callable[[str], object]) -> Iterator[None]:
         yield  # writers share the lake: each transaction takes its own turn (LakeConnection)
 
-    def start_run(self, run_id: str, flow_run_id: str | None, sources: str, cleaner_version: str) -> None:
-        """Record the run, holding its lease first; a run still marked running whose lease no writer
-        holds died, and is marked interrupted (tasks/run_leases.py: only with a PostgreSQL catalog)."""
-        self.con.shared.run_id = run_id
+    def dead_runs(self) -> list[tuple[str, str | None]]:
+        """(run_id, flow_run_id) of the runs still marked running whose lease no writer holds: their
+        process died (tasks/run_leases.py). Empty with a catalog other than PostgreSQL, which has no leases."""
         conninfo = catalog_conninfo(self.url)
-        if conninfo is not None:
+        if conninfo is None:
+            return []
+        running = dict(self.con.execute("select run_id, flow_run_id from runs where status = 'running'").fetchall())
+        return [(r, running[r]) for r in dead_runs(conninfo, running)]
+
+    def start_run(self, run_id: str, flow_run_id: str | None, sources: str, cleaner_version: str,
+                  interrupted: Collection[str] | None = None) -> None:
+        """Record the run, holding its lease first, and mark the runs `interrupted` lists (default:
+        `dead_runs`) interrupted."""
+        self.con.shared.run_id = run_id
+        if catalog_conninfo(self.url) is not None:
             try:
                 self._lease.hold(run_id)
             except psycopg.Error as exc:
                 raise LakeUnavailable(f"cannot hold this run's lease on the lake's PostgreSQL server {self.name} "
                                       f"({exc}); check that it takes connections from this machine") from None
+        dead = [r for r, _f in self.dead_runs()] if interrupted is None else list(interrupted)
 
         def start() -> None:
             with transaction(self.con):
-                running = [r for (r,) in self.con.execute("select run_id from runs where status = 'running'"
-                                                          ).fetchall()]
-                dead = dead_runs(conninfo, running) if conninfo is not None else []
                 if dead:
                     self.con.execute("update runs set status = 'interrupted' where run_id in (select unnest(?)) "
                                      "and status = 'running'", [dead])

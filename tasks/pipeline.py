@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -109,6 +110,45 @@ def report_task(db: str) -> str | None:
         return None
     get_run_logger().info("report: %s (%d KB, %.1f s)", written.path, written.bytes // 1024, written.seconds)
     return written.path.as_uri()
+
+
+# ---------------------------------------------------------------------------------------------------
+# Runs whose process died
+
+
+def begin_run(warehouse: Warehouse, run_id: str, flow_run_id: str | None, sources: str, logger) -> None:
+    """Record the run in `warehouse`, after dealing with the runs still marked running whose process
+    died (`Warehouse.dead_runs`): first their Prefect flow runs are set Crashed, then the runs are marked
+    interrupted with this one's start. Killed in between, the next run finds them running and does both."""
+    dead = warehouse.dead_runs()
+    for dead_run, _flow_run in dead:
+        logger.warning("run %s stopped without finishing (its process died): marked interrupted", dead_run)
+    crash_flow_runs([f for _r, f in dead if f], run_id, logger)
+    warehouse.start_run(run_id, flow_run_id, sources, CLEANER_VERSION, interrupted=[r for r, _f in dead])
+
+
+def crash_flow_runs(flow_run_ids: list[str], found_by: str, logger) -> int:
+    """Set these Prefect flow runs Crashed where the API still shows them unfinished; returns how many.
+    A run the API does not know (another Prefect server's) is left alone: the warehouse records it."""
+    if not flow_run_ids:
+        return 0
+    from prefect import get_client
+    from prefect.states import Crashed
+
+    crashed = 0
+    with get_client(sync_client=True) as client:
+        for flow_run_id in flow_run_ids:
+            try:
+                state = client.read_flow_run(UUID(flow_run_id)).state
+                if state is not None and state.is_final():
+                    continue
+                client.set_flow_run_state(UUID(flow_run_id), Crashed(
+                    message=f"Its process died. newsflow run {found_by} found it unfinished in the warehouse "
+                            "and marked it interrupted."), force=True)
+                crashed += 1
+            except Exception as exc:  # noqa: BLE001 - bookkeeping only: never fails the run that found it
+                logger.info("flow run %s not marked crashed: %s: %s", flow_run_id, type(exc).__name__, exc)
+    return crashed
 
 
 # ---------------------------------------------------------------------------------------------------

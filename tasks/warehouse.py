@@ -10,7 +10,7 @@ methods; `Warehouse.open` picks the backend from the settings: this file writer,
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import ClassVar
@@ -26,6 +26,7 @@ from tasks.fetch_state import load_fetch_state, save_fetch_state
 from tasks.models import Article, RawDocument, Rejected
 from tasks.publish import needs_publish, prepare_work_db, publish
 from tasks.search import ensure_index
+from tasks.sql import transaction
 
 
 class Warehouse:
@@ -133,10 +134,20 @@ class Warehouse:
             prepare_work_db(self.analyst)
             yield
 
-    def start_run(self, run_id: str, flow_run_id: str | None, sources: str, cleaner_version: str) -> None:
-        """Record the run; a run still marked running was killed (only one run holds the turn)."""
-        self.con.execute("update runs set status = 'interrupted' where status = 'running'")
-        L.start_run(self.con, run_id, flow_run_id, sources, cleaner_version)
+    def dead_runs(self) -> list[tuple[str, str | None]]:
+        """(run_id, flow_run_id) of the runs still marked running whose process died: here all of them
+        (only one run holds the turn)."""
+        return self.con.execute("select run_id, flow_run_id from runs where status = 'running'").fetchall()
+
+    def start_run(self, run_id: str, flow_run_id: str | None, sources: str, cleaner_version: str,
+                  interrupted: Collection[str] | None = None) -> None:
+        """Record the run, and mark the runs `interrupted` lists (default: `dead_runs`) interrupted."""
+        dead = [r for r, _f in self.dead_runs()] if interrupted is None else list(interrupted)
+        with transaction(self.con):
+            if dead:
+                self.con.execute("update runs set status = 'interrupted' where run_id in (select unnest(?)) "
+                                 "and status = 'running'", [dead])
+            L.start_run(self.con, run_id, flow_run_id, sources, cleaner_version)
 
     def finish_run(self, run_id: str, status: str, seen: int, totals: L.BatchCounts,
                    expectations: dict[str, list[int]] | None = None) -> bool:

@@ -49,6 +49,15 @@ class PrefectServer:
         return {**self.base_env(), "PREFECT_API_URL": self.server.url, **extra}
 
 
+def flow_run_state(server: PrefectServer, flow_run_id: str) -> str:
+    """The state type of a flow run on `server` (RUNNING, COMPLETED, CRASHED, ...), read over its API."""
+    import httpx
+
+    response = httpx.get(f"{server.server.url}/flow_runs/{flow_run_id}", timeout=30)
+    response.raise_for_status()
+    return response.json()["state"]["type"]
+
+
 def ingest_cmd(source: Path, db: Path, *options: str) -> list[str]:
     return [NEWSFLOW, "ingest", str(source), "--db", str(db), *options]
 

@@ -21,7 +21,7 @@ from collections import defaultdict
 import duckdb
 import pytest
 
-from ingest_harness import PrefectServer, ingest_cmd, run_ingest, warehouse_contents, write_corpus
+from ingest_harness import PrefectServer, flow_run_state, ingest_cmd, run_ingest, warehouse_contents, write_corpus
 from newsflow.settings import work_db_path
 
 pytestmark = pytest.mark.slow
@@ -156,9 +156,13 @@ def rerun_and_compare(server: PrefectServer, corpus, db, expected, killed: int) 
     assert warehouse_contents(db) == expected, "after the rerun the warehouse differs from an uninterrupted run"
     assert warehouse_contents(work_db_path(db)) == expected
     con = duckdb.connect(str(work_db_path(db)), read_only=True)
-    statuses = [s for (s,) in con.execute("select status from runs order by started_at").fetchall()]
+    runs = con.execute("select status, flow_run_id from runs order by started_at").fetchall()
     con.close()
+    statuses = [s for s, _f in runs]
     assert statuses[-1] == "completed"
+    # The run that marked a killed run interrupted set its Prefect flow run Crashed first.
+    assert [flow_run_state(server, f) for s, f in runs if s == "interrupted"] == ["CRASHED"] * statuses.count(
+        "interrupted")
     # Killed runs that got as far as recording themselves stay visible: as interrupted, or as completed
     # when the kill came after their last write (while publishing the analyst copy).
     assert set(statuses[:-1]) <= {"interrupted", "completed"}

@@ -18,7 +18,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingest_harness import archived, contents_of, ingest_cmd, run_ingest, warehouse_contents, write_corpus
+from ingest_harness import (archived, contents_of, flow_run_state, ingest_cmd, run_ingest, warehouse_contents,
+                            write_corpus)
 from newsflow.settings import REPO_ROOT, Settings
 from tasks.lake import LakeWarehouse, connect_lake, open_lake
 from tasks.lake_sql import is_upsert, lake_migration, primary_keys, upsert_as_merge
@@ -263,8 +264,9 @@ def test_sigkill_of_a_writer_then_a_rerun(prefect_server, lake, tmp_path, corpus
     run_ingest(prefect_server, corpus[0], db, *map(str, corpus[1:]), "--batch-size", "4", **lake)
     assert _lake_contents(url, db) == sequential
     con = open_lake(url, read_only=True)
-    statuses = [s for (s,) in con.execute("select status from runs order by started_at").fetchall()]
-    assert statuses == ["interrupted", "completed"], "the rerun did not see that the killed run's writer died"
+    runs = con.execute("select status, flow_run_id from runs order by started_at").fetchall()
+    assert [s for s, _f in runs] == ["interrupted", "completed"], "the rerun did not see that the killed run died"
+    assert flow_run_state(prefect_server, runs[0][1]) == "CRASHED", "its Prefect flow run was not set Crashed"
 
 
 def test_a_run_whose_writer_lives_stays_running(prefect_server, lake, samples_dir, tmp_path):
