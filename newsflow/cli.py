@@ -603,6 +603,10 @@ def reclean(
     if since is not None and since.tzinfo is None:
         since = since.replace(tzinfo=timezone.utc)
     settings = _settings(db=db, batch_size=batch_size, warehouse=warehouse)
+    if not settings.lake and not (settings.db_path.exists() or work_db_path(settings.db_path).exists()):
+        # a mistyped --db would otherwise get a new, empty warehouse and a report of nothing
+        console.print(f"[red]error:[/red] no warehouse at {settings.db_path}; run `newsflow ingest` first.")
+        raise typer.Exit(2)
     with _warehouse_turn(settings, "newsflow reclean"):
         from flows.reclean import reclean as reclean_flow
 

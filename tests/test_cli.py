@@ -130,3 +130,11 @@ def test_maintain_on_a_duckdb_file_says_it_needs_a_lake_before_any_flow_runs():
     out = proc.stdout + proc.stderr
     assert proc.returncode == 2 and "looks after a lake" in out and "--warehouse" in out
     assert "Flow run" not in out  # refused before Prefect starts
+
+
+def test_reclean_of_a_missing_warehouse_file_says_so_and_creates_nothing(tmp_path: Path):
+    missing = tmp_path / "typo.duckdb"
+    proc = cli("reclean", "--db", str(missing))
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 2 and f"no warehouse at {missing}" in out and "newsflow ingest" in out
+    assert "Flow run" not in out and list(tmp_path.iterdir()) == []
