@@ -11,7 +11,7 @@ import sys
 from datetime import datetime, timezone
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, NoReturn, Optional
 
 import typer
 from rich.console import Console
@@ -460,13 +460,18 @@ def _search_connection(settings: Settings):
     return _analyst_connection(path)
 
 
+def _no_warehouse(path: Path | str) -> NoReturn:
+    """Exit 2 saying there is no warehouse at `path` and what makes one."""
+    console.print(f"[red]error:[/red] no warehouse at {path}; run `newsflow ingest` first.")
+    raise typer.Exit(2)
+
+
 def _analyst_connection(path: Path):
     """The analyst copy at `path`, read-only; exit 2 with what to do when there is none."""
     import duckdb
 
     if not path.exists():
-        console.print(f"[red]error:[/red] no warehouse at {path}; run `newsflow ingest` first.")
-        raise typer.Exit(2)
+        _no_warehouse(path)
     return duckdb.connect(str(path), read_only=True)
 
 
@@ -546,8 +551,7 @@ def report(
 
     path = _settings(db=db).db_path
     if not path.exists():
-        console.print(f"[red]error:[/red] no warehouse at {path}; run `newsflow ingest` first.")
-        raise typer.Exit(2)
+        _no_warehouse(path)
     if since is not None and since.tzinfo is None:
         since = since.replace(tzinfo=timezone.utc)
     target = (out_file or path.parent / REPORT_FILE).expanduser().resolve()
@@ -575,8 +579,7 @@ def sql(
     if settings.lake:
         path = settings.warehouse
     elif not path.exists():
-        console.print(f"[red]error:[/red] no warehouse at {path}; run `newsflow ingest` first.")
-        raise typer.Exit(2)
+        _no_warehouse(path)
     try:
         argv, env = shell_command(path, command)
     except ShellUnavailable as exc:
@@ -605,8 +608,7 @@ def reclean(
     settings = _settings(db=db, batch_size=batch_size, warehouse=warehouse)
     if not settings.lake and not (settings.db_path.exists() or work_db_path(settings.db_path).exists()):
         # a mistyped --db would otherwise get a new, empty warehouse and a report of nothing
-        console.print(f"[red]error:[/red] no warehouse at {settings.db_path}; run `newsflow ingest` first.")
-        raise typer.Exit(2)
+        _no_warehouse(settings.db_path)
     with _warehouse_turn(settings, "newsflow reclean"):
         from flows.reclean import reclean as reclean_flow
 
