@@ -220,11 +220,15 @@ def parse_html(raw: bytes | str) -> html.HtmlElement | None:
     """The page's tree, parsed with newsflow's parser (`_html_parser`), or None when it is not HTML.
 
     Accepts and repairs what `trafilatura.load_html` accepts and repairs, step for step, so the tree is
-    the one trafilatura would build (tests/test_clean.py compares them). Bytes that are not UTF-8
+    the one trafilatura would build (tests/test_clean.py compares them). UTF-8 bytes with nothing to
+    strip are parsed as they are (`_parse_utf8`), the rest as text. Bytes that are not UTF-8
     (another charset, a compressed body) go to `trafilatura.load_html` itself, which guesses the
     encoding and decompresses; its tree only lacks the C lookup.
     """
     if isinstance(raw, bytes):
+        tree = _parse_utf8(raw)
+        if tree is not None:
+            return tree
         try:
             raw = raw.decode("utf-8")
         except UnicodeDecodeError:
@@ -247,6 +251,44 @@ def parse_html(raw: bytes | str) -> html.HtmlElement | None:
     if tree is not None and "html" not in beginning and len(tree) < 2:
         return None  # no <html> at the start and a single block: not a page (binary or a fragment)
     return tree
+
+
+# The same characters as UTF-8 bytes: the C0 controls are single bytes (no multi-byte character
+# contains a byte below 0x80), U+FFFE and U+FFFF three.
+_INVALID_XML_BYTES = bytes(range(0x09)) + b"\x0b\x0c" + bytes(range(0x0e, 0x20))
+_NONCHARACTERS = (b"\xef\xbf\xbe", b"\xef\xbf\xbf")
+_DOCTYPE_WITH_SLASH_BYTES = re.compile(_DOCTYPE_WITH_SLASH.pattern.encode(), re.IGNORECASE)
+
+
+def _parse_utf8(raw: bytes) -> html.HtmlElement | None:
+    """`parse_html` of UTF-8 bytes without a character to strip, parsed straight from the bytes. They
+    give the tree their decoded text gives, without the decoding and the pattern scan over every
+    character (~1.5 ms of a 200 KB page). The checks and the repair of the page's beginning read its
+    characters, as `parse_html`'s do. None when the bytes need `parse_html`'s other paths."""
+    if len(raw.translate(None, _INVALID_XML_BYTES)) != len(raw):
+        return None
+    if b"\xef\xbf" in raw and any(c in raw for c in _NONCHARACTERS):
+        return None
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    head = raw[:32_768].decode("utf-8", "ignore")  # 8,192 characters or more: at most 4 bytes each
+    beginning = head[:50].lower()
+    if "html" not in beginning:
+        return None
+    if "doctype" in beginning:  # the repair parse_html makes, to the bytes and to the head read next
+        first, _, rest = raw.partition(b"\n")
+        raw = _DOCTYPE_WITH_SLASH_BYTES.sub(b"", first, count=1) + b"\n" + rest
+        first, _, rest = head.partition("\n")
+        head = _DOCTYPE_WITH_SLASH.sub("", first, count=1) + "\n" + rest
+    if any("<html" in line and line.endswith("/>") for line in head[:4096].splitlines()[:4]):
+        return None
+    try:
+        tree = html.fromstring(raw, parser=_PARSER)
+    except Exception:
+        return None
+    return tree if tree is not None and len(tree) >= 1 else None
 
 
 def _parse_bytes(text: str) -> html.HtmlElement | None:

@@ -214,6 +214,14 @@ _ODD_INPUTS: list[bytes | str] = [
     "<html><body><p>caf\u00e9 in Latin-1, not UTF-8</p></body></html>".encode("latin-1"),
     gzip.compress(b"<html><body><p>a gzip-compressed page</p></body></html>"),
     _FORM_PAGE,
+    # UTF-8 bytes, which parse_html reads straight from the bytes when nothing needs mending
+    b'<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN" "http://www.w3.org/TR/xhtml1/DTD/t.dtd">\n'
+    b"<html><body><p>the usual XHTML doctype</p></body></html>",
+    b'<!DOCTYPE html><html><body><p>one line, <a href="https://example.org/a/b">a link</a></p></body></html>',
+    "<html>\u2028<body><p>caf\u00e9, a line separator \u2029 and \u00e9 again</p></body></html>".encode(),
+    "<html><body><p>a noncharacter \ufffe in UTF-8 bytes</p></body></html>".encode(),
+    b"<html><body><p>a control \x0b character in bytes</p></body></html>",
+    b"\xef\xbb\xbf<html><body><p>a byte-order mark</p></body></html>",
 ]
 
 
