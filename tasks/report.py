@@ -577,10 +577,11 @@ def write_report(db: Path, out: Path, since: datetime | None = None,
                    int(data.overview["articles"]))
 
 
-def data_docs_link(db: Path, out: Path) -> dict[str, str]:
+def data_docs_link(db: Path, out: Path, building: Path | None = None) -> dict[str, str]:
     """A header link to the Data Docs built beside the warehouse (data_docs/index.html), relative to
-    the page so it works from the file and from `newsflow serve` alike; none when there are none."""
-    index = Path(db).parent / "data_docs" / "index.html"
-    if not index.exists():
+    the page so it works from the file and from `newsflow serve` alike; none when there are none.
+    `building`: a Data Docs folder being built while the report is written, linked as it will be."""
+    index = (building or Path(db).parent / "data_docs") / "index.html"
+    if building is None and not index.exists():
         return {}
     return {"Data Docs (validation)": Path(os.path.relpath(index, Path(out).parent)).as_posix()}

@@ -85,6 +85,18 @@ def test_ingest_writes_the_report_beside_the_warehouse_and_links_it(warehouse):
     assert again["report"] == page.as_uri() and page.stat().st_mtime_ns == before
 
 
+def test_data_docs_link_names_docs_being_built_before_their_index_exists(tmp_path):
+    """The ingest writes the report while its Data Docs are still being built: the link is given then;
+    otherwise only Data Docs already built are linked."""
+    db, out = tmp_path / "news.duckdb", tmp_path / "report.html"
+    assert R.data_docs_link(db, out) == {}
+    building = tmp_path / "data_docs"
+    assert R.data_docs_link(db, out, building) == {"Data Docs (validation)": "data_docs/index.html"}
+    building.mkdir()
+    (building / "index.html").write_text("<html></html>", encoding="utf-8")
+    assert R.data_docs_link(db, out) == {"Data Docs (validation)": "data_docs/index.html"}
+
+
 def test_summary_artifact_links_the_report_and_data_docs_over_http_when_served():
     s = RunSummary(run_id="r", db="/w/news.duckdb", data_docs="file:///w/data_docs/index.html",
                    report="file:///w/report.html", report_refreshed=True)
