@@ -46,7 +46,8 @@ DATE_METAS = ("article:published_time", "og:published_time", "datepublished", "a
               "dcterms.created", "dc.date.created", "citation_publication_date", "citation_date",
               "citation_online_date", "parsely-pub-date", "sailthru.date", "article.created",
               "article_date_original", "originalpublicationdate", "date.release", "cxenseparse:recs:publishtime",
-              "og:article:published_time", "bt:pubdate", "pdate", "displaydate", "release_date")
+              "og:article:published_time", "bt:pubdate", "pdate", "displaydate", "release_date", "published",
+              "published_at", "publication_date")
 SITENAME_METAS = ("og:site_name", "application-name", "al:ios:app_name", "twitter:app:name:iphone")
 SECTION_METAS = ("article:section", "og:article:section", "section", "parsely-section", "category",
                  "article.section", "sailthru.section")

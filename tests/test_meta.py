@@ -74,6 +74,18 @@ def test_structured_date_wins_over_the_text() -> None:
     assert (page.published_at, page.date_source) == ("2024-01-02", None)
 
 
+@pytest.mark.parametrize("meta", [
+    '<meta name="published" content="July 17, 2025">',
+    '<meta name="published_at" content="2025-07-17">',
+    '<meta name="publication_date" content="2025-07-17T09:00:00-05:00">',
+])
+def test_a_date_meta_by_another_common_name_is_structured_data(meta: str) -> None:
+    tree = _tree(after="<p>Updated December 19, 2025</p>")
+    tree.find("head").append(html.fromstring(meta))
+    page = page_metadata(tree, "https://example.org/story")
+    assert (page.published_at, page.date_source) == ("2025-07-17", None)
+
+
 @pytest.mark.parametrize("body, name", [
     ('<a href="/blog/authors/jane-roe" aria-label="Jane Roe"><img src="j.png"></a>', "Jane Roe"),
     ('<p><a href="https://example.org/author/jane/">Jane Roe </a></p>', "Jane Roe"),
