@@ -26,7 +26,7 @@ from tasks.load import FetchRows
 from tasks.pipeline import (BatchWriter, RunSummary, batches, begin_run, data_docs_task, discover_task,
                             mark_flow_process, publish_task, report_task, summary_markdown)
 from tasks.progress import IngestProgress
-from tasks.report import REPORT_FILE
+from tasks.report import DATA_DOCS, REPORT_FILE
 from tasks.sources import read_all
 from tasks.warc import WarcFilter, WarcReading, is_web_archive
 from tasks.warehouse import Warehouse
@@ -48,7 +48,7 @@ def ingest(sources: list[str] | None = None, db: str | None = None, batch_size: 
     warehouse = Warehouse.open(settings.db_path, settings)
     run_id = flow_run.get_id() or f"local-{time.time_ns()}"
     summary = RunSummary(run_id=run_id, db=warehouse.name)
-    docs_folder, docs = warehouse.analyst.parent / "data_docs", None
+    docs = None  # the Data Docs' build, once every batch is validated
     with warehouse.turn(run_id, logger.warning):
         begin_run(warehouse, run_id, flow_run.get_id(), source or " ".join([*plan.paths, *plan.urls]), logger)
         writer = BatchWriter(warehouse, run_id, summary, logger, settings.cleaning_limits, plan.language)
@@ -61,7 +61,7 @@ def ingest(sources: list[str] | None = None, db: str | None = None, batch_size: 
             _load_all(writer, paths, stream, plan, settings, max_in_flight or 2 * CORES)
             # Every batch is validated: the Data Docs build on the other core while the run is
             # finished, published and reported on this one.
-            docs = data_docs_task.submit(str(docs_folder)) if summary.expectations else None
+            docs = data_docs_task.submit(str(warehouse.analyst.parent / DATA_DOCS)) if summary.expectations else None
             warehouse.ensure_search_index()
             status = "completed"
         finally:
@@ -76,7 +76,7 @@ def ingest(sources: list[str] | None = None, db: str | None = None, batch_size: 
         elif warehouse.publishes:
             logger.info("nothing changed and %s already holds every earlier change: not copied again",
                         warehouse.analyst)
-    _refresh_report(warehouse, summary, publish_needed, docs_folder if docs else None)
+    _refresh_report(warehouse, summary, publish_needed, docs_building=docs is not None)
     if docs is not None:
         summary.data_docs = docs.result()
     summary.served_at = settings.report_url
@@ -127,14 +127,14 @@ def _expected(paths: list[Path], warc: WarcReading):
     return lambda: others + warc.expected(size, warc.counts.get("documents", 0))
 
 
-def _refresh_report(warehouse: Warehouse, summary: RunSummary, published: bool, docs_folder: Path | None) -> None:
+def _refresh_report(warehouse: Warehouse, summary: RunSummary, published: bool, docs_building: bool) -> None:
     """Rewrite the news report when the analyst copy changed (or there is none yet); record its link.
-    `docs_folder`: where this run's Data Docs are being built, for the report's link to them."""
+    `docs_building`: this run's Data Docs are being built, so the report links them."""
     report = warehouse.analyst.parent / REPORT_FILE
     if not warehouse.publishes:  # the report reads a DuckDB file; a lake has none
         return
     if published or not report.exists():
-        summary.report = report_task(str(warehouse.analyst), str(docs_folder) if docs_folder else None)
+        summary.report = report_task(str(warehouse.analyst), docs_building)
         summary.report_refreshed = summary.report is not None
     else:
         summary.report = report.as_uri()

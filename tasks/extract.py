@@ -270,10 +270,9 @@ def _parse_utf8(raw: bytes) -> html.HtmlElement | None:
     if b"\xef\xbf" in raw and any(c in raw for c in _NONCHARACTERS):
         return None
     try:
-        raw.decode("utf-8")
+        head = raw.decode("utf-8")[:8192]  # the decoding also checks the bytes are UTF-8
     except UnicodeDecodeError:
         return None
-    head = raw[:32_768].decode("utf-8", "ignore")  # 8,192 characters or more: at most 4 bytes each
     beginning = head[:50].lower()
     if "html" not in beginning:
         return None

@@ -16,9 +16,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from tasks.report import REPORT_FILE
-
-DATA_DOCS = "data_docs"
+from tasks.report import DATA_DOCS, REPORT_FILE
 NO_REPORT = ("No report yet. The first ingest run that changes something writes it, or run `newsflow report` "
              "(it writes report.html beside the warehouse file).\n")
 

@@ -93,11 +93,11 @@ def data_docs_task(folder: str) -> str | None:
 
 
 @task(name="report", cache_policy=NO_CACHE)
-def report_task(db: str, data_docs: str | None = None) -> str | None:
+def report_task(db: str, data_docs_building: bool = False) -> str | None:
     """Write report.html beside the analyst copy `db` (tasks/report.py); its file:// URL, or None when
     it could not be written: the run's data is loaded and published either way, so a failure here is
-    a warning in the run's log, not a failed run. `data_docs`: the folder the run's Data Docs are
-    being built in, linked even before its index exists (else the folder beside `db`, when built)."""
+    a warning in the run's log, not a failed run. `data_docs_building`: the run's Data Docs are being
+    built beside `db`, so they are linked before their index exists."""
     from prefect import get_run_logger
 
     from tasks.report import REPORT_FILE, data_docs_link, write_report
@@ -105,7 +105,7 @@ def report_task(db: str, data_docs: str | None = None) -> str | None:
     analyst = Path(db)
     out = analyst.parent / REPORT_FILE
     try:
-        written = write_report(analyst, out, links=data_docs_link(analyst, out, Path(data_docs) if data_docs else None))
+        written = write_report(analyst, out, links=data_docs_link(analyst, out, data_docs_building))
     except Exception as exc:  # noqa: BLE001 - see the docstring
         get_run_logger().warning("the report was not written: %s: %s", type(exc).__name__, exc)
         return None

@@ -29,6 +29,7 @@ import duckdb
 from tasks.sql import statement
 
 REPORT_FILE = "report.html"
+DATA_DOCS = "data_docs"  # the Data Docs' folder beside the warehouse
 TOP_OUTLETS = 10  # outlets drawn by name in the daily chart; the rest are 'other'
 TOP_STORIES = 15
 ARTICLES_PER_STORY = 25  # titles listed under an expanded story
@@ -577,11 +578,11 @@ def write_report(db: Path, out: Path, since: datetime | None = None,
                    int(data.overview["articles"]))
 
 
-def data_docs_link(db: Path, out: Path, building: Path | None = None) -> dict[str, str]:
+def data_docs_link(db: Path, out: Path, building: bool = False) -> dict[str, str]:
     """A header link to the Data Docs built beside the warehouse (data_docs/index.html), relative to
-    the page so it works from the file and from `newsflow serve` alike; none when there are none.
-    `building`: a Data Docs folder being built while the report is written, linked as it will be."""
-    index = (building or Path(db).parent / "data_docs") / "index.html"
-    if building is None and not index.exists():
+    the page so it works from the file and from `newsflow serve` alike; none when there are none, unless
+    they are `building` while the report is written."""
+    index = Path(db).parent / DATA_DOCS / "index.html"
+    if not building and not index.exists():
         return {}
     return {"Data Docs (validation)": Path(os.path.relpath(index, Path(out).parent)).as_posix()}

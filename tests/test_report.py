@@ -90,10 +90,9 @@ def test_data_docs_link_names_docs_being_built_before_their_index_exists(tmp_pat
     otherwise only Data Docs already built are linked."""
     db, out = tmp_path / "news.duckdb", tmp_path / "report.html"
     assert R.data_docs_link(db, out) == {}
-    building = tmp_path / "data_docs"
-    assert R.data_docs_link(db, out, building) == {"Data Docs (validation)": "data_docs/index.html"}
-    building.mkdir()
-    (building / "index.html").write_text("<html></html>", encoding="utf-8")
+    assert R.data_docs_link(db, out, building=True) == {"Data Docs (validation)": "data_docs/index.html"}
+    (tmp_path / "data_docs").mkdir()
+    (tmp_path / "data_docs" / "index.html").write_text("<html></html>", encoding="utf-8")
     assert R.data_docs_link(db, out) == {"Data Docs (validation)": "data_docs/index.html"}
 
 
