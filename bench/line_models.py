@@ -65,10 +65,11 @@ def cover(tokens: list[str], grams: set[tuple[str, ...]], form: str) -> float:
 
 def body_line_rows(body: list[str], main_form: str, link_texts: frozenset[str], body_features: list[float]) -> np.ndarray:
     n = len(body)
-    tokens = [token_form(line).split() for line in body]
+    forms = [token_form(line) for line in body]
+    tokens = [form.split() for form in forms]
     grams = trigrams(main_form)
     covered = [cover(t, grams, main_form) for t in tokens]
-    in_main = [float(" " + " ".join(t) + " " in main_form) if t else 1.0 for t in tokens]
+    in_main = [float(form in main_form) if t else 1.0 for form, t in zip(forms, tokens)]
     prose = [is_prose(line) for line in body]
     total, body_tokens, second_tokens = max(sum(map(len, body)), 1), sum(map(len, tokens)), main_form.count(" ") - 1
     page = [math.log1p(body_tokens), n, math.log1p(second_tokens), second_tokens / max(body_tokens, 1), sum(prose) / max(n, 1)]
@@ -97,7 +98,7 @@ def body_line_rows(body: list[str], main_form: str, link_texts: frozenset[str], 
     return np.array(rows, dtype=float).reshape(n, len(BODY_LINE_FEATURES) + len(body_features))
 
 
-def page_candidates_all(raw: bytes, body: list[str], title: str | None, link_texts: frozenset[str],
+def page_candidates_all(body: list[str], title: str | None, link_texts: frozenset[str],
                         body_features: list[float], tree, main_form: str):
     """Take-back candidates from all the page's visible lines, plus an "in resiliparse's main text" feature."""
     from tasks.recover import Candidates, _resiliparse_lines, line_features, new_lines
@@ -128,7 +129,7 @@ def page_row(page: Page, candidates: str) -> dict | None:
     tree = _resiliparse_tree(raw)
     main_form = token_form("\n".join(_resiliparse_lines(tree, main_content=True)))
     if candidates == "page":
-        found = page_candidates_all(raw, body, cleaned.title, links, body_features, tree, main_form)
+        found = page_candidates_all(body, cleaned.title, links, body_features, tree, main_form)
     else:
         found = page_candidates(raw, body, cleaned.title, links, body_features)
     gold = truth["main_content"]
@@ -151,6 +152,15 @@ def rejected(p: np.ndarray, threshold: float) -> list[int]:
     """The lines at or above the threshold; none when that is every line (a body is never dropped whole)."""
     out = [i for i, q in enumerate(p) if q >= threshold]
     return [] if len(out) == len(p) else out
+
+
+def outcome_both(rows: list[dict], taken: list[np.ndarray], dropped: list[list[int]]) -> tuple[float, float, int]:
+    """`train_recover.outcome` with the dropped body lines removed first."""
+    trimmed = []
+    for row, drop in zip(rows, dropped):
+        gone = set(drop)
+        trimmed.append({**row, "body": [s for i, s in enumerate(row["body"]) if i not in gone]})
+    return outcome(trimmed, taken)
 
 
 def main() -> None:
@@ -207,15 +217,6 @@ def main() -> None:
         f1s = [r[0] for r in rs]
         mean = (float(np.mean(f1s)), float(np.mean([r[1] for r in rs])), float(np.mean([r[2] for r in rs])))
         print(line(f"  take p >= {t:.1f}, drop p >= {d:.2f}:", mean) + f"  ({min(f1s):.4f}-{max(f1s):.4f})")
-
-
-def outcome_both(rows: list[dict], taken: list[np.ndarray], dropped: list[list[int]]) -> tuple[float, float, int]:
-    """`train_recover.outcome` with the dropped body lines removed first."""
-    trimmed = []
-    for row, drop in zip(rows, dropped):
-        gone = set(drop)
-        trimmed.append({**row, "body": [s for i, s in enumerate(row["body"]) if i not in gone]})
-    return outcome(trimmed, taken)
 
 
 if __name__ == "__main__":
