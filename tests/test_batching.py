@@ -24,13 +24,13 @@ def test_without_an_expected_count_batches_are_full():
 def test_the_last_batches_shrink_and_every_document_is_batched_once():
     got = sizes(docs(1000), expected=1000)
     assert sum(got) == 1000
-    assert got[:2] == [200, 200]  # then 600 are left: 150 per batch, and so on
+    assert got[:4] == [200, 200, 200, 200]  # then 200 are left: 100 per batch, and so on
     assert got == sorted(got, reverse=True)
     assert all(s >= MIN_BATCH_SIZE for s in got[:-1])
-    # Each batch after the first is at most what was left, over twice the workers, when it started.
+    # Each batch after the first is at most what was left, over the workers, when it started.
     left = 1000 - got[0]
     for s in got[1:]:
-        assert s <= max(MIN_BATCH_SIZE, -(-left // 4))
+        assert s <= max(MIN_BATCH_SIZE, -(-left // 2))
         left -= s
     assert max(got[-3:]) <= 2 * MIN_BATCH_SIZE
 
@@ -38,7 +38,7 @@ def test_the_last_batches_shrink_and_every_document_is_batched_once():
 def test_skipped_documents_count_towards_what_is_left():
     stored = [StoredFile(f"file:///s{i}.txt", 1) for i in range(600)]
     got = sizes(stored + docs(400), expected=1000)
-    assert sum(got) == 400 and got[0] == 100  # 400 left of 1000 when the first batch filled
+    assert sum(got) == 400 and got[0] == 200  # 400 left of 1000 when the first batch began
 
 
 def test_a_batch_size_below_the_minimum_is_kept():
@@ -53,6 +53,6 @@ def test_an_estimate_that_settles_mid_batch_closes_the_batch():
     def guess() -> int:  # 5,000 at the first page, falling to the true 1,000 by the 100th
         return max(1000, 5000 - 40 * summary.documents_seen)
 
-    got = [len(b) for b in batches(iter(docs(1000)), set(), 400, summary, expected=guess, workers=2)]
+    got = [len(b) for b in batches(iter(docs(1000)), set(), 600, summary, expected=guess, workers=2)]
     assert sum(got) == 1000
-    assert got[0] == 250  # what the settled estimate asks (1000 / 4), not the first guess's 400
+    assert got[0] == 500  # what the settled estimate asks (1000 / 2), not the first guess's 600
