@@ -123,15 +123,15 @@ def page_row(page: Page, candidates: str) -> dict | None:
     read = cleaned_page(page)
     if read is None:
         return None
-    raw, truth, host, source, cleaned = read
+    _raw, truth, host, source, cleaned = read
     links, body = source.page.link_texts, cleaned.segments
     body_features = features(source.segments, cleaned, links)
-    tree = _resiliparse_tree(raw)
+    tree = _resiliparse_tree(source.html)
     main_form = token_form("\n".join(_resiliparse_lines(tree, main_content=True)))
     if candidates == "page":
         found = page_candidates_all(body, cleaned.title, links, body_features, tree, main_form)
     else:
-        found = page_candidates(raw, body, cleaned.title, links, body_features)
+        found = page_candidates(source.html, body, cleaned.title, links, body_features)
     gold = truth["main_content"]
     gold_norm, gold_form = _norm(gold), token_form(gold)
     without = [w for w in truth.get("without") or [] if _norm(w).strip()]

@@ -50,7 +50,7 @@ def page_row(page: Page) -> dict | None:
         return None
     raw, truth, host, source, cleaned = read
     links = source.page.link_texts
-    found = page_candidates(raw, cleaned.segments, cleaned.title, links, features(source.segments, cleaned, links))
+    found = page_candidates(source.html, cleaned.segments, cleaned.title, links, features(source.segments, cleaned, links))
     gold = truth["main_content"]
     gold_norm = _norm(gold)
     without = [w for w in truth.get("without") or [] if _norm(w).strip()]

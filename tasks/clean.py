@@ -16,7 +16,8 @@ from functools import lru_cache
 from typing import Any
 
 from tasks.confidence import confidence, features
-from tasks.extract import EXTENSIVE_DATE_SEARCH, TRAFILATURA_OPTIONS, HtmlPage, choose_title, extract_html
+from tasks.extract import (EXTENSIVE_DATE_SEARCH, TRAFILATURA_OPTIONS, HtmlPage, choose_title, extract_html,
+                           mend_double_encoding)
 from tasks.models import Article, RawDocument, Rejected, article_id_for
 from tasks.reader import decode_text, record_fields, text_lines
 from tasks.recover import recover_page
@@ -28,7 +29,7 @@ __all__ = [
     "extract_html", "looks_like_label", "looks_like_title", "normalize", "parse_published", "read_document",
 ]
 
-CLEANER_VERSION = "9"
+CLEANER_VERSION = "10"
 
 
 # ------------------------------------------------------------------------------------ the stage
@@ -43,6 +44,8 @@ def clean_document(doc: RawDocument) -> Article | Rejected:
         cleaned = clean_segments(source.segments, title, detect_title=source.detect_title,
                                  link_texts=page.link_texts)
         extraction, certainty = source.extraction, 1.0  # text given as such is the text
+        if source.mended:
+            cleaned.flags.append("double_encoding_mended")
         if source.html is not None:  # an HTML page's body is the extraction's best guess
             body_features = features(source.segments, cleaned, page.link_texts)
             certainty = confidence(body_features)
@@ -78,6 +81,7 @@ class Source:
     page: HtmlPage | None = None
     extraction: str = "text"  # which extraction produced the lines (Article.extraction)
     html: bytes | str | None = None  # the page's HTML, when `page` was read from it
+    mended: bool = False  # text encoded twice as UTF-8 was decoded once more (`mend_double_encoding`)
 
 
 def read_document(doc: RawDocument) -> Source:
@@ -86,12 +90,14 @@ def read_document(doc: RawDocument) -> Source:
     if doc.media_type == "record":
         fields = record_fields(doc.raw, fields)
         if "html" in fields:
-            page = extract_html(fields["html"], fields.get("url"))
-            return Source(page.segments, False, fields, page, page.extraction, fields["html"])
+            html = mend_double_encoding(fields["html"])
+            page = extract_html(html, fields.get("url"))
+            return Source(page.segments, False, fields, page, page.extraction, html, html is not fields["html"])
         return Source(text_lines(str(fields["text"])), "title" not in fields, fields, extraction="record")
     if doc.media_type == "html":
-        page = extract_html(doc.raw, fields.get("url"))
-        return Source(page.segments, False, fields, page, page.extraction, doc.raw)
+        html = mend_double_encoding(doc.raw)
+        page = extract_html(html, fields.get("url"))
+        return Source(page.segments, False, fields, page, page.extraction, html, html is not doc.raw)
     return Source(text_lines(decode_text(doc.raw)), True, fields)
 
 

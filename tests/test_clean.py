@@ -344,3 +344,43 @@ def test_a_relative_canonical_in_a_file_neither_sets_the_url_nor_quarantines(tmp
     assert article.url is None and article.canonical_url is None
     validation = validate_articles([article])
     assert validation.valid == [article], validation.rejected
+
+
+# "Investor’s Guide — café" with its text encoded twice as UTF-8, as some publishers serve it.
+_TWICE = "Investor’s Guide — café".encode("utf-8").decode("latin-1").encode("utf-8")
+
+
+@pytest.mark.parametrize("raw, expected", [
+    (b"<p>An " + _TWICE + b"</p>", "<p>An Investor’s Guide — café</p>"),
+    (("<p>An " + _TWICE.decode("utf-8") + "</p>"), "<p>An Investor’s Guide — café</p>"),  # a JSON record's HTML
+])
+def test_text_encoded_twice_is_decoded_once_more(raw, expected) -> None:
+    from tasks.extract import mend_double_encoding
+
+    assert mend_double_encoding(raw) == expected
+
+
+@pytest.mark.parametrize("raw", [
+    "<p>São Paulo, pâté, Âge, déjà vu: “quoted” — 5 €</p>".encode("utf-8"),  # accents written as such
+    "<p>Garçon</p>".encode("latin-1"),                                         # not UTF-8: left to the parser
+    b"<p>\xc3\x83\xc2\xa9 \xff</p>",                                           # encoded twice, but not UTF-8
+])
+def test_text_encoded_once_is_left_as_it_is(raw) -> None:
+    from tasks.extract import mend_double_encoding
+
+    assert mend_double_encoding(raw) is raw
+
+
+def test_a_page_encoded_twice_gives_mended_title_and_body_and_says_so() -> None:
+    paragraphs = [f"Part {i}. An investor’s guide to the café’s accounts — in full. " + _SENTENCE for i in range(6)]
+    page = (b"<html><head><meta charset='utf-8'><title>" + _TWICE + b"</title></head><body><article><h1>"
+            + _TWICE + b"</h1>" + "".join(f"<p>{p}</p>" for p in paragraphs).encode("utf-8").decode("latin-1").encode()
+            + b"</article></body></html>")
+    article = clean_document(RawDocument("file:///twice.html", "html", page, sha256_hex(page), len(page)))
+    assert isinstance(article, Article)
+    assert article.title == "Investor’s Guide — café"
+    assert "An investor’s guide to the café’s accounts — in full." in article.body
+    assert "double_encoding_mended" in article.flags
+    plain = _story_page(paragraphs)
+    story = clean_document(RawDocument("file:///plain.html", "html", plain, sha256_hex(plain), len(plain)))
+    assert "café’s" in story.body and "double_encoding_mended" not in story.flags
