@@ -234,7 +234,7 @@ def mend_double_encoding(raw: bytes | str) -> bytes | str:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
             return raw
-    elif _DOUBLE_ENCODED.search(raw):
+    elif isinstance(raw, str) and _DOUBLE_ENCODED.search(raw):
         text = raw
     else:
         return raw
