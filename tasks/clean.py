@@ -90,15 +90,18 @@ def read_document(doc: RawDocument) -> Source:
     if doc.media_type == "record":
         fields = record_fields(doc.raw, fields)
         if "html" in fields:
-            html = mend_double_encoding(fields["html"])
-            page = extract_html(html, fields.get("url"))
-            return Source(page.segments, False, fields, page, page.extraction, html, html is not fields["html"])
+            return _read_html(fields["html"], fields)
         return Source(text_lines(str(fields["text"])), "title" not in fields, fields, extraction="record")
     if doc.media_type == "html":
-        html = mend_double_encoding(doc.raw)
-        page = extract_html(html, fields.get("url"))
-        return Source(page.segments, False, fields, page, page.extraction, html, html is not doc.raw)
+        return _read_html(doc.raw, fields)
     return Source(text_lines(decode_text(doc.raw)), True, fields)
+
+
+def _read_html(raw: bytes | str, fields: dict[str, Any]) -> Source:
+    """An HTML page, mended first where its text is encoded twice as UTF-8 (`mend_double_encoding`)."""
+    html = mend_double_encoding(raw)
+    page = extract_html(html, fields.get("url"))
+    return Source(page.segments, False, fields, page, page.extraction, html, mended=html is not raw)
 
 
 # ------------------------------------------------------------------------------------ assembly
