@@ -384,3 +384,48 @@ def test_a_page_encoded_twice_gives_mended_title_and_body_and_says_so() -> None:
     plain = _story_page(paragraphs)
     story = clean_document(RawDocument("file:///plain.html", "html", plain, sha256_hex(plain), len(plain)))
     assert "café’s" in story.body and "double_encoding_mended" not in story.flags
+
+
+def _page_with_discards(article: str) -> bytes:
+    return ("<html><head><title>Council delays the budget vote</title><style>p {color: red}</style>"
+            "<script>window.ads = [1, 2, 3];</script></head><body><nav><a href='/'>Home</a></nav>"
+            f"{article}<svg><g><path d='M0 0'/></g></svg><footer><p>Contact us</p><p>© 2026 The Gazette</p>"
+            "</footer></body></html>").encode()
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (EDGE_CASES / "html").glob("*.html")) + [
+    "article", "every paragraph in an aside", "text in JSON-LD only"])
+def test_dropping_what_trafilatura_discards_leaves_its_text_as_it_was(name: str) -> None:
+    import copy
+    import json
+
+    from tasks.extract import drop_unread, extract_lines, parse_html
+
+    paragraphs = "".join(f"<p>Part {i}. {_SENTENCE * 2}</p>" for i in range(8))
+    if name == "article":
+        raw = _page_with_discards(f"<article><h1>Council delays the budget vote</h1>{paragraphs}</article>")
+    elif name == "every paragraph in an aside":
+        raw = _page_with_discards(f"<aside class='story'>{paragraphs}</aside>")
+    elif name == "text in JSON-LD only":
+        ld = json.dumps({"@type": "NewsArticle", "articleBody": _SENTENCE * 12})
+        raw = _page_with_discards(f"<script type='application/ld+json'>{ld}</script><div id='app'>Loading</div>")
+    else:
+        raw = (EDGE_CASES / "html" / name).read_bytes()
+    tree = parse_html(raw)
+    whole = extract_lines(copy.deepcopy(tree), None)
+    drop_unread(tree)
+    assert tree.find(".//footer") is None and tree.find(".//svg") is None
+    assert extract_lines(tree, None) == whole and whole[0] != [""]
+
+
+def test_drop_unread_keeps_json_ld_and_the_text_after_a_dropped_element() -> None:
+    from tasks.extract import drop_unread, parse_html
+
+    tree = parse_html(b"<html><head><script>var a;</script><script type='application/ld+json'>{}</script>"
+                      b"<style>p{}</style></head><body><p>Before<svg><path/></svg> and after.</p>"
+                      b"<footer>Legal</footer>Closing words.</body></html>")
+    drop_unread(tree)
+    assert [el.get("type") for el in tree.iter("script")] == ["application/ld+json"]
+    assert tree.find(".//style") is None
+    assert tree.find(".//p").text_content() == "Before and after."
+    assert "Legal" not in tree.text_content() and "Closing words." in tree.text_content()
