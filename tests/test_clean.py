@@ -422,10 +422,12 @@ def test_drop_unread_keeps_json_ld_and_the_text_after_a_dropped_element() -> Non
     from tasks.extract import drop_unread, parse_html
 
     tree = parse_html(b"<html><head><script>var a;</script><script type='application/ld+json'>{}</script>"
-                      b"<style>p{}</style></head><body><p>Before<svg><path/></svg> and after.</p>"
+                      b"<style>p{}</style><meta name='x' content='y'><link rel='icon' href='/i.png'></head>"
+                      b"<body><p>Before<svg><path/></svg> and after.</p><form><input name='q'>Search</form>"
                       b"<footer>Legal</footer>Closing words.</body></html>")
     drop_unread(tree)
     assert [el.get("type") for el in tree.iter("script")] == ["application/ld+json"]
-    assert tree.find(".//style") is None
+    assert [el.tag for el in tree.iter("style", "meta", "link", "input")] == []
+    assert tree.find(".//form").text_content() == "Search"
     assert tree.find(".//p").text_content() == "Before and after."
     assert "Legal" not in tree.text_content() and "Closing words." in tree.text_content()
