@@ -3,9 +3,9 @@
 For every page of a WCXB-layout folder, each candidate extraction goes through newsflow's segment pass
 (tasks/segments.py) and is scored against the main text (token F1, as `newsflow eval` scores):
 
-  trafilatura as the cleaner runs it (`tasks.extract.extract_lines`: its fast pass, the full cascade where
-  that is short or run together), its full cascade alone ("trafilatura full"), `fast` (no fallback),
-  `favor_precision`, `favor_recall`, jusText (its own paragraphs, all stop-lists), readability-lxml
+  trafilatura as the cleaner runs it (`tasks.extract.drop_unread`, then `extract_lines`: its fast pass,
+  the full cascade where that is short or run together), its full cascade alone ("trafilatura full"),
+  `fast` (no fallback), `favor_precision`, `favor_recall`, jusText (its own paragraphs, all stop-lists), readability-lxml
   (`Document(tree).summary()` on a copy of newsflow's tree, one line per block element of the summary)
   and resiliparse (`extract_plain_text(main_content=True)` on its own parse, its lines; "resiliparse all"
   is the same without `main_content`, all the page's visible text).
@@ -123,10 +123,12 @@ def _extract(name: str, raw: bytes, tree, url: str | None) -> list[str]:
     import justext
     import trafilatura
 
-    from tasks.extract import TRAFILATURA_OPTIONS, extract_lines
+    from tasks.extract import TRAFILATURA_OPTIONS, drop_unread, extract_lines
 
     if name == "trafilatura":  # as the cleaner runs it: the fast pass, the full cascade where needed
-        return extract_lines(tree, url)[0]
+        pruned = deepcopy(tree)  # the cleaner prunes its own tree; this one is shared with the others
+        drop_unread(pruned)
+        return extract_lines(pruned, url)[0]
     if name == "justext":
         return [p.text for p in justext.justext(raw, _stoplist()) if not p.is_boilerplate]
     if name == "readability":
