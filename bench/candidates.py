@@ -202,6 +202,13 @@ def pair_features(row: dict, other: str) -> list[float]:
             overlap / nb if nb else 0.0, math.log1p(a["lines"]), math.log1p(b["lines"])]
 
 
+def require_extractors() -> None:
+    """Exit with how to install them when the second extractors are missing (they are bench-only)."""
+    missing = [m for m in ("readability", "resiliparse") if importlib.util.find_spec(m) is None]
+    if missing:
+        sys.exit(f"missing {', '.join(missing)}: pip install -c constraints.txt -e '.[bench]' readability-lxml")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("dataset", type=Path)
@@ -209,9 +216,7 @@ def main() -> None:
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--save", type=Path, help="pickle the per-page rows here (for bench/chooser.py)")
     args = ap.parse_args()
-    missing = [m for m in ("readability", "resiliparse") if importlib.util.find_spec(m) is None]
-    if missing:
-        sys.exit(f"missing {', '.join(missing)}: pip install -c constraints.txt -e '.[bench]' readability-lxml")
+    require_extractors()
     with ProcessPoolExecutor(args.workers) as pool:
         rows = [r for r in pool.map(page_candidates, find_pages(args.dataset), chunksize=8) if r is not None]
     if args.save:
