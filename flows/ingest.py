@@ -104,7 +104,8 @@ def _load_all(writer: BatchWriter, paths: list[Path], stream: CrawlStream | None
                            stream or ())
     try:
         writer.run(batches(docs, known, settings.batch_size, summary, writer.progress,
-                           expected=None if stream else _expected(paths, warc), workers=CORES), max_in_flight)
+                           expected=None if stream else _expected(paths, warc), workers=CORES), max_in_flight,
+                   load_max=settings.batch_size)
     except BaseException:
         if stream is not None:
             stream.stop()

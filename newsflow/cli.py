@@ -67,7 +67,8 @@ SourceOption = Annotated[Optional[str], typer.Option(
 ConfigOption = Annotated[Optional[Path], typer.Option(
     "--config", help="Sources config. Default: $NEWSFLOW_CONFIG, ./newsflow.toml, else the repository's.")]
 BatchSizeOption = Annotated[Optional[int], typer.Option(
-    help="Documents per batch (one task run, one transaction). Default: $NEWSFLOW_BATCH_SIZE or 400.",
+    help="Documents per batch (one task run, one transaction; small batches cleaned by the time the "
+    "writer reaches them load together, up to this many documents). Default: $NEWSFLOW_BATCH_SIZE or 400.",
     show_default=False)]
 RunnerOption = Annotated[Runner, typer.Option(
     help="Where cleaning batches run. thread: task runs in threads of this process, each feeding one "

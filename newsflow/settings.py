@@ -162,8 +162,10 @@ class Settings(BaseSettings):
     config: Path | None = Field(None, description="The sources config (--config); default ./newsflow.toml, "
                                 "else the repository's.")
     batch_size: int = Field(400, gt=0, description="Documents per batch: one cleaning task run, one "
-                            "validation, one load transaction. Each batch costs ~0.2 s of CPU besides its "
-                            "documents, so larger batches are cheaper per page; the last ones shrink.")
+                            "validation, one load transaction (small batches cleaned by the time the writer "
+                            "reaches them load together, up to this many documents). Each batch costs ~0.2 s "
+                            "of CPU besides its documents, so larger batches are cheaper per page; the last "
+                            "ones shrink.")
     max_document_bytes: int = Field(MAX_DOCUMENT_BYTES, gt=0, description="A file or download larger than "
                                     "this is quarantined unread.")
     document_time_limit: float = Field(DOCUMENT_TIME_LIMIT_S, gt=0, description="Seconds one document may take to clean "

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -262,27 +263,73 @@ class BatchWriter:
     totals: BatchCounts = field(default_factory=BatchCounts)
     loaded: int = 0  # batches finished so far
 
-    def run(self, docs: Iterable[list[RawDocument]], max_in_flight: int) -> None:
-        """Submit each batch for cleaning as it comes, at most `max_in_flight` at once, and finish
-        them in order."""
-        in_flight: deque = deque()
-        for batch in docs:
-            in_flight.append((batch, clean_batch_task.submit(Sealed(batch), self.limits)))
-            if self.loaded == 0 and len(in_flight) == 1:
-                preload_validation()  # GX imports while the helpers start, not after the first batch
-            if len(in_flight) >= max_in_flight:
-                self.finish(*in_flight.popleft())
-        while in_flight:
-            self.finish(*in_flight.popleft())
+    def run(self, docs: Iterable[list[RawDocument]], max_in_flight: int, load_max: int | None = None) -> None:
+        """Submit each batch for cleaning as it comes, at most `max_in_flight` being cleaned at once, and
+        load them in order as they are cleaned.
 
-    def finish(self, batch: list[RawDocument], future) -> None:
-        """Wait for one batch's cleaning, then validate and load it in its own transaction."""
-        cleaned = unpack_cleaned(future.result())
-        results = [r for r, _ in cleaned.results]
-        self.summary.slowest = sorted(self.summary.slowest + [(round(sec, 3), r.source_uri)
-                                                              for r, sec in cleaned.results], reverse=True)[:10]
-        articles = [r for r in results if isinstance(r, Article)]
-        rejected = [r for r in results if isinstance(r, Rejected)]
+        A batch cleaned ahead of an older one waits for it, but does not hold back the next submission
+        (at most 2 x `max_in_flight` batches are held). When the oldest is cleaned, the batches after it
+        that are cleaned too load with it, in one validation and one transaction of at most `load_max`
+        documents (default: the largest batch): a run's last, small batches, which all wait for the
+        bigger one before them, then cost one load instead of one each (~0.35 s of the writer's CPU
+        apiece besides their documents)."""
+        held: deque[tuple[list[RawDocument], Any]] = deque()  # submitted, not yet loaded, in order
+        cleaned: set[int] = set()  # ids of the futures whose batch is cleaned
+        signal = threading.Condition()
+
+        def on_cleaned(future) -> None:
+            with signal:
+                cleaned.add(id(future))
+                signal.notify()
+
+        def room() -> bool:  # for one more batch
+            return sum(id(f) not in cleaned for _, f in held) < max_in_flight and len(held) < 2 * max_in_flight
+
+        def wait_and_load(until: Callable[[], bool]) -> None:
+            with signal:
+                signal.wait_for(lambda: id(held[0][1]) in cleaned or until())
+            self._load_ready(held, cleaned, load_max)
+
+        for batch in docs:
+            future = clean_batch_task.submit(Sealed(batch), self.limits)
+            held.append((batch, future))
+            future.add_done_callback(on_cleaned)
+            if self.loaded == 0 and len(held) == 1:
+                preload_validation()  # GX imports while the helpers start, not after the first batch
+            self._load_ready(held, cleaned, load_max)
+            while not room():
+                wait_and_load(room)
+        while held:
+            wait_and_load(lambda: False)
+
+    def _load_ready(self, held: deque, cleaned: set[int], load_max: int | None) -> None:
+        """Load the oldest held batches while the oldest is cleaned, each time with the cleaned ones
+        right after it, up to `load_max` documents in all."""
+        while held and id(held[0][1]) in cleaned:
+            limit = load_max or max(len(b) for b, _ in held)
+            group = [held.popleft()]
+            size = len(group[0][0])
+            while held and id(held[0][1]) in cleaned and size + len(held[0][0]) <= limit:
+                size += len(held[0][0])
+                group.append(held.popleft())
+            self.finish(group)
+
+    def finish(self, group: list[tuple[list[RawDocument], Any]]) -> None:
+        """Take consecutive cleaned batches (oldest first), then validate and load them in one transaction."""
+        batch, results, packed = [], [], []
+        for docs, future in group:
+            cleaned = unpack_cleaned(future.result())
+            batch += docs
+            results += cleaned.results
+            packed += cleaned.packed
+            # Prefect's future and its state hold the batch's result in a reference cycle, freed only by
+            # a full garbage collection; emptying it keeps the writer's memory at the batches held.
+            cleaned.results, cleaned.packed = [], []
+        self.summary.slowest = sorted(self.summary.slowest + [(round(sec, 3), r.source_uri) for r, sec in results],
+                                      reverse=True)[:10]
+        rejected = [r for r, _ in results if isinstance(r, Rejected)]
+        articles = [r for r, _ in results if isinstance(r, Article)]
+        del results
         stages = {d.document_id: d.fields["stage"] for d in batch if d.error and d.fields.get("stage")}
         for r in rejected:  # e.g. a refused or failed download is a "fetch" rejection, not a "read" one
             r.stage = stages.get(r.document_id, r.stage)
@@ -294,16 +341,13 @@ class BatchWriter:
             seen[1] += bad
         fetch = self.fetch_rows(batch) if self.fetch_rows is not None else None
         counts = load_task(str(self.warehouse.analyst), self.run_id, quote(batch), quote(validation.valid),
-                           quote(rejected + wrong_language + validation.rejected), quote(cleaned.packed),
-                           quote(fetch))
+                           quote(rejected + wrong_language + validation.rejected), quote(packed), quote(fetch))
         self.totals.add(counts)
-        # Prefect's future and its state hold the batch's result in a reference cycle, freed only by a
-        # full garbage collection; emptying it now keeps the writer's memory at the batches in flight.
-        cleaned.results.clear()
-        cleaned.packed.clear()
-        self.loaded += 1
-        self.logger.info("batch %d: %d docs -> %d new, %d updated, %d unchanged, %d quarantined", self.loaded,
-                         len(batch), counts.new, counts.updated, counts.unchanged, counts.quarantined)
+        first = self.loaded + 1
+        self.loaded += len(group)
+        self.logger.info("%s: %d docs -> %d new, %d updated, %d unchanged, %d quarantined",
+                         f"batch {first}" if len(group) == 1 else f"batches {first}-{self.loaded}", len(batch),
+                         counts.new, counts.updated, counts.unchanged, counts.quarantined)
         if self.progress is not None:
             self.progress.advance(len(batch), sum(d.size_bytes for d in batch))
         if self.warehouse.checkpoint_when_due(reopen=self.reopen) and self.reopen:

@@ -57,7 +57,7 @@ def run_and_kill(server: PrefectServer, corpus, db, rng: random.Random, trial: i
     if mode == 0:
         deadline, marker, nth, pause = time.monotonic() + rng.uniform(0.1, 0.9) * run_seconds, None, 0, 0.0
     elif mode == 1:
-        deadline, marker, nth, pause = time.monotonic() + 120, "batch ", rng.randint(1, 4), rng.uniform(0, 0.5)
+        deadline, marker, nth, pause = time.monotonic() + 120, "- batch", rng.randint(1, 4), rng.uniform(0, 0.5)
     else:
         deadline, marker, nth, pause = time.monotonic() + 120, "validate-batch", rng.randint(1, 4), rng.uniform(0, 0.05)
     seen = 0
@@ -71,7 +71,7 @@ def run_and_kill(server: PrefectServer, corpus, db, rng: random.Random, trial: i
             proc.wait()
             return "finished"
         last = line
-        if marker and marker in line and ("Finished" in line or marker == "batch "):
+        if marker and marker in line and ("Finished" in line or marker == "- batch"):
             seen += 1
             if seen == nth:
                 time.sleep(pause)
