@@ -312,6 +312,7 @@ class BatchWriter:
             while held and id(held[0][1]) in cleaned and size + len(held[0][0]) <= limit:
                 size += len(held[0][0])
                 group.append(held.popleft())
+            cleaned.difference_update(id(f) for _, f in group)  # a freed future's id may be reused
             self.finish(group)
 
     def finish(self, group: list[tuple[list[RawDocument], Any]]) -> None:
