@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from tasks.evaluate import Page, find_pages  # noqa: E402
 from train_confidence import cleaned_page, host_folds  # noqa: E402
-from train_recover import fit, outcome, page_row  # noqa: E402
+from train_recover import candidate_arrays, out_of_fold, outcome, page_row  # noqa: E402
 
 TAKE = 0.8  # the shipped threshold of the line model
 RATIOS = (0.3, 0.4, 0.5, 0.6, 0.7)
@@ -68,9 +68,7 @@ def main() -> None:
 
     with ProcessPoolExecutor(args.workers) as pool:
         rows = [r for r in pool.map(gate_row, find_pages(args.dataset), chunksize=8) if r is not None]
-    x = np.vstack([r["x"] for r in rows if len(r["lines"])])
-    y = np.concatenate([r["y"] for r in rows if len(r["lines"])])
-    page_of = np.concatenate([[i] * len(r["lines"]) for i, r in enumerate(rows)]).astype(int)
+    x, y, page_of = candidate_arrays(rows)
     hosts = [r["host"] for r in rows]
     gate_x = np.array([r["gate"] for r in rows])
     ratio = gate_x[:, -3]  # the body's characters / the page's visible characters
@@ -82,11 +80,7 @@ def main() -> None:
     figures: dict[str, list[tuple]] = {name: [] for name, _ in settings}
     for seed in range(args.seeds):
         folds = host_folds(hosts, args.folds, seed)
-        p = np.zeros(len(y))
-        for k in range(args.folds):
-            test = folds[page_of] == k
-            p[test] = fit(x[~test], y[~test], seed).predict_proba(x[test])[:, 1]
-        take = p >= TAKE
+        take = out_of_fold(x, y, folds[page_of], args.folds, seed) >= TAKE
         gains = np.array([take[page_of == i].any() for i in range(len(rows))])
         gate_p = np.zeros(len(rows))
         for k in range(args.folds):

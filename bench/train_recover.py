@@ -78,6 +78,23 @@ def outcome(rows: list[dict], taken: list[np.ndarray]) -> tuple[float, float, in
     return float(np.mean(f1s)), left / max(sum(len(r["without"]) for r in rows), 1), boiler
 
 
+def candidate_arrays(rows: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """All pages' candidates stacked: their features, labels and the index of the page each is on."""
+    x = np.vstack([r["x"] for r in rows if len(r["lines"])])
+    y = np.concatenate([r["y"] for r in rows if len(r["lines"])])
+    page_of = np.concatenate([[i] * len(r["lines"]) for i, r in enumerate(rows)]).astype(int)
+    return x, y, page_of
+
+
+def out_of_fold(x: np.ndarray, y: np.ndarray, fold: np.ndarray, folds: int, seed: int) -> np.ndarray:
+    """Each candidate's probability from trees fit to the other folds (`fold`: each candidate's fold)."""
+    p = np.zeros(len(y))
+    for k in range(folds):
+        test = fold == k
+        p[test] = fit(x[~test], y[~test], seed).predict_proba(x[test])[:, 1]
+    return p
+
+
 def fit(x: np.ndarray, y: np.ndarray, seed: int = 0):
     from sklearn.ensemble import GradientBoostingClassifier
 
@@ -114,9 +131,7 @@ def main() -> None:
         rows = [r for r in pool.map(page_row, find_pages(args.dataset), chunksize=8) if r is not None]
     print(f"{len(rows)} pages, {sum(len(r['lines']) for r in rows)} candidate lines "
           f"({time.perf_counter() - started:.0f} s)")
-    x = np.vstack([r["x"] for r in rows if len(r["lines"])])
-    y = np.concatenate([r["y"] for r in rows if len(r["lines"])])
-    page_of = np.concatenate([[i] * len(r["lines"]) for i, r in enumerate(rows)]).astype(int)
+    x, y, page_of = candidate_arrays(rows)
     hosts = [r["host"] for r in rows]
 
     def split(take: np.ndarray) -> list[np.ndarray]:
@@ -128,11 +143,7 @@ def main() -> None:
     print(f"oracle:      F1 {oracle[0]:.4f}, without left {100 * oracle[1]:.2f}%, boilerplate pages {oracle[2]}")
     results: dict[float, list[tuple[float, float, int]]] = {t: [] for t in THRESHOLDS}
     for seed in range(args.seeds):
-        fold = host_folds(hosts, args.folds, seed)[page_of]
-        p = np.zeros(len(y))
-        for k in range(args.folds):
-            test = fold == k
-            p[test] = fit(x[~test], y[~test], seed).predict_proba(x[test])[:, 1]
+        p = out_of_fold(x, y, host_folds(hosts, args.folds, seed)[page_of], args.folds, seed)
         for t in THRESHOLDS:
             results[t].append(outcome(rows, split(p >= t)))
     print(f"out of fold ({args.folds} folds grouped by host, {args.seeds} seeds; mean over seeds):")
