@@ -21,7 +21,6 @@ boilerplate line). Usage:
 
 from __future__ import annotations
 
-import argparse
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -32,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from tasks.evaluate import Page, find_pages  # noqa: E402
 from train_confidence import cleaned_page, host_folds  # noqa: E402
-from train_recover import candidate_arrays, out_of_fold, outcome, page_row  # noqa: E402
+from train_recover import candidate_arrays, cv_parser, out_of_fold, outcome, row_of  # noqa: E402
 
 TAKE = 0.8  # the shipped threshold of the line model
 RATIOS = (0.3, 0.4, 0.5, 0.6, 0.7)
@@ -41,14 +40,13 @@ GATE_PROBABILITIES = (0.02, 0.05, 0.1)
 
 def gate_row(page: Page) -> dict | None:
     """train_recover's row of one page, plus the gate's features: what is known before resiliparse runs."""
-    from tasks.confidence import features
     from tasks.extract import parse_html
 
-    row = page_row(page)
-    if row is None:
+    read = cleaned_page(page)
+    if read is None:
         return None
-    raw, _truth, _host, source, cleaned = cleaned_page(page)
-    body_features = features(source.segments, cleaned, source.page.link_texts)
+    row = row_of(page, read)
+    raw, body_features = read[0], row["body_features"]
     tree = parse_html(raw)  # the cleaner's own parse; trafilatura prunes its copy of it
     page_chars = len(tree.text_content())
     p_chars = sum(len(p.text_content()) for p in tree.iter("p"))
@@ -59,12 +57,7 @@ def gate_row(page: Page) -> dict | None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("dataset")
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--folds", type=int, default=5)
-    parser.add_argument("--seeds", type=int, default=3)
-    args = parser.parse_args()
+    args = cv_parser(__doc__).parse_args()
 
     with ProcessPoolExecutor(args.workers) as pool:
         rows = [r for r in pool.map(gate_row, find_pages(args.dataset), chunksize=8) if r is not None]

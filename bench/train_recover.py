@@ -42,21 +42,26 @@ TREES = dict(n_estimators=200, learning_rate=0.05, max_depth=4, min_samples_leaf
 
 def page_row(page: Page) -> dict | None:
     """One page's body lines, candidates (lines, features, labels), main text and `without` snippets."""
+    read = cleaned_page(page)
+    return None if read is None else row_of(page, read)
+
+
+def row_of(page: Page, read: tuple) -> dict:
+    """`page_row` of a page already read by `cleaned_page`; also the body's confidence features."""
     from tasks.confidence import features
     from tasks.recover import page_candidates
 
-    read = cleaned_page(page)
-    if read is None:
-        return None
     raw, truth, host, source, cleaned = read
     links = source.page.link_texts
-    found = page_candidates(source.html, cleaned.segments, cleaned.title, links, features(source.segments, cleaned, links))
+    body_features = features(source.segments, cleaned, links)
+    found = page_candidates(source.html, cleaned.segments, cleaned.title, links, body_features)
     gold = truth["main_content"]
     gold_norm = _norm(gold)
     without = [w for w in truth.get("without") or [] if _norm(w).strip()]
     labels = np.array([_label(s, gold_norm, without) for s in found.lines], dtype=int)
     return {"page": page.page_id, "hash": page_hash(raw), "host": host, "body": cleaned.segments,
-            "lines": found.lines, "x": found.x, "y": labels, "gold": gold, "without": without}
+            "lines": found.lines, "x": found.x, "y": labels, "gold": gold, "without": without,
+            "body_features": body_features}
 
 
 def _label(line: str, gold_norm: str, without: list[str]) -> bool:
@@ -115,12 +120,18 @@ def export(model, x: np.ndarray, threshold: float, dataset: str, hashes: list[st
             "dataset": dataset, "pages": len(hashes), "page_hashes": sorted(hashes), "cv": cv, "params": TREES}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def cv_parser(description: str) -> argparse.ArgumentParser:
+    """The arguments of a script that scores the line model out of fold on a WCXB-layout folder."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("dataset")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seeds", type=int, default=3)
+    return parser
+
+
+def main() -> None:
+    parser = cv_parser(__doc__)
     parser.add_argument("--threshold", type=float, default=0.8, choices=THRESHOLDS,
                         help="the threshold written to the model file, with its cross-validated figures")
     parser.add_argument("--dry-run", action="store_true", help="print the figures, write no model file")
