@@ -59,7 +59,7 @@ class Runner(str, Enum):
 
 SourcesArgument = Annotated[Optional[list[str]], typer.Argument(
     help="Default: the bundled sample articles. Files, folders (recursive) or globs of .txt, .html/.htm, "
-    ".json or .jsonl articles or of web archives (.warc, .warc.gz, .arc, .arc.gz: their HTML responses), or "
+    ".json or .jsonl articles (each also gzip-compressed: .html.gz) or of web archives (.warc, .warc.gz, .arc, .arc.gz: their HTML responses), or "
     "http(s) URLs of pages, RSS/Atom feeds or sitemaps (which one is detected).",
     show_default=False)]
 SourceOption = Annotated[Optional[str], typer.Option(

@@ -1,15 +1,20 @@
 """Discover and read local documents: files, folders (recursive) and globs of .txt/.html/.json/.jsonl,
-and of web archives (.warc, .warc.gz, .arc, .arc.gz: tasks/warc.py)."""
+each also gzip-compressed (`page.html.gz`), and of web archives (.warc, .warc.gz, .arc, .arc.gz:
+tasks/warc.py)."""
 
 from __future__ import annotations
 
 import glob
+import gzip
 import hashlib
+import io
 import json
 import math
 import os
 import stat
 import time
+import zlib
+from collections import Counter
 from collections.abc import Container, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +43,27 @@ SETTLED_NS = 2_000_000_000
 
 
 Skipped = list[tuple[str, str]]  # (path, reason) of what discover passed over on purpose
+
+READABLE = ".txt, .html, .htm, .json or .jsonl (each also gzip-compressed: .html.gz) or a web archive"
+
+
+def file_kind(name: str | os.PathLike) -> tuple[str | None, bool]:
+    """What a file holds by its name: its kind in SUPPORTED_SUFFIXES (None: not a document file), and
+    whether it is gzip-compressed (`page.html.gz`, `records.jsonl.gz`). Web archives are told apart by
+    `is_web_archive`."""
+    root, ext = os.path.splitext(os.fspath(name).lower())
+    compressed = ext == ".gz"
+    if compressed:
+        ext = os.path.splitext(root)[1]
+    return SUPPORTED_SUFFIXES.get(ext), compressed
+
+
+def _suffixes(name: str) -> str:
+    """The name's file type as a user would write it: '.csv', '.csv.gz', or '(none)'."""
+    root, ext = os.path.splitext(name.lower())
+    if ext == ".gz" and os.path.splitext(root)[1]:
+        ext = os.path.splitext(root)[1] + ext
+    return ext or "(none)"
 
 
 def discover(sources: Iterable[str | Path], skipped: Skipped | None = None) -> list[Path]:
@@ -70,8 +96,15 @@ def discover(sources: Iterable[str | Path], skipped: Skipped | None = None) -> l
                 skipped.append((str(path), f"cannot be opened: {exc.strerror}"))
                 continue
             if stat.S_ISDIR(mode):
-                for child in _files_under(path, skipped):
+                other: Counter[str] = Counter()
+                for child in _files_under(path, skipped, other):
                     found[child] = None
+                if other:
+                    common = sorted(other.items(), key=lambda kv: (-kv[1], kv[0]))[:5]
+                    kinds = ", ".join(f"{ext} {n:,}" for ext, n in common)
+                    more = f" and {len(other) - 5} more types" if len(other) > 5 else ""
+                    skipped.append((str(path), f"{other.total():,} file(s) of other types passed over ({kinds}{more}); "
+                                               f"newsflow reads {READABLE}"))
             elif stat.S_ISREG(mode):
                 found[path.resolve()] = None
             else:
@@ -87,9 +120,9 @@ def _file_kind(mode: int) -> str:
     return "not a file"
 
 
-def _files_under(folder: Path, skipped: Skipped) -> list[Path]:
+def _files_under(folder: Path, skipped: Skipped, other: Counter[str]) -> list[Path]:
     """The supported files under `folder`, resolved, in the order `sorted(folder.rglob("*"))` lists them
-    (symlinked folders are not entered, symlinked files are followed).
+    (symlinked folders are not entered, symlinked files are followed); `other` counts the rest by type.
 
     One `scandir` per folder: the entry types come with the listing, so only symlinks are resolved
     and nothing is stat'ed; listing is on every run's critical path, reruns included.
@@ -109,7 +142,10 @@ def _files_under(folder: Path, skipped: Skipped) -> list[Path]:
             try:
                 if entry.is_dir(follow_symlinks=False):
                     pending.append((real / entry.name, parts))
-                elif os.path.splitext(entry.name)[1].lower() in SUPPORTED_SUFFIXES or is_web_archive(entry.name):
+                elif file_kind(entry.name)[0] is None and not is_web_archive(entry.name):
+                    if not entry.is_dir():  # a symlinked folder is not entered, nor counted
+                        other[_suffixes(entry.name)] += 1
+                else:
                     if entry.is_file():  # follows a symlink, as Path.is_file does
                         target = real / entry.name
                         found.append((parts, target.resolve() if entry.is_symlink() else target))
@@ -136,19 +172,27 @@ def _is_stored(uri: str, kind: str | None, st: os.stat_result, stored: Container
     return kind in ("text", "html") and (uri, st.st_size, st.st_mtime_ns) in stored
 
 
+def _plain_kind(path: Path) -> str | None:
+    """The file's kind when it may be recognised as stored by size and time: an uncompressed .txt/.html
+    (a compressed file's stored size is its content's, so it is read and compared by hash instead)."""
+    kind, compressed = file_kind(path.name)
+    return None if compressed else kind
+
+
 def needs_reading(path: Path, stored: Container[tuple[str, int, int]]) -> bool:
     """Whether `read_all` would read this file of `discover`'s, i.e. it is not a .txt/.html file that
-    `stored` holds as it is now (a JSON file is always read: its records are checked one by one)."""
+    `stored` holds as it is now (a JSON or compressed file is always read: its content is checked)."""
     try:
-        return not _is_stored(path.as_uri(), SUPPORTED_SUFFIXES.get(path.suffix.lower()), path.stat(), stored)
+        return not _is_stored(path.as_uri(), _plain_kind(path), path.stat(), stored)
     except OSError:
         return True
 
 
 def read_path(path: Path, max_bytes: int = MAX_DOCUMENT_BYTES, stored: Container[tuple[str, int, int]] = (),
               resolved: bool = False, warc: WarcReading | None = None) -> Iterator[RawDocument | StoredFile]:
-    """Yield the documents in one file: one for .txt/.html, one per record for .json/.jsonl, one per
-    HTML response of a web archive (streamed; `warc` filters and counts its records).
+    """Yield the documents in one file: one for .txt/.html, one per record for .json/.jsonl (each also
+    gzip-compressed: decompressed up to `max_bytes`), one per HTML response of a web archive (streamed;
+    `warc` filters and counts its records).
 
     A .txt/.html file whose (uri, size, mtime_ns) is in `stored` yields a StoredFile instead, unread.
     Never raises on bad content: unreadable input becomes a RawDocument with `error` set. `resolved`
@@ -158,14 +202,14 @@ def read_path(path: Path, max_bytes: int = MAX_DOCUMENT_BYTES, stored: Container
         yield from read_warc(path, max_bytes, warc)
         return
     uri = (path if resolved else path.resolve()).as_uri()
-    kind = SUPPORTED_SUFFIXES.get(path.suffix.lower())
+    kind, compressed = file_kind(path.name)
     mtime_ns = None
     try:
         st = path.stat()
-        if _is_stored(uri, kind, st, stored):
+        if not compressed and _is_stored(uri, kind, st, stored):
             yield StoredFile(uri, st.st_size)
             return
-        if kind in ("text", "html"):
+        if kind in ("text", "html") and not compressed:
             if time.time_ns() - st.st_mtime_ns >= SETTLED_NS:
                 mtime_ns = st.st_mtime_ns
         if kind is not None and st.st_size <= max_bytes:
@@ -178,8 +222,14 @@ def read_path(path: Path, max_bytes: int = MAX_DOCUMENT_BYTES, stored: Container
         return
     if kind is None:
         yield RawDocument(uri, "unknown", None, digest, size,
-                          error=f"unsupported file type '{path.suffix}'; use .txt, .html, .htm, .json or .jsonl")
+                          error=f"unsupported file type '{_suffixes(path.name)}'; use {READABLE}")
         return
+    if compressed and raw is not None:
+        raw, error = _gunzip(raw, max_bytes)
+        if raw is None:
+            yield RawDocument(uri, kind, None, digest, size, error=error)
+            return
+        digest, size = sha256_hex(raw), len(raw)  # the content's, as for the same file uncompressed
     if raw is None or size > max_bytes:  # (it may have grown between stat and read)
         yield RawDocument(uri, kind, None, digest, size,
                           error=f"file too large ({size:,} bytes > limit {max_bytes:,}); raise "
@@ -194,6 +244,20 @@ def read_path(path: Path, max_bytes: int = MAX_DOCUMENT_BYTES, stored: Container
         yield from _jsonl_records(uri, raw)
     else:
         yield from _json_records(uri, raw)
+
+
+def _gunzip(data: bytes, max_bytes: int) -> tuple[bytes | None, str | None]:
+    """(the decompressed content of every gzip member, None), or (None, why not). Never more than
+    `max_bytes` + 1 bytes are inflated, so a small file that unpacks to gigabytes costs nothing."""
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as fh:
+            out = fh.read(max_bytes + 1)
+    except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
+        return None, f"not a readable gzip file: {_one_line(exc)}"
+    if len(out) > max_bytes:
+        return None, (f"file too large once decompressed (over the limit of {max_bytes:,} bytes); raise "
+                      "NEWSFLOW_MAX_DOCUMENT_BYTES to accept it")
+    return out, None
 
 
 # The fields newsflow reads from a record; all must be strings (or null). Other fields are kept as they are.

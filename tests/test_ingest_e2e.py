@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import shutil
@@ -51,6 +52,10 @@ def mixed_inputs(tmp_path: Path, samples_dir: Path) -> Path:
         + "[\"not\", \"an\", \"object\"]\n"
         + "{broken json\n"
     )
+    page = (REPO / "tests" / "data" / "edge_cases" / "html" / "e01_also_read.html").read_bytes()
+    (bad / "page.html.gz").write_bytes(gzip.compress(page))
+    (bad / "bomb.txt.gz").write_bytes(gzip.compress(b"word " * 40_000))  # over the limit once decompressed
+    (bad / "photo.png").write_bytes(b"\x89PNG\r\n\x1a\n")  # not a document type: passed over, said so
     _age(src)
     return src
 
@@ -67,13 +72,15 @@ def test_ingest_loads_good_quarantines_bad_and_is_idempotent(mixed_inputs: Path,
     env = {"NEWSFLOW_MAX_DOCUMENT_BYTES": "100000"}
     first = run_cli("ingest", str(mixed_inputs), "--db", str(db_file), "--batch-size", "4", env=env)
     assert "documents seen" in first.stdout
+    assert "1 file(s) of other types passed over (.png 1)" in first.stdout
 
     articles = rows(db_file, "select source_uri, title, author, extra from articles order by source_uri")
     uris = [a[0] for a in articles]
-    assert len(articles) == 6  # the five samples and the good JSON line
+    assert len(articles) == 7  # the five samples, the good JSON line and the compressed page
     assert sum(u.endswith(".txt") for u in uris) == 5
     record = next(a for a in articles if "records.jsonl#L1" in a[0])
     assert record[1] == "Harbour bridge reopens" and record[2] == "A. Writer"
+    assert any(u.endswith("page.html.gz") for u in uris)
     assert json.loads(record[3]) == {"topic": "local"}  # unknown fields kept
 
     quarantine = dict(rows(db_file, "select regexp_extract(source_uri, '[^/]+$'), array_to_string(reasons, '; ') "
@@ -82,15 +89,17 @@ def test_ingest_loads_good_quarantines_bad_and_is_idempotent(mixed_inputs: Path,
     assert "binary content" in quarantine["binary.txt"]
     assert "not valid UTF-8" in quarantine["latin1.txt"]
     assert "too large" in quarantine["huge.txt"]
+    assert "too large once decompressed" in quarantine["bomb.txt.gz"]
     assert "body has" in quarantine["short.txt"]
     assert "not an object" in quarantine["records.jsonl#L2"]
     assert "not valid JSON" in quarantine["records.jsonl#L3"]
-    assert len(quarantine) == 7
+    assert len(quarantine) == 8
 
-    segments = rows(db_file, "select rule, count(*) from removed_segments group by rule")
+    segments = rows(db_file, "select rule, count(*) from removed_segments join articles using (article_id) "
+                             "where source_uri like '%.txt' group by rule")
     assert dict(segments)["teaser"] == 4
     run = rows(db_file, "select status, documents_seen, articles_new, quarantined from runs")
-    assert run == [("completed", 13, 6, 7)]
+    assert run == [("completed", 15, 7, 8)]
 
     before = {t: rows(db_file, f"select * from {t} order by all")
               for t in ("articles", "documents", "removed_segments", "quarantine")}
@@ -103,7 +112,7 @@ def test_ingest_loads_good_quarantines_bad_and_is_idempotent(mixed_inputs: Path,
     # Nothing changed, so the analyst file was not copied again; the run is recorded in the working db.
     last = rows(work_db_path(db_file), "select documents_seen, articles_new, articles_unchanged, quarantined "
                                        "from runs order by started_at desc limit 1")
-    assert last == [(13, 0, 13, 0)]
+    assert last == [(15, 0, 15, 0)]
     assert rows(db_file, "select count(*) from runs") == [(1,)]
 
 

@@ -20,13 +20,13 @@ def test_discover_lists_a_folder_as_sorted_rglob_would(tmp_path: Path):
     order, symlinked files followed, symlinked folders not entered, duplicates once."""
     import os
 
-    from newsflow.settings import SUPPORTED_SUFFIXES
+    from tasks.sources import file_kind
 
     root, outside = tmp_path / "root", tmp_path / "outside"
     for folder in ("a/b", "a-c", "A", "deep/er/still"):
         (root / folder).mkdir(parents=True)
     outside.mkdir()
-    for name in ("a/x.txt", "a-c/y.HTML", "a/b/z.json", "A/q.jsonl", "a.txt", "top.htm", ".hidden.txt", ".txt",
+    for name in ("a/x.txt", "a/x.html.gz", "a/x.csv.gz", "a-c/y.HTML", "a/b/z.json", "A/q.jsonl", "a.txt", "top.htm", ".hidden.txt", ".txt",
                  "noext", "a/b/.x.md", "Z.TXT", "a/b/c.txt", "deep/er/still/d.html"):
         (root / name).write_text("x")
     (outside / "o.txt").write_text("o")
@@ -37,8 +37,8 @@ def test_discover_lists_a_folder_as_sorted_rglob_would(tmp_path: Path):
 
     expected = list(dict.fromkeys(
         child.resolve() for child in sorted(root.rglob("*"))
-        if child.is_file() and child.suffix.lower() in SUPPORTED_SUFFIXES))
-    assert len(expected) == 11
+        if child.is_file() and file_kind(child.name)[0]))
+    assert len(expected) == 12
     assert discover([root]) == expected
     assert discover([os.path.relpath(root)]) == expected
 
@@ -122,3 +122,58 @@ def test_stored_files_are_skipped_unread_and_fresh_ones_carry_no_time(tmp_path: 
     os.utime(records, ns=(settled, settled))
     stored = {(records.resolve().as_uri(), records.stat().st_size, settled)}
     assert [d.mtime_ns for d in read_path(records, stored=stored)] == [None]
+
+
+def test_gzip_compressed_files_read_as_their_content(tmp_path: Path):
+    import gzip
+
+    from tasks.models import sha256_hex
+
+    page = b"<html><body><article><p>" + b"A story. " * 50 + b"</p></article></body></html>"
+    (tmp_path / "page.html.gz").write_bytes(gzip.compress(page))
+    lines = [json.dumps({"url": f"https://e.com/{i}", "title": "T", "text": "body"}) for i in range(2)]
+    # two gzip members, as `cat a.gz b.gz` makes: both are read
+    (tmp_path / "feed.JSONL.GZ").write_bytes(gzip.compress(lines[0].encode() + b"\n") + gzip.compress(lines[1].encode()))
+    (doc,) = read_path(tmp_path / "page.html.gz")
+    assert (doc.media_type, doc.raw, doc.error) == ("html", page, None)
+    assert (doc.raw_sha256, doc.size_bytes) == (sha256_hex(page), len(page))  # as the page uncompressed
+    assert doc.mtime_ns is None  # read and compared by content on every run, never by size and time
+    records = list(read_path(tmp_path / "feed.JSONL.GZ"))
+    assert [json.loads(r.raw)["url"] for r in records] == ["https://e.com/0", "https://e.com/1"]
+    assert records[1].source_uri.endswith("feed.JSONL.GZ#L2")
+
+
+def test_gzip_bombs_and_broken_gzip_are_refused_with_reasons(tmp_path: Path):
+    import gzip
+
+    (tmp_path / "bomb.txt.gz").write_bytes(gzip.compress(b"\0" * 5_000_000))  # ~5 KB that unpacks to 5 MB
+    (tmp_path / "plain.html.gz").write_bytes(b"<html>not compressed at all</html>")
+    text = " ".join(f"word{i}" for i in range(5000)).encode()
+    (tmp_path / "cut.html.gz").write_bytes(gzip.compress(text)[:-100])  # the last block and trailer lost
+    (bomb,) = read_path(tmp_path / "bomb.txt.gz", max_bytes=100_000)
+    assert bomb.raw is None and bomb.error.startswith("file too large once decompressed (over the limit of 100,000")
+    (plain,) = read_path(tmp_path / "plain.html.gz")
+    assert plain.raw is None and plain.error.startswith("not a readable gzip file: Not a gzipped file")
+    (cut,) = read_path(tmp_path / "cut.html.gz")
+    assert cut.raw is None and cut.error.startswith("not a readable gzip file: Compressed file ended")
+
+
+def test_a_folder_names_the_files_it_passes_over(tmp_path: Path):
+    import gzip
+
+    (tmp_path / "in" / "img").mkdir(parents=True)
+    (tmp_path / "in" / "a.html.gz").write_bytes(gzip.compress(b"<p>x</p>"))
+    (tmp_path / "in" / "b.txt").write_text("x")
+    for name in ("img/1.png", "img/2.png", "data.csv.gz", "notes"):
+        (tmp_path / "in" / name).write_bytes(b"x")
+    skipped: list[tuple[str, str]] = []
+    found = discover([tmp_path / "in"], skipped)
+    assert [p.name for p in found] == ["a.html.gz", "b.txt"]
+    assert skipped == [(str(tmp_path / "in"), "4 file(s) of other types passed over (.png 2, (none) 1, .csv.gz 1); "
+                                              "newsflow reads .txt, .html, .htm, .json or .jsonl (each also "
+                                              "gzip-compressed: .html.gz) or a web archive")]
+    (tmp_path / "only").mkdir()
+    (tmp_path / "only" / "c.html").write_text("x")
+    assert discover([tmp_path / "only"], skipped) and len(skipped) == 1  # nothing passed over: no line
+    (doc,) = read_path(tmp_path / "in" / "data.csv.gz")  # named on its own, it is an error document
+    assert doc.error.startswith("unsupported file type '.csv.gz'; use .txt, .html")
