@@ -43,6 +43,8 @@ def schema_summary(con: duckdb.DuckDBPyConnection) -> str:
     """The README's schema section: one line per view and table with its COMMENT."""
     lines = ["| object | kind | what it holds |", "|---|---|---|"]
     lines += [f"| `{name}` | {kind} | {(comment or '').replace('|', '/')} |" for name, kind, comment in _objects(con)]
+    lines += ["| `fts_main_articles` | schema | The full-text index over articles: "
+              "`fts_main_articles.match_bm25(article_id, 'words')`. |"]
     lines += ["", "Every column is described in [docs/schema.md](docs/schema.md); files, stories, entities, "
               "citations and search in [docs/warehouse.md](docs/warehouse.md)."]
     return "\n".join(lines)
@@ -55,6 +57,13 @@ def replace_section(text: str, section: str) -> str:
         head, rest = text.split(README_START, 1)
         return head + block + rest.split(README_END, 1)[1]
     return text.rstrip("\n") + "\n\n## Warehouse schema\n\n" + block + "\n"
+
+
+# The full-text index is DuckDB's fts extension's own schema, built by each run (not by a migration).
+FTS_NOTE = ("The full-text index over `articles` (title and body), brought up to date in each load: "
+            "query it with `fts_main_articles.match_bm25(article_id, 'words')` (a BM25 score, null where "
+            "nothing matches; docs/warehouse.md, Search). Its tables (`dict`, `docs`, `fields`, `stats`, "
+            "`stopwords`, `terms`) hold the index in the fts extension's layout: query it through match_bm25.")
 
 
 def schema_markdown(con: duckdb.DuckDBPyConnection) -> str:
@@ -80,4 +89,5 @@ def schema_markdown(con: duckdb.DuckDBPyConnection) -> str:
             text = (ccomment or "").replace("|", "\\|").replace("\n", " ")
             lines.append(f"| `{col}` | {typ} | {text} |")
         lines.append("")
+    lines += ["## `fts_main_articles` (schema)", "", FTS_NOTE, ""]
     return "\n".join(lines)

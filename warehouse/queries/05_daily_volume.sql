@@ -1,4 +1,5 @@
--- What arrived per day and outlet (the last 30 days).
+-- Articles per day and outlet over the last 30 days, by the day each was published (the day it was
+-- first loaded when the page states no date): older pages loaded today do not show here.
 select day, outlet, articles, words, stories
 from v_daily_volume
 where day >= current_date - interval 30 days
