@@ -304,7 +304,7 @@ def move_raw_to_archive(con: duckdb.DuckDBPyConnection, config: ArchiveConfig, b
     while rows := con.execute(statement("raw_to_archive"), [batch_size]).fetchall():
         packed = [pack_record(_legacy_document(row)) for row in rows]
         done, refs = append(con, config, packed)
-        table = pa.table({"document_id": [r[0] for r in rows],
+        table = pa.table({"document_id": pa.array([r[0] for r in rows], type=pa.string()),
                           "archive_file": pa.array([x and x.file for x in refs], type=pa.string()),
                           "archive_offset": pa.array([x and x.offset for x in refs], type=pa.int64()),
                           "archive_length": pa.array([x and x.length for x in refs], type=pa.int64()),

@@ -156,16 +156,23 @@ def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, status: str, seen: i
             )
 
 
+def _strings(values: list[str | None]) -> pa.Array:
+    """A string column. Every column of a batch's tables has its type stated: a column without values
+    (a batch whose documents were all quarantined has no articles) would otherwise be typed null, and
+    DuckDB may then bind it as an integer against the warehouse's columns."""
+    return pa.array(values, type=pa.string())
+
+
 def _documents_table(docs: list[RawDocument], run_id: str, now: datetime,
                      refs: list[A.ArchiveRef | None]) -> pa.Table:
     return pa.table({
-        "document_id": [d.document_id for d in docs],
-        "source_uri": [d.source_uri for d in docs],
-        "media_type": [d.media_type for d in docs],
-        "raw_sha256": [d.raw_sha256 for d in docs],
+        "document_id": _strings([d.document_id for d in docs]),
+        "source_uri": _strings([d.source_uri for d in docs]),
+        "media_type": _strings([d.media_type for d in docs]),
+        "raw_sha256": _strings([d.raw_sha256 for d in docs]),
         "size_bytes": pa.array([d.size_bytes for d in docs], type=pa.int64()),
-        "fields": [json.dumps(d.fields, default=str) if d.fields else None for d in docs],
-        "run_id": [run_id] * len(docs),
+        "fields": _strings([json.dumps(d.fields, default=str) if d.fields else None for d in docs]),
+        "run_id": _strings([run_id] * len(docs)),
         "received_at": pa.array([now] * len(docs), type=pa.timestamp("us", tz="UTC")),
         "source_mtime_ns": pa.array([d.mtime_ns for d in docs], type=pa.int64()),
         "archive_file": pa.array([r and r.file for r in refs], type=pa.string()),
@@ -177,12 +184,12 @@ def _documents_table(docs: list[RawDocument], run_id: str, now: datetime,
 
 def _articles_table(articles: list[Article], run_id: str, version: str, now: datetime) -> pa.Table:
     return pa.table({
-        "article_id": [a.article_id for a in articles],
-        "document_id": [a.document_id for a in articles],
-        "source_uri": [a.source_uri for a in articles],
+        "article_id": _strings([a.article_id for a in articles]),
+        "document_id": _strings([a.document_id for a in articles]),
+        "source_uri": _strings([a.source_uri for a in articles]),
         "url": pa.array([a.url for a in articles], type=pa.string()),
         "title": pa.array([a.title for a in articles], type=pa.string()),
-        "body": [a.body for a in articles],
+        "body": _strings([a.body for a in articles]),
         "published_at": pa.array([a.published_at for a in articles], type=pa.string()),
         "author": pa.array([a.author for a in articles], type=pa.string()),
         "language": pa.array([a.language for a in articles], type=pa.string()),
@@ -192,11 +199,11 @@ def _articles_table(articles: list[Article], run_id: str, version: str, now: dat
         "flags": pa.array([a.flags for a in articles], type=pa.list_(pa.string())),
         "extra": pa.array([json.dumps(a.extra, default=str) if a.extra else None for a in articles], type=pa.string()),
         "word_count": pa.array([a.word_count for a in articles], type=pa.int32()),
-        "content_hash": [a.content_hash for a in articles],
-        "cleaner_version": [version] * len(articles),
+        "content_hash": _strings([a.content_hash for a in articles]),
+        "cleaner_version": _strings([version] * len(articles)),
         "extraction": pa.array([a.extraction for a in articles], type=pa.string()),
         "extraction_confidence": pa.array([a.extraction_confidence for a in articles], type=pa.float64()),
-        "run_id": [run_id] * len(articles),
+        "run_id": _strings([run_id] * len(articles)),
         "now": pa.array([now] * len(articles), type=pa.timestamp("us", tz="UTC")),
     })
 
@@ -213,11 +220,11 @@ def _segments_table(articles: list[Article]) -> pa.Table:
 
 def _quarantine_table(rejected: list[Rejected], run_id: str, now: datetime) -> pa.Table:
     return pa.table({
-        "document_id": [r.document_id for r in rejected],
-        "source_uri": [r.source_uri for r in rejected],
-        "stage": [r.stage for r in rejected],
+        "document_id": _strings([r.document_id for r in rejected]),
+        "source_uri": _strings([r.source_uri for r in rejected]),
+        "stage": _strings([r.stage for r in rejected]),
         "reasons": pa.array([r.reasons for r in rejected], type=pa.list_(pa.string())),
-        "run_id": [run_id] * len(rejected),
+        "run_id": _strings([run_id] * len(rejected)),
         "quarantined_at": pa.array([now] * len(rejected), type=pa.timestamp("us", tz="UTC")),
     })
 

@@ -150,7 +150,7 @@ def _stored_candidates(con: duckdb.DuckDBPyConnection,
     The signatures come back as Arrow arrays, not Python lists: a batch fetches ~10,000 of them once
     the warehouse holds a few thousand articles (128 integers each, ~0.2 s as Python objects)."""
     bands = pa.table({
-        "article_id": [x[0] for x in rows],
+        "article_id": pa.array([x[0] for x in rows], type=pa.string()),
         "band": pa.array([x[1] for x in rows], type=pa.int16()),
         "bucket": pa.array([x[2] for x in rows], type=pa.int64()),
     })
@@ -207,8 +207,8 @@ def write_assignments(con: duckdb.DuckDBPyConnection, assignments: list[Assignme
         if a.article_id in keep:
             a.story_id = keep[a.article_id]
     story = pa.table({
-        "article_id": ids,
-        "story_id": [a.story_id for a in assignments],
+        "article_id": pa.array(ids, type=pa.string()),
+        "story_id": pa.array([a.story_id for a in assignments], type=pa.string()),
         "matched_article_id": pa.array([a.matched_article_id for a in assignments], type=pa.string()),
         "similarity": pa.array([a.similarity for a in assignments], type=pa.float64()),
         "feature_count": pa.array([a.feature_count for a in assignments], type=pa.int32()),
@@ -220,7 +220,7 @@ def write_assignments(con: duckdb.DuckDBPyConnection, assignments: list[Assignme
     story_bands = pa.table({
         "band": pa.array([x[1] for x in bands], type=pa.int16()),
         "bucket": pa.array([x[2] for x in bands], type=pa.int64()),
-        "article_id": [x[0] for x in bands],
+        "article_id": pa.array([x[0] for x in bands], type=pa.string()),
     })
     with registered(con, b_story=story, b_story_bands=story_bands):
         con.execute("insert into stories select story_id, article_id, title, ? from b_story "

@@ -114,3 +114,16 @@ def test_extraction_and_its_confidence_are_stored_and_updated(tmp_path: Path):
     L.load_batch(con, "r2", "v", [text_doc], [moved], [])
     assert con.execute("select extraction, extraction_confidence from articles where source_uri = ?",
                        [text_doc.source_uri]).fetchone() == ("record", 0.5)
+
+
+def test_a_batch_without_articles_loads_into_a_warehouse_that_has_some(tmp_path: Path):
+    """Every document of a batch quarantined: its (empty) articles table must still bind to the
+    warehouse's columns, whatever DuckDB would guess for columns with no values."""
+    con = L.connect(tmp_path / "w.duckdb")
+    docs = [doc(1), doc(2)]
+    L.load_batch(con, "r1", "v", docs, [article(d) for d in docs], [])
+    empty = doc(3)
+    counts = L.load_batch(con, "r2", "v", [empty], [], [Rejected(empty.document_id, empty.source_uri, "extract",
+                                                                  ["empty file"])])
+    assert (counts.new, counts.updated, counts.unchanged, counts.quarantined) == (0, 0, 0, 1)
+    assert con.execute("select count(*) from articles").fetchone()[0] == 2
