@@ -79,6 +79,8 @@ def discover(sources: Iterable[str | Path], skipped: Skipped | None = None) -> l
     found: dict[Path, None] = {}
     for source in sources:
         text = str(source)
+        if not text.strip():  # Path("") is the current folder: never read it unasked
+            raise SourceError("an empty SOURCE names nothing (an unset shell variable?)")
         if any(ch in text for ch in "*?["):
             matches = [Path(p) for p in sorted(glob.glob(text, recursive=True))]
             if not matches:

@@ -48,6 +48,9 @@ def test_discover_missing_source_names_it(tmp_path: Path):
         discover([tmp_path / "nope.txt"])
     with pytest.raises(SourceError, match="matches no file"):
         discover([str(tmp_path / "*.jsonl")])
+    for empty in ("", "  "):  # not the current folder
+        with pytest.raises(SourceError, match="an empty SOURCE names nothing"):
+            discover([empty])
 
 
 def test_jsonl_records_good_and_bad_lines(tmp_path: Path):
