@@ -335,14 +335,18 @@ class BatchWriter:
         for r in rejected:  # e.g. a refused or failed download is a "fetch" rejection, not a "read" one
             r.stage = stages.get(r.document_id, r.stage)
         articles, wrong_language = self._language_split(articles)
-        validation = validate_task(quote(articles), self.run_id)
-        for name, (ok, bad) in validation.per_expectation.items():
-            seen = self.summary.expectations.setdefault(name, [0, 0])
-            seen[0] += ok
-            seen[1] += bad
-        fetch = self.fetch_rows(batch) if self.fetch_rows is not None else None
-        counts = load_task(str(self.warehouse.analyst), self.run_id, quote(batch), quote(validation.valid),
-                           quote(rejected + wrong_language + validation.rejected), quote(packed), quote(fetch))
+        rejected += wrong_language
+        counts = BatchCounts()
+        for docs, records, versions in in_rounds(batch, packed, articles):
+            validation = validate_task(quote(versions), self.run_id)
+            for name, (ok, bad) in validation.per_expectation.items():
+                seen = self.summary.expectations.setdefault(name, [0, 0])
+                seen[0] += ok
+                seen[1] += bad
+            fetch = self.fetch_rows(docs) if self.fetch_rows is not None else None
+            counts.add(load_task(str(self.warehouse.analyst), self.run_id, quote(docs), quote(validation.valid),
+                                 quote(rejected + validation.rejected), quote(records), quote(fetch)))
+            rejected = []
         self.totals.add(counts)
         first = self.loaded + 1
         self.loaded += len(group)
@@ -362,6 +366,31 @@ class BatchWriter:
                           [f"language '{a.language}' is not the source's language '{self.language}'"])
                  for a in articles if a.language and a.language != self.language]
         return kept, wrong
+
+
+def in_rounds(batch: list[RawDocument], packed: list, articles: list[Article]
+              ) -> list[tuple[list[RawDocument], list, list[Article]]]:
+    """A load's (documents, packed records, articles) in rounds: the first version of each article id,
+    then the second, and so on, each round with the documents its articles came from (the rest of the
+    batch goes with the first). One round unless an article comes twice: a URL listed twice in a feed,
+    a file or a web archive, or in batches loaded together. It then loads as it would from batches
+    one after another, the later version updating the earlier, instead of both failing validation."""
+    rounds: list[list[Article]] = []
+    version: dict[str, int] = {}
+    for a in articles:
+        k = version[a.article_id] = version.get(a.article_id, -1) + 1
+        if k == len(rounds):
+            rounds.append([])
+        rounds[k].append(a)
+    if len(rounds) <= 1:
+        return [(batch, packed, articles)]
+    round_of = {a.document_id: k for k, versions in enumerate(rounds) for a in versions}
+    split: list[tuple[list[RawDocument], list]] = [([], []) for _ in rounds]
+    for doc, record in zip(batch, packed):
+        docs, records = split[round_of.get(doc.document_id, 0)]
+        docs.append(doc)
+        records.append(record)
+    return [(docs, records, versions) for (docs, records), versions in zip(split, rounds)]
 
 
 def summary_markdown(s: RunSummary) -> str:

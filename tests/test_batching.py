@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from tasks.pipeline import RunSummary, batches
+from tasks.pipeline import RunSummary, batches, in_rounds
 from newsflow.settings import MIN_BATCH_SIZE
-from tasks.models import RawDocument
+from tasks.models import Article, RawDocument
 from tasks.sources import StoredFile
 
 
@@ -56,3 +56,21 @@ def test_an_estimate_that_settles_mid_batch_closes_the_batch():
     got = [len(b) for b in batches(iter(docs(1000)), set(), 600, summary, expected=guess, workers=2)]
     assert sum(got) == 1000
     assert got[0] == 500  # what the settled estimate asks (1000 / 2), not the first guess's 600
+
+
+def test_an_article_twice_in_a_load_comes_in_rounds_with_its_documents():
+    docs = [RawDocument(f"file:///f.jsonl#L{i}", "record", b"{}", f"h{i}", 2) for i in range(5)]
+    ids = ["a", "b", "a", None, "a"]  # L3 was rejected while cleaning: no article
+    articles = [Article(article_id=aid, document_id=docs[i].document_id, source_uri=docs[i].source_uri, url=None,
+                        title="T", body="x") for i, aid in enumerate(ids) if aid]
+    name = {d.document_id: f"d{i}" for i, d in enumerate(docs)}
+    packed = [f"record {i}" for i in range(5)]
+    rounds = in_rounds(docs, packed, articles)
+    assert [([name[d.document_id] for d in ds], rs, [name[a.document_id] for a in arts])
+            for ds, rs, arts in rounds] == [
+        (["d0", "d1", "d3"], ["record 0", "record 1", "record 3"], ["d0", "d1"]),
+        (["d2"], ["record 2"], ["d2"]),
+        (["d4"], ["record 4"], ["d4"]),
+    ]
+    single = in_rounds(docs[:2], packed[:2], articles[:2])
+    assert single == [(docs[:2], packed[:2], articles[:2])]

@@ -132,6 +132,20 @@ def test_changed_file_updates_its_article_in_place(tmp_path: Path, samples_dir: 
     assert rows(db_file, "select articles_updated from runs order by started_at desc limit 1") == [(1,)]
 
 
+def test_the_same_url_twice_in_one_batch_loads_its_later_version(tmp_path: Path, db_file: Path):
+    """As from batches one after another: the first version is new, the later one updates it."""
+    body = " ".join(["Officials in the harbour town reopened the bridge after repairs lasting months."] * 6)
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text("".join(json.dumps({"url": "https://news.example.org/bridge", "title": title,
+                                        "text": body + " " + extra}) + "\n"
+                            for title, extra in (("Bridge reopens", "First report."),
+                                                 ("Bridge reopens after repairs", "Updated with the mayor's words."))))
+    proc = run_cli("ingest", str(feed), "--db", str(db_file))
+    assert rows(db_file, "select title from articles") == [("Bridge reopens after repairs",)], proc.stdout
+    assert rows(db_file, "select articles_new, articles_updated, quarantined from runs") == [(1, 1, 0)]
+    assert rows(db_file, "select count(*) from documents") == [(2,)]  # both versions' raw records kept
+
+
 def test_missing_source_is_a_clear_error(tmp_path: Path):
     proc = subprocess.run([*NEWSFLOW, "ingest", str(tmp_path / "nowhere")], cwd=REPO, capture_output=True,
                           text=True, timeout=120)
