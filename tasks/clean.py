@@ -46,6 +46,8 @@ def clean_document(doc: RawDocument) -> Article | Rejected:
         extraction, certainty = source.extraction, 1.0  # text given as such is the text
         if source.mended:
             cleaned.flags.append("double_encoding_mended")
+        if source.html_unreadable:
+            cleaned.flags.append("html_unreadable")
         if source.html is not None:  # an HTML page's body is the extraction's best guess
             body_features = features(source.segments, cleaned, page.link_texts)
             certainty = confidence(body_features)
@@ -82,6 +84,7 @@ class Source:
     extraction: str = "text"  # which extraction produced the lines (Article.extraction)
     html: bytes | str | None = None  # the page's HTML, when `page` was read from it
     mended: bool = False  # text encoded twice as UTF-8 was decoded once more (`mend_double_encoding`)
+    html_unreadable: bool = False  # a record's `html` was not HTML: its `text` was read instead
 
 
 def read_document(doc: RawDocument) -> Source:
@@ -90,7 +93,13 @@ def read_document(doc: RawDocument) -> Source:
     if doc.media_type == "record":
         fields = record_fields(doc.raw, fields)
         if "html" in fields:
-            return _read_html(fields["html"], fields)
+            try:
+                return _read_html(fields["html"], fields)
+            except ValueError:
+                if "text" not in fields:
+                    raise
+                return Source(text_lines(str(fields["text"])), "title" not in fields, fields, extraction="record",
+                              html_unreadable=True)  # the record's own text, then
         return Source(text_lines(str(fields["text"])), "title" not in fields, fields, extraction="record")
     if doc.media_type == "html":
         return _read_html(doc.raw, fields)

@@ -88,6 +88,8 @@ def extract_html(raw: bytes | str, url: str | None = None) -> HtmlPage:
     """
     tree = parse_html(raw)
     if tree is None:
+        tree = parse_fragment(raw)
+    if tree is None:
         raise ValueError("not parseable as HTML (empty or binary content)")
     link_texts = page_link_texts(tree)
     headings = page_headings(tree, url)
@@ -301,6 +303,22 @@ def parse_html(raw: bytes | str) -> html.HtmlElement | None:
     if tree is not None and "html" not in beginning and len(tree) < 2:
         return None  # no <html> at the start and a single block: not a page (binary or a fragment)
     return tree
+
+
+_TAG = re.compile(r"<[A-Za-z!/]")
+
+
+def parse_fragment(raw: bytes | str) -> html.HtmlElement | None:
+    """A piece of HTML without the page around it (`<p>...</p>`, as a JSON record's `html` field or a
+    CMS export holds it), parsed as the body of a page; None for what is not UTF-8 text with tags."""
+    if isinstance(raw, bytes):
+        try:
+            raw = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    if "\x00" in raw or not _TAG.search(raw[:4096]):
+        return None
+    return parse_html(f"<html><body>{raw}</body></html>")
 
 
 # The same characters as UTF-8 bytes: the C0 controls are single bytes (no multi-byte character

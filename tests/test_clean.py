@@ -431,3 +431,24 @@ def test_drop_unread_keeps_json_ld_and_the_text_after_a_dropped_element() -> Non
     assert tree.find(".//form").text_content() == "Search"
     assert tree.find(".//p").text_content() == "Before and after."
     assert "Legal" not in tree.text_content() and "Closing words." in tree.text_content()
+
+
+def test_a_record_holding_an_html_fragment_or_unreadable_html():
+    import json
+
+    from tasks.clean import clean_document
+    from tasks.models import Article, RawDocument, Rejected, sha256_hex
+
+    def record(**fields) -> RawDocument:
+        raw = json.dumps({"url": "https://news.example.org/a", "title": "Bridge reopens", **fields}).encode()
+        return RawDocument("file:///r.jsonl#L1", "record", raw, sha256_hex(raw), len(raw))
+
+    story = "Officials in the harbour town reopened the bridge after repairs lasting several months. " * 8
+    fragment = clean_document(record(html=f"<p>{story}</p><p>{story}</p>"))
+    assert isinstance(fragment, Article) and fragment.body.count("reopened the bridge") == 16
+    assert fragment.extraction.startswith("trafilatura")
+    fallback = clean_document(record(html="\x00\x01 not markup", text=story))
+    assert isinstance(fallback, Article) and "html_unreadable" in fallback.flags
+    assert fallback.extraction == "record" and "reopened the bridge" in fallback.body
+    refused = clean_document(record(html="\x00\x01 not markup"))
+    assert isinstance(refused, Rejected) and refused.reasons == ["not parseable as HTML (empty or binary content)"]
