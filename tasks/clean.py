@@ -162,7 +162,10 @@ def parse_published(value: Any) -> str | None:
             return None
         if dt.tzinfo is None:
             dt = dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(timezone.utc).isoformat()
+    try:
+        return dt.astimezone(timezone.utc).isoformat()
+    except (ValueError, OverflowError):  # an offset of a day or more ("+25:00"), a year past 9999 in UTC
+        return None
 
 
 @lru_cache(maxsize=1)

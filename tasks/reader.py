@@ -7,6 +7,7 @@ cleaner. A JSON record names its own fields; it may carry HTML instead of text, 
 
 from __future__ import annotations
 
+import codecs
 import json
 from typing import Any
 
@@ -15,9 +16,17 @@ RECORD_FIELDS = frozenset({"url", "title", "text", "html", "published_at", "auth
 
 
 def decode_text(raw: bytes) -> str:
-    """UTF-8 (with or without BOM); raises ValueError with a reason a person can act on."""
+    """UTF-8 (with or without BOM), or UTF-16 with its BOM (as Windows editors save "Unicode" text);
+    raises ValueError with a reason a person can act on."""
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError:
+            raise ValueError("not valid UTF-16 although it starts with a UTF-16 byte-order mark; re-save the "
+                             "file as UTF-8") from None
     if b"\x00" in raw[:8192]:
-        raise ValueError("binary content (NUL bytes), not a text article")
+        raise ValueError("binary content (NUL bytes), not a text article (UTF-16 text without a byte-order "
+                         "mark reads so: re-save it as UTF-8)")
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -452,3 +452,18 @@ def test_a_record_holding_an_html_fragment_or_unreadable_html():
     assert fallback.extraction == "record" and "reopened the bridge" in fallback.body
     refused = clean_document(record(html="\x00\x01 not markup"))
     assert isinstance(refused, Rejected) and refused.reasons == ["not parseable as HTML (empty or binary content)"]
+
+
+def test_impossible_offsets_are_unparsed_dates_and_utf16_text_reads():
+    import codecs
+
+    from tasks.clean import parse_published
+    from tasks.reader import decode_text
+
+    assert parse_published("2024-01-01T00:00:00+25:00") is None  # not an exception naming no field
+    assert parse_published("2024-01-01T23:00:00-05:00") == "2024-01-02T04:00:00+00:00"
+    text = "Café owners protest\nThe café owners met on Monday."
+    assert decode_text(codecs.BOM_UTF16_LE + text.encode("utf-16-le")) == text
+    assert decode_text(codecs.BOM_UTF16_BE + text.encode("utf-16-be")) == text
+    with pytest.raises(ValueError, match="UTF-16 text without a byte-order mark reads so: re-save it as UTF-8"):
+        decode_text(text.encode("utf-16-le"))
