@@ -354,30 +354,47 @@ def extract(
     """Clean documents and print one JSON object per document on stdout; writes no warehouse.
 
     Fields: source_uri, title, body, published_at, author, language, removed: [{text, rule}], or
-    error with the reasons when a document cannot be cleaned.
+    error with the reasons when a document cannot be cleaned. Each document is cleaned within the
+    limits `ingest` uses (document_time_limit, document_memory_limit: `newsflow settings`); what the
+    folders pass over is listed on stderr.
     """
-    from tasks.clean import clean_document
-    from tasks.models import Article
+    import itertools
+
+    from newsflow.config import ConfigError, resolve_settings
+    from tasks.guard import clean_batch_guarded, start_fork_server
     from tasks.sources import SourceError, discover, read_all
 
+    skipped: list[tuple[str, str]] = []
     try:
-        files = discover(paths)
-    except SourceError as exc:
+        limits = resolve_settings().cleaning_limits
+        files = discover(paths, skipped)
+    except (SourceError, ConfigError) as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
-    for doc in read_all(files):
-        result = clean_document(doc)
-        if isinstance(result, Article):
-            obj = {
-                "source_uri": result.source_uri, "url": result.url, "title": result.title, "body": result.body,
-                "published_at": result.published_at, "author": result.author, "language": result.language,
-                "section": result.section, "flags": result.flags, "extraction": result.extraction,
-                "extraction_confidence": result.extraction_confidence,
-                "removed": [{"text": s.text, "rule": s.rule} for s in result.removed],
-            }
-        else:
-            obj = {"source_uri": result.source_uri, "error": result.reasons, "stage": result.stage}
-        sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+    for item, reason in skipped:
+        console.print(f"skipped {item}: {reason}", highlight=False)
+    start_fork_server()
+    docs = read_all(files)
+    while chunk := list(itertools.islice(docs, 50)):  # a few at a time: output flows as documents are cleaned
+        for result, _seconds in clean_batch_guarded(chunk, limits.seconds, limits.memory_bytes):
+            _print_extracted(result)
+
+
+def _print_extracted(result) -> None:
+    """One `extract` result (an Article or a Rejected) as a JSON line on stdout."""
+    from tasks.models import Rejected
+
+    if isinstance(result, Rejected):
+        obj = {"source_uri": result.source_uri, "error": result.reasons, "stage": result.stage}
+    else:
+        obj = {
+            "source_uri": result.source_uri, "url": result.url, "title": result.title, "body": result.body,
+            "published_at": result.published_at, "author": result.author, "language": result.language,
+            "section": result.section, "flags": result.flags, "extraction": result.extraction,
+            "extraction_confidence": result.extraction_confidence,
+            "removed": [{"text": s.text, "rule": s.rule} for s in result.removed],
+        }
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
 
 
 @app.command()

@@ -1,4 +1,6 @@
 import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -33,6 +35,20 @@ def test_extract_prints_one_json_object_per_document(samples_dir: Path, tmp_path
     assert {r["rule"] for r in sample["removed"]} >= {"teaser", "outlet-list", "repeated-title"}
     assert "Also Read" not in sample["body"]
     assert by_name["001_97e79ec8ab510aad.txt"]["title"] is None
+
+
+def test_extract_keeps_to_the_time_limit_and_goes_on(samples_dir: Path, tmp_path: Path):
+    """A page that would take minutes to clean (100,000 nested elements) is reported as timed out, as
+    `ingest` quarantines it, and the next file is still cleaned."""
+    (tmp_path / "a_deep.html").write_text("<html><body>" + "<div>" * 100_000 + "text" + "</div>" * 100_000)
+    shutil.copy(samples_dir / "002_e0f0b5de1e8e843f.txt", tmp_path / "b_story.txt")
+    proc = subprocess.run([sys.executable, "-m", "newsflow.cli", "extract", str(tmp_path)], cwd=REPO,
+                          capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "NEWSFLOW_DOCUMENT_TIME_LIMIT": "2"})
+    assert proc.returncode == 0, proc.stderr
+    deep, story = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert deep["error"] == ["timed out after 2 s"] and deep["source_uri"].endswith("a_deep.html")
+    assert story["title"] == "Kim Jong Un to Visit Vladimir Putin for Weapons Talks"
 
 
 def test_cleaning_ahead_only_when_a_file_is_not_stored_as_it_is(samples_dir: Path, tmp_path: Path):
