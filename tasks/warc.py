@@ -174,41 +174,76 @@ def read_warc(path: Path, max_bytes: int, reading: WarcReading | None = None) ->
     corrupt record ends the file with one quarantined document naming the byte offset; what came
     before it is kept.
     """
-    from warcio.archiveiterator import ArchiveIterator
-
     reading = WarcReading() if reading is None else reading
-    counts, filters, base = reading.counts, reading.filters, reading.read_bytes
+    place = _Place(base=reading.read_bytes)
     archive_uri = path.resolve().as_uri()
     with path.open("rb") as fh:
-        # ARC headers read as WARC ones; WARC files strictly (mixed reading would take garbage for ARC records)
-        records = ArchiveIterator(fh, arc2warc=path.name.lower().endswith((".arc", ".arc.gz")))
-        offset = 0
+        records = _records(fh, path)
         try:
-            for record in records:
-                offset = records.offset
-                _add(counts, "records")
-                reason = _skip_reason(record, filters)
-                if reason is None:
-                    body = _read_payload(record, max_bytes)
-                    records.read_to_end(record)  # its end offset: the estimate of the file's pages
-                    reading.read_bytes = base + records.offset  # (WarcReading.expected) counts its bytes
-                    if body is None:
-                        _add(counts, "documents")
-                        yield _too_large(record, max_bytes)
-                        continue
-                    if filters.language and _declared_language(_lower(record), body) not in (None, filters.language):
-                        reason = "declared language is not the source's"
-                    else:
-                        _add(counts, "documents")
-                        yield _document(record, body, archive_uri)
-                        continue
-                else:
-                    _drain(record)
-                _add(counts, f"skipped: {reason}")
+            while (doc := _next_document(records, place, reading, max_bytes, archive_uri)) is not None:
+                yield doc
+            problem = None
         except Exception as exc:  # noqa: BLE001 - the file's failure boundary: keep what was read
-            _add(counts, "corrupt files")
-            yield _corrupt(archive_uri, records.offset or offset, exc)
-    reading.read_bytes = base + path.stat().st_size
+            problem = exc
+        if problem is not None:
+            _add(reading.counts, "corrupt files")
+            yield _corrupt(archive_uri, place, problem)
+    reading.read_bytes = place.base + path.stat().st_size
+
+
+@dataclass(slots=True)
+class _Place:
+    """How far the reading of one file has come, in byte offsets of the file as stored."""
+
+    base: int = 0  # WarcReading.read_bytes when the file was opened
+    start: int = 0  # where the record being read starts
+    end: int = 0  # just past the last record read whole
+    records: int = 0  # records read whole
+    exact: bool = True  # False once warcio's offsets went back: a file gzipped whole has no record offsets
+
+
+def _records(fh, path: Path):
+    """warcio's reader for the file's format, strictly: a WARC file is read as WARC only, an ARC file as
+    ARC only (guessing per record takes garbage for ARC records, and the reasons it gives are wrong)."""
+    from warcio.archiveiterator import ARCIterator, WARCIterator
+
+    if path.name.lower().endswith((".arc", ".arc.gz")):
+        return ARCIterator(fh, arc2warc=True)  # ARC headers read as WARC ones
+    return WARCIterator(fh)
+
+
+def _next_document(records, place: _Place, reading: WarcReading, max_bytes: int,
+                   archive_uri: str) -> RawDocument | None:
+    """Read on to the next record that becomes a document and return it; count the records passed over.
+    None at the end of the file."""
+    counts = reading.counts
+    for record in records:
+        _add(counts, "records")
+        doc, reason = _consider(record, reading.filters, max_bytes, archive_uri)
+        records.read_to_end(record)
+        place.exact = place.exact and records.offset >= place.start
+        place.end = max(records.offset, place.start)
+        place.start, place.records = place.end, place.records + 1
+        reading.read_bytes = place.base + place.end  # (WarcReading.expected) counts its bytes
+        if doc is not None:
+            _add(counts, "documents")
+            return doc
+        _add(counts, f"skipped: {reason}")
+    return None
+
+
+def _consider(record, filters: WarcFilter, max_bytes: int, archive_uri: str) -> tuple[RawDocument | None, str]:
+    """The record's document, or None and why it does not become one."""
+    reason = _skip_reason(record, filters)
+    if reason is not None:
+        _drain(record)
+        return None, reason
+    body = _read_payload(record, max_bytes)
+    if body is None:
+        return _too_large(record, max_bytes), ""
+    if filters.language and _declared_language(_lower(record), body) not in (None, filters.language):
+        return None, "declared language is not the source's"
+    return _document(record, body, archive_uri), ""
 
 
 def _lower(record) -> dict[str, str]:
@@ -222,10 +257,49 @@ def _too_large(record, max_bytes: int) -> RawDocument:
                              "to accept it")
 
 
-def _corrupt(archive_uri: str, offset: int, exc: Exception) -> RawDocument:
-    text = " ".join(str(exc).split())[:300] or type(exc).__name__
-    uri = f"{archive_uri}#offset={offset}"
-    return RawDocument(uri, "warc", None, sha256_hex(f"corrupt\0{uri}\0{text}"), 0,
-                       error=f"web archive truncated or corrupt in the record at byte {offset:,} "
-                             f"({type(exc).__name__}: {text}); the records before it were read, the rest of "
-                             "the file was not: repair or re-download the file and ingest it again")
+# What an error of the archive library means for the user, when its own words do not say it.
+_HINTS = (
+    ("warcio recompress", "the file is one gzip stream, not one gzip member per record: "
+                          "`warcio recompress FILE FIXED.warc.gz` rewrites it so that it can be read"),
+)
+_NOT_PRINTABLE = re.compile(r"(?:\\x[0-9a-fA-F]{2}|\\u[0-9a-fA-F]{4}|[^\x20-\x7e])+")
+_QUOTE_CHARS = 120
+
+
+def _quote(text: str, limit: int = _QUOTE_CHARS) -> str:
+    """`text` as a short printable excerpt for a message: one line, its first sentence, cut at a word
+    boundary with an ellipsis when longer than `limit` characters. A run of non-printable characters (or
+    their escapes, as in a repr of file bytes) shows as `?`; a text that is mostly such runs (the bytes
+    of a binary file) is cut before the first of them."""
+    text = " ".join(text.split())
+    garbled = sum(len(m.group()) for m in _NOT_PRINTABLE.finditer(text))
+    if garbled * 8 > len(text):
+        head = _NOT_PRINTABLE.split(text, 1)[0]
+        return _cut(head[:head.rfind(" ")] if " " in head else head, limit) + " \u2026 (binary data)"
+    text = _NOT_PRINTABLE.sub("?", text)
+    end = text.find(". ")
+    return _cut(text[:end + 1] if 0 < end < limit else text, limit)
+
+
+def _cut(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", 0, limit)
+    return text[:cut if cut > limit // 2 else limit].rstrip(" ,;:([{") + "\u2026"
+
+
+def _corrupt(archive_uri: str, place: _Place, exc: Exception) -> RawDocument:
+    what = f"{type(exc).__name__}: {_quote(str(exc))}" if str(exc).strip() else type(exc).__name__
+    hint = next((h for key, h in _HINTS if key in str(exc)), "repair or re-download the file and ingest it again")
+    where = f"at byte {place.start:,}" if place.exact else f"number {place.records + 1:,}"
+    uri = f"{archive_uri}#offset={place.start}" if place.exact else f"{archive_uri}#record={place.records + 1}"
+    return RawDocument(uri, "warc", None, sha256_hex(f"corrupt\0{uri}\0{what}"), 0,
+                       error=f"web archive truncated or corrupt in the record {where} ({what}); "
+                             f"{_read_before(place.records)}: {hint}")
+
+
+def _read_before(records: int) -> str:
+    if records == 0:
+        return "nothing of the file was read"
+    before = "the record before it was read" if records == 1 else f"the {records:,} records before it were read"
+    return before + ", the rest of the file was not"

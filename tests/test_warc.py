@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import random
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -151,3 +153,40 @@ def test_a_warc_source_in_newsflow_toml_carries_its_limits(tmp_path: Path):
     assert cfg.sources[0].kind == "warc"
     with pytest.raises(ConfigError, match="since must be before until"):
         parse_config({"sources": [{**raw["sources"][0], "limits": {"since": "2026-12-01", "until": "2026-11-01"}}]})
+
+
+def _only_corrupt(path: Path) -> str:
+    """The one quarantine reason reading `path` gives (after any documents), with its offset checked."""
+    reading = WarcReading()
+    bad = list(read_warc(path, 5_000_000, reading))[-1]
+    assert reading.counts["corrupt files"] == 1 and bad.raw is None
+    assert "offset=-" not in bad.source_uri and "byte -" not in bad.error
+    return bad.error
+
+
+def test_a_gzip_file_that_is_no_warc_is_named_at_byte_0(tmp_path: Path):
+    path = tmp_path / "notwarc.warc.gz"
+    path.write_bytes(gzip.compress(b"hello, this is not a web archive at all\n" * 200))
+    error = _only_corrupt(path)
+    assert "at byte 0 (ArchiveLoadFailed: Invalid WARC record, first line: hello, this is not" in error
+    assert "nothing of the file was read" in error
+
+
+def test_a_warc_gzipped_whole_is_named_by_record_and_says_how_to_fix_it(tmp_path: Path):
+    plain = tmp_path / "plain.warc"
+    write_cc_news_warc(plain, news_pages(2), gz=False)
+    path = tmp_path / "whole.warc.gz"
+    path.write_bytes(gzip.compress(plain.read_bytes()))  # `gzip file.warc`: one member, not one per record
+    error = _only_corrupt(path)
+    assert "in the record number 2 (" in error and "the record before it was read" in error
+    assert "`warcio recompress FILE FIXED.warc.gz`" in error
+    # warcio's long message is quoted to its first sentence, never cut inside a word
+    assert "beyond single record.)" in error and "still valid a" not in error
+
+
+def test_binary_garbage_is_quoted_short_and_printable(tmp_path: Path):
+    path = tmp_path / "garbage.arc"
+    path.write_bytes(random.Random(7).randbytes(3000))
+    error = _only_corrupt(path)
+    assert error.isprintable() and all(c.isascii() or c == "\u2026" for c in error)
+    assert "Invalid ARC record, first line: \u2026 (binary data)" in error and len(error) < 300
