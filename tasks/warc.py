@@ -12,7 +12,11 @@ read before it are kept. Why warcio rather than FastWARC: bench/warc_bench.py.
 from __future__ import annotations
 
 import re
+import sys
+import threading
+from collections import deque
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -200,6 +204,7 @@ class _Place:
     end: int = 0  # just past the last record read whole
     records: int = 0  # records read whole
     exact: bool = True  # False once warcio's offsets went back: a file gzipped whole has no record offsets
+    notes: deque[str] = field(default_factory=lambda: deque(maxlen=3))  # warcio's last words on stderr
 
 
 def _records(fh, path: Path):
@@ -217,19 +222,66 @@ def _next_document(records, place: _Place, reading: WarcReading, max_bytes: int,
     """Read on to the next record that becomes a document and return it; count the records passed over.
     None at the end of the file."""
     counts = reading.counts
-    for record in records:
-        _add(counts, "records")
-        doc, reason = _consider(record, reading.filters, max_bytes, archive_uri)
-        records.read_to_end(record)
-        place.exact = place.exact and records.offset >= place.start
-        place.end = max(records.offset, place.start)
-        place.start, place.records = place.end, place.records + 1
-        reading.read_bytes = place.base + place.end  # (WarcReading.expected) counts its bytes
-        if doc is not None:
-            _add(counts, "documents")
-            return doc
-        _add(counts, f"skipped: {reason}")
+    with _stderr_kept(place.notes):
+        for record in records:
+            _add(counts, "records")
+            doc, reason = _consider(record, reading.filters, max_bytes, archive_uri)
+            warnings = records.err_count
+            records.read_to_end(record)
+            if records.err_count > warnings:  # warcio found more data after the record than a blank line
+                _add(counts, "records longer than their Content-Length")
+            place.exact = place.exact and records.offset >= place.start
+            place.end = max(records.offset, place.start)
+            place.start, place.records = place.end, place.records + 1
+            reading.read_bytes = place.base + place.end  # (WarcReading.expected) counts its bytes
+            if doc is not None:
+                _add(counts, "documents")
+                return doc
+            _add(counts, f"skipped: {reason}")
     return None
+
+
+class _ThreadStderr:
+    """sys.stderr while archives are read. warcio writes its warnings to sys.stderr itself (not through
+    logging; each with a blob of the file's bytes): what a reading thread writes goes to its notes, for
+    the file's report, and the writes of other threads (a progress display) pass through."""
+
+    def __init__(self, target) -> None:
+        self.target = target
+
+    def write(self, text: str) -> int:
+        notes = getattr(_reading, "notes", None)
+        if notes is None:
+            return self.target.write(text)
+        notes.append(text)
+        return len(text)
+
+    def __getattr__(self, name: str):
+        return getattr(self.target, name)
+
+
+_reading = threading.local()
+_swap_lock = threading.Lock()
+_swap: dict = {"users": 0, "stderr": None}  # the _ThreadStderr in place while any thread reads
+
+
+@contextmanager
+def _stderr_kept(notes: deque[str]) -> Iterator[None]:
+    """Keep what this thread writes to sys.stderr in `notes` (never across a yield: the caller's writes
+    are its own)."""
+    with _swap_lock:
+        if _swap["users"] == 0:
+            _swap["stderr"] = sys.stderr = _ThreadStderr(sys.stderr)
+        _swap["users"] += 1
+    _reading.notes = notes
+    try:
+        yield
+    finally:
+        _reading.notes = None
+        with _swap_lock:
+            _swap["users"] -= 1
+            if _swap["users"] == 0 and sys.stderr is _swap["stderr"]:
+                sys.stderr = _swap["stderr"].target
 
 
 def _consider(record, filters: WarcFilter, max_bytes: int, archive_uri: str) -> tuple[RawDocument | None, str]:
@@ -290,6 +342,8 @@ def _cut(text: str, limit: int) -> str:
 
 def _corrupt(archive_uri: str, place: _Place, exc: Exception) -> RawDocument:
     what = f"{type(exc).__name__}: {_quote(str(exc))}" if str(exc).strip() else type(exc).__name__
+    if place.notes and place.notes[-1].strip():
+        what += f"; warcio: {_quote(place.notes[-1])}"
     hint = next((h for key, h in _HINTS if key in str(exc)), "repair or re-download the file and ingest it again")
     where = f"at byte {place.start:,}" if place.exact else f"number {place.records + 1:,}"
     uri = f"{archive_uri}#offset={place.start}" if place.exact else f"{archive_uri}#record={place.records + 1}"

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import gzip
 import random
+import re
+import sys
+import threading
+from collections import deque
 from datetime import datetime, timezone
 from pathlib import Path
 
 import duckdb
 import pytest
+from warcio.archiveiterator import ArchiveIterator
 from warcio.warcwriter import WARCWriter
 
 from tasks.sources import discover, read_all
-from tasks.warc import WarcFilter, WarcReading, is_web_archive, read_warc
+from tasks.warc import WarcFilter, WarcReading, _stderr_kept, is_web_archive, read_warc
 from warc_helpers import Page, _page_response, news_pages, truncate, write_arc, write_cc_news_warc
 from webserver import page_html
 
@@ -190,3 +195,49 @@ def test_binary_garbage_is_quoted_short_and_printable(tmp_path: Path):
     error = _only_corrupt(path)
     assert error.isprintable() and all(c.isascii() or c == "\u2026" for c in error)
     assert "Invalid ARC record, first line: \u2026 (binary data)" in error and len(error) < 300
+
+
+def test_warcio_warnings_stay_off_the_terminal_and_are_counted(tmp_path: Path, capsys):
+    path = tmp_path / "short.warc"
+    write_cc_news_warc(path, news_pages(2), gz=False)
+    data = path.read_bytes()
+    length = re.compile(rb"Content-Length: (\d+)").search(data, data.index(b"WARC-Type: response"))
+    # the first response declares 5 bytes fewer than it holds: warcio prints a warning with those bytes
+    path.write_bytes(data[:length.start(1)] + b"%d" % (int(length.group(1)) - 5) + data[length.end(1):])
+    reading = WarcReading()
+    docs = list(read_warc(path, 5_000_000, reading))
+    assert capsys.readouterr().err == ""
+    assert reading.counts["records longer than their Content-Length"] == 1 and len(docs) == 2
+
+
+def test_what_warcio_says_of_broken_gzip_data_goes_into_the_reason(tmp_path: Path, capsys):
+    noise = random.Random(3)
+    html = "".join(f"<p>{noise.getrandbits(400):x}</p>" for _ in range(800)).encode()  # > 16 KB gzipped
+    path = tmp_path / "flipped.warc.gz"
+    write_cc_news_warc(path, [Page("https://news.example/big", html, "2026-11-30T10:00:00Z")])
+    start, length = _record_spans(path)["https://news.example/big"]
+    data = bytearray(path.read_bytes())
+    data[start + length * 2 // 3] ^= 0xFF  # a bit flip late in the page's gzip member
+    path.write_bytes(bytes(data))
+    error = _only_corrupt(path)
+    assert f"in the record at byte {start:,}" in error and "warcio: Error -3 while decompressing data" in error
+    assert capsys.readouterr().err == ""
+
+
+def test_other_threads_write_to_stderr_while_an_archive_is_read(capsys):
+    notes: deque[str] = deque()
+    with _stderr_kept(notes):
+        print("from warcio", file=sys.stderr)
+        other = threading.Thread(target=lambda: print("from a progress display", file=sys.stderr))
+        other.start()
+        other.join()
+    print("after", file=sys.stderr)
+    assert capsys.readouterr().err == "from a progress display\nafter\n" and "".join(notes) == "from warcio\n"
+
+
+def _record_spans(path: Path) -> dict[str, tuple[int, int]]:
+    """Where each response record of a WARC file starts, and its length in the file."""
+    with path.open("rb") as fh:
+        records = ArchiveIterator(fh)
+        return {r.rec_headers.get_header("WARC-Target-URI"): (records.get_record_offset(), records.get_record_length())
+                for r in records if r.rec_type == "response"}
