@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import sys
 import threading
+import zlib
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -129,6 +130,44 @@ class TruncatedRecord(ValueError):
     """A record ends before its declared length."""
 
 
+class TruncatedFile(ValueError):
+    """The file ends inside a record: it was cut short (an interrupted download or copy)."""
+
+
+def _gzip_cut(path: Path, start: int) -> bool:
+    """Whether the file ends before the gzip member that starts at byte `start` does (a member whose
+    data is broken is not cut: warcio reports that one itself)."""
+    member = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    with path.open("rb") as fh:
+        fh.seek(start)
+        while not member.eof and (data := fh.read(1 << 16)):
+            try:
+                while data and not member.eof:  # bounded output: a member may expand a thousandfold
+                    member.decompress(data, 1 << 20)
+                    data = member.unconsumed_tail
+            except zlib.error:
+                return False
+    return not member.eof
+
+
+def _unread_end(place: _Place) -> Exception | None:
+    """What is wrong with a file whose records warcio read without an error, or None. warcio stops
+    quietly where a file ends inside a record's headers (and reads a cut last gzip member as whole)."""
+    if place.end >= place.size or not place.exact:
+        return None
+    if not place.gzip or _gzip_cut(place.path, place.end):
+        return TruncatedFile()
+    return ValueError(f"the {place.size - place.end:,} bytes from byte {place.end:,} on hold no WARC record")
+
+
+def _as_truncation(place: _Place, exc: Exception) -> Exception:
+    """`exc`, or TruncatedFile when the file ends inside the record that failed."""
+    if isinstance(exc, TruncatedFile) or not place.exact:
+        return exc
+    cut = _gzip_cut(place.path, place.start) if place.gzip else isinstance(exc, TruncatedRecord)
+    return TruncatedFile() if cut else exc
+
+
 def _read_payload(record, max_bytes: int) -> bytes | None:
     """The HTTP body, decoded (chunked, gzip, ...), or None when it is over `max_bytes`.
 
@@ -152,6 +191,8 @@ def _drain(record) -> None:
     raw = record.raw_stream
     while raw.read(1 << 16):
         pass
+    if record.rec_headers.get_header("Content-Length") is None:  # warcio then reads to the end of the data
+        raise TruncatedRecord("the record has no Content-Length: its headers are cut short or damaged")
     missing = getattr(raw, "limit", 0)
     if missing > 0:
         raise TruncatedRecord(f"the record ends {missing:,} bytes short of its Content-Length")
@@ -179,26 +220,30 @@ def read_warc(path: Path, max_bytes: int, reading: WarcReading | None = None) ->
     before it is kept.
     """
     reading = WarcReading() if reading is None else reading
-    place = _Place(base=reading.read_bytes)
     archive_uri = path.resolve().as_uri()
     with path.open("rb") as fh:
+        place = _Place(path, path.stat().st_size, fh.read(2) == b"\x1f\x8b", base=reading.read_bytes)
+        fh.seek(0)
         records = _records(fh, path)
         try:
             while (doc := _next_document(records, place, reading, max_bytes, archive_uri)) is not None:
                 yield doc
-            problem = None
+            problem = _unread_end(place)
         except Exception as exc:  # noqa: BLE001 - the file's failure boundary: keep what was read
-            problem = exc
+            problem = _as_truncation(place, exc)
         if problem is not None:
             _add(reading.counts, "corrupt files")
             yield _corrupt(archive_uri, place, problem)
-    reading.read_bytes = place.base + path.stat().st_size
+    reading.read_bytes = place.base + place.size
 
 
 @dataclass(slots=True)
 class _Place:
     """How far the reading of one file has come, in byte offsets of the file as stored."""
 
+    path: Path
+    size: int
+    gzip: bool  # gzipped (per record, as it should be; warcio tells the members apart)
     base: int = 0  # WarcReading.read_bytes when the file was opened
     start: int = 0  # where the record being read starts
     end: int = 0  # just past the last record read whole
@@ -232,6 +277,8 @@ def _next_document(records, place: _Place, reading: WarcReading, max_bytes: int,
                 _add(counts, "records longer than their Content-Length")
             place.exact = place.exact and records.offset >= place.start
             place.end = max(records.offset, place.start)
+            if place.end >= place.size and place.gzip and place.exact and _gzip_cut(place.path, place.start):
+                raise TruncatedFile  # warcio reads a cut last gzip member as if it were whole
             place.start, place.records = place.end, place.records + 1
             reading.read_bytes = place.base + place.end  # (WarcReading.expected) counts its bytes
             if doc is not None:
@@ -341,19 +388,23 @@ def _cut(text: str, limit: int) -> str:
 
 
 def _corrupt(archive_uri: str, place: _Place, exc: Exception) -> RawDocument:
-    what = f"{type(exc).__name__}: {_quote(str(exc))}" if str(exc).strip() else type(exc).__name__
-    if place.notes and place.notes[-1].strip():
-        what += f"; warcio: {_quote(place.notes[-1])}"
-    hint = next((h for key, h in _HINTS if key in str(exc)), "repair or re-download the file and ingest it again")
     where = f"at byte {place.start:,}" if place.exact else f"number {place.records + 1:,}"
     uri = f"{archive_uri}#offset={place.start}" if place.exact else f"{archive_uri}#record={place.records + 1}"
-    return RawDocument(uri, "warc", None, sha256_hex(f"corrupt\0{uri}\0{what}"), 0,
-                       error=f"web archive truncated or corrupt in the record {where} ({what}); "
-                             f"{_read_before(place.records)}: {hint}")
+    if isinstance(exc, TruncatedFile):
+        error = (f"web archive truncated at byte {place.size:,}: the file ends inside the record {where}; "
+                 f"{_read_before(place.records, cut=True)}: re-download or copy the file again and ingest it "
+                 "(what was read is not added twice)")
+    else:
+        what = f"{type(exc).__name__}: {_quote(str(exc))}" if str(exc).strip() else type(exc).__name__
+        if place.notes and place.notes[-1].strip():
+            what += f"; warcio: {_quote(place.notes[-1])}"
+        hint = next((h for key, h in _HINTS if key in str(exc)), "repair or re-download the file and ingest it again")
+        error = f"web archive corrupt in the record {where} ({what}); {_read_before(place.records)}: {hint}"
+    return RawDocument(uri, "warc", None, sha256_hex(f"corrupt\0{uri}\0{error}"), 0, error=error)
 
 
-def _read_before(records: int) -> str:
+def _read_before(records: int, cut: bool = False) -> str:
     if records == 0:
         return "nothing of the file was read"
     before = "the record before it was read" if records == 1 else f"the {records:,} records before it were read"
-    return before + ", the rest of the file was not"
+    return before if cut else before + ", the rest of the file was not"

@@ -52,8 +52,8 @@ def test_html_responses_become_documents_and_the_rest_is_counted(cc_news):
     assert ("Content-Encoding", "gzip") in first.headers  # the HTTP headers as archived
     assert first.fields["warc_record_id"].startswith("<urn:uuid:")
     # The truncated last record: one quarantined document naming where, after everything before it.
-    assert bad.raw is None and "truncated or corrupt in the record at byte" in bad.error
-    assert "short of its Content-Length" in bad.error and bad.source_uri.startswith(path.resolve().as_uri())
+    assert bad.raw is None and f"truncated at byte {path.stat().st_size:,}: the file ends inside the record" in bad.error
+    assert "the 17 records before it were read" in bad.error and bad.source_uri.startswith(path.resolve().as_uri())
     assert dict(reading.counts) == {
         "records": 1 + 4 * 3 + 4 + 1, "documents": 4, "skipped: warcinfo record": 1, "skipped: request record": 4,
         "skipped: metadata record": 4, "skipped: revisit record": 1, "skipped: not HTML": 2,
@@ -136,7 +136,7 @@ def test_ingest_a_warc_then_rerun_adds_nothing(tmp_path: Path, cc_news):
     with duckdb.connect(str(db), read_only=True) as con:
         assert sorted(u for (u,) in con.execute("select url from articles").fetchall()) == sorted(p.url for p in pages)
         reasons = con.execute("select reasons from quarantine").fetchone()[0]
-        assert "truncated or corrupt" in reasons[0]
+        assert "web archive truncated at byte" in reasons[0]
         assert con.execute("select count(*) from documents where archive_file is not null").fetchone()[0] == 4
 
 
@@ -241,3 +241,25 @@ def _record_spans(path: Path) -> dict[str, tuple[int, int]]:
         records = ArchiveIterator(fh)
         return {r.rec_headers.get_header("WARC-Target-URI"): (records.get_record_offset(), records.get_record_length())
                 for r in records if r.rec_type == "response"}
+
+
+@pytest.mark.parametrize("gz", [True, False], ids=["warc.gz", "warc"])
+@pytest.mark.parametrize("where", ["headers", "a third in", "half way", "3 bytes before its end"])
+def test_a_file_cut_inside_a_record_is_reported_truncated(tmp_path: Path, gz: bool, where: str):
+    """`head -c N good.warc.gz > cut.warc.gz`: warcio stops quietly at a cut gzip member (or inside a
+    record's headers); the records before the cut are read and the file is reported, where it ends."""
+    pages = news_pages(3)
+    path = tmp_path / ("cut.warc.gz" if gz else "cut.warc")
+    write_cc_news_warc(path, pages, gz=gz)
+    start, length = _record_spans(path)[pages[1].url]
+    cut = start + {"headers": 12, "a third in": length // 3, "half way": length // 2,
+                   "3 bytes before its end": length - 3}[where]
+    path.write_bytes(path.read_bytes()[:cut])
+    reading = WarcReading()
+    docs = list(read_warc(path, 5_000_000, reading))
+    assert [d.source_uri for d in docs[:-1]] == [pages[0].url]  # the complete records before the cut load
+    before = 1 + 3  # warcinfo; the first page's response, request and metadata
+    assert docs[-1].raw is None and docs[-1].source_uri.endswith(f"#offset={start}")
+    assert docs[-1].error.startswith(f"web archive truncated at byte {cut:,}: the file ends inside the record at "
+                                     f"byte {start:,}; the {before} records before it were read: re-download")
+    assert reading.counts["corrupt files"] == 1 and reading.counts["documents"] == 1
