@@ -3,10 +3,11 @@
 Records are streamed with warcio (its `ArchiveIterator` reads WARC 1.0/1.1 and ARC, gzipped per
 record or not, and decodes chunked and gzip/deflate/brotli HTTP bodies), one at a time, so memory stays
 flat however large the file. Only `response` records of HTTP 200 with an HTML content type become
-documents; every other record (warcinfo, request, metadata, revisit, resource, non-HTML, non-200, and
-those a source's filters leave out) is counted by reason in the run summary, not quarantined one by
-one. A truncated or corrupt record ends the reading of its file with one quarantine row; the records
-read before it are kept. Why warcio rather than FastWARC: bench/warc_bench.py.
+documents (and responses stored without HTTP headers whose body is clearly HTML); every other record
+(warcinfo, request, metadata, revisit, resource, non-HTML, non-200, and those a source's filters leave
+out) is counted by reason in the run summary, not quarantined one by one. A truncated or corrupt record
+ends the reading of its file with one quarantine row; the records read before it are kept. Why warcio
+rather than FastWARC: bench/warc_bench.py.
 """
 
 from __future__ import annotations
@@ -30,6 +31,10 @@ HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 # How much of a page the language filter looks at for <html lang="..">.
 _LANG_PROBE_BYTES = 4096
 _HTML_LANG = re.compile(rb"<html[^>]*?\slang\s*=\s*[\"']?([A-Za-z]{2,3})", re.IGNORECASE)
+# A response record's block that starts so is a page stored without its HTTP status line and headers.
+_HTML_START = re.compile(rb"\s*(?:\xef\xbb\xbf\s*)?<(?:!doctype\s+html|html|head|body|!--|meta|title|article|main|"
+                         rb"section|div|p)[\s>/]", re.IGNORECASE)
+_HEAD_BYTES = 8192  # what is read of a response's block to tell an HTTP status line from a page
 
 
 def is_web_archive(path: str | Path) -> bool:
@@ -101,18 +106,44 @@ def _declared_language(headers: dict[str, str], body: bytes) -> str | None:
     return declared[:2].lower() or None
 
 
-def _skip_reason(record, filters: WarcFilter) -> str | None:
-    """Why a record does not become a document (before its body is read), or None."""
+def _content_type(record) -> str:
+    """The page's media type: the HTTP Content-Type, or for a page stored without HTTP headers the
+    record's (an HTML page whose record says otherwise is text/html)."""
+    if record.http_headers is not None:
+        return (record.http_headers.get_header("content-type") or "").split(";")[0].strip().lower()
+    ctype = (record.rec_headers.get_header("Content-Type") or "").split(";")[0].strip().lower()
+    return ctype if ctype in HTML_TYPES else "text/html"
+
+
+def _http_head(record) -> bytes:
+    """Parse a response's HTTP status line and headers into `record.http_headers`, and return b"";
+    for a block that does not start with a status line, leave them None and return the bytes read (the
+    start of the body). warcio is told not to parse them: it takes any first line for a status line
+    and swallows a body's lines up to the first blank one as headers."""
+    from warcio.statusandheaders import StatusAndHeadersParser
+
+    raw, head = record.raw_stream, b""
+    while not head.strip() and len(head) < _HEAD_BYTES and (line := raw.readline(_HEAD_BYTES)):
+        head += line
+    if not head.lstrip().startswith(b"HTTP/"):
+        return head
+    record.http_headers = StatusAndHeadersParser(["HTTP/"], verify=False).parse(raw, head.lstrip())
+    return b""
+
+
+def _skip_reason(record, filters: WarcFilter, head: bytes) -> str | None:
+    """Why a record does not become a document (before its body is read), or None. `head`: the start of
+    a response's body when it has no HTTP headers."""
     kind = record.rec_type
     if kind != "response":
         return f"{kind} record"
     if record.http_headers is None:
-        return "response without HTTP headers"
-    status = record.http_headers.get_statuscode()
-    if status != "200":
+        ctype = (record.rec_headers.get_header("Content-Type") or "").split(";")[0].strip().lower()
+        if not head.strip() or (ctype not in HTML_TYPES and not _HTML_START.match(head)):
+            return "response without HTTP headers"
+    elif (status := record.http_headers.get_statuscode()) != "200":
         return f"HTTP status {status or 'missing'}"
-    ctype = (record.http_headers.get_header("content-type") or "").split(";")[0].strip().lower()
-    if ctype not in HTML_TYPES:
+    elif _content_type(record) not in HTML_TYPES:
         return "not HTML"
     uri = record.rec_headers.get_header("WARC-Target-URI") or ""
     if not urlsplit(uri).scheme.startswith("http"):
@@ -168,14 +199,15 @@ def _as_truncation(place: _Place, exc: Exception) -> Exception:
     return TruncatedFile() if cut else exc
 
 
-def _read_payload(record, max_bytes: int) -> bytes | None:
-    """The HTTP body, decoded (chunked, gzip, ...), or None when it is over `max_bytes`.
+def _read_payload(record, max_bytes: int, head: bytes = b"") -> bytes | None:
+    """The HTTP body, decoded (chunked, gzip, ...), or None when it is over `max_bytes`. `head`: the
+    start of a body stored without HTTP headers, already read.
 
     Raises:
         TruncatedRecord: the record's data ends before its Content-Length.
     """
     stream = record.content_stream()
-    parts, size = [], 0
+    parts, size = [head], len(head)
     while chunk := stream.read(1 << 16):
         size += len(chunk)
         if size > max_bytes:
@@ -183,7 +215,7 @@ def _read_payload(record, max_bytes: int) -> bytes | None:
             break
         parts.append(chunk)
     _drain(record)
-    return None if parts is None else b"".join(parts)
+    return None if parts is None or size > max_bytes else b"".join(parts)
 
 
 def _drain(record) -> None:
@@ -199,13 +231,15 @@ def _drain(record) -> None:
 
 
 def _document(record, body: bytes, archive_uri: str) -> RawDocument:
+    """The page of an HTML response; one stored without HTTP headers keeps none (no status either), so
+    the raw store keeps it as a `resource` record."""
     uri = record.rec_headers.get_header("WARC-Target-URI")
     when = parse_warc_date(record.rec_headers.get_header("WARC-Date"))
     fetched_at = when.isoformat() if when else None
-    headers = [(k, v) for k, v in record.http_headers.headers]
-    ctype = (record.http_headers.get_header("content-type") or "").split(";")[0].strip().lower()
-    fields = {"url": uri, "http_status": 200, "content_type": ctype, "fetched_at": fetched_at,
-              "warc_file": archive_uri,
+    http = record.http_headers
+    headers = None if http is None else [(k, v) for k, v in http.headers]
+    fields = {"url": uri, "http_status": 200 if http is not None else None, "content_type": _content_type(record),
+              "fetched_at": fetched_at, "warc_file": archive_uri,
               "warc_record_id": record.rec_headers.get_header("WARC-Record-ID")}
     return RawDocument(uri, "html", body, sha256_hex(body), len(body), {k: v for k, v in fields.items() if v},
                        headers=headers, fetched_at=fetched_at)
@@ -258,8 +292,8 @@ def _records(fh, path: Path):
     from warcio.archiveiterator import ARCIterator, WARCIterator
 
     if path.name.lower().endswith((".arc", ".arc.gz")):
-        return ARCIterator(fh, arc2warc=True)  # ARC headers read as WARC ones
-    return WARCIterator(fh)
+        return ARCIterator(fh, arc2warc=True, no_record_parse=True)  # ARC headers read as WARC ones
+    return WARCIterator(fh, no_record_parse=True)  # HTTP headers: _http_head
 
 
 def _next_document(records, place: _Place, reading: WarcReading, max_bytes: int,
@@ -283,6 +317,8 @@ def _next_document(records, place: _Place, reading: WarcReading, max_bytes: int,
             reading.read_bytes = place.base + place.end  # (WarcReading.expected) counts its bytes
             if doc is not None:
                 _add(counts, "documents")
+                if record.http_headers is None and doc.raw is not None:
+                    _add(counts, "documents without HTTP headers (status unknown)")
                 return doc
             _add(counts, f"skipped: {reason}")
     return None
@@ -333,11 +369,12 @@ def _stderr_kept(notes: deque[str]) -> Iterator[None]:
 
 def _consider(record, filters: WarcFilter, max_bytes: int, archive_uri: str) -> tuple[RawDocument | None, str]:
     """The record's document, or None and why it does not become one."""
-    reason = _skip_reason(record, filters)
+    head = _http_head(record) if record.rec_type == "response" else b""
+    reason = _skip_reason(record, filters, head)
     if reason is not None:
         _drain(record)
         return None, reason
-    body = _read_payload(record, max_bytes)
+    body = _read_payload(record, max_bytes, head)
     if body is None:
         return _too_large(record, max_bytes), ""
     if filters.language and _declared_language(_lower(record), body) not in (None, filters.language):
@@ -346,7 +383,7 @@ def _consider(record, filters: WarcFilter, max_bytes: int, archive_uri: str) -> 
 
 
 def _lower(record) -> dict[str, str]:
-    return {k.lower(): v for k, v in record.http_headers.headers}
+    return {k.lower(): v for k, v in record.http_headers.headers} if record.http_headers is not None else {}
 
 
 def _too_large(record, max_bytes: int) -> RawDocument:

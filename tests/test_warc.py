@@ -18,7 +18,8 @@ from warcio.warcwriter import WARCWriter
 
 from tasks.sources import discover, read_all
 from tasks.warc import WarcFilter, WarcReading, _stderr_kept, is_web_archive, read_warc
-from warc_helpers import Page, _page_response, news_pages, truncate, write_arc, write_cc_news_warc
+from warc_helpers import (Page, _page_response, news_pages, truncate, write_arc, write_cc_news_warc,
+                          write_headerless_responses)
 from webserver import page_html
 
 
@@ -263,3 +264,23 @@ def test_a_file_cut_inside_a_record_is_reported_truncated(tmp_path: Path, gz: bo
     assert docs[-1].error.startswith(f"web archive truncated at byte {cut:,}: the file ends inside the record at "
                                      f"byte {start:,}; the {before} records before it were read: re-download")
     assert reading.counts["corrupt files"] == 1 and reading.counts["documents"] == 1
+
+
+def test_a_page_stored_without_http_headers_is_read_when_it_is_clearly_html(tmp_path: Path):
+    page = page_html(11).encode()
+    fragment = b"<article>\n<h1>Tram network expansion</h1>\n<p>article text</p></article>"
+    path = tmp_path / "bodies.warc.gz"
+    write_headerless_responses(path, [
+        ("https://news.example/page", page, "text/html; charset=utf-8"),
+        ("https://news.example/fragment", fragment, "application/http; msgtype=response"),  # HTML all the same
+        ("https://news.example/data", b'{"article": 1}', "application/http; msgtype=response"),
+        ("https://news.example/empty", b"", "text/html")])
+    reading = WarcReading()
+    docs = list(read_warc(path, 5_000_000, reading))
+    assert [(d.source_uri, d.raw) for d in docs] == [("https://news.example/page", page),
+                                                     ("https://news.example/fragment", fragment)]
+    first = docs[0]
+    assert first.error is None and first.headers is None and first.fields["content_type"] == "text/html"
+    assert "http_status" not in first.fields and first.fields["fetched_at"] == "2026-11-30T10:00:00+00:00"
+    assert dict(reading.counts) == {"records": 4, "documents": 2, "documents without HTTP headers (status unknown)": 2,
+                                    "skipped: response without HTTP headers": 2}  # the JSON and the empty one

@@ -90,3 +90,17 @@ def write_arc(path: Path, url: str, html: bytes) -> None:
     http = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: %d\r\n\r\n" % len(html) + html
     record = b"%s 127.0.0.1 20261130100000 text/html %d\n" % (url.encode(), len(http))
     path.write_bytes(head + version + b"\n" + record + http + b"\n")
+
+
+def write_headerless_responses(path: Path, records: list[tuple[str, bytes, str]]) -> None:
+    """`response` records whose block is the body alone, without an HTTP status line and headers (as some
+    tools write them): (url, body, the record's Content-Type) each."""
+    with open(path, "wb") as fh:
+        writer = WARCWriter(fh, gzip=str(path).endswith(".gz"), warc_version="1.1")
+        for url, body, ctype in records:
+            # warcio builds a response's HTTP headers from its block: build a resource record, then retype it
+            record = writer.create_warc_record(url, "resource", payload=io.BytesIO(body), length=len(body),
+                                               warc_content_type=ctype,
+                                               warc_headers_dict={"WARC-Date": "2026-11-30T10:00:00Z"})
+            record.rec_headers.replace_header("WARC-Type", "response")
+            writer.write_record(record)
