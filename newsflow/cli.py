@@ -485,12 +485,22 @@ def _no_warehouse(path: Path | str) -> NoReturn:
 
 
 def _analyst_connection(path: Path):
-    """The analyst copy at `path`, read-only; exit 2 with what to do when there is none."""
+    """The analyst copy at `path`, read-only, for the commands that read it; exit 2 with one line
+    saying what to do when there is none, or when the file is not a newsflow warehouse."""
     import duckdb
+
+    from tasks.dbfile import NotAWarehouse, open_warehouse_file
 
     if not path.exists():
         _no_warehouse(path)
-    return duckdb.connect(str(path), read_only=True)
+    try:
+        return open_warehouse_file(path)
+    except NotAWarehouse as exc:
+        console.print(f"[red]error:[/red] {exc}: give the --db of a newsflow warehouse (`newsflow ingest "
+                      "--db NEW_FILE` makes one)", highlight=False)
+    except duckdb.Error as exc:
+        console.print(f"[red]error:[/red] cannot open {path}: {' '.join(str(exc).split())}", highlight=False)
+    raise typer.Exit(2)
 
 
 @app.command()
@@ -568,8 +578,7 @@ def report(
     from tasks.report import REPORT_FILE, data_docs_link, write_report
 
     path = _settings(db=db).db_path
-    if not path.exists():
-        _no_warehouse(path)
+    _analyst_connection(path).close()  # exit 2 unless a warehouse is there; write_report opens its own
     if since is not None and since.tzinfo is None:
         since = since.replace(tzinfo=timezone.utc)
     target = (out_file or path.parent / REPORT_FILE).expanduser().resolve()
@@ -596,8 +605,8 @@ def sql(
     path = settings.db_path
     if settings.lake:
         path = settings.warehouse
-    elif not path.exists():
-        _no_warehouse(path)
+    else:
+        _analyst_connection(path).close()  # exit 2 unless a warehouse is there
     try:
         argv, env = shell_command(path, command)
     except ShellUnavailable as exc:
@@ -654,7 +663,7 @@ def schema(
 
     path = _settings(db=db).db_path
     if path.exists():
-        con = duckdb.connect(str(path), read_only=True)
+        con = _analyst_connection(path)
     else:  # no warehouse yet: describe the schema the migrations would create
         con = duckdb.connect(":memory:")
         migrate(con)

@@ -154,3 +154,25 @@ def test_reclean_of_a_missing_warehouse_file_says_so_and_creates_nothing(tmp_pat
     out = proc.stdout + proc.stderr
     assert proc.returncode == 2 and f"no warehouse at {missing}" in out and "newsflow ingest" in out
     assert "Flow run" not in out and list(tmp_path.iterdir()) == []
+
+
+def test_analyst_commands_say_in_one_line_when_db_is_not_a_warehouse(tmp_path: Path):
+    """runs, report, search, sql and schema read the analyst copy: a DuckDB file without newsflow's tables,
+    a junk file or an empty one is named for what it is, with exit status 2 and no traceback."""
+    import duckdb
+
+    empty_duckdb = tmp_path / "empty.duckdb"
+    duckdb.connect(str(empty_duckdb)).close()
+    junk, zero = tmp_path / "junk.duckdb", tmp_path / "zero.duckdb"
+    junk.write_bytes(b"junk")
+    zero.write_bytes(b"")
+    said = {empty_duckdb: "is a DuckDB database but not a newsflow warehouse",
+            junk: "is not a DuckDB database file", zero: "is an empty file, not a DuckDB database file"}
+    for command in (["runs"], ["report"], ["search", "train"], ["sql", "-c", "select 1"], ["schema", "-o", "-"]):
+        for path, what in said.items():
+            proc = cli(*command, "--db", str(path))
+            out = proc.stdout + proc.stderr
+            assert proc.returncode == 2, (command, path, out)
+            assert f"error: {path} {what}" in out and "newsflow ingest --db" in out, (command, out)
+            assert "Traceback" not in out and len(out.strip().splitlines()) == 1, (command, out)
+    assert junk.read_bytes() == b"junk" and zero.read_bytes() == b""  # read, never written
