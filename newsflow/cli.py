@@ -75,7 +75,7 @@ RunnerOption = Annotated[Runner, typer.Option(
     "cleaning process (forked warm from a fork server); process: a pool of worker processes, each with its "
     "cleaning process; dask: a Dask cluster.")]
 WorkersOption = Annotated[Optional[int], typer.Option(
-    help="Batches cleaned at once (threads, worker processes or local Dask workers). Default: one per core.")]
+    min=1, help="Batches cleaned at once (threads, worker processes or local Dask workers). Default: one per core.")]
 DaskAddressOption = Annotated[Optional[str], typer.Option(
     help="Address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786 (with --task-runner dask).")]
 
@@ -731,7 +731,7 @@ def import_opml(
 def eval_(
     dataset: Annotated[Path, typer.Argument(help="Folder with `html/<id>.html[.gz]` and `ground-truth/<id>.json` (WCXB layout).")],
     limit: Annotated[Optional[int], typer.Option(min=1, help="Score only the first N pages.")] = None,
-    workers: Annotated[int, typer.Option(help="Worker processes.")] = 2,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 2,
     system: Annotated[
         Optional[list[str]],
         typer.Option("--system", help="Systems to compare (repeatable). Default: newsflow, trafilatura "

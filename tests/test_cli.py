@@ -176,3 +176,16 @@ def test_analyst_commands_say_in_one_line_when_db_is_not_a_warehouse(tmp_path: P
             assert f"error: {path} {what}" in out and "newsflow ingest --db" in out, (command, out)
             assert "Traceback" not in out and len(out.strip().splitlines()) == 1, (command, out)
     assert junk.read_bytes() == b"junk" and zero.read_bytes() == b""  # read, never written
+
+
+def test_workers_below_one_is_an_argument_error(tmp_path: Path):
+    """--workers 0 or -1 is refused while the arguments are read (exit status 2), not accepted (0 meant
+    one per core) or failed at run time by the task runner."""
+    for command in (["ingest", str(tmp_path / "none.txt"), "--db", str(tmp_path / "news.duckdb")],
+                    ["eval", str(tmp_path)]):
+        for workers in ("0", "-1"):
+            proc = cli(*command, "--workers", workers)
+            out = proc.stdout + proc.stderr
+            assert proc.returncode == 2, out
+            assert "Invalid value for '--workers'" in out and "greater than or equal to 1" in out, out
+    assert list(tmp_path.iterdir()) == []
