@@ -211,6 +211,7 @@ def ingest(
 
     gc.disable()  # until the flow starts: see _freeze_imports
     settings = _settings(db=db, config=config, batch_size=batch_size, warehouse=warehouse)
+    _refuse_other_files(settings, "ingest", open_file=False)  # its first bytes: no server for a text file
     server = start_early_server(settings.early_server)  # boots while the checks and imports below run
     try:  # fail fast, before the flow starts, on a SOURCE that names nothing or a bad config
         plan = plan_run(settings, sources, source)
@@ -222,6 +223,7 @@ def ingest(
     except ConfigError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
+    _refuse_other_files(settings, "ingest")  # its tables: ~10 ms, while the server boots
     with _warehouse_turn(settings, "newsflow ingest"):
         from flows.ingest import ingest as ingest_flow
 
@@ -237,6 +239,22 @@ def ingest(
             summary = flow(sources=sources, db=str(settings.db_path), batch_size=batch_size, source=source,
                            config=str(config) if config else None, warehouse=warehouse)
     print_summary(summary)
+
+
+def _refuse_other_files(settings: Settings, command: str, open_file: bool = True) -> None:
+    """Exit 2 when --db names a file that is not a newsflow warehouse (tasks/dbfile.py): a run swaps
+    its analyst copy onto that path, replacing whatever is there. With `open_file` False only the
+    file's first bytes are read. On a lake --db is no run's target: nothing to check."""
+    if settings.lake:
+        return
+    from tasks.dbfile import NotAWarehouse, check_duckdb_file, check_warehouse_file
+
+    try:
+        (check_warehouse_file if open_file else check_duckdb_file)(settings.db_path)
+    except NotAWarehouse as exc:
+        console.print(f"[red]error:[/red] {exc}; `newsflow {command}` would replace it with a warehouse: "
+                      "choose another --db, or move the file", highlight=False)
+        raise typer.Exit(2) from None
 
 
 def _settings(**flags) -> Settings:
@@ -423,6 +441,7 @@ def serve(
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
     settings = _settings(db=db, config=config)
+    _refuse_other_files(settings, "serve")
     try:
         serve_sources(cfg, db=str(settings.db_path), port=port, echo=console.print, report_port=report_port,
                       maintain_every=settings.lake_maintain_interval if settings.lake else None)
@@ -636,6 +655,7 @@ def reclean(
     if not settings.lake and not (settings.db_path.exists() or work_db_path(settings.db_path).exists()):
         # a mistyped --db would otherwise get a new, empty warehouse and a report of nothing
         _no_warehouse(settings.db_path)
+    _refuse_other_files(settings, "reclean")
     with _warehouse_turn(settings, "newsflow reclean"):
         from flows.reclean import reclean as reclean_flow
 

@@ -21,15 +21,23 @@ from pathlib import Path
 import duckdb
 
 from newsflow.settings import work_db_path
+from tasks.dbfile import check_duckdb_file, check_warehouse_file
 
 
 def prepare_work_db(analyst: Path) -> Path:
     """The working database for this analyst path; seeded from the analyst file when it is the only one
-    (a warehouse from before the split, so no rows are lost)."""
+    (a warehouse from before the split, so no rows are lost).
+
+    Raises:
+        NotAWarehouse: a file at the analyst path is not a newsflow warehouse, which publishing would
+            replace (the command line refuses it first; this covers scheduled runs).
+    """
     analyst = Path(analyst)
     work = work_db_path(analyst)
     work.parent.mkdir(parents=True, exist_ok=True)
+    check_duckdb_file(analyst)
     if not work.exists() and analyst.exists():
+        check_warehouse_file(analyst)
         shutil.copyfile(analyst, work)
     return work
 

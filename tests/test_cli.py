@@ -189,3 +189,26 @@ def test_workers_below_one_is_an_argument_error(tmp_path: Path):
             assert proc.returncode == 2, out
             assert "Invalid value for '--workers'" in out and "greater than or equal to 1" in out, out
     assert list(tmp_path.iterdir()) == []
+
+
+def test_ingest_and_reclean_refuse_a_db_file_that_is_not_a_warehouse(samples_dir: Path, tmp_path: Path):
+    """A run swaps its analyst copy onto --db: another DuckDB database or a text file there is refused
+    with exit status 2 before any flow runs, and left as it was."""
+    import duckdb
+
+    other = tmp_path / "mydata.duckdb"
+    with duckdb.connect(str(other)) as con:
+        con.execute("create table precious as select 42 as x")
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes\n", encoding="utf-8")
+    kept = {p: p.read_bytes() for p in (other, notes)}
+    said = {other: "is a DuckDB database but not a newsflow warehouse", notes: "is not a DuckDB database file"}
+    for path, what in said.items():
+        for command in (["ingest", str(samples_dir)], ["reclean"]):
+            proc = cli(*command, "--db", str(path))
+            out = proc.stdout + proc.stderr
+            assert proc.returncode == 2, out
+            assert f"error: {path} {what}" in out and "choose another --db, or move the file" in out, out
+            assert "Flow run" not in out and "Traceback" not in out
+    assert {p: p.read_bytes() for p in kept} == kept
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mydata.duckdb", "notes.txt"]  # no work file, no lock

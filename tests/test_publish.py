@@ -55,10 +55,33 @@ def test_work_db_sits_beside_the_analyst_file(tmp_path: Path):
 def test_prepare_work_db_keeps_rows_of_an_existing_analyst_file(tmp_path: Path):
     analyst = tmp_path / "news.duckdb"
     with duckdb.connect(str(analyst)) as con:
+        con.execute("create table schema_migrations (version integer)")  # a newsflow warehouse's mark
         con.execute("create table t as select 42 as x")
     work = prepare_work_db(analyst)
     with duckdb.connect(str(work), read_only=True) as con:
         assert con.execute("select x from t").fetchall() == [(42,)]
+
+
+def test_prepare_work_db_refuses_a_file_that_is_not_a_newsflow_warehouse(tmp_path: Path):
+    """Publishing would swap the run's copy onto the analyst path: another DuckDB database or a text
+    file there stays as it was, and no working db is made from it."""
+    from tasks.dbfile import NotAWarehouse, check_warehouse_file
+    from tasks.load import connect
+
+    other = tmp_path / "mydata.duckdb"
+    with duckdb.connect(str(other)) as con:
+        con.execute("create table precious as select 42 as x")
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes\n", encoding="utf-8")
+    for path, what in ((other, "not a newsflow warehouse"), (notes, "not a DuckDB database file")):
+        before = path.read_bytes()
+        with pytest.raises(NotAWarehouse, match=what):
+            prepare_work_db(path)
+        assert path.read_bytes() == before and not work_db_path(path).exists()
+    warehouse = tmp_path / "news.duckdb"
+    check_warehouse_file(warehouse)  # nothing there yet: a run may make one
+    connect(warehouse).close()
+    check_warehouse_file(warehouse)
 
 
 @pytest.mark.parametrize("mode", ["ro", "rw"])  # rw: the duckdb CLI's default, which locks exclusively
