@@ -91,6 +91,8 @@ class Warehouse:
     def con(self) -> duckdb.DuckDBPyConnection:
         """The working db's connection, opened (and migrated) on first use."""
         if self._con is None:
+            if not self.work.exists():  # seeded from the analyst copy when that is all there is
+                prepare_work_db(self.analyst)
             con = L.connect(self.work, archive=self.archive)
             # DuckDB caches written blocks up to 80% of RAM: cap it so memory does not grow with the run.
             con.execute("set memory_limit = ?", [self.memory_limit])

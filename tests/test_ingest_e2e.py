@@ -146,6 +146,21 @@ def test_the_same_url_twice_in_one_batch_loads_its_later_version(tmp_path: Path,
     assert rows(db_file, "select count(*) from documents") == [(2,)]  # both versions' raw records kept
 
 
+def test_an_analyst_copy_alone_seeds_the_run(tmp_path: Path, samples_dir: Path, db_file: Path):
+    """A warehouse handed over as its analyst file only (copied to another machine, its work file
+    deleted): the next run starts from its rows, and publishing keeps them."""
+    run_cli("ingest", str(samples_dir), "--db", str(db_file))
+    for leftover in db_file.parent.glob(work_db_path(db_file).name + "*"):
+        leftover.unlink()
+    one = tmp_path / "one"
+    one.mkdir()
+    (one / "story.txt").write_text("Harbour bridge reopens\n\n" + " ".join(
+        ["Officials in the harbour town reopened the bridge after repairs lasting months."] * 6))
+    run_cli("ingest", str(one), "--db", str(db_file))
+    assert rows(db_file, "select count(*) from articles") == [(6,)]
+    assert rows(db_file, "select count(*) from runs") == [(2,)]
+
+
 def test_missing_source_is_a_clear_error(tmp_path: Path):
     proc = subprocess.run([*NEWSFLOW, "ingest", str(tmp_path / "nowhere")], cwd=REPO, capture_output=True,
                           text=True, timeout=120)
