@@ -7,14 +7,6 @@ prompt or the `-c` statement, `set extension_directory` to the duckdb-ext wheels
 `load fts`, so `fts_main_articles.match_bm25(...)` works offline. The views live in the file.
 The folder is passed through the environment and read with the CLI's getenv(), so no path is ever
 spliced into SQL text.
-
-On a file the last start-up command is `.safe_mode`: the CLI's safe mode, which also sets
-`enable_external_access = false` for good. From then on no statement reads or writes a file other
-than the database (COPY, read_csv, ATTACH), installs or loads an extension, or reads the environment,
-and the dot commands that run programs or touch files (.shell, .system, .output, .once, .read,
-.import, .log, .open, .cd) refuse. The `-safe` flag cannot be used instead: it takes effect before
-the start-up commands, so fts could not be loaded. On a lake the shell keeps full access: DuckLake
-reads its Parquet data files through the file system, which safe mode closes.
 """
 
 from __future__ import annotations
@@ -78,13 +70,10 @@ def check_version(cli: Path) -> None:
 
 def startup_commands(search: bool, lake: str | None = None) -> list[str]:
     """What the CLI runs before anything else: the offline extensions' folder and fts; on a lake, the
-    lake attached read-only as `lake` and made the default (the one line analysts need); on a file,
-    safe mode last (the module's docstring says what it closes)."""
+    lake attached read-only as `lake` and made the default (the one line analysts need)."""
     lines = [f"set extension_directory = getenv('{EXTENSIONS_VARIABLE}')", "load fts"] if search else []
     if lake:
         lines += ["set autoinstall_known_extensions = false", attach_sql(lake, read_only=True), f"use {ALIAS}"]
-    else:
-        lines.append(".safe_mode")
     return lines
 
 
