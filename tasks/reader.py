@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import re
 from typing import Any
 
 # The record keys that map to Article fields; any other key is kept in Article.extra.
@@ -40,12 +41,28 @@ def text_lines(text: str) -> list[str]:
     return text.splitlines()
 
 
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
+_ONE_LINE = frozenset({"url", "title", "published_at", "author"})
+
+
+def _tidy(key: str, value: Any) -> Any:
+    """A record's field as stored: the one-line fields on one line without control characters (a NUL
+    or a newline in a title breaks the CSV exports and terminals analysts read them in), NULs out of
+    the text."""
+    if not isinstance(value, str):
+        return value
+    if key in _ONE_LINE:
+        return " ".join(_CONTROLS.sub(" ", value).split())
+    return value.replace("\x00", "")
+
+
 def record_fields(raw: bytes, fields: dict[str, Any]) -> dict[str, Any]:
     """One JSON record over the fields the fetch already knew: its known non-empty keys win, the rest
     of the record goes to `extra`. Raises ValueError when neither 'text' nor 'html' is there."""
     record = json.loads(raw.decode("utf-8"))
     out = dict(fields)
-    out.update({k: record.get(k) for k in RECORD_FIELDS if record.get(k) not in (None, "")})
+    tidy = {k: _tidy(k, record.get(k)) for k in RECORD_FIELDS}
+    out.update({k: v for k, v in tidy.items() if v not in (None, "")})
     out["extra"] = {k: v for k, v in record.items() if k not in RECORD_FIELDS}
     if "html" not in out and "text" not in out:
         raise ValueError("JSON record has neither 'text' nor 'html'")

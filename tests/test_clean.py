@@ -467,3 +467,16 @@ def test_impossible_offsets_are_unparsed_dates_and_utf16_text_reads():
     assert decode_text(codecs.BOM_UTF16_BE + text.encode("utf-16-be")) == text
     with pytest.raises(ValueError, match="UTF-16 text without a byte-order mark reads so: re-save it as UTF-8"):
         decode_text(text.encode("utf-16-le"))
+
+
+def test_record_fields_come_on_one_line_without_control_characters():
+    import json
+
+    from tasks.reader import record_fields
+
+    raw = json.dumps({"url": "https://e.org/a\n", "title": "Bridge\x00 reopens\r\n after\trepairs",
+                      "author": "\x1bA. Writer", "text": "Body\x00 text.\nSecond line."}).encode()
+    fields = record_fields(raw, {})
+    assert fields["title"] == "Bridge reopens after repairs" and fields["author"] == "A. Writer"
+    assert fields["url"] == "https://e.org/a" and fields["text"] == "Body text.\nSecond line."
+    assert "title" not in record_fields(json.dumps({"title": "\x00\n", "text": "x"}).encode(), {})
