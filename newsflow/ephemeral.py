@@ -2,9 +2,9 @@
 
 Without PREFECT_API_URL, Prefect starts a temporary server (uvicorn in a subprocess) on the first API
 call, i.e. after every import is done, and imports the whole server application into our process just
-to launch it (~4 s of CPU). Here the CLI launches `prefect server start` first thing, without
-importing Prefect, so the server boots on one core while our imports run on the other, and points
-PREFECT_API_URL at it. It is set up as Prefect's own temporary server is, through public settings
+to launch it (~4 s of CPU). Here the CLI launches the server `prefect server start` runs
+(newsflow/prefect_api.py) first thing, without importing Prefect, so the server boots on one core while
+our imports run on the other, and points PREFECT_API_URL at it. It is set up as Prefect's own temporary server is, through public settings
 (`EPHEMERAL_SETTINGS`): same database (PREFECT_HOME), no UI, only the services that Prefect's temporary
 server runs. Disable with NEWSFLOW_EARLY_SERVER=0.
 
@@ -27,7 +27,7 @@ import sqlite3
 import tempfile
 from pathlib import Path
 
-from newsflow.processes import ServerProcess, prefect_server
+from newsflow.processes import ServerProcess, prefect_api_server
 
 STARTUP_TIMEOUT_S = 90.0
 
@@ -80,7 +80,7 @@ class EarlyServer:
             return
         self.save_seed = seed_database()
         port = _free_port()
-        self.server = prefect_server(
+        self.server = prefect_api_server(
             "127.0.0.1", port, env={**os.environ, **(env or {}), **EPHEMERAL_SETTINGS}, quiet=True,
             name="the temporary Prefect server",
             hint="set PREFECT_API_URL to a running server, or NEWSFLOW_EARLY_SERVER=0").start()

@@ -136,3 +136,10 @@ def prefect_server(host: str, port: int, name: str = "the Prefect server", **kwa
     yet; settings go in through `env`, and `kwargs` to `ServerProcess`."""
     command = [sys.executable, "-m", "prefect", "--no-prompt", "server", "start", "--host", host, "--port", str(port)]
     return ServerProcess(name, command, f"http://{host}:{port}/api/health", **kwargs)
+
+
+def prefect_api_server(host: str, port: int, name: str = "the Prefect server", **kwargs) -> ServerProcess:
+    """The API server that `prefect server start` runs, started without Prefect's command line
+    (newsflow/prefect_api.py), for a run's temporary server; as `prefect_server` otherwise."""
+    command = [sys.executable, "-m", "newsflow.prefect_api", host, str(port)]
+    return ServerProcess(name, command, f"http://{host}:{port}/api/health", **kwargs)
