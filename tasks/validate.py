@@ -7,6 +7,7 @@ stay in the context so one Data Docs build at the end of a run shows every batch
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -76,12 +77,12 @@ def articles_frame(articles: list[Article], now: datetime | None = None) -> pd.D
 
 
 @lru_cache(maxsize=1)
-def preload() -> None:
+def preload() -> threading.Thread:
     """Import Great Expectations in a background thread (a few seconds of imports, once per process),
-    so the first validation does not wait for them."""
-    import threading
-
-    threading.Thread(target=lambda: __import__("great_expectations"), name="preload-gx", daemon=True).start()
+    so the first validation does not wait for them. Returns the thread."""
+    thread = threading.Thread(target=lambda: __import__("great_expectations"), name="preload-gx", daemon=True)
+    thread.start()
+    return thread
 
 
 @lru_cache(maxsize=1)
