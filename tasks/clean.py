@@ -145,12 +145,21 @@ def build_article(doc: RawDocument, fields: dict[str, Any], page: HtmlPage, clea
     )
 
 
+# Before the first printed newspapers: a placeholder, not a publication date (0001-01-01 is .NET's
+# DateTime.MinValue, a CMS's "no date"); it would sit at the start of every time series.
+EARLIEST_PUBLISHED_YEAR = 1600
+
+
 def parse_published(value: Any) -> str | None:
-    """ISO 8601 in UTC, or None. Accepts ISO strings, RFC 2822 dates and epoch seconds."""
+    """ISO 8601 in UTC, or None. Accepts ISO strings, RFC 2822 dates and epoch seconds; a date before
+    EARLIEST_PUBLISHED_YEAR is None (a placeholder)."""
     if value in (None, ""):
         return None
     if isinstance(value, (int, float)):
-        dt = datetime.fromtimestamp(value, tz=timezone.utc)
+        try:
+            dt = datetime.fromtimestamp(value, tz=timezone.utc)
+        except (ValueError, OverflowError, OSError):  # outside years 1-9999, or NaN
+            return None
     else:
         from dateutil import parser as dateparser
 
@@ -163,9 +172,10 @@ def parse_published(value: Any) -> str | None:
         if dt.tzinfo is None:
             dt = dt.replace(tzinfo=timezone.utc)
     try:
-        return dt.astimezone(timezone.utc).isoformat()
+        dt = dt.astimezone(timezone.utc)
     except (ValueError, OverflowError):  # an offset of a day or more ("+25:00"), a year past 9999 in UTC
         return None
+    return dt.isoformat() if dt.year >= EARLIEST_PUBLISHED_YEAR else None
 
 
 @lru_cache(maxsize=1)

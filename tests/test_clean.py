@@ -462,6 +462,9 @@ def test_impossible_offsets_are_unparsed_dates_and_utf16_text_reads():
 
     assert parse_published("2024-01-01T00:00:00+25:00") is None  # not an exception naming no field
     assert parse_published("2024-01-01T23:00:00-05:00") == "2024-01-02T04:00:00+00:00"
+    assert parse_published("0001-01-01T00:00:00Z") is None  # a placeholder, not a date
+    assert parse_published("1851-09-18") == "1851-09-18T00:00:00+00:00"  # an old newspaper's is kept
+    assert parse_published(-1e11) is None and parse_published(float("nan")) is None  # epoch seconds out of range
     text = "Café owners protest\nThe café owners met on Monday."
     assert decode_text(codecs.BOM_UTF16_LE + text.encode("utf-16-le")) == text
     assert decode_text(codecs.BOM_UTF16_BE + text.encode("utf-16-be")) == text
