@@ -4,9 +4,9 @@ Without PREFECT_API_URL, Prefect starts a temporary server (uvicorn in a subproc
 call, i.e. after every import is done, and imports the whole server application into our process just
 to launch it (~4 s of CPU). Here the CLI launches the server `prefect server start` runs
 (newsflow/prefect_api.py) first thing, without importing Prefect, so the server boots on one core while
-our imports run on the other, and points PREFECT_API_URL at it. It is set up as Prefect's own temporary server is, through public settings
-(`EPHEMERAL_SETTINGS`): same database (PREFECT_HOME), no UI, only the services that Prefect's temporary
-server runs. Disable with NEWSFLOW_EARLY_SERVER=0.
+our imports run on the other, and points PREFECT_API_URL at it. It is set up as Prefect's own
+temporary server is, through public settings (`EPHEMERAL_SETTINGS`): same database (PREFECT_HOME), no
+UI, only the services that Prefect's temporary server runs. Disable with NEWSFLOW_EARLY_SERVER=0.
 
 A Prefect home without a database costs its first server ~10 s: SQLite is created by running every
 Alembic migration Prefect has. The first such server's fresh database is saved (SQLite's backup API,

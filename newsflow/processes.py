@@ -134,12 +134,16 @@ class ServerProcess:
 def prefect_server(host: str, port: int, name: str = "the Prefect server", **kwargs) -> ServerProcess:
     """`prefect server start` on host:port (Prefect's public command, never prompting), not started
     yet; settings go in through `env`, and `kwargs` to `ServerProcess`."""
-    command = [sys.executable, "-m", "prefect", "--no-prompt", "server", "start", "--host", host, "--port", str(port)]
-    return ServerProcess(name, command, f"http://{host}:{port}/api/health", **kwargs)
+    command = ["prefect", "--no-prompt", "server", "start", "--host", host, "--port", str(port)]
+    return _api_process(command, host, port, name, **kwargs)
 
 
 def prefect_api_server(host: str, port: int, name: str = "the Prefect server", **kwargs) -> ServerProcess:
     """The API server that `prefect server start` runs, started without Prefect's command line
     (newsflow/prefect_api.py), for a run's temporary server; as `prefect_server` otherwise."""
-    command = [sys.executable, "-m", "newsflow.prefect_api", host, str(port)]
-    return ServerProcess(name, command, f"http://{host}:{port}/api/health", **kwargs)
+    return _api_process(["newsflow.prefect_api", host, str(port)], host, port, name, **kwargs)
+
+
+def _api_process(module_and_args: list[str], host: str, port: int, name: str, **kwargs) -> ServerProcess:
+    """`python -m MODULE ARGS...` serving Prefect's API on host:port, healthy when /api/health answers."""
+    return ServerProcess(name, [sys.executable, "-m", *module_and_args], f"http://{host}:{port}/api/health", **kwargs)
