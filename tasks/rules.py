@@ -14,7 +14,7 @@ Two kinds of rules:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 
@@ -31,6 +31,14 @@ class Rule:
     # Speed only: a line can match only if it contains one of these lower-case words, so the (slow,
     # search-anywhere) pattern is skipped on ordinary prose. Empty means "always try the pattern".
     keywords: tuple[str, ...] = ()
+    # Speed only, derived: for a keyword rule whose pattern is written in lower case, the same pattern
+    # without IGNORECASE, searched in the lower-cased line. Python's `re` tries every branch of a
+    # search-anywhere pattern at every position, and folding case makes each try ~3x dearer.
+    lowered: re.Pattern[str] | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.keywords and self.pattern is not None and _written_in_lower_case(self.pattern.pattern):
+            object.__setattr__(self, "lowered", re.compile(self.pattern.pattern, re.UNICODE))
 
     def matches(self, line: str, lower: str | None = None) -> bool:
         """Whether the pattern matches the line within the length limit."""
@@ -40,7 +48,15 @@ class Rule:
             lower = line.lower() if lower is None else lower
             if not any(k in lower for k in self.keywords):
                 return False
+            if self.lowered is not None:
+                return self.lowered.search(lower) is not None
         return self.pattern.search(line) is not None
+
+
+def _written_in_lower_case(source: str) -> bool:
+    """Whether a pattern matches the same lines case-insensitively as it matches their lower-cased
+    forms case-sensitively: no upper-case letter outside its escapes (`\\W`, `\\S`), no `(?-i:...)`."""
+    return "(?-i" not in source and not re.search(r"[A-Z]", re.sub(r"\\.", "", source))
 
 
 def _rx(pattern: str) -> re.Pattern[str]:

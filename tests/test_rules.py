@@ -116,7 +116,11 @@ def test_leak_check_covers_every_line_rule() -> None:
 
 
 def test_keyword_prefilter_changes_no_result() -> None:
+    """The keyword pre-filter and the lower-cased search (`Rule.lowered`) find what each pattern finds."""
+    assert R.DISCLAIMER.lowered is not None  # the lower-cased search is in use
+    assert R.CALL_TO_ACTION.lowered is None  # its `(?-i:[A-Z])` needs the line's own case
     lines = [e for r in R.ALL_RULES for e in r.examples + r.counter_examples]
+    lines += [variant for line in lines for variant in (line.upper(), line.title())]
     for line in lines:
         slow = next((r for r in R.LINE_RULES if len(line) <= r.max_chars and r.pattern.search(line)), None)
         assert R.match_line_rule(line) is slow, line
