@@ -113,6 +113,7 @@ class Candidates:
     lines: list[str]
     x: np.ndarray
     page_lines: list[str]
+    page_form: str = ""  # the page's visible text in `token_form`, when computed
 
 
 def page_candidates(raw: bytes | str, body: list[str], title: str | None, link_texts: frozenset[str],
@@ -132,16 +133,19 @@ def page_candidates(raw: bytes | str, body: list[str], title: str | None, link_t
         return Candidates([], np.zeros((0, len(LINE_FEATURES) + len(PAGE_FEATURES) + len(body_features))), [])
     page_lines = _resiliparse_lines(tree, main_content=False)
     second_tokens = sum(n.count(" ") - 1 for n in main_norms)
-    x = line_features(body, body_norms, held, fresh, second_tokens, page_lines, link_texts, body_features)
-    return Candidates(fresh, x, page_lines)
+    page = token_form("\n".join(page_lines))
+    x = line_features(body, body_norms, held, fresh, second_tokens, page_lines, link_texts, body_features, page)
+    return Candidates(fresh, x, page_lines, page)
 
 
 def line_features(body: list[str], body_norms: list[str], held: str, lines: list[str], second_tokens: int,
-                  page_lines: list[str], link_texts: frozenset[str], body_features: list[float]) -> np.ndarray:
+                  page_lines: list[str], link_texts: frozenset[str], body_features: list[float],
+                  page: str | None = None) -> np.ndarray:
     """The feature rows of the candidate `lines`. `body_norms`: the body's lines in `token_form`, `held` the
     whole body; `second_tokens`: the word tokens of the second extraction's whole text; `page_lines`:
-    all the page's visible lines; `body_features`: tasks.confidence.features of the body."""
-    page = token_form("\n".join(page_lines))
+    all the page's visible lines (`page`: their text in `token_form`, when known); `body_features`:
+    tasks.confidence.features of the body."""
+    page = token_form("\n".join(page_lines)) if page is None else page
     size = len(page)
     spans = []
     for n in body_norms:
@@ -185,8 +189,8 @@ def line_features(body: list[str], body_norms: list[str], held: str, lines: list
         chars = max(len(line), 1)
         rows.append([
             math.log1p(tokens), len(line), float(is_prose(line)), float(line.rstrip().endswith(SENTENCE_END)),
-            float(normalize(line) in link_texts), sum(c.isdigit() for c in line) / chars,
-            sum(c.isupper() for c in line) / chars, page.count(n), float(at >= 0), inside, before, after,
+            float(normalize(line) in link_texts), sum(map(str.isdigit, line)) / chars,
+            sum(map(str.isupper, line)) / chars, page.count(n), float(at >= 0), inside, before, after,
             distance, min(gap, 5.0), body_near, prose_near, at / size if at >= 0 else -1.0,
             *page_row, *body_features,
         ])
@@ -263,10 +267,11 @@ def probabilities(x: np.ndarray, trees: Trees | None = None) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------------ recovery
-def merge(body: list[str], page_lines: list[str], added: list[str]) -> list[str]:
+def merge(body: list[str], page_lines: list[str], added: list[str], page: str | None = None) -> list[str]:
     """The body with `added` lines put in page order: each goes before the first body line that starts
-    after it on the page (body lines not found there keep their place; added lines not found go last)."""
-    page = token_form("\n".join(page_lines))
+    after it on the page (body lines not found there keep their place; added lines not found go last).
+    `page`: the page's lines in `token_form`, when known."""
+    page = token_form("\n".join(page_lines)) if page is None else page
     keys, last = [], -1
     for line in body:
         at = page.find(token_form(line))
@@ -289,4 +294,4 @@ def recover_page(raw: bytes | str, body: list[str], title: str | None, link_text
         return body
     p = probabilities(found.x)
     added = [line for line, q in zip(found.lines, p) if q >= model().threshold_p]
-    return merge(body, found.page_lines, added) if added else body
+    return merge(body, found.page_lines, added, found.page_form or None) if added else body
