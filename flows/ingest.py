@@ -51,7 +51,8 @@ def ingest(sources: list[str] | None = None, db: str | None = None, batch_size: 
     docs = None  # the Data Docs' build, once every batch is validated
     with warehouse.turn(run_id, logger.warning):
         begin_run(warehouse, run_id, flow_run.get_id(), source or " ".join([*plan.paths, *plan.urls]), logger)
-        writer = BatchWriter(warehouse, run_id, summary, logger, settings.cleaning_limits, plan.language)
+        writer = BatchWriter(warehouse, run_id, summary, logger, settings.cleaning_limits, plan.language,
+                             share=_threads_clean_here())
         status = "failed"
         try:
             paths, summary.skipped = discover_task(list(plan.paths)) if plan.paths else ([], [])
@@ -139,6 +140,13 @@ def _refresh_report(warehouse: Warehouse, summary: RunSummary, published: bool, 
         summary.report_refreshed = summary.report is not None
     else:
         summary.report = report.as_uri()
+
+
+def _threads_clean_here() -> bool:
+    """Whether the cleaning task runs are threads of this process (the thread runner), which can
+    share a batch's documents; worker processes and Dask get a copy of theirs."""
+    context = FlowRunContext.get()
+    return context is not None and isinstance(context.task_runner, ThreadPoolTaskRunner)
 
 
 def _share_api_with_workers() -> None:

@@ -355,8 +355,90 @@ def clean_batch_guarded(docs: list[RawDocument], limit: float = DOCUMENT_TIME_LI
     return run_guarded(docs, _clean_one, partial(_reject, limit=limit), limit, _warm_cleaner, memory_bytes)
 
 
-def clean_batch_for_load(docs: list[RawDocument], limits: CleaningLimits = CleaningLimits()) -> CleanedBatch:
+def clean_batch_for_load(docs: list[RawDocument] | SharedBatch,
+                         limits: CleaningLimits = CleaningLimits()) -> CleanedBatch:
     """A worker's whole share of a batch: clean and analyze each document within the limits
-    (`clean_batch_guarded`), and pack the raw bytes as WARC records for the raw store."""
-    return CleanedBatch(clean_batch_guarded(docs, limits.seconds, limits.memory_bytes),
-                        [pack_record(d) for d in docs])
+    (`clean_batch_guarded`), and pack the raw bytes as WARC records for the raw store. A SharedBatch is
+    cleaned together with any thread that helps with it (`help_clean`)."""
+    if isinstance(docs, SharedBatch):
+        results = docs.clean(limits, owner=True)
+        docs = docs.docs
+    else:
+        results = clean_batch_guarded(docs, limits.seconds, limits.memory_bytes)
+    return CleanedBatch(results, [pack_record(d) for d in docs])
+
+
+def help_clean(shared: SharedBatch, limits: CleaningLimits = CleaningLimits()) -> int:
+    """Clean what is left of another thread's batch alongside it; returns how many documents this
+    thread cleaned."""
+    return len(shared.clean(limits, owner=False))
+
+
+# Documents a thread takes from a shared batch at a time, at least: each take is a round trip to its
+# cleaning process.
+MIN_SHARE = 4
+
+
+class SharedBatch:
+    """A batch that several threads of the flow's process may clean together, each through its own
+    cleaning process: each takes half of what is left (at least MIN_SHARE documents) until nothing is.
+
+    A run's batches are loaded in order, so at its end the oldest unfinished batch holds back every
+    younger one: a thread that has cleaned its own batches helps with it instead of idling. A take
+    whose thread fails goes back to the batch; the owner cleans what no helper finishes, and returns
+    the results in the batch's order."""
+
+    def __init__(self, docs: list[RawDocument]):
+        self.docs = docs
+        self._results: list[Any] = [None] * len(docs)
+        self._next = 0
+        self._returned: list[tuple[int, int]] = []  # (start, end) taken by a thread that failed
+        self._left = len(docs)
+        self._signal = threading.Condition()
+
+    def __getstate__(self) -> dict:  # another process (a process pool, Dask) gets its own copy
+        return {"docs": self.docs}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["docs"])
+
+    def _take(self) -> tuple[int, int] | None:
+        with self._signal:
+            if self._returned:
+                return self._returned.pop()
+            if self._next >= len(self.docs):
+                return None
+            start = self._next
+            self._next = min(len(self.docs), start + max(MIN_SHARE, -(-(len(self.docs) - start) // 2)))
+            return start, self._next
+
+    def clean(self, limits: CleaningLimits, owner: bool) -> list[tuple[Article | Rejected, float]]:
+        """Take and clean shares until none is left; the owner then waits for the helpers' shares
+        and returns every result in order (a helper returns its own)."""
+        mine: list[tuple[Article | Rejected, float]] = []
+        while True:
+            span = self._take()
+            if span is None:
+                if not owner:
+                    return mine
+                with self._signal:
+                    self._signal.wait_for(lambda: self._left == 0 or bool(self._returned))
+                    if self._left == 0:
+                        results, self._results = self._results, []  # held no longer than the caller
+                        return results
+                continue
+            start, end = span
+            try:
+                results = clean_batch_guarded(self.docs[start:end], limits.seconds, limits.memory_bytes)
+            except BaseException as exc:
+                with self._signal:
+                    self._returned.append(span)
+                    self._signal.notify_all()
+                if owner or not isinstance(exc, Exception):
+                    raise
+                return mine  # the owner cleans the share this helper could not
+            with self._signal:
+                self._results[start:end] = results
+                self._left -= end - start
+                self._signal.notify_all()
+            mine += results

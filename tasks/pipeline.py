@@ -25,7 +25,7 @@ from prefect.utilities.annotations import quote
 
 from newsflow.settings import MIN_BATCH_SIZE, CleaningLimits
 from tasks.clean import CLEANER_VERSION
-from tasks.guard import clean_batch_for_load
+from tasks.guard import SharedBatch, clean_batch_for_load, help_clean
 from tasks.load import BatchCounts, FetchRows
 from tasks.models import Article, CleanedBatch, Flush, RawDocument, Rejected, Sealed
 from tasks.progress import IngestProgress
@@ -65,6 +65,13 @@ def clean_batch_task(docs: Sealed[list[RawDocument]], limits: CleaningLimits) ->
     if os.getpid() == _FLOW_PROCESS:
         return cleaned
     return pickle.dumps(cleaned, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+@task(name="clean-help", cache_policy=NO_CACHE)
+def help_clean_task(shared: Sealed[SharedBatch], limits: CleaningLimits) -> int:
+    """Help clean a batch that another task run is cleaning (the thread runner, at a run's end): returns
+    how many of its documents this one cleaned."""
+    return help_clean(shared.value, limits)
 
 
 def unpack_cleaned(payload: CleanedBatch | bytes) -> CleanedBatch:
@@ -260,6 +267,9 @@ class BatchWriter:
     progress: IngestProgress | None = None
     reopen: bool = True
     fetch_rows: Callable[[list[RawDocument]], FetchRows] | None = None  # the fetch state a batch loads with
+    # Batches are cleaned by threads of this process (the thread runner): once every batch is submitted,
+    # a thread with none left helps with the unfinished ones (tasks.guard.SharedBatch).
+    share: bool = False
     totals: BatchCounts = field(default_factory=BatchCounts)
     loaded: int = 0  # batches finished so far
 
@@ -272,7 +282,8 @@ class BatchWriter:
         that are cleaned too load with it, in one validation and one transaction of at most `load_max`
         documents (default: the largest batch): a run's last, small batches, which all wait for the
         bigger one before them, then cost one load instead of one each (~0.35 s of the writer's CPU
-        apiece besides their documents)."""
+        apiece besides their documents). With `share`, once the last batch is submitted each unfinished
+        one gets a `clean-help` task run, which a thread left without batches runs alongside it."""
         held: deque[tuple[list[RawDocument], Any]] = deque()  # submitted, not yet loaded, in order
         cleaned: set[int] = set()  # ids of the futures whose batch is cleaned
         signal = threading.Condition()
@@ -285,22 +296,36 @@ class BatchWriter:
         def room() -> bool:  # for one more batch
             return sum(id(f) not in cleaned for _, f in held) < max_in_flight and len(held) < 2 * max_in_flight
 
+        shared: dict[int, SharedBatch] = {}  # id(future) -> its batch, with `share`
+
+        def load_ready() -> None:
+            self._load_ready(held, cleaned, load_max)
+            for key in shared.keys() - {id(f) for _, f in held}:  # loaded
+                del shared[key]
+
         def wait_and_load(until: Callable[[], bool]) -> None:
             with signal:
                 signal.wait_for(lambda: id(held[0][1]) in cleaned or until())
-            self._load_ready(held, cleaned, load_max)
+            load_ready()
 
         for batch in docs:
-            future = clean_batch_task.submit(Sealed(batch), self.limits)
+            work = SharedBatch(batch) if self.share else batch
+            future = clean_batch_task.submit(Sealed(work), self.limits)
             held.append((batch, future))
+            if self.share:
+                shared[id(future)] = work
             future.add_done_callback(on_cleaned)
             if self.loaded == 0 and len(held) == 1:
                 preload_validation()  # GX imports while the helpers start, not after the first batch
-            self._load_ready(held, cleaned, load_max)
+            load_ready()
             while not room():
                 wait_and_load(room)
+        helpers = [help_clean_task.submit(Sealed(shared[id(f)]), self.limits)
+                   for _, f in held if id(f) in shared and id(f) not in cleaned]
         while held:
             wait_and_load(lambda: False)
+        for helper in helpers:
+            helper.wait()  # each returns once its batch has nothing left to take
 
     def _load_ready(self, held: deque, cleaned: set[int], load_max: int | None) -> None:
         """Load the oldest held batches while the oldest is cleaned, each time with the cleaned ones
