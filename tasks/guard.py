@@ -361,7 +361,7 @@ def clean_batch_for_load(docs: list[RawDocument] | SharedBatch,
     (`clean_batch_guarded`), and pack the raw bytes as WARC records for the raw store. A SharedBatch is
     cleaned together with any thread that helps with it (`help_clean`)."""
     if isinstance(docs, SharedBatch):
-        results = docs.clean(limits, owner=True)
+        results = docs.clean(limits)
         docs = docs.docs
     else:
         results = clean_batch_guarded(docs, limits.seconds, limits.memory_bytes)
@@ -371,7 +371,7 @@ def clean_batch_for_load(docs: list[RawDocument] | SharedBatch,
 def help_clean(shared: SharedBatch, limits: CleaningLimits = CleaningLimits()) -> int:
     """Clean what is left of another thread's batch alongside it; returns how many documents this
     thread cleaned."""
-    return len(shared.clean(limits, owner=False))
+    return shared.work(limits, owner=False)
 
 
 # Documents a thread takes from a shared batch at a time, at least: each take is a round trip to its
@@ -412,21 +412,23 @@ class SharedBatch:
             self._next = min(len(self.docs), start + max(MIN_SHARE, -(-(len(self.docs) - start) // 2)))
             return start, self._next
 
-    def clean(self, limits: CleaningLimits, owner: bool) -> list[tuple[Article | Rejected, float]]:
-        """Take and clean shares until none is left; the owner then waits for the helpers' shares
-        and returns every result in order (a helper returns its own)."""
-        mine: list[tuple[Article | Rejected, float]] = []
+    def clean(self, limits: CleaningLimits) -> list[tuple[Article | Rejected, float]]:
+        """The owner's part: clean shares until none is left, wait for the helpers' shares (cleaning
+        any a failed helper gave back), and return every result in the batch's order."""
         while True:
-            span = self._take()
-            if span is None:
-                if not owner:
-                    return mine
-                with self._signal:
-                    self._signal.wait_for(lambda: self._left == 0 or bool(self._returned))
-                    if self._left == 0:
-                        results, self._results = self._results, []  # held no longer than the caller
-                        return results
-                continue
+            self.work(limits, owner=True)
+            with self._signal:
+                self._signal.wait_for(lambda: self._left == 0 or bool(self._returned))
+                if self._left == 0:
+                    results, self._results = self._results, []  # held no longer than the caller
+                    return results
+
+    def work(self, limits: CleaningLimits, owner: bool) -> int:
+        """Take and clean shares until none is left to take; returns how many documents this thread
+        cleaned. A helper whose cleaning fails gives its share back and stops; the owner's error
+        propagates (its task run retries)."""
+        done = 0
+        while (span := self._take()) is not None:
             start, end = span
             try:
                 results = clean_batch_guarded(self.docs[start:end], limits.seconds, limits.memory_bytes)
@@ -436,9 +438,10 @@ class SharedBatch:
                     self._signal.notify_all()
                 if owner or not isinstance(exc, Exception):
                     raise
-                return mine  # the owner cleans the share this helper could not
+                return done  # the owner cleans the share this helper could not
             with self._signal:
                 self._results[start:end] = results
                 self._left -= end - start
                 self._signal.notify_all()
-            mine += results
+            done += end - start
+        return done

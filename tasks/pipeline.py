@@ -284,7 +284,8 @@ class BatchWriter:
         bigger one before them, then cost one load instead of one each (~0.35 s of the writer's CPU
         apiece besides their documents). With `share`, once the last batch is submitted each unfinished
         one gets a `clean-help` task run, which a thread left without batches runs alongside it."""
-        held: deque[tuple[list[RawDocument], Any]] = deque()  # submitted, not yet loaded, in order
+        # Submitted, not yet loaded, in order: (batch, its future, its SharedBatch with `share`).
+        held: deque[tuple[list[RawDocument], Any, SharedBatch | None]] = deque()
         cleaned: set[int] = set()  # ids of the futures whose batch is cleaned
         signal = threading.Condition()
 
@@ -294,34 +295,25 @@ class BatchWriter:
                 signal.notify()
 
         def room() -> bool:  # for one more batch
-            return sum(id(f) not in cleaned for _, f in held) < max_in_flight and len(held) < 2 * max_in_flight
-
-        shared: dict[int, SharedBatch] = {}  # id(future) -> its batch, with `share`
-
-        def load_ready() -> None:
-            self._load_ready(held, cleaned, load_max)
-            for key in shared.keys() - {id(f) for _, f in held}:  # loaded
-                del shared[key]
+            return sum(id(f) not in cleaned for _, f, _ in held) < max_in_flight and len(held) < 2 * max_in_flight
 
         def wait_and_load(until: Callable[[], bool]) -> None:
             with signal:
                 signal.wait_for(lambda: id(held[0][1]) in cleaned or until())
-            load_ready()
+            self._load_ready(held, cleaned, load_max)
 
         for batch in docs:
-            work = SharedBatch(batch) if self.share else batch
-            future = clean_batch_task.submit(Sealed(work), self.limits)
-            held.append((batch, future))
-            if self.share:
-                shared[id(future)] = work
+            shared = SharedBatch(batch) if self.share else None
+            future = clean_batch_task.submit(Sealed(shared or batch), self.limits)
+            held.append((batch, future, shared))
             future.add_done_callback(on_cleaned)
             if self.loaded == 0 and len(held) == 1:
                 preload_validation()  # GX imports while the helpers start, not after the first batch
-            load_ready()
+            self._load_ready(held, cleaned, load_max)
             while not room():
                 wait_and_load(room)
-        helpers = [help_clean_task.submit(Sealed(shared[id(f)]), self.limits)
-                   for _, f in held if id(f) in shared and id(f) not in cleaned]
+        helpers = [help_clean_task.submit(Sealed(shared), self.limits)
+                   for _, f, shared in held if shared is not None and id(f) not in cleaned]
         while held:
             wait_and_load(lambda: False)
         for helper in helpers:
@@ -331,19 +323,19 @@ class BatchWriter:
         """Load the oldest held batches while the oldest is cleaned, each time with the cleaned ones
         right after it, up to `load_max` documents in all."""
         while held and id(held[0][1]) in cleaned:
-            limit = load_max or max(len(b) for b, _ in held)
+            limit = load_max or max(len(b) for b, *_ in held)
             group = [held.popleft()]
             size = len(group[0][0])
             while held and id(held[0][1]) in cleaned and size + len(held[0][0]) <= limit:
                 size += len(held[0][0])
                 group.append(held.popleft())
-            cleaned.difference_update(id(f) for _, f in group)  # a freed future's id may be reused
+            cleaned.difference_update(id(f) for _, f, _ in group)  # a freed future's id may be reused
             self.finish(group)
 
-    def finish(self, group: list[tuple[list[RawDocument], Any]]) -> None:
+    def finish(self, group: list[tuple[list[RawDocument], Any, SharedBatch | None]]) -> None:
         """Take consecutive cleaned batches (oldest first), then validate and load them in one transaction."""
         batch, results, packed = [], [], []
-        for docs, future in group:
+        for docs, future, _ in group:
             cleaned = unpack_cleaned(future.result())
             batch += docs
             results += cleaned.results

@@ -113,7 +113,7 @@ class Candidates:
     lines: list[str]
     x: np.ndarray
     page_lines: list[str]
-    page_form: str = ""  # the page's visible text in `token_form`, when computed
+    page_form: str | None = None  # the page's visible text in `token_form`, when computed
 
 
 def page_candidates(raw: bytes | str, body: list[str], title: str | None, link_texts: frozenset[str],
@@ -294,4 +294,4 @@ def recover_page(raw: bytes | str, body: list[str], title: str | None, link_text
         return body
     p = probabilities(found.x)
     added = [line for line, q in zip(found.lines, p) if q >= model().threshold_p]
-    return merge(body, found.page_lines, added, found.page_form or None) if added else body
+    return merge(body, found.page_lines, added, found.page_form) if added else body
