@@ -41,7 +41,7 @@ from tasks.evaluate import Page, find_pages  # noqa: E402
 from tasks.recover import is_prose, merge, token_form  # noqa: E402
 from tasks.segments import normalize  # noqa: E402
 from train_confidence import host_folds  # noqa: E402
-from train_recover import TREES, candidate_arrays, cv_parser, out_of_fold, outcome, row_of  # noqa: E402
+from train_recover import candidate_arrays, cv_parser, fit, out_of_fold, outcome, row_of  # noqa: E402
 
 THRESHOLDS = (0.5, 0.7, 0.8, 0.9, 0.95)
 RECOVERY_THRESHOLD = 0.8  # as shipped (tasks/recover_lines.json)
@@ -137,13 +137,6 @@ def cut_at(at: list[int], p: np.ndarray, threshold: float) -> int | None:
     return first
 
 
-def fit(x: np.ndarray, y: np.ndarray, seed: int):
-    from sklearn.ensemble import GradientBoostingClassifier
-
-    weight = x[:, FEATURES.index("log_suffix_words")]  # log(1 + the words a cut removes)
-    return GradientBoostingClassifier(random_state=seed, **TREES).fit(x, y, sample_weight=weight)
-
-
 def main() -> None:
     args = cv_parser(__doc__).parse_args()
     started = time.perf_counter()
@@ -165,24 +158,27 @@ def main() -> None:
         folds = host_folds(hosts, args.folds, seed)
         p = out_of_fold(x, y, folds[page_of], args.folds, seed)
         bodies = []
-        for i, r in enumerate(rows):
-            added = [s for s, q in zip(r["lines"], p[page_of == i]) if q >= RECOVERY_THRESHOLD]
+        for r, ps in zip(rows, np.split(p, np.cumsum([len(r["lines"]) for r in rows])[:-1])):
+            added = [s for s, q in zip(r["lines"], ps) if q >= RECOVERY_THRESHOLD]
             bodies.append(merge(r["body"], r["page_lines"], added) if added else r["body"])
         cands = [cut_candidates(b, r["main_form"], r["links"], r["body_features"]) for b, r in zip(bodies, rows)]
         labels = [cut_labels(b, at, token_form(r["gold"])) for b, (_, at), r in zip(bodies, cands, rows)]
         cx = np.vstack([c[0] for c in cands])
         cy = np.concatenate(labels)
         cut_of = np.concatenate([[i] * len(at) for i, (_, at) in enumerate(cands)]).astype(int)
-        print(line(f"seed {seed}: recovered body:", scored(bodies)))
+        base = scored(bodies)
+        print(line(f"seed {seed}: recovered body:", base))
         oracle = [b[:cut_at(at, lab.astype(float), 0.5) or len(b)] for b, (_, at), lab in zip(bodies, cands, labels)]
         print(line(f"seed {seed}: oracle cut:", scored(oracle)) + f"  ({len(cy)} candidates, {cy.mean():.1%} positive)")
         q = np.zeros(len(cy))
         for k in range(args.folds):
             test = folds[cut_of] == k
-            q[test] = fit(cx[~test], cy[~test], seed).predict_proba(cx[test])[:, 1]
+            weight = cx[~test, FEATURES.index("log_suffix_words")]  # log(1 + the words a cut removes)
+            q[test] = fit(cx[~test], cy[~test], seed, weight).predict_proba(cx[test])[:, 1]
+        per_page = np.split(q, np.cumsum([len(at) for _, at in cands])[:-1])
         for t in THRESHOLDS:
-            cut = [b[:cut_at(at, q[cut_of == i], t) or len(b)] for i, (b, (_, at)) in enumerate(zip(bodies, cands))]
-            results[t].append((scored(bodies), scored(cut)))
+            cut = [b[:cut_at(at, qs, t) or len(b)] for b, (_, at), qs in zip(bodies, cands, per_page)]
+            results[t].append((base, scored(cut)))
     print(f"out of fold ({args.folds} folds grouped by host, mean of {args.seeds} seeds; gain against the same seed's body):")
     for t, rs in results.items():
         gains = [after[0] - before[0] for before, after in rs]

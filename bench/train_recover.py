@@ -100,10 +100,12 @@ def out_of_fold(x: np.ndarray, y: np.ndarray, fold: np.ndarray, folds: int, seed
     return p
 
 
-def fit(x: np.ndarray, y: np.ndarray, seed: int = 0):
+def fit(x: np.ndarray, y: np.ndarray, seed: int = 0, weight: np.ndarray | None = None):
+    """The trees; rows weighted by `weight`, by default log(1 + a candidate's characters)."""
     from sklearn.ensemble import GradientBoostingClassifier
 
-    return GradientBoostingClassifier(random_state=seed, **TREES).fit(x, y, sample_weight=np.log1p(x[:, 1]))
+    weight = np.log1p(x[:, 1]) if weight is None else weight
+    return GradientBoostingClassifier(random_state=seed, **TREES).fit(x, y, sample_weight=weight)
 
 
 def export(model, x: np.ndarray, threshold: float, dataset: str, hashes: list[str], cv: dict) -> dict:
