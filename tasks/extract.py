@@ -50,9 +50,9 @@ FAST_LINE_MAX_CHARS = 2000
 UNREAD_TAGS = ("script", "style", "svg", "footer", "meta", "link", "input")
 
 # htmldate's quick search: htmldate runs only where the structured data, the URL and the text by the
-# headline give no date (148 of the 793 WCXB dev pages), and finds none on 88 of them. There the
+# headline give no date (143 of the 793 WCXB dev pages), and finds none on 88 of them. There the
 # extensive search (free-text dates, via dateparser) would find the right day on 3, a wrong day on 8 and
-# a date on 74 whose ground truth has none (56 of those a 1 January), for 2.8x the metadata's CPU
+# a date on 74 whose ground truth has none (56 of those a 1 January), for 3x the metadata's CPU
 # (bench/date_search.py).
 EXTENSIVE_DATE_SEARCH = False
 
@@ -154,7 +154,9 @@ def page_metadata(tree: html.HtmlElement, url: str | None = None) -> HtmlPage:
     published, date_source = found.published_at, None
     if published and url_day and published != url_day and _days_apart(published, url_day) == 1:
         published = url_day  # the URL's day is the publisher's local day; the timestamp may be in UTC
-    if not published and not url_day:  # no date in the markup or the URL: the one shown by the headline
+    if not published and url_day:  # htmldate would read the URL first too, numeric months only
+        published, date_source = url_day, "url"
+    if not published:  # no date in the markup or the URL: the one shown by the headline
         published, date_source = visible_date(near_heading), "text"
     if not published:
         published = htmldate.find_date(tree, url=canonical, extensive_search=EXTENSIVE_DATE_SEARCH,
@@ -196,12 +198,29 @@ def _is_http_url(value: str) -> bool:
 
 
 _URL_DATE = re.compile(r"/((?:19|20)\d{2})[/-]?(0[1-9]|1[0-2])[/-]?(0[1-9]|[12]\d|3[01])(?:/|[-_]|\.html?|$)")
+_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+           "november", "december")
+_URL_MONTH = {name[:n]: i for i, name in enumerate(_MONTHS, 1) for n in (3, 4, len(name))}  # "sep", "sept"
+_URL_NAMED_DATE = re.compile(r"/((?:19|20)\d{2})/([A-Za-z]{3,9})/(0?[1-9]|[12]\d|3[01])(?:/|[-_]|\.html?|$)")
 
 
 def _url_day(url: str | None) -> str | None:
-    """The full date (year, month, day) a URL's path holds, as YYYY-MM-DD."""
-    m = _URL_DATE.search(urlsplit(url).path) if url else None
-    return "-".join(m.groups()) if m else None
+    """The full date (year, month, day) a URL's path holds, as YYYY-MM-DD: numeric (`/2024/01/05/`,
+    `/20240105-`) or with the month named (`/2024/jan/05/`, `/2024/january/5/`). None unless it is a
+    day of the calendar."""
+    path = urlsplit(url).path if url else ""
+    day = None
+    if m := _URL_DATE.search(path):
+        day = "-".join(m.groups())
+    else:
+        for m in _URL_NAMED_DATE.finditer(path):
+            if month := _URL_MONTH.get(m[2].lower()):
+                day = f"{m[1]}-{month:02d}-{int(m[3]):02d}"
+                break
+    try:
+        return date.fromisoformat(day).isoformat() if day else None
+    except ValueError:
+        return None
 
 
 def _days_apart(a: str, b: str) -> int:

@@ -65,6 +65,19 @@ def test_page_metadata_flags_a_date_read_from_the_text() -> None:
     assert (page.published_at, page.date_source, page.shown_author) == ("2025-12-19", "text", "Jane Doe")
 
 
+@pytest.mark.parametrize("url, day", [
+    ("https://example.org/2024/01/05/story", "2024-01-05"),
+    ("https://example.org/news/20240105-story.html", "2024-01-05"),
+    ("https://example.org/world/2024/jan/5/story", "2024-01-05"),
+    ("https://example.org/blog/2023/october/03/story", "2023-10-03"),
+    ("https://example.org/2024/feb/31/story", "2025-12-19"),  # no such day: the text's date
+    ("https://example.org/2024/mayo/05/story", "2025-12-19"),  # not an English month
+])
+def test_the_urls_day_comes_before_the_text(url: str, day: str) -> None:
+    page = page_metadata(_tree(after="<p>December 19, 2025</p>"), url)
+    assert (page.published_at, page.date_source) == (day, "url" if day != "2025-12-19" else "text")
+
+
 def test_structured_date_wins_over_the_text() -> None:
     tree = _tree(before='<meta property="article:published_time" content="2024-01-02T10:00:00Z">',
                  after="<p>Updated December 19, 2025</p>")
