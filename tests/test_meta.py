@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from lxml import html
 
-from tasks.extract import drop_title_label, page_metadata
+from tasks.extract import drop_title_label, page_headings, page_metadata
 from tasks.meta import author_elsewhere, heading_text, join_names, text_days, to_day, visible_byline, visible_date
 
 
@@ -130,6 +130,19 @@ def test_author_lists_read_as_bylines() -> None:
     ("Top 10 Digital Cameras | The Best Mirrorless Cameras on the Market", None),  # a long subtitle stays
     ("Covid - the aftermath", None),  # too short a head to be a headline plus a label
     ("A title without separators", None),
+    ("Helping children sleep | Patient Education | UC Davis Children's Hospital", "Helping children sleep"),
+    ("The long headline | One | Two | Three", "The long headline | One"),  # two labels at most
 ])
 def test_drop_title_label(title: str, expected: str | None) -> None:
     assert drop_title_label(title) == (expected or title)
+
+
+@pytest.mark.parametrize("h1, text", [
+    ("WEEKEND<br>CODING<br> <span>AGENT</span>", "WEEKEND CODING AGENT"),  # lines set apart by <br>
+    ("Top Programs (US)<div>Your Guide</div>", "Top Programs (US) Your Guide"),
+    ('<time datetime="2025-12-18">Dec 18 2025</time> Preparing a transition', "Preparing a transition"),
+    ("Top Strategies for Security<h3>Posted on July 1, 2024 by Ann</h3>", "Top Strategies for Security"),
+    ("Dr<span>.</span> Who<em>'s</em> story", "Dr. Who's story"),  # inline elements join as written
+])
+def test_headline_text_reads_as_shown(h1: str, text: str) -> None:
+    assert page_headings(html.fromstring(f"<html><body><h1>{h1}</h1><p>Body.</p></body></html>"), None) == [text]
