@@ -315,8 +315,10 @@ def _load_in_transaction(con: duckdb.DuckDBPyConnection, run_id: str, cleaner_ve
             enrich_batch(cur, [(a.article_id, a.title, analysis_of(a)) for a in articles
                                if a.article_id in changed_set], now, stored=updated)
             index_articles(cur, changed)  # the search index changes with the articles, in this transaction
-        # An accepted article leaves quarantine (e.g. after a re-clean); rejected ones enter it once.
-        cur.execute("delete from quarantine where document_id in (select document_id from b_articles)")
+        # An accepted article takes its source out of quarantine: the same document re-cleaned, a new
+        # version of its file or page, or its whole file (unreadable before, a record of it now loads).
+        # Rejected documents enter it once.
+        cur.execute(statement("resolve_quarantine"))
         counts.quarantined = cur.execute(
             "insert into quarantine select * from b_quarantine on conflict do nothing"
         ).fetchone()[0]

@@ -27,6 +27,7 @@ from tasks.load import migrations, start_run
 from tasks.run_leases import RunLease, catalog_conninfo, dead_runs
 from tasks.sql import statement, transaction
 from tasks.warehouse import Warehouse
+from warehouse_helpers import quarantine_left_after_fixes
 
 # One snapshot per poll (one statement): counts, duplicates, and articles without their document or
 # story (half a batch would show as those).
@@ -314,6 +315,14 @@ def test_the_warehouse_seam_picks_the_backend(lake, tmp_path):
         Warehouse.open(tmp_path / "other.duckdb", Settings(db=tmp_path / "other.duckdb",
                                                             warehouse=lake["NEWSFLOW_WAREHOUSE"]))
     file.close()
+
+
+def test_a_source_that_loads_leaves_quarantine_on_the_lake(lake):
+    con = connect_lake(lake["NEWSFLOW_WAREHOUSE"], lake["NEWSFLOW_LAKE_DATA_PATH"])
+    try:
+        assert quarantine_left_after_fixes(con) == {"file:///d/lines.jsonl#L2", "file:///d/other.txt"}
+    finally:
+        con.close()
 
 
 def test_serve_adds_the_maintain_flow_on_a_lake():

@@ -5,6 +5,7 @@ import pytest
 
 from tasks import load as L
 from tasks.models import Article, RawDocument, Rejected, RemovedSegment, sha256_hex
+from warehouse_helpers import quarantine_left_after_fixes
 
 
 def doc(i: int) -> RawDocument:
@@ -127,3 +128,11 @@ def test_a_batch_without_articles_loads_into_a_warehouse_that_has_some(tmp_path:
                                                                   ["empty file"])])
     assert (counts.new, counts.updated, counts.unchanged, counts.quarantined) == (0, 0, 0, 1)
     assert con.execute("select count(*) from articles").fetchone()[0] == 2
+
+
+
+def test_a_source_that_loads_leaves_quarantine_and_others_stay(tmp_path: Path):
+    """A fixed file, a page fetched again and a whole file read at last take their rows out of quarantine;
+    a rejected record beside a loaded one in the same file, and other sources, keep theirs."""
+    con = L.connect(tmp_path / "w.duckdb")
+    assert quarantine_left_after_fixes(con) == {"file:///d/lines.jsonl#L2", "file:///d/other.txt"}
