@@ -243,9 +243,11 @@ class FetchRows:
 
 def archive_config_of(con: duckdb.DuckDBPyConnection) -> A.ArchiveConfig:
     """The default archive of the warehouse file `con` has open: `<name>.archive/` beside it."""
-    (path,) = con.execute("select path from duckdb_databases() where database_name = current_database()").fetchone()
-    if not path:
-        raise ValueError("an in-memory warehouse has no archive folder: pass an ArchiveConfig")
+    path, kind = con.execute(
+        "select path, type from duckdb_databases() where database_name = current_database()").fetchone()
+    if not path or kind != "duckdb":
+        raise ValueError(f"a warehouse that is not a DuckDB file ({kind}, {'in memory' if not path else 'a lake'}) "
+                         "has no archive folder beside it: pass an ArchiveConfig")
     return A.ArchiveConfig(archive_dir_for(path))
 
 

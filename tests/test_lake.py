@@ -23,7 +23,7 @@ from ingest_harness import (archived, contents_of, flow_run_state, ingest_cmd, r
 from newsflow.settings import REPO_ROOT, Settings
 from tasks.lake import LakeWarehouse, connect_lake, open_lake
 from tasks.lake_sql import is_upsert, lake_migration, primary_keys, upsert_as_merge
-from tasks.load import migrations, start_run
+from tasks.load import archive_config_of, migrations, start_run
 from tasks.run_leases import RunLease, catalog_conninfo, dead_runs
 from tasks.sql import statement, transaction
 from tasks.warehouse import Warehouse
@@ -317,10 +317,12 @@ def test_the_warehouse_seam_picks_the_backend(lake, tmp_path):
     file.close()
 
 
-def test_a_source_that_loads_leaves_quarantine_on_the_lake(lake):
+def test_a_source_that_loads_leaves_quarantine_on_the_lake(lake, tmp_path):
     con = connect_lake(lake["NEWSFLOW_WAREHOUSE"], lake["NEWSFLOW_LAKE_DATA_PATH"])
     try:
-        assert quarantine_left_after_fixes(con) == {"file:///d/lines.jsonl#L2", "file:///d/other.txt"}
+        assert quarantine_left_after_fixes(con, tmp_path / "archive") == {"file:///d/lines.jsonl#L2", "file:///d/other.txt"}
+        with pytest.raises(ValueError, match="not a DuckDB file"):  # no folder derived from the catalog's URL
+            archive_config_of(con)
     finally:
         con.close()
 

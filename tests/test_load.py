@@ -135,4 +135,4 @@ def test_a_source_that_loads_leaves_quarantine_and_others_stay(tmp_path: Path):
     """A fixed file, a page fetched again and a whole file read at last take their rows out of quarantine;
     a rejected record beside a loaded one in the same file, and other sources, keep theirs."""
     con = L.connect(tmp_path / "w.duckdb")
-    assert quarantine_left_after_fixes(con) == {"file:///d/lines.jsonl#L2", "file:///d/other.txt"}
+    assert quarantine_left_after_fixes(con, tmp_path / "archive") == {"file:///d/lines.jsonl#L2", "file:///d/other.txt"}

@@ -56,19 +56,22 @@ def samples_warehouse(tmp_path: Path, template_dir: Path) -> Path:
     return dst
 
 
-def quarantine_left_after_fixes(con) -> set[str]:
+def quarantine_left_after_fixes(con, archive: Path) -> set[str]:
     """Five sources quarantined in one batch, then articles loaded from four places in the next: a file
     fixed, a page fetched again, a record of a file that could not be read, another line of a JSON-lines
-    file whose line 2 was rejected. The source URIs left in quarantine."""
+    file whose line 2 was rejected. The source URIs left in quarantine; raw pages go to `archive`."""
+    from tasks.archive import ArchiveConfig
+
     def version(uri: str, text: str) -> RawDocument:
         return RawDocument(uri, "text", text.encode(), sha256_hex(text.encode()), len(text))
 
     broken = [version(uri, "bad") for uri in ("file:///d/short.txt", "https://news.example/a", "file:///d/feed.json",
                                                "file:///d/lines.jsonl#L2", "file:///d/other.txt")]
-    L.load_batch(con, "r1", "v", broken, [], [Rejected(d.document_id, d.source_uri, "read", ["bad"]) for d in broken])
+    L.load_batch(con, "r1", "v", broken, [], [Rejected(d.document_id, d.source_uri, "read", ["bad"]) for d in broken],
+                 archive=ArchiveConfig(archive))
     fixed = [version("file:///d/short.txt", "now long enough"), version("https://news.example/a", "fetched"),
              version("file:///d/feed.json#0", "first record"), version("file:///d/lines.jsonl#L1", "line one")]
     L.load_batch(con, "r2", "v", fixed, [Article(article_id=f"a-{d.source_uri}", document_id=d.document_id,
                                                  source_uri=d.source_uri, url=None, title="T", body="Body text.")
-                                         for d in fixed], [])
+                                         for d in fixed], [], archive=ArchiveConfig(archive))
     return {uri for (uri,) in con.execute("select source_uri from quarantine").fetchall()}
