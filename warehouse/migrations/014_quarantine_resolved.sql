@@ -1,0 +1,2 @@
+-- 014: a quarantine row leaves when an article from the same source loads (warehouse/sql/resolve_quarantine.sql).
+comment on table quarantine is 'Documents that did not become articles, with the reasons (unreadable input, failed fetch or failed expectations). A row leaves in the load that brings an article from the same source: the same document re-cleaned, a new version of its file, record or page, or a record of a file that could not be read before.';
