@@ -18,7 +18,8 @@ import htmldate
 import trafilatura
 from lxml import etree, html
 
-from tasks.meta import author_elsewhere, find_byline, heading_text, read_structured, visible_byline, visible_date
+from tasks.meta import (MONTH_NUMBERS, author_elsewhere, find_byline, heading_text, read_structured, visible_byline,
+                        visible_date)
 from tasks.segments import normalize
 
 # Chosen by measurement on the WCXB dev articles (docs/cleaning.md): dropping comments is the one
@@ -198,9 +199,6 @@ def _is_http_url(value: str) -> bool:
 
 
 _URL_DATE = re.compile(r"/((?:19|20)\d{2})[/-]?(0[1-9]|1[0-2])[/-]?(0[1-9]|[12]\d|3[01])(?:/|[-_]|\.html?|$)")
-_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
-           "november", "december")
-_URL_MONTH = {name[:n]: i for i, name in enumerate(_MONTHS, 1) for n in (3, 4, len(name))}  # "sep", "sept"
 _URL_NAMED_DATE = re.compile(r"/((?:19|20)\d{2})/([A-Za-z]{3,9})/(0?[1-9]|[12]\d|3[01])(?:/|[-_]|\.html?|$)")
 
 
@@ -214,7 +212,7 @@ def _url_day(url: str | None) -> str | None:
         day = "-".join(m.groups())
     else:
         for m in _URL_NAMED_DATE.finditer(path):
-            if month := _URL_MONTH.get(m[2].lower()):
+            if month := MONTH_NUMBERS.get(m[2].lower()):
                 day = f"{m[1]}-{month:02d}-{int(m[3]):02d}"
                 break
     try:

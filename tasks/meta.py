@@ -299,7 +299,8 @@ def _day(year: int, month: int, day: int) -> str | None:
     return f"{year:04d}-{month:02d}-{day:02d}"
 
 
-_MONTHS = {name: i for i, names in enumerate((
+# Month names and abbreviations as pages and URLs write them, lower-cased, to the month's number.
+MONTH_NUMBERS = {name: i for i, names in enumerate((
     ("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"), ("may",), ("jun", "june"),
     ("jul", "july"), ("aug", "august"), ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"),
     ("dec", "december")), start=1) for name in names}
@@ -323,7 +324,7 @@ def text_days(text: str) -> list[str]:
         for match in pattern.finditer(text):
             groups = match.groups()
             month = groups[m]
-            month_no = int(month) if month.isdigit() else _MONTHS.get(month.lower().rstrip("."))
+            month_no = int(month) if month.isdigit() else MONTH_NUMBERS.get(month.lower().rstrip("."))
             day = _day(int(groups[y]), month_no or 0, int(groups[d]))
             if day:
                 found.append((match.start(), day))
