@@ -486,14 +486,18 @@ _TITLE_LABEL_SEPARATORS = ((" | ", 4, 1), (" – ", 3, 3), (" — ", 3, 3), (" -
 def drop_title_label(title: str | None) -> str | None:
     """The title without up to two short trailing labels after separators ("Story | Opinion", "Story - Site",
     "Story | Section | Site")."""
-    if not title:
-        return title
     for _ in range(2):
-        for separator, max_tail, min_head in _TITLE_LABEL_SEPARATORS:
-            head, sep, tail = title.rpartition(separator)
-            if sep and len(tail.split()) <= max_tail and len(head.split()) >= min_head:
-                title = head.rstrip()
-                break
-        else:
+        shorter = _without_last_label(title) if title else None
+        if shorter is None:
             break
+        title = shorter
     return title
+
+
+def _without_last_label(title: str) -> str | None:
+    """The title without its short trailing label, or None when it ends in none."""
+    for separator, max_tail, min_head in _TITLE_LABEL_SEPARATORS:
+        head, sep, tail = title.rpartition(separator)
+        if sep and len(tail.split()) <= max_tail and len(head.split()) >= min_head:
+            return head.rstrip()
+    return None

@@ -246,8 +246,8 @@ def archive_config_of(con: duckdb.DuckDBPyConnection) -> A.ArchiveConfig:
     path, kind = con.execute(
         "select path, type from duckdb_databases() where database_name = current_database()").fetchone()
     if not path or kind != "duckdb":
-        raise ValueError(f"a warehouse that is not a DuckDB file ({kind}, {'in memory' if not path else 'a lake'}) "
-                         "has no archive folder beside it: pass an ArchiveConfig")
+        raise ValueError("a warehouse that is not a DuckDB file (one in memory, a lake) has no archive folder "
+                         "beside it: pass an ArchiveConfig")
     return A.ArchiveConfig(archive_dir_for(path))
 
 

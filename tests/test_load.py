@@ -130,7 +130,6 @@ def test_a_batch_without_articles_loads_into_a_warehouse_that_has_some(tmp_path:
     assert con.execute("select count(*) from articles").fetchone()[0] == 2
 
 
-
 def test_a_source_that_loads_leaves_quarantine_and_others_stay(tmp_path: Path):
     """A fixed file, a page fetched again and a whole file read at last take their rows out of quarantine;
     a rejected record beside a loaded one in the same file, and other sources, keep theirs."""

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from newsflow.settings import SAMPLES_DIR, archive_dir_for
 from tasks import load as L
+from tasks.archive import ArchiveConfig
 from tasks.clean import CLEANER_VERSION, clean_batch
 from tasks.models import Article, RawDocument, Rejected, sha256_hex
 from tasks.sources import discover, read_all
@@ -60,8 +61,6 @@ def quarantine_left_after_fixes(con, archive: Path) -> set[str]:
     """Five sources quarantined in one batch, then articles loaded from four places in the next: a file
     fixed, a page fetched again, a record of a file that could not be read, another line of a JSON-lines
     file whose line 2 was rejected. The source URIs left in quarantine; raw pages go to `archive`."""
-    from tasks.archive import ArchiveConfig
-
     def version(uri: str, text: str) -> RawDocument:
         return RawDocument(uri, "text", text.encode(), sha256_hex(text.encode()), len(text))
 
