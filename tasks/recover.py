@@ -121,8 +121,7 @@ def page_candidates(raw: bytes | str, body: list[str], title: str | None, link_t
     """The candidates of one HTML page. resiliparse parses the page once; its main-content lines that
     the body lacks go through the rule table (`clean_segments`), and only when some are left does it
     read all the page's visible lines for the position features."""
-    body_norms = [token_form(line) for line in body]
-    held = " " + " ".join(n.strip() for n in body_norms if n.strip()) + " "  # token_form of the whole body
+    held = token_form("\n".join(body))  # the whole body's word sequence
     tree = _resiliparse_tree(raw)
     main = _resiliparse_lines(tree, main_content=True)
     main_norms = [token_form(line) for line in main]
@@ -132,6 +131,7 @@ def page_candidates(raw: bytes | str, body: list[str], title: str | None, link_t
     if not fresh:
         return Candidates([], np.zeros((0, len(LINE_FEATURES) + len(PAGE_FEATURES) + len(body_features))), [])
     page_lines = _resiliparse_lines(tree, main_content=False)
+    body_norms = [token_form(line) for line in body]
     second_tokens = sum(n.count(" ") - 1 for n in main_norms)
     page = token_form("\n".join(page_lines))
     x = line_features(body, body_norms, held, fresh, second_tokens, page_lines, link_texts, body_features, page)

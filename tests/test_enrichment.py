@@ -229,3 +229,19 @@ def test_a_tie_between_stored_candidates_goes_to_the_smaller_id_not_to_storage_o
         write_assignments(con, [Assignment(aid, aid, None, None, len(features), hv, aid)], L.utcnow())
     (assigned,) = assign_stories(con, [("new", "New", features)])
     assert (assigned.story_id, assigned.matched_article_id, assigned.similarity) == ("a-stored", "a-stored", 1.0)
+
+
+def test_a_signature_is_datasketchs_minhash_of_the_features_in_any_order():
+    """Signatures are stored and compared with later runs' ones: the permutations drawn once per
+    process must give the values a plain MinHash with the story seed gives, whatever the order."""
+    from datasketch import MinHash
+
+    from newsflow.settings import STORY_NUM_PERM, STORY_SEED
+    from tasks.stories import signature
+
+    features = [f"w:word{i} and more" for i in range(50)]
+    plain = MinHash(num_perm=STORY_NUM_PERM, seed=STORY_SEED)
+    plain.update_batch([f.encode("utf-8") for f in features])
+    assert list(signature(set(features)).hashvalues) == list(plain.hashvalues)
+    assert list(signature(set(reversed(features))).hashvalues) == list(plain.hashvalues)
+    assert list(signature({"w:other words here"}).hashvalues) != list(plain.hashvalues)
