@@ -114,6 +114,7 @@ class Candidates:
     x: np.ndarray
     page_lines: list[str]
     page_form: str | None = None  # the page's visible text in `token_form`, when computed
+    body_norms: list[str] | None = None  # the body's lines in `token_form`, when computed
 
 
 def page_candidates(raw: bytes | str, body: list[str], title: str | None, link_texts: frozenset[str],
@@ -135,7 +136,7 @@ def page_candidates(raw: bytes | str, body: list[str], title: str | None, link_t
     second_tokens = sum(n.count(" ") - 1 for n in main_norms)
     page = token_form("\n".join(page_lines))
     x = line_features(body, body_norms, held, fresh, second_tokens, page_lines, link_texts, body_features, page)
-    return Candidates(fresh, x, page_lines, page)
+    return Candidates(fresh, x, page_lines, page, body_norms)
 
 
 def line_features(body: list[str], body_norms: list[str], held: str, lines: list[str], second_tokens: int,
@@ -267,14 +268,15 @@ def probabilities(x: np.ndarray, trees: Trees | None = None) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------------ recovery
-def merge(body: list[str], page_lines: list[str], added: list[str], page: str | None = None) -> list[str]:
+def merge(body: list[str], page_lines: list[str], added: list[str], page: str | None = None,
+          body_norms: list[str] | None = None) -> list[str]:
     """The body with `added` lines put in page order: each goes before the first body line that starts
     after it on the page (body lines not found there keep their place; added lines not found go last).
-    `page`: the page's lines in `token_form`, when known."""
+    `page`: the page's lines in `token_form`, `body_norms` the body's, when known."""
     page = token_form("\n".join(page_lines)) if page is None else page
     keys, last = [], -1
-    for line in body:
-        at = page.find(token_form(line))
+    for n in body_norms or map(token_form, body):
+        at = page.find(n)
         last = max(last, at)
         keys.append(last)
     out = list(body)
@@ -294,4 +296,4 @@ def recover_page(raw: bytes | str, body: list[str], title: str | None, link_text
         return body
     p = probabilities(found.x)
     added = [line for line, q in zip(found.lines, p) if q >= model().threshold_p]
-    return merge(body, found.page_lines, added, found.page_form) if added else body
+    return merge(body, found.page_lines, added, found.page_form, found.body_norms) if added else body

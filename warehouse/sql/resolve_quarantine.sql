@@ -3,5 +3,4 @@
 -- from its source URI), and whole files that could not be read before and one of whose records now
 -- loads (`feed.jsonl` when `feed.jsonl#L3` loads).
 delete from quarantine
-where source_uri in (select source_uri from b_articles)
-   or source_uri in (select split_part(source_uri, '#', 1) from b_articles);
+where source_uri in (select unnest([source_uri, split_part(source_uri, '#', 1)]) from b_articles);
