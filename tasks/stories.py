@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -76,7 +76,7 @@ def _permutations(num_perm: int) -> tuple[np.ndarray, str]:
     return mh.permutations, mh.scheme
 
 
-def signature(features: set[str], num_perm: int = STORY_NUM_PERM) -> LeanMinHash:
+def signature(features: Iterable[str], num_perm: int = STORY_NUM_PERM) -> LeanMinHash:
     """MinHash of a feature set (fixed seed, so signatures stay comparable across runs); lean, so it
     pickles small when a worker computes it."""
     permutations, scheme = _permutations(num_perm)
