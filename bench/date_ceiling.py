@@ -5,7 +5,7 @@ For every page of a WCXB-style dataset whose ground truth has a `publish_date` (
 page as `newsflow eval` does (`clean_document`) and, where the day differs, searches the page's HTML
 for the ground truth's day written in any common form: ISO (`2024-01-05`, `2024/01/05`, `20240105`),
 numeric (`01/05/2024`, `1/5/2024`, `05.01.2024`, `1/5/24`) and written out (`January 5, 2024`,
-`Jan. 5, 2024`, `5 January 2024`, ...). It prints:
+`Jan. 5th 2024`, `5 January 2024`, `5th of Jan 2024`, ...). It prints:
 
   - the date accuracy, as `newsflow eval` counts it (same day);
   - the wrong pages whose ground-truth day is nowhere in the HTML (no reading of the page can give it),
@@ -36,8 +36,7 @@ from tasks.meta import heading_text, text_days, to_day  # noqa: E402
 from tasks.models import Article, RawDocument, sha256_hex  # noqa: E402
 
 _FORMS = ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%m/%d/%Y", "%-m/%-d/%Y", "%d/%m/%Y", "%d.%m.%Y", "%-m/%-d/%y",
-          "%m/%d/%y", "%B %-d, %Y", "%B %d, %Y", "%b %-d, %Y", "%b %d, %Y", "%b. %-d, %Y", "%-d %B %Y",
-          "%-d %b %Y", "%-d. %B %Y", "%B %-d %Y")
+          "%m/%d/%y")
 _PUBLISHED = re.compile(r'"datePublished"\s*:\s*"([^"]+)"|article:published_time"\s+content="([^"]+)"'
                         r'|itemprop="datePublished"\s+content="([^"]+)"', re.I)
 _MODIFIED = re.compile(r'"dateModified"\s*:\s*"([^"]+)"|article:modified_time"\s+content="([^"]+)"'
@@ -45,8 +44,14 @@ _MODIFIED = re.compile(r'"dateModified"\s*:\s*"([^"]+)"|article:modified_time"\s
 
 
 def written(day: dt.date, page: str) -> bool:
-    """`day` written in one of `_FORMS` anywhere in `page` (lower-cased)."""
-    return any(day.strftime(form).lower() in page for form in _FORMS)
+    """`day` written anywhere in `page` (lower-cased): in one of the numeric `_FORMS`, or with its month's
+    name ("January 5, 2024", "Jan. 5th 2024", "Sept. 5, 2024", "5 January 2024", "5th of Jan 2024")."""
+    if any(day.strftime(form).lower() in page for form in _FORMS):
+        return True
+    month = "|".join({day.strftime("%B").lower(), day.strftime("%b").lower()} | ({"sept"} if day.month == 9 else set()))
+    number = rf"0?{day.day}(?:st|nd|rd|th)?"
+    return re.search(rf"\b(?:{month})\.?\s+{number},?\s+{day.year}\b"
+                     rf"|\b{number}\.?\s+(?:of\s+)?(?:{month})\.?,?\s+{day.year}\b", page) is not None
 
 
 def stated_days(pattern: re.Pattern[str], page: str) -> set[str]:
