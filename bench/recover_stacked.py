@@ -35,7 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from tasks.evaluate import find_pages  # noqa: E402
 from train_confidence import host_folds  # noqa: E402
-from train_recover import THRESHOLDS, candidate_arrays, cv_parser, fit, outcome, page_row  # noqa: E402
+from train_recover import (THRESHOLDS, candidate_arrays, cv_parser, fit, out_of_fold, outcome,  # noqa: E402
+                          page_row)
 
 
 def neighbour_features(p: np.ndarray, page_of: np.ndarray) -> np.ndarray:
@@ -52,14 +53,6 @@ def neighbour_features(p: np.ndarray, page_of: np.ndarray) -> np.ndarray:
                       near.mean() if len(near) else -1.0, near.max() if len(near) else -1.0,
                       q.mean(), (q >= 0.5).mean(), len(q)]
     return out
-
-
-def out_of_fold(x: np.ndarray, y: np.ndarray, fold: np.ndarray, folds: int, seed: int) -> np.ndarray:
-    p = np.zeros(len(y))
-    for k in range(folds):
-        test = fold == k
-        p[test] = fit(x[~test], y[~test], seed).predict_proba(x[test])[:, 1]
-    return p
 
 
 def main() -> None:
