@@ -66,7 +66,7 @@ def main() -> None:
     args = ap.parse_args()
 
     dated = right = 0
-    absent: list[str] = []
+    absent = 0  # wrong pages whose ground-truth day the HTML does not state
     no_year = 0
     shown = Counter()
     for page in find_pages(args.dataset, args.limit):
@@ -97,18 +97,18 @@ def main() -> None:
         except ValueError:  # a month only ("2015-11"): no day to find
             day = None
         lowered = text.lower()
-        if day is None or not written(day, lowered):
-            absent.append(page.page_id)
-            no_year += day is None or str(day.year) not in lowered
+        missing = day is None or not written(day, lowered)
+        absent += missing
+        no_year += missing and (day is None or str(day.year) not in lowered)
         if args.list:
             print(f"{page.page_id}  ground truth {gold:10}  newsflow {ours or '-':10}  "
-                  f"{'not in the page' if page.page_id in absent[-1:] else ''}")
+                  f"{'not in the page' if missing else ''}")
 
     wrong = dated - right
     print(f"dated pages {dated}: newsflow's day right on {right} ({right / dated:.1%}), wrong on {wrong}")
-    print(f"  wrong, and the ground truth's day is written nowhere in the HTML: {len(absent)} "
+    print(f"  wrong, and the ground truth's day is written nowhere in the HTML: {absent} "
           f"(not even its year, or no day given: {no_year})")
-    print(f"  ceiling for any reading of these pages: {(dated - len(absent)) / dated:.1%}")
+    print(f"  ceiling for any reading of these pages: {(dated - absent) / dated:.1%}")
     print("pages stating one published and one different modified day: which the headline shows, "
           "which the ground truth takes")
     for (by_headline, taken), n in sorted(shown.items()):

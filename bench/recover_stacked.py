@@ -26,17 +26,15 @@ from __future__ import annotations
 
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from tasks.evaluate import find_pages  # noqa: E402
 from train_confidence import host_folds  # noqa: E402
 from train_recover import (THRESHOLDS, candidate_arrays, cv_parser, fit, out_of_fold, outcome,  # noqa: E402
-                          page_row)
+                          read_rows)
 
 
 def neighbour_features(p: np.ndarray, page_of: np.ndarray) -> np.ndarray:
@@ -58,8 +56,7 @@ def neighbour_features(p: np.ndarray, page_of: np.ndarray) -> np.ndarray:
 def main() -> None:
     args = cv_parser(__doc__).parse_args()
     started = time.perf_counter()
-    with ProcessPoolExecutor(args.workers) as pool:
-        rows = [r for r in pool.map(page_row, find_pages(args.dataset), chunksize=8) if r is not None]
+    rows = read_rows(args.dataset, args.workers)
     x, y, page_of = candidate_arrays(rows)
     hosts = [r["host"] for r in rows]
     print(f"{len(rows)} pages, {len(y)} candidate lines ({time.perf_counter() - started:.0f} s)")

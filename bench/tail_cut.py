@@ -29,7 +29,6 @@ import math
 import re
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -37,11 +36,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from tasks.confidence import SENTENCE_END  # noqa: E402
-from tasks.evaluate import Page, find_pages  # noqa: E402
+from tasks.evaluate import Page  # noqa: E402
 from tasks.recover import is_prose, merge, token_form  # noqa: E402
 from tasks.segments import normalize  # noqa: E402
 from train_confidence import host_folds  # noqa: E402
-from train_recover import candidate_arrays, cv_parser, fit, out_of_fold, outcome, row_of  # noqa: E402
+from train_recover import candidate_arrays, cv_parser, fit, out_of_fold, outcome, read_rows, row_of  # noqa: E402
 
 THRESHOLDS = (0.5, 0.7, 0.8, 0.9, 0.95)
 RECOVERY_THRESHOLD = 0.8  # as shipped (tasks/recover_lines.json)
@@ -140,8 +139,7 @@ def cut_at(at: list[int], p: np.ndarray, threshold: float) -> int | None:
 def main() -> None:
     args = cv_parser(__doc__).parse_args()
     started = time.perf_counter()
-    with ProcessPoolExecutor(args.workers) as pool:
-        rows = [r for r in pool.map(page_row, find_pages(args.dataset), chunksize=8) if r is not None]
+    rows = read_rows(args.dataset, args.workers, page_row)
     print(f"{len(rows)} pages read ({time.perf_counter() - started:.0f} s)")
     x, y, page_of = candidate_arrays(rows)
     hosts = [r["host"] for r in rows]

@@ -46,6 +46,13 @@ def page_row(page: Page) -> dict | None:
     return None if read is None else row_of(page, read)
 
 
+def read_rows(dataset: str, workers: int, reader=page_row) -> list[dict]:
+    """`reader` (default `page_row`) over every page of a WCXB-layout folder, in `workers` processes;
+    the pages it could not read left out."""
+    with ProcessPoolExecutor(workers) as pool:
+        return [r for r in pool.map(reader, find_pages(dataset), chunksize=8) if r is not None]
+
+
 def row_of(page: Page, read: tuple) -> dict:
     """`page_row` of a page already read by `cleaned_page`; also the body's confidence features."""
     from tasks.confidence import features
@@ -140,8 +147,7 @@ def main() -> None:
     args = parser.parse_args()
 
     started = time.perf_counter()
-    with ProcessPoolExecutor(args.workers) as pool:
-        rows = [r for r in pool.map(page_row, find_pages(args.dataset), chunksize=8) if r is not None]
+    rows = read_rows(args.dataset, args.workers)
     print(f"{len(rows)} pages, {sum(len(r['lines']) for r in rows)} candidate lines "
           f"({time.perf_counter() - started:.0f} s)")
     x, y, page_of = candidate_arrays(rows)
