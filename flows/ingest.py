@@ -27,7 +27,7 @@ from tasks.pipeline import (BatchWriter, RunSummary, batches, begin_run, data_do
                             mark_flow_process, publish_task, report_task, summary_markdown)
 from tasks.progress import IngestProgress
 from tasks.report import DATA_DOCS, REPORT_FILE
-from tasks.sources import read_all
+from tasks.sources import RecordReading, holds_records, read_all
 from tasks.warc import WarcFilter, WarcReading, is_web_archive
 from tasks.warehouse import Warehouse
 
@@ -101,11 +101,12 @@ def _load_all(writer: BatchWriter, paths: list[Path], stream: CrawlStream | None
     if stream is not None:
         writer.fetch_rows = lambda batch: FetchRows(plan.name, *stream.take([d.document_id for d in batch]))
     warc = WarcReading(WarcFilter(plan.allowed_domains, plan.language, plan.since, plan.until), summary.warc)
-    docs = itertools.chain(read_all(paths, warehouse.stored_files(), settings.max_document_bytes, warc),
+    records = RecordReading()
+    docs = itertools.chain(read_all(paths, warehouse.stored_files(), settings.max_document_bytes, warc, records),
                            stream or ())
     try:
         writer.run(batches(docs, known, settings.batch_size, summary, writer.progress,
-                           expected=None if stream else _expected(paths, warc), workers=CORES), max_in_flight,
+                           expected=None if stream else _expected(paths, warc, records), workers=CORES), max_in_flight,
                    load_max=settings.batch_size)
     except BaseException:
         if stream is not None:
@@ -118,15 +119,22 @@ def _load_all(writer: BatchWriter, paths: list[Path], stream: CrawlStream | None
         warehouse.save_fetch_state(plan.name, harvest, stream.take(list(stream.ledger)))
 
 
-def _expected(paths: list[Path], warc: WarcReading):
-    """How many documents the files hold: a count, or with web archives (whose number of pages shows
-    only while reading them) a function estimating it from the share of their bytes read so far."""
+def _expected(paths: list[Path], warc: WarcReading, records: RecordReading):
+    """How many documents the files hold: a count, or with web archives and JSON (Lines) files (whose
+    number of documents shows only while reading them) a function estimating it from the share of
+    their bytes read so far."""
     archives = [p for p in paths if is_web_archive(p)]
-    if not archives:
+    record_files = [p for p in paths if holds_records(p)]
+    if not archives and not record_files:
         return len(paths)
-    size = sum(p.stat().st_size for p in archives if p.exists())
-    others = len(paths) - len(archives)
-    return lambda: others + warc.expected(size, warc.counts.get("documents", 0))
+    others = len(paths) - len(archives) - len(record_files)
+    archive_bytes, record_bytes = _bytes(archives), _bytes(record_files)
+    return lambda: (others + warc.expected(archive_bytes, warc.counts.get("documents", 0))
+                    + records.expected(record_bytes))
+
+
+def _bytes(paths: list[Path]) -> int:
+    return sum(p.stat().st_size for p in paths if p.exists())
 
 
 def _refresh_report(warehouse: Warehouse, summary: RunSummary, published: bool, docs_building: bool) -> None:

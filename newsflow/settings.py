@@ -166,8 +166,9 @@ class Settings(BaseSettings):
                             "reaches them load together, up to this many documents). Each batch costs ~0.2 s "
                             "of CPU besides its documents, so larger batches are cheaper per page; the last "
                             "ones shrink.")
-    max_document_bytes: int = Field(MAX_DOCUMENT_BYTES, gt=0, description="A file or download larger than "
-                                    "this is quarantined unread.")
+    max_document_bytes: int = Field(MAX_DOCUMENT_BYTES, gt=0, description="A file, download, web archive "
+                                    "record or JSON Lines line larger than this is quarantined unread (a JSON Lines "
+                                    "file is read a line at a time, so the limit holds for each line).")
     document_time_limit: float = Field(DOCUMENT_TIME_LIMIT_S, gt=0, description="Seconds one document may take to clean "
                                        "before it is quarantined as timed out.")
     document_memory_limit: int = Field(DOCUMENT_MEMORY_LIMIT_BYTES, ge=0, description="Extra address space the cleaning "

@@ -41,10 +41,33 @@ class StoredFile:
 # size, would otherwise look unchanged. Such files are read and hashed on every run, as before.
 SETTLED_NS = 2_000_000_000
 
+# A JSON Lines line over the size limit is passed over in pieces of this size, never held whole.
+SKIP_CHUNK_BYTES = 1 << 20
+
+
+@dataclass(slots=True)
+class RecordReading:
+    """How far a run has read its JSON and JSON Lines files, whose number of records shows only while
+    they are read: their bytes read so far and the documents they gave."""
+
+    read_bytes: int = 0
+    documents: int = 0
+
+    def expected(self, total_bytes: int) -> int:
+        """The documents these files will give in all, estimated from those so far and the share read."""
+        if self.read_bytes <= 0:
+            return max(self.documents, 1)
+        return max(self.documents, round(self.documents * total_bytes / self.read_bytes))
+
 
 Skipped = list[tuple[str, str]]  # (path, reason) of what discover passed over on purpose
 
 READABLE = ".txt, .html, .htm, .json or .jsonl (each also gzip-compressed: .html.gz) or a web archive"
+
+
+def holds_records(name: str | os.PathLike) -> bool:
+    """Whether the file holds any number of records (.json, .jsonl, also compressed)."""
+    return file_kind(name)[0] in ("json", "jsonl")
 
 
 def file_kind(name: str | os.PathLike) -> tuple[str | None, bool]:
@@ -191,10 +214,13 @@ def needs_reading(path: Path, stored: Container[tuple[str, int, int]]) -> bool:
 
 
 def read_path(path: Path, max_bytes: int = MAX_DOCUMENT_BYTES, stored: Container[tuple[str, int, int]] = (),
-              resolved: bool = False, warc: WarcReading | None = None) -> Iterator[RawDocument | StoredFile]:
+              resolved: bool = False, warc: WarcReading | None = None,
+              records: RecordReading | None = None) -> Iterator[RawDocument | StoredFile]:
     """Yield the documents in one file: one for .txt/.html, one per record for .json/.jsonl (each also
-    gzip-compressed: decompressed up to `max_bytes`), one per HTML response of a web archive (streamed;
-    `warc` filters and counts its records).
+    gzip-compressed), one per HTML response of a web archive (streamed; `warc` filters and counts its
+    records). `max_bytes` bounds each document: a whole .txt/.html/.json file (decompressed), each line
+    of a .jsonl file (read a line at a time, so a file of any size is read in bounded memory), each
+    archive record. `records` counts what the .json/.jsonl files gave.
 
     A .txt/.html file whose (uri, size, mtime_ns) is in `stored` yields a StoredFile instead, unread.
     Never raises on bad content: unreadable input becomes a RawDocument with `error` set. `resolved`
@@ -205,6 +231,9 @@ def read_path(path: Path, max_bytes: int = MAX_DOCUMENT_BYTES, stored: Container
         return
     uri = (path if resolved else path.resolve()).as_uri()
     kind, compressed = file_kind(path.name)
+    if kind == "jsonl":
+        yield from _jsonl_file(path, uri, compressed, max_bytes, records or RecordReading())
+        return
     mtime_ns = None
     try:
         st = path.stat()
@@ -233,19 +262,22 @@ def read_path(path: Path, max_bytes: int = MAX_DOCUMENT_BYTES, stored: Container
             return
         digest, size = sha256_hex(raw), len(raw)  # the content's, as for the same file uncompressed
     if raw is None or size > max_bytes:  # (it may have grown between stat and read)
+        hint = ", or write its records as JSON Lines (.jsonl), whose limit is per line" if kind == "json" else ""
         yield RawDocument(uri, kind, None, digest, size,
                           error=f"file too large ({size:,} bytes > limit {max_bytes:,}); raise "
-                                "NEWSFLOW_MAX_DOCUMENT_BYTES to accept it")
+                                f"NEWSFLOW_MAX_DOCUMENT_BYTES to accept it{hint}")
         return
     if size == 0 or not raw.strip():
         yield RawDocument(uri, kind, raw, digest, size, error="empty file")
         return
     if kind in ("text", "html"):
         yield RawDocument(uri, kind, raw, digest, size, mtime_ns=mtime_ns)
-    elif kind == "jsonl":
-        yield from _jsonl_records(uri, raw)
-    else:
-        yield from _json_records(uri, raw)
+        return
+    docs = list(_json_records(uri, raw))  # counted before they are yielded: the estimate sees them all
+    if records is not None:
+        records.documents += len(docs)
+        records.read_bytes += st.st_size
+    yield from docs
 
 
 def _gunzip(data: bytes, max_bytes: int) -> tuple[bytes | None, str | None]:
@@ -288,24 +320,71 @@ def _record(uri: str, obj: object, raw: bytes) -> RawDocument:
     return RawDocument(uri, "record", data, sha256_hex(data), len(data))
 
 
-def _jsonl_records(uri: str, raw: bytes) -> Iterator[RawDocument]:
-    for n, line in enumerate(raw.splitlines(), start=1):
-        if not line.strip():
-            continue
-        line_uri = f"{uri}#L{n}"
-        try:
-            obj = loads_strict(line)
-        except Exception as exc:  # noqa: BLE001 - bad JSON, [[[[... (RecursionError), 5,000-digit numbers
-            yield RawDocument(line_uri, "record", line, sha256_hex(line), len(line),
-                              error=f"line {n} is not valid JSON: {_one_line(exc)}")
-            continue
-        yield _record(line_uri, obj, line)
+def _jsonl_file(path: Path, uri: str, compressed: bool, max_bytes: int,
+                reading: RecordReading) -> Iterator[RawDocument]:
+    """The records of a JSON Lines file, a line at a time (lines end at \\n; a \\r before it is
+    dropped): a line over `max_bytes` is passed over in pieces and quarantined, a gzip stream that
+    breaks ends the file with an error document after the lines read before it."""
+    base, n, blank = reading.read_bytes, 0, True
+    try:
+        with path.open("rb") as fh:
+            stream = gzip.GzipFile(fileobj=fh) if compressed else fh
+            try:
+                while line := stream.readline(max_bytes + 1):
+                    n += 1
+                    reading.read_bytes = base + fh.tell()
+                    if len(line) > max_bytes and not line.endswith(b"\n"):
+                        doc = _long_line(stream, uri, n, line, max_bytes)
+                    elif line.strip():
+                        doc = _jsonl_record(uri, n, line.rstrip(b"\n").rstrip(b"\r"))
+                    else:
+                        continue
+                    blank = False
+                    reading.documents += 1
+                    yield doc
+            except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+                where = f" after line {n}" if n else ""
+                error = f"not a readable gzip file{where}: {_one_line(exc)}"
+                reading.documents += 1
+                yield RawDocument(f"{uri}#L{n + 1}" if n else uri, "jsonl", None, sha256_hex(f"{uri}\0{error}"),
+                                  0, error=error)
+                return
+            reading.read_bytes = base + os.fstat(fh.fileno()).st_size
+    except OSError as exc:
+        error = f"cannot read file: {exc.strerror or _one_line(exc)}"
+        yield RawDocument(f"{uri}#L{n + 1}" if n else uri, "unknown", None, sha256_hex(f"{uri}\0{error}"), 0,
+                          error=error)
+        return
+    if blank:
+        yield RawDocument(uri, "jsonl", None, sha256_hex(f"{uri}\0empty"), 0, error="empty file")
+
+
+def _long_line(stream, uri: str, n: int, start: bytes, max_bytes: int) -> RawDocument:
+    """Line `n`, over the limit: the rest is read in pieces up to its end and dropped."""
+    digest, size, piece = hashlib.sha256(start), len(start), start
+    while not piece.endswith(b"\n") and (piece := stream.readline(SKIP_CHUNK_BYTES)):
+        digest.update(piece)
+        size += len(piece)
+    size -= len(piece) - len(piece.rstrip(b"\r\n"))  # the line's own bytes, without its end
+    return RawDocument(f"{uri}#L{n}", "record", None, digest.hexdigest(), size,
+                       error=f"line {n} too large ({size:,} bytes > limit {max_bytes:,}); raise "
+                             "NEWSFLOW_MAX_DOCUMENT_BYTES to accept it")
+
+
+def _jsonl_record(uri: str, n: int, line: bytes) -> RawDocument:
+    line_uri = f"{uri}#L{n}"
+    try:
+        obj = loads_strict(line)
+    except Exception as exc:  # noqa: BLE001 - bad JSON, [[[[... (RecursionError), 5,000-digit numbers
+        return RawDocument(line_uri, "record", line, sha256_hex(line), len(line),
+                           error=f"line {n} is not valid JSON: {_one_line(exc)}")
+    return _record(line_uri, obj, line)
 
 
 def _json_records(uri: str, raw: bytes) -> Iterator[RawDocument]:
     try:
         obj = loads_strict(raw)
-    except Exception as exc:  # noqa: BLE001 - as in _jsonl_records
+    except Exception as exc:  # noqa: BLE001 - as in _jsonl_record
         yield RawDocument(uri, "record", raw, sha256_hex(raw), len(raw), error=f"not valid JSON: {_one_line(exc)}")
         return
     if isinstance(obj, list):
@@ -344,15 +423,17 @@ def _one_line(exc: BaseException) -> str:
 
 
 def read_all(paths: Iterable[Path], stored: Container[tuple[str, int, int]] = (),
-             max_bytes: int = MAX_DOCUMENT_BYTES, warc: WarcReading | None = None) -> Iterator[RawDocument | StoredFile]:
+             max_bytes: int = MAX_DOCUMENT_BYTES, warc: WarcReading | None = None,
+             records: RecordReading | None = None) -> Iterator[RawDocument | StoredFile]:
     """The documents in every file `discover` found (resolved paths); files matching `stored` (see
-    read_path) come as StoredFile; web archives are filtered and counted by `warc`.
+    read_path) come as StoredFile; web archives are filtered and counted by `warc`, what the JSON and
+    JSON Lines files gave by `records`.
 
     Each file is its own failure boundary: whatever reading one raises becomes an error document for
     it (quarantined with the reason) after the documents it yielded before, and the next file is read."""
     for path in paths:
         try:
-            yield from read_path(path, max_bytes, stored=stored, resolved=True, warc=warc)
+            yield from read_path(path, max_bytes, stored=stored, resolved=True, warc=warc, records=records)
         except Exception as exc:  # noqa: BLE001 - the per-item boundary
             uri = path.as_uri() if path.is_absolute() else str(path)
             yield RawDocument(uri, "unknown", None, sha256_hex(f"read-error\0{uri}"), 0,

@@ -58,6 +58,25 @@ def test_an_estimate_that_settles_mid_batch_closes_the_batch():
     assert got[0] == 500  # what the settled estimate asks (1000 / 2), not the first guess's 600
 
 
+def test_json_lines_batches_follow_the_records_read_not_the_file_count(tmp_path):
+    """A run over one JSON Lines file of 1,000 records: full batches until the estimate, made from the
+    share of the file read, says the end is near (counted in files, every batch was the minimum)."""
+    import json
+
+    from flows.ingest import _expected
+    from tasks.sources import RecordReading, read_all
+    from tasks.warc import WarcReading
+
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text("".join(json.dumps({"url": f"https://e.com/{i}", "text": f"Story {i}."}) + "\n"
+                            for i in range(1000)))
+    records = RecordReading()
+    got = sizes(read_all([feed], records=records), expected=_expected([feed], WarcReading(), records))
+    assert sum(got) == 1000
+    assert got[:4] == [200, 200, 200, 200]
+    assert got == sorted(got, reverse=True) and len(got) <= 8
+
+
 def test_an_article_twice_in_a_load_comes_in_rounds_with_its_documents():
     docs = [RawDocument(f"file:///f.jsonl#L{i}", "record", b"{}", f"h{i}", 2) for i in range(5)]
     ids = ["a", "b", "a", None, "a"]  # L3 was rejected while cleaning: no article

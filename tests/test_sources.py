@@ -69,6 +69,55 @@ def test_jsonl_records_good_and_bad_lines(tmp_path: Path):
     assert "is a list, not an object" in docs[2].error
 
 
+def test_jsonl_limit_holds_per_line_not_per_file(tmp_path: Path):
+    """A JSON Lines file larger than the limit is read a line at a time; only a line over the limit is
+    quarantined, and the lines after it are read with their own numbers."""
+    import gzip
+
+    from tasks.sources import RecordReading
+
+    record = lambda i: json.dumps({"url": f"https://e.com/{i}", "title": "T", "text": "w " * 150})  # noqa: E731
+    lines = [record(0), record(1), '{"text": "' + "x" * 5000 + '"}', "", record(3)]
+    body = ("\r\n".join(lines) + "\n").encode()
+    assert len(body) > 3 * 1000
+    (tmp_path / "big.jsonl").write_bytes(body)
+    (tmp_path / "big.jsonl.gz").write_bytes(gzip.compress(body))
+    for name in ("big.jsonl", "big.jsonl.gz"):
+        reading = RecordReading()
+        docs = list(read_path(tmp_path / name, max_bytes=1000, records=reading))
+        assert [d.source_uri.rsplit("#", 1)[1] for d in docs] == ["L1", "L2", "L3", "L5"]
+        assert [d.error is None for d in docs] == [True, True, False, True]
+        assert docs[2].raw is None
+        assert docs[2].error == ("line 3 too large (5,012 bytes > limit 1,000); raise "
+                                 "NEWSFLOW_MAX_DOCUMENT_BYTES to accept it")
+        assert json.loads(docs[3].raw)["url"] == "https://e.com/3"
+        assert (reading.documents, reading.read_bytes) == (4, (tmp_path / name).stat().st_size)
+        assert reading.expected((tmp_path / name).stat().st_size) == 4
+
+
+def test_a_broken_gzip_stream_keeps_the_lines_before_it(tmp_path: Path):
+    import gzip
+
+    lines = [json.dumps({"url": f"https://e.com/{i}", "title": "T", "text": f"story {i} " * 2000}) for i in range(40)]
+    packed = gzip.compress("\n".join(lines).encode())
+    (tmp_path / "cut.jsonl.gz").write_bytes(packed[: len(packed) * 2 // 3])
+    docs = list(read_path(tmp_path / "cut.jsonl.gz"))
+    good, last = docs[:-1], docs[-1]
+    assert good and all(d.error is None for d in good)
+    assert [json.loads(d.raw)["url"] for d in good] == [f"https://e.com/{i}" for i in range(len(good))]
+    assert last.error.startswith(f"not a readable gzip file after line {len(good)}: Compressed file ended")
+    assert last.source_uri.endswith(f"cut.jsonl.gz#L{len(good) + 1}")
+    (tmp_path / "blank.jsonl").write_text("\n  \n\n")
+    (blank,) = read_path(tmp_path / "blank.jsonl")
+    assert blank.error == "empty file"
+
+
+def test_a_json_file_over_the_limit_points_to_json_lines(tmp_path: Path):
+    (tmp_path / "all.json").write_text(json.dumps([{"text": "x" * 600}, {"text": "y" * 600}]))
+    (doc,) = read_path(tmp_path / "all.json", max_bytes=1000)
+    assert doc.error.endswith("or write its records as JSON Lines (.jsonl), whose limit is per line")
+
+
 def test_json_array_gives_one_document_per_item(tmp_path: Path):
     f = tmp_path / "a.json"
     f.write_text(json.dumps([{"text": "a"}, {"text": "b"}]))
