@@ -75,10 +75,19 @@ class RawDocument:
     fetched_at: str | None = None
     request_headers: dict[str, str] | None = None
     stored: bool = False  # read back from the raw store (reclean): not archived again
+    # The bytes of the file as stored that this document accounts for, where that is not `size_bytes`:
+    # a compressed file, a file of several records, a web archive (with the records passed over before
+    # it). A run's progress is measured in them.
+    input_bytes: int | None = None
 
     @property
     def document_id(self) -> str:
         return document_id_for(self.source_uri, self.raw_sha256)
+
+    @property
+    def progress_bytes(self) -> int:
+        """What the document counts for in a run's progress (`input_bytes`, else `size_bytes`)."""
+        return self.size_bytes if self.input_bytes is None else self.input_bytes
 
 
 @dataclass(slots=True)

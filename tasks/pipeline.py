@@ -234,7 +234,7 @@ def batches(docs: Iterable[RawDocument | StoredFile | Flush], known: set[str], s
         if isinstance(doc, StoredFile) or doc.document_id in known:
             summary.articles_unchanged += 1
             if progress is not None:
-                progress.advance(1, doc.size_bytes)
+                progress.advance(1, doc.progress_bytes)
             continue
         known.add(doc.document_id)  # the same bytes twice in one run load once
         if not batch:
@@ -371,7 +371,7 @@ class BatchWriter:
                          f"batch {first}" if len(group) == 1 else f"batches {first}-{self.loaded}", len(batch),
                          counts.new, counts.updated, counts.unchanged, counts.quarantined)
         if self.progress is not None:
-            self.progress.advance(len(batch), sum(d.size_bytes for d in batch))
+            self.progress.advance(len(batch), sum(d.progress_bytes for d in batch))
         if self.warehouse.checkpoint_when_due(reopen=self.reopen) and self.reopen:
             self.logger.info("checkpointed the working db and opened it afresh")
 

@@ -35,6 +35,10 @@ class StoredFile:
     source_uri: str
     size_bytes: int
 
+    @property
+    def progress_bytes(self) -> int:
+        return self.size_bytes
+
 
 # A file's time is recorded only when it had not been modified for this long when it was read: a file
 # rewritten right after being read, within the file system's timestamp granularity and at the same
@@ -234,12 +238,24 @@ def read_path(path: Path, max_bytes: int = MAX_DOCUMENT_BYTES, stored: Container
     if kind == "jsonl":
         yield from _jsonl_file(path, uri, compressed, max_bytes, records or RecordReading())
         return
+    docs, file_bytes = _read_file(path, uri, kind, compressed, max_bytes, stored, records)
+    if compressed or len(docs) > 1:  # progress counts the file's bytes as stored, shared by its records
+        for i, doc in enumerate(docs):
+            if isinstance(doc, RawDocument):
+                doc.input_bytes = file_bytes // len(docs) + (file_bytes % len(docs) if i == 0 else 0)
+    yield from docs
+
+
+def _read_file(path: Path, uri: str, kind: str | None, compressed: bool, max_bytes: int,
+               stored: Container[tuple[str, int, int]],
+               records: RecordReading | None) -> tuple[list[RawDocument | StoredFile], int]:
+    """read_path for a file read whole (.txt, .html, .json, also compressed, or of an unknown kind): its
+    documents, and its size as stored."""
     mtime_ns = None
     try:
         st = path.stat()
         if not compressed and _is_stored(uri, kind, st, stored):
-            yield StoredFile(uri, st.st_size)
-            return
+            return [StoredFile(uri, st.st_size)], st.st_size
         if kind in ("text", "html") and not compressed:
             if time.time_ns() - st.st_mtime_ns >= SETTLED_NS:
                 mtime_ns = st.st_mtime_ns
@@ -249,35 +265,29 @@ def read_path(path: Path, max_bytes: int = MAX_DOCUMENT_BYTES, stored: Container
         else:
             raw, (digest, size) = None, _hash_file(path)  # never held in memory whole
     except OSError as exc:
-        yield RawDocument(uri, "unknown", None, sha256_hex(uri), 0, error=f"cannot read file: {exc.strerror}")
-        return
+        return [RawDocument(uri, "unknown", None, sha256_hex(uri), 0, error=f"cannot read file: {exc.strerror}")], 0
     if kind is None:
-        yield RawDocument(uri, "unknown", None, digest, size,
-                          error=f"unsupported file type '{_suffixes(path.name)}'; use {READABLE}")
-        return
+        return [RawDocument(uri, "unknown", None, digest, size,
+                            error=f"unsupported file type '{_suffixes(path.name)}'; use {READABLE}")], st.st_size
     if compressed and raw is not None:
         raw, error = _gunzip(raw, max_bytes)
         if raw is None:
-            yield RawDocument(uri, kind, None, digest, size, error=error)
-            return
+            return [RawDocument(uri, kind, None, digest, size, error=error)], st.st_size
         digest, size = sha256_hex(raw), len(raw)  # the content's, as for the same file uncompressed
     if raw is None or size > max_bytes:  # (it may have grown between stat and read)
         hint = ", or write its records as JSON Lines (.jsonl), whose limit is per line" if kind == "json" else ""
-        yield RawDocument(uri, kind, None, digest, size,
-                          error=f"file too large ({size:,} bytes > limit {max_bytes:,}); raise "
-                                f"NEWSFLOW_MAX_DOCUMENT_BYTES to accept it{hint}")
-        return
+        return [RawDocument(uri, kind, None, digest, size,
+                            error=f"file too large ({size:,} bytes > limit {max_bytes:,}); raise "
+                                  f"NEWSFLOW_MAX_DOCUMENT_BYTES to accept it{hint}")], st.st_size
     if size == 0 or not raw.strip():
-        yield RawDocument(uri, kind, raw, digest, size, error="empty file")
-        return
+        return [RawDocument(uri, kind, raw, digest, size, error="empty file")], st.st_size
     if kind in ("text", "html"):
-        yield RawDocument(uri, kind, raw, digest, size, mtime_ns=mtime_ns)
-        return
-    docs = list(_json_records(uri, raw))  # counted before they are yielded: the estimate sees them all
+        return [RawDocument(uri, kind, raw, digest, size, mtime_ns=mtime_ns)], st.st_size
+    docs = list(_json_records(uri, raw))
     if records is not None:
         records.documents += len(docs)
         records.read_bytes += st.st_size
-    yield from docs
+    return docs, st.st_size
 
 
 def _gunzip(data: bytes, max_bytes: int) -> tuple[bytes | None, str | None]:
@@ -326,21 +336,22 @@ def _jsonl_file(path: Path, uri: str, compressed: bool, max_bytes: int,
     dropped): a line over `max_bytes` is passed over in pieces and quarantined, a gzip stream that
     breaks ends the file with an error document after the lines read before it."""
     base, n, blank = reading.read_bytes, 0, True
+    position = counted = 0  # where the file is read to; how much of it earlier documents count for
     try:
         with path.open("rb") as fh:
             stream = gzip.GzipFile(fileobj=fh) if compressed else fh
             try:
                 while line := stream.readline(max_bytes + 1):
                     n += 1
-                    reading.read_bytes = base + fh.tell()
                     if len(line) > max_bytes and not line.endswith(b"\n"):
                         doc = _long_line(stream, uri, n, line, max_bytes)
                     elif line.strip():
                         doc = _jsonl_record(uri, n, line.rstrip(b"\n").rstrip(b"\r"))
                     else:
                         continue
-                    blank = False
-                    reading.documents += 1
+                    blank, position = False, fh.tell()
+                    reading.read_bytes, reading.documents = base + position, reading.documents + 1
+                    doc.input_bytes, counted = position - counted, position
                     yield doc
             except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
                 where = f" after line {n}" if n else ""

@@ -282,6 +282,7 @@ class _Place:
     start: int = 0  # where the record being read starts
     end: int = 0  # just past the last record read whole
     records: int = 0  # records read whole
+    counted: int = 0  # bytes that the documents so far account for (RawDocument.input_bytes)
     exact: bool = True  # False once warcio's offsets went back: a file gzipped whole has no record offsets
     notes: deque[str] = field(default_factory=lambda: deque(maxlen=3))  # warcio's last words on stderr
 
@@ -316,6 +317,7 @@ def _next_document(records, place: _Place, reading: WarcReading, max_bytes: int,
             place.start, place.records = place.end, place.records + 1
             reading.read_bytes = place.base + place.end  # (WarcReading.expected) counts its bytes
             if doc is not None:
+                doc.input_bytes, place.counted = max(0, place.end - place.counted), place.end  # skipped records too
                 _add(counts, "documents")
                 if record.http_headers is None and doc.raw is not None:
                     _add(counts, "documents without HTTP headers (status unknown)")

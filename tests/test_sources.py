@@ -118,6 +118,29 @@ def test_a_json_file_over_the_limit_points_to_json_lines(tmp_path: Path):
     assert doc.error.endswith("or write its records as JSON Lines (.jsonl), whose limit is per line")
 
 
+def test_documents_count_for_the_bytes_of_their_file_as_stored(tmp_path: Path):
+    """Progress is measured in the input's bytes as stored: a compressed page counts for its compressed
+    size, the records of a file share its bytes (each line its own), not their decompressed sizes."""
+    import gzip
+
+    lines = [json.dumps({"url": f"https://e.com/{i}", "title": "T", "text": f"story {i} " * 400}) for i in range(30)]
+    body = ("\n".join(lines) + "\n\n").encode()
+    (tmp_path / "feed.jsonl").write_bytes(body)
+    (tmp_path / "feed.jsonl.gz").write_bytes(gzip.compress(body))
+    (tmp_path / "all.json").write_text(json.dumps([json.loads(line) for line in lines[:3]]))
+    (tmp_path / "page.html.gz").write_bytes(gzip.compress(b"<p>" + b"A story. " * 500 + b"</p>"))
+    size = lambda name: (tmp_path / name).stat().st_size  # noqa: E731
+    plain = list(read_path(tmp_path / "feed.jsonl"))
+    assert [d.progress_bytes for d in plain] == [len(line) + 1 for line in lines]  # the blank line is the next's
+    packed = list(read_path(tmp_path / "feed.jsonl.gz"))
+    assert len(packed) == 30 and sum(d.progress_bytes for d in packed) == size("feed.jsonl.gz")
+    assert sum(d.size_bytes for d in packed) > 10 * size("feed.jsonl.gz")
+    array = list(read_path(tmp_path / "all.json", max_bytes=50_000))
+    assert len(array) == 3 and sum(d.progress_bytes for d in array) == size("all.json")
+    (page,) = read_path(tmp_path / "page.html.gz")
+    assert (page.progress_bytes, page.size_bytes) == (size("page.html.gz"), 4507)
+
+
 def test_json_array_gives_one_document_per_item(tmp_path: Path):
     f = tmp_path / "a.json"
     f.write_text(json.dumps([{"text": "a"}, {"text": "b"}]))

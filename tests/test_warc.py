@@ -245,6 +245,24 @@ def _record_spans(path: Path) -> dict[str, tuple[int, int]]:
 
 
 @pytest.mark.parametrize("gz", [True, False], ids=["warc.gz", "warc"])
+def test_each_page_counts_for_the_archive_bytes_read_since_the_page_before(tmp_path: Path, gz: bool):
+    """A run's progress is measured in the archive's bytes as stored: each page counts for its own
+    record and those passed over before it (requests, metadata), not for its decompressed body."""
+    pages = news_pages(4)
+    path = tmp_path / ("cc.warc.gz" if gz else "cc.warc")
+    write_cc_news_warc(path, pages, gz=gz)
+    docs = list(read_warc(path, 5_000_000, WarcReading()))
+    with path.open("rb") as fh:  # where each record starts, and whether it is a page's response
+        records = ArchiveIterator(fh)
+        urls = {p.url for p in pages}
+        starts = [(records.get_record_offset(), r.rec_type == "response"
+                   and r.rec_headers.get_header("WARC-Target-URI") in urls) for r in records]
+    ends = [starts[i + 1][0] for i, (_, page) in enumerate(starts) if page]  # where the next record starts
+    assert len(ends) == len(pages) == len(docs)
+    assert [d.progress_bytes for d in docs] == [ends[0]] + [b - a for a, b in zip(ends, ends[1:])]
+
+
+@pytest.mark.parametrize("gz", [True, False], ids=["warc.gz", "warc"])
 @pytest.mark.parametrize("where", ["headers", "a third in", "half way", "3 bytes before its end"])
 def test_a_file_cut_inside_a_record_is_reported_truncated(tmp_path: Path, gz: bool, where: str):
     """`head -c N good.warc.gz > cut.warc.gz`: warcio stops quietly at a cut gzip member (or inside a
