@@ -334,9 +334,11 @@ def _jsonl_file(path: Path, uri: str, compressed: bool, max_bytes: int,
                 reading: RecordReading) -> Iterator[RawDocument]:
     """The records of a JSON Lines file, a line at a time (lines end at \\n; a \\r before it is
     dropped): a line over `max_bytes` is passed over in pieces and quarantined, a gzip stream that
-    breaks ends the file with an error document after the lines read before it."""
-    base, n, blank = reading.read_bytes, 0, True
+    breaks ends the file with an error document after the lines read before it. A file that cannot be
+    read at all, or holds no record, is one error document identified as a file read whole is."""
+    base, n, seen = reading.read_bytes, 0, 0
     position = counted = 0  # where the file is read to; how much of it earlier documents count for
+    blank, blank_bytes = hashlib.sha256(), 0  # the content while it is only blank lines: an empty file's identity
     try:
         with path.open("rb") as fh:
             stream = gzip.GzipFile(fileobj=fh) if compressed else fh
@@ -348,26 +350,33 @@ def _jsonl_file(path: Path, uri: str, compressed: bool, max_bytes: int,
                     elif line.strip():
                         doc = _jsonl_record(uri, n, line.rstrip(b"\n").rstrip(b"\r"))
                     else:
+                        if not seen:
+                            blank.update(line)
+                            blank_bytes += len(line)
                         continue
-                    blank, position = False, fh.tell()
+                    seen, position = seen + 1, fh.tell()
                     reading.read_bytes, reading.documents = base + position, reading.documents + 1
                     doc.input_bytes, counted = position - counted, position
                     yield doc
             except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-                where = f" after line {n}" if n else ""
-                error = f"not a readable gzip file{where}: {_one_line(exc)}"
                 reading.documents += 1
-                yield RawDocument(f"{uri}#L{n + 1}" if n else uri, "jsonl", None, sha256_hex(f"{uri}\0{error}"),
-                                  0, error=error)
+                if not seen:
+                    digest, size = _hash_file(path)
+                    yield RawDocument(uri, "jsonl", None, digest, size, error=f"not a readable gzip file: {_one_line(exc)}")
+                    return
+                error = f"not a readable gzip file after line {n}: {_one_line(exc)}"
+                yield RawDocument(f"{uri}#L{n + 1}", "jsonl", None, sha256_hex(f"{uri}\0{error}"), 0, error=error)
                 return
             reading.read_bytes = base + os.fstat(fh.fileno()).st_size
     except OSError as exc:
-        error = f"cannot read file: {exc.strerror or _one_line(exc)}"
-        yield RawDocument(f"{uri}#L{n + 1}" if n else uri, "unknown", None, sha256_hex(f"{uri}\0{error}"), 0,
-                          error=error)
+        if not seen:
+            yield RawDocument(uri, "unknown", None, sha256_hex(uri), 0, error=f"cannot read file: {exc.strerror}")
+            return
+        error = f"cannot read file after line {n}: {exc.strerror or _one_line(exc)}"
+        yield RawDocument(f"{uri}#L{n + 1}", "unknown", None, sha256_hex(f"{uri}\0{error}"), 0, error=error)
         return
-    if blank:
-        yield RawDocument(uri, "jsonl", None, sha256_hex(f"{uri}\0empty"), 0, error="empty file")
+    if not seen:
+        yield RawDocument(uri, "jsonl", None, blank.hexdigest(), blank_bytes, error="empty file")
 
 
 def _long_line(stream, uri: str, n: int, start: bytes, max_bytes: int) -> RawDocument:

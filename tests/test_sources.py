@@ -107,9 +107,17 @@ def test_a_broken_gzip_stream_keeps_the_lines_before_it(tmp_path: Path):
     assert [json.loads(d.raw)["url"] for d in good] == [f"https://e.com/{i}" for i in range(len(good))]
     assert last.error.startswith(f"not a readable gzip file after line {len(good)}: Compressed file ended")
     assert last.source_uri.endswith(f"cut.jsonl.gz#L{len(good) + 1}")
+    # A file with no record, or not gzip at all, is one document identified by its content, as a file
+    # read whole is: a rerun finds it known.
+    from tasks.models import sha256_hex
+
     (tmp_path / "blank.jsonl").write_text("\n  \n\n")
     (blank,) = read_path(tmp_path / "blank.jsonl")
-    assert blank.error == "empty file"
+    assert (blank.error, blank.raw_sha256, blank.size_bytes) == ("empty file", sha256_hex(b"\n  \n\n"), 5)
+    (tmp_path / "plain.jsonl.gz").write_bytes(b'{"text": "not compressed"}\n')
+    (plain,) = read_path(tmp_path / "plain.jsonl.gz")
+    assert plain.error.startswith("not a readable gzip file: Not a gzipped file")
+    assert plain.raw_sha256 == sha256_hex(b'{"text": "not compressed"}\n')
 
 
 def test_a_json_file_over_the_limit_points_to_json_lines(tmp_path: Path):
