@@ -146,6 +146,26 @@ def test_the_same_url_twice_in_one_batch_loads_its_later_version(tmp_path: Path,
     assert rows(db_file, "select count(*) from documents") == [(2,)]  # both versions' raw records kept
 
 
+def test_a_json_lines_export_larger_than_the_limit_loads_line_by_line(tmp_path: Path, db_file: Path):
+    """The size limit holds for each line: a compressed export far over it loads every record, the
+    one line over it is quarantined by its number, and a rerun adds nothing."""
+    body = " ".join(["Officials in the harbour town reopened the bridge after repairs lasting months."] * 6)
+    lines = [json.dumps({"url": f"https://news.example.org/story/{i}", "title": f"Harbour story number {i}",
+                         "text": f"{body} Report {i}."}) for i in range(30)]
+    lines.insert(10, json.dumps({"url": "https://news.example.org/long", "title": "Long", "text": body * 60}))
+    feed = tmp_path / "export.jsonl.gz"
+    feed.write_bytes(gzip.compress("\n".join(lines).encode()))
+    env = {"NEWSFLOW_MAX_DOCUMENT_BYTES": "20000"}  # the export holds ~55 KB of records
+    assert len("\n".join(lines)) > 2 * 20_000
+    run_cli("ingest", str(feed), "--db", str(db_file), env=env)
+    assert rows(db_file, "select count(*) from articles") == [(30,)]
+    ((uri, reason),) = rows(db_file, "select source_uri, reasons[1] from quarantine")
+    assert uri.endswith("export.jsonl.gz#L11") and reason.startswith("line 11 too large (")
+    run_cli("ingest", str(feed), "--db", str(db_file), env=env)  # changes nothing: recorded in the work file
+    assert rows(work_db_path(db_file), "select articles_new, articles_updated, articles_unchanged, quarantined "
+                                       "from runs order by started_at") == [(30, 0, 0, 1), (0, 0, 31, 0)]
+
+
 def test_an_analyst_copy_alone_seeds_the_run(tmp_path: Path, samples_dir: Path, db_file: Path):
     """A warehouse handed over as its analyst file only (copied to another machine, its work file
     deleted): the next run starts from its rows, and publishing keeps them."""
