@@ -3,10 +3,11 @@
 The bar counts documents and measures progress in the bytes of the discovered files as stored
 (known up front, unlike the number of documents inside JSON Lines files and web archives): each
 document advances it by the bytes it accounts for (`progress_bytes`: a compressed page its compressed
-size, a record its share of its file, an archive's page the records read since the page before). Prefect's console log lines are routed
-through the bar's console so they print above it instead of tearing it. The artifact is updated at
-most every 5 seconds: each update is one API call. While a crawl runs, the bar also shows its
-counts (queued / fetched / failed URLs, hosts being fetched), read from `fetch_counts` at each refresh.
+size, a record its share of its file, an archive's page the records read since the page before).
+Prefect's console log lines are routed through the bar's console so they print above it instead of
+tearing it. The artifact is updated at most every 5 seconds: each update is one API call. While a
+crawl runs, the bar also shows its counts (queued / fetched / failed URLs, hosts being fetched), read
+from `fetch_counts` at each refresh.
 """
 
 from __future__ import annotations

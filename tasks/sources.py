@@ -21,7 +21,7 @@ from pathlib import Path
 
 from newsflow.settings import MAX_DOCUMENT_BYTES, SUPPORTED_SUFFIXES
 from tasks.models import RawDocument, sha256_hex
-from tasks.warc import WarcReading, is_web_archive, read_warc
+from tasks.warc import WarcReading, estimate_total, is_web_archive, read_warc
 
 
 class SourceError(ValueError):
@@ -59,9 +59,7 @@ class RecordReading:
 
     def expected(self, total_bytes: int) -> int:
         """The documents these files will give in all, estimated from those so far and the share read."""
-        if self.read_bytes <= 0:
-            return max(self.documents, 1)
-        return max(self.documents, round(self.documents * total_bytes / self.read_bytes))
+        return estimate_total(self.documents, self.read_bytes, total_bytes)
 
 
 Skipped = list[tuple[str, str]]  # (path, reason) of what discover passed over on purpose
@@ -240,9 +238,8 @@ def read_path(path: Path, max_bytes: int = MAX_DOCUMENT_BYTES, stored: Container
         return
     docs, file_bytes = _read_file(path, uri, kind, compressed, max_bytes, stored, records)
     if compressed or len(docs) > 1:  # progress counts the file's bytes as stored, shared by its records
-        for i, doc in enumerate(docs):
-            if isinstance(doc, RawDocument):
-                doc.input_bytes = file_bytes // len(docs) + (file_bytes % len(docs) if i == 0 else 0)
+        for i, doc in enumerate(docs):  # (RawDocuments: a StoredFile is one plain file)
+            doc.input_bytes = file_bytes // len(docs) + (file_bytes % len(docs) if i == 0 else 0)
     yield from docs
 
 
@@ -342,41 +339,44 @@ def _jsonl_file(path: Path, uri: str, compressed: bool, max_bytes: int,
     try:
         with path.open("rb") as fh:
             stream = gzip.GzipFile(fileobj=fh) if compressed else fh
-            try:
-                while line := stream.readline(max_bytes + 1):
-                    n += 1
-                    if len(line) > max_bytes and not line.endswith(b"\n"):
-                        doc = _long_line(stream, uri, n, line, max_bytes)
-                    elif line.strip():
-                        doc = _jsonl_record(uri, n, line.rstrip(b"\n").rstrip(b"\r"))
-                    else:
-                        if not seen:
-                            blank.update(line)
-                            blank_bytes += len(line)
-                        continue
-                    seen, position = seen + 1, fh.tell()
-                    reading.read_bytes, reading.documents = base + position, reading.documents + 1
-                    doc.input_bytes, counted = position - counted, position
-                    yield doc
-            except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-                reading.documents += 1
-                if not seen:
-                    digest, size = _hash_file(path)
-                    yield RawDocument(uri, "jsonl", None, digest, size, error=f"not a readable gzip file: {_one_line(exc)}")
-                    return
-                error = f"not a readable gzip file after line {n}: {_one_line(exc)}"
-                yield RawDocument(f"{uri}#L{n + 1}", "jsonl", None, sha256_hex(f"{uri}\0{error}"), 0, error=error)
-                return
+            while line := stream.readline(max_bytes + 1):
+                n += 1
+                if len(line) > max_bytes and not line.endswith(b"\n"):
+                    doc = _long_line(stream, uri, n, line, max_bytes)
+                elif line.strip():
+                    doc = _jsonl_record(uri, n, line.rstrip(b"\n").rstrip(b"\r"))
+                else:
+                    if not seen:
+                        blank.update(line)
+                        blank_bytes += len(line)
+                    continue
+                seen, position = seen + 1, fh.tell()
+                reading.read_bytes, reading.documents = base + position, reading.documents + 1
+                doc.input_bytes, counted = position - counted, position
+                yield doc
             reading.read_bytes = base + os.fstat(fh.fileno()).st_size
-    except OSError as exc:
-        if not seen:
-            yield RawDocument(uri, "unknown", None, sha256_hex(uri), 0, error=f"cannot read file: {exc.strerror}")
-            return
-        error = f"cannot read file after line {n}: {exc.strerror or _one_line(exc)}"
-        yield RawDocument(f"{uri}#L{n + 1}", "unknown", None, sha256_hex(f"{uri}\0{error}"), 0, error=error)
+    except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
+        reading.documents += 1
+        yield _broken_jsonl(path, uri, n if seen else 0, exc)
         return
     if not seen:
         yield RawDocument(uri, "jsonl", None, blank.hexdigest(), blank_bytes, error="empty file")
+
+
+def _broken_jsonl(path: Path, uri: str, after: int, exc: BaseException) -> RawDocument:
+    """The error document of a JSON Lines file whose reading failed after line `after`; 0: before any
+    record, when it stands for the whole file and is identified as a file read whole is."""
+    gz = isinstance(exc, (EOFError, zlib.error, gzip.BadGzipFile))
+    if not after:
+        if not gz:
+            return RawDocument(uri, "unknown", None, sha256_hex(uri), 0, error=f"cannot read file: {exc.strerror}")
+        digest, size = _hash_file(path)
+        return RawDocument(uri, "jsonl", None, digest, size, error=f"not a readable gzip file: {_one_line(exc)}")
+    what, detail = ("not a readable gzip file", _one_line(exc)) if gz else ("cannot read file",
+                                                                           exc.strerror or _one_line(exc))
+    error = f"{what} after line {after}: {detail}"
+    return RawDocument(f"{uri}#L{after + 1}", "jsonl" if gz else "unknown", None, sha256_hex(f"{uri}\0{error}"),
+                       0, error=error)
 
 
 def _long_line(stream, uri: str, n: int, start: bytes, max_bytes: int) -> RawDocument:

@@ -68,9 +68,15 @@ class WarcReading:
 
     def expected(self, total_bytes: int, documents: int) -> int:
         """The documents the archives will yield in all, estimated from those so far and the share read."""
-        if self.read_bytes <= 0:
-            return max(documents, 1)
-        return max(documents, round(documents * total_bytes / self.read_bytes))
+        return estimate_total(documents, self.read_bytes, total_bytes)
+
+
+def estimate_total(documents: int, read_bytes: int, total_bytes: int) -> int:
+    """The documents files of `total_bytes` will give in all, when `read_bytes` of them gave `documents`:
+    for files whose number of documents shows only while they are read (web archives, JSON records)."""
+    if read_bytes <= 0:
+        return max(documents, 1)
+    return max(documents, round(documents * total_bytes / read_bytes))
 
 
 def _add(counts: dict[str, int], key: str) -> None:
