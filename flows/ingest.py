@@ -26,7 +26,7 @@ from tasks.load import FetchRows
 from tasks.pipeline import (BatchWriter, RunSummary, batches, begin_run, data_docs_task, discover_task,
                             mark_flow_process, publish_task, report_task, summary_markdown)
 from tasks.progress import IngestProgress
-from tasks.report import DATA_DOCS, REPORT_FILE
+from tasks.report import data_docs_path, report_path
 from tasks.sources import RecordReading, holds_records, read_all
 from tasks.warc import WarcFilter, WarcReading, is_web_archive
 from tasks.warehouse import Warehouse
@@ -62,7 +62,7 @@ def ingest(sources: list[str] | None = None, db: str | None = None, batch_size: 
             _load_all(writer, paths, stream, plan, settings, max_in_flight or 2 * CORES)
             # Every batch is validated: the Data Docs build on the other core while the run is
             # finished, published and reported on this one.
-            docs = data_docs_task.submit(str(warehouse.analyst.parent / DATA_DOCS)) if summary.expectations else None
+            docs = data_docs_task.submit(str(data_docs_path(warehouse.analyst))) if summary.expectations else None
             warehouse.ensure_search_index()
             status = "completed"
         finally:
@@ -140,7 +140,7 @@ def _bytes(paths: list[Path]) -> int:
 def _refresh_report(warehouse: Warehouse, summary: RunSummary, published: bool, docs_building: bool) -> None:
     """Rewrite the news report when the analyst copy changed (or there is none yet); record its link.
     `docs_building`: this run's Data Docs are being built, so the report links them."""
-    report = warehouse.analyst.parent / REPORT_FILE
+    report = report_path(warehouse.analyst)
     if not warehouse.publishes:  # the report reads a DuckDB file; a lake has none
         return
     if published or not report.exists():

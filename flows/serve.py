@@ -82,13 +82,12 @@ def serve_sources(config: Config, db: str | None = None, port: int = 4200,
     folder = db_path(db).parent
     folder.mkdir(parents=True, exist_ok=True)
     try:
-        files = FileServer(folder, report_port).start()
+        files = FileServer(db_path(db), report_port).start()
     except OSError as exc:
         raise RuntimeError(f"cannot serve the report on 127.0.0.1:{report_port} ({exc.strerror or exc}); "
                            "pick another port with --report-port") from None
     os.environ["NEWSFLOW_REPORT_URL"] = files.url  # flow-run subprocesses inherit it: their artifacts link here
-    echo(f"News report and Data Docs: {files.url}/report.html, {files.url}/data_docs/index.html "
-         f"(from {folder})")
+    echo(f"News report and Data Docs: {files.report_url}, {files.docs_url} (from {folder})")
     try:
         _serve(config, db, port, echo, maintain_every)
     finally:

@@ -601,18 +601,19 @@ def report(
                                                       "quarantined at or after this time (e.g. 2026-11-01; UTC "
                                                       "unless it has an offset).")] = None,
     out_file: Annotated[Optional[Path], typer.Option("--out", "-o", help="Where to write the page. Default: "
-                                                "report.html beside the warehouse file (what `newsflow serve` "
-                                                "serves).", show_default=False)] = None,
+                                                "report.html beside the warehouse file (<name>.report.html "
+                                                "for a file not named news.duckdb), what `newsflow serve` "
+                                                "serves.", show_default=False)] = None,
 ) -> None:
     """Write the news report: one self-contained HTML page of charts (coverage, entities, pipeline
     health) that opens offline in any browser. Reads the analyst copy only: safe while an ingest runs."""
-    from tasks.report import REPORT_FILE, data_docs_link, write_report
+    from tasks.report import data_docs_link, report_path, write_report
 
     path = _settings(db=db).db_path
     _analyst_connection(path).close()  # exit 2 unless a warehouse is there; write_report opens its own
     if since is not None and since.tzinfo is None:
         since = since.replace(tzinfo=timezone.utc)
-    target = (out_file or path.parent / REPORT_FILE).expanduser().resolve()
+    target = (out_file or report_path(path)).expanduser().resolve()
     written = write_report(path, target, since, links=data_docs_link(path, target))
     out.print(f"wrote {written.path} ({written.bytes / 1024:,.0f} KB, {written.articles:,} articles, "
               f"{written.seconds:.1f} s); open it in a browser: {written.path.as_uri()}", highlight=False)

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 from uuid import UUID
 
 from prefect import task
@@ -108,10 +109,10 @@ def report_task(db: str, data_docs_building: bool = False) -> str | None:
     built beside `db`, so they are linked before their index exists."""
     from prefect import get_run_logger
 
-    from tasks.report import REPORT_FILE, data_docs_link, write_report
+    from tasks.report import data_docs_link, report_path, write_report
 
     analyst = Path(db)
-    out = analyst.parent / REPORT_FILE
+    out = report_path(analyst)
     try:
         written = write_report(analyst, out, links=data_docs_link(analyst, out, data_docs_building))
     except Exception as exc:  # noqa: BLE001 - see the docstring
@@ -451,6 +452,12 @@ def _fetch_tables(s: RunSummary, shown: int = 20) -> list[str]:
     return lines
 
 
+def _served_name(file_url: str, depth: int = 1) -> str:
+    """The last `depth` parts of a file:// URL beside the warehouse: its path where `newsflow serve`
+    serves the warehouse's folder (report.html; data_docs/index.html)."""
+    return "/".join(Path(unquote(urlsplit(file_url).path)).parts[-depth:])
+
+
 def _links(s: RunSummary) -> list[str]:
     """The report and the Data Docs: over HTTP where `newsflow serve` serves them (a browser follows
     those from the UI), else as files with how to open them."""
@@ -460,9 +467,10 @@ def _links(s: RunSummary) -> list[str]:
     lines = [""]
     if s.served_at:
         if s.report:
-            lines += [f"{report}: [{s.served_at}/report.html]({s.served_at}/report.html)", ""]
+            url = f"{s.served_at}/{_served_name(s.report)}"
+            lines += [f"{report}: [{url}]({url})", ""]
         if s.data_docs:
-            url = f"{s.served_at}/data_docs/index.html"
+            url = f"{s.served_at}/{_served_name(s.data_docs, depth=2)}"
             lines += [f"Great Expectations Data Docs for this run: [{url}]({url})", ""]
         return lines[:-1]
     for label, url in ((report, s.report), ("Great Expectations Data Docs for this run", s.data_docs)):

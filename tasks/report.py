@@ -26,6 +26,7 @@ from typing import Any
 
 import duckdb
 
+from newsflow.settings import DEFAULT_DB
 from tasks.sql import statement
 
 REPORT_FILE = "report.html"
@@ -578,11 +579,27 @@ def write_report(db: Path, out: Path, since: datetime | None = None,
                    int(data.overview["articles"]))
 
 
+def report_path(db: Path) -> Path:
+    """The news report beside a warehouse file: report.html for news.duckdb (the default name),
+    <stem>.report.html for any other name, so warehouses that share a folder keep their own."""
+    return _beside(Path(db), REPORT_FILE)
+
+
+def data_docs_path(db: Path) -> Path:
+    """The Data Docs' folder beside a warehouse file: data_docs/ for news.duckdb, <stem>.data_docs/ for
+    any other name."""
+    return _beside(Path(db), DATA_DOCS)
+
+
+def _beside(db: Path, name: str) -> Path:
+    return db.parent / (name if db.name == DEFAULT_DB.name else f"{db.stem}.{name}")
+
+
 def data_docs_link(db: Path, out: Path, building: bool = False) -> dict[str, str]:
-    """A header link to the Data Docs built beside the warehouse (data_docs/index.html), relative to
-    the page so it works from the file and from `newsflow serve` alike; none when there are none, unless
+    """A header link to the Data Docs built beside the warehouse (`data_docs_path`), relative to the
+    page so it works from the file and from `newsflow serve` alike; none when there are none, unless
     they are `building` while the report is written."""
-    index = Path(db).parent / DATA_DOCS / "index.html"
+    index = data_docs_path(db) / "index.html"
     if not building and not index.exists():
         return {}
     return {"Data Docs (validation)": Path(os.path.relpath(index, Path(out).parent)).as_posix()}

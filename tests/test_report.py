@@ -106,11 +106,16 @@ def test_summary_artifact_links_the_report_and_data_docs_over_http_when_served()
     assert "[http://127.0.0.1:4201/report.html](http://127.0.0.1:4201/report.html)" in text
     assert "[http://127.0.0.1:4201/data_docs/index.html](http://127.0.0.1:4201/data_docs/index.html)" in text
     assert "file://" not in text
+    s = RunSummary(run_id="r", db="/w/feeds.duckdb", data_docs="file:///w/feeds.data_docs/index.html",
+                   report="file:///w/feeds.report.html", served_at="http://127.0.0.1:4201")
+    text = summary_markdown(s)
+    assert "(http://127.0.0.1:4201/feeds.report.html)" in text
+    assert "(http://127.0.0.1:4201/feeds.data_docs/index.html)" in text
 
 
 def test_file_server_serves_the_report_and_data_docs_only(warehouse):
     db = warehouse[0]
-    with FileServer(db.parent, 0) as files:
+    with FileServer(db, 0) as files:
         get = lambda path: httpx.get(files.url + path, trust_env=False, timeout=10)  # noqa: E731
         assert get("/").status_code == 302 and get("/").headers["location"] == "/report.html"
         page = get("/report.html")
@@ -121,6 +126,32 @@ def test_file_server_serves_the_report_and_data_docs_only(warehouse):
                      "/%2e%2e/etc/passwd", "/report.html/../news.duckdb"):
             assert get(path).status_code == 404, path
     assert allowed("/data_docs/validations/x.html") and not allowed("/data_docs/.hidden")
+
+
+def test_warehouses_sharing_a_folder_keep_their_own_report_and_data_docs(warehouse):
+    """A second warehouse file beside news.duckdb gets <name>.report.html and <name>.data_docs/; the
+    first one's report is left as it was, and each file server serves only its own warehouse's."""
+    db, _first, _second, src = warehouse
+    news_page, other = db.parent / "report.html", db.parent / "other.duckdb"
+    before = news_page.read_bytes()
+    summary = run(sources=[str(src / "samples")], db=str(other))
+    page, docs = db.parent / "other.report.html", db.parent / "other.data_docs" / "index.html"
+    assert (R.report_path(other), R.data_docs_path(other)) == (page, docs.parent)
+    assert (R.report_path(db), R.data_docs_path(db)) == (news_page, db.parent / "data_docs")
+    assert summary["report_refreshed"] and summary["report"] == page.as_uri() and docs.exists()
+    assert summary["data_docs"].endswith("/other.data_docs/index.html")
+    assert 'href="other.data_docs/index.html"' in page.read_text(encoding="utf-8")
+    assert news_page.read_bytes() == before  # the other warehouse's run did not touch it
+    with FileServer(other, 0) as files, FileServer(db, 0) as news:
+        get = lambda url: httpx.get(url, trust_env=False, timeout=10)  # noqa: E731
+        assert files.report_url == f"{files.url}/other.report.html"
+        assert get(files.url + "/").headers["location"] == "/other.report.html"
+        assert get(files.report_url).content == page.read_bytes()
+        assert get(files.docs_url).status_code == 200
+        for path in ("/report.html", "/data_docs/index.html", "/other.duckdb"):
+            assert get(files.url + path).status_code == 404, path
+        assert get(news.url + "/other.report.html").status_code == 404
+        assert get(news.report_url).content == before
 
 
 def test_report_command_since_and_out(warehouse, tmp_path):
@@ -200,7 +231,7 @@ def test_report_renders_every_chart_in_chromium_offline(warehouse, tmp_path):
     db = warehouse[0]
     errors: list[str] = []
     outside: list[str] = []
-    with FileServer(db.parent, 0) as files, sync_playwright() as p:
+    with FileServer(db, 0) as files, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=[
             "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
             "--no-first-run", "--disable-component-update", "--disable-sync", "--disable-extensions"])
