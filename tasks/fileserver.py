@@ -17,13 +17,13 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from tasks.report import data_docs_path, report_path
+from tasks.report import DATA_DOCS, REPORT_FILE, data_docs_path, report_path
 
 NO_REPORT = ("No report yet. The first ingest run that changes something writes it, or run `newsflow report` "
              "(it writes it beside the warehouse file).\n")
 
 
-def allowed(path: str, report: str = "report.html", docs: str = "data_docs") -> bool:
+def allowed(path: str, report: str = REPORT_FILE, docs: str = DATA_DOCS) -> bool:
     """Whether a request path may be served: /`report` and files under /`docs`/."""
     clean = posixpath.normpath(unquote(urlsplit(path).path))
     if clean == f"/{report}":
@@ -48,7 +48,7 @@ class _Handler(SimpleHTTPRequestHandler):
         if not allowed(self.path, self.report, self.docs):
             self.send_error(HTTPStatus.NOT_FOUND, "Only the report and the Data Docs are served here")
             return
-        if urlsplit(self.path).path == f"/{self.report}" and not (Path(self.directory) / self.report).exists():
+        if unquote(urlsplit(self.path).path) == f"/{self.report}" and not (Path(self.directory) / self.report).exists():
             body = NO_REPORT.encode()
             self.send_response(HTTPStatus.NOT_FOUND)
             self.send_header("Content-Type", "text/plain; charset=utf-8")

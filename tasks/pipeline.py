@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote as quote_url, unquote, urlsplit
 from uuid import UUID
 
 from prefect import task
@@ -455,7 +455,7 @@ def _fetch_tables(s: RunSummary, shown: int = 20) -> list[str]:
 def _served_name(file_url: str, depth: int = 1) -> str:
     """The last `depth` parts of a file:// URL beside the warehouse: its path where `newsflow serve`
     serves the warehouse's folder (report.html; data_docs/index.html)."""
-    return "/".join(Path(unquote(urlsplit(file_url).path)).parts[-depth:])
+    return quote_url("/".join(Path(unquote(urlsplit(file_url).path)).parts[-depth:]))
 
 
 def _links(s: RunSummary) -> list[str]:

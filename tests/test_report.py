@@ -111,6 +111,8 @@ def test_summary_artifact_links_the_report_and_data_docs_over_http_when_served()
     text = summary_markdown(s)
     assert "(http://127.0.0.1:4201/feeds.report.html)" in text
     assert "(http://127.0.0.1:4201/feeds.data_docs/index.html)" in text
+    s.report = (Path("/w") / "my feeds.report.html").as_uri()  # as a run records it
+    assert "(http://127.0.0.1:4201/my%20feeds.report.html)" in summary_markdown(s)
 
 
 def test_file_server_serves_the_report_and_data_docs_only(warehouse):
