@@ -167,8 +167,9 @@ class Settings(BaseSettings):
                             "of CPU besides its documents, so larger batches are cheaper per page; the last "
                             "ones shrink.")
     max_document_bytes: int = Field(MAX_DOCUMENT_BYTES, gt=0, description="A file, download, web archive "
-                                    "record or JSON Lines line larger than this is quarantined unread (a JSON Lines "
-                                    "file is read a line at a time, so the limit holds for each line).")
+                                    "record, JSON Lines line or item of a larger .json array bigger than this is "
+                                    "quarantined unread (JSON Lines files and larger .json arrays are read a record "
+                                    "at a time, so the limit holds for each record).")
     document_time_limit: float = Field(DOCUMENT_TIME_LIMIT_S, gt=0, description="Seconds one document may take to clean "
                                        "before it is quarantined as timed out.")
     document_memory_limit: int = Field(DOCUMENT_MEMORY_LIMIT_BYTES, ge=0, description="Extra address space the cleaning "

@@ -4,6 +4,7 @@ tasks/warc.py)."""
 
 from __future__ import annotations
 
+import codecs
 import glob
 import gzip
 import hashlib
@@ -17,6 +18,7 @@ import zlib
 from collections import Counter
 from collections.abc import Container, Iterable, Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 from newsflow.settings import MAX_DOCUMENT_BYTES, SUPPORTED_SUFFIXES
@@ -224,6 +226,9 @@ def read_path(path: Path, max_bytes: int = MAX_DOCUMENT_BYTES, stored: Container
     of a .jsonl file (read a line at a time, so a file of any size is read in bounded memory), each
     archive record. `records` counts what the .json/.jsonl files gave.
 
+    A .json file over `max_bytes` whose top level is an array is read an item at a time, each item
+    bounded by `max_bytes` (`_json_array_file`).
+
     A .txt/.html file whose (uri, size, mtime_ns) is in `stored` yields a StoredFile instead, unread.
     Never raises on bad content: unreadable input becomes a RawDocument with `error` set. `resolved`
     says the path is already resolved (as `discover` returns them), which saves a lookup per folder.
@@ -237,6 +242,9 @@ def read_path(path: Path, max_bytes: int = MAX_DOCUMENT_BYTES, stored: Container
         yield from _jsonl_file(path, uri, compressed, max_bytes, records or RecordReading())
         return
     docs, file_bytes = _read_file(path, uri, kind, compressed, max_bytes, stored, records)
+    if docs is None:  # a .json file over the limit: an item at a time when it is one array
+        yield from _json_array_file(path, uri, compressed, max_bytes, records or RecordReading())
+        return
     if compressed or len(docs) > 1:  # progress counts the file's bytes as stored, shared by its records
         for i, doc in enumerate(docs):  # (RawDocuments: a StoredFile is one plain file)
             doc.input_bytes = file_bytes // len(docs) + (file_bytes % len(docs) if i == 0 else 0)
@@ -245,9 +253,9 @@ def read_path(path: Path, max_bytes: int = MAX_DOCUMENT_BYTES, stored: Container
 
 def _read_file(path: Path, uri: str, kind: str | None, compressed: bool, max_bytes: int,
                stored: Container[tuple[str, int, int]],
-               records: RecordReading | None) -> tuple[list[RawDocument | StoredFile], int]:
+               records: RecordReading | None) -> tuple[list[RawDocument | StoredFile] | None, int]:
     """read_path for a file read whole (.txt, .html, .json, also compressed, or of an unknown kind): its
-    documents, and its size as stored."""
+    documents, and its size as stored; None for a .json file over `max_bytes`, which is streamed."""
     mtime_ns = None
     try:
         st = path.stat()
@@ -256,6 +264,8 @@ def _read_file(path: Path, uri: str, kind: str | None, compressed: bool, max_byt
         if kind in ("text", "html") and not compressed:
             if time.time_ns() - st.st_mtime_ns >= SETTLED_NS:
                 mtime_ns = st.st_mtime_ns
+        if kind == "json" and st.st_size > max_bytes:
+            return None, st.st_size
         if kind is not None and st.st_size <= max_bytes:
             raw = path.read_bytes()  # read once, hashed in memory
             digest, size = sha256_hex(raw), len(raw)
@@ -268,14 +278,13 @@ def _read_file(path: Path, uri: str, kind: str | None, compressed: bool, max_byt
                             error=f"unsupported file type '{_suffixes(path.name)}'; use {READABLE}")], st.st_size
     if compressed and raw is not None:
         raw, error = _gunzip(raw, max_bytes)
+        if raw is None and kind == "json" and error == _too_large_gzip(max_bytes):
+            return None, st.st_size
         if raw is None:
             return [RawDocument(uri, kind, None, digest, size, error=error)], st.st_size
         digest, size = sha256_hex(raw), len(raw)  # the content's, as for the same file uncompressed
     if raw is None or size > max_bytes:  # (it may have grown between stat and read)
-        hint = ", or write its records as JSON Lines (.jsonl), whose limit is per line" if kind == "json" else ""
-        return [RawDocument(uri, kind, None, digest, size,
-                            error=f"file too large ({size:,} bytes > limit {max_bytes:,}); raise "
-                                  f"NEWSFLOW_MAX_DOCUMENT_BYTES to accept it{hint}")], st.st_size
+        return [_too_large(uri, kind, digest, size, max_bytes)], st.st_size
     if size == 0 or not raw.strip():
         return [RawDocument(uri, kind, raw, digest, size, error="empty file")], st.st_size
     if kind in ("text", "html"):
@@ -296,9 +305,19 @@ def _gunzip(data: bytes, max_bytes: int) -> tuple[bytes | None, str | None]:
     except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
         return None, f"not a readable gzip file: {_one_line(exc)}"
     if len(out) > max_bytes:
-        return None, (f"file too large once decompressed (over the limit of {max_bytes:,} bytes); raise "
-                      "NEWSFLOW_MAX_DOCUMENT_BYTES to accept it")
+        return None, _too_large_gzip(max_bytes)
     return out, None
+
+
+def _too_large_gzip(max_bytes: int) -> str:
+    return (f"file too large once decompressed (over the limit of {max_bytes:,} bytes); raise "
+            "NEWSFLOW_MAX_DOCUMENT_BYTES to accept it")
+
+
+def _too_large(uri: str, kind: str | None, digest: str, size: int, max_bytes: int) -> RawDocument:
+    return RawDocument(uri, kind or "unknown", None, digest, size,
+                       error=f"file too large ({size:,} bytes > limit {max_bytes:,}); raise "
+                             "NEWSFLOW_MAX_DOCUMENT_BYTES to accept it")
 
 
 # The fields newsflow reads from a record; all must be strings (or null). Other fields are kept as they are.
@@ -418,6 +437,137 @@ def _json_records(uri: str, raw: bytes) -> Iterator[RawDocument]:
             yield _record(f"{uri}#{i}", item, item_raw)
     else:
         yield _record(uri, obj, raw)
+
+
+MAX_JSON_DEPTH = 1000  # nesting within one item of a streamed .json file (json.loads stops near here too)
+
+
+def _json_array_file(path: Path, uri: str, compressed: bool, max_bytes: int,
+                     reading: RecordReading) -> Iterator[RawDocument]:
+    """The items of a .json file over `max_bytes` whose top level is an array, an item at a time: each
+    a record as in a file read whole (`uri#i`). ijson's event parser reads the syntax (its C backend;
+    events only, never a path per value, which costs gigabytes on deeply nested input) and the items
+    are built here: one over `max_bytes` or nested deeper than MAX_JSON_DEPTH is dropped as it is read
+    and quarantined. A file that breaks ends with an error document after the items read before it; a
+    file whose top level is not an array stays one document too large to read."""
+    import ijson
+
+    base, n, position = reading.read_bytes, 0, 0
+    try:
+        with path.open("rb") as fh:
+            stream = gzip.GzipFile(fileobj=fh) if compressed else fh
+            if stream.read(len(codecs.BOM_UTF8)) != codecs.BOM_UTF8:  # json.loads accepts one too
+                stream.seek(0)
+            events = ijson.basic_parse(stream, use_float=False)
+            if next(events, (None, None))[0] != "start_array":
+                reading.documents += 1
+                yield _not_an_array(path, uri, compressed, max_bytes)
+                return
+            for item, why in _json_items(events, max_bytes):
+                doc = _json_item(f"{uri}#{n}", n, item, why, max_bytes)
+                n += 1
+                reading.read_bytes, reading.documents = base + fh.tell(), reading.documents + 1
+                doc.input_bytes, position = fh.tell() - position, fh.tell()
+                yield doc
+            reading.read_bytes = base + os.fstat(fh.fileno()).st_size
+    except (ijson.JSONError, ValueError, SystemError, OSError, EOFError, zlib.error) as exc:
+        # SystemError: the C backend's wrapping of a number Python will not convert (4,301+ digits)
+        reading.documents += 1
+        yield _broken_json(path, uri, n, exc, compressed)
+
+
+def _json_items(events, max_bytes: int) -> Iterator[tuple[object, str | None]]:
+    """The items of the array whose start_array `events` (ijson.basic_parse) just gave, as (item, None),
+    or (None, why it was dropped). Then the rest of `events` is read, so trailing garbage raises."""
+    stack: list = []  # the containers of the item being built, outermost first
+    keys: list = []  # for each of them: the key its next value goes under (lists: None)
+    depth, size, why, item = 0, 0, None, None
+
+    def put(value: object) -> None:
+        nonlocal item
+        if not stack:
+            item = value
+        elif keys[-1] is None:
+            stack[-1].append(value)
+        else:
+            stack[-1][keys[-1]] = value
+
+    for event, value in events:
+        if event in ("start_map", "start_array"):
+            depth += 1
+            if why is None and depth > MAX_JSON_DEPTH:
+                why = f"nested deeper than {MAX_JSON_DEPTH:,} levels"
+            if why is None:
+                container: dict | list = {} if event == "start_map" else []
+                put(container)
+                stack.append(container)
+                keys.append(None)
+            continue
+        if event in ("end_map", "end_array"):
+            if depth == 0:  # the file's array
+                break
+            depth -= 1
+            if why is None:
+                stack.pop()
+                keys.pop()
+        elif why is None:
+            size += len(value) if isinstance(value, str) else 8
+            if event == "map_key":
+                keys[-1] = value
+            else:
+                try:
+                    put(_finite_float(str(value)) if isinstance(value, Decimal) else value)
+                except ValueError as exc:
+                    why = str(exc)
+            if why is None and size > max_bytes:
+                why = f"too large (over the limit of {max_bytes:,} bytes); raise NEWSFLOW_MAX_DOCUMENT_BYTES to accept it"
+        if depth == 0:
+            yield (item, None) if why is None else (None, why)
+            stack, keys, size, why, item = [], [], 0, None, None
+        elif why is not None and stack:  # drop what was built of it
+            stack, keys, item = [], [], None
+    for _event in events:  # nothing may follow the array
+        pass
+
+
+def _json_item(uri: str, i: int, item: object, why: str | None, max_bytes: int) -> RawDocument:
+    if why is not None:
+        return RawDocument(uri, "record", None, sha256_hex(f"{uri}\0{why}"), 0, error=f"item {i} {why}")
+    try:
+        item_raw = json.dumps(item).encode("utf-8")
+    except Exception as exc:  # noqa: BLE001 - as in _json_records
+        return RawDocument(uri, "record", None, sha256_hex(f"{uri}\0{exc}"), 0,
+                           error=f"item {i} cannot be read: {type(exc).__name__}")
+    doc = _record(uri, item, item_raw)
+    if doc.error is None and doc.size_bytes > max_bytes:
+        return RawDocument(uri, "record", None, doc.raw_sha256, doc.size_bytes,
+                           error=f"item {i} too large ({doc.size_bytes:,} bytes > limit {max_bytes:,}); raise "
+                                 "NEWSFLOW_MAX_DOCUMENT_BYTES to accept it")
+    return doc
+
+
+def _not_an_array(path: Path, uri: str, compressed: bool, max_bytes: int) -> RawDocument:
+    """A .json file over the limit that is not one array: too large, identified as before it was read."""
+    digest, size = _hash_file(path)
+    if compressed:
+        return RawDocument(uri, "json", None, digest, size, error=_too_large_gzip(max_bytes))
+    return _too_large(uri, "json", digest, size, max_bytes)
+
+
+def _broken_json(path: Path, uri: str, after: int, exc: BaseException, compressed: bool) -> RawDocument:
+    """The error document of a streamed .json file whose reading failed after `after` items; 0: before
+    any, when it stands for the whole file and is identified by the file's bytes."""
+    gz = compressed and isinstance(exc, (EOFError, zlib.error, gzip.BadGzipFile))
+    what = "not a readable gzip file" if gz else "cannot read file" if isinstance(exc, OSError) else "not valid JSON"
+    detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else _one_line(exc)
+    if not after:
+        try:
+            digest, size = _hash_file(path)
+        except OSError:
+            digest, size = sha256_hex(uri), 0
+        return RawDocument(uri, "json", None, digest, size, error=f"{what}: {detail}")
+    error = f"{what} after item {after - 1}: {detail}"
+    return RawDocument(f"{uri}#{after}", "record", None, sha256_hex(f"{uri}\0{error}"), 0, error=error)
 
 
 def _refuse_constant(name: str) -> object:

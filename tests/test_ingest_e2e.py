@@ -166,6 +166,26 @@ def test_a_json_lines_export_larger_than_the_limit_loads_line_by_line(tmp_path: 
                                        "from runs order by started_at") == [(30, 0, 0, 1), (0, 0, 31, 0)]
 
 
+def test_a_json_array_export_larger_than_the_limit_loads_item_by_item(tmp_path: Path, db_file: Path):
+    """A .json array over the size limit loads an item at a time: every record, the one item over the
+    limit quarantined by its index, and a rerun adds nothing."""
+    body = " ".join(["Officials in the harbour town reopened the bridge after repairs lasting months."] * 6)
+    items = [{"url": f"https://news.example.org/story/{i}", "title": f"Harbour story number {i}",
+              "text": f"{body} Report {i}."} for i in range(30)]
+    items.insert(10, {"url": "https://news.example.org/long", "title": "Long", "text": body * 60})
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps(items, indent=1))
+    env = {"NEWSFLOW_MAX_DOCUMENT_BYTES": "20000"}
+    assert export.stat().st_size > 2 * 20_000
+    run_cli("ingest", str(export), "--db", str(db_file), env=env)
+    assert rows(db_file, "select count(*) from articles") == [(30,)]
+    ((uri, reason),) = rows(db_file, "select source_uri, reasons[1] from quarantine")
+    assert uri.endswith("export.json#10") and reason.startswith("item 10 too large (")
+    run_cli("ingest", str(export), "--db", str(db_file), env=env)
+    assert rows(work_db_path(db_file), "select articles_new, articles_updated, articles_unchanged, quarantined "
+                                       "from runs order by started_at") == [(30, 0, 0, 1), (0, 0, 31, 0)]
+
+
 def test_an_analyst_copy_alone_seeds_the_run(tmp_path: Path, samples_dir: Path, db_file: Path):
     """A warehouse handed over as its analyst file only (copied to another machine, its work file
     deleted): the next run starts from its rows, and publishing keeps them."""

@@ -120,10 +120,82 @@ def test_a_broken_gzip_stream_keeps_the_lines_before_it(tmp_path: Path):
     assert plain.raw_sha256 == sha256_hex(b'{"text": "not compressed"}\n')
 
 
-def test_a_json_file_over_the_limit_points_to_json_lines(tmp_path: Path):
-    (tmp_path / "all.json").write_text(json.dumps([{"text": "x" * 600}, {"text": "y" * 600}]))
-    (doc,) = read_path(tmp_path / "all.json", max_bytes=1000)
-    assert doc.error.endswith("or write its records as JSON Lines (.jsonl), whose limit is per line")
+def _records(n: int) -> list[dict]:
+    return [{"url": f"https://e.com/{i}", "title": f"T {i}", "text": f"story {i} " * 100, "score": i / 3}
+            for i in range(n)]
+
+
+@pytest.mark.parametrize("name", ["all.json", "all.json.gz"])
+def test_a_json_array_over_the_limit_is_read_an_item_at_a_time(tmp_path: Path, name: str):
+    """Over the limit, the items load one by one as the same documents the file read whole gives; the
+    limit holds for each item, and the progress counts the file's bytes as stored."""
+    import gzip
+
+    data = json.dumps(_records(30)).encode()
+    (tmp_path / name).write_bytes(gzip.compress(data) if name.endswith(".gz") else data)
+    whole = list(read_path(tmp_path / name, max_bytes=10 * len(data)))
+    items = list(read_path(tmp_path / name, max_bytes=2000))
+    assert len(whole) == len(items) == 30 and not any(d.error for d in items)
+    assert [(d.source_uri, d.document_id, d.raw) for d in items] == [(d.source_uri, d.document_id, d.raw) for d in whole]
+    assert sum(d.input_bytes for d in items) == (tmp_path / name).stat().st_size
+
+
+def test_the_items_of_a_streamed_json_array_fail_one_by_one(tmp_path: Path):
+    good = _records(4)
+    items = [good[0], {"text": "x" * 3000}, [[["deep"]]], 7, {"text": "y", "n": 1e300}, *good[1:]]
+    (tmp_path / "mixed.json").write_text(json.dumps(items).replace("1e+300", "1e999"))
+    docs = list(read_path(tmp_path / "mixed.json", max_bytes=2000))
+    assert [d.source_uri.rsplit("#", 1)[1] for d in docs] == [str(i) for i in range(8)]
+    assert [d.error is None for d in docs] == [True, False, False, False, False, True, True, True]
+    assert docs[1].error == ("item 1 too large (over the limit of 2,000 bytes); raise NEWSFLOW_MAX_DOCUMENT_BYTES "
+                             "to accept it")
+    assert docs[2].error == "JSON value is a list, not an object with url/title/text"
+    assert docs[3].error == "JSON value is a int, not an object with url/title/text"
+    assert docs[4].error == "item 4 number 1E+999 is out of range for a 64-bit float"
+
+
+def test_a_streamed_json_array_nested_deep_costs_no_memory(tmp_path: Path):
+    """200,000 levels of nesting in one item are dropped as they are read: reading the file in a process
+    capped at 1 GB of address space (an event parser that builds a path per value needs gigabytes)."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "deep.json"
+    path.write_bytes(b"[" + b"[" * 200_000 + b"]" * 200_000 + b', {"text": "after"}]' + b" " * 5000)
+    code = ("import resource, sys; resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30)); "
+            "from pathlib import Path; from tasks.sources import read_path; "
+            "print([d.error for d in read_path(Path(sys.argv[1]), max_bytes=2000)])")
+    proc = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parent.parent)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "['item 0 nested deeper than 1,000 levels', None]"
+
+
+def test_a_streamed_json_file_that_breaks_keeps_the_items_before_it(tmp_path: Path):
+    from tasks.models import sha256_hex
+
+    text = json.dumps(_records(6))
+    (tmp_path / "cut.json").write_text(text[:-100])
+    docs = list(read_path(tmp_path / "cut.json", max_bytes=2000))
+    assert [d.error for d in docs[:5]] == [None] * 5 and len(docs) == 6
+    assert docs[5].error.startswith("not valid JSON after item 4: parse error: premature EOF")
+    assert docs[5].source_uri.endswith("cut.json#5")
+    (tmp_path / "tail.json").write_text(text + " trailing")
+    docs = list(read_path(tmp_path / "tail.json", max_bytes=2000))
+    assert len(docs) == 7 and docs[6].error.startswith("not valid JSON after item 5: parse error: trailing garbage")
+    (tmp_path / "bad.json").write_text("[{" + " " * 3000)  # nothing read: the file is the document
+    (doc,) = read_path(tmp_path / "bad.json", max_bytes=2000)
+    assert doc.error.startswith("not valid JSON: ") and doc.raw_sha256 == sha256_hex(("[{" + " " * 3000).encode())
+
+
+def test_a_json_file_over_the_limit_that_is_not_an_array_stays_too_large(tmp_path: Path):
+    from tasks.models import sha256_hex
+
+    data = json.dumps({"text": "x" * 3000}).encode()
+    (tmp_path / "one.json").write_bytes(data)
+    (doc,) = read_path(tmp_path / "one.json", max_bytes=2000)
+    assert (doc.error, doc.raw_sha256) == (f"file too large ({len(data):,} bytes > limit 2,000); raise "
+                                           "NEWSFLOW_MAX_DOCUMENT_BYTES to accept it", sha256_hex(data))
 
 
 def test_documents_count_for_the_bytes_of_their_file_as_stored(tmp_path: Path):
@@ -260,3 +332,30 @@ def test_a_folder_names_the_files_it_passes_over(tmp_path: Path):
     assert discover([tmp_path / "only"], skipped) and len(skipped) == 1  # nothing passed over: no line
     (doc,) = read_path(tmp_path / "in" / "data.csv.gz")  # named on its own, it is an error document
     assert doc.error.startswith("unsupported file type '.csv.gz'; use .txt, .html")
+
+
+def test_a_streamed_json_array_never_raises_on_damaged_bytes(tmp_path: Path):
+    """Cut, flipped and spliced bytes of a .json array over the limit: every read ends, each document
+    either a record or one with its reason, and no record read whole is changed by streaming."""
+    import random
+
+    rng = random.Random(7)
+    data = json.dumps(_records(8) + [{"text": "ü ✓ \u2028 \\ \" é" * 20, "n": [1, 2.5, -0.0, None, True]}]).encode()
+    for k in range(300):
+        damaged = bytearray(data)
+        for _ in range(rng.randint(1, 4)):
+            at = rng.randrange(len(damaged) or 1)
+            choice = rng.random()
+            if choice < 0.3:
+                del damaged[at:]
+            elif choice < 0.6 and at < len(damaged):
+                damaged[at] = rng.randrange(256)
+            else:
+                damaged[at:at] = rng.choice([b"[", b"{", b"]", b'"', b",", b"\\", b"\xff", b"1e999", b"NaN"])
+        path = tmp_path / f"d{k}.json"
+        path.write_bytes(bytes(damaged) + b" " * 2000)
+        docs = list(read_path(path, max_bytes=2000))
+        assert docs and all(d.error or d.raw for d in docs)
+        for d in docs:
+            if d.error is None:
+                assert isinstance(json.loads(d.raw), dict)  # a record loads as the JSON it was stored as
