@@ -476,6 +476,9 @@ def _json_array_file(path: Path, uri: str, compressed: bool, max_bytes: int,
         yield _broken_json(path, uri, n, exc, compressed)
 
 
+_TOO_LARGE_ITEM = "too large (over the limit of {max_bytes:,} bytes); raise NEWSFLOW_MAX_DOCUMENT_BYTES to accept it"
+
+
 def _json_items(events, max_bytes: int) -> Iterator[tuple[object, str | None]]:
     """The items of the array whose start_array `events` (ijson.basic_parse) just gave, as (item, None),
     or (None, why it was dropped). Then the rest of `events` is read, so trailing garbage raises."""
@@ -494,9 +497,11 @@ def _json_items(events, max_bytes: int) -> Iterator[tuple[object, str | None]]:
 
     for event, value in events:
         if event in ("start_map", "start_array"):
-            depth += 1
+            depth, size = depth + 1, size + 2
             if why is None and depth > MAX_JSON_DEPTH:
                 why = f"nested deeper than {MAX_JSON_DEPTH:,} levels"
+            elif why is None and size > max_bytes:
+                why = _TOO_LARGE_ITEM.format(max_bytes=max_bytes)
             if why is None:
                 container: dict | list = {} if event == "start_map" else []
                 put(container)
@@ -520,7 +525,7 @@ def _json_items(events, max_bytes: int) -> Iterator[tuple[object, str | None]]:
                 except ValueError as exc:
                     why = str(exc)
             if why is None and size > max_bytes:
-                why = f"too large (over the limit of {max_bytes:,} bytes); raise NEWSFLOW_MAX_DOCUMENT_BYTES to accept it"
+                why = _TOO_LARGE_ITEM.format(max_bytes=max_bytes)
         if depth == 0:
             yield (item, None) if why is None else (None, why)
             stack, keys, size, why, item = [], [], 0, None, None

@@ -136,7 +136,8 @@ def test_a_json_array_over_the_limit_is_read_an_item_at_a_time(tmp_path: Path, n
     whole = list(read_path(tmp_path / name, max_bytes=10 * len(data)))
     items = list(read_path(tmp_path / name, max_bytes=2000))
     assert len(whole) == len(items) == 30 and not any(d.error for d in items)
-    assert [(d.source_uri, d.document_id, d.raw) for d in items] == [(d.source_uri, d.document_id, d.raw) for d in whole]
+    same = [(d.source_uri, d.document_id, d.raw) for d in whole]
+    assert [(d.source_uri, d.document_id, d.raw) for d in items] == same
     assert sum(d.input_bytes for d in items) == (tmp_path / name).stat().st_size
 
 
@@ -359,3 +360,11 @@ def test_a_streamed_json_array_never_raises_on_damaged_bytes(tmp_path: Path):
         for d in docs:
             if d.error is None:
                 assert isinstance(json.loads(d.raw), dict)  # a record loads as the JSON it was stored as
+
+
+def test_a_streamed_json_item_of_empty_containers_counts_against_the_limit(tmp_path: Path):
+    """Brackets alone add up too: an item of 100,000 empty arrays is over a 20,000-byte limit."""
+    (tmp_path / "many.json").write_text("[[" + ",".join(["[]"] * 100_000) + '], {"text": "after"}]')
+    docs = list(read_path(tmp_path / "many.json", max_bytes=20_000))
+    assert [d.error for d in docs] == ["item 0 too large (over the limit of 20,000 bytes); raise "
+                                       "NEWSFLOW_MAX_DOCUMENT_BYTES to accept it", None]
