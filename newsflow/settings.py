@@ -27,6 +27,7 @@ CORES = os.cpu_count() or 2
 MIN_BATCH_SIZE = 25
 # Default of Settings.max_document_bytes: a larger file or download is quarantined unread.
 MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
+DOCUMENT_CAP_HINT = "raise NEWSFLOW_MAX_DOCUMENT_BYTES to accept it"  # ends every "too large" reason
 # Validation thresholds (also used by the GX suite in expectations/).
 MIN_BODY_CHARS = 200
 TITLE_MIN_CHARS = 5

@@ -33,7 +33,7 @@ import httpx
 from protego import Protego
 
 from newsflow import settings
-from newsflow.settings import FetchPolicy
+from newsflow.settings import DOCUMENT_CAP_HINT, FetchPolicy
 from newsflow.urls import BadURL, check_url
 from tasks.hostclock import HostClock
 
@@ -43,7 +43,6 @@ ACCEPT = ("text/html,application/xhtml+xml,application/rss+xml,application/atom+
 ALLOW_HINT = "set NEWSFLOW_ALLOW_PRIVATE_NETWORKS=true to allow"
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 CGNAT = ipaddress.ip_network("100.64.0.0/10")
-DOCUMENT_CAP_HINT = "raise NEWSFLOW_MAX_DOCUMENT_BYTES to accept it"
 ROBOTS_CAP_HINT = "the fixed limit for robots.txt files"
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from newsflow.settings import MAX_DOCUMENT_BYTES, SUPPORTED_SUFFIXES
+from newsflow.settings import DOCUMENT_CAP_HINT, MAX_DOCUMENT_BYTES, SUPPORTED_SUFFIXES
 from tasks.models import RawDocument, sha256_hex
 from tasks.warc import WarcReading, estimate_total, is_web_archive, read_warc
 
@@ -278,8 +278,10 @@ def _read_file(path: Path, uri: str, kind: str | None, compressed: bool, max_byt
                             error=f"unsupported file type '{_suffixes(path.name)}'; use {READABLE}")], st.st_size
     if compressed and raw is not None:
         raw, error = _gunzip(raw, max_bytes)
-        if raw is None and kind == "json" and error == _too_large_gzip(max_bytes):
-            return None, st.st_size
+        if raw is not None and len(raw) > max_bytes:
+            if kind == "json":
+                return None, st.st_size
+            raw, error = None, _too_large_gzip(max_bytes)
         if raw is None:
             return [RawDocument(uri, kind, None, digest, size, error=error)], st.st_size
         digest, size = sha256_hex(raw), len(raw)  # the content's, as for the same file uncompressed
@@ -298,26 +300,23 @@ def _read_file(path: Path, uri: str, kind: str | None, compressed: bool, max_byt
 
 def _gunzip(data: bytes, max_bytes: int) -> tuple[bytes | None, str | None]:
     """(the decompressed content of every gzip member, None), or (None, why not). Never more than
-    `max_bytes` + 1 bytes are inflated, so a small file that unpacks to gigabytes costs nothing."""
+    `max_bytes` + 1 bytes are inflated, so a small file that unpacks to gigabytes costs nothing: more
+    than `max_bytes` returned means the content is over the limit."""
     try:
         with gzip.GzipFile(fileobj=io.BytesIO(data)) as fh:
             out = fh.read(max_bytes + 1)
     except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
         return None, f"not a readable gzip file: {_one_line(exc)}"
-    if len(out) > max_bytes:
-        return None, _too_large_gzip(max_bytes)
     return out, None
 
 
 def _too_large_gzip(max_bytes: int) -> str:
-    return (f"file too large once decompressed (over the limit of {max_bytes:,} bytes); raise "
-            "NEWSFLOW_MAX_DOCUMENT_BYTES to accept it")
+    return f"file too large once decompressed (over the limit of {max_bytes:,} bytes); {DOCUMENT_CAP_HINT}"
 
 
 def _too_large(uri: str, kind: str | None, digest: str, size: int, max_bytes: int) -> RawDocument:
     return RawDocument(uri, kind or "unknown", None, digest, size,
-                       error=f"file too large ({size:,} bytes > limit {max_bytes:,}); raise "
-                             "NEWSFLOW_MAX_DOCUMENT_BYTES to accept it")
+                       error=f"file too large ({size:,} bytes > limit {max_bytes:,}); {DOCUMENT_CAP_HINT}")
 
 
 # The fields newsflow reads from a record; all must be strings (or null). Other fields are kept as they are.
@@ -406,8 +405,7 @@ def _long_line(stream, uri: str, n: int, start: bytes, max_bytes: int) -> RawDoc
         size += len(piece)
     size -= len(piece) - len(piece.rstrip(b"\r\n"))  # the line's own bytes, without its end
     return RawDocument(f"{uri}#L{n}", "record", None, digest.hexdigest(), size,
-                       error=f"line {n} too large ({size:,} bytes > limit {max_bytes:,}); raise "
-                             "NEWSFLOW_MAX_DOCUMENT_BYTES to accept it")
+                       error=f"line {n} too large ({size:,} bytes > limit {max_bytes:,}); {DOCUMENT_CAP_HINT}")
 
 
 def _jsonl_record(uri: str, n: int, line: bytes) -> RawDocument:
@@ -452,7 +450,7 @@ def _json_array_file(path: Path, uri: str, compressed: bool, max_bytes: int,
     file whose top level is not an array stays one document too large to read."""
     import ijson
 
-    base, n, position = reading.read_bytes, 0, 0
+    base, n, counted = reading.read_bytes, 0, 0  # how much of the file earlier items account for
     try:
         with path.open("rb") as fh:
             stream = gzip.GzipFile(fileobj=fh) if compressed else fh
@@ -465,9 +463,9 @@ def _json_array_file(path: Path, uri: str, compressed: bool, max_bytes: int,
                 return
             for item, why in _json_items(events, max_bytes):
                 doc = _json_item(f"{uri}#{n}", n, item, why, max_bytes)
-                n += 1
-                reading.read_bytes, reading.documents = base + fh.tell(), reading.documents + 1
-                doc.input_bytes, position = fh.tell() - position, fh.tell()
+                n, position = n + 1, fh.tell()
+                reading.read_bytes, reading.documents = base + position, reading.documents + 1
+                doc.input_bytes, counted = position - counted, position
                 yield doc
             reading.read_bytes = base + os.fstat(fh.fileno()).st_size
     except (ijson.JSONError, ValueError, SystemError, OSError, EOFError, zlib.error) as exc:
@@ -476,15 +474,13 @@ def _json_array_file(path: Path, uri: str, compressed: bool, max_bytes: int,
         yield _broken_json(path, uri, n, exc, compressed)
 
 
-_TOO_LARGE_ITEM = "too large (over the limit of {max_bytes:,} bytes); raise NEWSFLOW_MAX_DOCUMENT_BYTES to accept it"
-
-
 def _json_items(events, max_bytes: int) -> Iterator[tuple[object, str | None]]:
     """The items of the array whose start_array `events` (ijson.basic_parse) just gave, as (item, None),
     or (None, why it was dropped). Then the rest of `events` is read, so trailing garbage raises."""
     stack: list = []  # the containers of the item being built, outermost first
     keys: list = []  # for each of them: the key its next value goes under (lists: None)
     depth, size, why, item = 0, 0, None, None
+    too_large = f"too large (over the limit of {max_bytes:,} bytes); {DOCUMENT_CAP_HINT}"
 
     def put(value: object) -> None:
         nonlocal item
@@ -501,7 +497,7 @@ def _json_items(events, max_bytes: int) -> Iterator[tuple[object, str | None]]:
             if why is None and depth > MAX_JSON_DEPTH:
                 why = f"nested deeper than {MAX_JSON_DEPTH:,} levels"
             elif why is None and size > max_bytes:
-                why = _TOO_LARGE_ITEM.format(max_bytes=max_bytes)
+                why = too_large
             if why is None:
                 container: dict | list = {} if event == "start_map" else []
                 put(container)
@@ -525,7 +521,7 @@ def _json_items(events, max_bytes: int) -> Iterator[tuple[object, str | None]]:
                 except ValueError as exc:
                     why = str(exc)
             if why is None and size > max_bytes:
-                why = _TOO_LARGE_ITEM.format(max_bytes=max_bytes)
+                why = too_large
         if depth == 0:
             yield (item, None) if why is None else (None, why)
             stack, keys, size, why, item = [], [], 0, None, None
@@ -546,8 +542,8 @@ def _json_item(uri: str, i: int, item: object, why: str | None, max_bytes: int) 
     doc = _record(uri, item, item_raw)
     if doc.error is None and doc.size_bytes > max_bytes:
         return RawDocument(uri, "record", None, doc.raw_sha256, doc.size_bytes,
-                           error=f"item {i} too large ({doc.size_bytes:,} bytes > limit {max_bytes:,}); raise "
-                                 "NEWSFLOW_MAX_DOCUMENT_BYTES to accept it")
+                           error=f"item {i} too large ({doc.size_bytes:,} bytes > limit {max_bytes:,}); "
+                                 f"{DOCUMENT_CAP_HINT}")
     return doc
 
 

@@ -24,6 +24,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from newsflow.settings import DOCUMENT_CAP_HINT
 from tasks.models import RawDocument, sha256_hex
 
 WARC_SUFFIXES = (".warc", ".warc.gz", ".arc", ".arc.gz")
@@ -397,8 +398,7 @@ def _lower(record) -> dict[str, str]:
 def _too_large(record, max_bytes: int) -> RawDocument:
     uri = record.rec_headers.get_header("WARC-Target-URI")
     return RawDocument(uri, "html", None, sha256_hex(f"too-large\0{uri}"), 0, {"url": uri},
-                       error=f"page over the size limit ({max_bytes:,} bytes); raise NEWSFLOW_MAX_DOCUMENT_BYTES "
-                             "to accept it")
+                       error=f"page over the size limit ({max_bytes:,} bytes); {DOCUMENT_CAP_HINT}")
 
 
 # What an error of the archive library means for the user, when its own words do not say it.
