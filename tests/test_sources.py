@@ -368,3 +368,64 @@ def test_a_streamed_json_item_of_empty_containers_counts_against_the_limit(tmp_p
     docs = list(read_path(tmp_path / "many.json", max_bytes=20_000))
     assert [d.error for d in docs] == ["item 0 too large (over the limit of 20,000 bytes); raise "
                                        "NEWSFLOW_MAX_DOCUMENT_BYTES to accept it", None]
+
+
+@pytest.mark.parametrize("before", [3, 400])  # within ijson's first 64 KB read, and after it
+def test_a_streamed_json_number_too_long_for_python_ends_the_file_cleanly(tmp_path: Path, before: int):
+    """An integer of more digits than Python converts crashed ijson's C parser (a segmentation fault after
+    its first read, a pending error before it): such a file is parsed by ijson's pure-Python parser. In a
+    child process, so that a crash fails this test instead of the run."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "long.json"
+    path.write_text(json.dumps(_records(before))[:-1] + ', {"n": -1' + "0" * 5000 + '}, {"text": "after"}]')
+    code = ("import sys; from pathlib import Path; from tasks.sources import read_path; "
+            "print([d.error for d in read_path(Path(sys.argv[1]), max_bytes=2000)][-2:])")
+    proc = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parent.parent)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    last = eval(proc.stdout)  # noqa: S307 - a list of strings printed by the child
+    assert last[0] is None  # the item before the number loaded
+    assert last[1].startswith(f"not valid JSON after item {before - 1}: Unexpected symbol "
+                              "'-1000000000000000000... (5,001 digits)' at ")
+
+
+def test_a_streamed_json_file_gives_the_values_the_whole_file_gives(tmp_path: Path):
+    """Escaped pairs (also a backslash before one), a long digit run inside a string, a huge exponent:
+    streamed items are the documents the file read whole gives."""
+    text = ('[{"url": "https://e.com/c", "text": "a pair \\ud83d\\ude00 and \\uD83D\\uDE00 and \\\\ud83d"}, '
+            '{"url": "https://e.com/d", "text": "pi ' + "1" * 6000 + '"}]')
+    (tmp_path / "text.json").write_text(text + " " * 8000)  # over the 7,000 bytes below: streamed
+    whole = list(read_path(tmp_path / "text.json", max_bytes=100_000))
+    streamed = list(read_path(tmp_path / "text.json", max_bytes=7000))
+    assert [(d.document_id, d.raw, d.error) for d in streamed] == [(d.document_id, d.raw, d.error) for d in whole]
+    assert [d.error for d in streamed] == [None, None]
+    assert json.loads(streamed[0].raw)["text"] == "a pair \U0001f600 and \U0001f600 and \\ud83d"
+    (tmp_path / "huge.json").write_text(json.dumps(_records(3))[:-1] + ', {"n": 1e999999999999999999999}]')
+    docs = list(read_path(tmp_path / "huge.json", max_bytes=2000))
+    assert [d.error for d in docs] == [None, None, None, "not valid JSON after item 2: a number out of range"]
+
+
+def test_the_json_parser_is_chosen_across_the_pieces_the_file_is_read_in(tmp_path: Path, monkeypatch):
+    """A run of 4,301+ digits anywhere, also across the seams of the pieces the file is scanned in, gives
+    ijson's pure-Python parser; shorter runs side by side do not."""
+    import ijson
+
+    import tasks.sources as sources
+
+    monkeypatch.setattr(sources, "_SCAN_BYTES", 7)
+    python = ijson.get_backend("python").basic_parse
+
+    def parser(data: bytes):
+        (tmp_path / "f.json").write_bytes(data)
+        return sources._json_parser(tmp_path / "f.json", compressed=False)
+
+    for shift in range(8):  # every place of the seams
+        pad = b" " * shift
+        assert parser(pad + b"[1" + b"0" * 4300 + b"]") is python
+        assert parser(pad + b'["' + b"7" * 4301 + b'"]') is python
+        assert parser(pad + b"[1" + b"0" * 4299 + b", 1" + b"0" * 4299 + b"]") is ijson.basic_parse
+    monkeypatch.setattr(sources, "_SCAN_BYTES", 1 << 20)
+    assert parser(b"[1" + b"0" * 4300 + b"]") is python
+    assert parser(b"[1" + b"0" * 4299 + b"]") is ijson.basic_parse
