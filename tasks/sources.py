@@ -459,7 +459,7 @@ def _json_array_file(path: Path, uri: str, compressed: bool, max_bytes: int,
             stream = gzip.GzipFile(fileobj=fh) if compressed else fh
             if stream.read(len(codecs.BOM_UTF8)) != codecs.BOM_UTF8:  # json.loads accepts one too
                 stream.seek(0)
-            events = basic_parse(stream, use_float=False)
+            events = basic_parse(_Pieces(stream) if compressed else stream, use_float=False)
             if next(events, (None, None))[0] != "start_array":
                 reading.documents += 1
                 yield _not_an_array(path, uri, compressed, max_bytes)
@@ -476,6 +476,18 @@ def _json_array_file(path: Path, uri: str, compressed: bool, max_bytes: int,
         # SystemError: how the C parser reports a failure inside it
         reading.documents += 1
         yield _broken_json(path, uri, n, exc, compressed)
+
+
+class _Pieces:
+    """A gzip stream read a decompressed piece at a time (`read1`), so that where the file is cut or
+    damaged, every byte before the damage reaches the parser before the error: a `read` that fills the
+    parser's 64 KB buffer drops what it had gathered when it meets the damage."""
+
+    def __init__(self, stream: gzip.GzipFile):
+        self._stream = stream
+
+    def read(self, size: int = -1) -> bytes:
+        return self._stream.read1(size)
 
 
 _DIGITS_TO_ZERO = bytes(48 if 48 <= b <= 57 else 32 for b in range(256))  # each digit to "0", the rest to " "

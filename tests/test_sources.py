@@ -189,6 +189,22 @@ def test_a_streamed_json_file_that_breaks_keeps_the_items_before_it(tmp_path: Pa
     assert doc.error.startswith("not valid JSON: ") and doc.raw_sha256 == sha256_hex(("[{" + " " * 3000).encode())
 
 
+def test_a_cut_json_gz_keeps_every_item_whose_bytes_are_left(tmp_path: Path):
+    """An interrupted download of a compressed export: every item that decompresses whole loads (the
+    count zlib itself recovers from the cut file), then one quarantine row."""
+    import gzip
+    import zlib
+
+    packed = gzip.compress(json.dumps(_records(400)).encode())
+    cut = packed[: len(packed) * 2 // 3]
+    (tmp_path / "cut.json.gz").write_bytes(cut)
+    left = zlib.decompressobj(wbits=31).decompress(cut)
+    whole = left.count(b'}, {"url"')  # items followed by the next one's start: complete
+    docs = list(read_path(tmp_path / "cut.json.gz", max_bytes=2000))
+    assert whole > 100 and [d.error is None for d in docs] == [True] * whole + [False]
+    assert docs[-1].error.startswith(f"not a readable gzip file after item {whole - 1}: Compressed file ended")
+
+
 def test_a_json_file_over_the_limit_that_is_not_an_array_stays_too_large(tmp_path: Path):
     from tasks.models import sha256_hex
 
