@@ -612,9 +612,8 @@ def _broken_json(path: Path, uri: str, after: int, exc: BaseException, compresse
         detail = exc.strerror
     elif isinstance(exc, ArithmeticError):
         detail = "a number out of range"
-    else:  # a number of 4,301+ digits is named by its first digits and its length
-        named = _LONG_NUMBER.sub(lambda m: f"{m[0][:20]}... ({len(m[0].lstrip('-')):,} digits)", str(exc))
-        detail = _one_line(ValueError(named))
+    else:
+        detail = _one_line(exc)
     if not after:
         try:
             digest, size = _hash_file(path)
@@ -643,8 +642,10 @@ def loads_strict(data: str | bytes) -> object:
 
 
 def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text[:300]
+    """The exception's message on one line, at most 300 characters; a number of 40+ digits quoted in it
+    (the pure-Python JSON parser quotes one it refuses whole) named by its first digits and length."""
+    text = _LONG_NUMBER.sub(lambda m: f"{m[0][:20]}... ({len(m[0].lstrip('-')):,} digits)", str(exc))
+    return (" ".join(text.split()) or type(exc).__name__)[:300]
 
 
 def read_all(paths: Iterable[Path], stored: Container[tuple[str, int, int]] = (),
