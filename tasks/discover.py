@@ -154,9 +154,12 @@ def parse_feed(data: bytes, base_url: str) -> list[Item]:
     _refuse_entities(data, "feed")
     # No base given: feedparser would rewrite links it cannot join (it drops them, or turns
     # "file:///x" into "file://x"); they are joined here and refused, as written, by check_url.
-    parsed = feedparser.parse(io.BytesIO(data))
-    if not parsed.entries and (parsed.bozo or not parsed.version):
-        problem = getattr(parsed, "bozo_exception", None) or "no feed entries"
+    try:
+        parsed = feedparser.parse(io.BytesIO(_mend_char_refs(data)))
+    except Exception as exc:  # noqa: BLE001 - e.g. an encoding name that is not UTF-8 in its declaration
+        raise DiscoveryError(f"not a readable RSS/Atom feed: {type(exc).__name__}: {exc}") from exc
+    if not parsed.entries and (parsed.bozo or not parsed.get("version")):
+        problem = parsed.get("bozo_exception") or "no feed entries"
         raise DiscoveryError(f"not a readable RSS/Atom feed: {problem}")
     items: list[Item] = []
     for entry in parsed.entries:
@@ -170,6 +173,44 @@ def parse_feed(data: bytes, base_url: str) -> list[Item]:
             published=datetime(*when[:6], tzinfo=timezone.utc).isoformat() if when else None,
             summary=entry.get("summary")))
     return items
+
+
+_CHAR_REF = re.compile(rb"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));")
+
+
+def _mend_char_refs(data: bytes) -> bytes:
+    """The feed with the numeric character references feedparser cannot decode rewritten: a UTF-16
+    surrogate pair written as two references (as some publishing systems write an emoji,
+    "&#55357;&#56832;") becomes the one character it stands for; any other surrogate, or a number past
+    U+10FFFF, becomes U+FFFD. On either, feedparser raises (UnicodeEncodeError, ValueError,
+    OverflowError) and the whole feed would be lost for one character."""
+    if b"&#" not in data:
+        return data
+    out, done = [], 0
+    refs = list(_CHAR_REF.finditer(data))
+    for i, ref in enumerate(refs):
+        if ref.start() < done:  # the second half of a pair already written
+            continue
+        code = _char_ref_value(ref)
+        if code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF:
+            continue
+        out.append(data[done:ref.start()])
+        done = ref.end()
+        after = refs[i + 1] if i + 1 < len(refs) else None
+        if 0xD800 <= code <= 0xDBFF and after is not None and after.start() == ref.end() \
+                and 0xDC00 <= (low := _char_ref_value(after)) <= 0xDFFF:
+            code, done = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00), after.end()
+        else:
+            code = 0xFFFD
+        out.append(b"&#x%X;" % code)
+    return b"".join(out) + data[done:] if out else data
+
+
+def _char_ref_value(ref: re.Match) -> int:
+    digits = ref.group(1) or ref.group(2)
+    if len(digits.lstrip(b"0")) > 8:  # past any character, and cheap to refuse before int()
+        return 0x110000
+    return int(digits, 16) if ref.group(1) else int(digits)
 
 
 _SLASHES = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)(.*)$", re.DOTALL)

@@ -52,14 +52,38 @@ def test_atom_relative_links_resolve_against_the_feed_url():
     assert [i.url for i in items] == ["http://news.example/news/3.html", "http://news.example/news/4.html"]
 
 
+@pytest.mark.parametrize("ref, title", [
+    ("&#55357;&#56832;", "Story \U0001f600"),  # an emoji written as its UTF-16 halves
+    ("&#xD83D;&#xDE00;", "Story \U0001f600"),
+    ("&#55357;x", "Story \ufffdx"),  # a lone half
+    ("&#xDE00;&#xD83D;", "Story \ufffd\ufffd"),  # halves in the wrong order
+    ("&#x110000;", "Story \ufffd"),  # past Unicode
+    ("&#99999999999999999999;", "Story \ufffd"),
+    ("&#x1F600;&#8217;", "Story \U0001f600\u2019"),  # valid references stay as they are
+])
+def test_a_feed_item_with_a_character_reference_python_cannot_decode_keeps_the_feed(ref: str, title: str):
+    """feedparser raised on these (UnicodeEncodeError, ValueError, OverflowError), losing every item of
+    the feed to one "could not process" row."""
+    feed = ('<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
+            f'<item><title>Story {ref}</title><link>http://x.example/1</link></item>'
+            '<item><title>Next</title><link>http://x.example/2</link></item></channel></rss>')
+    items = parse_feed(feed.encode(), "http://x.example/feed.xml")
+    assert [(i.title, i.url) for i in items] == [(title, "http://x.example/1"), ("Next", "http://x.example/2")]
+
+
 def test_feed_with_entities_is_refused():
     with pytest.raises(DiscoveryError, match="declares XML entities"):
         parse_feed(ENTITY_FEED, "http://x.example/")
 
 
-def test_not_a_feed():
+@pytest.mark.parametrize("body", [
+    b"<html><body>hello</body></html>",
+    b"",  # feedparser's result then has no version: an AttributeError, not this reason
+    b'<?xml version="1.0" encoding="ut\xff-8"?><rss version="2.0"><channel></channel></rss>',  # it raised
+])
+def test_not_a_feed(body: bytes):
     with pytest.raises(DiscoveryError, match="not a readable RSS/Atom feed"):
-        parse_feed(b"<html><body>hello</body></html>", "http://x.example/")
+        parse_feed(body, "http://x.example/")
 
 
 def test_sitemap_index_and_gz_sitemap():
