@@ -251,10 +251,25 @@ class LimitedDecoder:
             raise FetchError(f"body larger than {self.limit:,} bytes {what}(limit; {self.hint})")
         return out
 
+    @property
+    def finished(self) -> bool:
+        """Whether the compressed data fed so far reached its end marker (always, uncompressed): a body
+        that ends before it was cut short, though HTTP may show no other sign of it (a connection
+        closed early where no Content-Length was sent, a file cut at its source)."""
+        return self._z is None or self._z.eof
+
+
+class CutShort(Exception):
+    """A compressed body that ends before its end marker: retried as a failed connection is."""
+
 
 def gunzip_limited(data: bytes, limit: int) -> bytes:
     """Decompress a .gz file body (e.g. sitemap.xml.gz) without ever holding more than `limit` bytes."""
-    return LimitedDecoder("gzip", limit).feed(data)
+    decoder = LimitedDecoder("gzip", limit)
+    out = decoder.feed(data)
+    if not decoder.finished:
+        raise FetchError("the gzip data ends before its end marker: the file is cut short")
+    return out
 
 
 def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
@@ -424,7 +439,11 @@ class Fetcher:
                 if len(hops) >= self.policy.max_redirects:
                     raise FetchError(f"more than {self.policy.max_redirects} redirects", status=status)
                 hops.append(current)
-                current = _checked(urljoin(current, location.strip()), redirect=True)
+                try:
+                    target = urljoin(current, location.strip())
+                except ValueError:  # e.g. a malformed IPv6 host: check_url then says why
+                    target = location.strip()
+                current = _checked(target, redirect=True)
                 continue
             if status == 304 or 200 <= status < 300:
                 return FetchResult(url, current, status, resp_headers, body, time.monotonic() - started,
@@ -443,7 +462,7 @@ class Fetcher:
                 status, resp_headers, body = self._send_counted(url, headers, deadline_at, max_bytes, cap_hint)
             except httpcore.TimeoutException:
                 problem, wait = "timed out", policy.backoff * 2 ** attempt
-            except (httpcore.NetworkError, httpcore.ProtocolError, httpcore.ProxyError) as exc:
+            except (httpcore.NetworkError, httpcore.ProtocolError, httpcore.ProxyError, CutShort) as exc:
                 problem, wait = f"connection failed ({exc})", policy.backoff * 2 ** attempt
             else:
                 if status != 429 and status < 500:
@@ -509,6 +528,8 @@ class Fetcher:
                 if time.monotonic() > deadline_at:
                     raise FetchError(f"deadline of {self.policy.deadline:g} s exceeded while "
                                      "downloading the body", transient=True)
+            if not decoder.finished:
+                raise CutShort(f"the {decoder.encoding} body ends before its end marker: the transfer was cut short")
             return status, resp_headers, b"".join(parts)
 
     def _load_robots(self, origin: str) -> Protego | FetchError | None:

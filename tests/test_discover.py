@@ -98,6 +98,9 @@ def test_sitemap_index_and_gz_sitemap():
 def test_sitemap_gz_bomb_and_entities_are_refused():
     with pytest.raises(DiscoveryError, match="after decompression"):
         parse_sitemap(gzip.compress(b" " * (2 * 1024 * 1024)), "http://x.example/", max_bytes=1024 * 1024)
+    packed = gzip.compress("".join(f"http://x.example/story-{n}\n" for n in range(500)).encode())
+    with pytest.raises(DiscoveryError, match="gzip data ends before its end marker: the file is cut short"):
+        parse_sitemap(packed[: len(packed) // 2], "http://x.example/")  # its last URL would be cut too
     doc = b'<?xml version="1.0"?><!DOCTYPE u [<!ENTITY x SYSTEM "file:///etc/passwd">]><urlset><url><loc>&x;</loc></url></urlset>'
     with pytest.raises(DiscoveryError, match="entities"):
         parse_sitemap(doc, "http://x.example/")

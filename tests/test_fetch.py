@@ -72,6 +72,13 @@ def test_redirect_to_private_address_is_refused(server):
                                 "(set NEWSFLOW_ALLOW_PRIVATE_NETWORKS=true to allow)")
 
 
+def test_redirect_to_a_malformed_url_is_refused_with_the_reason(server):
+    """urljoin raised ValueError on it, which escaped the fetcher's FetchError contract."""
+    with Fetcher(policy()) as f, pytest.raises(RefusedError) as err:
+        f.fetch(server.url("/redirect-malformed"))
+    assert err.value.reason == "refused: redirect to 'http://[::1/x': malformed URL (Invalid IPv6 URL)"
+
+
 def test_loopback_is_refused_by_default(server):
     with Fetcher(policy(allowed_hosts=())) as f, pytest.raises(RefusedError, match="127.0.0.1 is a loopback"):
         f.fetch(server.url("/news/1.html"))
@@ -189,6 +196,17 @@ def test_gzip_content_encoding_is_decoded(server):
     with Fetcher(policy()) as f:
         result = f.fetch(server.url("/gzipped"))
     assert result.body == server.site.pages["/news/2.html"].encode()
+
+
+def test_a_gzip_body_cut_short_is_an_error_not_a_shorter_page(server):
+    """The HTTP message is whole (its Content-Length matches), the gzip stream in it is not: the half
+    page was taken as the page. Now an error, retried like a failed connection."""
+    hits = server.site.hits["/gzipped-cut"]
+    with Fetcher(policy(retries=1)) as f, pytest.raises(FetchError) as err:
+        f.fetch(server.url("/gzipped-cut"))
+    assert err.value.reason == ("connection failed (the gzip body ends before its end marker: the transfer "
+                                "was cut short) after 2 attempts")
+    assert server.site.hits["/gzipped-cut"] == hits + 2
 
 
 def test_limited_decoder_never_returns_more_than_the_limit():

@@ -141,6 +141,8 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(302, headers={"Location": "http://10.0.0.5/internal"})
         if path == "/redirect-loop":
             return self._send(302, headers={"Location": "/redirect-loop"})
+        if path == "/redirect-malformed":
+            return self._send(302, headers={"Location": "http://[::1/x"})  # urljoin raises on it
         if path == "/flaky":
             if hits <= site.flaky_failures:
                 return self._send(503, b"busy", "text/plain", {"Retry-After": "0"})
@@ -166,6 +168,9 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/gzipped":
             return self._send(200, gzip.compress(site.pages["/news/2.html"].encode()), "text/html",
                               {"Content-Encoding": "gzip"})
+        if path == "/gzipped-cut":  # a complete HTTP message whose gzip stream stops half-way
+            packed = gzip.compress(site.pages["/news/2.html"].encode())
+            return self._send(200, packed[: len(packed) // 2], "text/html", {"Content-Encoding": "gzip"})
         if path == "/doc.pdf":
             return self._send(200, b"%PDF-1.4 not really", "application/pdf")
         if path == "/entity-feed.xml":
