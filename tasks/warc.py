@@ -383,9 +383,13 @@ def _consider(record, filters: WarcFilter, max_bytes: int, archive_uri: str) -> 
     if reason is not None:
         _drain(record)
         return None, reason
+    if cut := record.rec_headers.get_header("WARC-Truncated"):  # the crawler kept only part of the page
+        _drain(record)
+        return _unread(record, "truncated", f"the crawler cut this response short (WARC-Truncated: "
+                                            f"{_quote(cut, 40)}): not the whole page"), ""
     body = _read_payload(record, max_bytes, head)
     if body is None:
-        return _too_large(record, max_bytes), ""
+        return _unread(record, "too-large", f"page over the size limit ({max_bytes:,} bytes); {DOCUMENT_CAP_HINT}"), ""
     if filters.language and _declared_language(_lower(record), body) not in (None, filters.language):
         return None, "declared language is not the source's"
     return _document(record, body, archive_uri), ""
@@ -395,10 +399,10 @@ def _lower(record) -> dict[str, str]:
     return {k.lower(): v for k, v in record.http_headers.headers} if record.http_headers is not None else {}
 
 
-def _too_large(record, max_bytes: int) -> RawDocument:
+def _unread(record, kind: str, error: str) -> RawDocument:
+    """The error document of a page not read: identified by `kind` and its URL, so a rerun finds it."""
     uri = record.rec_headers.get_header("WARC-Target-URI")
-    return RawDocument(uri, "html", None, sha256_hex(f"too-large\0{uri}"), 0, {"url": uri},
-                       error=f"page over the size limit ({max_bytes:,} bytes); {DOCUMENT_CAP_HINT}")
+    return RawDocument(uri, "html", None, sha256_hex(f"{kind}\0{uri}"), 0, {"url": uri}, error=error)
 
 
 # What an error of the archive library means for the user, when its own words do not say it.

@@ -106,6 +106,25 @@ def test_pages_over_the_size_limit_are_quarantined_not_read(tmp_path: Path):
     assert all(d.raw is None and "over the size limit (1,000 bytes)" in d.error for d in docs)
 
 
+def test_a_response_the_crawler_marked_truncated_is_quarantined_not_read(tmp_path: Path):
+    """WARC-Truncated (WARC 1.1): the crawler kept only part of the response (its length or time limit,
+    a disconnect). That part read as the page would be half an article stored as the article."""
+    pages = news_pages(3)
+    path = tmp_path / "cut.warc.gz"
+    with path.open("wb") as fh:
+        writer = WARCWriter(fh, gzip=True, warc_version="1.1")
+        for i, page in enumerate(pages):
+            record = _page_response(writer, page)
+            if i == 1:
+                record.rec_headers.add_header("WARC-Truncated", "length")
+            writer.write_record(record)
+    docs = list(read_warc(path, 5_000_000))
+    assert [d.source_uri for d in docs] == [p.url for p in pages]
+    assert [d.raw for d in docs] == [pages[0].html, None, pages[2].html]
+    assert docs[1].error == "the crawler cut this response short (WARC-Truncated: length): not the whole page"
+    assert docs[1].fields == {"url": pages[1].url}
+
+
 def test_folders_and_globs_find_web_archives(tmp_path: Path, cc_news):
     path, _ = cc_news
     (tmp_path / "sub").mkdir()
