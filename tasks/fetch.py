@@ -528,7 +528,7 @@ class Fetcher:
                 if time.monotonic() > deadline_at:
                     raise FetchError(f"deadline of {self.policy.deadline:g} s exceeded while "
                                      "downloading the body", transient=True)
-            if not decoder.finished:
+            if raw_seen and not decoder.finished:  # (an empty body is empty, whatever its encoding)
                 raise CutShort(f"the {decoder.encoding} body ends before its end marker: the transfer was cut short")
             return status, resp_headers, b"".join(parts)
 

@@ -207,6 +207,8 @@ def test_a_gzip_body_cut_short_is_an_error_not_a_shorter_page(server):
     assert err.value.reason == ("connection failed (the gzip body ends before its end marker: the transfer "
                                 "was cut short) after 2 attempts")
     assert server.site.hits["/gzipped-cut"] == hits + 2
+    with Fetcher(policy()) as f:  # an empty body labelled gzip is an empty body, not a cut one
+        assert f.fetch(server.url("/gzipped-empty")).body == b""
 
 
 def test_limited_decoder_never_returns_more_than_the_limit():

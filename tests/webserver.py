@@ -168,6 +168,8 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/gzipped":
             return self._send(200, gzip.compress(site.pages["/news/2.html"].encode()), "text/html",
                               {"Content-Encoding": "gzip"})
+        if path == "/gzipped-empty":  # no body at all, labelled gzip
+            return self._send(200, b"", "text/html", {"Content-Encoding": "gzip"})
         if path == "/gzipped-cut":  # a complete HTTP message whose gzip stream stops half-way
             packed = gzip.compress(site.pages["/news/2.html"].encode())
             return self._send(200, packed[: len(packed) // 2], "text/html", {"Content-Encoding": "gzip"})
