@@ -391,6 +391,7 @@ def test_a_streamed_json_number_too_long_for_python_ends_the_file_cleanly(tmp_pa
     """An integer of more digits than Python converts crashed ijson's C parser (a segmentation fault after
     its first read, a pending error before it): such a file is parsed by ijson's pure-Python parser. In a
     child process, so that a crash fails this test instead of the run."""
+    import ast
     import subprocess
     import sys
 
@@ -401,7 +402,7 @@ def test_a_streamed_json_number_too_long_for_python_ends_the_file_cleanly(tmp_pa
     proc = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=120,
                           cwd=Path(__file__).resolve().parent.parent)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    last = eval(proc.stdout)  # noqa: S307 - a list of strings printed by the child
+    last = ast.literal_eval(proc.stdout)  # the list of reasons the child printed
     assert last[0] is None  # the item before the number loaded
     assert last[1].startswith(f"not valid JSON after item {before - 1}: Unexpected symbol "
                               "'-1000000000000000000... (5,001 digits)' at ")
