@@ -178,12 +178,14 @@ def parse_feed(data: bytes, base_url: str) -> list[Item]:
 _CHAR_REF = re.compile(rb"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));")
 
 
-def _mend_char_refs(data: bytes) -> bytes:
-    """The feed with the numeric character references feedparser cannot decode rewritten: a UTF-16
+def _mend_char_refs(data: bytes, xml: bool = False) -> bytes:
+    """The document with the numeric character references its parser cannot decode rewritten: a UTF-16
     surrogate pair written as two references (as some publishing systems write an emoji,
     "&#55357;&#56832;") becomes the one character it stands for; any other surrogate, or a number past
     U+10FFFF, becomes U+FFFD. On either, feedparser raises (UnicodeEncodeError, ValueError,
-    OverflowError) and the whole feed would be lost for one character."""
+    OverflowError) and the whole feed would be lost for one character. `xml`: for lxml's strict parse
+    (sitemaps, OPML), which refuses the whole file on those and on every other character XML 1.0 does
+    not allow (control characters, U+FFFE, U+FFFF): they become U+FFFD too."""
     if b"&#" not in data:
         return data
     out, done = [], 0
@@ -192,7 +194,7 @@ def _mend_char_refs(data: bytes) -> bytes:
         if ref.start() < done:  # the second half of a pair already written
             continue
         code = _char_ref_value(ref)
-        if code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF:
+        if code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF and (not xml or _xml_char(code)):
             continue
         out.append(data[done:ref.start()])
         done = ref.end()
@@ -204,6 +206,11 @@ def _mend_char_refs(data: bytes) -> bytes:
             code = 0xFFFD
         out.append(b"&#x%X;" % code)
     return b"".join(out) + data[done:] if out else data
+
+
+def _xml_char(code: int) -> bool:
+    """A character XML 1.0 allows (its `Char` production), surrogates aside."""
+    return code in (0x9, 0xA, 0xD) or 0x20 <= code <= 0xFFFD or code >= 0x10000
 
 
 def _char_ref_value(ref: re.Match) -> int:
@@ -259,7 +266,7 @@ def parse_sitemap(data: bytes, base_url: str, max_bytes: int = settings.FETCH_MA
         return [Item(u) for u in urls], []
     _refuse_entities(data, "sitemap")
     try:
-        root = etree.fromstring(data, etree.XMLParser(**_SITEMAP_PARSER))
+        root = etree.fromstring(_mend_char_refs(data, xml=True), etree.XMLParser(**_SITEMAP_PARSER))
     except etree.XMLSyntaxError as exc:
         raise DiscoveryError(f"sitemap is not well-formed XML: {exc}") from exc
     tag = etree.QName(root).localname
@@ -290,7 +297,7 @@ def parse_opml(data: bytes) -> list[str]:
     """
     _refuse_entities(data, "OPML file")
     try:
-        root = etree.fromstring(data, etree.XMLParser(**_SITEMAP_PARSER))
+        root = etree.fromstring(_mend_char_refs(data, xml=True), etree.XMLParser(**_SITEMAP_PARSER))
     except etree.XMLSyntaxError as exc:
         raise DiscoveryError(f"OPML file is not well-formed XML: {exc}") from exc
     if etree.QName(root).localname != "opml":

@@ -7,7 +7,7 @@ import gzip
 import pytest
 
 from tasks.discover import (DiscoveryError, FetchState, Harvester, UrlState, detect_kind, domain_allowed,
-                            parse_feed, parse_sitemap)
+                            parse_feed, parse_opml, parse_sitemap)
 from tasks.fetch import Fetcher, FetchPolicy
 from webserver import ENTITY_FEED, LocalServer, Site, page_html
 
@@ -104,6 +104,27 @@ def test_sitemap_gz_bomb_and_entities_are_refused():
     doc = b'<?xml version="1.0"?><!DOCTYPE u [<!ENTITY x SYSTEM "file:///etc/passwd">]><urlset><url><loc>&x;</loc></url></urlset>'
     with pytest.raises(DiscoveryError, match="entities"):
         parse_sitemap(doc, "http://x.example/")
+
+
+@pytest.mark.parametrize("ref, kept", [
+    ("&#55357;&#56832;", "\U0001f600"),  # an emoji written as its UTF-16 halves
+    ("&#55357;", "\ufffd"),  # a lone half
+    ("&#1;", "\ufffd"),  # a control character: not an XML character
+    ("&#xFFFF;", "\ufffd"),
+    ("&#x110000;", "\ufffd"),  # past Unicode
+    ("&#233;&#x1F600;", "\u00e9\U0001f600"),  # valid references stay as they are
+])
+def test_a_character_reference_xml_refuses_does_not_lose_the_sitemap_or_opml_file(ref: str, kept: str):
+    """lxml's strict parse refused the whole file on any of these: every URL of the sitemap, every feed
+    of the OPML file lost for one character."""
+    sitemap = ('<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+               f'<url><loc>http://x.example/a{ref}</loc></url><url><loc>http://x.example/b</loc></url></urlset>')
+    items, _ = parse_sitemap(sitemap.encode(), "http://x.example/")
+    assert [i.url for i in items] == [f"http://x.example/a{kept}", "http://x.example/b"]
+    opml = ('<?xml version="1.0"?><opml version="2.0"><body>'
+            f'<outline text="Fun {ref}" xmlUrl="http://x.example/a{ref}.xml"/>'
+            '<outline text="B" xmlUrl="http://x.example/b.xml"/></body></opml>')
+    assert parse_opml(opml.encode()) == [f"http://x.example/a{kept}.xml", "http://x.example/b.xml"]
 
 
 def test_text_sitemap_and_garbage():
