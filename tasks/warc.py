@@ -1,9 +1,10 @@
 """Web archives as a source: the HTML responses in WARC (and ARC) files become documents.
 
 Records are streamed with warcio (its `ArchiveIterator` reads WARC 1.0/1.1 and ARC, gzipped per
-record or not, and decodes chunked and gzip/deflate/brotli HTTP bodies), one at a time, so memory stays
-flat however large the file. Only `response` records of HTTP 200 with an HTML content type become
-documents (and responses stored without HTTP headers whose body is clearly HTML); every other record
+record or not, and decodes chunked and brotli HTTP bodies; gzip and deflate ones are decoded here,
+bounded and checked for their end), one at a time, so memory stays flat however large the file. Only
+`response` records of HTTP 200 with an HTML content type become documents (and responses stored
+without HTTP headers whose body is clearly HTML); every other record
 (warcinfo, request, metadata, revisit, resource, non-HTML, non-200, and those a source's filters leave
 out) is counted by reason in the run summary, not quarantined one by one. A truncated or corrupt record
 ends the reading of its file with one quarantine row; the records read before it are kept. Why warcio
@@ -206,13 +207,27 @@ def _as_truncation(place: _Place, exc: Exception) -> Exception:
     return TruncatedFile() if cut else exc
 
 
+class BrokenBody(ValueError):
+    """A compressed HTTP body that does not decode whole: what decodes is not the whole page."""
+
+
+_DECODED_HERE = frozenset({"gzip", "x-gzip", "deflate"})
+
+
 def _read_payload(record, max_bytes: int, head: bytes = b"") -> bytes | None:
     """The HTTP body, decoded (chunked, gzip, ...), or None when it is over `max_bytes`. `head`: the
     start of a body stored without HTTP headers, already read.
 
     Raises:
         TruncatedRecord: the record's data ends before its Content-Length.
+        BrokenBody: a gzip or deflate body that breaks off or ends before its end marker.
     """
+    encoding = (record.http_headers.get_header("Content-Encoding") or "").strip().lower() \
+        if record.http_headers is not None else ""
+    if encoding in _DECODED_HERE:
+        body = _decoded_payload(record, encoding, max_bytes)
+        _drain(record)
+        return body
     stream = record.content_stream()
     parts, size = [head], len(head)
     while chunk := stream.read(1 << 16):
@@ -223,6 +238,45 @@ def _read_payload(record, max_bytes: int, head: bytes = b"") -> bytes | None:
         parts.append(chunk)
     _drain(record)
     return None if parts is None or size > max_bytes else b"".join(parts)
+
+
+def _decoded_payload(record, encoding: str, max_bytes: int) -> bytes | None:
+    """A gzip or deflate body decoded here rather than by warcio, which returns what decodes before a
+    break, or before the end of a cut stream, as if it were the whole body (half a page stored as the
+    article). The fetcher's bounded decoder says whether the stream reached its end marker. A body so
+    labelled that does not start as one is read as stored, as warcio reads it: some crawlers store the
+    decoded body and keep the header. None when it is over `max_bytes`."""
+    from warcio.bufferedreaders import ChunkedDataReader
+
+    from tasks.fetch import FetchError, LimitedDecoder
+
+    raw = record.raw_stream
+    if (record.http_headers.get_header("Transfer-Encoding") or "").strip().lower() == "chunked":
+        raw = ChunkedDataReader(raw)  # no decompressor: the chunks' data as sent
+    decoder, parts = LimitedDecoder(encoding, max_bytes), []
+    try:
+        while chunk := raw.read(1 << 16):
+            parts.append(decoder.feed(chunk))
+    except FetchError as exc:
+        if decoder.produced > decoder.limit:
+            return None
+        if parts or chunk.startswith(b"\x1f\x8b"):
+            raise BrokenBody(f"the {encoding} body breaks off after {decoder.produced:,} bytes "
+                             f"({exc.reason}): not the whole page") from exc
+        return _as_stored(chunk, raw, max_bytes)
+    if parts and not decoder.finished:
+        raise BrokenBody(f"the {encoding} body ends before its end marker after {decoder.produced:,} "
+                         "bytes: the crawler stored it cut short, not the whole page")
+    return b"".join(parts)  # no parts: an empty body so labelled; nothing was sent, nothing cut
+
+
+def _as_stored(first: bytes, raw, max_bytes: int) -> bytes | None:
+    """The body as stored, from its `first` piece on; None when it is over `max_bytes`."""
+    parts, size = [first], len(first)
+    while size <= max_bytes and (chunk := raw.read(1 << 16)):
+        parts.append(chunk)
+        size += len(chunk)
+    return None if size > max_bytes else b"".join(parts)
 
 
 def _drain(record) -> None:
@@ -387,7 +441,11 @@ def _consider(record, filters: WarcFilter, max_bytes: int, archive_uri: str) -> 
         _drain(record)
         return _unread(record, "truncated", f"the crawler cut this response short (WARC-Truncated: "
                                             f"{_quote(cut, 40)}): not the whole page"), ""
-    body = _read_payload(record, max_bytes, head)
+    try:
+        body = _read_payload(record, max_bytes, head)
+    except BrokenBody as exc:
+        _drain(record)
+        return _unread(record, "broken-body", str(exc)), ""
     if body is None:
         return _unread(record, "too-large", f"page over the size limit ({max_bytes:,} bytes); {DOCUMENT_CAP_HINT}"), ""
     if filters.language and _declared_language(_lower(record), body) not in (None, filters.language):

@@ -18,7 +18,7 @@ class Page:
     url: str
     html: bytes
     date: str  # WARC-Date
-    encoding: str = ""  # "", "gzip" or "chunked": how the body travels in the record
+    encoding: str = ""  # "", "gzip", "chunked" ... (_page_response): how the body travels in the record
     lang_header: str = ""
 
 
@@ -37,8 +37,20 @@ def _response(writer: WARCWriter, url: str, status: str, ctype: str, body: bytes
 
 def _page_response(writer: WARCWriter, page: Page):
     body, extra = page.html, []
-    if page.encoding == "gzip":
-        body, extra = gzip.compress(page.html), [("Content-Encoding", "gzip")]
+    if page.encoding in ("gzip", "x-gzip"):
+        body, extra = gzip.compress(page.html), [("Content-Encoding", page.encoding)]
+    elif page.encoding == "gzip+chunked":
+        body = _chunked(gzip.compress(page.html))
+        extra = [("Content-Encoding", "gzip"), ("Transfer-Encoding", "chunked")]
+    elif page.encoding == "gzip-cut":  # the stream stops two thirds in: a crawler that kept what came
+        packed = gzip.compress(page.html)
+        body, extra = packed[: len(packed) * 2 // 3], [("Content-Encoding", "gzip")]
+    elif page.encoding == "gzip-flipped":  # a byte flipped two thirds in
+        flipped = bytearray(gzip.compress(page.html))
+        flipped[len(flipped) * 2 // 3] ^= 0xFF
+        body, extra = bytes(flipped), [("Content-Encoding", "gzip")]
+    elif page.encoding == "gzip-label":  # stored decoded, the header kept
+        extra = [("Content-Encoding", "gzip")]
     elif page.encoding == "chunked":
         body, extra = _chunked(page.html), [("Transfer-Encoding", "chunked")]
     if page.lang_header:
