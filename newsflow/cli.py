@@ -297,6 +297,9 @@ def _warehouse_turn(settings: Settings, command: str):
     except runlock.WarehouseBusy as exc:
         console.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(3) from None
+    except runlock.WarehouseUnwritable as exc:
+        console.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from None
 
 
 class _WithoutTraceback(logging.Formatter):

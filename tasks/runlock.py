@@ -29,6 +29,10 @@ class WarehouseBusy(RuntimeError):
     """Another run held the warehouse for longer than this run would wait."""
 
 
+class WarehouseUnwritable(RuntimeError):
+    """The warehouse's folder cannot take its run lock (read-only, not this user's, not a folder)."""
+
+
 class _Held:
     def __init__(self, fd: int) -> None:
         self.fd = fd
@@ -67,6 +71,7 @@ def hold(warehouse: Path, run: str, wait_s: float, say: Callable[[str], object] 
 
     Raises:
         WarehouseBusy: the other run still held it after `wait_s`; nothing was written.
+        WarehouseUnwritable: the lock file cannot be created beside the warehouse.
     """
     path = lock_path(warehouse)
     key = str(path.resolve())
@@ -86,8 +91,14 @@ def hold(warehouse: Path, run: str, wait_s: float, say: Callable[[str], object] 
 
 
 def _acquire(path: Path, run: str, wait_s: float, say: Callable[[str], object]) -> int:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise WarehouseUnwritable(
+            f"cannot create {path}, the warehouse's run lock: {exc.strerror or exc}"
+            f"{f' ({exc.filename})' if exc.filename and str(exc.filename) != str(path) else ''}; the warehouse "
+            f"{path.with_suffix('')} needs a folder this user can write: choose another --db") from exc
     deadline = time.monotonic() + wait_s
     told = False
     while True:

@@ -113,6 +113,19 @@ def test_a_warehouse_that_cannot_be_opened_fails_the_run_in_one_line(samples_dir
     assert "Traceback" not in out
 
 
+def test_a_warehouse_in_a_folder_that_cannot_be_made_is_refused_in_one_line(samples_dir: Path, tmp_path: Path):
+    """The run lock beside --db is the first thing a run writes: where it cannot be made (here a file
+    stands where the folder would be; also a read-only folder), the run stops with exit status 2 and
+    what to do, before any flow runs, not with a traceback."""
+    (tmp_path / "exports").write_text("a file, not a folder\n", encoding="utf-8")
+    db = tmp_path / "exports" / "news.duckdb"
+    proc = cli("ingest", str(samples_dir), "--db", str(db))
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 2, out
+    assert f"error: cannot create {db}.lock, the warehouse's run lock:" in " ".join(out.split()), out
+    assert "choose another --db" in out and "Flow run" not in out and "Traceback" not in out, out
+
+
 def test_runs_lists_a_warehouse_files_runs_newest_first(tmp_path: Path):
     """`newsflow runs` on a DuckDB file: each run's status, seconds and counts, newest first; a killed
     run (never finished) shows as running until the next run marks it."""
