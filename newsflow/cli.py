@@ -617,7 +617,8 @@ def report(
     if since is not None and since.tzinfo is None:
         since = since.replace(tzinfo=timezone.utc)
     target = (out_file or report_path(path)).expanduser().resolve()
-    written = write_report(path, target, since, links=data_docs_link(path, target))
+    with _writing(target, "--out"):
+        written = write_report(path, target, since, links=data_docs_link(path, target))
     out.print(f"wrote {written.path} ({written.bytes / 1024:,.0f} KB, {written.articles:,} articles, "
               f"{written.seconds:.1f} s); open it in a browser: {written.path.as_uri()}", highlight=False)
 
@@ -710,14 +711,29 @@ def schema(
     finally:
         con.close()
     if readme is not None:
-        readme.write_text(replace_section(readme.read_text(encoding="utf-8"), summary), encoding="utf-8")
+        with _writing(readme, "--readme"):
+            readme.write_text(replace_section(readme.read_text(encoding="utf-8"), summary), encoding="utf-8")
         console.print(f"updated the schema section of {readme}")
     if str(output) == "-":
         sys.stdout.write(text + "\n")
     else:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(text + "\n", encoding="utf-8")
+        with _writing(output, "--output"):
+            output.parent.mkdir(parents=True, exist_ok=True)
+            output.write_text(text + "\n", encoding="utf-8")
         console.print(f"wrote {output}")
+
+
+@contextlib.contextmanager
+def _writing(target: Path, option: str):
+    """A file that cannot be written (read-only folder, a folder where the file would go, no such
+    folder) is one line and exit status 2 that name it and the option to change, not a traceback."""
+    try:
+        yield
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename and Path(exc.filename) in target.parents else ""
+        console.print(f"[red]error:[/red] cannot write {target}: {exc.strerror or exc}{where}; choose another "
+                      f"{option}", highlight=False)
+        raise typer.Exit(2) from None
 
 
 @app.command("settings")

@@ -97,7 +97,7 @@ def _acquire(path: Path, run: str, wait_s: float, say: Callable[[str], object]) 
     except OSError as exc:
         raise WarehouseUnwritable(
             f"cannot create {path}, the warehouse's run lock: {exc.strerror or exc}"
-            f"{f' ({exc.filename})' if exc.filename and str(exc.filename) != str(path) else ''}; the warehouse "
+            f"{f' ({exc.filename})' if exc.filename and Path(exc.filename) in path.parents else ''}; the warehouse "
             f"{path.with_suffix('')} needs a folder this user can write: choose another --db") from exc
     deadline = time.monotonic() + wait_s
     told = False

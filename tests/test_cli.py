@@ -126,6 +126,24 @@ def test_a_warehouse_in_a_folder_that_cannot_be_made_is_refused_in_one_line(samp
     assert "choose another --db" in out and "Flow run" not in out and "Traceback" not in out, out
 
 
+def test_report_and_schema_say_in_one_line_when_their_file_cannot_be_written(tmp_path: Path):
+    from tasks.load import connect
+
+    db = tmp_path / "news.duckdb"
+    connect(str(db)).close()  # an empty warehouse
+    (tmp_path / "exports").write_text("a file, not a folder\n", encoding="utf-8")
+    cases = [(["report", "--db", str(db), "--out", str(tmp_path)], f"cannot write {tmp_path}: Is a directory; "
+              "choose another --out"),
+             (["schema", "--db", str(db), "--output", str(tmp_path / "exports" / "s.md")],
+              f"cannot write {tmp_path / 'exports' / 's.md'}: File exists ({tmp_path / 'exports'}); "
+              "choose another --output")]
+    for args, said in cases:
+        proc = cli(*args)
+        out = " ".join((proc.stdout + proc.stderr).split())
+        assert proc.returncode == 2 and f"error: {said}" in out and "Traceback" not in out, out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["exports", "news.duckdb"]  # no temporary file left
+
+
 def test_runs_lists_a_warehouse_files_runs_newest_first(tmp_path: Path):
     """`newsflow runs` on a DuckDB file: each run's status, seconds and counts, newest first; a killed
     run (never finished) shows as running until the next run marks it."""
