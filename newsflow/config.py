@@ -232,13 +232,8 @@ def resolve_settings(**flags: Any) -> Settings:
 
 
 def _settings_table(file: Path) -> dict[str, Any]:
-    try:
-        raw = tomllib.loads(file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{file}: not valid TOML: {exc}") from None
-    table = raw.get("settings") or {}
+    raw = _read_toml(file)
+    table = (raw or {}).get("settings") or {}
     unknown = sorted(set(table) - set(Settings.model_fields))
     if unknown:
         raise ConfigError(f"{file}: [settings]: unknown setting(s) {', '.join(unknown)}")
@@ -283,13 +278,29 @@ def load_config(path: str | Path | None = None) -> Config:
         ConfigError: the file is missing, not TOML, or invalid.
     """
     file = settings.config_path(path)
+    raw = _read_toml(file)
+    if raw is None:
+        raise ConfigError(f"{file}: no such config file (pass --config or set NEWSFLOW_CONFIG)")
+    return parse_config(raw, file)
+
+
+def _read_toml(file: Path) -> dict[str, Any] | None:
+    """The parsed config file; None when there is no such file.
+
+    Raises:
+        ConfigError: it cannot be read (a folder, no permission), is not UTF-8, or is not TOML.
+    """
     try:
-        raw = tomllib.loads(file.read_text(encoding="utf-8"))
+        return tomllib.loads(file.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(f"{file}: no such config file (pass --config or set NEWSFLOW_CONFIG)") from None
+        return None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{file}: not UTF-8 text (a TOML file is UTF-8): byte {exc.start:,} is "
+                          f"{exc.object[exc.start:exc.start + 1]!r}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{file}: not valid TOML: {exc}") from None
-    return parse_config(raw, file)
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot read the config file: {exc.strerror or exc}") from None
 
 
 @dataclass(frozen=True)

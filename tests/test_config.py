@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -63,6 +64,21 @@ def test_missing_and_broken_files(tmp_path):
     bad.write_text("[[sources]\nname=", encoding="utf-8")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_config(bad)
+
+
+def test_a_config_file_that_cannot_be_read_as_text_is_a_config_error(tmp_path, monkeypatch):
+    """Both readers of the file (the sources, the [settings] table) raised UnicodeDecodeError or
+    IsADirectoryError, which the CLI showed as a traceback."""
+    latin = tmp_path / "latin1.toml"
+    latin.write_bytes('[settings]\n# caf\u00e9\n'.encode("latin-1"))
+    said = {latin: f"{latin}: not UTF-8 text (a TOML file is UTF-8): byte 16 is b'\\xe9'",
+            tmp_path: f"{tmp_path}: cannot read the config file: Is a directory"}
+    for path, message in said.items():
+        with pytest.raises(ConfigError, match=re.escape(message)):
+            load_config(path)
+        monkeypatch.setenv("NEWSFLOW_CONFIG", str(path))
+        with pytest.raises(ConfigError, match=re.escape(message)):
+            resolve_settings()
 
 
 def test_environment_overrides_private_network_setting(monkeypatch):
