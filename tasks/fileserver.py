@@ -26,6 +26,8 @@ NO_REPORT = ("No report yet. The first ingest run that changes something writes 
 def allowed(path: str, report: str = REPORT_FILE, docs: str = DATA_DOCS) -> bool:
     """Whether a request path may be served: /`report` and files under /`docs`/."""
     clean = posixpath.normpath(unquote(urlsplit(path).path))
+    if "\x00" in clean:  # no file has it; open() would raise on it
+        return False
     if clean == f"/{report}":
         return True
     parts = [p for p in clean.split("/") if p]
@@ -39,13 +41,21 @@ class _Handler(SimpleHTTPRequestHandler):
         self.report, self.docs = report, docs
         super().__init__(*args, **kwargs)
 
+    def servable(self) -> bool:
+        """`allowed`, and the file it names is the report or lies in the Data Docs folder once links are
+        followed: a link planted in the folder (to /etc/passwd) is not served."""
+        if not allowed(self.path, self.report, self.docs):
+            return False
+        real, base = Path(self.translate_path(self.path)).resolve(), Path(self.directory).resolve()
+        return real == (base / self.report).resolve() or real.is_relative_to((base / self.docs).resolve())
+
     def do_GET(self) -> None:  # noqa: N802 - http.server's name
         if urlsplit(self.path).path in ("", "/"):
             self.send_response(HTTPStatus.FOUND)
             self.send_header("Location", f"/{self.report}")
             self.end_headers()
             return
-        if not allowed(self.path, self.report, self.docs):
+        if not self.servable():
             self.send_error(HTTPStatus.NOT_FOUND, "Only the report and the Data Docs are served here")
             return
         if unquote(urlsplit(self.path).path) == f"/{self.report}" and not (Path(self.directory) / self.report).exists():
@@ -59,7 +69,7 @@ class _Handler(SimpleHTTPRequestHandler):
         super().do_GET()
 
     def do_HEAD(self) -> None:  # noqa: N802
-        if not allowed(self.path, self.report, self.docs):
+        if not self.servable():
             self.send_error(HTTPStatus.NOT_FOUND)
             return
         super().do_HEAD()

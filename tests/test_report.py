@@ -127,6 +127,15 @@ def test_file_server_serves_the_report_and_data_docs_only(warehouse):
         for path in ("/news.duckdb", "/news.work.duckdb", "/data_docs/", "/data_docs/../news.duckdb",
                      "/%2e%2e/etc/passwd", "/report.html/../news.duckdb"):
             assert get(path).status_code == 404, path
+        # A link in the Data Docs folder to a file outside it, and a NUL (open() raised on it, and the
+        # server dropped the connection with a traceback on its terminal): neither is served.
+        (db.parent / "data_docs" / "planted.html").symlink_to(db)
+        try:
+            for path in ("/data_docs/planted.html", "/data_docs/x%00.html"):
+                assert get(path).status_code == 404, path
+                assert httpx.head(files.url + path, trust_env=False, timeout=10).status_code == 404, path
+        finally:
+            (db.parent / "data_docs" / "planted.html").unlink()
     assert allowed("/data_docs/validations/x.html") and not allowed("/data_docs/.hidden")
 
 
