@@ -17,14 +17,17 @@ RECORD_FIELDS = frozenset({"url", "title", "text", "html", "published_at", "auth
 
 
 def decode_text(raw: bytes) -> str:
-    """UTF-8 (with or without BOM), or UTF-16 with its BOM (as Windows editors save "Unicode" text);
-    raises ValueError with a reason a person can act on."""
-    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        try:
-            return raw.decode("utf-16")
-        except UnicodeDecodeError:
-            raise ValueError("not valid UTF-16 although it starts with a UTF-16 byte-order mark; re-save the "
-                             "file as UTF-8") from None
+    """UTF-8 (with or without BOM), or UTF-16 or UTF-32 with its BOM (as Windows editors save "Unicode"
+    text); raises ValueError with a reason a person can act on."""
+    # UTF-32's little-endian mark starts with UTF-16's: it is looked for first.
+    for marks, encoding in (((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE), "utf-32"),
+                            ((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE), "utf-16")):
+        if raw.startswith(marks):
+            try:
+                return raw.decode(encoding)
+            except UnicodeDecodeError:
+                raise ValueError(f"not valid {encoding.upper()} although it starts with a {encoding.upper()} "
+                                 "byte-order mark; re-save the file as UTF-8") from None
     if b"\x00" in raw[:8192]:
         raise ValueError("binary content (NUL bytes), not a text article (UTF-16 text without a byte-order "
                          "mark reads so: re-save it as UTF-8)")

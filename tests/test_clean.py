@@ -468,6 +468,9 @@ def test_impossible_offsets_are_unparsed_dates_and_utf16_text_reads():
     text = "Café owners protest\nThe café owners met on Monday."
     assert decode_text(codecs.BOM_UTF16_LE + text.encode("utf-16-le")) == text
     assert decode_text(codecs.BOM_UTF16_BE + text.encode("utf-16-be")) == text
+    # UTF-32's little-endian mark starts with UTF-16's: read as UTF-16, every other character was a NUL
+    assert decode_text(text.encode("utf-32")) == text  # with its byte-order mark
+    assert decode_text(codecs.BOM_UTF32_BE + text.encode("utf-32-be")) == text
     with pytest.raises(ValueError, match="UTF-16 text without a byte-order mark reads so: re-save it as UTF-8"):
         decode_text(text.encode("utf-16-le"))
 
