@@ -358,7 +358,7 @@ def _jsonl_file(path: Path, uri: str, compressed: bool, max_bytes: int,
     blank, blank_bytes = hashlib.sha256(), 0  # the content while it is only blank lines: an empty file's identity
     try:
         with path.open("rb") as fh:
-            stream = gzip.GzipFile(fileobj=fh) if compressed else fh
+            stream = _utf8_stream(fh, compressed)
             while line := stream.readline(max_bytes + 1):
                 n += 1
                 if len(line) > max_bytes and not line.endswith(b"\n"):
@@ -375,7 +375,7 @@ def _jsonl_file(path: Path, uri: str, compressed: bool, max_bytes: int,
                 doc.input_bytes, counted = position - counted, position
                 yield doc
             reading.read_bytes = base + os.fstat(fh.fileno()).st_size
-    except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
+    except (OSError, EOFError, zlib.error, UnicodeDecodeError) as exc:  # gzip.BadGzipFile is an OSError
         reading.documents += 1
         yield _broken_jsonl(path, uri, n if seen else 0, exc)
         return
@@ -386,17 +386,62 @@ def _jsonl_file(path: Path, uri: str, compressed: bool, max_bytes: int,
 def _broken_jsonl(path: Path, uri: str, after: int, exc: BaseException) -> RawDocument:
     """The error document of a JSON Lines file whose reading failed after line `after`; 0: before any
     record, when it stands for the whole file and is identified as a file read whole is."""
-    gz = isinstance(exc, (EOFError, zlib.error, gzip.BadGzipFile))
+    content = isinstance(exc, (EOFError, zlib.error, gzip.BadGzipFile, UnicodeDecodeError))  # not the disk
+    if isinstance(exc, UnicodeDecodeError):
+        what, detail = f"not valid {exc.encoding.upper()} text", exc.reason
+    elif content:
+        what, detail = "not a readable gzip file", _one_line(exc)
+    else:
+        what, detail = "cannot read file", exc.strerror or _one_line(exc)
     if not after:
-        if not gz:
-            return RawDocument(uri, "unknown", None, sha256_hex(uri), 0, error=f"cannot read file: {exc.strerror}")
+        if not content:
+            return RawDocument(uri, "unknown", None, sha256_hex(uri), 0, error=f"{what}: {detail}")
         digest, size = _hash_file(path)
-        return RawDocument(uri, "jsonl", None, digest, size, error=f"not a readable gzip file: {_one_line(exc)}")
-    what, detail = ("not a readable gzip file", _one_line(exc)) if gz else ("cannot read file",
-                                                                           exc.strerror or _one_line(exc))
+        return RawDocument(uri, "jsonl", None, digest, size, error=f"{what}: {detail}")
     error = f"{what} after line {after}: {detail}"
-    return RawDocument(f"{uri}#L{after + 1}", "jsonl" if gz else "unknown", None, sha256_hex(f"{uri}\0{error}"),
-                       0, error=error)
+    return RawDocument(f"{uri}#L{after + 1}", "jsonl" if content else "unknown", None,
+                       sha256_hex(f"{uri}\0{error}"), 0, error=error)
+
+
+def _wide_encoding(stream) -> str | None:
+    """The UTF-16 or UTF-32 encoding of a JSON Lines stream (Windows PowerShell's `>` writes UTF-16),
+    else None: by its byte-order mark, or without one by the NULs of a first character that starts
+    JSON or a blank line (RFC 4627's way, `json.detect_encoding`). Only peeks: the stream stays at its
+    start."""
+    start = stream.peek(4)[:4]
+    encoding = json.detect_encoding(start)
+    if encoding in ("utf-8", "utf-8-sig"):
+        return None
+    if encoding in ("utf-16", "utf-32"):  # a byte-order mark, which the decoder reads and drops
+        return encoding
+    try:
+        first = start.decode(encoding)[:1]
+    except UnicodeDecodeError:
+        return None
+    return encoding if first and first in "{[ \t\r\n" else None  # not two NULs of binary data
+
+
+def _utf8_stream(fh, compressed: bool):
+    """The file's bytes as the JSON readers take them: decompressed when gzipped, and re-encoded as
+    UTF-8 when the text is UTF-16 or UTF-32 (`_wide_encoding`)."""
+    stream = gzip.GzipFile(fileobj=fh) if compressed else fh
+    wide = _wide_encoding(stream)
+    return stream if wide is None else _Utf8Text(stream, wide)
+
+
+class _Utf8Text:
+    """A UTF-16 or UTF-32 stream read as UTF-8 bytes; sizes count characters. Lines end at \n only, as
+    in a UTF-8 file (a U+2028 inside a JSON string stays in its line). A lone surrogate passes through,
+    so only the record holding it fails (as invalid UTF-8), not the text around it."""
+
+    def __init__(self, stream, encoding: str) -> None:
+        self.text = io.TextIOWrapper(stream, encoding=encoding, errors="surrogatepass", newline="\n")
+
+    def read(self, size: int = -1) -> bytes:
+        return self.text.read(size).encode("utf-8", "surrogatepass")
+
+    def readline(self, size: int = -1) -> bytes:
+        return self.text.readline(size).encode("utf-8", "surrogatepass")
 
 
 def _long_line(stream, uri: str, n: int, start: bytes, max_bytes: int) -> RawDocument:
@@ -456,10 +501,13 @@ def _json_array_file(path: Path, uri: str, compressed: bool, max_bytes: int,
     try:
         basic_parse = _json_parser(path, compressed)
         with path.open("rb") as fh:
-            stream = gzip.GzipFile(fileobj=fh) if compressed else fh
-            if stream.read(len(codecs.BOM_UTF8)) != codecs.BOM_UTF8:  # json.loads accepts one too
-                stream.seek(0)
-            events = basic_parse(_Pieces(stream) if compressed else stream, use_float=False)
+            stream = _utf8_stream(fh, compressed)
+            if not isinstance(stream, _Utf8Text):  # (re-encoded text has no byte-order mark left)
+                if stream.peek(3)[:3] == codecs.BOM_UTF8:
+                    stream.read(3)  # json.loads accepts one too
+                if compressed:
+                    stream = _Pieces(stream)
+            events = basic_parse(stream, use_float=False)
             if next(events, (None, None))[0] != "start_array":
                 reading.documents += 1
                 yield _not_an_array(path, uri, compressed, max_bytes)
@@ -510,14 +558,14 @@ def _json_parser(path: Path, compressed: bool):
     too_long, run = b"0" * (limit + 1), 0  # run: the digits that end the bytes read so far
     try:
         with path.open("rb") as fh:
-            stream = gzip.GzipFile(fileobj=fh) if compressed else fh
+            stream = _utf8_stream(fh, compressed)
             while piece := stream.read(_SCAN_BYTES):
                 zeros = piece.translate(_DIGITS_TO_ZERO)
                 lead = len(zeros) - len(zeros.lstrip(b"0"))
                 if run + lead > limit or too_long in zeros:
                     return ijson.get_backend("python").basic_parse
                 run = run + lead if lead == len(zeros) else len(zeros) - len(zeros.rstrip(b"0"))
-    except (OSError, EOFError, zlib.error):
+    except (OSError, EOFError, zlib.error, UnicodeDecodeError):
         pass
     return ijson.basic_parse
 

@@ -446,3 +446,44 @@ def test_the_json_parser_is_chosen_across_the_pieces_the_file_is_read_in(tmp_pat
     monkeypatch.setattr(sources, "_SCAN_BYTES", 1 << 20)
     assert parser(b"[1" + b"0" * 4300 + b"]") is python
     assert parser(b"[1" + b"0" * 4299 + b"]") is ijson.basic_parse
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32"])
+def test_json_lines_and_streamed_json_in_utf16_or_utf32_read_as_in_utf8(tmp_path: Path, encoding: str):
+    """Windows PowerShell's `>` writes UTF-16. The JSON Lines reader split such a file's bytes at 0x0A,
+    so every line after the first began with the NUL of its "\\n" and failed; the streamed .json reader
+    failed the whole file. Both now read the text as UTF-8 (with a byte-order mark or, for "-le"/"-be",
+    without one): the same documents as the UTF-8 file. One bad character fails its record only."""
+    import gzip
+
+    records = _records(5)
+    records[1]["title"] = "Caf\u00e9 \u2028 council \U0001f600"  # U+2028 inside a string: not a line end
+    lines = "".join(json.dumps(r, ensure_ascii=False) + "\r\n" for r in records)
+    (tmp_path / "utf8.jsonl").write_text(lines, encoding="utf-8")
+    (tmp_path / "wide.jsonl").write_bytes(lines.encode(encoding))
+    (tmp_path / "wide.jsonl.gz").write_bytes(gzip.compress(lines.encode(encoding)))
+    same = [(d.source_uri.rsplit("#", 1)[1], d.raw_sha256, d.raw) for d in read_path(tmp_path / "utf8.jsonl")]
+    assert len(same) == 5 and all(raw for *_, raw in same)
+    for name in ("wide.jsonl", "wide.jsonl.gz"):
+        assert [(d.source_uri.rsplit("#", 1)[1], d.raw_sha256, d.raw) for d in read_path(tmp_path / name)] == same
+    array = json.dumps(records, ensure_ascii=False)
+    (tmp_path / "utf8.json").write_text(array, encoding="utf-8")
+    (tmp_path / "wide.json").write_bytes(array.encode(encoding))
+    whole = [(d.raw_sha256, d.raw) for d in read_path(tmp_path / "utf8.json", max_bytes=2000)]
+    assert len(whole) == 5 and [(d.raw_sha256, d.raw) for d in read_path(tmp_path / "wide.json", max_bytes=2000)] == whole
+    if encoding.startswith("utf-16"):  # a lone surrogate (no character) in line 3: that record only
+        bad = lines.replace("T 2", "T \ud800").encode(encoding, "surrogatepass")
+        (tmp_path / "bad.jsonl").write_bytes(bad)
+        docs = list(read_path(tmp_path / "bad.jsonl"))
+        assert [d.error is None for d in docs] == [True, True, False, True, True]
+        assert "cannot be stored as UTF-8 text" in docs[2].error
+
+
+def test_a_long_number_in_a_utf16_json_file_gets_the_pure_python_parser(tmp_path: Path):
+    """The digit scan reads the file as the parser does: in UTF-16 a digit run has a NUL between digits."""
+    import ijson
+
+    import tasks.sources as sources
+
+    (tmp_path / "f.json").write_bytes(("[1" + "0" * 4300 + "]").encode("utf-16"))
+    assert sources._json_parser(tmp_path / "f.json", compressed=False) is ijson.get_backend("python").basic_parse
