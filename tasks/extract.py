@@ -257,6 +257,14 @@ _PARSER = _html_parser()
 _INVALID_XML_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _DOCTYPE_WITH_SLASH = re.compile("^< ?! ?DOCTYPE[^>]*/[^<>]*>", re.IGNORECASE)
 _SELF_CLOSING_HTML = re.compile(r"(<html.*?)\s*/>", re.IGNORECASE)
+# One repair more: character references to those characters (`&#27;`, `&#x0B;`, `&#65535;`; with or
+# without the semicolon, as HTML reads them). libxml2 puts the character into the tree, where the first
+# element trafilatura makes with it fails ("All strings must be XML compatible") and the whole text of
+# the page is lost. They are removed as the characters themselves are.
+_INVALID_XML_REF = (r"&#(?:[xX]0*(?:[1-8bBcCeEfF]|1[0-9a-fA-F]|[fF]{3}[eEfF])(?![0-9a-fA-F])"
+                    r"|0*(?:[1-8]|1[124-9]|2[0-9]|3[01]|6553[45])(?![0-9]));?")
+_INVALID_XML_REFS = re.compile(_INVALID_XML_REF)
+_INVALID_XML_REF_BYTES = re.compile(_INVALID_XML_REF.encode())
 
 
 # Text encoded as UTF-8 twice, a publisher's own bug that crawls are full of: "Investor’s" served as
@@ -291,12 +299,14 @@ def parse_html(raw: bytes | str) -> html.HtmlElement | None:
     """The page's tree, parsed with newsflow's parser (`_html_parser`), or None when it is not HTML.
 
     Accepts and repairs what `trafilatura.load_html` accepts and repairs, step for step, so the tree is
-    the one trafilatura would build (tests/test_clean.py compares them). UTF-8 bytes with nothing to
+    the one trafilatura would build (tests/test_clean.py compares them), and one thing more: references
+    to characters XML does not allow (`_INVALID_XML_REF`), on which trafilatura loses the whole text. UTF-8 bytes with nothing to
     strip are parsed as they are (`_parse_utf8`), the rest as text. Bytes that are not UTF-8
     (another charset, a compressed body) go to `trafilatura.load_html` itself, which guesses the
     encoding and decompresses; its tree only lacks the C lookup.
     """
     if isinstance(raw, bytes):
+        raw = _INVALID_XML_REF_BYTES.sub(b"", raw)  # ASCII: the same bytes in any charset but UTF-16/32
         tree = _parse_utf8(raw)
         if tree is not None:
             return tree
@@ -305,7 +315,7 @@ def parse_html(raw: bytes | str) -> html.HtmlElement | None:
         except UnicodeDecodeError:
             return trafilatura.load_html(raw)
     beginning = raw[:50].lower()
-    raw = _INVALID_XML_CHARS.sub("", raw)
+    raw = _INVALID_XML_REFS.sub("", _INVALID_XML_CHARS.sub("", raw))
     if "doctype" in beginning:
         first, _, rest = raw.partition("\n")
         raw = _DOCTYPE_WITH_SLASH.sub("", first, count=1) + "\n" + rest
