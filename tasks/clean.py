@@ -19,7 +19,7 @@ from tasks.confidence import confidence, features
 from tasks.extract import (EXTENSIVE_DATE_SEARCH, TRAFILATURA_OPTIONS, HtmlPage, choose_title, extract_html,
                            mend_double_encoding)
 from tasks.models import Article, RawDocument, Rejected, article_id_for
-from tasks.reader import decode_text, record_fields, text_lines
+from tasks.reader import decode_text, one_line, record_fields, text_lines
 from tasks.recover import recover_page
 from tasks.segments import Cleaned, clean_segments, looks_like_label, looks_like_title, normalize
 
@@ -131,18 +131,24 @@ def build_article(doc: RawDocument, fields: dict[str, Any], page: HtmlPage, clea
         document_id=doc.document_id,
         source_uri=doc.source_uri,
         url=url,
-        title=cleaned.title,
+        title=_one_line(cleaned.title),
         body=body,
         published_at=published,
-        author=fields.get("author") or page.author or cleaned.author or page.shown_author,
+        author=_one_line(fields.get("author") or page.author or cleaned.author or page.shown_author),
         language=detect_language(body),
-        sitename=page.sitename,
-        section=cleaned.section or page.section,
+        sitename=_one_line(page.sitename),
+        section=_one_line(cleaned.section or page.section),
         canonical_url=page.canonical_url,
         flags=flags,
         removed=cleaned.removed,
         extra={**(fields.get("extra") or {}), **({"dateline": cleaned.dateline} if cleaned.dateline else {})},
     )
+
+
+def _one_line(value: str | None) -> str | None:
+    """A field the page's markup or structured data gave (JSON-LD decodes "\\u001b" to an escape
+    character), on one line as a record's is; None when nothing is left."""
+    return (one_line(value) or None) if value else value
 
 
 # Before the first printed newspapers: a placeholder, not a publication date (0001-01-01 is .NET's

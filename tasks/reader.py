@@ -48,14 +48,18 @@ _CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
 _ONE_LINE = frozenset({"url", "title", "published_at", "author"})
 
 
+def one_line(text: str) -> str:
+    """`text` on one line without control characters: a NUL, a newline or a terminal's escape sequence
+    in a title breaks the CSV exports and the terminals analysts read it in."""
+    return " ".join(_CONTROLS.sub(" ", text).split())
+
+
 def _tidy(key: str, value: Any) -> Any:
-    """A record's field as stored: the one-line fields on one line without control characters (a NUL
-    or a newline in a title breaks the CSV exports and terminals analysts read them in), NULs out of
-    the text."""
+    """A record's field as stored: the one-line fields `one_line`, NULs out of the text."""
     if not isinstance(value, str):
         return value
     if key in _ONE_LINE:
-        return " ".join(_CONTROLS.sub(" ", value).split())
+        return one_line(value)
     return value.replace("\x00", "")
 
 

@@ -486,3 +486,37 @@ def test_record_fields_come_on_one_line_without_control_characters():
     assert fields["title"] == "Bridge reopens after repairs" and fields["author"] == "A. Writer"
     assert fields["url"] == "https://e.org/a" and fields["text"] == "Body text.\nSecond line."
     assert "title" not in record_fields(json.dumps({"title": "\x00\n", "text": "x"}).encode(), {})
+
+
+_FERRY = " ".join(["The harbour authority said on Friday that the new ferry terminal would open in spring, after two "
+                   "years of building work and a long dispute over its cost."] * 4)
+
+
+@pytest.mark.parametrize("ref", ["&#27;", "&#x1B;", "&#11;", "&#0011;", "&#12 ", "&#xFFFF;", "&#65534;"])
+@pytest.mark.parametrize("as_text", [False, True])
+def test_a_character_reference_to_a_control_character_keeps_the_page(ref: str, as_text: bool) -> None:
+    """libxml2 puts the character into the tree; the first element trafilatura made with it failed ("All
+    strings must be XML compatible"), and the whole body was lost: an empty article, quarantined."""
+    page = (f"<html><head><title>Ferry{ref} terminal opens</title></head><body><article>"
+            f"<h1>Ferry terminal opens</h1><p>{_FERRY}</p><p>A second{ref} paragraph about the ferry, the "
+            "harbour and the town council meeting that approved it.</p></article></body></html>")
+    raw = page if as_text else page.encode()
+    article = clean_document(RawDocument("file:///ferry.html", "html", raw, sha256_hex(page), len(page)))
+    assert isinstance(article, Article), article
+    assert article.body.startswith(_FERRY) and article.body.endswith("approved it.")
+    assert "A second paragraph about the ferry" in " ".join(article.body.split())
+    assert article.title == "Ferry terminal opens"
+
+
+def test_one_line_fields_from_structured_data_carry_no_control_characters() -> None:
+    """JSON-LD decodes "\\u001b" to an escape character: it reached the warehouse, the CSV exports and
+    the terminals analysts print authors in."""
+    ld = ('{"@type": "NewsArticle", "headline": "Ferry\\u001b[31m terminal\\u0007 opens",'
+          ' "author": {"@type": "Person", "name": "Ann\\u001b[5m Lee\\u000b"},'
+          ' "articleSection": "Lo\\u0000cal\\nNews", "publisher": {"@type": "Organization", "name": "Harbour\\tPost"}}')
+    page = (f'<html><head><title>x</title><script type="application/ld+json">{ld}</script></head><body><article>'
+            f"<p>{_FERRY}</p></article></body></html>").encode()
+    article = clean_document(RawDocument("file:///ld.html", "html", page, sha256_hex(page), len(page)))
+    assert isinstance(article, Article), article
+    assert (article.title, article.author, article.section, article.sitename) == (
+        "Ferry [31m terminal opens", "Ann [5m Lee", "Lo cal News", "Harbour Post")
