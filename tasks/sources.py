@@ -361,7 +361,8 @@ def _jsonl_file(path: Path, uri: str, compressed: bool, max_bytes: int,
             stream = _utf8_stream(fh, compressed)
             while line := stream.readline(max_bytes + 1):
                 n += 1
-                if len(line) > max_bytes and not line.endswith(b"\n"):
+                goes_on = len(line) > max_bytes and not line.endswith(b"\n")  # past the limit, not read to its end
+                if goes_on or len(line.rstrip(b"\r\n")) > max_bytes:  # (re-encoded UTF-16: whole, yet over it)
                     doc = _long_line(stream, uri, n, line, max_bytes)
                 elif line.strip():
                     doc = _jsonl_record(uri, n, line.rstrip(b"\n").rstrip(b"\r"))

@@ -487,3 +487,16 @@ def test_a_long_number_in_a_utf16_json_file_gets_the_pure_python_parser(tmp_path
 
     (tmp_path / "f.json").write_bytes(("[1" + "0" * 4300 + "]").encode("utf-16"))
     assert sources._json_parser(tmp_path / "f.json", compressed=False) is ijson.get_backend("python").basic_parse
+
+
+def test_the_line_limit_holds_in_bytes_for_utf16_json_lines(tmp_path: Path):
+    """A UTF-16 file is read in characters; a line of 1,000 characters that takes 3,000 bytes as UTF-8
+    is over a 2,000-byte limit all the same."""
+    wide = json.dumps({"url": "https://e.com/w", "title": "Wide", "text": "\u65e5" * 1000}, ensure_ascii=False)
+    small = json.dumps({"url": "https://e.com/s", "title": "Small", "text": "short"})
+    (tmp_path / "w.jsonl").write_bytes((wide + "\n" + small + "\n").encode("utf-16"))
+    docs = list(read_path(tmp_path / "w.jsonl", max_bytes=2000))
+    assert [d.error is None for d in docs] == [False, True]
+    size = len(wide.encode())
+    assert docs[0].error == (f"line 1 too large ({size:,} bytes > limit 2,000); raise NEWSFLOW_MAX_DOCUMENT_BYTES "
+                             "to accept it")
