@@ -228,16 +228,9 @@ def _read_payload(record, max_bytes: int, head: bytes = b"") -> bytes | None:
         body = _decoded_payload(record, encoding, max_bytes)
         _drain(record)
         return body
-    stream = record.content_stream()
-    parts, size = [head], len(head)
-    while chunk := stream.read(1 << 16):
-        size += len(chunk)
-        if size > max_bytes:
-            parts = None
-            break
-        parts.append(chunk)
+    body = _read_on(head, record.content_stream(), max_bytes)
     _drain(record)
-    return None if parts is None or size > max_bytes else b"".join(parts)
+    return body
 
 
 def _decoded_payload(record, encoding: str, max_bytes: int) -> bytes | None:
@@ -263,17 +256,17 @@ def _decoded_payload(record, encoding: str, max_bytes: int) -> bytes | None:
         if parts or chunk.startswith(b"\x1f\x8b"):
             raise BrokenBody(f"the {encoding} body breaks off after {decoder.produced:,} bytes "
                              f"({exc.reason}): not the whole page") from exc
-        return _as_stored(chunk, raw, max_bytes)
+        return _read_on(chunk, raw, max_bytes)  # not compressed after all: as stored
     if parts and not decoder.finished:
         raise BrokenBody(f"the {encoding} body ends before its end marker after {decoder.produced:,} "
                          "bytes: the crawler stored it cut short, not the whole page")
     return b"".join(parts)  # no parts: an empty body so labelled; nothing was sent, nothing cut
 
 
-def _as_stored(first: bytes, raw, max_bytes: int) -> bytes | None:
-    """The body as stored, from its `first` piece on; None when it is over `max_bytes`."""
+def _read_on(first: bytes, stream, max_bytes: int) -> bytes | None:
+    """`first` and what `stream` holds after it; None when that is over `max_bytes`."""
     parts, size = [first], len(first)
-    while size <= max_bytes and (chunk := raw.read(1 << 16)):
+    while size <= max_bytes and (chunk := stream.read(1 << 16)):
         parts.append(chunk)
         size += len(chunk)
     return None if size > max_bytes else b"".join(parts)
