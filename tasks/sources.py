@@ -433,16 +433,58 @@ def _utf8_stream(fh, compressed: bool):
 class _Utf8Text:
     """A UTF-16 or UTF-32 stream read as UTF-8 bytes; sizes count characters. Lines end at \n only, as
     in a UTF-8 file (a U+2028 inside a JSON string stays in its line). A lone surrogate passes through,
-    so only the record holding it fails (as invalid UTF-8), not the text around it."""
+    so only the record holding it fails (as invalid UTF-8), not the text around it. Where a gzip stream
+    breaks, every character before the break is given first, then the error (`_UpToDamage`)."""
 
     def __init__(self, stream, encoding: str) -> None:
-        self.text = io.TextIOWrapper(stream, encoding=encoding, errors="surrogatepass", newline="\n")
+        self.raw = _UpToDamage(stream, 4 if "32" in encoding else 2)
+        self.text = io.TextIOWrapper(self.raw, encoding=encoding, errors="surrogatepass", newline="\n")
 
     def read(self, size: int = -1) -> bytes:
-        return self.text.read(size).encode("utf-8", "surrogatepass")
+        text = self.text.read(size)
+        if not text:
+            self.raw.raise_damage()
+        return text.encode("utf-8", "surrogatepass")
 
     def readline(self, size: int = -1) -> bytes:
-        return self.text.readline(size).encode("utf-8", "surrogatepass")
+        line = self.text.readline(size)
+        if not line.endswith("\n") and len(line) != size:  # the end of the text: a line the break cut?
+            self.raw.raise_damage()
+        return line.encode("utf-8", "surrogatepass")
+
+
+class _UpToDamage(io.RawIOBase):
+    """A (gzip) stream of `unit`-byte code units that ends where it breaks, the error kept for
+    `raise_damage`. A text decoder reading ahead would otherwise drop the characters it had gathered, up
+    to a whole read's worth, when it met the break; only whole code units are passed on, so a break
+    inside one does not fail the decoder's end."""
+
+    def __init__(self, stream, unit: int) -> None:
+        self._read, self._unit = getattr(stream, "read1", stream.read), unit
+        self._odd = b""  # the bytes of a code unit not yet whole
+        self.damage: BaseException | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while not self.damage:
+            try:
+                piece = self._read(len(buffer) - len(self._odd))
+            except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
+                self.damage = exc
+                break
+            data = self._odd + piece
+            whole = len(data) - len(data) % self._unit if piece else len(data)  # at the end: what is left
+            self._odd = data[whole:]
+            if whole or not piece:
+                buffer[:whole] = data[:whole]
+                return whole
+        return 0
+
+    def raise_damage(self) -> None:
+        if self.damage:
+            raise self.damage
 
 
 def _long_line(stream, uri: str, n: int, start: bytes, max_bytes: int) -> RawDocument:

@@ -95,15 +95,33 @@ def test_jsonl_limit_holds_per_line_not_per_file(tmp_path: Path):
         assert reading.expected((tmp_path / name).stat().st_size) == 4
 
 
-def test_a_broken_gzip_stream_keeps_the_lines_before_it(tmp_path: Path):
+def _cut_inside_a_code_unit(packed: bytes, encoding: str) -> tuple[bytes, bytes]:
+    """`packed` (gzip) cut short past two thirds, where what it still decompresses to ends inside a
+    UTF-16/32 code unit; and those decompressed bytes."""
+    import zlib
+
+    unit = {"utf-8": 1, "utf-16": 2, "utf-32": 4}[encoding]
+    for end in range(len(packed) * 2 // 3, len(packed)):
+        left = zlib.decompressobj(wbits=31).decompress(packed[:end])
+        if unit == 1 or len(left) % unit:
+            return packed[:end], left
+    raise AssertionError("no such cut")
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16", "utf-32"])
+def test_a_broken_gzip_stream_keeps_the_lines_before_it(tmp_path: Path, encoding: str):
+    """Every line the cut file still holds whole loads (in UTF-16/32 too, read through a text decoder),
+    then one quarantine row."""
     import gzip
 
     lines = [json.dumps({"url": f"https://e.com/{i}", "title": "T", "text": f"story {i} " * 2000}) for i in range(40)]
-    packed = gzip.compress("\n".join(lines).encode())
-    (tmp_path / "cut.jsonl.gz").write_bytes(packed[: len(packed) * 2 // 3])
+    packed = gzip.compress("\n".join(lines).encode(encoding))
+    cut, left = _cut_inside_a_code_unit(packed, encoding)
+    (tmp_path / "cut.jsonl.gz").write_bytes(cut)
     docs = list(read_path(tmp_path / "cut.jsonl.gz"))
     good, last = docs[:-1], docs[-1]
-    assert good and all(d.error is None for d in good)
+    assert len(good) == left.decode(encoding, "ignore").count("\n") > 10
+    assert all(d.error is None for d in good)
     assert [json.loads(d.raw)["url"] for d in good] == [f"https://e.com/{i}" for i in range(len(good))]
     assert last.error.startswith(f"not a readable gzip file after line {len(good)}: Compressed file ended")
     assert last.source_uri.endswith(f"cut.jsonl.gz#L{len(good) + 1}")
@@ -189,17 +207,17 @@ def test_a_streamed_json_file_that_breaks_keeps_the_items_before_it(tmp_path: Pa
     assert doc.error.startswith("not valid JSON: ") and doc.raw_sha256 == sha256_hex(("[{" + " " * 3000).encode())
 
 
-def test_a_cut_json_gz_keeps_every_item_whose_bytes_are_left(tmp_path: Path):
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16", "utf-32"])
+def test_a_cut_json_gz_keeps_every_item_whose_bytes_are_left(tmp_path: Path, encoding: str):
     """An interrupted download of a compressed export: every item that decompresses whole loads (the
     count zlib itself recovers from the cut file), then one quarantine row."""
     import gzip
-    import zlib
 
-    packed = gzip.compress(json.dumps(_records(400)).encode())
-    cut = packed[: len(packed) * 2 // 3]
+    packed = gzip.compress(json.dumps(_records(400)).encode(encoding))
+    cut, left = _cut_inside_a_code_unit(packed, encoding)
     (tmp_path / "cut.json.gz").write_bytes(cut)
-    left = zlib.decompressobj(wbits=31).decompress(cut)
-    whole = left.count(b'}, {"url"')  # items followed by the next one's start: complete
+    left = left.decode(encoding, "ignore")
+    whole = left.count('}, {"url"')  # items followed by the next one's start: complete
     docs = list(read_path(tmp_path / "cut.json.gz", max_bytes=2000))
     assert whole > 100 and [d.error is None for d in docs] == [True] * whole + [False]
     assert docs[-1].error.startswith(f"not a readable gzip file after item {whole - 1}: Compressed file ended")
