@@ -39,18 +39,25 @@ def decode_text(raw: bytes) -> str:
         ) from None
 
 
+# A terminal's escape sequence (ESC [ ... final byte, as text copied from a terminal holds), or a
+# control character: stored, they garble the terminals, CSV exports and reports analysts read text in.
+_ESCAPE = r"\x1b\[[0-?]*[ -/]*[@-~]"
+_CONTROLS = re.compile(_ESCAPE + r"|[\x00-\x1f\x7f]")
+_TEXT_CONTROLS = re.compile(_ESCAPE + r"|[\x00-\x08\x0e-\x1b\x1f\x7f]")  # not \t, nor what splitlines breaks at
+
+
 def text_lines(text: str) -> list[str]:
-    """The lines of a plain-text article, in order (blank ones included: they keep the positions)."""
-    return text.splitlines()
+    """The lines of a plain-text article, in order (blank ones included: they keep the positions),
+    without escape sequences and control characters other than tabs."""
+    return _TEXT_CONTROLS.sub("", text).splitlines()
 
 
-_CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
 _ONE_LINE = frozenset({"url", "title", "published_at", "author"})
 
 
 def one_line(text: str) -> str:
-    """`text` on one line without control characters: a NUL, a newline or a terminal's escape sequence
-    in a title breaks the CSV exports and the terminals analysts read it in."""
+    """`text` on one line without escape sequences or control characters: a NUL, a newline or a
+    terminal's escape sequence in a title breaks the CSV exports and the terminals analysts read it in."""
     return " ".join(_CONTROLS.sub(" ", text).split())
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 from pathlib import Path
 
 import pytest
@@ -397,8 +398,6 @@ def _page_with_discards(article: str) -> bytes:
     "article", "every paragraph in an aside", "text in JSON-LD only"])
 def test_dropping_what_trafilatura_discards_leaves_its_text_as_it_was(name: str) -> None:
     import copy
-    import json
-
     from tasks.extract import drop_unread, extract_lines, parse_html
 
     paragraphs = "".join(f"<p>Part {i}. {_SENTENCE * 2}</p>" for i in range(8))
@@ -434,8 +433,6 @@ def test_drop_unread_keeps_json_ld_and_the_text_after_a_dropped_element() -> Non
 
 
 def test_a_record_holding_an_html_fragment_or_unreadable_html():
-    import json
-
     from tasks.clean import clean_document
     from tasks.models import Article, RawDocument, Rejected, sha256_hex
 
@@ -476,8 +473,6 @@ def test_impossible_offsets_are_unparsed_dates_and_utf16_text_reads():
 
 
 def test_record_fields_come_on_one_line_without_control_characters():
-    import json
-
     from tasks.reader import record_fields
 
     raw = json.dumps({"url": "https://e.org/a\n", "title": "Bridge\x00 reopens\r\n after\trepairs",
@@ -519,4 +514,21 @@ def test_one_line_fields_from_structured_data_carry_no_control_characters() -> N
     article = clean_document(RawDocument("file:///ld.html", "html", page, sha256_hex(page), len(page)))
     assert isinstance(article, Article), article
     assert (article.title, article.author, article.section, article.sitename) == (
-        "Ferry [31m terminal opens", "Ann [5m Lee", "Lo cal News", "Harbour Post")
+        "Ferry terminal opens", "Ann Lee", "Lo cal News", "Harbour Post")
+
+
+@pytest.mark.parametrize("kind", ["record", "text"])
+def test_text_bodies_carry_no_escape_sequences_or_control_characters(kind: str) -> None:
+    """Text given as text (a .txt file, a JSON record's `text`) is stored as written, but for terminal
+    escape sequences and control characters, which garbled the terminals analysts print bodies in.
+    Tabs stay; form feeds and vertical tabs break lines, as Python's splitlines reads them."""
+    body = (f"{_FERRY}\n\nThe \x1b[1;31mnew\x1b[0m terminal\x07 has\x08 two\tberths and a\x7f cafe, the "
+            "council said on\x1b Friday after the vote.\x0cA page\x1f later.")
+    if kind == "record":
+        raw = json.dumps({"url": "https://e.org/ferry", "title": "Ferry terminal opens", "text": body}).encode()
+    else:
+        raw = f"Ferry terminal opens\n\n{body}\n".encode()
+    article = clean_document(RawDocument("file:///ferry", kind, raw, sha256_hex(raw), len(raw)))
+    assert isinstance(article, Article), article
+    assert article.body.split("\n\n")[1:] == [
+        "The new terminal has two\tberths and a cafe, the council said on Friday after the vote.", "A page later."]
