@@ -29,7 +29,7 @@ __all__ = [
     "extract_html", "looks_like_label", "looks_like_title", "normalize", "parse_published", "read_document",
 ]
 
-CLEANER_VERSION = "11"
+CLEANER_VERSION = "12"
 
 
 # ------------------------------------------------------------------------------------ the stage
