@@ -39,9 +39,10 @@ app = typer.Typer(
 console = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 
-DbOption = Annotated[
-    Optional[Path],
-    typer.Option("--db", help="Warehouse file analysts query. Default: $NEWSFLOW_DB or warehouse/news.duckdb."),
+DbOption = Annotated[  # text, not Path: a URL given by mistake reaches the settings' check whole
+    Optional[str],
+    typer.Option("--db", metavar="PATH", show_default=False,
+                 help="Warehouse file analysts query. Default: $NEWSFLOW_DB or warehouse/news.duckdb."),
 ]
 
 WarehouseOption = Annotated[

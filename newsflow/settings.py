@@ -9,6 +9,7 @@ The module constants below are fixed properties of the pipeline, not settings.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -219,6 +220,16 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("warehouse", "db", mode="before")
+    @classmethod
+    def _not_a_url(cls, value: object) -> object:
+        """A URL given as the warehouse would otherwise become a path (`s3://b/x` the folders ./s3:/b/)."""
+        if isinstance(value, str) and not is_lake_url(value) and re.match(r"[A-Za-z][A-Za-z0-9+.-]*://", value):
+            raise ValueError(f"{value!r} is a URL, not a warehouse newsflow writes: give a DuckDB file path, or "
+                             "a DuckLake catalog on PostgreSQL as 'ducklake:postgres:dbname=news host=... user=...' "
+                             "(docs/lake.md)")
+        return value
 
     @field_validator("lake_data_path")
     @classmethod

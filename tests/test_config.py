@@ -134,6 +134,23 @@ def test_cli_rejects_a_bad_config_before_starting_prefect(tmp_path):
     assert result.exit_code == 2 and "'often' is not a cron expression" in result.output
 
 
+@pytest.mark.parametrize("option, value", [("--warehouse", "s3://bucket/news"), ("--db", "s3://bucket/news.duckdb"),
+                                           ("--warehouse", "postgres://u@127.0.0.1/news")])
+def test_a_url_as_the_warehouse_is_a_setting_error_that_writes_nothing(tmp_path, monkeypatch, option, value):
+    """A URL that is not a ducklake: catalog became a relative path: a run made the folders ./s3:/bucket/
+    and a warehouse in them."""
+    from typer.testing import CliRunner
+
+    from newsflow.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.txt").write_text("Title\n\nSome text of an article.\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["ingest", "a.txt", option, value])
+    assert result.exit_code == 2, result.output
+    assert f"{value!r} is a URL, not a warehouse newsflow writes" in " ".join(result.output.split())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt"]
+
+
 def test_settings_command_shows_values_and_variables(monkeypatch):
     from typer.testing import CliRunner
 
