@@ -289,7 +289,7 @@ def _read_file(path: Path, uri: str, kind: str | None, compressed: bool, max_byt
         digest, size = sha256_hex(raw), len(raw)  # the content's, as for the same file uncompressed
     if raw is None or size > max_bytes:  # (it may have grown between stat and read)
         return [_too_large(uri, kind, digest, size, max_bytes)], st.st_size
-    if size == 0 or not raw.strip():
+    if not raw.removeprefix(codecs.BOM_UTF8).strip():  # (an editor saves an empty UTF-8 file as its mark)
         return [RawDocument(uri, kind, raw, digest, size, error="empty file")], st.st_size
     if kind in ("text", "html"):
         return [RawDocument(uri, kind, raw, digest, size, mtime_ns=mtime_ns)], st.st_size

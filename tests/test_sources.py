@@ -269,6 +269,9 @@ def test_empty_too_large_and_unsupported(tmp_path: Path):
     (tmp_path / "big.txt").write_bytes(b"x" * 2000)
     (tmp_path / "x.pdf").write_bytes(b"%PDF")
     assert next(read_path(tmp_path / "empty.txt")).error == "empty file"
+    for blank in (b" \n\t\n", b"\xef\xbb\xbf", b"\xef\xbb\xbf\r\n"):  # blank, and a UTF-8 mark alone
+        (tmp_path / "blank.txt").write_bytes(blank)
+        assert next(read_path(tmp_path / "blank.txt")).error == "empty file"
     big = next(read_path(tmp_path / "big.txt", max_bytes=1000))
     assert big.raw is None and "too large (2,000 bytes > limit 1,000)" in big.error
     assert "unsupported file type '.pdf'" in next(read_path(tmp_path / "x.pdf")).error
