@@ -261,6 +261,12 @@ def record_appended(cur: duckdb.DuckDBPyConnection, done: Appended, now: datetim
 
 def read_payload(folder: Path, ref: ArchiveRef) -> bytes:
     """The bytes of one stored document, read back from its record (the body, without HTTP headers)."""
+    return read_record(folder, ref)[0]
+
+
+def read_record(folder: Path, ref: ArchiveRef) -> tuple[bytes, list[tuple[str, str]] | None]:
+    """The bytes of one stored document and, for a page received over HTTP, its response headers as
+    stored (the cleaner reads the charset a page was served in from them); None for a file's."""
     from warcio.archiveiterator import ArchiveIterator
 
     with open(folder / ref.file, "rb") as fh:
@@ -269,7 +275,8 @@ def read_payload(folder: Path, ref: ArchiveRef) -> bytes:
     if len(member) != ref.length:
         raise ArchiveError(f"{folder / ref.file}: record at {ref.offset:,} is cut short; restore the file")
     for record in ArchiveIterator(io.BytesIO(member)):
-        return record.content_stream().read()
+        http = record.http_headers if record.rec_type == "response" else None
+        return record.content_stream().read(), None if http is None else list(http.headers)
     raise ArchiveError(f"{folder / ref.file}: no record at {ref.offset:,}")
 
 

@@ -16,8 +16,8 @@ from functools import lru_cache
 from typing import Any
 
 from tasks.confidence import confidence, features
-from tasks.extract import (EXTENSIVE_DATE_SEARCH, TRAFILATURA_OPTIONS, HtmlPage, choose_title, extract_html,
-                           mend_double_encoding)
+from tasks.extract import (EXTENSIVE_DATE_SEARCH, TRAFILATURA_OPTIONS, HtmlPage, choose_title, decode_as_declared,
+                           extract_html, mend_double_encoding)
 from tasks.models import Article, RawDocument, Rejected, article_id_for
 from tasks.reader import decode_text, one_line, record_fields, text_lines
 from tasks.recover import recover_page
@@ -102,7 +102,7 @@ def read_document(doc: RawDocument) -> Source:
                               html_unreadable=True)  # the record's own text, then
         return Source(text_lines(str(fields["text"])), "title" not in fields, fields, extraction="record")
     if doc.media_type == "html":
-        return _read_html(doc.raw, fields)
+        return _read_html(decode_as_declared(doc.raw, doc.headers), fields)
     return Source(text_lines(decode_text(doc.raw)), True, fields)
 
 

@@ -267,6 +267,34 @@ _INVALID_XML_REFS = re.compile(_INVALID_XML_REF)
 _INVALID_XML_REF_BYTES = re.compile(_INVALID_XML_REF.encode())
 
 
+_COMPRESSED = (b"\x1f\x8b", b"\x28\xb5\x2f\xfd")  # gzip, zstd: bodies trafilatura.load_html decompresses
+
+
+def decode_as_declared(raw: bytes | str, headers: list[tuple[str, str]] | None) -> bytes | str:
+    """A page received over HTTP as text in the charset its Content-Type header names, where its bytes
+    are not UTF-8 (HTML's order: a byte-order mark, then the header, then the page's own `<meta>`);
+    `raw` itself otherwise. Without it a Latin-1 page with no `<meta>` charset is guessed, often as a
+    Central European code page ("crčme" for "crème"). UTF-8 bytes stay UTF-8 whatever the header says
+    (old servers label every page ISO-8859-1), and so do UTF-16/32 labels, which would read any bytes."""
+    if not isinstance(raw, bytes) or not headers or raw.startswith(_COMPRESSED):
+        return raw
+    from w3lib.encoding import http_content_type_encoding, read_bom
+
+    content_type = next((value for name, value in headers if name.lower() == "content-type"), None)
+    charset = http_content_type_encoding(content_type)
+    if charset is None or charset.startswith(("utf-8", "utf-16", "utf-32")) or read_bom(raw)[0]:
+        return raw
+    try:
+        raw.decode("utf-8")
+        return raw
+    except UnicodeDecodeError:
+        pass
+    try:
+        return raw.decode(charset)
+    except (LookupError, UnicodeDecodeError):  # not a text encoding (base64, rot13), or not this one
+        return raw
+
+
 # Text encoded as UTF-8 twice, a publisher's own bug that crawls are full of: "Investor’s" served as
 # "Investorâ\x80\x99s". It reads as "Â", "Ã" or "â" followed by a C1 control or a Latin-1 sign
 # (U+0080-U+00BF) or by "€", which no language writes. Only pages showing it are decoded and mended.

@@ -16,7 +16,7 @@ import duckdb
 
 from pathlib import Path
 
-from tasks.archive import ArchiveRef, read_payload
+from tasks.archive import ArchiveRef, read_record
 from tasks.enrich import analyze, enrich_batch
 from tasks.load import archive_config_of, utcnow
 from tasks.models import RawDocument, unpack_raw
@@ -60,11 +60,13 @@ def stored_documents(con: duckdb.DuckDBPyConnection, since: datetime | None = No
 
 def _stored(folder: Path, row: tuple) -> RawDocument:
     uri, media, raw, codec, sha, size, fields, file, offset, length, digest = row
+    headers = None
     if file is not None:
-        data = read_payload(folder, ArchiveRef(file, offset, length, digest))
+        data, headers = read_record(folder, ArchiveRef(file, offset, length, digest))
     else:  # a row from before migration 009 that was never moved (read-only copies)
         data = unpack_raw(bytes(raw), codec)
-    return RawDocument(uri, media, data, sha, size, json.loads(fields) if fields else {}, stored=True)
+    return RawDocument(uri, media, data, sha, size, json.loads(fields) if fields else {}, headers=headers,
+                       stored=True)
 
 
 def backfill_enrichment(con: duckdb.DuckDBPyConnection, batch_size: int = 500) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import json
 from pathlib import Path
@@ -532,3 +533,30 @@ def test_text_bodies_carry_no_escape_sequences_or_control_characters(kind: str) 
     assert isinstance(article, Article), article
     assert article.body.split("\n\n")[1:] == [
         "The new terminal has two\tberths and a cafe, the council said on Friday after the vote.", "A page later."]
+
+
+_CAFE = "Le café du port a rouvert vendredi: crème brûlée, une façade naïve et un señor au piano. " * 4
+
+
+@pytest.mark.parametrize("encoding, content_type, decoded", [
+    ("latin-1", "text/html; charset=ISO-8859-1", True),  # the header alone says it: read so
+    ("cp1252", 'text/html;charset="windows-1252"', True),
+    ("utf-8", "text/html; charset=iso-8859-1", False),  # an old server default over UTF-8 bytes: UTF-8
+    ("latin-1", "text/html; charset=utf-16", False),  # would read any bytes: not taken
+    ("latin-1", "text/html; charset=base64", False),  # not a text encoding
+    ("latin-1", "text/html; charset=no-such", False),
+    ("latin-1", "text/html", False),
+])
+def test_a_page_is_decoded_in_the_charset_its_http_header_names(encoding, content_type, decoded) -> None:
+    from tasks.extract import decode_as_declared
+
+    raw = f"<html><head><title>Café</title></head><body><p>{_CAFE}</p></body></html>".encode(encoding)
+    out = decode_as_declared(raw, [("Server", "x"), ("Content-Type", content_type)])
+    assert out == (raw.decode(encoding) if decoded else raw)
+    assert decode_as_declared(raw, None) is raw  # a file's bytes: no header
+    article = clean_document(RawDocument("https://e.org/cafe", "html", raw, sha256_hex(raw), len(raw),
+                                         headers=[("Content-Type", content_type)]))
+    if decoded or encoding == "utf-8":
+        assert _CAFE.strip() in article.body
+    bom = codecs.BOM_UTF16_LE + raw.decode(encoding).encode("utf-16-le")  # a byte-order mark beats the header
+    assert decode_as_declared(bom, [("Content-Type", content_type)]) is bom

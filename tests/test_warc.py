@@ -187,6 +187,47 @@ def test_ingest_a_warc_then_rerun_adds_nothing(tmp_path: Path, cc_news):
         assert con.execute("select count(*) from documents where archive_file is not null").fetchone()[0] == 4
 
 
+_LATIN1_TEXT = ("The café on the harbour reopened on Friday with crème brûlée, a naïve mural on its façade and a "
+                "señor from Málaga at the piano, the owners said. ")
+
+
+def _latin1_page(n: int) -> bytes:
+    """A page in ISO-8859-1 that says so only in its HTTP header, as many older sites do: no <meta> charset."""
+    paragraphs = "".join(f"<p>{_LATIN1_TEXT}(Part {i}.)</p>" for i in range(5))
+    return (f"<html><head><title>Harbour café reopens, report {n}</title></head><body><article>"
+            f"<h1>Harbour café reopens, report {n}</h1>{paragraphs}</article></body></html>").encode("latin-1")
+
+
+@pytest.mark.slow
+def test_a_page_is_read_in_the_charset_its_http_header_names_and_recleaned_so(tmp_path: Path):
+    """Without the header's charset the page's encoding was guessed, as a Central European code page:
+    "crčme brűlée". The raw store keeps the headers, so `reclean` reads the page the same way."""
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    from flows.ingest import ingest
+    from flows.reclean import reclean
+    from newsflow.settings import work_db_path
+
+    pages = [Page(f"https://old.example/{n}", _latin1_page(n), "2026-11-30T10:00:00Z", charset="iso-8859-1")
+             for n in range(2)]
+    path = tmp_path / "old.warc.gz"
+    write_cc_news_warc(path, pages)
+    db = tmp_path / "news.duckdb"
+    first = ingest.with_options(task_runner=ThreadPoolTaskRunner(max_workers=2))(sources=[str(path)], db=str(db))
+    assert first["articles_new"] == 2
+
+    def bodies(file: Path) -> list[str]:
+        with duckdb.connect(str(file), read_only=True) as con:
+            return [b for (b,) in con.execute("select body from articles order by url").fetchall()]
+
+    assert all(_LATIN1_TEXT.strip() in body for body in bodies(db))
+    with duckdb.connect(str(work_db_path(db))) as con:  # as if written by older rules
+        con.execute("update articles set body = 'stale text', content_hash = 'old', cleaner_version = '0'")
+    again = reclean(db=str(db))
+    assert again["articles_updated"] == 2
+    assert all(_LATIN1_TEXT.strip() in body for body in bodies(db))
+
+
 def test_a_warc_source_in_newsflow_toml_carries_its_limits(tmp_path: Path):
     from newsflow.config import ConfigError, parse_config, plan_run
     from newsflow.settings import Settings

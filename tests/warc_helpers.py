@@ -20,6 +20,7 @@ class Page:
     date: str  # WARC-Date
     encoding: str = ""  # "", "gzip", "chunked" ... (_page_response): how the body travels in the record
     lang_header: str = ""
+    charset: str = "utf-8"  # the Content-Type header's
 
 
 def _chunked(body: bytes, size: int = 500) -> bytes:
@@ -55,7 +56,7 @@ def _page_response(writer: WARCWriter, page: Page):
         body, extra = _chunked(page.html), [("Transfer-Encoding", "chunked")]
     if page.lang_header:
         extra.append(("Content-Language", page.lang_header))
-    return _response(writer, page.url, "200 OK", "text/html; charset=utf-8", body, page.date, extra)
+    return _response(writer, page.url, "200 OK", f"text/html; charset={page.charset}", body, page.date, extra)
 
 
 def write_cc_news_warc(path: Path, pages: list[Page], gz: bool = True) -> None:
