@@ -226,9 +226,8 @@ def _read_payload(record, max_bytes: int, head: bytes = b"") -> bytes | None:
         if record.http_headers is not None else ""
     if encoding in _DECODED_HERE:
         body = _decoded_payload(record, encoding, max_bytes)
-        _drain(record)
-        return body
-    body = _read_on(head, record.content_stream(), max_bytes)
+    else:
+        body = _read_on(head, record.content_stream(), max_bytes)
     _drain(record)
     return body
 
