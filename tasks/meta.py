@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
@@ -56,6 +57,9 @@ _ISO_DAY = re.compile(r"^\s*(\d{4})-?(\d{2})-?(\d{2})(?!\d)")
 _URL_LIKE = re.compile(r"^(?:https?:)?//|^www\.|\.(?:com|org|net)/", re.IGNORECASE)
 _BY = re.compile(r"^\s*(?:by|von|par|por|di|door)\s*:?\s+", re.IGNORECASE)
 _SPACE = re.compile(r"\s+")
+# Lists and objects looked at in one JSON-LD script: a page's dozens; a script of a million numbers is not
+# walked to its end.
+_MAX_LD_ITEMS = 10_000
 
 
 @dataclass(slots=True)
@@ -188,25 +192,29 @@ def _json_ld_objects(text: str) -> list[dict[str, Any]]:
     text = text.rstrip().removesuffix("-->").removesuffix("//]]>").rstrip().rstrip(";")
     try:
         data = json.loads(text)
+    except RecursionError:  # nested deeper than the decoder goes ([[[[...): no metadata, the page stands
+        return []
     except ValueError:
         try:  # raw newlines or tabs inside strings are common and harmless
             data = json.loads(text, strict=False)
-        except ValueError:
+        except (ValueError, RecursionError):
             return []
     out: list[dict[str, Any]] = []
-    stack = [data]
-    while stack and len(out) < 50:
-        item = stack.pop(0)
+    queue = deque([data])
+    looked = 0
+    while queue and len(out) < 50 and looked < _MAX_LD_ITEMS:
+        item = queue.popleft()
+        looked += 1
         if isinstance(item, list):
-            stack.extend(item)
+            queue.extend(item)
         elif isinstance(item, dict):
             out.append(item)
             graph = item.get("@graph")
             if isinstance(graph, list):
-                stack.extend(graph)
+                queue.extend(graph)
             main = item.get("mainEntity")
             if isinstance(main, (dict, list)):
-                stack.append(main)
+                queue.append(main)
     return out
 
 

@@ -560,3 +560,19 @@ def test_a_page_is_decoded_in_the_charset_its_http_header_names(encoding, conten
         assert _CAFE.strip() in article.body
     bom = codecs.BOM_UTF16_LE + raw.decode(encoding).encode("utf-16-le")  # a byte-order mark beats the header
     assert decode_as_declared(bom, [("Content-Type", content_type)]) is bom
+
+
+@pytest.mark.parametrize("ld", [
+    "[" * 100_000 + "]" * 100_000,                     # deeper than Python's JSON decoder goes
+    '{"@graph": ' * 50_000 + "[]" + "}" * 50_000,
+    "[" + "0," * 300_000 + '{"@type": "NewsArticle", "author": "Ann Lee"}]',  # a long list before the article
+])
+def test_a_json_ld_script_too_deep_or_too_long_keeps_the_page(ld: str) -> None:
+    """A JSON-LD script nested past the decoder's depth raised RecursionError, so the whole page was
+    quarantined for its metadata. A list of 300,000 items took ~8 s to walk (each step moved the rest);
+    the walk now stops after 10,000 items, so the article past them is not read."""
+    page = (f'<html><head><title>Ferry terminal opens</title><script type="application/ld+json">{ld}</script>'
+            f"</head><body><article><h1>Ferry terminal opens</h1><p>{_FERRY}</p></article></body></html>").encode()
+    article = clean_document(RawDocument("file:///ld.html", "html", page, sha256_hex(page), len(page)))
+    assert isinstance(article, Article), article
+    assert article.body == _FERRY and article.title == "Ferry terminal opens" and article.author is None
