@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 
 from datetime import date
@@ -41,6 +42,15 @@ TRAFILATURA_OPTIONS: dict[str, Any] = {
 # against 0.9497 at 3,500, `without` left and boilerplate pages unchanged (docs/cleaning.md).
 FAST_TEXT_MIN_CHARS = 1500
 FAST_LINE_MAX_CHARS = 2000
+# jusText, the cascade's last fallback, looks for each short paragraph's nearest long neighbour one
+# paragraph at a time, so its time grows with the square of a run of short ones: ~7 s for a table of
+# 3,000 rows, ~40 s for 10,000 (past the document time limit: the page was lost). A page with more
+# elements that start a paragraph for jusText (`CASCADE_BLOCK_TAGS`) than `CASCADE_MAX_BLOCKS` keeps the
+# fast pass's text; the WCXB dev pages have at most 2,706.
+CASCADE_BLOCK_TAGS = ("body", "blockquote", "caption", "center", "col", "colgroup", "dd", "div", "dl", "dt",
+                      "fieldset", "form", "legend", "optgroup", "option", "p", "pre", "table", "td", "textarea",
+                      "tfoot", "th", "thead", "tr", "ul", "li", "h1", "h2", "h3", "h4", "h5", "h6", "br")
+CASCADE_MAX_BLOCKS = 5_000
 
 # Elements trafilatura removes with their content before it extracts (`trafilatura.settings.
 # MANUALLY_CLEANED`, <meta> in MANUALLY_STRIPPED) and that its measure of the page's text, which its
@@ -121,12 +131,14 @@ def drop_unread(tree: html.HtmlElement) -> None:
 
 def extract_lines(tree: html.HtmlElement, url: str | None) -> tuple[list[str], str]:
     """trafilatura's text lines for the page and which pass gave them: its fast pass ("trafilatura-fast")
-    where that text is long and made of paragraphs, else its full cascade ("trafilatura"). Each pass
-    works on its own copy of `tree`."""
+    where that text is long and made of paragraphs or the page too large for the cascade, else its full
+    cascade ("trafilatura"). Each pass works on its own copy of `tree`."""
     text = _trafilatura_text(tree, url, fast=True)
     lines = text.split("\n")
     if len(text) >= FAST_TEXT_MIN_CHARS and max(map(len, lines)) <= FAST_LINE_MAX_CHARS:
         return lines, "trafilatura-fast"
+    if next(islice(tree.iter(CASCADE_BLOCK_TAGS), CASCADE_MAX_BLOCKS, None), None) is not None:
+        return (lines if text else []), "trafilatura-fast"
     text = _trafilatura_text(tree, url, fast=False)
     return (text.split("\n") if text else []), "trafilatura"
 

@@ -576,3 +576,18 @@ def test_a_json_ld_script_too_deep_or_too_long_keeps_the_page(ld: str) -> None:
     article = clean_document(RawDocument("file:///ld.html", "html", page, sha256_hex(page), len(page)))
     assert isinstance(article, Article), article
     assert article.body == _FERRY and article.title == "Ferry terminal opens" and article.author is None
+
+
+def test_a_page_too_large_for_the_cascade_keeps_the_fast_text() -> None:
+    """jusText's time grows with the square of a run of short paragraphs: a short article above a table
+    of 10,000 rows took ~40 s, past the document time limit, and the page was lost."""
+    from tasks.extract import CASCADE_MAX_BLOCKS
+
+    rows = "".join(f"<tr><td>Ward {i}</td><td>{i * 7 % 1000} votes</td></tr>" for i in range(CASCADE_MAX_BLOCKS // 3 + 1))
+    page = (f"<html><head><title>Ferry terminal opens</title></head><body><article><h1>Ferry terminal opens</h1>"
+            f"<p>{_FERRY}</p></article><table>{rows}</table></body></html>").encode()
+    meta = extract_html(page, None)
+    assert meta.extraction == "trafilatura-fast"
+    article = clean_document(RawDocument("file:///votes.html", "html", page, sha256_hex(page), len(page)))
+    assert isinstance(article, Article), article
+    assert article.body.startswith(_FERRY) and article.extraction.startswith("trafilatura-fast")
