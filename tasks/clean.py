@@ -30,6 +30,9 @@ __all__ = [
 ]
 
 CLEANER_VERSION = "12"
+# The reason for a page the HTML parser stopped reading (`HtmlPage.truncated`) before any article text.
+TRUNCATED_EMPTY = ("the page nests its elements more than 2,048 levels deep, where the HTML parser stops "
+                   "reading, and no article text comes before that point")
 
 
 # ------------------------------------------------------------------------------------ the stage
@@ -48,11 +51,16 @@ def clean_document(doc: RawDocument) -> Article | Rejected:
             cleaned.flags.append("double_encoding_mended")
         if source.html_unreadable:
             cleaned.flags.append("html_unreadable")
+        if page.truncated:
+            if not cleaned.segments:
+                raise ValueError(TRUNCATED_EMPTY)
+            cleaned.flags.append("html_truncated")
         if source.html is not None:  # an HTML page's body is the extraction's best guess
             body_features = features(source.segments, cleaned, page.link_texts)
             certainty = confidence(body_features)
-            try:
-                recovered = recover_page(source.html, cleaned.segments, cleaned.title, page.link_texts, body_features)
+            try:  # not past a cut: resiliparse's time grows with the square of the nesting
+                recovered = (cleaned.segments if page.truncated else
+                             recover_page(source.html, cleaned.segments, cleaned.title, page.link_texts, body_features))
             except Exception:  # the second extraction only adds: if it fails, trafilatura's body stands
                 recovered = cleaned.segments
                 cleaned.flags.append("recovery_failed")

@@ -8,6 +8,7 @@ texts of the page's links (the link-list signal) and its <h1>s (the title).
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
@@ -18,6 +19,7 @@ from urllib.parse import urljoin, urlsplit
 import htmldate
 import trafilatura
 from lxml import etree, html
+from trafilatura.utils import decode_file
 
 from tasks.meta import (MONTH_NUMBERS, author_elsewhere, find_byline, heading_text, read_structured, visible_byline,
                         visible_date)
@@ -90,6 +92,7 @@ class HtmlPage:
     title_from_tag: bool = False  # `title` is <title>'s: no meta or JSON-LD states one
     shown_author: str | None = None  # a "By ..." by the headline, when no markup names the author
     extraction: str = "trafilatura"  # which extraction gave `segments`: "trafilatura" or "trafilatura-fast"
+    truncated: bool = False  # the parser stopped before the end of the page (`stopped_early`)
 
 
 def extract_html(raw: bytes | str, url: str | None = None) -> HtmlPage:
@@ -104,6 +107,7 @@ def extract_html(raw: bytes | str, url: str | None = None) -> HtmlPage:
         tree = parse_fragment(raw)
     if tree is None:
         raise ValueError("not parseable as HTML (empty or binary content)")
+    truncated = stopped_early()
     link_texts = page_link_texts(tree)
     headings = page_headings(tree, url)
     meta = page_metadata(tree, url)
@@ -112,7 +116,7 @@ def extract_html(raw: bytes | str, url: str | None = None) -> HtmlPage:
     drop_unread(tree)  # nothing reads the tree after the extraction: pruned in place, not copied
     meta.segments, meta.extraction = extract_lines(tree, meta.canonical_url or url)
     meta.title = drop_title_label(choose_title(meta.title, headings, meta.sitename, meta.canonical_url or url))
-    meta.link_texts = link_texts
+    meta.link_texts, meta.truncated = link_texts, truncated
     return meta
 
 
@@ -254,16 +258,37 @@ def _html_parser() -> html.HTMLParser:
     lxml's C lookup instead, which gives every element the plain `HtmlElement` class. Only the
     form-control subclasses (`InputElement.value` and the like) go, which neither trafilatura nor
     newsflow uses. Our own parser object: trafilatura's module-level parser is left as it is.
+
+    One setting differs from trafilatura's: `huge_tree`. Without it libxml2 stops reading a page at
+    the 256th level of nesting, and everything after that point is missing from the tree: a page
+    whose template leaves a `<div>` open per comment lost its text after ~250 comments. With it
+    libxml2 reads 2,048 levels (the WCXB dev pages nest 55 at most); `stopped_early` tells when a
+    page goes deeper still.
     """
     parser = html.HTMLParser(collect_ids=False, default_doctype=False, encoding="utf-8",
-                             remove_comments=True, remove_pis=True)
+                             remove_comments=True, remove_pis=True, huge_tree=True)
     parser.set_element_class_lookup(etree.ElementDefaultClassLookup(
         element=html.HtmlElement, comment=html.HtmlComment, pi=html.HtmlProcessingInstruction,
         entity=html.HtmlEntity))
     return parser
 
 
-_PARSER = _html_parser()
+_PARSERS = threading.local()  # one per thread: a parser's error log is its last parse's
+
+
+def _parser() -> html.HTMLParser:
+    parser = getattr(_PARSERS, "parser", None)
+    if parser is None:
+        parser = _PARSERS.parser = _html_parser()
+    return parser
+
+
+def stopped_early() -> bool:
+    """Whether this thread's last `parse_html` stopped before the end of the page, at one of libxml2's
+    limits (nesting deeper than 2,048 levels): the rest of the page is not in its tree."""
+    return any(e.type_name == "ERR_RESOURCE_LIMIT" for e in _parser().error_log)
+
+
 # The repairs `trafilatura.load_html` makes before parsing: control characters libxml2 rejects, a
 # doctype with a slash in it (libxml2 bug 1955915), a self-closing <html/> in the first lines.
 _INVALID_XML_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -342,8 +367,8 @@ def parse_html(raw: bytes | str) -> html.HtmlElement | None:
     the one trafilatura would build (tests/test_clean.py compares them), and one thing more: references
     to characters XML does not allow (`_INVALID_XML_REF`), on which trafilatura loses the whole text. UTF-8 bytes with nothing to
     strip are parsed as they are (`_parse_utf8`), the rest as text. Bytes that are not UTF-8
-    (another charset, a compressed body) go to `trafilatura.load_html` itself, which guesses the
-    encoding and decompresses; its tree only lacks the C lookup.
+    (another charset, a compressed body) are decoded as `trafilatura.load_html` decodes them
+    (`decode_file`: decompressed, their encoding guessed), then read as text.
     """
     if isinstance(raw, bytes):
         raw = _INVALID_XML_REF_BYTES.sub(b"", raw)  # ASCII: the same bytes in any charset but UTF-16/32
@@ -353,7 +378,7 @@ def parse_html(raw: bytes | str) -> html.HtmlElement | None:
         try:
             raw = raw.decode("utf-8")
         except UnicodeDecodeError:
-            return trafilatura.load_html(raw)
+            raw = decode_file(raw)
     beginning = raw[:50].lower()
     raw = _INVALID_XML_REFS.sub("", _INVALID_XML_CHARS.sub("", raw))
     if "doctype" in beginning:
@@ -364,7 +389,7 @@ def parse_html(raw: bytes | str) -> html.HtmlElement | None:
             raw = _SELF_CLOSING_HTML.sub(r"\1>", raw, count=1)
             break
     try:
-        tree = html.fromstring(raw, parser=_PARSER)
+        tree = html.fromstring(raw, parser=_parser())
     except Exception:  # e.g. a str with an XML encoding declaration, which lxml takes only as bytes
         tree = None
     if tree is None or len(tree) < 1:  # then the text once more, as UTF-8 bytes
@@ -421,7 +446,7 @@ def _parse_utf8(raw: bytes) -> html.HtmlElement | None:
     if any("<html" in line and line.endswith("/>") for line in head[:4096].splitlines()[:4]):
         return None
     try:
-        tree = html.fromstring(raw, parser=_PARSER)
+        tree = html.fromstring(raw, parser=_parser())
     except Exception:
         return None
     return tree if tree is not None and len(tree) >= 1 else None
@@ -429,7 +454,7 @@ def _parse_utf8(raw: bytes) -> html.HtmlElement | None:
 
 def _parse_bytes(text: str) -> html.HtmlElement | None:
     try:
-        return html.fromstring(text.encode("utf8", "surrogatepass"), parser=_PARSER)
+        return html.fromstring(text.encode("utf8", "surrogatepass"), parser=_parser())
     except Exception:
         return None
 

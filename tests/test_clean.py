@@ -591,3 +591,37 @@ def test_a_page_too_large_for_the_cascade_keeps_the_fast_text() -> None:
     article = clean_document(RawDocument("file:///votes.html", "html", page, sha256_hex(page), len(page)))
     assert isinstance(article, Article), article
     assert article.body.startswith(_FERRY) and article.extraction.startswith("trafilatura-fast")
+
+
+def _nested_page(depth: int, article_first: bool, encoding: str = "utf-8") -> bytes:
+    """A page whose template leaves a <div> open `depth` times (once per comment, say)."""
+    deep = "<div>Comment." * depth
+    article = f"<article><h1>Ferry terminal opens</h1><p>{_FERRY}</p></article>"
+    parts = (article, deep) if article_first else (deep, article)
+    return f"<html><head><title>Ferry terminal opens</title></head><body>{''.join(parts)}</body></html>".encode(encoding)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])  # UTF-8 bytes, and text the parser reads decoded
+def test_a_page_nested_hundreds_of_levels_deep_is_read_to_its_end(encoding: str) -> None:
+    """libxml2 stopped reading at the 256th level of nesting, so the article after 300 open <div>s was
+    missing from the tree and the page came out empty."""
+    page = _nested_page(300, article_first=False, encoding=encoding)
+    article = clean_document(RawDocument("file:///deep.html", "html", page, sha256_hex(page), len(page)))
+    assert isinstance(article, Article), article
+    assert article.body.endswith(_FERRY) and "html_truncated" not in article.flags
+
+
+def test_a_page_nested_past_the_parsers_limit_says_so() -> None:
+    """Past 2,048 levels the parser stops: an article read before that point is kept and flagged, and a
+    page with none before it is quarantined with the reason, not as an empty body."""
+    from tasks.clean import TRUNCATED_EMPTY
+
+    kept = _nested_page(3000, article_first=True)
+    article = clean_document(RawDocument("file:///kept.html", "html", kept, sha256_hex(kept), len(kept)))
+    assert isinstance(article, Article), article
+    assert article.body.startswith(_FERRY) and "html_truncated" in article.flags
+    assert article.extraction in ("trafilatura", "trafilatura-fast")  # no line recovery past a cut
+
+    lost = _nested_page(3000, article_first=False)
+    rejected = clean_document(RawDocument("file:///lost.html", "html", lost, sha256_hex(lost), len(lost)))
+    assert isinstance(rejected, Rejected) and rejected.reasons == [TRUNCATED_EMPTY]
