@@ -33,6 +33,11 @@ DOCUMENT_CAP_HINT = "raise NEWSFLOW_MAX_DOCUMENT_BYTES to accept it"  # ends eve
 MIN_BODY_CHARS = 200
 TITLE_MIN_CHARS = 5
 TITLE_MAX_CHARS = 300
+# A page's author, section or site name longer than META_MAX_CHARS is not taken (a meta tag holding a
+# whole text names no one), nor a canonical URL longer than URL_MAX_CHARS (RFC 9110 asks servers to
+# accept 8,000 octets); a JSON record whose `author` or `url` is longer is quarantined with the field.
+META_MAX_CHARS = 1_000
+URL_MAX_CHARS = 8_000
 
 SUPPORTED_SUFFIXES = {".txt": "text", ".html": "html", ".htm": "html", ".json": "json", ".jsonl": "jsonl"}
 

@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any
 
+from newsflow.settings import META_MAX_CHARS
 from tasks.confidence import confidence, features
 from tasks.extract import (EXTENSIVE_DATE_SEARCH, TRAFILATURA_OPTIONS, HtmlPage, choose_title, decode_as_declared,
                            extract_html, mend_double_encoding)
@@ -142,10 +143,10 @@ def build_article(doc: RawDocument, fields: dict[str, Any], page: HtmlPage, clea
         title=_one_line(cleaned.title),
         body=body,
         published_at=published,
-        author=_one_line(fields.get("author") or page.author or cleaned.author or page.shown_author),
+        author=_name(fields.get("author") or page.author or cleaned.author or page.shown_author),
         language=detect_language(body),
-        sitename=_one_line(page.sitename),
-        section=_one_line(cleaned.section or page.section),
+        sitename=_name(page.sitename),
+        section=_name(cleaned.section or page.section),
         canonical_url=page.canonical_url,
         flags=flags,
         removed=cleaned.removed,
@@ -157,6 +158,12 @@ def _one_line(value: str | None) -> str | None:
     """A field the page's markup or structured data gave (JSON-LD decodes "\\u001b" to an escape
     character), on one line as a record's is; None when nothing is left."""
     return (one_line(value) or None) if value else value
+
+
+def _name(value: str | None) -> str | None:
+    """An author, site name or section on one line; None when longer than a name can be."""
+    value = _one_line(value)
+    return value if value is None or len(value) <= META_MAX_CHARS else None
 
 
 # Before the first printed newspapers: a placeholder, not a publication date (0001-01-01 is .NET's

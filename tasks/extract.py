@@ -21,6 +21,7 @@ import trafilatura
 from lxml import etree, html
 from trafilatura.utils import decode_file
 
+from newsflow.settings import URL_MAX_CHARS
 from tasks.meta import (MONTH_NUMBERS, author_elsewhere, find_byline, heading_text, read_structured, visible_byline,
                         visible_date)
 from tasks.segments import normalize
@@ -209,7 +210,8 @@ def _join(base: str | None, href: str) -> str:
 def _is_http_url(value: str) -> bool:
     try:
         parts = urlsplit(value)
-        return parts.scheme in ("http", "https") and bool(parts.hostname) and not any(c.isspace() for c in value)
+        return (parts.scheme in ("http", "https") and bool(parts.hostname) and len(value) <= URL_MAX_CHARS
+                and not any(c.isspace() for c in value))
     except ValueError:
         return False
 

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from newsflow.settings import DOCUMENT_CAP_HINT, MAX_DOCUMENT_BYTES, SUPPORTED_SUFFIXES
+from newsflow.settings import (DOCUMENT_CAP_HINT, MAX_DOCUMENT_BYTES, META_MAX_CHARS, SUPPORTED_SUFFIXES,
+                               URL_MAX_CHARS)
 from tasks.models import RawDocument, sha256_hex
 from tasks.warc import WarcReading, estimate_total, is_web_archive, read_warc
 
@@ -323,6 +324,7 @@ def _too_large(uri: str, kind: str | None, digest: str, size: int, max_bytes: in
 
 # The fields newsflow reads from a record; all must be strings (or null). Other fields are kept as they are.
 RECORD_TEXT_FIELDS = ("url", "title", "text", "html", "published_at", "author")
+RECORD_MAX_CHARS = (("url", URL_MAX_CHARS), ("author", META_MAX_CHARS))
 
 
 def _json_type(value: object) -> str:
@@ -339,6 +341,11 @@ def _record(uri: str, obj: object, raw: bytes) -> RawDocument:
     if wrong:
         return RawDocument(uri, "record", raw, sha256_hex(raw), len(raw),
                            error=f"JSON record field {', '.join(wrong)}; these fields must be strings")
+    long = [f"'{k}' has {len(obj[k]):,} characters (at most {most:,})" for k, most in RECORD_MAX_CHARS
+            if len(obj.get(k) or "") > most]
+    if long:
+        return RawDocument(uri, "record", raw, sha256_hex(raw), len(raw),
+                           error=f"JSON record field {', '.join(long)}: check the export's field mapping")
     try:
         data = json.dumps(obj, ensure_ascii=False, sort_keys=True).encode("utf-8")
     except Exception as exc:  # noqa: BLE001 - e.g. a lone surrogate such as "\ud800", deep nesting

@@ -625,3 +625,27 @@ def test_a_page_nested_past_the_parsers_limit_says_so() -> None:
     lost = _nested_page(3000, article_first=False)
     rejected = clean_document(RawDocument("file:///lost.html", "html", lost, sha256_hex(lost), len(lost)))
     assert isinstance(rejected, Rejected) and rejected.reasons == [TRUNCATED_EMPTY]
+
+
+def test_a_page_stating_a_whole_text_as_its_author_or_url_gives_none() -> None:
+    """A meta tag holding a whole text reached the warehouse as the article's author (900,000
+    characters), section or site name, and a 500,000-character canonical link as its URL."""
+    from newsflow.settings import META_MAX_CHARS, URL_MAX_CHARS
+
+    def ferry(head: str) -> Article:
+        page = (f"<html><head><title>Ferry terminal opens</title>{head}</head><body><article><h1>Ferry terminal "
+                f"opens</h1><p>{_FERRY}</p></article></body></html>").encode()
+        article = clean_document(RawDocument("https://e.org/ferry", "html", page, sha256_hex(page), len(page),
+                                             {"url": None}))
+        assert isinstance(article, Article) and article.body == _FERRY, article
+        return article
+
+    name, long_name = "Ann Lee " * (META_MAX_CHARS // 8), "Ann Lee " * (META_MAX_CHARS // 8 + 1)
+    meta = ('<meta name="author" content="{0}"><meta property="article:section" content="{0}">'
+            '<meta property="og:site_name" content="{0}">')
+    kept, dropped = ferry(meta.format(name)), ferry(meta.format(long_name))
+    assert (kept.author, kept.section, kept.sitename) == (name.strip(),) * 3
+    assert (dropped.author, dropped.section, dropped.sitename) == (None, None, None)
+    path = "a" * (URL_MAX_CHARS - len("https://e.org/"))
+    assert ferry(f'<link rel="canonical" href="https://e.org/{path}">').url == f"https://e.org/{path}"
+    assert ferry(f'<link rel="canonical" href="https://e.org/{path}a">').url is None

@@ -240,6 +240,23 @@ def test_record_fields_of_the_wrong_type_are_quarantined_with_the_field(tmp_path
     assert docs[2].error is None  # null and fields newsflow does not read are fine
 
 
+def test_record_fields_longer_than_an_author_or_url_are_quarantined_with_the_field(tmp_path):
+    """A JSON export with the body mapped to `author` loaded 900,000-character authors."""
+    from newsflow.settings import META_MAX_CHARS, URL_MAX_CHARS
+
+    f = tmp_path / "long.jsonl"
+    long_url = "https://example.org/" + "a" * URL_MAX_CHARS
+    f.write_text(json.dumps({"url": "https://example.org/a", "author": "Ann " * 300_000, "text": "Words."}) + "\n"
+                 + json.dumps({"url": long_url, "author": "x" * (META_MAX_CHARS + 1), "text": "Words."}) + "\n"
+                 + json.dumps({"author": "x" * META_MAX_CHARS, "text": "Words."}) + "\n")
+    docs = list(read_path(f))
+    assert docs[0].error == ("JSON record field 'author' has 1,200,000 characters (at most 1,000): check the "
+                             "export's field mapping")
+    assert docs[1].error == (f"JSON record field 'url' has {len(long_url):,} characters (at most 8,000), 'author' "
+                             "has 1,001 characters (at most 1,000): check the export's field mapping")
+    assert docs[2].error is None
+
+
 def test_a_file_that_fails_while_read_is_quarantined_and_the_next_read(tmp_path):
     (tmp_path / "a.txt").write_text("Some text that is long enough. " * 10)
     relative = Path(os.path.relpath(tmp_path / "a.txt"))  # read_all expects resolved paths
