@@ -30,7 +30,7 @@ __all__ = [
     "extract_html", "looks_like_label", "looks_like_title", "normalize", "parse_published", "read_document",
 ]
 
-CLEANER_VERSION = "12"
+CLEANER_VERSION = "13"
 # The reason for a page the HTML parser stopped reading (`HtmlPage.truncated`) before any article text.
 TRUNCATED_EMPTY = ("the page nests its elements more than 2,048 levels deep, where the HTML parser stops "
                    "reading, and no article text comes before that point")
