@@ -478,6 +478,10 @@ def search(
     (`<name>.lake-search.duckdb`) takes in the articles changed since the last search first."""
     from tasks.search import SearchUnavailable, search as run_search
 
+    if not any(c.isalnum() for c in query):
+        console.print(f'[red]error:[/red] {query!r} holds no word to search for; give one or more, e.g. '
+                      'newsflow search "armored train"', highlight=False)
+        raise typer.Exit(2)
     settings = _settings(db=db, warehouse=warehouse)
     con = _search_connection(settings)
     try:

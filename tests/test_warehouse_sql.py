@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -179,3 +181,13 @@ def test_search_without_an_index_says_so(tmp_path: Path):
     con = L.connect(tmp_path / "w.duckdb")
     with pytest.raises(SearchUnavailable, match="no search index"):
         search(con, "anything")
+
+
+@pytest.mark.parametrize("query", ["", "   ", "!!!", "\"?\" ;"])
+def test_search_for_no_word_says_what_to_give(query: str, tmp_path: Path):
+    """It printed "no matches for '!!!'" and exited 0, as if the warehouse held nothing."""
+    proc = subprocess.run([sys.executable, "-m", "newsflow.cli", "search", query, "--db", str(tmp_path / "w.duckdb")],
+                          cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "holds no word to search for" in proc.stderr and "newsflow search" in proc.stderr
+    assert not (tmp_path / "w.duckdb").exists()
