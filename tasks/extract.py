@@ -500,22 +500,22 @@ def _spaced_text(el: html.HtmlElement) -> str:
     """The headline's text as `text_content()` gives it, with a space where a <br>, <div> or <p> breaks it
     and without the <time> and subheadings set inside it."""
     parts: list[str] = []
-
-    def walk(e: html.HtmlElement) -> None:
-        breaks = e.tag in _LINE_BREAKING
-        if breaks:
+    # A loop, not recursion: the parser reads 2,048 levels of nesting, past Python's recursion limit.
+    todo: list[tuple[html.HtmlElement, str]] = [(el, "open")]
+    while todo:
+        e, step = todo.pop()
+        if step == "open":
+            if e.tag in _LINE_BREAKING:
+                parts.append(" ")
+            if e.text and isinstance(e.tag, str):
+                parts.append(e.text)
+            todo.append((e, "close"))
+            todo.extend((child, "tail" if child.tag in _NOT_HEADLINE else "open") for child in reversed(e))
+            continue
+        if step == "close" and e.tag in _LINE_BREAKING:
             parts.append(" ")
-        if e.text and isinstance(e.tag, str):
-            parts.append(e.text)
-        for child in e:
-            if child.tag not in _NOT_HEADLINE:
-                walk(child)
-            if child.tail:
-                parts.append(child.tail)
-        if breaks:
-            parts.append(" ")
-
-    walk(el)
+        if e is not el and e.tail:
+            parts.append(e.tail)
     return "".join(parts)
 
 

@@ -611,6 +611,17 @@ def test_a_page_nested_hundreds_of_levels_deep_is_read_to_its_end(encoding: str)
     assert article.body.endswith(_FERRY) and "html_truncated" not in article.flags
 
 
+def test_a_headline_nested_past_pythons_recursion_limit_is_read() -> None:
+    """The parser reads 2,048 levels; the headline's text was read by a recursive walk, which raised
+    RecursionError past ~1,000, and the page was quarantined for it."""
+    headline = "<span>" * 1_500 + "Ferry terminal opens" + "</span>" * 1_500
+    page = (f"<html><head><title>Ferry terminal opens | Harbour Post</title></head><body><article>"
+            f"<h1>{headline}</h1><p>{_FERRY}</p></article></body></html>").encode()
+    article = clean_document(RawDocument("file:///h1.html", "html", page, sha256_hex(page), len(page)))
+    assert isinstance(article, Article), article
+    assert article.title == "Ferry terminal opens" and article.body == _FERRY
+
+
 def test_a_page_nested_past_the_parsers_limit_says_so() -> None:
     """Past 2,048 levels the parser stops: an article read before that point is kept and flagged, and a
     page with none before it is quarantined with the reason, not as an empty body."""
