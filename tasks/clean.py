@@ -32,8 +32,8 @@ __all__ = [
 
 CLEANER_VERSION = "13"
 # The reason for a page the HTML parser stopped reading (`HtmlPage.truncated`) before any article text.
-TRUNCATED_EMPTY = ("the page nests its elements more than 2,048 levels deep, where the HTML parser stops "
-                   "reading, and no article text comes before that point")
+TRUNCATED_EMPTY = ("the page nests its elements deeper than the HTML parser reads (2,048 levels), and no "
+                   "article text comes before the point where it stops")
 
 
 # ------------------------------------------------------------------------------------ the stage

@@ -102,13 +102,35 @@ def extract_html(raw: bytes | str, url: str | None = None) -> HtmlPage:
     The HTML is parsed once (`parse_html`); the link texts, headings and metadata are read from the whole
     tree, then what trafilatura would discard unread is dropped from it (`drop_unread`) and trafilatura
     extracts the text from what is left.
+
+    With trafilatura's parser settings libxml2 stops reading at the 256th level of nesting, and the rest
+    of the page is missing from the tree: a page whose template leaves a `<div>` open per comment lost
+    its text after ~250 comments. Such a page is parsed again, to 2,048 levels (`deep`; the WCXB dev
+    pages nest 55 at most). trafilatura walks some structures recursively (nested lists), so where
+    Python's recursion limit stops it on the deeper tree, the first tree is read. A page the parse
+    read only part of is `truncated`.
     """
-    tree = parse_html(raw)
+    tree, truncated = _parse_page(raw, deep=False)
+    if truncated:
+        deeper, truncated_deeper = _parse_page(raw, deep=True)
+        try:
+            return _read_page(deeper, url, truncated_deeper)
+        except RecursionError:
+            pass
+    return _read_page(tree, url, truncated)
+
+
+def _parse_page(raw: bytes | str, deep: bool) -> tuple[html.HtmlElement, bool]:
+    """The page's tree (a fragment's, when it is one) and whether the parser stopped before its end."""
+    tree = parse_html(raw, deep)
     if tree is None:
-        tree = parse_fragment(raw)
+        tree = parse_fragment(raw, deep)
     if tree is None:
         raise ValueError("not parseable as HTML (empty or binary content)")
-    truncated = stopped_early()
+    return tree, stopped_early(deep)
+
+
+def _read_page(tree: html.HtmlElement, url: str | None, truncated: bool) -> HtmlPage:
     link_texts = page_link_texts(tree)
     headings = page_headings(tree, url)
     meta = page_metadata(tree, url)
@@ -252,43 +274,41 @@ def _host(url: str | None) -> str | None:
 
 
 # ----------------------------------------------------------------------------------- parsing
-def _html_parser() -> html.HTMLParser:
-    """An lxml HTML parser set up as trafilatura's own, whose elements get their class in C.
+def _html_parser(deep: bool) -> html.HTMLParser:
+    """An lxml HTML parser set up as trafilatura's own, whose elements get their class in C; `deep`:
+    with lxml's `huge_tree`, so libxml2 reads 2,048 levels of nesting instead of 256.
 
     lxml.html's parser asks a Python method (`HtmlElementClassLookup.lookup`) for the class of every
     element object it hands out, thousands a page across trafilatura's passes; this parser uses
     lxml's C lookup instead, which gives every element the plain `HtmlElement` class. Only the
     form-control subclasses (`InputElement.value` and the like) go, which neither trafilatura nor
     newsflow uses. Our own parser object: trafilatura's module-level parser is left as it is.
-
-    One setting differs from trafilatura's: `huge_tree`. Without it libxml2 stops reading a page at
-    the 256th level of nesting, and everything after that point is missing from the tree: a page
-    whose template leaves a `<div>` open per comment lost its text after ~250 comments. With it
-    libxml2 reads 2,048 levels (the WCXB dev pages nest 55 at most); `stopped_early` tells when a
-    page goes deeper still.
     """
     parser = html.HTMLParser(collect_ids=False, default_doctype=False, encoding="utf-8",
-                             remove_comments=True, remove_pis=True, huge_tree=True)
+                             remove_comments=True, remove_pis=True, huge_tree=deep)
     parser.set_element_class_lookup(etree.ElementDefaultClassLookup(
         element=html.HtmlElement, comment=html.HtmlComment, pi=html.HtmlProcessingInstruction,
         entity=html.HtmlEntity))
     return parser
 
 
-_PARSERS = threading.local()  # one per thread: a parser's error log is its last parse's
+_PARSERS = threading.local()  # per thread: a parser's error log is its last parse's (`stopped_early`)
 
 
-def _parser() -> html.HTMLParser:
-    parser = getattr(_PARSERS, "parser", None)
+def _parser(deep: bool = False) -> html.HTMLParser:
+    name = "deep" if deep else "standard"
+    parser = getattr(_PARSERS, name, None)
     if parser is None:
-        parser = _PARSERS.parser = _html_parser()
+        parser = _html_parser(deep)
+        setattr(_PARSERS, name, parser)
     return parser
 
 
-def stopped_early() -> bool:
-    """Whether this thread's last `parse_html` stopped before the end of the page, at one of libxml2's
-    limits (nesting deeper than 2,048 levels): the rest of the page is not in its tree."""
-    return any(e.type_name == "ERR_RESOURCE_LIMIT" for e in _parser().error_log)
+def stopped_early(deep: bool = False) -> bool:
+    """Whether this thread's last `parse_html` (with `deep` as given) stopped before the end of the page,
+    at one of libxml2's limits (nesting deeper than 256 levels, 2,048 when deep): the rest of the page
+    is not in its tree."""
+    return any(e.type_name == "ERR_RESOURCE_LIMIT" for e in _parser(deep).error_log)
 
 
 # The repairs `trafilatura.load_html` makes before parsing: control characters libxml2 rejects, a
@@ -362,7 +382,7 @@ def mend_double_encoding(raw: bytes | str) -> bytes | str:
     return raw if mended == text else mended
 
 
-def parse_html(raw: bytes | str) -> html.HtmlElement | None:
+def parse_html(raw: bytes | str, deep: bool = False) -> html.HtmlElement | None:
     """The page's tree, parsed with newsflow's parser (`_html_parser`), or None when it is not HTML.
 
     Accepts and repairs what `trafilatura.load_html` accepts and repairs, step for step, so the tree is
@@ -374,7 +394,7 @@ def parse_html(raw: bytes | str) -> html.HtmlElement | None:
     """
     if isinstance(raw, bytes):
         raw = _INVALID_XML_REF_BYTES.sub(b"", raw)  # ASCII: the same bytes in any charset but UTF-16/32
-        tree = _parse_utf8(raw)
+        tree = _parse_utf8(raw, deep)
         if tree is not None:
             return tree
         try:
@@ -391,11 +411,11 @@ def parse_html(raw: bytes | str) -> html.HtmlElement | None:
             raw = _SELF_CLOSING_HTML.sub(r"\1>", raw, count=1)
             break
     try:
-        tree = html.fromstring(raw, parser=_parser())
+        tree = html.fromstring(raw, parser=_parser(deep))
     except Exception:  # e.g. a str with an XML encoding declaration, which lxml takes only as bytes
         tree = None
     if tree is None or len(tree) < 1:  # then the text once more, as UTF-8 bytes
-        tree = _parse_bytes(raw)
+        tree = _parse_bytes(raw, deep)
     if tree is not None and "html" not in beginning and len(tree) < 2:
         return None  # no <html> at the start and a single block: not a page (binary or a fragment)
     return tree
@@ -404,7 +424,7 @@ def parse_html(raw: bytes | str) -> html.HtmlElement | None:
 _TAG = re.compile(r"<[A-Za-z!/]")
 
 
-def parse_fragment(raw: bytes | str) -> html.HtmlElement | None:
+def parse_fragment(raw: bytes | str, deep: bool = False) -> html.HtmlElement | None:
     """A piece of HTML without the page around it (`<p>...</p>`, as a JSON record's `html` field or a
     CMS export holds it), parsed as the body of a page; None for what is not UTF-8 text with tags."""
     if isinstance(raw, bytes):
@@ -414,7 +434,7 @@ def parse_fragment(raw: bytes | str) -> html.HtmlElement | None:
             return None
     if "\x00" in raw or not _TAG.search(raw[:4096]):
         return None
-    return parse_html(f"<html><body>{raw}</body></html>")
+    return parse_html(f"<html><body>{raw}</body></html>", deep)
 
 
 # The same characters as UTF-8 bytes: the C0 controls are single bytes (no multi-byte character
@@ -424,7 +444,7 @@ _NONCHARACTERS = (b"\xef\xbf\xbe", b"\xef\xbf\xbf")
 _DOCTYPE_WITH_SLASH_BYTES = re.compile(_DOCTYPE_WITH_SLASH.pattern.encode(), re.IGNORECASE)
 
 
-def _parse_utf8(raw: bytes) -> html.HtmlElement | None:
+def _parse_utf8(raw: bytes, deep: bool) -> html.HtmlElement | None:
     """`parse_html` of UTF-8 bytes without a character to strip, parsed straight from the bytes. They
     give the tree their decoded text gives, without the decoding and the pattern scan over every
     character (~1.5 ms of a 200 KB page). The checks and the repair of the page's beginning read its
@@ -448,15 +468,15 @@ def _parse_utf8(raw: bytes) -> html.HtmlElement | None:
     if any("<html" in line and line.endswith("/>") for line in head[:4096].splitlines()[:4]):
         return None
     try:
-        tree = html.fromstring(raw, parser=_parser())
+        tree = html.fromstring(raw, parser=_parser(deep))
     except Exception:
         return None
     return tree if tree is not None and len(tree) >= 1 else None
 
 
-def _parse_bytes(text: str) -> html.HtmlElement | None:
+def _parse_bytes(text: str, deep: bool) -> html.HtmlElement | None:
     try:
-        return html.fromstring(text.encode("utf8", "surrogatepass"), parser=_parser())
+        return html.fromstring(text.encode("utf8", "surrogatepass"), parser=_parser(deep))
     except Exception:
         return None
 

@@ -638,6 +638,17 @@ def test_a_page_nested_past_the_parsers_limit_says_so() -> None:
     assert isinstance(rejected, Rejected) and rejected.reasons == [TRUNCATED_EMPTY]
 
 
+def test_a_list_nested_past_pythons_recursion_limit_is_read_to_the_first_cut() -> None:
+    """trafilatura walks nested lists recursively: on the tree read to 2,048 levels, a list nested 600
+    deep raised RecursionError. The page is then read as the first parse gave it, to 256 levels."""
+    page = (f"<html><head><title>Ferry terminal opens</title></head><body><article><h1>Ferry terminal opens</h1>"
+            f"<p>{_FERRY}</p>{'<ul><li>A point of the plan' * 600}</article></body></html>").encode()
+    article = clean_document(RawDocument("file:///list.html", "html", page, sha256_hex(page), len(page)))
+    assert isinstance(article, Article), article
+    assert article.body.startswith(_FERRY) and "A point of the plan" in article.body
+    assert "html_truncated" in article.flags
+
+
 def test_a_page_stating_a_whole_text_as_its_author_or_url_gives_none() -> None:
     """A meta tag holding a whole text reached the warehouse as the article's author (900,000
     characters), section or site name, and a 500,000-character canonical link as its URL."""
