@@ -41,3 +41,21 @@ def test_suite_splits_valid_and_rejected_with_reasons():
     assert "to_be_null(boilerplate_left)" in reasons["doc7"]
     assert "rule teaser: Also Read: Ten things" in reasons["doc7"]
     assert result.per_expectation["expect_column_values_to_be_unique(article_id)"] == (7, 2)
+
+
+@pytest.mark.slow
+def test_data_docs_never_hold_an_articles_text(tmp_path):
+    """GX's Data Docs put the unexpected values of a failed expectation into their HTML unescaped: an
+    article quoting "<script>" that failed the body check ran that script in the operator's browser."""
+    from tasks.validate import build_data_docs
+
+    hostile = "Too short. <script>alert('quarantined body')</script> <img src=x onerror=alert(1)>"
+    result = validate_articles([art(0), art(1, body=hostile), art(2, title="<script>alert('title')</script>" * 20)],
+                               run_name="data-docs-escape")
+    assert [a.article_id for a in result.valid] == ["id0"]
+    assert {r.document_id for r in result.rejected} == {"doc1", "doc2"}
+    index = build_data_docs(tmp_path / "docs")
+    assert index is not None
+    pages = [p.read_text(encoding="utf-8") for p in (tmp_path / "docs").rglob("*.html")]
+    assert any("data-docs-escape" in page for page in pages)  # the run's validation page is there
+    assert not any("alert(" in page or "onerror" in page for page in pages)
