@@ -99,9 +99,9 @@ class HtmlPage:
 def extract_html(raw: bytes | str, url: str | None = None) -> HtmlPage:
     """trafilatura on one HTML page: paragraphs, metadata and the page's link texts.
 
-    The HTML is parsed once (`parse_html`); the link texts, headings and metadata are read from the whole
-    tree, then what trafilatura would discard unread is dropped from it (`drop_unread`) and trafilatura
-    extracts the text from what is left.
+    The HTML is parsed once (`parse_html`; twice when nested past 256 levels, below); the link texts,
+    headings and metadata are read from the whole tree, then what trafilatura would discard unread is
+    dropped from it (`drop_unread`) and trafilatura extracts the text from what is left.
 
     With trafilatura's parser settings libxml2 stops reading at the 256th level of nesting, and the rest
     of the page is missing from the tree: a page whose template leaves a `<div>` open per comment lost
