@@ -336,6 +336,8 @@ def _record(uri: str, obj: object, raw: bytes) -> RawDocument:
     if not isinstance(obj, dict):
         return RawDocument(uri, "record", raw, sha256_hex(raw), len(raw),
                            error=f"JSON value is a {type(obj).__name__}, not an object with url/title/text")
+    if _nested_too_deep(obj):
+        return RawDocument(uri, "record", raw, sha256_hex(raw), len(raw), error=f"JSON record {TOO_DEEP}")
     wrong = [f"'{k}' is {_json_type(obj[k])}" for k in RECORD_TEXT_FIELDS
              if obj.get(k) is not None and not isinstance(obj[k], str)]
     if wrong:
@@ -509,7 +511,10 @@ def _jsonl_record(uri: str, n: int, line: bytes) -> RawDocument:
     line_uri = f"{uri}#L{n}"
     try:
         obj = loads_strict(line)
-    except Exception as exc:  # noqa: BLE001 - bad JSON, [[[[... (RecursionError), 5,000-digit numbers
+    except RecursionError:  # [[[[... past what json.loads reads: past MAX_JSON_DEPTH too
+        return RawDocument(line_uri, "record", line, sha256_hex(line), len(line),
+                           error=f"JSON record {TOO_DEEP}")
+    except Exception as exc:  # noqa: BLE001 - bad JSON, 5,000-digit numbers
         return RawDocument(line_uri, "record", line, sha256_hex(line), len(line),
                            error=f"line {n} is not valid JSON: {_one_line(exc)}")
     return _record(line_uri, obj, line)
@@ -518,6 +523,9 @@ def _jsonl_record(uri: str, n: int, line: bytes) -> RawDocument:
 def _json_records(uri: str, raw: bytes) -> Iterator[RawDocument]:
     try:
         obj = loads_strict(raw)
+    except RecursionError:  # one item nested past what json.loads reads: the others are read one by one
+        yield from _json_items_of(uri, raw)
+        return
     except Exception as exc:  # noqa: BLE001 - as in _jsonl_record
         yield RawDocument(uri, "record", raw, sha256_hex(raw), len(raw), error=f"not valid JSON: {_one_line(exc)}")
         return
@@ -534,7 +542,49 @@ def _json_records(uri: str, raw: bytes) -> Iterator[RawDocument]:
         yield _record(uri, obj, raw)
 
 
-MAX_JSON_DEPTH = 1000  # nesting within one item of a streamed .json file (json.loads stops near here too)
+# Nesting within one record (a JSON Lines line, an item of a .json array). Deeper records are quarantined:
+# the cleaning processes pickle each record's fields back to the writer, and Python's pickle, like its
+# json module, recurses once or twice per level up to a limit of 1,000 frames in all.
+MAX_JSON_DEPTH = 100
+TOO_DEEP = f"nested deeper than {MAX_JSON_DEPTH:,} levels"
+
+
+def _nested_too_deep(obj: object) -> bool:
+    """Whether `obj` nests lists and objects deeper than MAX_JSON_DEPTH (`obj` itself is level 1)."""
+    todo = [(obj, 1)]
+    while todo:
+        value, depth = todo.pop()
+        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+        if children and depth > MAX_JSON_DEPTH:
+            return True
+        todo.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
+
+
+def _json_items_of(uri: str, raw: bytes) -> Iterator[RawDocument]:
+    """The records of a .json file read whole whose nesting is past what json.loads reads: its items one
+    at a time, as a streamed file's (`_json_items`), so one such item does not cost the others. The
+    pure-Python event parser: ijson's C one crashes on a number of 4,301+ digits, which json.loads never
+    reached here."""
+    import ijson
+
+    n = 0
+    try:
+        events = ijson.get_backend("python").basic_parse(io.BytesIO(raw.removeprefix(codecs.BOM_UTF8)),
+                                                         use_float=False)
+        if next(events, (None, None))[0] != "start_array":
+            yield RawDocument(uri, "record", raw, sha256_hex(raw), len(raw), error=f"JSON value {TOO_DEEP}")
+            return
+        for item, why in _json_items(events, len(raw)):
+            yield _json_item(f"{uri}#{n}", n, item, why, len(raw))
+            n += 1
+    except (ijson.JSONError, ValueError, ArithmeticError) as exc:  # as a streamed file's (`_broken_json`)
+        detail = "a number out of range" if isinstance(exc, ArithmeticError) else _one_line(exc)
+        if not n:
+            yield RawDocument(uri, "record", raw, sha256_hex(raw), len(raw), error=f"not valid JSON: {detail}")
+        else:
+            error = f"not valid JSON after item {n - 1}: {detail}"
+            yield RawDocument(f"{uri}#{n}", "record", None, sha256_hex(f"{uri}\0{error}"), 0, error=error)
 
 
 def _json_array_file(path: Path, uri: str, compressed: bool, max_bytes: int,

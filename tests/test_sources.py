@@ -187,7 +187,29 @@ def test_a_streamed_json_array_nested_deep_costs_no_memory(tmp_path: Path):
     proc = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=120,
                           cwd=Path(__file__).resolve().parent.parent)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert proc.stdout.strip() == "['item 0 nested deeper than 1,000 levels', None]"
+    assert proc.stdout.strip() == "['item 0 nested deeper than 100 levels', None]"
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".json"])
+def test_a_record_nested_too_deep_is_quarantined_and_the_others_read(tmp_path: Path, suffix: str):
+    """A record whose extra field nested 500 deep was read, then crashed the cleaning process that
+    pickled it back (exit code 1, a traceback on the terminal, and the next record lost with it); one
+    nested past what json.loads reads cost a small .json file all its records."""
+    good = {"url": "https://e.org/a", "title": "Ferry terminal", "text": "Words."}
+    deep = {**good, "meta": json.loads("[" * 101 + "]" * 101)}
+    kept = {**good, "meta": json.loads("[" * 99 + "]" * 99)}  # the record is level 1, its list level 2
+    records = [good, deep, {**good, "meta": "[" * 5000 + "]" * 5000}, kept]
+    texts = [json.dumps(r) for r in records]
+    texts[2] = texts[2].replace('"' + "[" * 5000 + "]" * 5000 + '"', "[" * 5000 + "]" * 5000)  # as JSON, not a string
+    path = tmp_path / f"export{suffix}"
+    path.write_text("\n".join(texts) + "\n" if suffix == ".jsonl" else "[" + ", ".join(texts) + "]")
+    docs = list(read_path(path))
+    too_deep = "nested deeper than 100 levels"
+    if suffix == ".jsonl":
+        assert [d.error for d in docs] == [None, f"JSON record {too_deep}", f"JSON record {too_deep}", None]
+    else:
+        assert [d.error for d in docs] == [None, f"item 1 {too_deep}", f"item 2 {too_deep}", None]
+    assert json.loads(docs[3].raw)["meta"] == kept["meta"]
 
 
 def test_a_streamed_json_file_that_breaks_keeps_the_items_before_it(tmp_path: Path):
