@@ -90,7 +90,12 @@ def _serve(conn: Channel | Connection, fn: Callable[[Any], Any], warmup: Callabl
                 out = ("ok", fn(item))
             except Exception as exc:  # noqa: BLE001 - reported per document, never fatal
                 out = ("error", f"{type(exc).__name__}: {exc}"[:500])
-            conn.send(out)
+            try:
+                conn.send(out)  # pickled whole before a byte is written
+            except OSError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a result that does not pickle (nested past the limit)
+                conn.send(("error", f"its result cannot be returned: {type(exc).__name__}: {exc}"[:500]))
 
 
 def _describe_exit(exitcode: int | None) -> str:

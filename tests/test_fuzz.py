@@ -40,6 +40,25 @@ def test_time_limit_quarantines_only_the_slow_document_and_the_batch_carries_on(
     assert run_guarded([11, 12], _slow_or_bad, _failed, limit=1) == [110, 120]
 
 
+def _nested(depth: int) -> list:
+    out: list = []
+    for _ in range(depth):
+        out = [out]
+    return out
+
+
+def _unpicklable_at_six(x: int) -> object:
+    return _nested(5000) if x == 6 else x * 10
+
+
+def test_a_result_that_cannot_be_returned_is_quarantined_and_the_helper_goes_on():
+    """A result nested past pickle's recursion limit crashed the cleaning process that sent it back
+    (exit code 1, a traceback on the terminal), and the next document was lost with it."""
+    out = run_guarded([5, 6, 7], _unpicklable_at_six, _failed, limit=30)
+    assert out == [50, "6: its result cannot be returned: RecursionError: maximum recursion depth exceeded "
+                       "while pickling an object", 70]
+
+
 def _parent_pid(_: int) -> int:
     return os.getppid()
 
