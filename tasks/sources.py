@@ -551,12 +551,12 @@ TOO_DEEP = f"nested deeper than {MAX_JSON_DEPTH:,} levels"
 
 def _nested_too_deep(obj: object) -> bool:
     """Whether `obj` nests lists and objects deeper than MAX_JSON_DEPTH (`obj` itself is level 1)."""
-    todo = [(obj, 1)]
+    todo = [(obj, 1)]  # containers only
     while todo:
         value, depth = todo.pop()
-        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
-        if children and depth > MAX_JSON_DEPTH:
+        if depth > MAX_JSON_DEPTH:
             return True
+        children = value.values() if isinstance(value, dict) else value
         todo.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
     return False
 
