@@ -23,7 +23,7 @@ from newsflow.urls import BadURL, check_url
 from tasks import load as L
 from tasks.discover import harvest_source, join_link
 from tasks.fetch import FetchPolicy
-from tasks.sources import loads_strict, read_path
+from tasks.sources import MAX_JSON_DEPTH, loads_strict, read_path
 from warehouse_helpers import load_docs
 from webserver import LocalServer
 
@@ -218,12 +218,18 @@ def test_every_generated_record_is_loaded_or_quarantined_with_a_reason(tmp_path_
 
 
 def _json_can_hold(text: str) -> bool:
-    """Whether `text` is JSON that can be read and written again (no NaN, no overflow, not too deep)."""
+    """Whether `text` is JSON that can be read and written again (no NaN, no overflow) and that a record
+    can carry: the record is one level, so the value may nest MAX_JSON_DEPTH - 1 levels."""
     try:
-        json.dumps(loads_strict(text))
+        value = loads_strict(text)
+        json.dumps(value)
     except (ValueError, RecursionError):
         return False
-    return True
+    depth, level = 0, [value]  # the value's levels of lists and objects, counted a level at a time
+    while level := [v for v in level if isinstance(v, (list, dict))]:
+        depth += 1
+        level = [c for v in level for c in (v.values() if isinstance(v, dict) else v)]
+    return 1 + depth <= MAX_JSON_DEPTH
 
 
 # --- the whole flow, once, over generated input ------------------------------------------------------
