@@ -484,7 +484,8 @@ def _links(s: RunSummary) -> list[str]:
 def _table(title: str, header: tuple[str, ...], rows: list[tuple]) -> list[str]:
     if not rows:
         return []
-    cells = lambda row: "| " + " | ".join(str(c).replace("|", "/") for c in row) + " |"  # noqa: E731
+    # One line a cell: a reason may hold a newline (an exception's message), which would end the row.
+    cells = lambda row: "| " + " | ".join(" ".join(str(c).split()).replace("|", "/") for c in row) + " |"  # noqa: E731
     numeric = ("passed", "failed", "seconds", "URLs", "fetched", "mean seconds", "slowest seconds", "count")
     align = "|" + "".join("---:|" if h in numeric else "---|" for h in header)
     return ["", f"## {title}", "", cells(header), align, *map(cells, rows)]

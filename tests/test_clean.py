@@ -583,7 +583,8 @@ def test_a_page_too_large_for_the_cascade_keeps_the_fast_text() -> None:
     of 10,000 rows took ~40 s, past the document time limit, and the page was lost."""
     from tasks.extract import CASCADE_MAX_BLOCKS
 
-    rows = "".join(f"<tr><td>Ward {i}</td><td>{i * 7 % 1000} votes</td></tr>" for i in range(CASCADE_MAX_BLOCKS // 3 + 1))
+    rows = "".join(f"<tr><td>Ward {i}</td><td>{i * 7 % 1000} votes</td></tr>"
+                   for i in range(CASCADE_MAX_BLOCKS // 3 + 1))
     page = (f"<html><head><title>Ferry terminal opens</title></head><body><article><h1>Ferry terminal opens</h1>"
             f"<p>{_FERRY}</p></article><table>{rows}</table></body></html>").encode()
     meta = extract_html(page, None)
@@ -598,7 +599,8 @@ def _nested_page(depth: int, article_first: bool, encoding: str = "utf-8") -> by
     deep = "<div>Comment." * depth
     article = f"<article><h1>Ferry terminal opens</h1><p>{_FERRY}</p></article>"
     parts = (article, deep) if article_first else (deep, article)
-    return f"<html><head><title>Ferry terminal opens</title></head><body>{''.join(parts)}</body></html>".encode(encoding)
+    page = f"<html><head><title>Ferry terminal opens</title></head><body>{''.join(parts)}</body></html>"
+    return page.encode(encoding)
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])  # UTF-8 bytes, and text the parser reads decoded

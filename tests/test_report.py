@@ -96,6 +96,16 @@ def test_data_docs_link_names_docs_being_built_before_their_index_exists(tmp_pat
     assert R.data_docs_link(db, out) == {"Data Docs (validation)": "data_docs/index.html"}
 
 
+def test_summary_artifact_keeps_each_quarantined_document_on_one_table_row():
+    """A reason with a newline in it (an exception's message) ended its row: the rest of the reason,
+    and the rows after it, fell out of the artifact's table."""
+    s = RunSummary(run_id="r", db="/w/news.duckdb",
+                   quarantine=[("file:///w/a.json", ["Error: first line\nsecond | line"]),
+                               ("file:///w/b.txt", ["empty file"])])
+    rows = [line for line in summary_markdown(s).splitlines() if line.startswith("| `file:")]
+    assert rows == ["| `file:///w/a.json` | Error: first line second / line |", "| `file:///w/b.txt` | empty file |"]
+
+
 def test_summary_artifact_links_the_report_and_data_docs_over_http_when_served():
     s = RunSummary(run_id="r", db="/w/news.duckdb", data_docs="file:///w/data_docs/index.html",
                    report="file:///w/report.html", report_refreshed=True)
