@@ -18,6 +18,7 @@ from urllib.parse import urljoin, urlsplit
 
 import htmldate
 import trafilatura
+from justext.core import PARAGRAPH_TAGS
 from lxml import etree, html
 from trafilatura.utils import decode_file
 
@@ -48,11 +49,9 @@ FAST_LINE_MAX_CHARS = 2000
 # jusText, the cascade's last fallback, looks for each short paragraph's nearest long neighbour one
 # paragraph at a time, so its time grows with the square of a run of short ones: ~7 s for a table of
 # 3,000 rows, ~40 s for 10,000 (past the document time limit: the page was lost). A page with more
-# elements that start a paragraph for jusText (`CASCADE_BLOCK_TAGS`) than `CASCADE_MAX_BLOCKS` keeps the
-# fast pass's text; the WCXB dev pages have at most 2,706.
-CASCADE_BLOCK_TAGS = ("body", "blockquote", "caption", "center", "col", "colgroup", "dd", "div", "dl", "dt",
-                      "fieldset", "form", "legend", "optgroup", "option", "p", "pre", "table", "td", "textarea",
-                      "tfoot", "th", "thead", "tr", "ul", "li", "h1", "h2", "h3", "h4", "h5", "h6", "br")
+# elements that start a paragraph for jusText (`CASCADE_BLOCK_TAGS`: its own list, and <br>) than
+# `CASCADE_MAX_BLOCKS` keeps the fast pass's text; the WCXB dev pages have at most 2,706.
+CASCADE_BLOCK_TAGS = (*sorted(PARAGRAPH_TAGS), "br")
 CASCADE_MAX_BLOCKS = 5_000
 
 # Elements trafilatura removes with their content before it extracts (`trafilatura.settings.

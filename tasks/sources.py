@@ -332,27 +332,28 @@ def _json_type(value: object) -> str:
     return names.get(type(value), type(value).__name__)
 
 
+def _bad_record(uri: str, raw: bytes, error: str) -> RawDocument:
+    """A record that cannot be read, identified by its bytes, with the reason."""
+    return RawDocument(uri, "record", raw, sha256_hex(raw), len(raw), error=error)
+
+
 def _record(uri: str, obj: object, raw: bytes) -> RawDocument:
     if not isinstance(obj, dict):
-        return RawDocument(uri, "record", raw, sha256_hex(raw), len(raw),
-                           error=f"JSON value is a {type(obj).__name__}, not an object with url/title/text")
+        return _bad_record(uri, raw, f"JSON value is a {type(obj).__name__}, not an object with url/title/text")
     if _nested_too_deep(obj):
-        return RawDocument(uri, "record", raw, sha256_hex(raw), len(raw), error=f"JSON record {TOO_DEEP}")
+        return _bad_record(uri, raw, f"JSON record {TOO_DEEP}")
     wrong = [f"'{k}' is {_json_type(obj[k])}" for k in RECORD_TEXT_FIELDS
              if obj.get(k) is not None and not isinstance(obj[k], str)]
     if wrong:
-        return RawDocument(uri, "record", raw, sha256_hex(raw), len(raw),
-                           error=f"JSON record field {', '.join(wrong)}; these fields must be strings")
+        return _bad_record(uri, raw, f"JSON record field {', '.join(wrong)}; these fields must be strings")
     long = [f"'{k}' has {len(obj[k]):,} characters (at most {most:,})" for k, most in RECORD_MAX_CHARS
             if len(obj.get(k) or "") > most]
     if long:
-        return RawDocument(uri, "record", raw, sha256_hex(raw), len(raw),
-                           error=f"JSON record field {', '.join(long)}: check the export's field mapping")
+        return _bad_record(uri, raw, f"JSON record field {', '.join(long)}: check the export's field mapping")
     try:
         data = json.dumps(obj, ensure_ascii=False, sort_keys=True).encode("utf-8")
     except Exception as exc:  # noqa: BLE001 - e.g. a lone surrogate such as "\ud800", deep nesting
-        return RawDocument(uri, "record", raw, sha256_hex(raw), len(raw),
-                           error=f"JSON record cannot be stored as UTF-8 text: {type(exc).__name__}: {exc}"[:300])
+        return _bad_record(uri, raw, f"JSON record cannot be stored as UTF-8 text: {type(exc).__name__}: {exc}"[:300])
     return RawDocument(uri, "record", data, sha256_hex(data), len(data))
 
 
@@ -512,11 +513,9 @@ def _jsonl_record(uri: str, n: int, line: bytes) -> RawDocument:
     try:
         obj = loads_strict(line)
     except RecursionError:  # [[[[... past what json.loads reads: past MAX_JSON_DEPTH too
-        return RawDocument(line_uri, "record", line, sha256_hex(line), len(line),
-                           error=f"JSON record {TOO_DEEP}")
+        return _bad_record(line_uri, line, f"JSON record {TOO_DEEP}")
     except Exception as exc:  # noqa: BLE001 - bad JSON, 5,000-digit numbers
-        return RawDocument(line_uri, "record", line, sha256_hex(line), len(line),
-                           error=f"line {n} is not valid JSON: {_one_line(exc)}")
+        return _bad_record(line_uri, line, f"line {n} is not valid JSON: {_one_line(exc)}")
     return _record(line_uri, obj, line)
 
 
@@ -527,7 +526,7 @@ def _json_records(uri: str, raw: bytes) -> Iterator[RawDocument]:
         yield from _json_items_of(uri, raw)
         return
     except Exception as exc:  # noqa: BLE001 - as in _jsonl_record
-        yield RawDocument(uri, "record", raw, sha256_hex(raw), len(raw), error=f"not valid JSON: {_one_line(exc)}")
+        yield _bad_record(uri, raw, f"not valid JSON: {_one_line(exc)}")
         return
     if isinstance(obj, list):
         for i, item in enumerate(obj):
@@ -573,18 +572,14 @@ def _json_items_of(uri: str, raw: bytes) -> Iterator[RawDocument]:
         events = ijson.get_backend("python").basic_parse(io.BytesIO(raw.removeprefix(codecs.BOM_UTF8)),
                                                          use_float=False)
         if next(events, (None, None))[0] != "start_array":
-            yield RawDocument(uri, "record", raw, sha256_hex(raw), len(raw), error=f"JSON value {TOO_DEEP}")
+            yield _bad_record(uri, raw, f"JSON value {TOO_DEEP}")
             return
         for item, why in _json_items(events, len(raw)):
             yield _json_item(f"{uri}#{n}", n, item, why, len(raw))
             n += 1
     except (ijson.JSONError, ValueError, ArithmeticError) as exc:  # as a streamed file's (`_broken_json`)
-        detail = "a number out of range" if isinstance(exc, ArithmeticError) else _one_line(exc)
-        if not n:
-            yield RawDocument(uri, "record", raw, sha256_hex(raw), len(raw), error=f"not valid JSON: {detail}")
-        else:
-            error = f"not valid JSON after item {n - 1}: {detail}"
-            yield RawDocument(f"{uri}#{n}", "record", None, sha256_hex(f"{uri}\0{error}"), 0, error=error)
+        yield (_after_items(uri, n, f"not valid JSON after item {n - 1}: {_json_detail(exc)}") if n else
+               _bad_record(uri, raw, f"not valid JSON: {_json_detail(exc)}"))
 
 
 def _json_array_file(path: Path, uri: str, compressed: bool, max_bytes: int,
@@ -756,19 +751,22 @@ def _broken_json(path: Path, uri: str, after: int, exc: BaseException, compresse
     any, when it stands for the whole file and is identified by the file's bytes."""
     gz = compressed and isinstance(exc, (EOFError, zlib.error, gzip.BadGzipFile))
     what = "not a readable gzip file" if gz else "cannot read file" if isinstance(exc, OSError) else "not valid JSON"
-    if isinstance(exc, OSError) and exc.strerror:
-        detail = exc.strerror
-    elif isinstance(exc, ArithmeticError):
-        detail = "a number out of range"
-    else:
-        detail = _one_line(exc)
+    detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else _json_detail(exc)
     if not after:
         try:
             digest, size = _hash_file(path)
         except OSError:
             digest, size = sha256_hex(uri), 0
         return RawDocument(uri, "json", None, digest, size, error=f"{what}: {detail}")
-    error = f"{what} after item {after - 1}: {detail}"
+    return _after_items(uri, after, f"{what} after item {after - 1}: {detail}")
+
+
+def _json_detail(exc: BaseException) -> str:
+    return "a number out of range" if isinstance(exc, ArithmeticError) else _one_line(exc)
+
+
+def _after_items(uri: str, after: int, error: str) -> RawDocument:
+    """The error document of a .json file whose reading failed after `after` items (`uri#after`)."""
     return RawDocument(f"{uri}#{after}", "record", None, sha256_hex(f"{uri}\0{error}"), 0, error=error)
 
 

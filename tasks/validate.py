@@ -125,8 +125,8 @@ def validate_articles(articles: list[Article], now: datetime | None = None, run_
         name = describe(res.expectation_config)
         if res.exception_info and res.exception_info.get("raised_exception"):
             raise RuntimeError(f"expectation {name} could not run: {res.exception_info.get('exception_message')}")
-        bad_rows = {int(row) for item in (res.result.get("unexpected_index_list") or [])
-                    for row in (item["row"] if isinstance(item["row"], list) else [item["row"]])}
+        # without the values, GX lists the failed rows together: [{"row": [3, 7]}]
+        bad_rows = {int(row) for item in (res.result.get("unexpected_index_list") or []) for row in item["row"]}
         column = res.expectation_config.kwargs.get("column", "")
         for row in bad_rows:
             failures.setdefault(row, []).append(f"failed {name}: {_detail(articles[row], column, name)}")
