@@ -82,6 +82,23 @@ DaskAddressOption = Annotated[Optional[str], typer.Option(
     help="Address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786 (with --task-runner dask).")]
 
 
+
+def _since(value: str) -> datetime:
+    """An ISO 8601 date or time (2026-11-01, 2026-11-01T06:00, 2026-11-01 06:00+02:00), in UTC unless it
+    carries an offset. A bare number is refused: read as a Unix timestamp, `--since 2026` (the year)
+    would mean 1970 and quietly select everything."""
+    try:
+        when = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date or time; write it as 2026-11-01 or 2026-11-01T06:00 "
+                                 "(UTC unless it has an offset such as +02:00).") from None
+    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+
+
+def since_option(help_text: str):
+    return Annotated[Optional[datetime], typer.Option(parser=_since, metavar="DATE", show_default=False,
+                                                      help=help_text)]
+
 def _task_runner(kind: Runner, workers: int | None, dask_address: str | None):
     from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
 
@@ -605,9 +622,8 @@ def maintain(
 @app.command()
 def report(
     db: DbOption = None,
-    since: Annotated[Optional[datetime], typer.Option(help="Only articles seen, runs started and documents "
-                                                      "quarantined at or after this time (e.g. 2026-11-01; UTC "
-                                                      "unless it has an offset).")] = None,
+    since: since_option("Only articles seen, runs started and documents quarantined at or after this time "
+                        "(e.g. 2026-11-01 or 2026-11-01T06:00; UTC unless it has an offset).") = None,
     out_file: Annotated[Optional[Path], typer.Option("--out", "-o", help="Where to write the page. Default: "
                                                 "report.html beside the warehouse file (<name>.report.html "
                                                 "for a file not named news.duckdb), what `newsflow serve` "
@@ -619,8 +635,6 @@ def report(
 
     path = _settings(db=db).db_path
     _analyst_connection(path).close()  # exit 2 unless a warehouse is there; write_report opens its own
-    if since is not None and since.tzinfo is None:
-        since = since.replace(tzinfo=timezone.utc)
     target = (out_file or report_path(path)).expanduser().resolve()
     with _writing(target, "--out"):
         written = write_report(path, target, since, links=data_docs_link(path, target))
@@ -663,16 +677,14 @@ def sql(
 @app.command()
 def reclean(
     db: DbOption = None,
-    since: Annotated[Optional[datetime], typer.Option(help="Only documents received at or after this time "
-                                                      "(e.g. 2026-11-01 or 2026-11-01T12:00:00).")] = None,
+    since: since_option("Only documents received at or after this time (e.g. 2026-11-01 or "
+                        "2026-11-01T12:00:00; UTC unless it has an offset).") = None,
     batch_size: Annotated[Optional[int], typer.Option(help="Documents per batch. Default: $NEWSFLOW_BATCH_SIZE "
                                                       "or 400.", show_default=False)] = None,
     warehouse: WarehouseOption = None,
 ) -> None:
     """Clean and validate the stored raw documents again with the current rules (no refetch), load the
     changes idempotently, record the cleaner version on each article, then publish the analyst copy."""
-    if since is not None and since.tzinfo is None:
-        since = since.replace(tzinfo=timezone.utc)
     settings = _settings(db=db, batch_size=batch_size, warehouse=warehouse)
     if not settings.lake and not (settings.db_path.exists() or work_db_path(settings.db_path).exists()):
         # a mistyped --db would otherwise get a new, empty warehouse and a report of nothing

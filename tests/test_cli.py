@@ -3,6 +3,7 @@ import os
 import shutil
 import subprocess
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -188,6 +189,22 @@ def test_reclean_of_a_missing_warehouse_file_says_so_and_creates_nothing(tmp_pat
     assert proc.returncode == 2 and f"no warehouse at {missing}" in out and "newsflow ingest" in out
     assert "Flow run" not in out and list(tmp_path.iterdir()) == []
 
+
+
+def test_since_takes_a_date_or_time_and_refuses_a_bare_number(tmp_path: Path):
+    """--since is an ISO date or time, UTC unless it has an offset. A bare number was read as a Unix
+    timestamp: `--since 2026` (meaning the year) selected everything since 1970 without a word."""
+    from newsflow.cli import _since
+
+    assert _since("2026-11-01") == datetime(2026, 11, 1, tzinfo=timezone.utc)
+    assert _since("2026-11-01T06:00+02:00") == datetime(2026, 11, 1, 4, tzinfo=timezone.utc)
+    for command in (["report", "--out", str(tmp_path / "r.html")], ["reclean"]):
+        for value in ("2026", "-1", "yesterday"):
+            proc = cli(*command, "--db", str(tmp_path / "news.duckdb"), "--since", value)
+            out = proc.stdout + proc.stderr
+            assert proc.returncode == 2, out
+            assert "Invalid value for '--since'" in out and "is not a date or time" in out, out
+    assert list(tmp_path.iterdir()) == []
 
 def test_analyst_commands_say_in_one_line_when_db_is_not_a_warehouse(tmp_path: Path):
     """runs, report, search, sql and schema read the analyst copy: a DuckDB file without newsflow's tables,
