@@ -309,8 +309,27 @@ def _gunzip(data: bytes, max_bytes: int) -> tuple[bytes | None, str | None]:
         with gzip.GzipFile(fileobj=io.BytesIO(data)) as fh:
             out = fh.read(max_bytes + 1)
     except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
-        return None, f"not a readable gzip file: {_one_line(exc)}"
+        return None, f"not a readable gzip file: {_one_line(exc)}{_gzip_hint(exc, data[:8])}"
     return out, None
+
+
+def _gzip_hint(exc: BaseException, head: bytes) -> str:
+    """What a gzip error means for the file (`head`: its first bytes) and what to do, after Python's words."""
+    if isinstance(exc, EOFError):
+        return "; the file is cut short: copy or download it again"
+    if not (isinstance(exc, gzip.BadGzipFile) and str(exc).startswith("Not a gzipped file")):
+        return "; the compressed data is damaged"
+    if head[:2] == b"\x1f\x8b":  # a whole gzip member, then bytes that start none
+        return "; bytes that are not gzip follow the compressed data (the file was appended to or damaged)"
+    return "; the file is not gzip-compressed: if it is plain text, remove .gz from its name"
+
+
+def _gzip_hint_of(path: Path, exc: BaseException) -> str:
+    try:
+        with path.open("rb") as fh:
+            return _gzip_hint(exc, fh.read(8))
+    except OSError:
+        return ""
 
 
 def _too_large_gzip(max_bytes: int) -> str:
@@ -401,7 +420,7 @@ def _broken_jsonl(path: Path, uri: str, after: int, exc: BaseException) -> RawDo
     if isinstance(exc, UnicodeDecodeError):
         what, detail = f"not valid {exc.encoding.upper()} text", exc.reason
     elif content:
-        what, detail = "not a readable gzip file", _one_line(exc)
+        what, detail = "not a readable gzip file", _one_line(exc) + _gzip_hint_of(path, exc)
     else:
         what, detail = "cannot read file", exc.strerror or _one_line(exc)
     if not after:
@@ -752,6 +771,8 @@ def _broken_json(path: Path, uri: str, after: int, exc: BaseException, compresse
     gz = compressed and isinstance(exc, (EOFError, zlib.error, gzip.BadGzipFile))
     what = "not a readable gzip file" if gz else "cannot read file" if isinstance(exc, OSError) else "not valid JSON"
     detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else _json_detail(exc)
+    if gz:
+        detail += _gzip_hint_of(path, exc)
     if not after:
         try:
             digest, size = _hash_file(path)

@@ -373,6 +373,31 @@ def test_gzip_bombs_and_broken_gzip_are_refused_with_reasons(tmp_path: Path):
     assert cut.raw is None and cut.error.startswith("not a readable gzip file: Compressed file ended")
 
 
+def test_a_gzip_error_says_what_is_wrong_with_the_file(tmp_path: Path):
+    """Python's words alone mislead: bytes appended after whole gzip data read as "Not a gzipped file".
+    Each reader (a file read whole, JSON Lines, a streamed .json) adds what the error means."""
+    import gzip
+
+    records = [{"url": f"https://e.com/{i}", "title": "T", "text": "story " * 50} for i in range(3)]
+    whole = {"page.html.gz": gzip.compress(b"<p>" + b"word " * 200 + b"</p>"),
+             "items.jsonl.gz": gzip.compress("\n".join(map(json.dumps, records)).encode()),
+             "items.json.gz": gzip.compress(json.dumps(records).encode())}
+    damaged = bytearray(whole["page.html.gz"])
+    damaged[-8] ^= 0xFF  # the CRC of the data
+    for name, data in whole.items():
+        for kind, broken, hint in (("appended", data + b"<html>", "bytes that are not gzip follow the compressed data"),
+                                   ("cut", data[:-12], "the file is cut short")):
+            (tmp_path / name).write_bytes(broken)
+            errors = [d.error for d in read_path(tmp_path / name) if d.error]
+            assert len(errors) == 1 and hint in errors[0], (name, kind, errors)
+    (tmp_path / "crc.html.gz").write_bytes(bytes(damaged))
+    (crc,) = read_path(tmp_path / "crc.html.gz")
+    assert crc.error.startswith("not a readable gzip file: CRC check failed") and "damaged" in crc.error
+    (tmp_path / "plain.html.gz").write_bytes(b"<html>not compressed at all</html>")
+    (plain,) = read_path(tmp_path / "plain.html.gz")
+    assert "the file is not gzip-compressed: if it is plain text, remove .gz from its name" in plain.error
+
+
 def test_a_folder_names_the_files_it_passes_over(tmp_path: Path):
     import gzip
 
