@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -429,13 +430,14 @@ def summary_markdown(s: RunSummary) -> str:
         lines += ["", "## Fetch", "", "| " + " | ".join(shown) + " |", "|" + "---:|" * len(shown),
                   "| " + " | ".join(str(v) for v in shown.values()) + " |"]
     lines += _fetch_tables(s)
-    lines += _table("Web archives", ("records", "count"), sorted(s.warc.items(), key=lambda kv: -kv[1]))
+    lines += _table("Web archives", ("records", "count"),
+                    [(_code(what), n) for what, n in sorted(s.warc.items(), key=lambda kv: -kv[1])])
     lines += _table("Validation", ("expectation", "passed", "failed"),
                     [(f"`{name}`", ok, bad) for name, (ok, bad) in s.expectations.items()])
-    lines += _table("Slowest documents", ("seconds", "source"), [(sec, f"`{src}`") for sec, src in s.slowest])
-    lines += _table("Skipped", ("item", "reason"), [(f"`{item}`", reason) for item, reason in s.skipped[:200]])
+    lines += _table("Slowest documents", ("seconds", "source"), [(sec, _code(src)) for sec, src in s.slowest])
+    lines += _table("Skipped", ("item", "reason"), [(_code(item), _code(why)) for item, why in s.skipped[:200]])
     lines += _table("Quarantined", ("source", "reasons"),
-                    [(f"`{src}`", "; ".join(r)) for src, r in s.quarantine[:200]])
+                    [(_code(src), _code("; ".join(r))) for src, r in s.quarantine[:200]])
     return "\n".join(lines)
 
 
@@ -443,12 +445,12 @@ def _fetch_tables(s: RunSummary, shown: int = 20) -> list[str]:
     """Per-host counts (the busiest hosts), the slowest hosts by mean response time, failures by reason."""
     hosts = sorted(s.fetch_hosts.items(), key=lambda kv: (-kv[1][0], kv[0]))
     lines = _table(f"Fetch by host ({len(hosts)} hosts)", ("host", "URLs", "fetched", "failed", "seconds"),
-                   [(f"`{h}`", int(n), int(ok), int(bad), round(sec, 2)) for h, (n, ok, bad, sec, _) in hosts[:shown]])
+                   [(_code(h), int(n), int(ok), int(bad), round(sec, 2)) for h, (n, ok, bad, sec, _) in hosts[:shown]])
     timed = [(sec / ok, slowest, h) for h, (_, ok, _, sec, slowest) in s.fetch_hosts.items() if ok]
     lines += _table("Slowest hosts", ("host", "mean seconds", "slowest seconds"),
-                    [(f"`{h}`", round(mean, 3), round(slow, 3)) for mean, slow, h in sorted(timed, reverse=True)[:10]])
+                    [(_code(h), round(mean, 3), round(slow, 3)) for mean, slow, h in sorted(timed, reverse=True)[:10]])
     lines += _table("Fetch failures by reason", ("reason", "URLs"),
-                    sorted(s.fetch_failures.items(), key=lambda kv: -kv[1])[:shown])
+                    [(_code(why), n) for why, n in sorted(s.fetch_failures.items(), key=lambda kv: -kv[1])[:shown]])
     return lines
 
 
@@ -479,6 +481,16 @@ def _links(s: RunSummary) -> list[str]:
     lines.append("Browsers do not open `file://` links from this page: paste the address into a new tab, or run "
                  "`newsflow serve`, whose runs link to these over HTTP.")
     return lines
+
+
+def _code(text: str) -> str:
+    """Text from the input (a source, a reason quoting a URL or a page) as a code span, shown as it is: no
+    link, image or HTML (the Prefect UI sanitises HTML but keeps images, which a hostile URL would have
+    every browser showing the run fetch). The fence is longer than any run of backticks inside, so a
+    backtick cannot close the span early and let what follows be read as markup (CommonMark)."""
+    fence = "`" * (max(map(len, re.findall("`+", text)), default=0) + 1)
+    pad = " " if text[:1] == "`" or text[-1:] == "`" else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def _table(title: str, header: tuple[str, ...], rows: list[tuple]) -> list[str]:

@@ -201,7 +201,7 @@ def test_the_run_artifact_shows_hosts_slowest_hosts_and_failures_by_reason():
     assert "## Fetch by host (2 hosts)" in md and "| `a.example` | 5 | 5 | 0 | 1.0 |" in md
     slowest = md.split("## Slowest hosts")[1]
     assert slowest.index("b.example") < slowest.index("a.example")  # 1.5 s per page against 0.2 s
-    assert "| HTTP 503 after 4 attempts | 2 |" in md
+    assert "| `HTTP 503 after 4 attempts` | 2 |" in md
 
 
 def test_an_opml_source_plans_its_file_beside_the_config(tmp_path):

@@ -20,6 +20,7 @@ import sys
 import termios
 import time
 from datetime import datetime, timezone
+from html import escape
 from pathlib import Path
 
 import duckdb
@@ -103,8 +104,28 @@ def test_summary_artifact_keeps_each_quarantined_document_on_one_table_row():
                    quarantine=[("file:///w/a.json", ["Error: first line\nsecond | line"]),
                                ("file:///w/b.txt", ["empty file"])])
     rows = [line for line in summary_markdown(s).splitlines() if line.startswith("| `file:")]
-    assert rows == ["| `file:///w/a.json` | Error: first line second / line |", "| `file:///w/b.txt` | empty file |"]
+    assert rows == ["| `file:///w/a.json` | `Error: first line second / line` |", "| `file:///w/b.txt` | `empty file` |"]
 
+
+
+def test_summary_artifact_shows_hostile_sources_and_reasons_as_text():
+    """Sources and reasons come from the input (a feed's links, a sitemap's URLs, an exception quoting a
+    page). Rendered as the Prefect UI renders the artifact (CommonMark tables, raw HTML allowed), none
+    becomes an image, a link or HTML: a backtick in a URL ended its code span and let what followed
+    through, and a reason's markup went through as it was."""
+    from markdown_it import MarkdownIt
+
+    image = '<img src="http://127.0.0.1:9/pixel">'
+    url = f"https://feed.example/a`{image}`"
+    reason = f"cannot fetch ![x](http://127.0.0.1:9/beacon) {image} <script>alert(1)</script> a\\b & c"
+    s = RunSummary(run_id="r", db="/w/news.duckdb", quarantine=[(url, [reason])], skipped=[(url, reason)],
+                   slowest=[(31.0, url)], fetch_hosts={f"`{url}": [1, 0, 1, 0.0, 0.0]},
+                   fetch_failures={reason: 1}, warc={reason: 1})
+    html = MarkdownIt("commonmark").enable("table").render(summary_markdown(s))
+    assert "<img" not in html and "<script" not in html and "<a " not in html, html
+    cells = html.split("<td>")[1:]
+    assert any(c.startswith(f"<code>{escape(url)}</code>") for c in cells), html
+    assert sum(c.startswith(f"<code>{escape(reason)}</code>") for c in cells) == 4, html  # each table's
 
 def test_summary_artifact_links_the_report_and_data_docs_over_http_when_served():
     s = RunSummary(run_id="r", db="/w/news.duckdb", data_docs="file:///w/data_docs/index.html",
