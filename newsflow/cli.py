@@ -17,6 +17,7 @@ from typing import Annotated, NoReturn, Optional
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from newsflow import fastexit
 from newsflow.settings import CORES, Settings, work_db_path
@@ -35,9 +36,16 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode="markdown",
 )
-# Full lines when piped (rich would wrap at 80 columns), so messages stay greppable in logs.
-console = Console(stderr=True, soft_wrap=True)
-out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
+# Full lines when piped (rich would wrap at 80 columns), so messages stay greppable in logs. No markup:
+# what is printed holds titles, URLs, paths and reasons from the input, where "[/b]" would be a closing
+# tag (an error) and "[link=...]" a link; styles are given as Text spans instead.
+console = Console(stderr=True, soft_wrap=True, markup=False)
+out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160, markup=False)
+
+
+def _error(message: str) -> None:
+    """One line on stderr: "error:" in red, then `message` as it is."""
+    console.print(Text.assemble(("error:", "red"), " ", message))
 
 DbOption = Annotated[  # text, not Path: a URL given by mistake reaches the settings' check whole
     Optional[str],
@@ -246,11 +254,11 @@ def ingest(
         plan = plan_run(settings, sources, source)
         files = discover(list(plan.paths)) if plan.paths else []
     except SourceError as exc:
-        console.print(f"[red]error:[/red] {exc}. Give a file, a folder, a quoted glob such as 'data/*.jsonl' "
+        _error(f"{exc}. Give a file, a folder, a quoted glob such as 'data/*.jsonl' "
                       "or an http(s) URL.")
         raise typer.Exit(2) from None
     except ConfigError as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        _error(f"{exc}")
         raise typer.Exit(2) from None
     _refuse_other_files(settings, "ingest")  # its tables: ~10 ms, while the server boots
     with _warehouse_turn(settings, "newsflow ingest"):
@@ -282,8 +290,8 @@ def _refuse_other_files(settings: Settings, command: str, open_file: bool = True
     try:
         (check_warehouse_file if open_file else check_duckdb_file)(settings.db_path)
     except NotAWarehouse as exc:
-        console.print(f"[red]error:[/red] {exc}; `newsflow {command}` would replace it with a warehouse: "
-                      "choose another --db, or move the file", highlight=False)
+        _error(f"{exc}; `newsflow {command}` would replace it with a warehouse: "
+                      "choose another --db, or move the file")
         raise typer.Exit(2) from None
 
 
@@ -294,7 +302,7 @@ def _settings(**flags) -> Settings:
     try:
         return resolve_settings(**flags)
     except ConfigError as exc:
-        console.print(f"[red]error:[/red] {exc}", highlight=False)
+        _error(f"{exc}")
         raise typer.Exit(2) from None
 
 
@@ -313,10 +321,10 @@ def _warehouse_turn(settings: Settings, command: str):
         with runlock.hold(settings.db_path, command, settings.warehouse_wait, say):
             yield
     except runlock.WarehouseBusy as exc:
-        console.print(f"[red]error:[/red] {exc}", highlight=False)
+        _error(f"{exc}")
         raise typer.Exit(3) from None
     except runlock.WarehouseUnwritable as exc:
-        console.print(f"[red]error:[/red] {exc}", highlight=False)
+        _error(f"{exc}")
         raise typer.Exit(2) from None
 
 
@@ -359,8 +367,8 @@ def _run_fault(command: str, settings: Settings):
         if debug:
             raise
         text = " ".join(str(exc).split())[:500] or type(exc).__name__
-        console.print(f"[red]error:[/red] the {command} run failed: {type(exc).__name__}: {text} "
-                      "(NEWSFLOW_DEBUG=1 shows the traceback)", highlight=False)
+        _error(f"the {command} run failed: {type(exc).__name__}: {text} "
+                      "(NEWSFLOW_DEBUG=1 shows the traceback)")
         raise typer.Exit(1) from None
 
 
@@ -385,13 +393,13 @@ def print_summary(s: dict) -> None:
         counts = sorted(s["warc"].items(), key=lambda kv: -kv[1])
         out.print("Web archives: " + ", ".join(f"{name} {n:,}" for name, n in counts), highlight=False)
     if s.get("skipped"):
-        out.print(f"[yellow]{len(s['skipped'])} skipped[/yellow] (not documents; nothing stored):")
+        out.print(Text.assemble((f"{len(s['skipped'])} skipped", "yellow"), " (not documents; nothing stored):"))
         for item, reason in s["skipped"][:20]:
             out.print(f"  {item}: {reason}", highlight=False)
         if len(s["skipped"]) > 20:
             out.print(f"  ... and {len(s['skipped']) - 20} more")
     if s["quarantine"]:
-        out.print(f"[yellow]{len(s['quarantine'])} quarantined[/yellow] (see the quarantine table):")
+        out.print(Text.assemble((f"{len(s['quarantine'])} quarantined", "yellow"), " (see the quarantine table):"))
         for source, reasons in s["quarantine"][:20]:
             out.print(f"  {source}: {'; '.join(reasons)}")
         if len(s["quarantine"]) > 20:
@@ -420,7 +428,7 @@ def extract(
         limits = resolve_settings().cleaning_limits
         files = discover(paths, skipped)
     except (SourceError, ConfigError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        _error(f"{exc}")
         raise typer.Exit(2) from None
     for item, reason in skipped:
         console.print(f"skipped {item}: {reason}", highlight=False)
@@ -471,7 +479,7 @@ def serve(
     try:
         cfg = load_config(config)
     except ConfigError as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        _error(f"{exc}")
         raise typer.Exit(2) from None
     settings = _settings(db=db, config=config)
     _refuse_other_files(settings, "serve")
@@ -479,7 +487,7 @@ def serve(
         serve_sources(cfg, db=str(settings.db_path), port=port, echo=console.print, report_port=report_port,
                       maintain_every=settings.lake_maintain_interval if settings.lake else None)
     except RuntimeError as exc:
-        console.print(f"[red]error:[/red] {exc}", highlight=False)
+        _error(f"{exc}")
         raise typer.Exit(1) from None
 
 
@@ -496,15 +504,14 @@ def search(
     from tasks.search import SearchUnavailable, search as run_search
 
     if not any(c.isalnum() for c in query):
-        console.print(f'[red]error:[/red] {query!r} holds no word to search for; give one or more, e.g. '
-                      'newsflow search "armored train"', highlight=False)
+        _error(f'{query!r} holds no word to search for; give one or more, e.g. newsflow search "armored train"')
         raise typer.Exit(2)
     settings = _settings(db=db, warehouse=warehouse)
     con = _search_connection(settings)
     try:
         hits = run_search(con, query, limit)
     except SearchUnavailable as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        _error(f"{exc}")
         raise typer.Exit(2) from None
     finally:
         con.close()
@@ -513,8 +520,8 @@ def search(
         return
     for rank, h in enumerate(hits, 1):
         when = h.seen_at.date().isoformat() if h.seen_at else "-"
-        out.print(f"[bold]{rank}. {h.title or '(untitled)'}[/bold]  [dim]{h.outlet} · {when} · "
-                  f"score {h.score:.3f}[/dim]", highlight=False)
+        out.print(Text.assemble((f"{rank}. {h.title or '(untitled)'}", "bold"), "  ",
+                                (f"{h.outlet} · {when} · score {h.score:.3f}", "dim")))
         out.print(f"   {h.snippet}", highlight=False)
 
 
@@ -529,14 +536,14 @@ def _search_connection(settings: Settings):
         try:
             return lake_search_index(str(settings.warehouse), path.with_name(f"{path.stem}.lake-search.duckdb"))
         except LakeUnavailable as exc:
-            console.print(f"[red]error:[/red] {exc}", highlight=False)
+            _error(f"{exc}")
             raise typer.Exit(2) from None
     return _analyst_connection(path)
 
 
 def _no_warehouse(path: Path | str) -> NoReturn:
     """Exit 2 saying there is no warehouse at `path` and what makes one."""
-    console.print(f"[red]error:[/red] no warehouse at {path}; run `newsflow ingest` first.")
+    _error(f"no warehouse at {path}; run `newsflow ingest` first.")
     raise typer.Exit(2)
 
 
@@ -552,10 +559,10 @@ def _analyst_connection(path: Path):
     try:
         return open_warehouse_file(path)
     except NotAWarehouse as exc:
-        console.print(f"[red]error:[/red] {exc}: give the --db of a newsflow warehouse (`newsflow ingest "
-                      "--db NEW_FILE` makes one)", highlight=False)
+        _error(f"{exc}: give the --db of a newsflow warehouse (`newsflow ingest "
+                      "--db NEW_FILE` makes one)")
     except duckdb.Error as exc:
-        console.print(f"[red]error:[/red] cannot open {path}: {' '.join(str(exc).split())}", highlight=False)
+        _error(f"cannot open {path}: {' '.join(str(exc).split())}")
     raise typer.Exit(2)
 
 
@@ -582,7 +589,7 @@ def runs(
         try:
             con = open_lake(str(settings.warehouse), read_only=True)
         except LakeUnavailable as exc:
-            console.print(f"[red]error:[/red] {exc}", highlight=False)
+            _error(f"{exc}")
             raise typer.Exit(2) from None
         columns = ("run", "status", "started", "new", "updated", "quarantined", "first snapshot", "last snapshot",
                    "commits")
@@ -608,7 +615,7 @@ def maintain(
     snapshot needs (`newsflow serve` runs it on a schedule)."""
     settings = _settings(warehouse=warehouse, lake_snapshot_retention=retention_hours)
     if not settings.lake:
-        console.print("[red]error:[/red] `newsflow maintain` looks after a lake: give --warehouse "
+        _error("`newsflow maintain` looks after a lake: give --warehouse "
                       "ducklake:postgres:... (a DuckDB file needs none: runs checkpoint it, and compact it "
                       "once half of it is free)")
         raise typer.Exit(2)
@@ -665,7 +672,7 @@ def sql(
     try:
         argv, env = shell_command(path, command)
     except ShellUnavailable as exc:
-        console.print(f"[red]error:[/red] {exc}", highlight=False)
+        _error(f"{exc}")
         raise typer.Exit(2) from None
     if command is None:
         console.print(greeting(path, extension_directory() is not None), highlight=False)
@@ -748,8 +755,8 @@ def _writing(target: Path, option: str):
         yield
     except OSError as exc:
         where = f" ({exc.filename})" if exc.filename and Path(exc.filename) in target.parents else ""
-        console.print(f"[red]error:[/red] cannot write {target}: {exc.strerror or exc}{where}; choose another "
-                      f"{option}", highlight=False)
+        _error(f"cannot write {target}: {exc.strerror or exc}{where}; choose another "
+                      f"{option}")
         raise typer.Exit(2) from None
 
 
@@ -786,7 +793,7 @@ def import_opml(
     try:
         feeds = parse_opml(opml.read_bytes())
     except (OSError, DiscoveryError) as exc:
-        console.print(f"[red]error:[/red] cannot read {opml}: {exc}", highlight=False)
+        _error(f"cannot read {opml}: {exc}")
         raise typer.Exit(2) from None
     lines = ["[[sources]]", f"name = {json.dumps(name)}", 'kind = "feed"']
     if interval:
@@ -821,7 +828,7 @@ def eval_(
     try:
         report = evaluate(dataset, system or DEFAULT_SYSTEMS, workers=workers, limit=limit)
     except (DatasetError, KeyError) as exc:
-        console.print(f"[red]error:[/red] {exc.args[0] if exc.args else exc}")
+        _error(f"{exc.args[0] if exc.args else exc}")
         raise typer.Exit(2) from None
     out.print(render_table(report))
     if note := in_sample_note(report):

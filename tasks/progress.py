@@ -40,7 +40,7 @@ class IngestProgress:
     def _start_bar(self) -> None:
         from rich.console import Console
 
-        console = Console(stderr=True)
+        console = Console(stderr=True, markup=False)  # as Prefect's handler: log lines hold URLs from the input
         if not console.is_terminal:
             return
         from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn

@@ -191,3 +191,25 @@ def test_search_for_no_word_says_what_to_give(query: str, tmp_path: Path):
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "holds no word to search for" in proc.stderr and "newsflow search" in proc.stderr
     assert not (tmp_path / "w.duckdb").exists()
+
+
+def test_search_prints_titles_and_snippets_as_they_are(tmp_path: Path):
+    """Titles and bodies come from pages. Printed as rich markup, "[/bold]" in a title was a closing tag
+    with none open (MarkupError: a traceback and no results) and "[link=...]" a terminal link."""
+    from tasks.models import RawDocument, sha256_hex
+    from warehouse_helpers import load_docs
+
+    title = "Markets [/bold] rally [link=http://127.0.0.1:9/]here[/link]"
+    page = (f"<html><head><title>{title}</title></head><body><article><h1>{title}</h1>"
+            + "".join(f"<p>Stocks rose sharply on day {i} as investors weighed new data on inflation, said "
+                      "analysts in London [/dim] [red]today[/red].</p>" for i in range(8))
+            + "</article></body></html>").encode()
+    db = tmp_path / "news.duckdb"
+    con = L.connect(db)
+    load_docs(con, [RawDocument("file:///d/markets.html", "html", page, sha256_hex(page), len(page))])
+    build_index(con)
+    con.close()
+    proc = subprocess.run([sys.executable, "-m", "newsflow.cli", "search", "stocks", "--db", str(db)],
+                          cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"1. {title}" in proc.stdout and "London [/dim] [red]today[/red]." in proc.stdout, proc.stdout
