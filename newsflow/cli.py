@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import gc
 import json
 import logging
@@ -366,10 +367,21 @@ def _run_fault(command: str, settings: Settings):
     except Exception as exc:  # noqa: BLE001 - the run's own boundary
         if debug:
             raise
-        text = " ".join(str(exc).split())[:500] or type(exc).__name__
-        _error(f"the {command} run failed: {type(exc).__name__}: {text} "
-                      "(NEWSFLOW_DEBUG=1 shows the traceback)")
+        # DuckDB's fatal errors end in a native stack trace: mangled symbols, for its developers
+        text = " ".join(str(exc).split("Stack Trace:")[0].split())[:500] or type(exc).__name__
+        _error(f"the {command} run failed: {type(exc).__name__}: {text}{_no_space_hint(exc, settings)} "
+               "(NEWSFLOW_DEBUG=1 shows the traceback)")
         raise typer.Exit(1) from None
+
+
+def _no_space_hint(exc: Exception, settings: Settings) -> str:
+    """Where to free space when the disk filled up (the archive's errors name no file), and that a rerun
+    is safe; "" for any other failure."""
+    if not (getattr(exc, "errno", None) == errno.ENOSPC or "No space left on device" in str(exc)):
+        return ""
+    where = settings.lake_data_path if settings.lake else settings.db_path.parent
+    return (f". Free space where the warehouse ({where}) and its raw store ({settings.archive_path}) live, "
+            f"then run it again: it completes what this run left undone")
 
 
 def print_summary(s: dict) -> None:

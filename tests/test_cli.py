@@ -6,6 +6,8 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -205,6 +207,35 @@ def test_since_takes_a_date_or_time_and_refuses_a_bare_number(tmp_path: Path):
             assert proc.returncode == 2, out
             assert "Invalid value for '--since'" in out and "is not a date or time" in out, out
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_run_that_fills_the_disk_says_where_to_free_space(tmp_path: Path, capsys):
+    """A full disk failed the run with "[Errno 28] No space left on device" and no file named (the raw
+    store's writes name none), and DuckDB's errors ended in its native stack trace. The line now says
+    where to free space and that a rerun completes the work."""
+    import duckdb
+    import typer
+
+    from newsflow.cli import _run_fault
+    from newsflow.config import resolve_settings
+
+    settings = resolve_settings(db=str(tmp_path / "news.duckdb"))
+    with pytest.raises(typer.Exit), _run_fault("ingest", settings):
+        with open("/dev/full", "wb") as fh:  # the kernel's own ENOSPC
+            fh.write(b"x")
+            fh.flush()
+    line = " ".join(capsys.readouterr().err.split())
+    assert line.startswith("error: the ingest run failed: OSError: [Errno 28] No space left on device. "
+                           f"Free space where the warehouse ({tmp_path}) and its raw store "
+                           f"({tmp_path / 'news.archive'}) live, then run it again"), line
+    with pytest.raises(typer.Exit), _run_fault("ingest", settings):
+        raise duckdb.FatalException('FATAL Error: Could not write file "x": No space left on device\n\n'
+                                    "Stack Trace:\n\n/lib/_duckdb.so(_ZN6duckdb9ExceptionC2E+0x3a) [0x7f]")
+    line = " ".join(capsys.readouterr().err.split())
+    assert 'Could not write file "x": No space left on device. Free space' in line and "_ZN6duckdb" not in line
+    with pytest.raises(typer.Exit), _run_fault("ingest", settings):
+        raise OSError(13, "Permission denied")
+    assert "Free space" not in capsys.readouterr().err
 
 def test_analyst_commands_say_in_one_line_when_db_is_not_a_warehouse(tmp_path: Path):
     """runs, report, search, sql and schema read the analyst copy: a DuckDB file without newsflow's tables,
