@@ -48,6 +48,7 @@ def _error(message: str) -> None:
     """One line on stderr: "error:" in red, then `message` as it is."""
     console.print(Text.assemble(("error:", "red"), " ", message))
 
+
 DbOption = Annotated[  # text, not Path: a URL given by mistake reaches the settings' check whole
     Optional[str],
     typer.Option("--db", metavar="PATH", show_default=False,
@@ -91,7 +92,6 @@ DaskAddressOption = Annotated[Optional[str], typer.Option(
     help="Address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786 (with --task-runner dask).")]
 
 
-
 def _since(value: str) -> datetime:
     """An ISO 8601 date or time (2026-11-01, 2026-11-01T06:00, 2026-11-01 06:00+02:00), in UTC unless it
     carries an offset. A bare number is refused: read as a Unix timestamp, `--since 2026` (the year)
@@ -107,6 +107,7 @@ def _since(value: str) -> datetime:
 def since_option(help_text: str):
     return Annotated[Optional[datetime], typer.Option(parser=_since, metavar="DATE", show_default=False,
                                                       help=help_text)]
+
 
 def _task_runner(kind: Runner, workers: int | None, dask_address: str | None):
     from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
@@ -256,10 +257,10 @@ def ingest(
         files = discover(list(plan.paths)) if plan.paths else []
     except SourceError as exc:
         _error(f"{exc}. Give a file, a folder, a quoted glob such as 'data/*.jsonl' "
-                      "or an http(s) URL.")
+               "or an http(s) URL.")
         raise typer.Exit(2) from None
     except ConfigError as exc:
-        _error(f"{exc}")
+        _error(str(exc))
         raise typer.Exit(2) from None
     _refuse_other_files(settings, "ingest")  # its tables: ~10 ms, while the server boots
     with _warehouse_turn(settings, "newsflow ingest"):
@@ -292,7 +293,7 @@ def _refuse_other_files(settings: Settings, command: str, open_file: bool = True
         (check_warehouse_file if open_file else check_duckdb_file)(settings.db_path)
     except NotAWarehouse as exc:
         _error(f"{exc}; `newsflow {command}` would replace it with a warehouse: "
-                      "choose another --db, or move the file")
+               "choose another --db, or move the file")
         raise typer.Exit(2) from None
 
 
@@ -303,7 +304,7 @@ def _settings(**flags) -> Settings:
     try:
         return resolve_settings(**flags)
     except ConfigError as exc:
-        _error(f"{exc}")
+        _error(str(exc))
         raise typer.Exit(2) from None
 
 
@@ -322,10 +323,10 @@ def _warehouse_turn(settings: Settings, command: str):
         with runlock.hold(settings.db_path, command, settings.warehouse_wait, say):
             yield
     except runlock.WarehouseBusy as exc:
-        _error(f"{exc}")
+        _error(str(exc))
         raise typer.Exit(3) from None
     except runlock.WarehouseUnwritable as exc:
-        _error(f"{exc}")
+        _error(str(exc))
         raise typer.Exit(2) from None
 
 
@@ -440,7 +441,7 @@ def extract(
         limits = resolve_settings().cleaning_limits
         files = discover(paths, skipped)
     except (SourceError, ConfigError) as exc:
-        _error(f"{exc}")
+        _error(str(exc))
         raise typer.Exit(2) from None
     for item, reason in skipped:
         console.print(f"skipped {item}: {reason}", highlight=False)
@@ -491,7 +492,7 @@ def serve(
     try:
         cfg = load_config(config)
     except ConfigError as exc:
-        _error(f"{exc}")
+        _error(str(exc))
         raise typer.Exit(2) from None
     settings = _settings(db=db, config=config)
     _refuse_other_files(settings, "serve")
@@ -499,7 +500,7 @@ def serve(
         serve_sources(cfg, db=str(settings.db_path), port=port, echo=console.print, report_port=report_port,
                       maintain_every=settings.lake_maintain_interval if settings.lake else None)
     except RuntimeError as exc:
-        _error(f"{exc}")
+        _error(str(exc))
         raise typer.Exit(1) from None
 
 
@@ -523,7 +524,7 @@ def search(
     try:
         hits = run_search(con, query, limit)
     except SearchUnavailable as exc:
-        _error(f"{exc}")
+        _error(str(exc))
         raise typer.Exit(2) from None
     finally:
         con.close()
@@ -548,7 +549,7 @@ def _search_connection(settings: Settings):
         try:
             return lake_search_index(str(settings.warehouse), path.with_name(f"{path.stem}.lake-search.duckdb"))
         except LakeUnavailable as exc:
-            _error(f"{exc}")
+            _error(str(exc))
             raise typer.Exit(2) from None
     return _analyst_connection(path)
 
@@ -572,7 +573,7 @@ def _analyst_connection(path: Path):
         return open_warehouse_file(path)
     except NotAWarehouse as exc:
         _error(f"{exc}: give the --db of a newsflow warehouse (`newsflow ingest "
-                      "--db NEW_FILE` makes one)")
+               "--db NEW_FILE` makes one)")
     except duckdb.Error as exc:
         _error(f"cannot open {path}: {' '.join(str(exc).split())}")
     raise typer.Exit(2)
@@ -601,7 +602,7 @@ def runs(
         try:
             con = open_lake(str(settings.warehouse), read_only=True)
         except LakeUnavailable as exc:
-            _error(f"{exc}")
+            _error(str(exc))
             raise typer.Exit(2) from None
         columns = ("run", "status", "started", "new", "updated", "quarantined", "first snapshot", "last snapshot",
                    "commits")
@@ -628,8 +629,8 @@ def maintain(
     settings = _settings(warehouse=warehouse, lake_snapshot_retention=retention_hours)
     if not settings.lake:
         _error("`newsflow maintain` looks after a lake: give --warehouse "
-                      "ducklake:postgres:... (a DuckDB file needs none: runs checkpoint it, and compact it "
-                      "once half of it is free)")
+               "ducklake:postgres:... (a DuckDB file needs none: runs checkpoint it, and compact it "
+               "once half of it is free)")
         raise typer.Exit(2)
     from flows.maintain import maintain as maintain_flow
 
@@ -684,7 +685,7 @@ def sql(
     try:
         argv, env = shell_command(path, command)
     except ShellUnavailable as exc:
-        _error(f"{exc}")
+        _error(str(exc))
         raise typer.Exit(2) from None
     if command is None:
         console.print(greeting(path, extension_directory() is not None), highlight=False)
@@ -768,7 +769,7 @@ def _writing(target: Path, option: str):
     except OSError as exc:
         where = f" ({exc.filename})" if exc.filename and Path(exc.filename) in target.parents else ""
         _error(f"cannot write {target}: {exc.strerror or exc}{where}; choose another "
-                      f"{option}")
+               f"{option}")
         raise typer.Exit(2) from None
 
 
