@@ -593,7 +593,7 @@ def runs(
     settings = _settings(db=db, warehouse=warehouse)
     if not settings.lake:
         con = _analyst_connection(settings.db_path)
-        columns = ("run", "status", "started", "seconds", "seen", "new", "updated", "unchanged", "quarantined")
+        columns = ("run", "status", "started (UTC)", "seconds", "seen", "new", "updated", "unchanged", "quarantined")
         rows = con.execute(statement("file_runs"), [limit]).fetchall()
         title = f"runs in {settings.db_path}"
     else:
@@ -604,7 +604,7 @@ def runs(
         except LakeUnavailable as exc:
             _error(str(exc))
             raise typer.Exit(2) from None
-        columns = ("run", "status", "started", "new", "updated", "quarantined", "first snapshot", "last snapshot",
+        columns = ("run", "status", "started (UTC)", "new", "updated", "quarantined", "first snapshot", "last snapshot",
                    "commits")
         rows = lake_runs(con, limit)
         title = f"runs in {settings.warehouse.split('password=')[0]}"
@@ -613,8 +613,17 @@ def runs(
     for col in columns:
         table.add_column(col)
     for row in rows:
-        table.add_row(*(str(v)[:19] if v is not None else "-" for v in row))
+        table.add_row(*(_cell(v) for v in row))
     out.print(table)
+
+
+def _cell(value) -> str:
+    """A `runs` value as shown: a time in UTC to the second, anything else whole (a run id to look up)."""
+    if value is None:
+        return "-"
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    return str(value)
 
 
 @app.command()

@@ -1,5 +1,6 @@
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -159,8 +160,9 @@ def test_runs_lists_a_warehouse_files_runs_newest_first(tmp_path: Path):
 
     db = tmp_path / "news.duckdb"
     con = connect(db)
-    start_run(con, "run-finished", None, "a", "9")
-    finish_run(con, "run-finished", "completed", 7, BatchCounts(new=5, updated=1, quarantined=1))
+    finished = "5b0b6a3e-8f1d-4c2a-9e7b-2d4f6a8c0e13"  # a flow run id, shown whole to be looked up
+    start_run(con, finished, None, "a", "9")
+    finish_run(con, finished, "completed", 7, BatchCounts(new=5, updated=1, quarantined=1))
     time.sleep(0.01)
     start_run(con, "run-killed", None, "b", "9")
     con.close()
@@ -169,8 +171,9 @@ def test_runs_lists_a_warehouse_files_runs_newest_first(tmp_path: Path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     rows = [line.split("│")[1:-1] for line in proc.stdout.splitlines() if line.startswith("│")]
     cells = [[c.strip() for c in row] for row in rows]
-    assert [c[:2] for c in cells] == [["run-killed", "running"], ["run-finished", "completed"]]
+    assert [c[:2] for c in cells] == [["run-killed", "running"], [finished, "completed"]]
     assert cells[1][4:] == ["7", "5", "1", "0", "1"] and cells[0][3] == "-"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", cells[1][2]), cells[1]
     negative = cli("runs", "--db", str(db), "--limit", "-1")
     assert negative.returncode == 2 and "greater than or equal to" in negative.stdout + negative.stderr
     missing = cli("runs", "--db", str(tmp_path / "none.duckdb"))
