@@ -808,8 +808,6 @@ def import_opml(
 ) -> None:
     """Print a newsflow.toml [[sources]] entry (kind "feed") listing every feed of an OPML file; add
     it to newsflow.toml. (A source of kind "opml" reads the file at each run instead.)"""
-    import json
-
     from tasks.discover import DiscoveryError, parse_opml
 
     try:
@@ -817,12 +815,18 @@ def import_opml(
     except (OSError, DiscoveryError) as exc:
         _error(f"cannot read {opml}: {exc}")
         raise typer.Exit(2) from None
-    lines = ["[[sources]]", f"name = {json.dumps(name)}", 'kind = "feed"']
+    lines = ["[[sources]]", f"name = {_toml_string(name)}", 'kind = "feed"']
     if interval:
-        lines.append(f"interval = {json.dumps(interval)}")
-    lines += ["locations = [", *(f"    {json.dumps(url)}," for url in feeds), "]"]
+        lines.append(f"interval = {_toml_string(interval)}")
+    lines += ["locations = [", *(f"    {_toml_string(url)}," for url in feeds), "]"]
     print("\n".join(lines))
     console.print(f"{len(feeds)} feed(s) from {opml}", highlight=False)
+
+
+def _toml_string(value: str) -> str:
+    """A TOML basic string. JSON's escapes are TOML's, but not its surrogate pairs (an emoji in a URL would
+    be "\\ud83d\\ude00", which TOML refuses): characters stay as they are, bar DEL, which TOML escapes."""
+    return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
 @app.command("eval")

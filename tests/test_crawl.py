@@ -180,15 +180,22 @@ def test_import_opml_prints_a_source_that_the_config_accepts(tmp_path):
 
     opml = ('<?xml version="1.0"?><opml version="1.0"><body><outline text="a">'
             '<outline xmlUrl="https://a.example/rss"/><outline xmlUrl="https://b.example/atom.xml"/>'
-            '</outline><outline xmlUrl="https://a.example/rss"/></body></opml>')
+            '</outline><outline xmlUrl="https://a.example/rss"/>'
+            # an emoji (JSON writes a surrogate pair, which TOML refuses), a quote and a bracket
+            '<outline xmlUrl="https://c.example/\U0001F600/&quot;]"/></body></opml>')
     (tmp_path / "feeds.opml").write_text(opml, encoding="utf-8")
     proc = subprocess.run([sys.executable, "-m", "newsflow.cli", "import-opml", str(tmp_path / "feeds.opml"),
                            "--name", "wire", "--interval", "1h"], cwd=REPO_ROOT, capture_output=True, text=True,
                           timeout=120)
     assert proc.returncode == 0, proc.stderr
     source = parse_config(tomllib.loads(proc.stdout)).source("wire")
-    assert source.kind == "feed" and source.locations == ["https://a.example/rss", "https://b.example/atom.xml"]
-    assert "2 feed(s)" in proc.stderr
+    assert source.kind == "feed" and source.locations == ["https://a.example/rss", "https://b.example/atom.xml",
+                                                          'https://c.example/\U0001F600/"]']
+    assert "3 feed(s)" in proc.stderr
+    from newsflow.cli import _toml_string
+
+    delete = "a\x7fb"  # DEL, which TOML must escape
+    assert tomllib.loads("x = " + _toml_string(delete))["x"] == delete
 
 
 def test_the_run_artifact_shows_hosts_slowest_hosts_and_failures_by_reason():
