@@ -18,6 +18,7 @@ import hashlib
 import json
 import re
 import time
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
@@ -192,11 +193,25 @@ def find_pages(dataset: str | Path, limit: int | None = None) -> list[Page]:
 
 
 def read_page(page: Page) -> tuple[bytes, dict[str, Any]]:
-    """The page's HTML bytes and its ground-truth record."""
-    raw = page.html_path.read_bytes()
-    if page.html_path.suffix == ".gz":
-        raw = gzip.decompress(raw)
-    record = json.loads(page.truth_path.read_text(encoding="utf-8"))
+    """The page's HTML bytes and its ground-truth record.
+
+    Raises:
+        DatasetError: a file that cannot be read, or a record that is not a JSON object whose
+            `ground_truth` is one; the message names the file.
+    """
+    path = page.html_path
+    try:
+        raw = path.read_bytes()
+        if path.suffix == ".gz":
+            raw = gzip.decompress(raw)
+        path = page.truth_path
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, EOFError, zlib.error, ValueError) as exc:  # ValueError: JSON, UTF-8
+        raise DatasetError(f"{path}: {' '.join(str(exc).split()) or type(exc).__name__}; fix or remove "
+                           "the page") from None
+    if not isinstance(record, dict) or not isinstance(record.get("ground_truth", {}), dict):
+        raise DatasetError(f"{path}: not a ground-truth record (a JSON object with an object "
+                           '"ground_truth"); fix or remove the page')
     return raw, record
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,27 @@ def test_snippets_match_on_word_boundaries() -> None:
 def test_dataset_layout_errors_are_clear(tmp_path: Path) -> None:
     with pytest.raises(DatasetError, match="html/ and ground-truth/"):
         evaluate(tmp_path)
+
+
+@pytest.mark.parametrize("truth, html_gz, broken, says", [
+    ("{not json", gzip.compress(b"<p>x</p>"), "ground-truth/0013.json", "Expecting property name"),
+    ("[1, 2]", gzip.compress(b"<p>x</p>"), "ground-truth/0013.json", "not a ground-truth record"),
+    ('{"ground_truth": "text"}', gzip.compress(b"<p>x</p>"), "ground-truth/0013.json", "not a ground-truth record"),
+    ('{"ground_truth": {"main_content": "x"}}', b"not gzip", "html/0013.html.gz", "Not a gzipped file"),
+])
+def test_a_broken_page_is_named_in_a_dataset_error(tmp_path: Path, truth: str, html_gz: bytes, broken: str,
+                                                   says: str) -> None:
+    """A ground-truth file that is not JSON (or not a record) ended the eval in a traceback."""
+    (tmp_path / "html").mkdir()
+    (tmp_path / "ground-truth").mkdir()
+    for i in range(20):  # past one chunk: the error crosses the process pool
+        (tmp_path / "ground-truth" / f"{i:04d}.json").write_text('{"ground_truth": {"main_content": "x y"}}')
+        (tmp_path / "html" / f"{i:04d}.html").write_bytes(b"<p>x y</p>")
+    (tmp_path / "ground-truth" / "0013.json").write_text(truth)
+    (tmp_path / "html" / "0013.html").unlink()
+    (tmp_path / "html" / "0013.html.gz").write_bytes(html_gz)
+    with pytest.raises(DatasetError, match=f"{tmp_path / broken}: .*{says}.*fix or remove the page"):
+        evaluate(tmp_path, ["newsflow"], workers=2)
 
 
 def test_subset_newsflow_beats_plain_trafilatura() -> None:
