@@ -141,12 +141,12 @@ class Source(BaseModel):
 class FetchSettings(BaseModel):
     """The [fetch] table: network manners and the SSRF switch."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     allow_private_networks: bool = False
     allowed_hosts: list[str] = Field(default_factory=list)
     user_agent: str = settings.USER_AGENT
-    min_host_interval: float = Field(settings.FETCH_MIN_HOST_INTERVAL, ge=0)
-    deadline: float = Field(settings.FETCH_DEADLINE, gt=0)
+    min_host_interval: float = Field(settings.FETCH_MIN_HOST_INTERVAL, ge=0, le=settings.DAY_S)
+    deadline: float = Field(settings.FETCH_DEADLINE, gt=0, le=settings.DAY_S)
     respect_robots: bool = True
 
 

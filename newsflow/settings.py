@@ -156,13 +156,17 @@ DOCUMENT_MEMORY_LIMIT_BYTES = 2 * 1024**3
 # DuckDB's own automatic checkpoint, inside a commit: a backstop above the writer's own
 # (Settings.warehouse_checkpoint_bytes, tasks.warehouse.Warehouse.checkpoint_when_due).
 WAREHOUSE_CHECKPOINT_THRESHOLD = "512MB"
+# The longest a duration setting may be: past it a wait or a deadline means nothing, and far past it
+# (1e300 s) the clocks it is added to overflow.
+DAY_S = 86_400.0
+YEAR_S = 366 * DAY_S
 
 
 class Settings(BaseSettings):
     """What an operator may set. Each field is also NEWSFLOW_<NAME> (e.g. NEWSFLOW_BATCH_SIZE=200) and
     a key of newsflow.toml's [settings] table; flags beat the environment, which beats the file."""
 
-    model_config = SettingsConfigDict(env_prefix="NEWSFLOW_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(env_prefix="NEWSFLOW_", extra="ignore", frozen=True, allow_inf_nan=False)
 
     db: Path = Field(DEFAULT_DB, description="The analyst warehouse file (--db); runs write <name>.work.duckdb "
                      "beside it.")
@@ -177,12 +181,12 @@ class Settings(BaseSettings):
                                     "record, JSON Lines line or item of a larger .json array bigger than this is "
                                     "quarantined unread (JSON Lines files and larger .json arrays are read a record "
                                     "at a time, so the limit holds for each record).")
-    document_time_limit: float = Field(DOCUMENT_TIME_LIMIT_S, gt=0, description="Seconds one document may take to clean "
-                                       "before it is quarantined as timed out.")
+    document_time_limit: float = Field(DOCUMENT_TIME_LIMIT_S, gt=0, le=DAY_S, description="Seconds one document "
+                                       "may take to clean before it is quarantined as timed out.")
     document_memory_limit: int = Field(DOCUMENT_MEMORY_LIMIT_BYTES, ge=0, description="Extra address space the cleaning "
                                        "process may use beyond its start size (0: no cap).")
-    warehouse_wait: float = Field(900.0, ge=0, description="Seconds a run waits for another run on the "
-                                  "same warehouse before it gives up, loading nothing.")
+    warehouse_wait: float = Field(900.0, ge=0, le=YEAR_S, description="Seconds a run waits for another run on "
+                                  "the same warehouse before it gives up, loading nothing.")
     warehouse_memory_limit: str = Field("256MB", pattern=r"^\d+(\.\d+)?\s*[KMGT]i?B$", description="DuckDB memory cap for the writer (its block "
                                         "cache would otherwise grow with the run).")
     warehouse_checkpoint_bytes: int = Field(128 * 1024**2, gt=0, description="The writer folds its WAL "
@@ -194,10 +198,11 @@ class Settings(BaseSettings):
     lake_data_path: str | None = Field(None, description="The lake's Parquet files: a folder every writer and "
                                        "analyst reaches (a shared mount), or s3://bucket/prefix/ (credentials "
                                        "from the environment). Required with a ducklake: warehouse.")
-    lake_snapshot_retention: float = Field(7 * 24.0, gt=0, description="Hours a lake snapshot stays queryable "
-                                           "(AT (VERSION => n)) before the maintain flow expires it.")
-    lake_maintain_interval: float = Field(3600.0, ge=0, description="Seconds between maintain runs served by "
-                                          "`newsflow serve` on a lake (0: not served).")
+    lake_snapshot_retention: float = Field(7 * 24.0, gt=0, le=100 * YEAR_S / 3600,  # a century, in hours
+                                           description="Hours a lake snapshot stays queryable (AT (VERSION => n)) "
+                                           "before the maintain flow expires it.")
+    lake_maintain_interval: float = Field(3600.0, ge=0, le=YEAR_S, description="Seconds between maintain runs "
+                                          "served by `newsflow serve` on a lake (0: not served).")
     archive_dir: Path | None = Field(None, description="The raw store: the folder of WARC files holding every "
                                      "document's bytes; default <db name>.archive/ beside the warehouse file.")
     archive_file_bytes: int = Field(ARCHIVE_FILE_BYTES, gt=0, description="A raw-store WARC file is closed and "
@@ -211,8 +216,8 @@ class Settings(BaseSettings):
     fetch_hosts_dir: Path | None = Field(None, description="Folder of the per-host politeness record that "
                                          "overlapping runs share (one file per host); default "
                                          "~/.cache/newsflow/hosts.")
-    fetch_retry_backoff: float = Field(FETCH_RETRY_BACKOFF, ge=0, description="Seconds before an item that "
-                                       "failed transiently (timeout, 429, 5xx) is tried again by a later run; "
+    fetch_retry_backoff: float = Field(FETCH_RETRY_BACKOFF, ge=0, le=DAY_S, description="Seconds before an item "
+                                       "that failed transiently (timeout, 429, 5xx) is tried again by a later run; "
                                        "doubles per failure, up to a day.")
     report_url: str | None = Field(None, pattern=r"^https?://[^\s/]+$", description="Where `newsflow serve` "
                                    "serves report.html and data_docs/ over HTTP (e.g. http://127.0.0.1:4201); "

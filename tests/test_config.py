@@ -81,6 +81,33 @@ def test_a_config_file_that_cannot_be_read_as_text_is_a_config_error(tmp_path, m
             resolve_settings()
 
 
+
+@pytest.mark.parametrize("name, value, says", [
+    ("DOCUMENT_TIME_LIMIT", "inf", "a finite number"),
+    ("DOCUMENT_TIME_LIMIT", "1e300", "less than or equal to 86400"),
+    ("WAREHOUSE_WAIT", "nan", "a finite number"),
+    ("FETCH_RETRY_BACKOFF", "1e999", "a finite number"),
+    ("LAKE_MAINTAIN_INTERVAL", "1e20", "less than or equal to 31622400"),  # a year
+    ("LAKE_SNAPSHOT_RETENTION", "1e20", "less than or equal to 878400"),  # a century, in hours
+])
+def test_a_duration_past_any_clock_is_a_setting_error(monkeypatch, name: str, value: str, says: str):
+    """An infinite or enormous duration was accepted, then overflowed the clock it was added to
+    (`newsflow extract` with NEWSFLOW_DOCUMENT_TIME_LIMIT=inf: an OverflowError traceback)."""
+    monkeypatch.setenv(f"NEWSFLOW_{name}", value)
+    with pytest.raises(ConfigError, match=f"{name.lower()}: Input should be {says}"):
+        resolve_settings()
+
+
+@pytest.mark.parametrize("line, says", [("deadline = inf", "finite number"),
+                                        ("deadline = 1e300", "less than or equal to 86400"),
+                                        ("min_host_interval = nan", "finite number")])
+def test_a_fetch_duration_past_any_clock_is_a_config_error(tmp_path, line: str, says: str):
+    """`deadline = 1e300` quarantined every URL with "OverflowError: timestamp out of range"."""
+    path = tmp_path / "newsflow.toml"
+    path.write_text(f"[fetch]\n{line}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=f"field 'fetch.{line.split()[0]}': .*{says}"):
+        load_config(path)
+
 def test_environment_overrides_private_network_setting(monkeypatch):
     config = parse_config({"fetch": {"allow_private_networks": False, "allowed_hosts": ["10.0.0.0/8"]}})
     monkeypatch.setenv("NEWSFLOW_ALLOW_PRIVATE_NETWORKS", "true")
