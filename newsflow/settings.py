@@ -183,8 +183,9 @@ class Settings(BaseSettings):
                                     "at a time, so the limit holds for each record).")
     document_time_limit: float = Field(DOCUMENT_TIME_LIMIT_S, gt=0, le=DAY_S, description="Seconds one document "
                                        "may take to clean before it is quarantined as timed out.")
-    document_memory_limit: int = Field(DOCUMENT_MEMORY_LIMIT_BYTES, ge=0, description="Extra address space the cleaning "
-                                       "process may use beyond its start size (0: no cap).")
+    document_memory_limit: int = Field(DOCUMENT_MEMORY_LIMIT_BYTES, ge=0, le=2**50, description="Extra address "
+                                       "space the cleaning process may use beyond its start size (0: no cap; at "
+                                       "most 1 PiB, past which the kernel's limit overflows).")
     warehouse_wait: float = Field(900.0, ge=0, le=YEAR_S, description="Seconds a run waits for another run on "
                                   "the same warehouse before it gives up, loading nothing.")
     warehouse_memory_limit: str = Field("256MB", pattern=r"^\d+(\.\d+)?\s*[KMGT]i?B$", description="DuckDB memory cap for the writer (its block "

@@ -89,10 +89,12 @@ def test_a_config_file_that_cannot_be_read_as_text_is_a_config_error(tmp_path, m
     ("FETCH_RETRY_BACKOFF", "1e999", "a finite number"),
     ("LAKE_MAINTAIN_INTERVAL", "1e20", "less than or equal to 31622400"),  # a year
     ("LAKE_SNAPSHOT_RETENTION", "1e20", "less than or equal to 878400"),  # a century, in hours
+    ("DOCUMENT_MEMORY_LIMIT", "9" * 23, "less than or equal to 1125899906842624"),  # 1 PiB
 ])
-def test_a_duration_past_any_clock_is_a_setting_error(monkeypatch, name: str, value: str, says: str):
+def test_a_limit_past_any_clock_or_memory_is_a_setting_error(monkeypatch, name: str, value: str, says: str):
     """An infinite or enormous duration was accepted, then overflowed the clock it was added to
-    (`newsflow extract` with NEWSFLOW_DOCUMENT_TIME_LIMIT=inf: an OverflowError traceback)."""
+    (`newsflow extract` with NEWSFLOW_DOCUMENT_TIME_LIMIT=inf: an OverflowError traceback); an
+    enormous memory cap overflowed the kernel's limit the same way."""
     monkeypatch.setenv(f"NEWSFLOW_{name}", value)
     with pytest.raises(ConfigError, match=f"{name.lower()}: Input should be {says}"):
         resolve_settings()
