@@ -10,6 +10,7 @@ artifacts to link to.
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Callable
 from pathlib import Path
 
@@ -41,6 +42,17 @@ def start_server(port: int, log_file: Path, host: str = "127.0.0.1",
     server = prefect_server(host, port, env=env, log_file=log_file, name="prefect server", hint=f"see {log_file}")
     server.start().wait(timeout, interval=0.5)
     return server, api_url
+
+
+def port_free(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether a server could listen on host:port now (as uvicorn binds: reusing a port in TIME_WAIT)."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 def stop_server(server: ServerProcess) -> None:
@@ -117,6 +129,9 @@ def _serve(config: Config, db: str | None, port: int, echo: Callable[[str], obje
         api_url = f"http://127.0.0.1:{port}/api"
         if api_healthy(api_url):
             echo(f"Using the Prefect server already running at {api_url}")
+        elif not port_free(port):
+            raise RuntimeError(f"127.0.0.1:{port} is in use by something that is not a Prefect server; pick "
+                               "another port with --port, or set PREFECT_API_URL to a running Prefect server")
         else:
             home = Path(os.environ.get("PREFECT_HOME", Path.home() / ".prefect"))
             echo(f"Starting a Prefect server on 127.0.0.1:{port} (log: {home / 'newsflow-server.log'}) ...")

@@ -473,10 +473,10 @@ def _print_extracted(result) -> None:
 def serve(
     config: ConfigOption = None,
     db: DbOption = None,
-    port: Annotated[int, typer.Option(help="Port of the Prefect server started when PREFECT_API_URL is "
-                                      "not set.")] = 4200,
-    report_port: Annotated[int, typer.Option(help="Port on 127.0.0.1 serving the news report and the Data "
-                                             "Docs, where the runs' artifacts link.")] = 4201,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port of the Prefect server started when "
+                                      "PREFECT_API_URL is not set.")] = 4200,
+    report_port: Annotated[int, typer.Option(min=1, max=65535, help="Port on 127.0.0.1 serving the news report "
+                                             "and the Data Docs, where the runs' artifacts link.")] = 4201,
 ) -> None:
     """Serve one scheduled Prefect deployment per source in newsflow.toml, until Ctrl-C.
 

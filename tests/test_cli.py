@@ -240,6 +240,29 @@ def test_a_run_that_fills_the_disk_says_where_to_free_space(tmp_path: Path, caps
         raise OSError(13, "Permission denied")
     assert "Free space" not in capsys.readouterr().err
 
+
+def test_serve_says_when_its_port_is_taken_or_impossible(tmp_path: Path):
+    """A port held by something other than a Prefect server ended in "prefect server exited with code
+    1; see <log>"; --port 0 waited for a server on port 0 until killed, 70000 failed in the server."""
+    import socket
+
+    with socket.socket() as held, socket.socket() as free:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        free.bind(("127.0.0.1", 0))
+        port, report_port = held.getsockname()[1], free.getsockname()[1]
+        free.close()
+        env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+        proc = subprocess.run([sys.executable, "-m", "newsflow.cli", "serve", "--db", str(tmp_path / "news.duckdb"),
+                               "--port", str(port), "--report-port", str(report_port)],
+                              cwd=REPO, capture_output=True, text=True, timeout=120,
+                              env={**env, "PREFECT_HOME": str(tmp_path / "prefect")})
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert f"127.0.0.1:{port} is in use by something that is not a Prefect server" in proc.stderr, proc.stderr
+    for option, port in (("--port", "0"), ("--port", "70000"), ("--report-port", "0")):
+        proc = cli("serve", "--db", str(tmp_path / "news.duckdb"), option, port)
+        assert proc.returncode == 2 and f"Invalid value for '{option}'" in proc.stdout + proc.stderr
+
 def test_analyst_commands_say_in_one_line_when_db_is_not_a_warehouse(tmp_path: Path):
     """runs, report, search, sql and schema read the analyst copy: a DuckDB file without newsflow's tables,
     a junk file or an empty one is named for what it is, with exit status 2 and no traceback."""
