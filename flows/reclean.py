@@ -37,7 +37,8 @@ def reclean(db: str | None = None, since: datetime | None = None, batch_size: in
         writer = BatchWriter(warehouse, run_id, summary, logger, settings.cleaning_limits, reopen=False)
         status, backfilled = "failed", 0
         try:
-            docs = stored_documents(warehouse.con, since, settings.batch_size, warehouse.archive.folder)
+            docs = stored_documents(warehouse.con, since, settings.batch_size, warehouse.archive.folder,
+                                    unreadable=summary.skipped)
             writer.run((summary.counted(batch) for batch in docs), max_in_flight=1)
             backfilled = backfill_enrichment(warehouse.con)
             warehouse.ensure_search_index()  # the loads kept it current

@@ -406,7 +406,7 @@ def print_summary(s: dict) -> None:
         counts = sorted(s["warc"].items(), key=lambda kv: -kv[1])
         out.print("Web archives: " + ", ".join(f"{name} {n:,}" for name, n in counts), highlight=False)
     if s.get("skipped"):
-        out.print(Text.assemble((f"{len(s['skipped'])} skipped", "yellow"), " (not documents; nothing stored):"))
+        out.print(Text.assemble((f"{len(s['skipped'])} skipped", "yellow"), " (nothing stored or changed for them):"))
         for item, reason in s["skipped"][:20]:
             out.print(f"  {item}: {reason}", highlight=False)
         if len(s["skipped"]) > 20:

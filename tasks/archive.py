@@ -22,6 +22,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import zlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from http import HTTPStatus
@@ -268,16 +269,29 @@ def read_record(folder: Path, ref: ArchiveRef) -> tuple[bytes, list[tuple[str, s
     """The bytes of one stored document and, for a page received over HTTP, its response headers as
     stored (the cleaner reads the charset a page was served in from them); None for a file's."""
     from warcio.archiveiterator import ArchiveIterator
+    from warcio.exceptions import ArchiveLoadFailed
 
-    with open(folder / ref.file, "rb") as fh:
-        fh.seek(ref.offset)
-        member = fh.read(ref.length)
-    if len(member) != ref.length:
-        raise ArchiveError(f"{folder / ref.file}: record at {ref.offset:,} is cut short; restore the file")
-    for record in ArchiveIterator(io.BytesIO(member)):
-        http = record.http_headers if record.rec_type == "response" else None
-        return record.content_stream().read(), None if http is None else list(http.headers)
-    raise ArchiveError(f"{folder / ref.file}: no record at {ref.offset:,}")
+    path = folder / ref.file
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(ref.offset)
+            member = fh.read(ref.length)
+        if len(member) != ref.length:
+            raise ArchiveError(f"{path}: record at {ref.offset:,} is cut short; restore the file")
+        for record in ArchiveIterator(io.BytesIO(member)):
+            http = record.http_headers if record.rec_type == "response" else None
+            return record.content_stream().read(), None if http is None else list(http.headers)
+    except (OSError, EOFError, zlib.error, ArchiveLoadFailed) as exc:  # missing, damaged
+        raise ArchiveError(f"{path}: record at {ref.offset:,} cannot be read ({_reason(exc)}); restore the "
+                           "file") from None
+    raise ArchiveError(f"{path}: no record at {ref.offset:,}")
+
+
+def _reason(exc: BaseException) -> str:
+    """An error's kind and the start of its words (warcio quotes the damaged bytes at length)."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return f"{type(exc).__name__}: {' '.join(str(exc).split())[:80]}"
 
 
 # ---------------------------------------------------------------------------------------------------

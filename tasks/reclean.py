@@ -11,12 +11,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 
 import duckdb
 
-from pathlib import Path
-
-from tasks.archive import ArchiveRef, read_record
+from tasks.archive import ArchiveError, ArchiveRef, read_record
 from tasks.enrich import analyze, enrich_batch
 from tasks.load import archive_config_of, utcnow
 from tasks.models import RawDocument, unpack_raw
@@ -38,7 +37,8 @@ _DOCUMENTS_BY_ID = """
 
 
 def stored_documents(con: duckdb.DuckDBPyConnection, since: datetime | None = None,
-                     batch_size: int = 200, archive: Path | None = None) -> Iterator[list[RawDocument]]:
+                     batch_size: int = 200, archive: Path | None = None,
+                     unreadable: list[tuple[str, str]] | None = None) -> Iterator[list[RawDocument]]:
     """Batches of the raw documents behind current articles and quarantine rows, received since `since`,
     read back from the archive (tasks/archive.py; `archive` is its folder, default beside the file).
 
@@ -50,12 +50,24 @@ def stored_documents(con: duckdb.DuckDBPyConnection, since: datetime | None = No
         since: Only documents received at or after this time (None: all).
         batch_size: Documents per batch.
         archive: The archive folder.
+        unreadable: Where a document whose record cannot be read (its file missing, cut short or
+            damaged) is listed as (source, reason) and left out, its article as it is; None: such a
+            document raises the ArchiveError.
     """
     folder = archive or archive_config_of(con).folder
     ids = [d for (d,) in con.execute(_STORED_DOCUMENT_IDS, [since, since]).fetchall()]
     for start in range(0, len(ids), batch_size):
         rows = con.execute(_DOCUMENTS_BY_ID, [ids[start:start + batch_size]]).fetchall()
-        yield [_stored(folder, row) for row in rows]
+        batch = []
+        for row in rows:
+            try:
+                batch.append(_stored(folder, row))
+            except ArchiveError as exc:
+                if unreadable is None:
+                    raise
+                unreadable.append((row[0], f"raw record unreadable, not recleaned: {exc}"))
+        if batch:
+            yield batch
 
 
 def _stored(folder: Path, row: tuple) -> RawDocument:

@@ -141,6 +141,38 @@ def _old_warehouse(path: Path, docs: list[RawDocument], plain: bool = False) -> 
                         [d.document_id, d.source_uri])
 
 
+
+def test_reclean_reads_past_a_record_it_cannot_read_and_names_it(tmp_path: Path):
+    """A record cut short or damaged, or one in a missing file, failed the whole reclean with an
+    ArchiveError (warcio's own error for a damaged one, quoting its bytes): no other document was
+    recleaned. Each such document is now listed with the file and its reason, and the others read."""
+    con = L.connect(tmp_path / "w.duckdb")
+    docs = [local(i) for i in range(5)]
+    L.load_batch(con, "r1", "v", docs, [article(d) for d in docs], [])
+    folder = archive_dir_for(tmp_path / "w.duckdb")
+    rows = {uri: (f, offset, length) for uri, f, offset, length, *_ in refs(con)}
+    name, offset, _ = rows["file:///d/1.txt"]
+    data = bytearray((folder / name).read_bytes())
+    data[offset + 30] ^= 0xFF  # inside the gzip member of document 1
+    _, last, _ = rows["file:///d/4.txt"]
+    (folder / name).write_bytes(bytes(data[:last + 20]))  # document 4's record cut short
+    unreadable: list[tuple[str, str]] = []
+    read = [d.source_uri for batch in stored_documents(con, unreadable=unreadable) for d in batch]
+    assert sorted(read) == ["file:///d/0.txt", "file:///d/2.txt", "file:///d/3.txt"]
+    reasons = dict(unreadable)
+    assert reasons.keys() == {"file:///d/1.txt", "file:///d/4.txt"}
+    assert reasons["file:///d/4.txt"] == (f"raw record unreadable, not recleaned: {folder / name}: record at "
+                                          f"{last:,} is cut short; restore the file")
+    assert reasons["file:///d/1.txt"].startswith(f"raw record unreadable, not recleaned: {folder / name}: "
+                                                 f"record at {offset:,} cannot be read (")
+    assert len(reasons["file:///d/1.txt"]) < 300 and reasons["file:///d/1.txt"].endswith("; restore the file")
+    with pytest.raises(A.ArchiveError, match="cannot be read"):  # a caller that lists nothing is told
+        list(stored_documents(con))
+    (folder / name).unlink()
+    unreadable.clear()
+    assert list(stored_documents(con, unreadable=unreadable)) == []
+    assert len(unreadable) == 5 and all("No such file or directory); restore the file" in r for _, r in unreadable)
+
 def test_migration_009_moves_raw_pages_out_and_is_rerunnable(tmp_path: Path):
     db = tmp_path / "old.duckdb"
     docs = [local(1), local(2), RawDocument("https://n.example/p", "html", b"<p>page</p>" * 40,
