@@ -49,7 +49,8 @@ _MEDIA_CONTENT_TYPES = {"html": "text/html", "text": "text/plain; charset=utf-8"
 
 
 class ArchiveError(RuntimeError):
-    """The archive disagrees with the warehouse (a file missing or shorter than recorded)."""
+    """The archive cannot be written, or disagrees with the warehouse (a file missing, shorter than
+    recorded or damaged)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,7 +218,13 @@ def append(con: duckdb.DuckDBPyConnection, config: ArchiveConfig,
     done = Appended(config.folder)
     if not any(packed):
         return done, [None] * len(packed)
-    config.folder.mkdir(parents=True, exist_ok=True)
+    try:
+        config.folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        why = "a file is there" if isinstance(exc, FileExistsError) else exc.strerror
+        raise ArchiveError(f"cannot make the raw store's folder {config.folder} ({why}); set "
+                           "NEWSFLOW_ARCHIVE_DIR (or archive_dir in newsflow.toml's [settings]) to a folder this "
+                           "user can write, or unset it for <db name>.archive/ beside the warehouse") from None
     prefix = f"newsflow-{config.writer}"
     current = _current_file(con, prefix)
     if current is not None:

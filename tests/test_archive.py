@@ -173,6 +173,18 @@ def test_reclean_reads_past_a_record_it_cannot_read_and_names_it(tmp_path: Path)
     assert list(stored_documents(con, unreadable=unreadable)) == []
     assert len(unreadable) == 5 and all("No such file or directory); restore the file" in r for _, r in unreadable)
 
+
+@pytest.mark.parametrize("where, why", [("taken", "a file is there"), ("taken/sub", "Not a directory")])
+def test_a_raw_store_folder_that_cannot_be_made_names_the_setting(tmp_path: Path, where: str, why: str):
+    """NEWSFLOW_ARCHIVE_DIR naming a file (or a path under one) failed the run with "FileExistsError:
+    [Errno 17] File exists: '/etc/passwd'", which said neither that it was the raw store nor what to set."""
+    (tmp_path / "taken").write_text("a file")
+    con = L.connect(tmp_path / "w.duckdb")
+    with pytest.raises(A.ArchiveError, match=f"cannot make the raw store's folder {tmp_path / where} \\({why}\\); "
+                                             "set NEWSFLOW_ARCHIVE_DIR"):
+        L.load_batch(con, "r1", "v", [local(1)], [article(local(1))], [], archive=A.ArchiveConfig(tmp_path / where))
+    assert con.execute("select count(*) from documents").fetchone() == (0,)  # nothing loaded without its bytes
+
 def test_migration_009_moves_raw_pages_out_and_is_rerunnable(tmp_path: Path):
     db = tmp_path / "old.duckdb"
     docs = [local(1), local(2), RawDocument("https://n.example/p", "html", b"<p>page</p>" * 40,
