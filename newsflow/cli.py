@@ -653,17 +653,23 @@ def report(
     db: DbOption = None,
     since: since_option("Only articles seen, runs started and documents quarantined at or after this time "
                         "(e.g. 2026-11-01 or 2026-11-01T06:00; UTC unless it has an offset).") = None,
-    out_file: Annotated[Optional[Path], typer.Option("--out", "-o", help="Where to write the page. Default: "
-                                                "report.html beside the warehouse file (<name>.report.html "
-                                                "for a file not named news.duckdb), what `newsflow serve` "
-                                                "serves.", show_default=False)] = None,
+    out_file: Annotated[Optional[Path], typer.Option("--out", "-o", help="Where to write the page (- for "
+                                                "stdout). Default: report.html beside the warehouse file "
+                                                "(<name>.report.html for a file not named news.duckdb), what "
+                                                "`newsflow serve` serves.", show_default=False)] = None,
 ) -> None:
     """Write the news report: one self-contained HTML page of charts (coverage, entities, pipeline
     health) that opens offline in any browser. Reads the analyst copy only: safe while an ingest runs."""
-    from tasks.report import data_docs_link, report_path, write_report
+    from tasks.report import data_docs_link, report_page, report_path, write_report
 
     path = _settings(db=db).db_path
     _analyst_connection(path).close()  # exit 2 unless a warehouse is there; write_report opens its own
+    if str(out_file) == "-":
+        page, articles = report_page(path, since)
+        sys.stdout.write(page)
+        console.print(f"wrote the report to stdout ({len(page.encode('utf-8')) / 1024:,.0f} KB, {articles:,} "
+                      "articles)", highlight=False)
+        return
     target = (out_file or report_path(path)).expanduser().resolve()
     with _writing(target, "--out"):
         written = write_report(path, target, since, links=data_docs_link(path, target))

@@ -558,12 +558,7 @@ def write_report(db: Path, out: Path, since: datetime | None = None,
     """Read the analyst copy `db` read-only and write the report to `out` (atomically: a reader never
     sees half a page). `links` are shown in the header (text -> URL), e.g. the Data Docs."""
     started = time.perf_counter()
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        data = collect(con, since)
-    finally:
-        con.close()
-    page = render(data, links)
+    page, articles = report_page(db, since, links)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
@@ -575,8 +570,17 @@ def write_report(db: Path, out: Path, since: datetime | None = None,
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return Written(out, len(page.encode("utf-8")), round(time.perf_counter() - started, 2),
-                   int(data.overview["articles"]))
+    return Written(out, len(page.encode("utf-8")), round(time.perf_counter() - started, 2), articles)
+
+
+def report_page(db: Path, since: datetime | None = None, links: dict[str, str] | None = None) -> tuple[str, int]:
+    """The report's HTML from the analyst copy `db` (read-only), and how many articles it covers."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        data = collect(con, since)
+    finally:
+        con.close()
+    return render(data, links), int(data.overview["articles"])
 
 
 def report_path(db: Path) -> Path:

@@ -208,6 +208,12 @@ def test_report_command_since_and_out(warehouse, tmp_path):
     missing = subprocess.run([*NEWSFLOW, "report", "--db", str(tmp_path / "none.duckdb")], capture_output=True,
                              text=True, timeout=120, cwd=REPO)
     assert missing.returncode == 2 and "no warehouse" in missing.stderr
+    # - is stdout, as for `newsflow schema` (it was a file named "-" in the working folder)
+    piped = subprocess.run([*NEWSFLOW, "report", "--db", str(db), "--since", "2999-01-01", "-o", "-"],
+                           capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert piped.returncode == 0, piped.stderr
+    assert piped.stdout.startswith("<!DOCTYPE html>") and "No articles in this period." in piped.stdout
+    assert "wrote the report to stdout" in piped.stderr and not (tmp_path / "-").exists()
 
 
 def test_collect_counts_what_the_warehouse_holds(warehouse):
