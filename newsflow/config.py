@@ -334,8 +334,11 @@ def plan_run(s: Settings, sources: list[str] | None = None, source: str | None =
     """Resolve what to ingest: a configured source by name, or paths and URLs from the command line.
 
     Raises:
-        ConfigError: the config is invalid or has no such source.
+        ConfigError: the config is invalid or has no such source, or both a source and SOURCES are given.
     """
+    if source and sources:
+        raise ConfigError(f"give SOURCES or --source, not both: --source {source} reads the locations its "
+                          f"newsflow.toml entry lists, and would pass over {', '.join(map(str, sources))}")
     if source:
         cfg = load_config(s.config)
         spec = cfg.source(source)

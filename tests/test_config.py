@@ -110,6 +110,15 @@ def test_a_fetch_duration_past_any_clock_is_a_config_error(tmp_path, line: str, 
     with pytest.raises(ConfigError, match=f"field 'fetch.{line.split()[0]}': .*{says}"):
         load_config(path)
 
+
+def test_sources_and_a_named_source_together_are_refused():
+    """`newsflow ingest extra.html --source samples` loaded the source and passed over extra.html unsaid."""
+    from newsflow.config import plan_run
+
+    with pytest.raises(ConfigError, match="give SOURCES or --source, not both: --source samples .* over extra.html"):
+        plan_run(resolve_settings(), ["extra.html"], "samples")
+    assert plan_run(resolve_settings(), None, "samples").paths
+
 def test_environment_overrides_private_network_setting(monkeypatch):
     config = parse_config({"fetch": {"allow_private_networks": False, "allowed_hosts": ["10.0.0.0/8"]}})
     monkeypatch.setenv("NEWSFLOW_ALLOW_PRIVATE_NETWORKS", "true")
