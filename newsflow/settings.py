@@ -242,6 +242,17 @@ class Settings(BaseSettings):
                              "(docs/lake.md)")
         return value
 
+    @field_validator("warehouse")
+    @classmethod
+    def _lake_on_postgres(cls, value: str | None) -> str | None:
+        """A DuckLake catalog elsewhere (a DuckDB or SQLite file) takes one writer at a time, and the
+        lake's extensions here are DuckLake's and PostgreSQL's only."""
+        if is_lake_url(value) and not str(value).startswith(f"{LAKE_PREFIX}postgres:"):
+            raise ValueError(f"{value!r}: newsflow's lake keeps its catalog on PostgreSQL, "
+                             "'ducklake:postgres:dbname=news host=... user=...' (docs/lake.md); on one machine, "
+                             "a DuckDB file (--db) needs no catalog")
+        return value
+
     @field_validator("lake_data_path")
     @classmethod
     def _data_path_is_a_folder(cls, value: str | None) -> str | None:

@@ -84,11 +84,16 @@ def open_lake(url: str, data_path: str | None = None, read_only: bool = False) -
                 time.sleep(random.uniform(0.1, 0.5))
                 continue
             con.close()
-            raise LakeUnavailable(f"cannot attach the lake {url} ({exc}); check that its PostgreSQL server "
+            raise LakeUnavailable(f"cannot attach the lake {url} ({_one_line(exc)}); check that its PostgreSQL server "
                                   "answers, and pip install -c constraints.txt duckdb-ext-ducklake "
                                   "duckdb-ext-postgres") from None
     con.execute(f"use {ALIAS}")
     return con
+
+
+def _one_line(exc: BaseException) -> str:
+    """DuckDB's message on one line (PostgreSQL's connection errors span several)."""
+    return " ".join(str(exc).split())
 
 
 class LakeSQL:
@@ -386,7 +391,7 @@ def lake_search_index(url: str, mirror: Path) -> duckdb.DuckDBPyConnection:
         con.execute(attach_sql(url, read_only=True))
     except duckdb.Error as exc:
         con.close()
-        raise LakeUnavailable(f"cannot attach the lake {url} ({exc})") from None
+        raise LakeUnavailable(f"cannot attach the lake {url} ({_one_line(exc)})") from None
     with transaction(con):
         con.execute(statement("lake_search_table"))
         prepare_index(con)  # a new mirror's articles then enter the index incrementally, at half the CPU

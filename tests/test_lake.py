@@ -81,6 +81,20 @@ def test_keys_and_lake_migrations_come_from_the_same_files():
         con.execute(lake_migration(text))
 
 
+
+def test_a_lake_that_cannot_be_reached_or_is_not_on_postgresql_says_so_in_one_line(tmp_path):
+    """PostgreSQL's connection error spans lines, so the CLI's one error line was three; a catalog in a
+    DuckDB or SQLite file (one writer at a time) failed on a missing extension, advising PostgreSQL."""
+    from newsflow.config import ConfigError, resolve_settings
+    from tasks.lake import LakeUnavailable
+
+    with pytest.raises(LakeUnavailable) as refused:
+        open_lake("ducklake:postgres:dbname=news host=127.0.0.1 port=1", str(tmp_path / "data") + "/")
+    assert "\n" not in str(refused.value) and "Connection refused" in str(refused.value)
+    for url in ("ducklake:sqlite:/tmp/catalog.sqlite", "ducklake:/tmp/catalog.ducklake"):
+        with pytest.raises(ConfigError, match="newsflow's lake keeps its catalog on PostgreSQL"):
+            resolve_settings(warehouse=url)
+
 def test_upserts_become_merges_that_behave_like_them():
     sql = "insert into t select k, v from s on conflict (k) do update set v = excluded.v + t.v"
     merge = upsert_as_merge(sql, ["k", "v"], ["k"])
