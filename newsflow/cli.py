@@ -253,6 +253,7 @@ def ingest(
     _refuse_other_files(settings, "ingest", open_file=False)  # its first bytes: no server for a text file
     server = start_early_server(settings.early_server)  # boots while the checks and imports below run
     try:  # fail fast, before the flow starts, on a SOURCE that names nothing or a bad config
+        _utf8_sources(sources)
         plan = plan_run(settings, sources, source)
         files = discover(list(plan.paths)) if plan.paths else []
     except SourceError as exc:
@@ -279,6 +280,18 @@ def ingest(
             summary = flow(sources=sources, db=str(settings.db_path), batch_size=batch_size, source=source,
                            config=str(config) if config else None, warehouse=warehouse)
     print_summary(summary)
+
+
+def _utf8_sources(sources: list[str] | None) -> None:
+    """The flow's parameters travel to the Prefect API as JSON, which has no place for the bytes of a
+    file name that are not UTF-8 (Python keeps them as lone surrogates): such a SOURCE failed the run."""
+    from tasks.sources import SourceError, shown
+
+    for text in sources or []:
+        if shown(text) != text:
+            raise SourceError(f"{shown(text)}: the name is not UTF-8 (bytes shown as \\xNN); rename it (convmv "
+                              "converts names), or give the folder that holds it, whose files are read whatever "
+                              "their names")
 
 
 def _refuse_other_files(settings: Settings, command: str, open_file: bool = True) -> None:

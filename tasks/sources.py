@@ -69,6 +69,12 @@ class RecordReading:
 
 Skipped = list[tuple[str, str]]  # (path, reason) of what discover passed over on purpose
 
+
+def shown(text: str | os.PathLike) -> str:
+    """A path as text any output takes: the bytes of a file name that are not UTF-8, which Python keeps
+    as lone surrogates (that JSON, the Prefect API and UTF-8 terminals refuse), written as \\xNN."""
+    return os.fspath(text).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
 READABLE = ".txt, .html, .htm, .json or .jsonl (each also gzip-compressed: .html.gz) or a web archive"
 
 
@@ -114,18 +120,18 @@ def discover(sources: Iterable[str | Path], skipped: Skipped | None = None) -> l
         if any(ch in text for ch in "*?["):
             matches = [Path(p) for p in sorted(glob.glob(text, recursive=True))]
             if not matches:
-                raise SourceError(f"{text}: the pattern matches no file")
+                raise SourceError(f"{shown(text)}: the pattern matches no file")
             candidates = matches
         else:
             path = Path(text).expanduser()
             if not os.path.lexists(path):
-                raise SourceError(f"{text}: no such file or folder")
+                raise SourceError(f"{shown(text)}: no such file or folder")
             candidates = [path]
         for path in candidates:
             try:
                 mode = path.stat().st_mode
             except OSError as exc:  # a symlink loop or a dangling link
-                skipped.append((str(path), f"cannot be opened: {exc.strerror}"))
+                skipped.append((shown(path), f"cannot be opened: {exc.strerror}"))
                 continue
             if stat.S_ISDIR(mode):
                 other: Counter[str] = Counter()
@@ -133,14 +139,14 @@ def discover(sources: Iterable[str | Path], skipped: Skipped | None = None) -> l
                     found[child] = None
                 if other:
                     common = sorted(other.items(), key=lambda kv: (-kv[1], kv[0]))[:5]
-                    kinds = ", ".join(f"{ext} {n:,}" for ext, n in common)
+                    kinds = ", ".join(f"{shown(ext)} {n:,}" for ext, n in common)
                     more = f" and {len(other) - 5} more types" if len(other) > 5 else ""
-                    skipped.append((str(path), f"{other.total():,} file(s) of other types passed over ({kinds}{more}); "
-                                               f"newsflow reads {READABLE}"))
+                    skipped.append((shown(path), f"{other.total():,} file(s) of other types passed over "
+                                                 f"({kinds}{more}); newsflow reads {READABLE}"))
             elif stat.S_ISREG(mode):
                 found[path.resolve()] = None
             else:
-                skipped.append((str(path), f"not a regular file ({_file_kind(mode)})"))
+                skipped.append((shown(path), f"not a regular file ({_file_kind(mode)})"))
     return list(found)
 
 
@@ -167,7 +173,7 @@ def _files_under(folder: Path, skipped: Skipped, other: Counter[str]) -> list[Pa
             with os.scandir(real) as it:
                 entries = list(it)
         except OSError as exc:  # unreadable or vanished: nothing to list there
-            skipped.append((str(real), f"folder cannot be listed: {exc.strerror}"))
+            skipped.append((shown(real), f"folder cannot be listed: {exc.strerror}"))
             continue
         for entry in entries:
             parts = (*rel, entry.name)
@@ -183,9 +189,9 @@ def _files_under(folder: Path, skipped: Skipped, other: Counter[str]) -> list[Pa
                         found.append((parts, target.resolve() if entry.is_symlink() else target))
                     else:
                         reason = _file_kind(os.stat(entry.path).st_mode)
-                        skipped.append((entry.path, f"not a regular file ({reason})"))
+                        skipped.append((shown(entry.path), f"not a regular file ({reason})"))
             except OSError as exc:  # a symlink loop, a dangling link, a vanished entry
-                skipped.append((entry.path, f"cannot be opened: {exc.strerror}"))
+                skipped.append((shown(entry.path), f"cannot be opened: {exc.strerror}"))
     found.sort(key=lambda item: item[0])
     return [path for _, path in found]
 

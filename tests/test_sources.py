@@ -1,9 +1,13 @@
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from tasks.sources import SourceError, discover, read_path
+from tasks.sources import READABLE, SourceError, discover, read_path
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 def test_discover_folder_recursive_glob_and_dedup(tmp_path: Path):
@@ -418,6 +422,38 @@ def test_a_folder_names_the_files_it_passes_over(tmp_path: Path):
     (doc,) = read_path(tmp_path / "in" / "data.csv.gz")  # named on its own, it is an error document
     assert doc.error.startswith("unsupported file type '.csv.gz'; use .txt, .html")
 
+
+
+def test_file_names_that_are_not_utf8_are_read_and_named_printably(tmp_path: Path):
+    """Python keeps a file name's non-UTF-8 bytes as lone surrogates. A folder holding a dangling link, a
+    FIFO or a file of another type with such a name failed the whole ingest run when its summary went to
+    the Prefect API as JSON ("surrogates not allowed"); a SOURCE with such a name did the same."""
+    import os
+
+    from tasks.pipeline import RunSummary, summary_markdown
+
+    folder = os.fsencode(tmp_path / "in")
+    os.mkdir(folder)
+    with open(folder + b"/page-\xfe.html", "wb") as fh:
+        fh.write(b"<p>x</p>")
+    os.symlink(b"/nonexistent", folder + b"/dangling-\xff.html")
+    os.mkfifo(folder + b"/fifo-\xfc.txt")
+    with open(folder + b"/image.\xfb", "wb") as fh:
+        fh.write(b"x")
+    skipped: list[tuple[str, str]] = []
+    (found,) = discover([tmp_path / "in"], skipped)
+    assert os.fsencode(found).endswith(b"/page-\xfe.html")  # read, whatever its name
+    assert found.as_uri().endswith("/page-%FE.html")
+    assert sorted(skipped) == [
+        (str(tmp_path / "in"), "1 file(s) of other types passed over (.\\xfb 1); newsflow reads " + READABLE),
+        (str(tmp_path / "in" / "dangling-\\xff.html"), "cannot be opened: No such file or directory"),
+        (str(tmp_path / "in" / "fifo-\\xfc.txt"), "not a regular file (a FIFO)")]
+    summary_markdown(RunSummary(run_id="r", db="x.duckdb", skipped=skipped)).encode("utf-8")
+    proc = subprocess.run([sys.executable, "-m", "newsflow.cli", "ingest", os.fsdecode(folder + b"/page-\xfe.html"),
+                           "--db", str(tmp_path / "news.duckdb")], cwd=REPO, capture_output=True, timeout=120)
+    err = proc.stderr.decode("utf-8")
+    assert proc.returncode == 2 and "page-\\xfe.html: the name is not UTF-8" in err and "give the folder" in err
+    assert not (tmp_path / "news.duckdb").exists()
 
 def test_a_streamed_json_array_never_raises_on_damaged_bytes(tmp_path: Path):
     """Cut, flipped and spliced bytes of a .json array over the limit: every read ends, each document
