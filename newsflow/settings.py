@@ -242,6 +242,20 @@ class Settings(BaseSettings):
                              "(docs/lake.md)")
         return value
 
+    @field_validator("db", "config", "warehouse", "lake_data_path", "archive_dir", "fetch_hosts_dir")
+    @classmethod
+    def _utf8(cls, value: object) -> object:
+        """A path a run's parameters carry to the Prefect API as JSON, which has no place for the bytes
+        of a name that are not UTF-8 (kept by Python as lone surrogates)."""
+        if value is None:
+            return value
+        text = os.fspath(value) if isinstance(value, os.PathLike) else str(value)
+        printable = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        if printable != text:
+            raise ValueError(f"{printable}: the path is not UTF-8 (bytes shown as \\xNN); choose one whose "
+                             "name is UTF-8 text")
+        return value
+
     @field_validator("warehouse")
     @classmethod
     def _lake_on_postgres(cls, value: str | None) -> str | None:

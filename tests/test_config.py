@@ -119,6 +119,17 @@ def test_sources_and_a_named_source_together_are_refused():
         plan_run(resolve_settings(), ["extra.html"], "samples")
     assert plan_run(resolve_settings(), None, "samples").paths
 
+
+@pytest.mark.parametrize("name", ["DB", "ARCHIVE_DIR", "FETCH_HOSTS_DIR", "CONFIG"])
+def test_a_path_that_is_not_utf8_is_a_setting_error(monkeypatch, tmp_path, name: str):
+    """`--db` with non-UTF-8 bytes in its name (kept by Python as lone surrogates) failed the run when its
+    parameters went to the Prefect API as JSON, after the warehouse file was made."""
+    import os
+
+    monkeypatch.setenv(f"NEWSFLOW_{name}", os.fsdecode(os.fsencode(tmp_path) + b"/news-\xfe"))
+    with pytest.raises(ConfigError, match=f"{name.lower()}: Value error, .*news-\\\\xfe: the path is not UTF-8"):
+        resolve_settings()
+
 def test_environment_overrides_private_network_setting(monkeypatch):
     config = parse_config({"fetch": {"allow_private_networks": False, "allowed_hosts": ["10.0.0.0/8"]}})
     monkeypatch.setenv("NEWSFLOW_ALLOW_PRIVATE_NETWORKS", "true")
