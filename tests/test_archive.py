@@ -165,7 +165,8 @@ def test_reclean_reads_past_a_record_it_cannot_read_and_names_it(tmp_path: Path)
                                           f"{last:,} is cut short; restore the file")
     assert reasons["file:///d/1.txt"].startswith(f"raw record unreadable, not recleaned: {folder / name}: "
                                                  f"record at {offset:,} cannot be read (")
-    assert len(reasons["file:///d/1.txt"]) < 300 and reasons["file:///d/1.txt"].endswith("; restore the file")
+    why = reasons["file:///d/1.txt"].split("cannot be read (", 1)[1]
+    assert why.endswith("); restore the file") and len(why) < 130  # not warcio's kilobytes of damaged bytes
     with pytest.raises(A.ArchiveError, match="cannot be read"):  # a caller that lists nothing is told
         list(stored_documents(con))
     (folder / name).unlink()
