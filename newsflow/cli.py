@@ -253,7 +253,7 @@ def ingest(
     _refuse_other_files(settings, "ingest", open_file=False)  # its first bytes: no server for a text file
     server = start_early_server(settings.early_server)  # boots while the checks and imports below run
     try:  # fail fast, before the flow starts, on a SOURCE that names nothing or a bad config
-        _utf8_sources(sources)
+        _sources_fit_a_run(sources)
         plan = plan_run(settings, sources, source)
         files = discover(list(plan.paths)) if plan.paths else []
     except SourceError as exc:
@@ -282,9 +282,12 @@ def ingest(
     print_summary(summary)
 
 
-def _utf8_sources(sources: list[str] | None) -> None:
+def _sources_fit_a_run(sources: list[str] | None) -> None:
     """The flow's parameters travel to the Prefect API as JSON, which has no place for the bytes of a
-    file name that are not UTF-8 (Python keeps them as lone surrogates): such a SOURCE failed the run."""
+    file name that are not UTF-8 (Python keeps them as lone surrogates), and which the server caps
+    (512 KB by default): thousands of files a shell expanded from an unquoted glob exceed it."""
+    from prefect.settings import get_current_settings
+
     from tasks.sources import SourceError, shown
 
     for text in sources or []:
@@ -292,6 +295,15 @@ def _utf8_sources(sources: list[str] | None) -> None:
             raise SourceError(f"{shown(text)}: the name is not UTF-8 (bytes shown as \\xNN); rename it (convmv "
                               "converts names), or give the folder that holds it, whose files are read whatever "
                               "their names")
+    cap = get_current_settings().server.api.max_parameter_size
+    if sources and cap > 0 and len(json.dumps(sources)) > cap - 4096:  # room for the other parameters
+        paths = [Path(t) for t in sources if "://" not in t] or [Path("x")]
+        folder = os.path.commonpath([p.absolute() for p in paths])
+        suffixes = {p.suffix for p in paths}
+        pattern = f"{folder}/*{suffixes.pop() if len(suffixes) == 1 else ''}"
+        raise SourceError(f"{len(sources):,} SOURCES are too many for one run's parameters (Prefect takes "
+                          f"{cap:,} bytes): quote a pattern so that newsflow expands it, e.g. '{pattern}', or "
+                          f"give the folder ({folder})")
 
 
 def _refuse_other_files(settings: Settings, command: str, open_file: bool = True) -> None:

@@ -263,6 +263,17 @@ def test_serve_says_when_its_port_is_taken_or_impossible(tmp_path: Path):
         proc = cli("serve", "--db", str(tmp_path / "news.duckdb"), option, port)
         assert proc.returncode == 2 and f"Invalid value for '{option}'" in proc.stdout + proc.stderr
 
+
+def test_more_sources_than_a_run_takes_say_to_quote_the_pattern(tmp_path: Path):
+    """`newsflow ingest data/*.txt` unquoted: the shell gave thousands of paths, and the run failed in
+    Prefect's API with a 422 whose body quoted them (flow run parameters are capped at 512 KB)."""
+    sources = [str(tmp_path / "data" / f"page-with-a-fairly-long-name-{i:06d}.txt") for i in range(9000)]
+    proc = cli("ingest", *sources, "--db", str(tmp_path / "news.duckdb"))
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert (f"9,000 SOURCES are too many for one run's parameters (Prefect takes 524,288 bytes): quote a pattern "
+            f"so that newsflow expands it, e.g. '{tmp_path / 'data'}/*.txt', or give the folder") in proc.stderr
+    assert list(tmp_path.iterdir()) == []
+
 def test_analyst_commands_say_in_one_line_when_db_is_not_a_warehouse(tmp_path: Path):
     """runs, report, search, sql and schema read the analyst copy: a DuckDB file without newsflow's tables,
     a junk file or an empty one is named for what it is, with exit status 2 and no traceback."""
