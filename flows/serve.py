@@ -70,10 +70,16 @@ def deployment_for(source: Source, config: Config, db: str | None):
         interval=source.interval_seconds,
         parameters={"source": source.name, "config": str(config.path) if config.path else None, "db": db},
         concurrency_limit=1,
-        description=f"newsflow source '{source.name}' ({source.kind}: {', '.join(source.locations)}); "
+        description=f"newsflow source '{source.name}' ({source.kind}: {_listed(source.locations)}); "
                     f"{source.schedule_text}",
         tags=["newsflow", source.kind],
     )
+
+
+def _listed(locations: list[str], shown: int = 3) -> str:
+    """The first few locations and how many more: a source may list hundreds of feeds."""
+    more = f" and {len(locations) - shown:,} more" if len(locations) > shown else ""
+    return ", ".join(locations[:shown]) + more
 
 
 REPORT_PORT = 4201  # report.html and data_docs/ over HTTP (tasks/fileserver.py)

@@ -198,6 +198,18 @@ def test_import_opml_prints_a_source_that_the_config_accepts(tmp_path):
     assert tomllib.loads("x = " + _toml_string(delete))["x"] == delete
 
 
+
+def test_a_deployment_of_hundreds_of_feeds_lists_a_few_in_its_description(tmp_path):
+    """The description joined every location: a source of 500 feeds made a 20 KB blob in the UI."""
+    from flows.serve import deployment_for
+    from newsflow.config import parse_config
+
+    feeds = [f"https://site{i}.example/rss" for i in range(500)]
+    config = parse_config({"sources": [{"name": "wire", "kind": "feed", "locations": feeds, "interval": "15m"}]})
+    text = deployment_for(config.source("wire"), config, str(tmp_path / "news.duckdb")).description
+    assert text.startswith("newsflow source 'wire' (feed: https://site0.example/rss, https://site1.example/rss, "
+                           "https://site2.example/rss and 497 more); ") and len(text) < 300
+
 def test_the_run_artifact_shows_hosts_slowest_hosts_and_failures_by_reason():
     from tasks.pipeline import RunSummary, summary_markdown
 
