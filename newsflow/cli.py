@@ -297,13 +297,16 @@ def _sources_fit_a_run(sources: list[str] | None) -> None:
                               "their names")
     cap = get_current_settings().server.api.max_parameter_size
     if sources and cap > 0 and len(json.dumps(sources)) > cap - 4096:  # room for the other parameters
-        paths = [Path(t) for t in sources if "://" not in t] or [Path("x")]
+        too_many = f"{len(sources):,} SOURCES are too many for one run's parameters (Prefect takes {cap:,} bytes)"
+        paths = [Path(t) for t in sources if "://" not in t]
+        if not paths:
+            raise SourceError(f"{too_many}: list the URLs as a source's locations in newsflow.toml and run "
+                              "`newsflow ingest --source NAME`")
         folder = os.path.commonpath([p.absolute() for p in paths])
         suffixes = {p.suffix for p in paths}
         pattern = f"{folder}/*{suffixes.pop() if len(suffixes) == 1 else ''}"
-        raise SourceError(f"{len(sources):,} SOURCES are too many for one run's parameters (Prefect takes "
-                          f"{cap:,} bytes): quote a pattern so that newsflow expands it, e.g. '{pattern}', or "
-                          f"give the folder ({folder})")
+        raise SourceError(f"{too_many}: quote a pattern so that newsflow expands it, e.g. '{pattern}', or give "
+                          f"the folder ({folder})")
 
 
 def _refuse_other_files(settings: Settings, command: str, open_file: bool = True) -> None:

@@ -273,6 +273,9 @@ def test_more_sources_than_a_run_takes_say_to_quote_the_pattern(tmp_path: Path):
     assert (f"9,000 SOURCES are too many for one run's parameters (Prefect takes 524,288 bytes): quote a pattern "
             f"so that newsflow expands it, e.g. '{tmp_path / 'data'}/*.txt', or give the folder") in proc.stderr
     assert list(tmp_path.iterdir()) == []
+    urls = [f"https://site{i}.example/news/a-fairly-long-article-name-{i:06d}.html" for i in range(9000)]
+    proc = cli("ingest", *urls, "--db", str(tmp_path / "news.duckdb"))
+    assert proc.returncode == 2 and "list the URLs as a source's locations in newsflow.toml" in proc.stderr
 
 def test_analyst_commands_say_in_one_line_when_db_is_not_a_warehouse(tmp_path: Path):
     """runs, report, search, sql and schema read the analyst copy: a DuckDB file without newsflow's tables,
