@@ -21,7 +21,7 @@ from rich.table import Table
 from rich.text import Text
 
 from newsflow import fastexit
-from newsflow.settings import CORES, Settings, work_db_path
+from newsflow.settings import CORES, Settings, masked, work_db_path
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
@@ -278,7 +278,7 @@ def ingest(
         _freeze_imports(importing)
         with _no_heartbeats() if server is not None else contextlib.nullcontext(), _run_fault("ingest", settings):
             summary = flow(sources=sources, db=str(settings.db_path), batch_size=batch_size, source=source,
-                           config=str(config) if config else None, warehouse=warehouse)
+                           config=str(config) if config else None, warehouse=_flow_warehouse(warehouse))
     print_summary(summary)
 
 
@@ -307,6 +307,15 @@ def _sources_fit_a_run(sources: list[str] | None) -> None:
         pattern = f"{folder}/*{suffixes.pop() if len(suffixes) == 1 else ''}"
         raise SourceError(f"{too_many}: quote a pattern so that newsflow expands it, e.g. '{pattern}', or give "
                           f"the folder ({folder})")
+
+
+def _flow_warehouse(warehouse: str | None) -> str | None:
+    """--warehouse as the flow's parameter, which the Prefect API stores and its UI shows: a catalog
+    with a password goes to the flow through this process's environment instead (the flow runs here)."""
+    if warehouse and masked(warehouse) != warehouse:
+        os.environ["NEWSFLOW_WAREHOUSE"] = warehouse
+        return None
+    return warehouse
 
 
 def _refuse_other_files(settings: Settings, command: str, open_file: bool = True) -> None:
@@ -635,7 +644,7 @@ def runs(
         columns = ("run", "status", "started (UTC)", "new", "updated", "quarantined", "first snapshot", "last snapshot",
                    "commits")
         rows = lake_runs(con, limit)
-        title = f"runs in {settings.warehouse.split('password=')[0]}"
+        title = f"runs in {masked(settings.warehouse)}"
     con.close()
     table = Table(title=title)
     for col in columns:
@@ -672,7 +681,7 @@ def maintain(
     from flows.maintain import maintain as maintain_flow
 
     with _run_fault("maintain", settings):
-        done = maintain_flow(warehouse=warehouse, retention_hours=retention_hours)
+        done = maintain_flow(warehouse=_flow_warehouse(warehouse), retention_hours=retention_hours)
     out.print(done)
 
 
@@ -758,7 +767,7 @@ def reclean(
 
         with _run_fault("reclean", settings):
             summary = reclean_flow(db=str(settings.db_path), since=since, batch_size=batch_size,
-                                   warehouse=warehouse)
+                                   warehouse=_flow_warehouse(warehouse))
     print_summary(summary)
 
 
@@ -830,7 +839,7 @@ def settings_(
     for col in ("setting", "value", "environment variable", "what it does"):
         table.add_column(col)
     for name, info in Settings.model_fields.items():
-        table.add_row(name, str(getattr(settings, name)), f"NEWSFLOW_{name.upper()}", info.description or "")
+        table.add_row(name, masked(str(getattr(settings, name))), f"NEWSFLOW_{name.upper()}", info.description or "")
     out.print(table)
 
 

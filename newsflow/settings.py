@@ -49,6 +49,11 @@ def db_path(explicit: str | os.PathLike | None = None) -> Path:
 LAKE_PREFIX = "ducklake:"
 
 
+def masked(warehouse: str) -> str:
+    """A warehouse as shown anywhere (a table, a run's name): a catalog's password as ***."""
+    return re.sub(r"password\s*=\s*('[^']*'|[^\s'\"]+)", "password=***", warehouse)
+
+
 def is_lake_url(warehouse: str | None) -> bool:
     """`ducklake:postgres:...` names a DuckLake catalog; anything else is a DuckDB file path."""
     return bool(warehouse) and str(warehouse).startswith(LAKE_PREFIX)

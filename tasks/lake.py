@@ -33,7 +33,7 @@ from typing import IO, Any, TypeVar
 import duckdb
 import psycopg
 
-from newsflow.settings import Settings
+from newsflow.settings import Settings, masked
 from tasks import load as L
 from tasks.archive import ArchiveConfig
 from tasks.lake_sql import (ALIAS, attach_sql, is_upsert, lake_migration, lake_view, primary_keys, s3_secret_sql,
@@ -84,16 +84,17 @@ def open_lake(url: str, data_path: str | None = None, read_only: bool = False) -
                 time.sleep(random.uniform(0.1, 0.5))
                 continue
             con.close()
-            raise LakeUnavailable(f"cannot attach the lake {url} ({_one_line(exc)}); check that its PostgreSQL server "
-                                  "answers, and pip install -c constraints.txt duckdb-ext-ducklake "
-                                  "duckdb-ext-postgres") from None
+            raise LakeUnavailable(f"cannot attach the lake {masked(url)} ({_one_line(exc)}); check that its "
+                                  "PostgreSQL server answers, and pip install -c constraints.txt "
+                                  "duckdb-ext-ducklake duckdb-ext-postgres") from None
     con.execute(f"use {ALIAS}")
     return con
 
 
 def _one_line(exc: BaseException) -> str:
-    """DuckDB's message on one line (PostgreSQL's connection errors span several)."""
-    return " ".join(str(exc).split())
+    """DuckDB's message on one line (PostgreSQL's connection errors span several), without the password
+    of the connection string it quotes."""
+    return masked(" ".join(str(exc).split()))
 
 
 class LakeSQL:
@@ -255,7 +256,7 @@ class LakeWarehouse(Warehouse):
     def __init__(self, analyst: Path, s: Settings) -> None:
         super().__init__(analyst, s)
         if not s.lake_data_path:
-            raise LakeUnavailable(f"the lake {s.warehouse} needs a data path for its Parquet files: set "
+            raise LakeUnavailable(f"the lake {masked(s.warehouse)} needs a data path for its Parquet files: set "
                                   "NEWSFLOW_LAKE_DATA_PATH (a folder every writer reaches, or s3://bucket/prefix/)")
         self.url, self.data_path = str(s.warehouse), s.lake_data_path
         self._lake: LakeConnection | None = None
@@ -290,7 +291,7 @@ class LakeWarehouse(Warehouse):
 
     @property
     def name(self) -> str:
-        return re.sub(r"password=\S+", "password=***", self.url)
+        return masked(self.url)
 
     @property
     def con(self) -> LakeConnection:  # type: ignore[override]
@@ -391,7 +392,7 @@ def lake_search_index(url: str, mirror: Path) -> duckdb.DuckDBPyConnection:
         con.execute(attach_sql(url, read_only=True))
     except duckdb.Error as exc:
         con.close()
-        raise LakeUnavailable(f"cannot attach the lake {url} ({_one_line(exc)})") from None
+        raise LakeUnavailable(f"cannot attach the lake {masked(url)} ({_one_line(exc)})") from None
     with transaction(con):
         con.execute(statement("lake_search_table"))
         prepare_index(con)  # a new mirror's articles then enter the index incrementally, at half the CPU

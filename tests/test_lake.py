@@ -89,11 +89,32 @@ def test_a_lake_that_cannot_be_reached_or_is_not_on_postgresql_says_so_in_one_li
     from tasks.lake import LakeUnavailable
 
     with pytest.raises(LakeUnavailable) as refused:
-        open_lake("ducklake:postgres:dbname=news host=127.0.0.1 port=1", str(tmp_path / "data") + "/")
+        open_lake("ducklake:postgres:dbname=news host=127.0.0.1 port=1 password=hunter2", str(tmp_path / "data") + "/")
     assert "\n" not in str(refused.value) and "Connection refused" in str(refused.value)
+    assert "hunter2" not in str(refused.value) and "password=***" in str(refused.value)  # DuckDB quotes it
     for url in ("ducklake:sqlite:/tmp/catalog.sqlite", "ducklake:/tmp/catalog.ducklake"):
         with pytest.raises(ConfigError, match="newsflow's lake keeps its catalog on PostgreSQL"):
             resolve_settings(warehouse=url)
+
+
+def test_a_catalog_password_is_shown_nowhere(monkeypatch):
+    """`newsflow settings` printed --warehouse with its password; passed as the flow's parameter, it was
+    stored by the Prefect API and shown in its UI. The CLI hands it to the flow through the environment."""
+    from newsflow.cli import _flow_warehouse
+    from newsflow.settings import masked
+
+    for given in ("dbname=news password=hunter2 host=h", "dbname=news password = 'a b c' host=h",
+                  'at "dbname=news password=hunter2": refused'):
+        assert "hunter2" not in masked(given) and "a b c" not in masked(given) and "password=***" in masked(given)
+    assert masked("dbname=news host=h") == "dbname=news host=h"
+    url = "ducklake:postgres:dbname=news host=127.0.0.1 password=hunter2"
+    monkeypatch.setenv("NEWSFLOW_WAREHOUSE", "")  # recorded, so the value the CLI sets is undone after
+    assert _flow_warehouse(url) is None and os.environ["NEWSFLOW_WAREHOUSE"] == url  # the settings below read it
+    assert _flow_warehouse("ducklake:postgres:dbname=news host=h") == "ducklake:postgres:dbname=news host=h"
+    proc = subprocess.run([sys.executable, "-m", "newsflow.cli", "settings"], cwd=REPO_ROOT, capture_output=True,
+                          text=True, timeout=120, env={**os.environ, "NEWSFLOW_LAKE_DATA_PATH": "/tmp/lake/",
+                                                       "COLUMNS": "300"})
+    assert proc.returncode == 0 and "password=***" in proc.stdout and "hunter2" not in proc.stdout, proc.stdout
 
 def test_upserts_become_merges_that_behave_like_them():
     sql = "insert into t select k, v from s on conflict (k) do update set v = excluded.v + t.v"
