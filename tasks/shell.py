@@ -17,7 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from newsflow.settings import is_lake_url
+from newsflow.settings import is_lake_url, masked
 from tasks.lake_sql import ALIAS, attach_sql
 from tasks.search import extension_directory
 
@@ -104,7 +104,7 @@ def shell_command(db: Path | str, command: str | None = None,
 
 def greeting(db: Path | str, search: bool) -> str:
     """What the interactive shell prints first: where it is and what to try."""
-    where = (f"the lake {str(db).split('password=')[0].strip()} attached read-only as `lake` (every query sees "
+    where = (f"the lake {masked(str(db))} attached read-only as `lake` (every query sees "
              "the latest snapshot; `from articles at (version => N)` an older one)") if is_lake_url(str(db)) else (
              f"{db} (read-only; runs publish a new copy, reconnect to see it)")
     lines = [f"newsflow sql: DuckDB on {where}.",

@@ -107,6 +107,9 @@ def test_a_catalog_password_is_shown_nowhere(monkeypatch):
                   'at "dbname=news password=hunter2": refused'):
         assert "hunter2" not in masked(given) and "a b c" not in masked(given) and "password=***" in masked(given)
     assert masked("dbname=news host=h") == "dbname=news host=h"
+    from tasks.shell import greeting
+
+    assert "password=*** host=h attached read-only" in greeting("ducklake:postgres:password=x host=h", True)
     url = "ducklake:postgres:dbname=news host=127.0.0.1 password=hunter2"
     monkeypatch.setenv("NEWSFLOW_WAREHOUSE", "")  # recorded, so the value the CLI sets is undone after
     assert _flow_warehouse(url) is None and os.environ["NEWSFLOW_WAREHOUSE"] == url  # the settings below read it
