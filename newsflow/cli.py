@@ -248,6 +248,10 @@ def ingest(
     from newsflow.ephemeral import start_early_server
     from tasks.sources import SourceError, discover
 
+    if dask_address and task_runner is not Runner.dask:  # the run would clean here, ignoring the cluster
+        _error(f"--dask-address is for --task-runner dask (this run's is {task_runner.value}); add "
+               "--task-runner dask")
+        raise typer.Exit(2)
     gc.disable()  # until the flow starts: see _freeze_imports
     settings = _settings(db=db, config=config, batch_size=batch_size, warehouse=warehouse)
     _refuse_other_files(settings, "ingest", open_file=False)  # its first bytes: no server for a text file

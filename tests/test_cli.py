@@ -299,6 +299,13 @@ def test_analyst_commands_say_in_one_line_when_db_is_not_a_warehouse(tmp_path: P
     assert junk.read_bytes() == b"junk" and zero.read_bytes() == b""  # read, never written
 
 
+def test_a_dask_address_without_the_dask_runner_is_an_argument_error(tmp_path: Path):
+    """--dask-address alone ran the batches in threads here and ignored the cluster without a word."""
+    proc = cli("ingest", "data/samples", "--db", str(tmp_path / "news.duckdb"), "--dask-address", "tcp://127.0.0.1:1")
+    assert proc.returncode == 2 and "--dask-address is for --task-runner dask (this run's is thread)" in proc.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_workers_below_one_is_an_argument_error(tmp_path: Path):
     """--workers 0 or -1 is refused while the arguments are read (exit status 2), not accepted (0 meant
     one per core) or failed at run time by the task runner."""
