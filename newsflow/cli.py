@@ -535,6 +535,10 @@ def serve(
     except ConfigError as exc:
         _error(str(exc))
         raise typer.Exit(2) from None
+    if not cfg.sources:
+        _error(f"{cfg.path}: no [[sources]] to serve; add one (the repository's newsflow.toml shows each kind), "
+               "or give the file that has them with --config")
+        raise typer.Exit(2)
     settings = _settings(db=db, config=config)
     _refuse_other_files(settings, "serve")
     try:

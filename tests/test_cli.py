@@ -241,7 +241,7 @@ def test_a_run_that_fills_the_disk_says_where_to_free_space(tmp_path: Path, caps
     assert "Free space" not in capsys.readouterr().err
 
 
-def test_serve_says_when_its_port_is_taken_or_impossible(tmp_path: Path):
+def test_serve_says_when_its_port_is_taken_or_impossible_or_it_has_no_source(tmp_path: Path):
     """A port held by something other than a Prefect server ended in "prefect server exited with code
     1; see <log>"; --port 0 waited for a server on port 0 until killed, 70000 failed in the server."""
     import socket
@@ -262,6 +262,9 @@ def test_serve_says_when_its_port_is_taken_or_impossible(tmp_path: Path):
     for option, port in (("--port", "0"), ("--port", "70000"), ("--report-port", "0")):
         proc = cli("serve", "--db", str(tmp_path / "news.duckdb"), option, port)
         assert proc.returncode == 2 and f"Invalid value for '{option}'" in proc.stdout + proc.stderr
+    (tmp_path / "empty.toml").write_text("[fetch]\nrespect_robots = true\n", encoding="utf-8")
+    proc = cli("serve", "--config", str(tmp_path / "empty.toml"), "--db", str(tmp_path / "news.duckdb"))
+    assert proc.returncode == 2 and "empty.toml: no [[sources]] to serve; add one" in proc.stderr  # a traceback
 
 
 def test_more_sources_than_a_run_takes_say_to_quote_the_pattern(tmp_path: Path):
