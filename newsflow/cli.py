@@ -809,7 +809,12 @@ def schema(
         con.close()
     if readme is not None:
         with _writing(readme, "--readme"):
-            readme.write_text(replace_section(readme.read_text(encoding="utf-8"), summary), encoding="utf-8")
+            try:
+                updated = replace_section(readme.read_text(encoding="utf-8"), summary)
+            except (ValueError, UnicodeDecodeError) as exc:  # not a README with the section: left as it is
+                _error(f"{readme}: {exc}")
+                raise typer.Exit(2) from None
+            readme.write_text(updated, encoding="utf-8")
         console.print(f"updated the schema section of {readme}")
     if str(output) == "-":
         sys.stdout.write(text + "\n")

@@ -51,12 +51,17 @@ def schema_summary(con: duckdb.DuckDBPyConnection) -> str:
 
 
 def replace_section(text: str, section: str) -> str:
-    """Put `section` between the schema markers of a README (appending the markers when missing)."""
+    """Put `section` between the schema markers of a README.
+
+    Raises:
+        ValueError: the text has no such markers (a file given by mistake is left as it is).
+    """
     block = f"{README_START}\n{section}\n{README_END}"
-    if README_START in text and README_END in text:
+    if README_START in text and README_END in text.split(README_START, 1)[1]:
         head, rest = text.split(README_START, 1)
         return head + block + rest.split(README_END, 1)[1]
-    return text.rstrip("\n") + "\n\n## Warehouse schema\n\n" + block + "\n"
+    raise ValueError(f"no schema section: put the two lines {README_START} and {README_END} where it goes "
+                     "(README.md has them)")
 
 
 # The full-text index is DuckDB's fts extension's own schema, built by each run (not by a migration).

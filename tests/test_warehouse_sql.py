@@ -175,6 +175,19 @@ def test_schema_command_writes_the_document_and_docs_are_current(tmp_path: Path)
     assert section.count("| `") == text.count("\n## `"), f"README schema section is {stale}"
 
 
+
+def test_schema_readme_without_the_section_is_left_as_it_is(tmp_path: Path):
+    """--readme appended a schema section to any file without the markers: a typo's neighbour, a
+    script, /etc/passwd (found by probing as root)."""
+    repo = Path(__file__).resolve().parent.parent
+    other = tmp_path / "notes.txt"
+    other.write_text("user:x:1:1::/home/user:/bin/sh\n", encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "newsflow.cli", "schema", "--db", str(tmp_path / "absent.duckdb"),
+                           "--readme", str(other), "-o", str(tmp_path / "schema.md")], cwd=repo,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and f"{other}: no schema section: put the two lines" in proc.stderr
+    assert other.read_text(encoding="utf-8") == "user:x:1:1::/home/user:/bin/sh\n"
+
 def test_search_without_an_index_says_so(tmp_path: Path):
     from tasks.search import SearchUnavailable
 
