@@ -267,7 +267,7 @@ class Settings(BaseSettings):
         """A DuckLake catalog elsewhere (a DuckDB or SQLite file) takes one writer at a time, and the
         lake's extensions here are DuckLake's and PostgreSQL's only."""
         if is_lake_url(value) and not str(value).startswith(f"{LAKE_PREFIX}postgres:"):
-            raise ValueError(f"{value!r}: newsflow's lake keeps its catalog on PostgreSQL, "
+            raise ValueError(f"{masked(str(value))!r}: newsflow's lake keeps its catalog on PostgreSQL, "
                              "'ducklake:postgres:dbname=news host=... user=...' (docs/lake.md); on one machine, "
                              "a DuckDB file (--db) needs no catalog")
         return value

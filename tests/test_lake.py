@@ -92,9 +92,11 @@ def test_a_lake_that_cannot_be_reached_or_is_not_on_postgresql_says_so_in_one_li
         open_lake("ducklake:postgres:dbname=news host=127.0.0.1 port=1 password=hunter2", str(tmp_path / "data") + "/")
     assert "\n" not in str(refused.value) and "Connection refused" in str(refused.value)
     assert "hunter2" not in str(refused.value) and "password=***" in str(refused.value)  # DuckDB quotes it
-    for url in ("ducklake:sqlite:/tmp/catalog.sqlite", "ducklake:/tmp/catalog.ducklake"):
-        with pytest.raises(ConfigError, match="newsflow's lake keeps its catalog on PostgreSQL"):
+    for url in ("ducklake:sqlite:/tmp/catalog.sqlite", "ducklake:/tmp/catalog.ducklake",
+                "ducklake:mysql:db=news host=h password=hunter2"):
+        with pytest.raises(ConfigError, match="newsflow's lake keeps its catalog on PostgreSQL") as refused:
             resolve_settings(warehouse=url)
+        assert "hunter2" not in str(refused.value)
 
 
 def test_a_catalog_password_is_shown_nowhere(monkeypatch):
