@@ -252,12 +252,14 @@ def ingest(
         _error(f"--dask-address is for --task-runner dask (this run's is {task_runner.value}); add "
                "--task-runner dask")
         raise typer.Exit(2)
+    if unfit := _sources_unfit(sources):
+        _error(unfit)
+        raise typer.Exit(2)
     gc.disable()  # until the flow starts: see _freeze_imports
     settings = _settings(db=db, config=config, batch_size=batch_size, warehouse=warehouse)
     _refuse_other_files(settings, "ingest", open_file=False)  # its first bytes: no server for a text file
     server = start_early_server(settings.early_server)  # boots while the checks and imports below run
     try:  # fail fast, before the flow starts, on a SOURCE that names nothing or a bad config
-        _sources_fit_a_run(sources)
         plan = plan_run(settings, sources, source)
         files = discover(list(plan.paths)) if plan.paths else []
     except SourceError as exc:
@@ -286,31 +288,30 @@ def ingest(
     print_summary(summary)
 
 
-def _sources_fit_a_run(sources: list[str] | None) -> None:
-    """The flow's parameters travel to the Prefect API as JSON, which has no place for the bytes of a
-    file name that are not UTF-8 (Python keeps them as lone surrogates), and which the server caps
-    (512 KB by default): thousands of files a shell expanded from an unquoted glob exceed it."""
+def _sources_unfit(sources: list[str] | None) -> str | None:
+    """Why the SOURCES cannot be the flow's parameters, with what to do; None when they can. Parameters
+    travel to the Prefect API as JSON, which has no place for the bytes of a file name that are not
+    UTF-8 (Python keeps them as lone surrogates), and which the server caps (512 KB by default):
+    thousands of files a shell expanded from an unquoted glob exceed it."""
     from prefect.settings import get_current_settings
 
-    from tasks.sources import SourceError, shown
+    from tasks.sources import shown
 
     for text in sources or []:
         if shown(text) != text:
-            raise SourceError(f"{shown(text)}: the name is not UTF-8 (bytes shown as \\xNN); rename it (convmv "
-                              "converts names), or give the folder that holds it, whose files are read whatever "
-                              "their names")
+            return (f"{shown(text)}: the name is not UTF-8 (bytes shown as \\xNN); rename it (convmv converts "
+                    "names), or give the folder that holds it, whose files are read whatever their names")
     cap = get_current_settings().server.api.max_parameter_size
-    if sources and cap > 0 and len(json.dumps(sources)) > cap - 4096:  # room for the other parameters
-        too_many = f"{len(sources):,} SOURCES are too many for one run's parameters (Prefect takes {cap:,} bytes)"
-        paths = [Path(t) for t in sources if "://" not in t]
-        if not paths:
-            raise SourceError(f"{too_many}: list the URLs as a source's locations in newsflow.toml and run "
-                              "`newsflow ingest --source NAME`")
-        folder = os.path.commonpath([p.absolute() for p in paths])
-        suffixes = {p.suffix for p in paths}
-        pattern = f"{folder}/*{suffixes.pop() if len(suffixes) == 1 else ''}"
-        raise SourceError(f"{too_many}: quote a pattern so that newsflow expands it, e.g. '{pattern}', or give "
-                          f"the folder ({folder})")
+    if not sources or cap <= 0 or len(json.dumps(sources)) <= cap - 4096:  # room for the other parameters
+        return None
+    too_many = f"{len(sources):,} SOURCES are too many for one run's parameters (Prefect takes {cap:,} bytes)"
+    paths = [Path(t) for t in sources if "://" not in t]
+    if not paths:
+        return f"{too_many}: list the URLs as a source's locations in newsflow.toml and run it with --source"
+    folder = os.path.commonpath([p.absolute() for p in paths])
+    suffixes = {p.suffix for p in paths}
+    pattern = f"{folder}/*{suffixes.pop() if len(suffixes) == 1 else ''}"
+    return f"{too_many}: quote a pattern so that newsflow expands it, e.g. '{pattern}', or give the folder ({folder})"
 
 
 def _flow_warehouse(warehouse: str | None) -> str | None:

@@ -275,6 +275,7 @@ def test_more_sources_than_a_run_takes_say_to_quote_the_pattern(tmp_path: Path):
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert (f"9,000 SOURCES are too many for one run's parameters (Prefect takes 524,288 bytes): quote a pattern "
             f"so that newsflow expands it, e.g. '{tmp_path / 'data'}/*.txt', or give the folder") in proc.stderr
+    assert "Give a file, a folder" not in proc.stderr  # the generic hint is for a SOURCE that names nothing
     assert list(tmp_path.iterdir()) == []
     urls = [f"https://site{i}.example/news/a-fairly-long-article-name-{i:06d}.html" for i in range(9000)]
     proc = cli("ingest", *urls, "--db", str(tmp_path / "news.duckdb"))
