@@ -21,7 +21,7 @@ from rich.table import Table
 from rich.text import Text
 
 from newsflow import fastexit
-from newsflow.settings import CORES, Settings, masked, work_db_path
+from newsflow.settings import CORES, Settings, masked, shown, work_db_path
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
@@ -293,16 +293,17 @@ def _sources_unfit(sources: list[str] | None) -> str | None:
     travel to the Prefect API as JSON, which has no place for the bytes of a file name that are not
     UTF-8 (Python keeps them as lone surrogates), and which the server caps (512 KB by default):
     thousands of files a shell expanded from an unquoted glob exceed it."""
-    from prefect.settings import get_current_settings
-
-    from tasks.sources import shown
-
     for text in sources or []:
         if shown(text) != text:
             return (f"{shown(text)}: the name is not UTF-8 (bytes shown as \\xNN); rename it (convmv converts "
                     "names), or give the folder that holds it, whose files are read whatever their names")
+    size = len(json.dumps(sources or []))
+    if size < 64 * 1024:  # far under any cap: Prefect (~0.8 s to import) is left to load while its server boots
+        return None
+    from prefect.settings import get_current_settings
+
     cap = get_current_settings().server.api.max_parameter_size
-    if not sources or cap <= 0 or len(json.dumps(sources)) <= cap - 4096:  # room for the other parameters
+    if cap <= 0 or size <= cap - 4096:  # room for the other parameters
         return None
     too_many = f"{len(sources):,} SOURCES are too many for one run's parameters (Prefect takes {cap:,} bytes)"
     paths = [Path(t) for t in sources if "://" not in t]

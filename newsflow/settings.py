@@ -54,6 +54,12 @@ def masked(warehouse: str) -> str:
     return re.sub(r"password\s*=\s*('[^']*'|[^\s'\"]+)", "password=***", warehouse)
 
 
+def shown(text: str | os.PathLike) -> str:
+    """A path as text any output takes: the bytes of a file name that are not UTF-8, which Python keeps
+    as lone surrogates (that JSON, the Prefect API and UTF-8 terminals refuse), written as \\xNN."""
+    return os.fspath(text).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def is_lake_url(warehouse: str | None) -> bool:
     """`ducklake:postgres:...` names a DuckLake catalog; anything else is a DuckDB file path."""
     return bool(warehouse) and str(warehouse).startswith(LAKE_PREFIX)
@@ -252,12 +258,9 @@ class Settings(BaseSettings):
     def _utf8(cls, value: object) -> object:
         """A path a run's parameters carry to the Prefect API as JSON, which has no place for the bytes
         of a name that are not UTF-8 (kept by Python as lone surrogates)."""
-        if value is None:
-            return value
-        text = os.fspath(value) if isinstance(value, os.PathLike) else str(value)
-        printable = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-        if printable != text:
-            raise ValueError(f"{printable}: the path is not UTF-8 (bytes shown as \\xNN); choose one whose "
+        text = None if value is None else os.fspath(value) if isinstance(value, os.PathLike) else str(value)
+        if text is not None and shown(text) != text:
+            raise ValueError(f"{shown(text)}: the path is not UTF-8 (bytes shown as \\xNN); choose one whose "
                              "name is UTF-8 text")
         return value
 

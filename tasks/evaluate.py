@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tasks.reader import one_line
+
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 
 # Independent of the rule table on purpose: the eval must not grade the cleaner with its own rules.
@@ -207,8 +209,7 @@ def read_page(page: Page) -> tuple[bytes, dict[str, Any]]:
         path = page.truth_path
         record = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, EOFError, zlib.error, ValueError) as exc:  # ValueError: JSON, UTF-8
-        raise DatasetError(f"{path}: {' '.join(str(exc).split()) or type(exc).__name__}; fix or remove "
-                           "the page") from None
+        raise DatasetError(f"{path}: {one_line(str(exc)) or type(exc).__name__}; fix or remove the page") from None
     if not isinstance(record, dict) or not isinstance(record.get("ground_truth", {}), dict):
         raise DatasetError(f"{path}: not a ground-truth record (a JSON object with an object "
                            '"ground_truth"); fix or remove the page')

@@ -38,6 +38,7 @@ from tasks import load as L
 from tasks.archive import ArchiveConfig
 from tasks.lake_sql import (ALIAS, attach_sql, is_upsert, lake_migration, lake_view, primary_keys, s3_secret_sql,
                              upsert_as_merge)
+from tasks.reader import one_line
 from tasks.run_leases import RunLease, catalog_conninfo, dead_runs
 from tasks.schema import view_files
 from tasks.search import extension_directory, index_articles, prepare_index
@@ -84,17 +85,11 @@ def open_lake(url: str, data_path: str | None = None, read_only: bool = False) -
                 time.sleep(random.uniform(0.1, 0.5))
                 continue
             con.close()
-            raise LakeUnavailable(f"cannot attach the lake {masked(url)} ({_one_line(exc)}); check that its "
-                                  "PostgreSQL server answers, and pip install -c constraints.txt "
+            raise LakeUnavailable(f"cannot attach the lake {masked(url)} ({masked(one_line(str(exc)))}); check "
+                                  "that its PostgreSQL server answers, and pip install -c constraints.txt "
                                   "duckdb-ext-ducklake duckdb-ext-postgres") from None
     con.execute(f"use {ALIAS}")
     return con
-
-
-def _one_line(exc: BaseException) -> str:
-    """DuckDB's message on one line (PostgreSQL's connection errors span several), without the password
-    of the connection string it quotes."""
-    return masked(" ".join(str(exc).split()))
 
 
 class LakeSQL:
@@ -392,7 +387,7 @@ def lake_search_index(url: str, mirror: Path) -> duckdb.DuckDBPyConnection:
         con.execute(attach_sql(url, read_only=True))
     except duckdb.Error as exc:
         con.close()
-        raise LakeUnavailable(f"cannot attach the lake {masked(url)} ({_one_line(exc)})") from None
+        raise LakeUnavailable(f"cannot attach the lake {masked(url)} ({masked(one_line(str(exc)))})") from None
     with transaction(con):
         con.execute(statement("lake_search_table"))
         prepare_index(con)  # a new mirror's articles then enter the index incrementally, at half the CPU

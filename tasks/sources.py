@@ -24,7 +24,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from newsflow.settings import (DOCUMENT_CAP_HINT, MAX_DOCUMENT_BYTES, META_MAX_CHARS, SUPPORTED_SUFFIXES,
-                               URL_MAX_CHARS)
+                               URL_MAX_CHARS, shown)
 from tasks.models import RawDocument, sha256_hex
 from tasks.warc import WarcReading, estimate_total, is_web_archive, read_warc
 
@@ -68,12 +68,6 @@ class RecordReading:
 
 
 Skipped = list[tuple[str, str]]  # (path, reason) of what discover passed over on purpose
-
-
-def shown(text: str | os.PathLike) -> str:
-    """A path as text any output takes: the bytes of a file name that are not UTF-8, which Python keeps
-    as lone surrogates (that JSON, the Prefect API and UTF-8 terminals refuse), written as \\xNN."""
-    return os.fspath(text).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 READABLE = ".txt, .html, .htm, .json or .jsonl (each also gzip-compressed: .html.gz) or a web archive"
 
