@@ -326,4 +326,10 @@ def _load_in_transaction(con: duckdb.DuckDBPyConnection, run_id: str, cleaner_ve
         ).fetchone()[0]
         if fetch is not None:
             save_fetch_rows(cur, *fetch)
+        # The run's counts grow with each batch it commits: a run killed part way shows what it loaded.
+        cur.execute("update runs set documents_seen = documents_seen + ?, articles_new = articles_new + ?, "
+                    "articles_updated = articles_updated + ?, articles_unchanged = articles_unchanged + ?, "
+                    "quarantined = quarantined + ?, segments_removed = segments_removed + ? where run_id = ?",
+                    [len(docs), counts.new, counts.updated, counts.unchanged, counts.quarantined,
+                     counts.segments_removed, run_id])
     return counts

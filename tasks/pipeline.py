@@ -133,7 +133,8 @@ def begin_run(warehouse: Warehouse, run_id: str, flow_run_id: str | None, source
     interrupted with this one's start. Killed in between, the next run finds them running and does both."""
     dead = warehouse.dead_runs()
     for dead_run, _flow_run in dead:
-        logger.warning("run %s stopped without finishing (its process died): marked interrupted", dead_run)
+        logger.warning("run %s never recorded its end (its process died, or lost the warehouse): marked "
+                       "interrupted", dead_run)
     crash_flow_runs([f for _r, f in dead if f], run_id, logger)
     warehouse.start_run(run_id, flow_run_id, sources, CLEANER_VERSION, interrupted=[r for r, _f in dead])
 

@@ -117,6 +117,11 @@ def check_file(db, expected: dict[str, list[tuple]]) -> int:
     document_ids = {row[0] for row in got["documents"]}
     outcome_ids = {row[1] for row in got["articles"]} | {row[0] for row in got["quarantine"]}
     assert document_ids == outcome_ids, "a document without its article or quarantine row: partial batch"
+    # Each batch adds its counts to its run in its own transaction: killed runs show what they loaded.
+    con = duckdb.connect(str(db), read_only=True)
+    new_in_runs = con.execute("select coalesce(sum(articles_new), 0) from runs").fetchone()[0]
+    con.close()
+    assert new_in_runs == len(ids), "the runs' new articles do not add up to the articles stored"
     return len(document_ids)
 
 

@@ -308,6 +308,9 @@ def test_sigkill_of_a_writer_then_a_rerun(prefect_server, lake, tmp_path, corpus
     runs = con.execute("select status, flow_run_id from runs order by started_at").fetchall()
     assert [s for s, _f in runs] == ["interrupted", "completed"], "the rerun did not see that the killed run died"
     assert flow_run_state(prefect_server, runs[0][1]) == "CRASHED", "its Prefect flow run was not set Crashed"
+    # Each batch commits its counts with it: the killed run shows the articles it loaded.
+    new = [n for (n,) in con.execute("select articles_new from runs order by started_at").fetchall()]
+    assert new[0] > 0 and sum(new) == len(sequential["articles"]), new
 
 
 def test_a_run_whose_writer_lives_stays_running(prefect_server, lake, samples_dir, tmp_path):
