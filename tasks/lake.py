@@ -19,6 +19,7 @@ always see whole batches (a transaction is one snapshot).
 from __future__ import annotations
 
 import fcntl
+import functools
 import json
 import os
 import random
@@ -58,6 +59,25 @@ class LakeUnavailable(RuntimeError):
     """The lake could not be attached; the message says what to check."""
 
 
+def password_masked(action: Callable[..., T]) -> Callable[..., T]:
+    """`action` raising its DuckDB errors with the catalog's password written as ***. When the catalog
+    stops answering, DuckDB quotes the connection string whole ("Unable to connect to Postgres at
+    ..."), and the error reaches the CLI, Prefect's logs and the flow run's state in its UI."""
+
+    @functools.wraps(action)
+    def run(*args: Any, **kwargs: Any) -> T:
+        try:
+            return action(*args, **kwargs)
+        except duckdb.Error as exc:
+            text = str(exc)
+            if masked(text) == text:
+                raise
+            error = type(exc)(masked(text))  # same type: retries still tell a conflict
+        raise error from None  # outside the handler: the original, password and all, is not chained
+
+    return run
+
+
 def open_lake(url: str, data_path: str | None = None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """A new in-memory DuckDB session with the lake attached (offline extensions from the duckdb-ext-*
     wheels) and selected as the default database.
@@ -85,11 +105,29 @@ def open_lake(url: str, data_path: str | None = None, read_only: bool = False) -
                 time.sleep(random.uniform(0.1, 0.5))
                 continue
             con.close()
-            raise LakeUnavailable(f"cannot attach the lake {masked(url)} ({masked(one_line(str(exc)))}); check "
-                                  "that its PostgreSQL server answers, and pip install -c constraints.txt "
-                                  "duckdb-ext-ducklake duckdb-ext-postgres") from None
+            raise LakeUnavailable(f"cannot attach the lake {masked(url)}: {attach_fault(str(exc))}") from None
     con.execute(f"use {ALIAS}")
     return con
+
+
+def attach_fault(text: str) -> str:
+    """Why DuckDB could not attach the lake, from its error `text`, and what to check: libpq's own words
+    when the catalog's server does not take the connection (DuckDB quotes the connection string twice
+    before them), the extensions to install when one is missing."""
+    _, refused, why = text.partition("Unable to connect to Postgres at ")
+    if refused:
+        libpq = masked(one_line(why.partition('": ')[2]))  # after the connection string
+        if "does not exist" in libpq:
+            advice = "create it on that server (createdb, createuser), or correct the setting"
+        elif "authentication failed" in libpq:
+            advice = "check the user and its password (password=, PGPASSWORD or ~/.pgpass)"
+        else:
+            advice = "check that it runs and takes connections from this machine at the host and port given"
+        return f"its PostgreSQL server did not take the connection ({libpq}); {advice}"
+    advice = "pip install -c constraints.txt duckdb-ext-ducklake duckdb-ext-postgres"
+    if "xtension" not in text:
+        advice = f"check that its PostgreSQL server answers, and {advice}"
+    return f"{masked(one_line(text))}; {advice}"
 
 
 class LakeSQL:
@@ -128,6 +166,7 @@ class LakeConnection:
         self.raw = con
         self.shared = shared
 
+    @password_masked
     def execute(self, sql: str, parameters: Any = None) -> duckdb.DuckDBPyConnection:
         if sql.strip().lower() in ("begin", "begin transaction"):
             self.raw.execute("begin")
@@ -136,6 +175,7 @@ class LakeConnection:
         sql = self.shared.translate(self.raw, sql)
         return self.raw.execute(sql) if parameters is None else self.raw.execute(sql, parameters)
 
+    @password_masked
     def executemany(self, sql: str, parameters: Any) -> duckdb.DuckDBPyConnection:
         return self.raw.executemany(self.shared.translate(self.raw, sql), parameters)
 
@@ -183,6 +223,7 @@ def retried(action: Callable[[], T], attempts: int = RETRY_ATTEMPTS) -> T:
     raise AssertionError("unreachable")
 
 
+@password_masked
 def migrate_lake(con: LakeConnection) -> list[str]:
     """Apply the numbered migrations the lake lacks (their lake variants, tasks/lake_sql.py), each in a
     transaction that takes its turn (and skips it when another writer has applied it meanwhile), then
@@ -396,6 +437,7 @@ def lake_search_index(url: str, mirror: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
+@password_masked
 def maintain_lake(url: str, data_path: str | None, retention_hours: float) -> dict[str, int]:
     """Merge small adjacent Parquet files, expire snapshots older than `retention_hours` and delete the
     files no snapshot references any more; each step retried when a writer commits first."""

@@ -92,6 +92,8 @@ def test_a_lake_that_cannot_be_reached_or_is_not_on_postgresql_says_so_in_one_li
         open_lake("ducklake:postgres:dbname=news host=127.0.0.1 port=1 password=hunter2", str(tmp_path / "data") + "/")
     assert "\n" not in str(refused.value) and "Connection refused" in str(refused.value)
     assert "hunter2" not in str(refused.value) and "password=***" in str(refused.value)  # DuckDB quotes it
+    assert str(refused.value).endswith("check that it runs and takes connections from this machine at the host "
+                                       "and port given"), str(refused.value)  # not an extension to install
     for url in ("ducklake:sqlite:/tmp/catalog.sqlite", "ducklake:/tmp/catalog.ducklake",
                 "ducklake:mysql:db=news host=h password=hunter2"):
         with pytest.raises(ConfigError, match="newsflow's lake keeps its catalog on PostgreSQL") as refused:
@@ -120,6 +122,43 @@ def test_a_catalog_password_is_shown_nowhere(monkeypatch):
                           text=True, timeout=120, env={**os.environ, "NEWSFLOW_LAKE_DATA_PATH": "/tmp/lake/",
                                                        "COLUMNS": "300"})
     assert proc.returncode == 0 and "password=***" in proc.stdout and "hunter2" not in proc.stdout, proc.stdout
+
+def test_a_catalog_that_stops_answering_is_reported_without_its_password(postgres, lake, tmp_path):
+    """Once the catalog refuses a writer mid-run, DuckDB quotes the connection string whole in every
+    error, which went to the CLI, Prefect's logs and the flow run's state."""
+    import asyncio
+
+    import asyncpg
+
+    url = lake["NEWSFLOW_WAREHOUSE"] + " password=hunter2"  # trust authentication: the server asks for none
+    database = url.split("dbname=")[1].split()[0]
+    con = connect_lake(url, lake["NEWSFLOW_LAKE_DATA_PATH"])
+
+    async def refuse(allow: bool) -> None:
+        admin = await asyncpg.connect(host="127.0.0.1", port=postgres.port, user="postgres", database="postgres")
+        try:
+            await admin.execute(f'alter database "{database}" allow_connections {str(allow).lower()}')
+            if not allow:
+                await admin.execute("select pg_terminate_backend(pid) from pg_stat_activity where datname = $1",
+                                    database)
+        finally:
+            await admin.close()
+
+    assert con.execute("select count(*) from articles").fetchone() == (0,)
+    asyncio.run(refuse(False))
+    try:
+        errors = []
+        for _ in range(3):
+            with pytest.raises(duckdb.Error) as failed:
+                con.execute("select count(*) from articles")
+            errors.append(failed.value)
+        assert any("password=***" in str(e) for e in errors), [str(e) for e in errors]  # it was quoted
+        assert not any("hunter2" in str(e) or "hunter2" in repr(e.__context__) for e in errors)
+        assert all(isinstance(e, duckdb.Error) for e in errors)
+    finally:
+        asyncio.run(refuse(True))
+        con.close()
+
 
 def test_upserts_become_merges_that_behave_like_them():
     sql = "insert into t select k, v from s on conflict (k) do update set v = excluded.v + t.v"
