@@ -8,6 +8,7 @@ import gc
 import json
 import logging
 import os
+import re
 import sys
 import threading
 from datetime import datetime, timezone
@@ -411,11 +412,25 @@ def _run_fault(command: str, settings: Settings):
     except Exception as exc:  # noqa: BLE001 - the run's own boundary
         if debug:
             raise
-        # DuckDB's fatal errors end in a native stack trace: mangled symbols, for its developers
-        text = " ".join(str(exc).split("Stack Trace:")[0].split())[:500] or type(exc).__name__
-        _error(f"the {command} run failed: {type(exc).__name__}: {text}{_no_space_hint(exc, settings)} "
-               "(NEWSFLOW_DEBUG=1 shows the traceback)")
+        # DuckDB's fatal errors end in a native stack trace (mangled symbols, for its developers), and its
+        # errors in a statement point into it (LINE 1: ... ^): newsflow's SQL, not the operator's
+        text = re.split(r"Stack Trace:|\n\s*LINE \d+:", str(exc))[0]
+        text = masked(" ".join(text.split())[:500]) or type(exc).__name__
+        hint = _no_space_hint(exc, settings) + _catalog_hint(exc, settings)  # each begins ". "
+        if hint and text.endswith((".", "?")):
+            hint = hint[1:]
+        _error(f"the {command} run failed: {type(exc).__name__}: {text}{hint} (NEWSFLOW_DEBUG=1 shows the traceback)")
         raise typer.Exit(1) from None
+
+
+def _catalog_hint(exc: Exception, settings: Settings) -> str:
+    """That the lake's catalog stopped answering mid-run, and that a rerun is safe; "" otherwise."""
+    text = str(exc)
+    if not (settings.lake and any(words in text for words in (
+            "Unable to connect to Postgres", "server closed the connection", "terminating connection"))):
+        return ""
+    return (". The lake's PostgreSQL catalog stopped answering; once it answers again, run it again: it "
+            "completes what this run left undone")
 
 
 def _no_space_hint(exc: Exception, settings: Settings) -> str:

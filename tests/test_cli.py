@@ -241,6 +241,29 @@ def test_a_run_that_fills_the_disk_says_where_to_free_space(tmp_path: Path, caps
     assert "Free space" not in capsys.readouterr().err
 
 
+def test_a_run_that_loses_its_lake_catalog_says_so_without_the_password(tmp_path: Path, capsys):
+    """DuckDB's error when the catalog stops answering mid-run quotes the connection string, password
+    and all, and points into newsflow's SQL ("LINE 2: ... ^"), and the line said nothing to do."""
+    import duckdb
+    import typer
+
+    from newsflow.cli import _run_fault
+    from newsflow.config import resolve_settings
+
+    settings = resolve_settings(warehouse="ducklake:postgres:dbname=news host=127.0.0.1 password=hunter2",
+                                db=str(tmp_path / "news.duckdb"))
+    with pytest.raises(typer.Exit), _run_fault("ingest", settings):
+        raise duckdb.IOException(
+            'IO Error: Failed to query most recent snapshot for DuckLake: Unable to connect to Postgres at '
+            '"dbname=news host=127.0.0.1 password=hunter2": connection to server at "127.0.0.1", port 5432 '
+            "failed: Connection refused\n\tIs the server running on that host?\n\n\nLINE 2: \tSELECT * FROM "
+            "postgres_query('__ducklake_metadata_lake',\n                      ^")
+    line = " ".join(capsys.readouterr().err.split())
+    assert "hunter2" not in line and "password=***" in line and "LINE 2" not in line, line
+    assert "Is the server running on that host? The lake's PostgreSQL catalog stopped answering; once it " \
+           "answers again, run it again: it completes what this run left undone" in line, line
+
+
 def test_serve_says_when_its_port_is_taken_or_impossible_or_it_has_no_source(tmp_path: Path):
     """A port held by something other than a Prefect server ended in "prefect server exited with code
     1; see <log>"; --port 0 waited for a server on port 0 until killed, 70000 failed in the server."""
