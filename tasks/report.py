@@ -19,7 +19,7 @@ import re
 import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,8 @@ TOP_ENTITIES = 10  # per kind
 DAILY_ENTITIES = 4  # per kind, drawn over time
 CITATION_PAIRS = 60
 TOP_HOSTS = 12
+DAILY_DAYS = 365  # without --since, the charts over time end at the newest article and go back this far
+MONTHLY_AFTER_DAYS = 400  # a longer span (--since) is drawn per month
 KINDS = {"person": "people", "org": "organisations", "place": "places"}
 
 Row = dict[str, Any]
@@ -56,6 +58,7 @@ class ReportData:
     story_articles: dict[str, list[Row]]
     entities: list[Row]
     entity_daily: list[Row]
+    days: DayWindow
     citations: list[Row]
     runs: list[Row]
     run_unit: str
@@ -78,6 +81,27 @@ def run_unit(first: datetime | None, last: datetime | None) -> str:
         return "day"
     days = (last - first).total_seconds() / 86400
     return "hour" if days <= 3 else "day" if days <= 120 else "week"
+
+
+@dataclass
+class DayWindow:
+    """What the charts over time (articles per day, mentions per day) draw: from `start` (a UTC day,
+    None: nothing to draw) per `unit` ('day' or 'month'); `hidden` articles of the period are older."""
+
+    start: date | None = None
+    unit: str = "day"
+    hidden: int = 0
+
+
+def day_window(first_seen: datetime | None, last_seen: datetime | None, since: datetime | None) -> DayWindow:
+    """From --since when given, else the last DAILY_DAYS days up to the newest article: one page dated
+    1970 or 1900 (a zero or default date) would otherwise squeeze every bar into one pixel column.
+    Per day up to MONTHLY_AFTER_DAYS days, else per month."""
+    if first_seen is None or last_seen is None:
+        return DayWindow()
+    first, last = (t.astimezone(timezone.utc).date() for t in (first_seen, last_seen))
+    start = first if since is not None else max(first, last - timedelta(days=DAILY_DAYS - 1))
+    return DayWindow(start, "day" if (last - start).days < MONTHLY_AFTER_DAYS else "month")
 
 
 _KINDS_OF_REASON = [  # (pattern, kind): the first match names the reason's kind
@@ -147,6 +171,7 @@ def collect(con: duckdb.DuckDBPyConnection, since: datetime | None = None) -> Re
         ranked[e["kind"]] = ranked.get(e["kind"], 0) + 1
         if ranked[e["kind"]] <= DAILY_ENTITIES:
             daily_ids.append(e["entity_id"])
+    days = day_window(overview["first_seen"], overview["last_seen"], since)
     first, last, _count = con.execute(statement("report_runs_span"), {"since": since}).fetchone()
     unit = run_unit(first, last)
     fetch = _by_kind(timed("report_fetch_failures"), ("host", "reason"), "failures")
@@ -154,17 +179,20 @@ def collect(con: duckdb.DuckDBPyConnection, since: datetime | None = None) -> Re
     for r in fetch:
         if r["host"] not in hosts:
             hosts.append(r["host"])
+    daily = timed("report_daily_volume", outlets=TOP_OUTLETS, start=days.start, unit=days.unit)
+    days.hidden = overview["articles"] - sum(r["articles"] for r in daily)
     return ReportData(
         db=con.execute("select path from duckdb_databases() where database_name = current_database()"
                        ).fetchone()[0] or "",
         since=since,
         generated_at=datetime.now(timezone.utc),
         overview=overview,
-        daily=timed("report_daily_volume", outlets=TOP_OUTLETS),
+        daily=daily,
         stories=stories,
         story_articles=story_articles,
         entities=entities,
-        entity_daily=timed("report_entity_daily", entities=daily_ids),
+        entity_daily=timed("report_entity_daily", entities=daily_ids, start=days.start, unit=days.unit),
+        days=days,
         citations=timed("report_citations", limit=CITATION_PAIRS),
         runs=timed("report_runs", unit=unit),
         run_unit=unit,
@@ -247,11 +275,13 @@ def _charts(data: ReportData) -> dict[str, Any]:
 
     specs: dict[str, Any] = {}
     outlets_order = sorted({r["outlet"] for r in data.daily}, key=lambda o: (o == "other", o))
-    specs["daily"] = alt.Chart(values(data.daily), title="Articles per day by outlet").mark_bar().encode(
-        x=alt.X("utcyearmonthdate(day):T", title=None),
+    unit = data.days.unit
+    when = "utcyearmonthdate(day):T" if unit == "day" else "utcyearmonth(day):T"
+    specs["daily"] = alt.Chart(values(data.daily), title=f"Articles per {unit} by outlet").mark_bar().encode(
+        x=alt.X(when, title=None),
         y=alt.Y("sum(articles):Q", title="articles"),
         color=alt.Color("outlet:N", sort=outlets_order, title="outlet"),
-        tooltip=[alt.Tooltip("utcyearmonthdate(day):T", title="day"), "outlet:N", "sum(articles):Q"],
+        tooltip=[alt.Tooltip(when, title=unit), "outlet:N", "sum(articles):Q"],
     ).properties(width=WIDE, height=240) if data.daily else None
 
     stories = [{**s, "label": f"{i + 1}. {_short(s['story_title'], 56)}", "rank": i}
@@ -277,12 +307,12 @@ def _charts(data: ReportData) -> dict[str, Any]:
             ).properties(width=140, height=alt.Step(18)))
     specs["entities"] = alt.hconcat(*panels, spacing=30) if panels else None
 
-    specs["entity_daily"] = alt.Chart(values(data.entity_daily), title="Daily mentions of the most mentioned"
-                                      ).mark_line(point=True).encode(
-        x=alt.X("utcyearmonthdate(day):T", title=None),
+    specs["entity_daily"] = alt.Chart(values(data.entity_daily), title=f"Mentions per {unit} of the most "
+                                      "mentioned").mark_line(point=True).encode(
+        x=alt.X(when, title=None),
         y=alt.Y("mentions:Q", title="mentions"),
         color=alt.Color("entity:N", title="entity"),
-        tooltip=[alt.Tooltip("utcyearmonthdate(day):T", title="day"), "entity:N", "kind:N", "mentions:Q"],
+        tooltip=[alt.Tooltip(when, title=unit), "entity:N", "kind:N", "mentions:Q"],
     ).properties(width=WIDE - 200, height=220) if data.entity_daily else None
 
     if data.citations:
@@ -437,6 +467,14 @@ def _when(value: datetime | None) -> str:
     return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC") if value else "–"
 
 
+def _hidden_note(days: DayWindow) -> str:
+    n = days.hidden
+    return (f"{n:,} older article{'s' if n != 1 else ''} (dated before {days.start}) "
+            f"{'are' if n != 1 else 'is'} not drawn over time: these charts show the {DAILY_DAYS} days up to "
+            "the newest article; the figures above count every article. <code>newsflow report --since "
+            "YYYY-MM-DD</code> draws from the day you choose.")
+
+
 def _link(row: Row) -> str:
     title = html.escape(_short(row.get("title"), 140))
     url = row.get("url") or ""
@@ -495,6 +533,8 @@ def render(data: ReportData, links: dict[str, str] | None = None) -> str:
                 body.append(f'<p class="empty" data-chart="{cid}">{html.escape(empty)}</p>')
             else:
                 body.append(f'<div class="chart" id="chart-{cid}" data-chart="{cid}"></div>')
+            if cid == "daily" and data.days.hidden > 0:
+                body.append(f'<p class="note" data-note="hidden">{_hidden_note(data.days)}</p>')
             if cid == "stories":
                 body.append(_stories_html(data))
             if cid == "validation":

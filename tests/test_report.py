@@ -256,6 +256,31 @@ def test_report_bench_synthesizes_a_warehouse_the_report_reads(warehouse, tmp_pa
     assert written.articles == 300 and written.bytes > 100_000
 
 
+def test_one_old_date_does_not_squeeze_the_charts_over_time(tmp_path):
+    """A page dated 1970 (a zero timestamp) among this year's articles stretched the daily charts over
+    57 years of days, every bar a hairline. Without --since they show the 365 days up to the newest
+    article and say how many older articles are not drawn; a --since far back draws months."""
+    (tmp_path / "wh").mkdir()
+    db = samples_warehouse(tmp_path / "wh", tmp_path / "template")
+    with duckdb.connect(str(db)) as con:
+        ids = [a for (a,) in con.execute("select article_id from articles order by article_id").fetchall()]
+        dated = {a: datetime(2026, 6, 1 + i, 12, tzinfo=timezone.utc) for i, a in enumerate(ids[1:])}
+        dated[ids[0]] = datetime(1970, 1, 1, tzinfo=timezone.utc)
+        con.executemany("update articles set published_at = ? where article_id = ?",
+                        [[when, a] for a, when in dated.items()])
+    with duckdb.connect(str(db), read_only=True) as con:
+        recent, far = R.collect(con), R.collect(con, since=datetime(1960, 1, 1, tzinfo=timezone.utc))
+    days = sorted({r["day"].isoformat() for r in recent.daily})
+    assert days == [f"2026-06-{1 + i:02d}" for i in range(len(ids) - 1)], days
+    assert recent.days.unit == "day" and recent.days.hidden == 1 and recent.overview["articles"] == len(ids)
+    assert {r["day"].isoformat() for r in recent.entity_daily} <= set(days)
+    page = R.render(recent)
+    assert "1 older article (dated before 2025-06-" in page and "Articles per day by outlet" in page
+    assert far.days.unit == "month" and far.days.hidden == 0
+    assert sorted({r["day"].isoformat() for r in far.daily}) == ["1970-01-01", "2026-06-01"]
+    assert "Articles per month by outlet" in R.render(far) and "older article" not in R.render(far)
+
+
 @pytest.mark.parametrize("reason, kind", [
     ("failed expect_column_value_lengths_to_be_between(body): body has 27 characters",
      "failed expect_column_value_lengths_to_be_between(body)"),
