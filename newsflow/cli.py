@@ -753,6 +753,10 @@ def sql(
     from tasks.search import extension_directory
     from tasks.shell import ShellUnavailable, greeting, shell_command
 
+    if command is not None and not command.replace(";", " ").strip():
+        _error("-c needs SQL to run, e.g. -c 'select outlet, count(*) from v_articles group by all'; "
+               "without -c the interactive shell opens")
+        raise typer.Exit(2)
     settings = _settings(db=db, warehouse=warehouse)
     path = settings.db_path
     if settings.lake:

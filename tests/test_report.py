@@ -381,6 +381,9 @@ def test_sql_command_prints_a_table_with_views_and_search(samples_db):
                            "'armored train') is not null")
     assert search.returncode == 0, search.stderr
     assert "Kim" in search.stdout
+    for nothing in ("", " ; "):  # printed nothing and exited 0, as if the query had found nothing
+        empty = sql(db, "-c", nothing)
+        assert empty.returncode == 2 and "-c needs SQL to run" in empty.stderr, empty.stderr
 
 
 def test_sql_shell_is_read_only(samples_db):
