@@ -479,7 +479,12 @@ def print_summary(s: dict) -> None:
 
 @app.command()
 def extract(
-    paths: Annotated[list[str], typer.Argument(help="Files, folders or globs to clean.")],
+    paths: Annotated[list[str], typer.Argument(help="Files, folders or globs to clean; - reads one document "
+                                               "from standard input, printed first (HTML when it starts "
+                                               "with '<', else text; gzip-compressed or not).")],
+    url: Annotated[Optional[str], typer.Option(help="With -: the page's URL, against which its links and "
+                                               "the date in its URL are read (e.g. curl -s URL | newsflow "
+                                               "extract - --url URL).", show_default=False)] = None,
 ) -> None:
     """Clean documents and print one JSON object per document on stdout; writes no warehouse.
 
@@ -491,20 +496,33 @@ def extract(
     import itertools
 
     from newsflow.config import ConfigError, resolve_settings
+    from newsflow.urls import BadURL, check_url
     from tasks.guard import clean_batch_guarded, start_fork_server
-    from tasks.sources import SourceError, discover, read_all
+    from tasks.sources import SourceError, discover, read_all, read_stream
 
     skipped: list[tuple[str, str]] = []
+    files = [p for p in paths if p != "-"]
+    if url is not None and len(files) == len(paths):
+        _error("--url names the page read from standard input: give - among the PATHS")
+        raise typer.Exit(2)
     try:
-        limits = resolve_settings().cleaning_limits
-        files = discover(paths, skipped)
+        settings = resolve_settings()
+        if url is not None:
+            url = check_url(url)
+        files = discover(files, skipped) if files else []
+    except BadURL as exc:
+        _error(f"--url: {exc}")
+        raise typer.Exit(2) from None
     except (SourceError, ConfigError) as exc:
         _error(str(exc))
         raise typer.Exit(2) from None
     for item, reason in skipped:
         console.print(f"skipped {item}: {reason}", highlight=False)
+    limits = settings.cleaning_limits
     start_fork_server()
     docs = read_all(files)
+    if "-" in paths:  # read before the files: stdin may be a terminal waiting for its end
+        docs = itertools.chain([read_stream(sys.stdin.buffer, settings.max_document_bytes, url)], docs)
     while chunk := list(itertools.islice(docs, 50)):  # a few at a time: output flows as documents are cleaned
         for result, _seconds in clean_batch_guarded(chunk, limits.seconds, limits.memory_bytes):
             _print_extracted(result)

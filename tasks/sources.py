@@ -22,6 +22,7 @@ from collections.abc import Container, Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import IO
 
 from newsflow.settings import (DOCUMENT_CAP_HINT, MAX_DOCUMENT_BYTES, META_MAX_CHARS, SUPPORTED_SUFFIXES,
                                URL_MAX_CHARS, shown)
@@ -299,6 +300,25 @@ def _read_file(path: Path, uri: str, kind: str | None, compressed: bool, max_byt
         records.documents += len(docs)
         records.read_bytes += st.st_size
     return docs, st.st_size
+
+
+def read_stream(stream: IO[bytes], max_bytes: int = MAX_DOCUMENT_BYTES, url: str | None = None) -> RawDocument:
+    """One document from a stream (`newsflow extract -` reads standard input), gzip-compressed or not:
+    HTML when its first character other than white space is '<', else text. `url`, when given, is the
+    page's address (its source_uri, and what relative links and the URL's date are read against)."""
+    uri = url or "stdin"
+    raw = stream.read(max_bytes + 1)
+    digest, size, error = sha256_hex(raw), len(raw), None
+    if raw[:2] == b"\x1f\x8b":
+        raw, error = _gunzip(raw, max_bytes)
+    head = (raw or b"").removeprefix(codecs.BOM_UTF8).lstrip()[:1]
+    kind = "html" if head == b"<" else "text"
+    if raw is not None and len(raw) > max_bytes:
+        error = f"input too large (over the limit of {max_bytes:,} bytes); {DOCUMENT_CAP_HINT}"
+    elif raw is not None and not head:
+        error = "empty input"
+    fields = {"url": url} if url else {}
+    return RawDocument(uri, kind, None if error else raw, digest, size, fields=fields, error=error)
 
 
 def _gunzip(data: bytes, max_bytes: int) -> tuple[bytes | None, str | None]:

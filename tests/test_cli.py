@@ -41,6 +41,34 @@ def test_extract_prints_one_json_object_per_document(samples_dir: Path, tmp_path
     assert by_name["001_97e79ec8ab510aad.txt"]["title"] is None
 
 
+def test_extract_reads_a_page_from_standard_input(samples_dir: Path):
+    """`curl -s URL | newsflow extract - --url URL`: `-` was "no such file or folder", and /dev/stdin
+    from a pipe was skipped as a FIFO."""
+    import gzip
+
+    def extract(data: bytes, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "newsflow.cli", "extract", *args], cwd=REPO, input=data,
+                              capture_output=True, timeout=300)
+
+    page = (b"\n<!DOCTYPE html><html><head><title>Storm hits coast | The Daily</title></head><body><nav>Home</nav>"
+            b"<article><h1>Storm hits coast</h1>" + b"<p>Heavy rain fell on the coast overnight, officials said.</p>"
+            * 12 + b'<a href="/about">About us</a></article></body></html>')
+    url = "https://news.example/2025/07/17/storm.html"
+    got = [json.loads(line) for line in extract(page, "-", "--url", url).stdout.splitlines()]
+    assert [(o["source_uri"], o["url"], o["title"]) for o in got] == [(url, url, "Storm hits coast")], got
+    assert got[0]["published_at"].startswith("2025-07-17") and "officials said" in got[0]["body"]
+    text = (samples_dir / "002_e0f0b5de1e8e843f.txt").read_bytes()
+    both = [json.loads(line) for line in extract(gzip.compress(text), str(samples_dir / "001_97e79ec8ab510aad.txt"),
+                                                 "-").stdout.splitlines()]
+    assert both[0]["source_uri"] == "stdin" and both[0]["title"] == "Kim Jong Un to Visit Vladimir Putin for " \
+        "Weapons Talks" and both[1]["source_uri"].endswith("001_97e79ec8ab510aad.txt")
+    assert json.loads(extract(b" \n", "-").stdout)["error"] == ["empty input"]
+    refused = extract(b"x", "-", "--url", "ftp://news.example/a")
+    assert refused.returncode == 2 and b"--url: only http and https URLs" in refused.stderr
+    alone = extract(b"x", str(samples_dir), "--url", url)
+    assert alone.returncode == 2 and b"give - among the PATHS" in alone.stderr
+
+
 def test_extract_keeps_to_the_time_limit_and_goes_on(samples_dir: Path, tmp_path: Path):
     """A page that would take minutes to clean (one element with 100,000 attributes: libxml2's parse and
     htmldate's search take time in their square) is reported as timed out, as `ingest` quarantines it,
