@@ -609,7 +609,8 @@ def search(
     finally:
         con.close()
     if not hits:
-        out.print(f"no matches for {query!r}")
+        shown_query = query if len(query) <= 200 else f"{query[:200]}..."  # a pasted article, say
+        out.print(f"no matches for {shown_query!r}")
         return
     for rank, h in enumerate(hits, 1):
         when = h.seen_at.date().isoformat() if h.seen_at else "-"

@@ -226,3 +226,8 @@ def test_search_prints_titles_and_snippets_as_they_are(tmp_path: Path):
                           cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert f"1. {title}" in proc.stdout and "London [/dim] [red]today[/red]." in proc.stdout, proc.stdout
+    pasted = "unheard " * 5000  # a whole text pasted as the query was echoed whole
+    proc = subprocess.run([sys.executable, "-m", "newsflow.cli", "search", pasted, "--db", str(db)],
+                          cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and proc.stdout.startswith("no matches for 'unheard unheard"), proc.stdout
+    assert len(proc.stdout) < 300, len(proc.stdout)
