@@ -738,22 +738,40 @@ def report(
                                                 "stdout). Default: report.html beside the warehouse file "
                                                 "(<name>.report.html for a file not named news.duckdb), what "
                                                 "`newsflow serve` serves.", show_default=False)] = None,
+    warehouse: WarehouseOption = None,
 ) -> None:
     """Write the news report: one self-contained HTML page of charts (coverage, entities, pipeline
-    health) that opens offline in any browser. Reads the analyst copy only: safe while an ingest runs."""
+    health) that opens offline in any browser. Reads the analyst copy only: safe while an ingest runs.
+    On a lake (--warehouse), reads the lake read-only and writes the page beside --db."""
+    settings = _settings(db=db, warehouse=warehouse)
+    path = settings.db_path
+    if not settings.lake:
+        _analyst_connection(path).close()  # exit 2 unless a warehouse is there; write_report opens its own
+        _write_report(path, path, out_file, since)
+        return
+    from tasks.lake import LakeUnavailable
+
+    try:
+        _write_report(str(settings.warehouse), path, out_file, since)
+    except LakeUnavailable as exc:
+        _error(str(exc))
+        raise typer.Exit(2) from None
+
+
+def _write_report(source: Path | str, path: Path, out_file: Path | None, since: datetime | None) -> None:
+    """`newsflow report`'s page from `source` (the analyst copy, or a lake's URL) to `out_file` (- for
+    stdout), by default beside `path`."""
     from tasks.report import data_docs_link, report_page, report_path, write_report
 
-    path = _settings(db=db).db_path
-    _analyst_connection(path).close()  # exit 2 unless a warehouse is there; write_report opens its own
     if str(out_file) == "-":
-        page, articles = report_page(path, since)
+        page, articles = report_page(source, since)
         sys.stdout.write(page)
         console.print(f"wrote the report to stdout ({len(page.encode('utf-8')) / 1024:,.0f} KB, {articles:,} "
                       "articles)", highlight=False)
         return
     target = (out_file or report_path(path)).expanduser().resolve()
     with _writing(target, "--out"):
-        written = write_report(path, target, since, links=data_docs_link(path, target))
+        written = write_report(source, target, since, links=data_docs_link(path, target))
     out.print(f"wrote {written.path} ({written.bytes / 1024:,.0f} KB, {written.articles:,} articles, "
               f"{written.seconds:.1f} s); open it in a browser: {written.path.as_uri()}", highlight=False)
 

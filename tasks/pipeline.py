@@ -103,11 +103,12 @@ def data_docs_task(folder: str) -> str | None:
 
 
 @task(name="report", cache_policy=NO_CACHE)
-def report_task(db: str, data_docs_building: bool = False) -> str | None:
-    """Write report.html beside the analyst copy `db` (tasks/report.py); its file:// URL, or None when
-    it could not be written: the run's data is loaded and published either way, so a failure here is
-    a warning in the run's log, not a failed run. `data_docs_building`: the run's Data Docs are being
-    built beside `db`, so they are linked before their index exists."""
+def report_task(db: str, data_docs_building: bool = False, lake: str | None = None) -> str | None:
+    """Write report.html beside the analyst copy `db` (tasks/report.py), from that copy or from the
+    `lake` when the warehouse is one; its file:// URL, or None when it could not be written: the run's
+    data is loaded and published either way, so a failure here is a warning in the run's log, not a
+    failed run. `data_docs_building`: the run's Data Docs are being built beside `db`, so they are
+    linked before their index exists."""
     from prefect import get_run_logger
 
     from tasks.report import data_docs_link, report_path, write_report
@@ -115,7 +116,7 @@ def report_task(db: str, data_docs_building: bool = False) -> str | None:
     analyst = Path(db)
     out = report_path(analyst)
     try:
-        written = write_report(analyst, out, links=data_docs_link(analyst, out, data_docs_building))
+        written = write_report(lake or analyst, out, links=data_docs_link(analyst, out, data_docs_building))
     except Exception as exc:  # noqa: BLE001 - see the docstring
         get_run_logger().warning("the report was not written: %s: %s", type(exc).__name__, exc)
         return None

@@ -26,7 +26,7 @@ from typing import Any
 
 import duckdb
 
-from newsflow.settings import DEFAULT_DB
+from newsflow.settings import DEFAULT_DB, is_lake_url, masked
 from tasks.sql import statement
 
 REPORT_FILE = "report.html"
@@ -593,10 +593,11 @@ class Written:
     articles: int
 
 
-def write_report(db: Path, out: Path, since: datetime | None = None,
+def write_report(db: Path | str, out: Path, since: datetime | None = None,
                  links: dict[str, str] | None = None) -> Written:
-    """Read the analyst copy `db` read-only and write the report to `out` (atomically: a reader never
-    sees half a page). `links` are shown in the header (text -> URL), e.g. the Data Docs."""
+    """Read the analyst copy `db` read-only (or the lake it names, `ducklake:postgres:...`) and write the
+    report to `out` (atomically: a reader never sees half a page). `links` are shown in the header
+    (text -> URL), e.g. the Data Docs."""
     started = time.perf_counter()
     page, articles = report_page(db, since, links)
     out = Path(out)
@@ -613,13 +614,23 @@ def write_report(db: Path, out: Path, since: datetime | None = None,
     return Written(out, len(page.encode("utf-8")), round(time.perf_counter() - started, 2), articles)
 
 
-def report_page(db: Path, since: datetime | None = None, links: dict[str, str] | None = None) -> tuple[str, int]:
-    """The report's HTML from the analyst copy `db` (read-only), and how many articles it covers."""
-    con = duckdb.connect(str(db), read_only=True)
+def report_page(db: Path | str, since: datetime | None = None,
+                links: dict[str, str] | None = None) -> tuple[str, int]:
+    """The report's HTML from the analyst copy `db` (read-only) or the lake it names, attached read-only
+    (the same tables and views: the same queries), and how many articles it covers."""
+    lake = is_lake_url(str(db))
+    if lake:
+        from tasks.lake import open_lake
+
+        con = open_lake(str(db), read_only=True)
+    else:
+        con = duckdb.connect(str(db), read_only=True)
     try:
         data = collect(con, since)
     finally:
         con.close()
+    if lake:
+        data.db = masked(str(db))  # the header names the warehouse; DuckDB's name for it is the catalog's
     return render(data, links), int(data.overview["articles"])
 
 

@@ -145,6 +145,10 @@ def test_a_catalog_that_stops_answering_is_reported_without_its_password(postgre
             await admin.close()
 
     assert con.execute("select count(*) from articles").fetchone() == (0,)
+    from tasks.report import report_page
+
+    page, articles = report_page(url)  # its header names the warehouse
+    assert articles == 0 and "hunter2" not in page and "password=***" in page
     asyncio.run(refuse(False))
     try:
         errors = []
@@ -241,6 +245,15 @@ def test_ingest_on_the_lake_tags_each_commit_with_its_run(prefect_server, lake, 
     assert {r for r, *_ in runs} <= tagged
     assert con.execute("select count(*) from v_articles").fetchone()[0] == 5
     assert not list(db.parent.glob("*.duckdb")), "a lake run writes no DuckDB file and publishes no copy"
+    # The news report was not written on a lake: the first run writes it beside --db, read from the lake;
+    # `newsflow report` writes it from the lake at any time.
+    page = db.parent / "report.html"
+    assert "News report (refreshed): " + page.as_uri() in first.stdout, first.stdout
+    assert 'data-chart="daily"' in page.read_text(encoding="utf-8")
+    page.unlink()
+    _newsflow(prefect_server, lake, "report", "--db", str(db))
+    text = page.read_text(encoding="utf-8")
+    assert ">5</b><span>articles<" in text and "ducklake:postgres:" in text and "No articles" not in text
     _analysts_see_runs_snapshots_and_search(prefect_server, lake, db, runs[0][0])
 
 
