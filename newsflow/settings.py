@@ -28,6 +28,7 @@ CORES = os.cpu_count() or 2
 MIN_BATCH_SIZE = 25
 # Default of Settings.max_document_bytes: a larger file or download is quarantined unread.
 MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
+MAX_BATCH_SIZE = 10_000  # up to 4 x cores batches are held: past this a typo's extra digits exhaust memory
 DOCUMENT_CAP_HINT = "raise NEWSFLOW_MAX_DOCUMENT_BYTES to accept it"  # ends every "too large" reason
 # Validation thresholds (also used by the GX suite in expectations/).
 MIN_BODY_CHARS = 200
@@ -183,11 +184,11 @@ class Settings(BaseSettings):
                      "beside it.")
     config: Path | None = Field(None, description="The sources config (--config); default ./newsflow.toml, "
                                 "else the repository's.")
-    batch_size: int = Field(400, gt=0, description="Documents per batch: one cleaning task run, one "
-                            "validation, one load transaction (small batches cleaned by the time the writer "
-                            "reaches them load together, up to this many documents). Each batch costs ~0.2 s "
-                            "of CPU besides its documents, so larger batches are cheaper per page; the last "
-                            "ones shrink.")
+    batch_size: int = Field(400, gt=0, le=MAX_BATCH_SIZE, description="Documents per batch: one cleaning task "
+                            "run, one validation, one load transaction (small batches cleaned by the time the "
+                            "writer reaches them load together, up to this many documents). Each batch costs "
+                            "~0.2 s of CPU besides its documents, so larger batches are cheaper per page; the "
+                            "last ones shrink. Memory grows with it: up to 4 batches per core are held at once.")
     max_document_bytes: int = Field(MAX_DOCUMENT_BYTES, gt=0, description="A file, download, web archive "
                                     "record, JSON Lines line or item of a larger .json array bigger than this is "
                                     "quarantined unread (JSON Lines files and larger .json arrays are read a record "

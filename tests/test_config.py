@@ -90,6 +90,7 @@ def test_a_config_file_that_cannot_be_read_as_text_is_a_config_error(tmp_path, m
     ("LAKE_MAINTAIN_INTERVAL", "1e20", "less than or equal to 31622400"),  # a year
     ("LAKE_SNAPSHOT_RETENTION", "1e20", "less than or equal to 878400"),  # a century, in hours
     ("DOCUMENT_MEMORY_LIMIT", "9" * 23, "less than or equal to 1125899906842624"),  # 1 PiB
+    ("BATCH_SIZE", "4000000", "less than or equal to 10000"),  # every document of a backfill held at once
 ])
 def test_a_limit_past_any_clock_or_memory_is_a_setting_error(monkeypatch, name: str, value: str, says: str):
     """An infinite or enormous duration was accepted, then overflowed the clock it was added to
