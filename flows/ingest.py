@@ -34,8 +34,7 @@ from tasks.warehouse import Warehouse
 
 @flow(name="ingest", log_prints=False, task_runner=ThreadPoolTaskRunner(max_workers=CORES))
 def ingest(sources: list[str] | None = None, db: str | None = None, batch_size: int | None = None,
-           max_in_flight: int | None = None, source: str | None = None, config: str | None = None,
-           warehouse: str | None = None) -> dict:
+           source: str | None = None, config: str | None = None, warehouse: str | None = None) -> dict:
     """Ingest files, folders, globs or page/feed/sitemap URLs (default: the bundled samples), or the
     source named `source` in newsflow.toml (`config` overrides where that file is), into the warehouse.
     Waits for another run on the same warehouse file to finish first (a lake takes several at once).
@@ -59,7 +58,7 @@ def ingest(sources: list[str] | None = None, db: str | None = None, batch_size: 
             stream = stream_source(list(plan.urls), plan.kind, plan.policy, warehouse.fetch_state(plan.name),
                                    source=plan.name, max_items=plan.max_items, allowed_domains=plan.allowed_domains,
                                    opml_files=plan.opml_files) if plan.urls or plan.opml_files else None
-            _load_all(writer, paths, stream, plan, settings, max_in_flight or 2 * CORES)
+            _load_all(writer, paths, stream, plan, settings, 2 * CORES)
             # Every batch is validated: the Data Docs build on the other core while the run is
             # finished, published and reported on this one.
             docs = data_docs_task.submit(str(data_docs_path(warehouse.analyst))) if summary.expectations else None

@@ -26,6 +26,19 @@ def test_help_explains_each_command():
     assert "--db" in ingest_help and "bundled sample" in ingest_help
 
 
+def test_each_parameter_of_the_ingest_flow_is_an_option_of_the_command():
+    """The Prefect UI's run form offers the flow's parameters. `max_in_flight` was one that no command
+    or document named: -1 there failed the run with an IndexError, a large number held every batch of
+    a backfill in memory at once."""
+    import inspect
+
+    from flows.ingest import ingest
+
+    usage = " ".join(cli("ingest", "--help").stdout.split())
+    for name in inspect.signature(ingest.fn).parameters:
+        assert name == "sources" or f"--{name.replace('_', '-')}" in usage, name
+
+
 def test_extract_prints_one_json_object_per_document(samples_dir: Path, tmp_path: Path):
     (tmp_path / "empty.txt").write_bytes(b"")
     proc = cli("extract", str(samples_dir), str(tmp_path / "empty.txt"))
