@@ -78,6 +78,14 @@ def test_prepare_work_db_refuses_a_file_that_is_not_a_newsflow_warehouse(tmp_pat
         with pytest.raises(NotAWarehouse, match=what):
             prepare_work_db(path)
         assert path.read_bytes() == before and not work_db_path(path).exists()
+    from newsflow.config import resolve_settings
+    from tasks.warehouse import Warehouse
+
+    files = sorted(tmp_path.iterdir())
+    with pytest.raises(NotAWarehouse, match="not a DuckDB database file"):  # a run, as the UI may start it
+        with Warehouse(notes, resolve_settings(db=str(notes))).turn("r1", print):
+            pass
+    assert sorted(tmp_path.iterdir()) == files, "a lock file was left beside the text file"
     warehouse = tmp_path / "news.duckdb"
     check_warehouse_file(warehouse)  # nothing there yet: a run may make one
     connect(warehouse).close()
