@@ -76,7 +76,7 @@ def ingest(sources: list[str] | None = None, db: str | None = None, batch_size: 
         elif warehouse.publishes:
             logger.info("nothing changed and %s already holds every earlier change: not copied again",
                         warehouse.analyst)
-    _refresh_report(warehouse, summary, publish_needed, docs_building=docs is not None, settings=settings)
+    _refresh_report(warehouse, summary, publish_needed, docs_building=docs is not None)
     if docs is not None:
         summary.data_docs = docs.result()
     summary.served_at = settings.report_url
@@ -136,8 +136,7 @@ def _bytes(paths: list[Path]) -> int:
     return sum(p.stat().st_size for p in paths if p.exists())
 
 
-def _refresh_report(warehouse: Warehouse, summary: RunSummary, published: bool, docs_building: bool,
-                    settings: Settings) -> None:
+def _refresh_report(warehouse: Warehouse, summary: RunSummary, published: bool, docs_building: bool) -> None:
     """Rewrite the news report when the analyst copy changed, or on a lake when this run changed it (or
     there is none yet); record its link. `docs_building`: this run's Data Docs are being built, so the
     report links them."""
@@ -145,8 +144,7 @@ def _refresh_report(warehouse: Warehouse, summary: RunSummary, published: bool, 
     if not warehouse.publishes:  # a lake: read there, the report shows every writer's runs
         published = bool(summary.articles_new or summary.articles_updated or summary.quarantined)
     if published or not report.exists():
-        summary.report = report_task(str(warehouse.analyst), docs_building,
-                                     str(settings.warehouse) if settings.lake else None)
+        summary.report = report_task(str(warehouse.analyst), docs_building, warehouse.url)
         summary.report_refreshed = summary.report is not None
     else:
         summary.report = report.as_uri()

@@ -47,7 +47,7 @@ def reclean(db: str | None = None, since: datetime | None = None, batch_size: in
             warehouse.finish_run(run_id, status, summary.documents_seen, writer.totals, summary.expectations)
         publish_task(str(warehouse.analyst))
     # the page shows the copy just published, or the lake as this run left it
-    summary.report = report_task(str(warehouse.analyst), lake=str(settings.warehouse) if settings.lake else None)
+    summary.report = report_task(str(warehouse.analyst), lake=warehouse.url)
     summary.report_refreshed = summary.report is not None
     summary.count(writer.totals)
     result = {**summary.as_dict(), "enriched_backfill": backfilled, "cleaner_version": CLEANER_VERSION,

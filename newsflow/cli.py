@@ -425,9 +425,11 @@ def _run_fault(command: str, settings: Settings):
 
 def _catalog_hint(exc: Exception, settings: Settings) -> str:
     """That the lake's catalog stopped answering mid-run, and that a rerun is safe; "" otherwise."""
-    text = str(exc)
-    if not (settings.lake and any(words in text for words in (
-            "Unable to connect to Postgres", "server closed the connection", "terminating connection"))):
+    if not settings.lake:
+        return ""
+    from tasks.lake import catalog_lost
+
+    if not catalog_lost(str(exc)):
         return ""
     return (". The lake's PostgreSQL catalog stopped answering; once it answers again, run it again: it "
             "completes what this run left undone")

@@ -110,6 +110,13 @@ def open_lake(url: str, data_path: str | None = None, read_only: bool = False) -
     return con
 
 
+def catalog_lost(text: str) -> bool:
+    """Whether DuckDB's error `text` says the lake's PostgreSQL catalog stopped answering this session
+    (its server stopped or restarted, the network went): a rerun once it answers completes the work."""
+    return any(words in text for words in (
+        "Unable to connect to Postgres", "server closed the connection", "terminating connection"))
+
+
 def attach_fault(text: str) -> str:
     """Why DuckDB could not attach the lake, from its error `text`, and what to check: libpq's own words
     when the catalog's server does not take the connection (DuckDB quotes the connection string twice

@@ -311,6 +311,8 @@ def read_stream(stream: IO[bytes], max_bytes: int = MAX_DOCUMENT_BYTES, url: str
     digest, size, error = sha256_hex(raw), len(raw), None
     if raw[:2] == b"\x1f\x8b":
         raw, error = _gunzip(raw, max_bytes)
+        if raw is not None:  # the content's, as for a compressed file (`_read_file`)
+            digest, size = sha256_hex(raw), len(raw)
     head = (raw or b"").removeprefix(codecs.BOM_UTF8).lstrip()[:1]
     kind = "html" if head == b"<" else "text"
     if raw is not None and len(raw) > max_bytes:

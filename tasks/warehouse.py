@@ -40,6 +40,7 @@ class Warehouse:
     _open: ClassVar[dict[str, Warehouse]] = {}
     # Whether runs copy the working db to the analyst path (the lake has no copy: tasks/lake.py).
     publishes: ClassVar[bool] = True
+    url: str | None = None  # the lake's `ducklake:postgres:...` (tasks/lake.py); a file has none
 
     def __init__(self, analyst: Path, s: Settings) -> None:
         self.analyst = analyst
@@ -60,7 +61,7 @@ class Warehouse:
                 raise RuntimeError(f"the warehouse {analyst} was not opened with its settings in this process")
             cls._open[key] = cls.backend(s)(Path(analyst), s)
         elif s is not None:
-            if getattr(cls._open[key], "url", None) != (s.warehouse if s.lake else None):  # another backend
+            if cls._open[key].url != (s.warehouse if s.lake else None):  # another backend
                 cls._open.pop(key).close()
                 return cls.open(analyst, s)
             cls._open[key].configure(s)
