@@ -10,8 +10,9 @@ The names other modules import stay importable from here (`clean_segments`, `ext
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any
 
@@ -30,7 +31,7 @@ __all__ = [
     "extract_html", "looks_like_label", "looks_like_title", "normalize", "parse_published", "read_document",
 ]
 
-CLEANER_VERSION = "13"
+CLEANER_VERSION = "14"
 # The reason for a page the HTML parser stopped reading (`HtmlPage.truncated`) before any article text.
 TRUNCATED_EMPTY = ("the page nests its elements deeper than the HTML parser reads (2,048 levels), and no "
                    "article text comes before the point where it stops")
@@ -125,16 +126,23 @@ def _read_html(raw: bytes | str, fields: dict[str, Any]) -> Source:
 # ------------------------------------------------------------------------------------ assembly
 def build_article(doc: RawDocument, fields: dict[str, Any], page: HtmlPage, cleaned: Cleaned) -> Article:
     """The Article: the fetch's or record's own fields win over what the page says, which wins over
-    what the cleaner read from the lines (a byline, a section label)."""
+    what the cleaner read from the lines (a byline, a section label). The date: a record's own, else
+    the page's structured data's, else the feed's or news sitemap's for the link, else the page's URL
+    or text."""
     body = cleaned.body
     url = fields.get("url") or page.canonical_url
-    published_raw = fields.get("published_at") or page.published_at
+    published_raw, found_in = fields.get("published_at"), None
+    if not published_raw and not page.date_source:
+        published_raw = page.published_at
+    published_raw = published_raw or fields.get("feed_published_at")
+    if not published_raw:  # only the page's URL or text states one
+        published_raw, found_in = page.published_at, page.date_source
     published = parse_published(published_raw)
     flags = list(cleaned.flags)
     if published_raw and not published:
         flags.append("published_at_unparsed")
-    if published and not fields.get("published_at") and page.date_source:
-        flags.append(f"date_from_{page.date_source}")  # not stated by the page's structured data
+    if published and found_in:
+        flags.append(f"date_from_{found_in}")
     return Article(
         article_id=article_id_for(url.split("#")[0] if url else doc.source_uri),
         document_id=doc.document_id,
@@ -172,31 +180,79 @@ EARLIEST_PUBLISHED_YEAR = 1600
 
 
 def parse_published(value: Any) -> str | None:
-    """ISO 8601 in UTC, or None. Accepts ISO strings, RFC 2822 dates and epoch seconds; a date before
-    EARLIEST_PUBLISHED_YEAR is None (a placeholder)."""
-    if value in (None, ""):
+    """ISO 8601 with the value's own UTC offset (UTC where it names none), or None when it is not a
+    whole date: not a date, a date without its day, month or year ("March 2024", "10:30"), a zone
+    name that is not in ZONE_OFFSETS, a day before EARLIEST_PUBLISHED_YEAR (a placeholder). Accepts
+    ISO strings, RFC 2822 dates, other written dates dateutil reads, and epoch seconds (milliseconds
+    past 10^11). The machine's time zone plays no part; a day alone is midnight UTC."""
+    if value in (None, "") or isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
         try:
-            dt = datetime.fromtimestamp(value, tz=timezone.utc)
+            dt = datetime.fromtimestamp(value / 1000 if abs(value) >= 1e11 else value, tz=timezone.utc)
         except (ValueError, OverflowError, OSError):  # outside years 1-9999, or NaN
             return None
     else:
-        from dateutil import parser as dateparser
-
-        try:
-            dt = dateparser.parse(str(value))
-        except (ValueError, OverflowError, TypeError):
-            return None
+        dt = _read_date(str(value).strip())
         if dt is None:
             return None
         if dt.tzinfo is None:
             dt = dt.replace(tzinfo=timezone.utc)
     try:
-        dt = dt.astimezone(timezone.utc)
+        utc = dt.astimezone(timezone.utc)
     except (ValueError, OverflowError):  # an offset of a day or more ("+25:00"), a year past 9999 in UTC
         return None
-    return dt.isoformat() if dt.year >= EARLIEST_PUBLISHED_YEAR else None
+    return dt.isoformat() if utc.year >= EARLIEST_PUBLISHED_YEAR else None
+
+
+# Zone abbreviations a written date may end with, and their offsets from UTC in hours: RFC 5322's (as
+# RSS writes them) and others news sites print that name one zone. Ambiguous ones ("IST": India,
+# Ireland or Israel; "BST"; "AST") are left out: such a date is not read rather than read in a wrong
+# zone. dateutil alone would take a name as UTC, or as the machine's zone when it has that name.
+ZONE_OFFSETS = {
+    "UT": 0, "UTC": 0, "GMT": 0, "Z": 0, "WET": 0, "WEST": 1, "CET": 1, "CEST": 2, "MET": 1, "MEST": 2,
+    "EET": 2, "EEST": 3, "MSK": 3, "EST": -5, "EDT": -4, "CST": -6, "CDT": -5, "MST": -7, "MDT": -6,
+    "PST": -8, "PDT": -7, "AKST": -9, "AKDT": -8, "HST": -10, "JST": 9, "KST": 9, "HKT": 8, "SGT": 8,
+    "AWST": 8, "ACST": 9.5, "ACDT": 10.5, "AEST": 10, "AEDT": 11, "NZST": 12, "NZDT": 13,
+}
+# "GMT+1", "UTC-05:00": an offset east (+) or west (-) of UTC, as people write it; dateutil reads it
+# the POSIX way round (GMT+1 as an hour west).
+_NAMED_OFFSET = re.compile(r"\b(?:GMT|UTC|UT)\s*([+-])\s*(\d{1,2})(?::?(\d{2}))?\b")
+# What follows a numeric offset in some formats: a zone's name ("+0100 CET", Go), its long name in
+# brackets ("GMT+0530 (India Standard Time)", JavaScript) or its IANA name ("+01:00[Europe/Paris]").
+_AFTER_OFFSET = re.compile(r"([+-]\d{2}:?\d{2})\s*(?:[A-Z]{2,5}|\([^()]*\)|\[[^\[\]]*\])\s*$")
+
+
+def _read_date(text: str) -> datetime | None:
+    """The datetime `text` states in full (naive when it names no zone), or None."""
+    try:
+        return datetime.fromisoformat(text)  # ISO 8601, the common case: ~1 us
+    except ValueError:
+        pass
+    from dateutil import parser as dateparser
+
+    text = _AFTER_OFFSET.sub(r"\1", _NAMED_OFFSET.sub(
+        lambda m: f" {m[1]}{int(m[2]):02d}:{m[3] or '00'}", text))
+    try:
+        # Parsed twice with different defaults: a part the text lacks takes the default, so it differs.
+        first, second = (dateparser.parse(text, default=default, tzinfos=_zone)
+                         for default in (datetime(2001, 1, 1), datetime(2002, 2, 2)))
+    except (ValueError, OverflowError, TypeError):
+        return None
+    return first if first.date() == second.date() else None
+
+
+def _zone(name: str | None, offset: int | None) -> timezone | None:
+    """dateutil's `tzinfos`: the zone of a date's numeric offset, else of its zone name, which must be
+    in ZONE_OFFSETS (another makes the date unreadable); None for a date that names no zone."""
+    if offset is not None:
+        return timezone(timedelta(seconds=offset))
+    if name is None:
+        return None
+    hours = ZONE_OFFSETS.get(name.upper())
+    if hours is None:
+        raise ValueError(f"unknown time zone {name!r}")
+    return timezone(timedelta(hours=hours))
 
 
 @lru_cache(maxsize=1)

@@ -10,7 +10,8 @@ fields this leaves empty. Each field keeps the first value found in this order o
   not a profile URL, `citation_author`, `dc.creator`, `parsely-author`, ...);
 - date: JSON-LD `datePublished`, `article:published_time`, other publication-date metas, then
   `<time datetime>` marked as the publication time (`itemprop=datePublished`, `pubdate`, a class with
-  "publish"), as a day (YYYY-MM-DD) in the page's own time zone;
+  "publish"): the timestamp as written, with its UTC offset, when the page states a time and an offset;
+  else the day (YYYY-MM-DD) as written;
 - sitename: `og:site_name`, JSON-LD `publisher.name`, `application-name`;
 - section: JSON-LD `articleSection`, `article:section`;
 - canonical URL: <link rel=canonical> and `og:url` as written (`tasks/extract.py` resolves them).
@@ -21,6 +22,7 @@ from __future__ import annotations
 import json
 import re
 from collections import deque
+from datetime import datetime
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
@@ -54,6 +56,7 @@ SECTION_METAS = ("article:section", "og:article:section", "section", "parsely-se
                  "article.section", "sailthru.section")
 
 _ISO_DAY = re.compile(r"^\s*(\d{4})-?(\d{2})-?(\d{2})(?!\d)")
+_ISO_STAMP = re.compile(r"^\s*\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2})\s*$")
 _URL_LIKE = re.compile(r"^(?:https?:)?//|^www\.|\.(?:com|org|net)/", re.IGNORECASE)
 _BY = re.compile(r"^\s*(?:by|von|par|por|di|door)\s*:?\s+", re.IGNORECASE)
 _SPACE = re.compile(r"\s+")
@@ -157,14 +160,14 @@ def read_structured(tree: html.HtmlElement) -> PageMeta:
             continue
         take("title", _clean(_text(obj.get("headline"))), source)
         take("author", _authors(obj.get("author"), by_id, org_authors), source)
-        take("published_at", to_day(_text(obj.get("datePublished"))), source)
+        take("published_at", to_date(_text(obj.get("datePublished"))), source)
         take("section", _clean(_joined(obj.get("articleSection"))), source)
         take("sitename", _clean(_name(obj.get("publisher"))), source)
     take("title", title_tag, "title-tag")
     for key in AUTHOR_METAS:
         take("author", _meta_author(metas.get(key)), "meta")
     for key in DATE_METAS:
-        take("published_at", to_day(metas.get(key)), "meta")
+        take("published_at", to_date(metas.get(key)), "meta")
     take("published_at", _time_day(times), "time")
     for key in SITENAME_METAS:
         take("sitename", _clean(metas.get(key)), "meta")
@@ -301,6 +304,19 @@ def to_day(value: Any) -> str | None:
     return _day(*(int(g) for g in m.groups()))
 
 
+def to_date(value: Any) -> str | None:
+    """An ISO 8601 timestamp that states its time and UTC offset, in Python's ISO form with that offset
+    ("2026-12-06T11:05:25+14:00": the instant, and the day as the page writes it); else the day
+    (`to_day`): a time without an offset is in a zone the page does not name."""
+    day = to_day(value)
+    if day and _ISO_STAMP.match(value):
+        try:
+            return datetime.fromisoformat(value.strip().replace(" ", "T", 1)).isoformat()
+        except ValueError:  # "24:00", a 61st second, an offset of a day or more
+            pass
+    return day
+
+
 def _day(year: int, month: int, day: int) -> str | None:
     if not (1990 <= year <= 2100 and 1 <= month <= 12 and 1 <= day <= 31):
         return None
@@ -344,7 +360,7 @@ def _time_day(times: Iterable[html.HtmlElement]) -> str | None:
     for t in times:
         marks = " ".join(filter(None, (t.get("itemprop"), t.get("class"), t.get("pubdate") is not None and "pubdate")))
         if "pub" in marks.lower() or "datepublished" in marks.lower():
-            day = to_day(t.get("datetime"))
+            day = to_date(t.get("datetime"))
             if day:
                 return day
     return None

@@ -51,10 +51,17 @@ def _detail(article: Article, column: str, name: str) -> str:
     return f"{column}={str(value)[:200]!r}"
 
 
+# A date without a time is stored as midnight UTC (`tasks.clean.parse_published`), and that day began
+# up to 14 hours earlier east of UTC (UTC+14, Kiribati): a page dated today there is not in the future.
+MIDNIGHT_UTC = "T00:00:00+00:00"
+DAY_BEGAN_EARLIER_S = 14 * 3600
+
+
 def articles_frame(articles: list[Article], now: datetime | None = None) -> pd.DataFrame:
     """One row per article, with the derived columns the suite checks: `published_age_s` (seconds
-    between publication and now) and `boilerplate_left` (tasks.enrich.Analysis: the first body line a
-    boilerplate rule still matches, found in the worker that cleaned the article)."""
+    between publication and now; for a day without a time, between that day's start at UTC+14 and
+    now) and `boilerplate_left` (tasks.enrich.Analysis: the first body line a boilerplate rule still
+    matches, found in the worker that cleaned the article)."""
     import pandas as pd
 
     from tasks.enrich import analysis_of
@@ -62,7 +69,10 @@ def articles_frame(articles: list[Article], now: datetime | None = None) -> pd.D
     now_ts = (now or datetime.now(timezone.utc)).timestamp()
 
     def age(value: str | None) -> float | None:
-        return now_ts - datetime.fromisoformat(value).timestamp() if value else None
+        if not value:
+            return None
+        seconds = now_ts - datetime.fromisoformat(value).timestamp()
+        return seconds + DAY_BEGAN_EARLIER_S if value.endswith(MIDNIGHT_UTC) else seconds
 
     return pd.DataFrame({
         "row": range(len(articles)),

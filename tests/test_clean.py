@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import gzip
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -459,10 +460,10 @@ def test_impossible_offsets_are_unparsed_dates_and_utf16_text_reads():
     from tasks.reader import decode_text
 
     assert parse_published("2024-01-01T00:00:00+25:00") is None  # not an exception naming no field
-    assert parse_published("2024-01-01T23:00:00-05:00") == "2024-01-02T04:00:00+00:00"
+    assert parse_published("2024-01-01T23:00:00-05:00") == "2024-01-01T23:00:00-05:00"  # its own offset
     assert parse_published("0001-01-01T00:00:00Z") is None  # a placeholder, not a date
     assert parse_published("1851-09-18") == "1851-09-18T00:00:00+00:00"  # an old newspaper's is kept
-    assert parse_published(-1e11) is None and parse_published(float("nan")) is None  # epoch seconds out of range
+    assert parse_published(-1e14) is None and parse_published(float("nan")) is None  # epoch out of range
     text = "Café owners protest\nThe café owners met on Monday."
     assert decode_text(codecs.BOM_UTF16_LE + text.encode("utf-16-le")) == text
     assert decode_text(codecs.BOM_UTF16_BE + text.encode("utf-16-be")) == text
@@ -673,3 +674,57 @@ def test_a_page_stating_a_whole_text_as_its_author_or_url_gives_none() -> None:
     path = "a" * (URL_MAX_CHARS - len("https://e.org/"))
     assert ferry(f'<link rel="canonical" href="https://e.org/{path}">').url == f"https://e.org/{path}"
     assert ferry(f'<link rel="canonical" href="https://e.org/{path}a">').url is None
+
+
+@pytest.mark.parametrize("written, stored", [
+    ("Sun, 10 Mar 2024 08:00:00 EST", "2024-03-10T08:00:00-05:00"),  # RFC 2822's zone names
+    ("2024-03-10 08:00 JST", "2024-03-10T08:00:00+09:00"),
+    ("2024-03-10T08:00:00 GMT+1", "2024-03-10T08:00:00+01:00"),  # east of UTC, not POSIX's west
+    ("2024-03-10 08:00 UTC-5", "2024-03-10T08:00:00-05:00"),
+    ("Sun Mar 10 2024 08:00:00 GMT+0530 (India Standard Time)", "2024-03-10T08:00:00+05:30"),  # JavaScript's
+    ("2024-03-10 08:00:00 +0100 CET", "2024-03-10T08:00:00+01:00"),  # Go's
+    ("2024-03-10T08:00:00+01:00[Europe/Paris]", "2024-03-10T08:00:00+01:00"),  # RFC 9557
+    ("2024-03-10T08:00:00", "2024-03-10T08:00:00+00:00"),  # no zone: UTC
+    ("2024-03-10", "2024-03-10T00:00:00+00:00"),
+    (1710057600, "2024-03-10T08:00:00+00:00"), (1710057600000, "2024-03-10T08:00:00+00:00"),  # epoch s, ms
+    ("2024-03-10 08:00 IST", None),  # India, Ireland or Israel: not guessed
+    ("March 2024", None), ("2024-03", None), ("10:30", None),  # no day: not today's day filled in
+])
+def test_written_dates_read_the_same_on_every_machine(written, stored) -> None:
+    """dateutil took a zone name as UTC, or as the machine's zone where it had that name, read "GMT+1"
+    as an hour west, and filled a missing day, month or year from today."""
+    import time
+
+    from tasks.clean import parse_published
+
+    before = os.environ.get("TZ")
+    try:
+        for zone in ("UTC", "America/New_York", "Asia/Tokyo"):
+            os.environ["TZ"] = zone
+            time.tzset()
+            assert parse_published(written) == stored, zone
+    finally:
+        if before is None:
+            del os.environ["TZ"]
+        else:
+            os.environ["TZ"] = before
+        time.tzset()
+
+
+def test_the_pages_own_date_comes_before_its_feeds_and_the_feeds_before_its_url():
+    """A sitemap's <lastmod> (a page edited today) overrode a 2019 page's own date; a feed's date still
+    fills in for a page that states none in its markup, before the day in its URL."""
+    body = "".join(f"<p>The council approved the budget on Tuesday after a long debate, part {i}.</p>" for i in range(4))
+
+    def page(head: str, url: str, listed: str | None) -> Article:
+        raw = f"<html><head><title>Council approves budget</title>{head}</head><body><article>{body}</article></body></html>".encode()
+        fields = {"url": url, **({"feed_published_at": listed} if listed else {})}
+        return clean_document(RawDocument(url, "html", raw, sha256_hex(raw), len(raw), fields))
+
+    stated = '<meta property="article:published_time" content="2019-05-01T10:00:00+02:00">'
+    own = page(stated, "https://news.example.com/story", "2026-12-05T09:00:00+00:00")
+    listed = page("", "https://news.example.com/2026/12/01/story", "2026-12-05T09:00:00+00:00")
+    url_only = page("", "https://news.example.com/2026/12/01/story", None)
+    assert (own.published_at, own.flags) == ("2019-05-01T10:00:00+02:00", [])
+    assert (listed.published_at, listed.flags) == ("2026-12-05T09:00:00+00:00", [])
+    assert (url_only.published_at, url_only.flags) == ("2026-12-01T00:00:00+00:00", ["date_from_url"])

@@ -59,3 +59,42 @@ def test_data_docs_never_hold_an_articles_text(tmp_path):
     pages = [p.read_text(encoding="utf-8") for p in (tmp_path / "docs").rglob("*.html")]
     assert any("data-docs-escape" in page for page in pages)  # the run's validation page is there
     assert not any("alert(" in page or "onerror" in page for page in pages)
+
+
+def _page(published_time: str, url: str = "https://news.example.com/world/story") -> bytes:
+    return (f'<html><head><title>Council approves budget</title>'
+            f'<meta property="article:published_time" content="{published_time}">'
+            f'<link rel="canonical" href="{url}"></head><body><article><h1>Council approves budget</h1>'
+            + "".join(f"<p>{BODY} Paragraph {i}.</p>" for i in range(3)) + "</article></body></html>").encode()
+
+
+@pytest.mark.slow
+def test_a_page_published_minutes_ago_east_of_utc_keeps_its_time_and_is_not_in_the_future():
+    """A page stamped 11:05+14:00 on the next day (Kiribati) 30 minutes ago was read as that day at
+    midnight UTC, hours ahead, and quarantined as in the future; so were Tokyo's after 15:00 UTC."""
+    from tasks.clean import clean_document
+    from tasks.models import RawDocument, sha256_hex
+
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    then = now - timedelta(minutes=30)
+    docs = []
+    for i, hours in enumerate((14, 9, 5.75, 0, -10)):
+        stamp = then.astimezone(timezone(timedelta(hours=hours))).isoformat()
+        local_day = stamp[:10].replace("-", "/")  # a URL with the publisher's day: the stamp still wins
+        raw = _page(stamp, f"https://news.example.com/{local_day}/story-{i}")
+        docs.append(RawDocument(f"file:///tmp/{i}.html", "html", raw, sha256_hex(raw), len(raw)))
+    articles = [clean_document(d) for d in docs]
+    assert [datetime.fromisoformat(a.published_at) for a in articles] == [then] * 5
+    result = validate_articles(articles, now=now)
+    assert len(result.valid) == 5 and not result.rejected
+
+
+@pytest.mark.slow
+def test_a_day_without_a_time_is_in_the_future_only_once_it_has_begun_nowhere():
+    now = datetime(2026, 12, 5, 21, 30, tzinfo=timezone.utc)  # 11:30 on 6 December at UTC+14
+    batch = [art(0, published_at="2026-12-06T00:00:00+00:00"),  # today in Kiribati
+             art(1, published_at="2026-12-07T00:00:00+00:00"),  # begins nowhere for 12.5 hours
+             art(2, published_at="2026-12-05T23:00:00+00:00")]  # a stated time: 1.5 hours ahead
+    result = validate_articles(batch, now=now)
+    assert [a.article_id for a in result.valid] == ["id0"]
+    assert {r.document_id for r in result.rejected} == {"doc1", "doc2"}
