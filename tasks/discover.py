@@ -278,6 +278,7 @@ def parse_sitemap(data: bytes, base_url: str, max_bytes: int = settings.FETCH_MA
             continue
         fields = {etree.QName(child).localname: (child.text or "").strip()
                   for child in node if isinstance(child.tag, str)}
+        published = next((d.text.strip() for d in node.iter("{*}publication_date") if d.text), None)  # news:news
         loc = fields.get("loc")
         if not loc:
             continue
@@ -285,7 +286,7 @@ def parse_sitemap(data: bytes, base_url: str, max_bytes: int = settings.FETCH_MA
         if tag == "sitemapindex":
             children.append(loc)
         else:
-            items.append(Item(loc, published=fields.get("lastmod") or None))
+            items.append(Item(loc, published=published or None))  # a news sitemap's; <lastmod> is a change
     return items, children
 
 
@@ -535,7 +536,7 @@ class Harvester:
         fields: dict[str, object] = {"url": result.final_url, "source": self.source,
                                      "http_status": result.status, "content_type": result.content_type}
         if item is not None:
-            fields.update({k: v for k, v in (("feed_title", item.title), ("published_at", item.published))
+            fields.update({k: v for k, v in (("feed_title", item.title), ("feed_published_at", item.published))
                            if v})
         self._count("fetched")
         sent = {"User-Agent": self.fetcher.policy.user_agent, "Accept": ACCEPT}  # kept in the raw store's request record

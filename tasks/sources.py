@@ -363,7 +363,8 @@ def _too_large(uri: str, kind: str | None, digest: str, size: int, max_bytes: in
                        error=f"file too large ({size:,} bytes > limit {max_bytes:,}); {DOCUMENT_CAP_HINT}")
 
 
-# The fields newsflow reads from a record; all must be strings (or null). Other fields are kept as they are.
+# The fields newsflow reads from a record; all must be strings (or null), but `published_at` may also be
+# a number (epoch seconds or milliseconds, as exports write it). Other fields are kept as they are.
 RECORD_TEXT_FIELDS = ("url", "title", "text", "html", "published_at", "author")
 RECORD_MAX_CHARS = (("url", URL_MAX_CHARS), ("author", META_MAX_CHARS))
 
@@ -384,7 +385,8 @@ def _record(uri: str, obj: object, raw: bytes) -> RawDocument:
     if _nested_too_deep(obj):
         return _bad_record(uri, raw, f"JSON record {TOO_DEEP}")
     wrong = [f"'{k}' is {_json_type(obj[k])}" for k in RECORD_TEXT_FIELDS
-             if obj.get(k) is not None and not isinstance(obj[k], str)]
+             if obj.get(k) is not None and not isinstance(obj[k], str)
+             and not (k == "published_at" and type(obj[k]) in (int, float))]
     if wrong:
         return _bad_record(uri, raw, f"JSON record field {', '.join(wrong)}; these fields must be strings")
     long = [f"'{k}' has {len(obj[k]):,} characters (at most {most:,})" for k, most in RECORD_MAX_CHARS

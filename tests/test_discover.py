@@ -92,7 +92,20 @@ def test_sitemap_index_and_gz_sitemap():
     assert items == [] and children == ["http://news.example/sitemap-a.xml", "http://news.example/sitemap-b.xml.gz"]
     items, children = parse_sitemap(gzip.compress(s.sitemap((4, 5)).encode()), "http://news.example/")
     assert [i.url for i in items] == ["http://news.example/news/4.html", "http://news.example/news/5.html"]
-    assert items[0].published == "2026-01-04" and children == []
+    assert items[0].published is None and children == []  # <lastmod> is when the page last changed
+
+
+def test_a_news_sitemap_gives_each_page_its_publication_date_not_its_last_change():
+    xml = b"""<?xml version="1.0" encoding="UTF-8"?>
+<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">
+<url><loc>/news/1.html</loc><lastmod>2026-12-05T09:00:00Z</lastmod>
+  <news:news><news:publication><news:name>Ledger</news:name><news:language>en</news:language></news:publication>
+  <news:publication_date>2019-05-01T10:00:00+02:00</news:publication_date><news:title>Old story</news:title></news:news></url>
+<url><loc>/news/2.html</loc><lastmod>2026-12-05</lastmod></url>
+</urlset>"""
+    items, _ = parse_sitemap(xml, "http://news.example/")
+    assert [(i.url, i.published) for i in items] == [
+        ("http://news.example/news/1.html", "2019-05-01T10:00:00+02:00"), ("http://news.example/news/2.html", None)]
 
 
 def test_sitemap_gz_bomb_and_entities_are_refused():

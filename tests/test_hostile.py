@@ -232,12 +232,16 @@ def test_record_fields_of_the_wrong_type_are_quarantined_with_the_field(tmp_path
     f = tmp_path / "typed.jsonl"
     f.write_text('{"url": "https://example.org/a", "text": ' + "7" * 300 + '}\n'
                  '{"title": ["a", "list"], "author": {"name": "x"}, "text": "Words."}\n'
-                 '{"text": "Words.", "published_at": null, "rating": 5}\n')
+                 '{"text": "Words.", "published_at": null, "rating": 5}\n'
+                 '{"text": "Words.", "published_at": 1710057600000}\n'
+                 '{"text": "Words.", "published_at": true}\n')
     docs = list(read_path(f))
     assert docs[0].error == "JSON record field 'text' is a number; these fields must be strings"
     assert docs[1].error == ("JSON record field 'title' is an array, 'author' is an object; "
                              "these fields must be strings")
     assert docs[2].error is None  # null and fields newsflow does not read are fine
+    assert docs[3].error is None  # a date as epoch milliseconds, as exports write it
+    assert docs[4].error == "JSON record field 'published_at' is a boolean; these fields must be strings"
 
 
 def test_record_fields_longer_than_an_author_or_url_are_quarantined_with_the_field(tmp_path):
