@@ -615,7 +615,7 @@ def search(
         out.print(f"no matches for {shown_query!r}")
         return
     for rank, h in enumerate(hits, 1):
-        when = h.seen_at.date().isoformat() if h.seen_at else "-"
+        when = h.seen_at.astimezone(timezone.utc).date().isoformat() if h.seen_at else "-"  # days are UTC's
         out.print(Text.assemble((f"{rank}. {h.title or '(untitled)'}", "bold"), "  ",
                                 (f"{h.outlet} · {when} · score {h.score:.3f}", "dim")))
         out.print(f"   {h.snippet}", highlight=False)

@@ -2,5 +2,5 @@
 -- first loaded when the page states no date): older pages loaded today do not show here.
 select day, outlet, articles, words, stories
 from v_daily_volume
-where day >= current_date - interval 30 days
+where day >= timezone('UTC', now())::date - interval 30 days  -- days are UTC's, as the view's
 order by day desc, articles desc;
