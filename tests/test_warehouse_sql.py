@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -213,7 +214,9 @@ def test_search_prints_titles_and_snippets_as_they_are(tmp_path: Path):
     from warehouse_helpers import load_docs
 
     title = "Markets [/bold] rally [link=http://127.0.0.1:9/]here[/link]"
-    page = (f"<html><head><title>{title}</title></head><body><article><h1>{title}</h1>"
+    page = (f"<html><head><title>{title}</title>"
+            '<meta property="article:published_time" content="2024-03-10T02:30:00Z">'
+            f"</head><body><article><h1>{title}</h1>"
             + "".join(f"<p>Stocks rose sharply on day {i} as investors weighed new data on inflation, said "
                       "analysts in London [/dim] [red]today[/red].</p>" for i in range(8))
             + "</article></body></html>").encode()
@@ -223,9 +226,11 @@ def test_search_prints_titles_and_snippets_as_they_are(tmp_path: Path):
     build_index(con)
     con.close()
     proc = subprocess.run([sys.executable, "-m", "newsflow.cli", "search", "stocks", "--db", str(db)],
-                          cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True, timeout=120)
+                          cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "TZ": "America/New_York"})  # the day is UTC's on any machine
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert f"1. {title}" in proc.stdout and "London [/dim] [red]today[/red]." in proc.stdout, proc.stdout
+    assert " · 2024-03-10 · " in proc.stdout, proc.stdout
     pasted = "unheard " * 5000  # a whole text pasted as the query was echoed whole
     proc = subprocess.run([sys.executable, "-m", "newsflow.cli", "search", pasted, "--db", str(db)],
                           cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True, timeout=120)
