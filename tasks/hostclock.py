@@ -70,7 +70,7 @@ class HostClock:
             with self._lock:
                 result, self._next[host] = change(self._next.get(host, 0.0), now)
             return result
-        fd = os.open(self.folder / host_file_name(host), os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(self.folder / host_file_name(host), os.O_RDWR | os.O_CREAT, 0o666)  # less the umask
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)  # released when the descriptor closes
             raw = os.pread(fd, 64, 0)

@@ -13,9 +13,11 @@ file a run writes would make the run fail with "Conflicting lock is held". Inste
 
 from __future__ import annotations
 
+import glob
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 import duckdb
@@ -161,6 +163,48 @@ def _comments(con: duckdb.DuckDBPyConnection, source: str, target: str) -> list[
     return out
 
 
+STALE_S = 3600  # a temporary copy untouched this long was left by a process killed before its rename
+
+
+def clear_stale(folder: Path, prefix: str, suffix: str) -> None:
+    """Delete the temporary copies (`prefix*suffix`) a killed publish or report left in `folder`: each
+    can be a whole warehouse. One being written is newer than STALE_S."""
+    cutoff = time.time() - STALE_S
+    for path in folder.glob(f"{glob.escape(prefix)}*{glob.escape(suffix)}"):
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+        except OSError:  # gone already, or not ours to delete
+            pass
+
+
+def replace_keeping_mode(tmp: Path | str, target: Path) -> None:
+    """Rename `tmp` onto `target` with the mode and group `target` has (who may read the analyst copy
+    or the report is the operator's choice: a 600 file stays 600, a team's group keeps it), or for a
+    new file the mode the umask gives (mkstemp makes 600)."""
+    try:
+        old = target.stat()
+        mode, group = old.st_mode & 0o777, old.st_gid
+    except OSError:
+        mode, group = 0o666 & ~_umask(), None
+    os.chmod(tmp, mode)
+    if group is not None and group != os.stat(tmp).st_gid:
+        try:
+            os.chown(tmp, -1, group)
+        except OSError:  # not a member of that group
+            pass
+    os.replace(tmp, target)
+
+
+def _umask() -> int:
+    """The process's umask, read without setting it (os.umask would change it for every thread)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            return next(int(line.split()[1], 8) for line in fh if line.startswith("Umask:"))
+    except (OSError, StopIteration, ValueError):
+        return 0o022
+
+
 def publish(work: Path, analyst: Path) -> Path:
     """Checkpoint `work` and atomically replace `analyst` with a copy of it.
 
@@ -175,19 +219,19 @@ def publish(work: Path, analyst: Path) -> Path:
     checkpoint(work)
     if Path(f"{work}.wal").exists():
         raise RuntimeError(f"{work}.wal still exists after CHECKPOINT; another process has the working db open")
+    clear_stale(analyst.parent, f".{analyst.name}.", ".publishing")
     fd, tmp = tempfile.mkstemp(prefix=f".{analyst.name}.", suffix=".publishing", dir=analyst.parent)
     try:
         os.close(fd)
         shutil.copyfile(work, tmp)  # in the kernel (sendfile / copy_file_range) where the OS offers it
         with open(tmp, "rb+") as out:
             os.fsync(out.fileno())
-        os.chmod(tmp, 0o644)
         # A WAL left beside the analyst path belongs to the old file (someone opened it read-write); it
         # must not be replayed onto the new copy.
         stale_wal = Path(f"{analyst}.wal")
         if stale_wal.exists():
             stale_wal.unlink()
-        os.replace(tmp, analyst)
+        replace_keeping_mode(tmp, analyst)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -27,6 +27,7 @@ from typing import Any
 import duckdb
 
 from newsflow.settings import DEFAULT_DB, is_lake_url, masked
+from tasks.publish import clear_stale, replace_keeping_mode
 from tasks.sql import statement
 
 REPORT_FILE = "report.html"
@@ -602,12 +603,12 @@ def write_report(db: Path | str, out: Path, since: datetime | None = None,
     page, articles = report_page(db, since, links)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    clear_stale(out.parent, f".{out.name}.", ".tmp")
     fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(page)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out)
+        replace_keeping_mode(tmp, out)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

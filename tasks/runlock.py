@@ -11,6 +11,7 @@ lock before it starts the flow (so a refusal is one line, not a failed flow run)
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
@@ -90,11 +91,23 @@ def hold(warehouse: Path, run: str, wait_s: float, say: Callable[[str], object] 
                 os.close(held.fd)  # releases the flock
 
 
+def _owner(path: Path) -> str:
+    try:
+        return path.owner()
+    except (KeyError, OSError):  # a uid with no name here
+        return f"uid {path.stat().st_uid}"
+
+
 def _acquire(path: Path, run: str, wait_s: float, say: Callable[[str], object]) -> int:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)  # less the umask: a team's shared folder shares it
     except OSError as exc:
+        if exc.errno == errno.EACCES and path.exists():
+            raise WarehouseUnwritable(
+                f"cannot open {path}, the warehouse's run lock: {exc.strerror} (it belongs to "
+                f"{_owner(path)}, mode {path.stat().st_mode & 0o777:o}); let this user write it "
+                f"(chmod g+w or o+w {path}), or remove it when no run holds it") from exc
         raise WarehouseUnwritable(
             f"cannot create {path}, the warehouse's run lock: {exc.strerror or exc}"
             f"{f' ({exc.filename})' if exc.filename and Path(exc.filename) in path.parents else ''}; the warehouse "

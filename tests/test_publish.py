@@ -167,3 +167,43 @@ def test_a_run_that_changes_nothing_leaves_the_analyst_copy_alone(tmp_path: Path
     with duckdb.connect(str(analyst), read_only=True) as con:
         assert con.execute("select status from runs where run_id = 'killed'").fetchone() == ("interrupted",)
         assert con.execute("select count(*) from runs").fetchone()[0] == 5  # the no-op runs' records came along
+
+
+def test_publish_the_report_and_the_run_lock_keep_the_operators_file_modes(tmp_path: Path):
+    """The analyst copy and the report were made 644 by every publish (a 600 copy opened to all), the
+    run lock 644 whatever the umask (in a team's group-writable folder only its last user could run),
+    and a publish or report killed before its rename left its whole temporary copy for good."""
+    import os
+    import time
+
+    from tasks import runlock
+    from tasks.report import write_report
+
+    from tasks.load import connect
+
+    analyst = tmp_path / "news.duckdb"
+    work = prepare_work_db(analyst)
+    connect(work).close()  # a warehouse: its tables and views
+    stale = tmp_path / ".news.duckdb.killed.publishing"
+    fresh = tmp_path / ".news.duckdb.writing.publishing"  # another's, being written
+    for path in (stale, fresh):
+        path.write_bytes(b"x" * 1000)
+    os.utime(stale, (time.time() - 7200, time.time() - 7200))
+    old = os.umask(0o002)
+    try:
+        publish(work, analyst)
+        assert analyst.stat().st_mode & 0o777 == 0o664  # a new file: as the umask says
+        with runlock.hold(analyst, "r1", 5):
+            assert Path(f"{analyst}.lock").stat().st_mode & 0o777 == 0o664
+        analyst.chmod(0o600)
+        publish(work, analyst)
+        assert analyst.stat().st_mode & 0o777 == 0o600  # the operator's choice stands
+        report = tmp_path / "report.html"
+        write_report(analyst, report)
+        assert report.stat().st_mode & 0o777 == 0o664
+        report.chmod(0o640)
+        write_report(analyst, report)
+        assert report.stat().st_mode & 0o777 == 0o640
+    finally:
+        os.umask(old)
+    assert not stale.exists() and fresh.exists()
