@@ -99,7 +99,17 @@ def publish_task(db: str) -> str:
 
 @task(name="data-docs", cache_policy=NO_CACHE)
 def data_docs_task(folder: str) -> str | None:
-    return build_data_docs(Path(folder))
+    """Build the run's Data Docs in `folder`; the file:// URL of their index, or None when they could not
+    be built: the run's data is loaded either way, so this is a warning in the run's log, as for the
+    report."""
+    from prefect import get_run_logger
+
+    try:
+        built = build_data_docs(Path(folder))
+    except Exception as exc:  # noqa: BLE001 - see the docstring
+        get_run_logger().warning("the Data Docs were not built in %s: %s: %s", folder, type(exc).__name__, exc)
+        return None
+    return (Path(folder) / "index.html").as_uri() if built else None  # GX's URL leaves spaces unquoted
 
 
 @task(name="report", cache_policy=NO_CACHE)

@@ -444,3 +444,16 @@ def test_sql_shell_interactive_through_a_pseudo_terminal(samples_db):
             proc.kill()
             proc.wait()
         os.close(main)
+
+
+def test_data_docs_that_cannot_be_built_are_a_warning_not_a_failed_run(tmp_path):
+    """An unwritable Data Docs folder failed the run (exit 1, no summary) though every article was
+    loaded and published; and the index's URL was printed with its spaces unquoted."""
+    folder = tmp_path / "team share"
+    (folder / "blocked.data_docs").parent.mkdir()
+    (folder / "blocked.data_docs").write_text("a file where the folder would go", encoding="utf-8")
+    blocked = run(sources=[str(REPO / "data" / "samples")], db=str(folder / "blocked.duckdb"))
+    assert blocked["articles_new"] == 5 and blocked["data_docs"] is None
+    assert blocked["report"] == (folder / "blocked.report.html").as_uri()
+    built = run(sources=[str(REPO / "data" / "samples")], db=str(folder / "news.duckdb"))
+    assert built["data_docs"] == (folder / "data_docs" / "index.html").as_uri() and "%20" in built["data_docs"]
