@@ -247,6 +247,7 @@ def ingest(
     """
     from newsflow.config import ConfigError, plan_run
     from newsflow.ephemeral import start_early_server
+    from newsflow.processes import ServerError
     from tasks.sources import SourceError, discover
 
     if dask_address and task_runner is not Runner.dask:  # the run would clean here, ignoring the cluster
@@ -259,6 +260,7 @@ def ingest(
     gc.disable()  # until the flow starts: see _freeze_imports
     settings = _settings(db=db, config=config, batch_size=batch_size, warehouse=warehouse)
     _refuse_other_files(settings, "ingest", open_file=False)  # its first bytes: no server for a text file
+    _check_prefect_home()
     server = start_early_server(settings.early_server)  # boots while the checks and imports below run
     try:  # fail fast, before the flow starts, on a SOURCE that names nothing or a bad config
         plan = plan_run(settings, sources, source)
@@ -281,7 +283,11 @@ def ingest(
             if _cleaning_ahead(files, bool(plan.urls or plan.opml_files), settings.db_path):
                 importing = _warm_up_cleaning(task_runner)
             _open_warehouse(settings)
-            server.wait()
+            try:
+                server.wait()
+            except ServerError as exc:  # its own output above says why
+                _error(str(exc))
+                raise typer.Exit(1) from None
         _freeze_imports(importing)
         with _no_heartbeats() if server is not None else contextlib.nullcontext(), _run_fault("ingest", settings):
             summary = flow(sources=sources, db=str(settings.db_path), batch_size=batch_size, source=source,
@@ -339,6 +345,16 @@ def _refuse_other_files(settings: Settings, command: str, open_file: bool = True
         _error(f"{exc}; `newsflow {command}` would replace it with a warehouse: "
                "choose another --db, or move the file")
         raise typer.Exit(2) from None
+
+
+def _check_prefect_home() -> None:
+    """Exit with one line when the Prefect server a run starts could not write its database."""
+    from newsflow.ephemeral import prefect_home_problem
+
+    problem = prefect_home_problem()
+    if problem:
+        _error(problem)
+        raise typer.Exit(2)
 
 
 def _settings(**flags) -> Settings:
@@ -578,6 +594,7 @@ def serve(
         raise typer.Exit(2)
     settings = _settings(db=db, config=config)
     _refuse_other_files(settings, "serve")
+    _check_prefect_home()
     try:
         serve_sources(cfg, db=str(settings.db_path), port=port, echo=console.print, report_port=report_port,
                       maintain_every=settings.lake_maintain_interval if settings.lake else None)
@@ -724,6 +741,7 @@ def maintain(
                "ducklake:postgres:... (a DuckDB file needs none: runs checkpoint it, and compact it "
                "once half of it is free)")
         raise typer.Exit(2)
+    _check_prefect_home()
     from flows.maintain import maintain as maintain_flow
 
     with _run_fault("maintain", settings):
@@ -830,6 +848,7 @@ def reclean(
         # a mistyped --db would otherwise get a new, empty warehouse and a report of nothing
         _no_warehouse(settings.db_path)
     _refuse_other_files(settings, "reclean")
+    _check_prefect_home()
     with _warehouse_turn(settings, "newsflow reclean"):
         from flows.reclean import reclean as reclean_flow
 

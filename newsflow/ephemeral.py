@@ -114,6 +114,28 @@ def _prefect_home() -> Path:
     return Path(os.environ.get("PREFECT_HOME") or Path.home() / ".prefect").expanduser()
 
 
+def prefect_home_problem() -> str | None:
+    """Why a Prefect server started here could not keep its database in the Prefect home, with what to
+    do; None when it can, or when runs go to a server named by PREFECT_API_URL or to a database set in
+    the settings. The server would otherwise fail with hundreds of lines of its tracebacks."""
+    if os.environ.get("PREFECT_API_URL") or _api_configured_in_files() or any(
+            os.environ.get(k) for k in ("PREFECT_API_DATABASE_CONNECTION_URL", "PREFECT_SERVER_DATABASE_CONNECTION_URL")) \
+            or _configured_in_files("DATABASE"):
+        return None
+    home = _prefect_home()
+    fix = ("set PREFECT_HOME to a folder this user can write (e.g. export PREFECT_HOME=$PWD/.prefect), or "
+           "PREFECT_API_URL to a running Prefect server")
+    existing = next((p for p in (home, *home.parents) if os.path.lexists(p)), home.anchor)
+    if not os.path.isdir(existing):
+        return f"the Prefect home {home} (PREFECT_HOME) cannot be a folder: {existing} is a file; {fix}"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"the Prefect home {home} (PREFECT_HOME) cannot be written: {existing} is not writable; {fix}"
+    database = home / "prefect.db"
+    if database.exists() and not os.access(database, os.R_OK | os.W_OK):
+        return f"Prefect's database {database} cannot be written by this user; {fix}"
+    return None
+
+
 def seed_path() -> Path:
     """Where the migrated empty database of this Prefect version is kept."""
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")

@@ -119,3 +119,25 @@ def test_a_fresh_prefect_home_starts_from_the_seeded_database(tmp_path: Path):
         tables = {t for (t,) in con.execute("select name from sqlite_master where type = 'table'")}
     con.close()
     assert {"newsflow_seed_mark", "flow_run"} <= tables
+
+
+@pytest.mark.parametrize("command", [["ingest"], ["reclean"]])
+def test_a_prefect_home_that_cannot_hold_the_database_is_one_line(tmp_path: Path, command: list[str]):
+    """A PREFECT_HOME that is a file (or a folder the user cannot write) let the server fail with
+    hundreds of lines of tracebacks (reclean: thousands, after 97 s), and left files beside --db."""
+    blocked = tmp_path / "home"
+    blocked.write_text("not a folder", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
+    db = tmp_path / "wh" / "news.duckdb"
+    if command == ["reclean"]:  # reclean needs a warehouse to reclean
+        from tasks.load import connect
+
+        db.parent.mkdir()
+        connect(db).close()
+    before = sorted(tmp_path.rglob("*"))
+    proc = subprocess.run([sys.executable, "-m", "newsflow.cli", *command, "--db", str(db)], cwd=REPO, timeout=120,
+                          text=True, capture_output=True, env={**env, "PREFECT_HOME": str(blocked / "sub")})
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert proc.stderr.count("\n") <= 3 and "Traceback" not in proc.stderr, proc.stderr
+    assert f"{blocked} is a file" in proc.stderr and "set PREFECT_HOME to a folder" in proc.stderr
+    assert sorted(tmp_path.rglob("*")) == before
