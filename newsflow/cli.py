@@ -361,10 +361,34 @@ def _settings(**flags) -> Settings:
     """The run's settings (newsflow.config.resolve_settings); an invalid one is one line, exit 2."""
     from newsflow.config import ConfigError, resolve_settings
 
+    given = flags.get("db")
+    if given and str(given).endswith(("/", os.sep)) and not Path(given).is_dir():
+        _error(f"--db {given} names a folder that does not exist; give the warehouse file's path, "
+               f"e.g. --db {Path(given) / 'news.duckdb'}")
+        raise typer.Exit(2)
     try:
-        return resolve_settings(**flags)
+        settings = resolve_settings(**flags)
     except ConfigError as exc:
         _error(str(exc))
+        raise typer.Exit(2) from None
+    _check_reachable(settings.db_path)
+    return settings
+
+
+def _check_reachable(path: Path) -> None:
+    """Exit with one line when `path` (the --db) cannot be looked at: a folder on its way this user may
+    not enter, a loop of symbolic links, a name too long. An absent file is fine here."""
+    try:
+        os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    except OSError as exc:
+        advice = {errno.EACCES: "this user may not enter a folder on its way: ask for access, or choose "
+                                "another --db",
+                  errno.ELOOP: "it is a loop of symbolic links: give the file's own path",
+                  errno.ENAMETOOLONG: "a name in it is longer than the file system allows: choose a "
+                                      "shorter --db"}.get(exc.errno, "choose another --db")
+        _error(f"cannot reach {shown(path)}: {exc.strerror}; {advice}")
         raise typer.Exit(2) from None
 
 

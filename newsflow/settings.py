@@ -45,7 +45,11 @@ SUPPORTED_SUFFIXES = {".txt": "text", ".html": "html", ".htm": "html", ".json": 
 
 def db_path(explicit: str | os.PathLike | None = None) -> Path:
     """The analyst database path, absolute: `explicit` (Settings.db), else warehouse/news.duckdb."""
-    return Path(explicit or DEFAULT_DB).expanduser().resolve()
+    path = Path(explicit or DEFAULT_DB).expanduser()
+    try:
+        return path.resolve()
+    except RuntimeError:  # a loop of symbolic links: kept as given, and refused where it is checked
+        return path.absolute()
 
 LAKE_PREFIX = "ducklake:"
 

@@ -367,6 +367,23 @@ def test_analyst_commands_say_in_one_line_when_db_is_not_a_warehouse(tmp_path: P
     assert junk.read_bytes() == b"junk" and zero.read_bytes() == b""  # read, never written
 
 
+def test_a_db_that_cannot_be_reached_or_names_a_missing_folder_is_one_line(tmp_path: Path):
+    """A --db that is a loop of symbolic links, or whose name is too long, ended every command in a
+    traceback; one ending in "/" made a warehouse file named like the folder it meant."""
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+    cases = {str(loop): "it is a loop of symbolic links", str(tmp_path / ("x" * 300 + ".duckdb")): "longer than"}
+    for command in (["runs"], ["search", "train"], ["sql", "-c", "select 1"], ["ingest"]):
+        for db, what in cases.items():
+            proc = cli(*command, "--db", db)
+            out = proc.stdout + proc.stderr
+            assert proc.returncode == 2 and f"error: cannot reach {db}" in out and what in out, (command, out)
+            assert len(out.strip().splitlines()) == 1, (command, out)
+    proc = cli("ingest", "--db", f"{tmp_path / 'new'}/")
+    assert proc.returncode == 2 and f"e.g. --db {tmp_path / 'new' / 'news.duckdb'}" in proc.stderr, proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["loop"]
+
+
 def test_a_dask_address_without_the_dask_runner_is_an_argument_error(tmp_path: Path):
     """--dask-address alone ran the batches in threads here and ignored the cluster without a word."""
     proc = cli("ingest", "data/samples", "--db", str(tmp_path / "news.duckdb"), "--dask-address", "tcp://127.0.0.1:1")
