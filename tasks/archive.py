@@ -19,6 +19,7 @@ Compression happens in the cleaning workers (`pack_record`); the writer only app
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import re
@@ -227,24 +228,32 @@ def append(con: duckdb.DuckDBPyConnection, config: ArchiveConfig,
                            "user can write, or unset it for <db name>.archive/ beside the warehouse") from None
     prefix = f"newsflow-{config.writer}"
     current = _current_file(con, prefix)
-    if current is not None:
-        _settle(config.folder, *current)
-    if current is None or current[1] >= config.max_file_bytes:
-        count = con.execute("select count(*) from archive_files where starts_with(name, ?)", [prefix]).fetchone()[0]
-        current, done.new_file = (_new_file(config.folder, count, prefix), 0), True
-    done.file, done.start = current
     refs: list[ArchiveRef | None] = []
-    position = done.start
-    with open(config.folder / done.file, "ab") as out:
-        for p in packed:
-            if p is None:
-                refs.append(None)
-                continue
-            out.write(p.data)
-            refs.append(ArchiveRef(done.file, position + p.offset, p.length, p.digest))
-            position += len(p.data)
-        out.flush()
-        os.fsync(out.fileno())
+    try:
+        if current is not None:
+            _settle(config.folder, *current)
+        if current is None or current[1] >= config.max_file_bytes:
+            count = con.execute("select count(*) from archive_files where starts_with(name, ?)", [prefix]).fetchone()[0]
+            current, done.new_file = (_new_file(config.folder, count, prefix), 0), True
+        done.file, done.start = current
+        position = done.start
+        with open(config.folder / done.file, "ab") as out:
+            for p in packed:
+                if p is None:
+                    refs.append(None)
+                    continue
+                out.write(p.data)
+                refs.append(ArchiveRef(done.file, position + p.offset, p.length, p.digest))
+                position += len(p.data)
+            out.flush()
+            os.fsync(out.fileno())
+    except OSError as exc:
+        if exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
+            raise  # a full disk, say: the CLI says where to free space
+        raise ArchiveError(f"cannot write the raw store's file {exc.filename or config.folder / done.file} "
+                           f"({exc.strerror}); let this user write {config.folder} and its files, or set "
+                           "NEWSFLOW_ARCHIVE_DIR (or archive_dir in newsflow.toml's [settings]) to a folder it "
+                           "can write; nothing of this batch was loaded") from None
     if done.new_file:
         _fsync_folder(config.folder)
     done.end = position

@@ -26,6 +26,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
 
 from newsflow.settings import MIN_BATCH_SIZE, CleaningLimits
+from tasks.archive import ArchiveError
 from tasks.clean import CLEANER_VERSION
 from tasks.guard import SharedBatch, clean_batch_for_load, help_clean
 from tasks.load import BatchCounts, FetchRows
@@ -85,7 +86,13 @@ def validate_task(articles: list[Article], run_id: str):
     return validate_articles(articles, run_name=run_id)
 
 
-@task(name="load-batch", retries=2, retry_delay_seconds=[1, 5], cache_policy=NO_CACHE)
+def _retry_load(_task, _task_run, state) -> bool:
+    """A batch's load is tried again (a lake's commit can conflict with another writer's), but not when
+    the raw store cannot be written: that lasts until an operator acts."""
+    return not isinstance(getattr(state, "data", None), ArchiveError)
+
+
+@task(name="load-batch", retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=_retry_load, cache_policy=NO_CACHE)
 def load_task(db: str, run_id: str, docs: list[RawDocument], articles: list[Article], rejected: list[Rejected],
               packed: list | None = None, fetch: FetchRows | None = None) -> BatchCounts:
     return Warehouse.open(db).load_batch(run_id, CLEANER_VERSION, docs, articles, rejected, packed, fetch)

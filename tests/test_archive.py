@@ -186,6 +186,31 @@ def test_a_raw_store_folder_that_cannot_be_made_names_the_setting(tmp_path: Path
         L.load_batch(con, "r1", "v", [local(1)], [article(local(1))], [], archive=A.ArchiveConfig(tmp_path / where))
     assert con.execute("select count(*) from documents").fetchone() == (0,)  # nothing loaded without its bytes
 
+def test_a_raw_store_folder_that_cannot_be_written_says_so_and_is_not_retried(tmp_path: Path):
+    """A raw store folder this user could not write failed the run with "PermissionError: [Errno 13]
+    Permission denied" on a file that did not exist, after two retries of the batch's load."""
+    import subprocess
+
+    from prefect.states import Failed
+
+    from tasks.pipeline import _retry_load
+
+    folder = tmp_path / "store"
+    folder.mkdir()
+    if subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode != 0:
+        pytest.skip("chattr +i (an immutable folder, which even root cannot write) is not supported here")
+    con = L.connect(tmp_path / "w.duckdb")
+    try:
+        with pytest.raises(A.ArchiveError, match=f"cannot write the raw store's file {folder}/newsflow-.*"
+                                                 "let this user write") as caught:
+            L.load_batch(con, "r1", "v", [local(1)], [article(local(1))], [], archive=A.ArchiveConfig(folder))
+    finally:
+        subprocess.run(["chattr", "-i", str(folder)], check=True)
+    assert con.execute("select count(*) from documents").fetchone() == (0,)
+    assert not _retry_load(None, None, Failed(data=caught.value))
+    assert _retry_load(None, None, Failed(data=RuntimeError("TransactionContext Error: conflict")))
+
+
 def test_migration_009_moves_raw_pages_out_and_is_rerunnable(tmp_path: Path):
     db = tmp_path / "old.duckdb"
     docs = [local(1), local(2), RawDocument("https://n.example/p", "html", b"<p>page</p>" * 40,
