@@ -476,8 +476,14 @@ def _hidden_note(days: DayWindow) -> str:
             "YYYY-MM-DD</code> draws from the day you choose.")
 
 
+def _isolated(text: str | None) -> str:
+    """Text from the pages, escaped and isolated from the page's own direction (<bdi>): an Arabic or
+    Hebrew title otherwise pulls the count or date beside it into its right-to-left run."""
+    return f"<bdi>{html.escape(text or '')}</bdi>"
+
+
 def _link(row: Row) -> str:
-    title = html.escape(_short(row.get("title"), 140))
+    title = _isolated(_short(row.get("title"), 140))
     url = row.get("url") or ""
     if url.startswith(("http://", "https://")):
         return f'<a href="{html.escape(url, quote=True)}" rel="noreferrer noopener">{title}</a>'
@@ -491,13 +497,13 @@ def _stories_html(data: ReportData) -> str:
     for s in data.stories:
         arts = data.story_articles.get(s["story_id"], [])
         more = s["articles"] - len(arts)
-        items = "".join(f'<li>{_link(a)} <span class="meta">— {html.escape(a["outlet"] or "")}, '
+        items = "".join(f'<li>{_link(a)} <span class="meta">— {_isolated(a["outlet"])}, '
                         f'{_when(a["seen_at"])}</span></li>' for a in arts)
         parts.append(
-            f'<details><summary><b>{html.escape(_short(s["story_title"], 140))}</b> '
+            f'<details><summary><b>{_isolated(_short(s["story_title"], 140))}</b> '
             f'<span class="meta">— {s["articles"]} articles, {s["outlet_count"]} outlets, first seen '
             f'{_when(s["first_seen"])}, last seen {_when(s["last_seen"])}</span></summary>'
-            f'<p class="meta">Outlets: {html.escape(", ".join(s["outlets"] or []))}</p><ol>{items}</ol>'
+            f'<p class="meta">Outlets: {", ".join(_isolated(o) for o in s["outlets"] or [])}</p><ol>{items}</ol>'
             + (f'<p class="meta">… and {more} more</p>' if more > 0 else "") + "</details>")
     return "\n".join(parts)
 

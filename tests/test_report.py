@@ -457,3 +457,46 @@ def test_data_docs_that_cannot_be_built_are_a_warning_not_a_failed_run(tmp_path)
     assert blocked["report"] == (folder / "blocked.report.html").as_uri()
     built = run(sources=[str(REPO / "data" / "samples")], db=str(folder / "news.duckdb"))
     assert built["data_docs"] == (folder / "data_docs" / "index.html").as_uri() and "%20" in built["data_docs"]
+
+
+def test_right_to_left_titles_keep_the_counts_and_dates_beside_them_in_order(tmp_path):
+    """An Arabic or Hebrew title pulled the text after it into its right-to-left run: a story's
+    "— 3 articles" showed its count left of the title, an article's date read "06-03-2024"."""
+    from playwright.sync_api import sync_playwright
+
+    (tmp_path / "wh").mkdir()
+    db = samples_warehouse(tmp_path / "wh", tmp_path / "template")
+    with duckdb.connect(str(db)) as con:
+        con.execute("update articles set title = 'ارتفاع أسعار النفط', sitename = 'الاقتصادية'")
+        con.execute("update stories set title = 'ارتفاع أسعار النفط'")
+    page_file = tmp_path / "report.html"
+    R.write_report(db, page_file)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking"])
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            page.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:")
+                       else route.abort())
+            page.goto(page_file.as_uri())
+            page.evaluate("() => document.querySelectorAll('details').forEach(d => d.open = true)")
+            # Where the title ends and where the text after it begins: in a left-to-right page the
+            # count and the date come after (right of) the title, and the date reads left to right.
+            order = page.evaluate("""() => {
+                const at = (node, start, end) => { const r = document.createRange();
+                    r.setStart(node, start); r.setEnd(node, end); return r.getBoundingClientRect(); };
+                const summary = document.querySelector('details summary');
+                const title = summary.querySelector('b').getBoundingClientRect();
+                const meta = summary.querySelector('.meta').firstChild;
+                const count = at(meta, meta.data.indexOf('—') + 2, meta.data.indexOf(' articles'));
+                const item = [...document.querySelector('details li').querySelectorAll(':scope > .meta')].pop();
+                const text = [...item.childNodes].filter(n => n.nodeType === 3).pop();
+                const m = text.data.match(/\\d{4}-\\d{2}-\\d{2}/);
+                const year = at(text, m.index, m.index + 4), day = at(text, m.index + 8, m.index + 10);
+                return {title_right: title.right, count_left: count.left, year_left: year.left, day_left: day.left,
+                        same_line: Math.abs(title.top - count.top) < 4};
+            }""")
+        finally:
+            browser.close()
+    assert order["same_line"] and order["count_left"] > order["title_right"], order
+    assert order["year_left"] < order["day_left"], order
