@@ -52,7 +52,7 @@ def ingest(sources: list[str] | None = None, db: str | None = None, batch_size: 
         begin_run(warehouse, run_id, flow_run.get_id(), source or " ".join([*plan.paths, *plan.urls]), logger)
         writer = BatchWriter(warehouse, run_id, summary, logger, settings.cleaning_limits, plan.language,
                              share=_threads_clean_here())
-        status = "failed"
+        status, reindexed = "failed", False
         try:
             paths, summary.skipped = discover_task(list(plan.paths)) if plan.paths else ([], [])
             stream = stream_source(list(plan.urls), plan.kind, plan.policy, warehouse.fetch_state(plan.name),
@@ -62,7 +62,7 @@ def ingest(sources: list[str] | None = None, db: str | None = None, batch_size: 
             # Every batch is validated: the Data Docs build on the other core while the run is
             # finished, published and reported on this one.
             docs = data_docs_task.submit(str(data_docs_path(warehouse.analyst))) if summary.expectations else None
-            warehouse.ensure_search_index()
+            reindexed = warehouse.ensure_search_index()
             status = "completed"
         finally:
             if writer.progress is not None:
@@ -70,7 +70,7 @@ def ingest(sources: list[str] | None = None, db: str | None = None, batch_size: 
             summary.count(writer.totals)
             summary.seconds = round(time.perf_counter() - started, 2)
             publish_needed = warehouse.finish_run(run_id, status, summary.documents_seen, writer.totals,
-                                                    summary.expectations)
+                                                    summary.expectations) or reindexed
         if publish_needed:
             publish_task(str(warehouse.analyst))
         elif warehouse.publishes:

@@ -407,8 +407,8 @@ class LakeWarehouse(Warehouse):
         return retried(lambda: L.load_batch(self.con, run_id, cleaner_version, docs, articles, rejected, packed,
                                             self.archive, fetch))
 
-    def ensure_search_index(self) -> None:
-        pass  # the fts extension cannot index a lake table: `newsflow search` indexes locally
+    def ensure_search_index(self) -> bool:
+        return False  # the fts extension cannot index a lake table: `newsflow search` indexes locally
 
 
 # -- what analysts and operators run on a lake -----------------------------------------------------------

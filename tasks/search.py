@@ -59,6 +59,14 @@ def load_fts(con: duckdb.DuckDBPyConnection) -> None:
 FTS_SCHEMA = "fts_main_articles"
 
 
+# What the index's tokenizer replaces by a space before it splits at spaces: DuckDB's default (ASCII
+# punctuation and digits) and every Unicode punctuation mark and symbol (RE2's \p{P}, \p{S}). With the
+# default alone, "Trump’s", "“modest”", "budget…" and "«Газпром»" were tokens of their own, which a
+# search for trump, modest, budget or газпром never matched.
+IGNORE = r"""[0-9!@#$%^&*()_+={}\[\]:;<>,.?~\\/|'"`\-\p{P}\p{S}]+"""
+_IGNORE_MARK = r"\p{P}\p{S}"  # how an index made with IGNORE is told from one made before
+
+
 def build_index(con: duckdb.DuckDBPyConnection) -> int:
     """(Re)build the BM25 index over articles(title, body) from scratch; returns the number indexed.
 
@@ -71,7 +79,8 @@ def build_index(con: duckdb.DuckDBPyConnection) -> int:
     threads = con.execute("select current_setting('threads')").fetchone()[0]
     con.execute("set threads = 1")
     try:
-        con.execute("pragma create_fts_index('articles', 'article_id', 'title', 'body', overwrite = 1)")
+        con.execute("pragma create_fts_index('articles', 'article_id', 'title', 'body', overwrite = 1, "
+                    f"ignore = '{IGNORE.replace(chr(39), chr(39) * 2)}')")
     finally:
         con.execute("set threads = ?", [threads])
     con.execute(statement("fts_record_hashes"))
@@ -91,9 +100,16 @@ def _tracks_hashes(con: duckdb.DuckDBPyConnection) -> bool:
         "and column_name = 'content_hash'", [FTS_SCHEMA]).fetchone()[0])
 
 
+def _splits_at_all_punctuation(con: duckdb.DuckDBPyConnection) -> bool:
+    return bool(con.execute(
+        "select count(*) from duckdb_functions() where schema_name = ? and function_name = 'tokenize' "
+        "and contains(macro_definition, ?)", [FTS_SCHEMA, _IGNORE_MARK]).fetchone()[0])
+
+
 def index_is_maintained(con: duckdb.DuckDBPyConnection) -> bool:
-    """Whether the index exists and records content hashes, i.e. each load keeps it up to date."""
-    return has_index(con) and _tracks_hashes(con)
+    """Whether the index exists, records content hashes (each load keeps it up to date) and splits words
+    at every punctuation mark (`IGNORE`); an index made before either is rebuilt once."""
+    return has_index(con) and _tracks_hashes(con) and _splits_at_all_punctuation(con)
 
 
 def prepare_index(con: duckdb.DuckDBPyConnection) -> None:
@@ -104,11 +120,14 @@ def prepare_index(con: duckdb.DuckDBPyConnection) -> None:
         ensure_index(con)
 
 
-def ensure_index(con: duckdb.DuckDBPyConnection) -> None:
-    """Build the index where it is missing or predates content hashes; otherwise each load keeps it
-    current (`index_articles` in `tasks.load.load_batch`), so there is nothing to do."""
-    if not index_is_maintained(con):
-        build_index(con)
+def ensure_index(con: duckdb.DuckDBPyConnection) -> bool:
+    """Build the index where it is missing or made before (`index_is_maintained`); otherwise each load
+    keeps it current (`index_articles` in `tasks.load.load_batch`), so there is nothing to do. Whether
+    it was built."""
+    if index_is_maintained(con):
+        return False
+    build_index(con)
+    return True
 
 
 def on_lake(con: duckdb.DuckDBPyConnection) -> bool:

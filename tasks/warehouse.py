@@ -194,5 +194,6 @@ class Warehouse:
         return L.load_batch(self.con, run_id, cleaner_version, docs, articles, rejected, packed, self.archive,
                             fetch)
 
-    def ensure_search_index(self) -> None:
-        ensure_index(self.con)
+    def ensure_search_index(self) -> bool:
+        """Build the search index where it is missing or made before; whether it was (to publish)."""
+        return ensure_index(self.con)

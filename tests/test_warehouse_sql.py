@@ -236,3 +236,6 @@ def test_search_prints_titles_and_snippets_as_they_are(tmp_path: Path):
                           cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and proc.stdout.startswith("no matches for 'unheard unheard"), proc.stdout
     assert len(proc.stdout) < 300, len(proc.stdout)
+    proc = subprocess.run([sys.executable, "-m", "newsflow.cli", "search", "日経平均", "--db", str(db)],
+                          cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True, timeout=120)
+    assert "written without spaces, search for a whole phrase" in proc.stdout, proc.stdout  # not a bare "no"
