@@ -329,28 +329,33 @@ _COMPRESSED = (b"\x1f\x8b", b"\x28\xb5\x2f\xfd")  # gzip, zstd: bodies trafilatu
 
 
 def decode_as_declared(raw: bytes | str, headers: list[tuple[str, str]] | None) -> bytes | str:
-    """A page received over HTTP as text in the charset its Content-Type header names, where its bytes
-    are not UTF-8 (HTML's order: a byte-order mark, then the header, then the page's own `<meta>`);
-    `raw` itself otherwise. Without it a Latin-1 page with no `<meta>` charset is guessed, often as a
-    Central European code page ("crčme" for "crème"). UTF-8 bytes stay UTF-8 whatever the header says
-    (old servers label every page ISO-8859-1), and so do UTF-16/32 labels, which would read any bytes."""
-    if not isinstance(raw, bytes) or not headers or raw.startswith(_COMPRESSED):
+    """A page whose bytes are not UTF-8 as text in the charset it is declared in, in HTML's order: a
+    byte-order mark, then the HTTP Content-Type header's charset (a page received over HTTP), then the
+    page's own `<meta>` charset or XML declaration in its first 4 KB; `raw` itself otherwise, for the
+    parser to guess. Guessing alone read a Latin-1 page as a Central European code page ("crčme" for
+    "crème"), or a long mostly-ASCII page as ASCII, its few other characters replaced by U+FFFD. UTF-8
+    bytes stay UTF-8 whatever is declared (old servers label every page ISO-8859-1), UTF-16/32 labels
+    are not taken (they would read any bytes), and a charset that cannot read the bytes is passed over."""
+    if not isinstance(raw, bytes) or raw.startswith(_COMPRESSED):
         return raw
-    from w3lib.encoding import http_content_type_encoding, read_bom
+    from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding, read_bom
 
-    content_type = next((value for name, value in headers if name.lower() == "content-type"), None)
-    charset = http_content_type_encoding(content_type)
-    if charset is None or charset.startswith(("utf-8", "utf-16", "utf-32")) or read_bom(raw)[0]:
+    content_type = next((value for name, value in headers or () if name.lower() == "content-type"), None)
+    declared = [c for c in (http_content_type_encoding(content_type), html_body_declared_encoding(raw))
+                if c and not c.startswith(("utf-8", "utf-16", "utf-32"))]
+    if not declared or read_bom(raw)[0]:
         return raw
     try:
         raw.decode("utf-8")
         return raw
     except UnicodeDecodeError:
         pass
-    try:
-        return raw.decode(charset)
-    except (LookupError, UnicodeDecodeError):  # not a text encoding (base64, rot13), or not this one
-        return raw
+    for charset in declared:
+        try:
+            return raw.decode(charset)
+        except (LookupError, UnicodeDecodeError):  # not a text encoding (base64, rot13), or not this one
+            continue
+    return raw
 
 
 # Text encoded as UTF-8 twice, a publisher's own bug that crawls are full of: "Investor’s" served as

@@ -728,3 +728,20 @@ def test_the_pages_own_date_comes_before_its_feeds_and_the_feeds_before_its_url(
     assert (own.published_at, own.flags) == ("2019-05-01T10:00:00+02:00", [])
     assert (listed.published_at, listed.flags) == ("2026-12-05T09:00:00+00:00", [])
     assert (url_only.published_at, url_only.flags) == ("2026-12-01T00:00:00+00:00", ["date_from_url"])
+
+
+@pytest.mark.parametrize("charset", ["windows-1252", "windows-1251", "gb18030"])
+def test_a_page_is_read_in_the_charset_its_meta_tag_declares(charset: str) -> None:
+    """A page in a legacy charset that declares it only in its <meta> was decoded by a guess from its
+    bytes, which for this page found nothing and replaced each of its quotes, dashes and no-break
+    spaces with U+FFFD."""
+    import re
+
+    page = gzip.decompress((Path(__file__).parent / "data" / "charset" / "0140.html.gz").read_bytes()).decode()
+    page = re.sub(r"(?i)<meta[^>]*charset[^>]*>", "", page)
+    page = re.sub(r"(?i)<head([^>]*)>", lambda m: f'{m[0]}<meta charset="{charset}">', page, count=1)
+    want = clean_document(RawDocument("file:///p.html", "html", page.encode(), sha256_hex(page.encode()), 1))
+    raw = page.encode(charset)
+    assert not raw.isascii()
+    got = clean_document(RawDocument("file:///p.html", "html", raw, sha256_hex(raw), len(raw)))
+    assert "\ufffd" not in got.body and got.body == want.body and got.title == want.title
