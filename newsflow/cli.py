@@ -485,8 +485,8 @@ def _no_space_hint(exc: Exception, settings: Settings) -> str:
             f"then run it again: it completes what this run left undone")
 
 
-def print_summary(s: dict) -> None:
-    table = Table(title=f"newsflow ingest -> {s['db']}", show_header=True)
+def print_summary(s: dict, command: str = "ingest") -> None:
+    table = Table(title=f"newsflow {command} -> {s['db']}", show_header=True)
     for col in ("documents seen", "new", "updated", "unchanged", "quarantined", "segments removed", "seconds"):
         table.add_column(col, justify="right")
     table.add_row(*(str(s[k]) for k in ("documents_seen", "articles_new", "articles_updated", "articles_unchanged",
@@ -887,7 +887,7 @@ def reclean(
         with _run_fault("reclean", settings):
             summary = reclean_flow(db=str(settings.db_path), since=since, batch_size=batch_size,
                                    warehouse=_flow_warehouse(warehouse))
-    print_summary(summary)
+    print_summary(summary, "reclean")
 
 
 @app.command()

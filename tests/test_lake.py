@@ -283,7 +283,7 @@ def _analysts_see_runs_snapshots_and_search(prefect_server, lake, db: Path, firs
     con = open_lake(lake["NEWSFLOW_WAREHOUSE"], read_only=True)
     assert con.execute("select count(*) from lake.snapshots()").fetchone()[0] <= 2  # maintain's own
     con.close()
-    _newsflow(prefect_server, lake, "reclean", "--db", str(db))
+    assert "newsflow reclean -> " in _newsflow(prefect_server, lake, "reclean", "--db", str(db))  # not "ingest"
     con = open_lake(lake["NEWSFLOW_WAREHOUSE"], read_only=True)
     assert con.execute("select count(*), count(distinct article_id) from articles").fetchone() == (5, 5)
     assert con.execute("select count(*) from runs where sources like 'reclean%' and status = 'completed'"
