@@ -132,12 +132,15 @@ def build_article(doc: RawDocument, fields: dict[str, Any], page: HtmlPage, clea
     body = cleaned.body
     url = fields.get("url") or page.canonical_url
     published_raw, found_in = fields.get("published_at"), None
-    if not published_raw and not page.date_source:
-        published_raw = page.published_at
-    published_raw = published_raw or fields.get("feed_published_at")
-    if not published_raw:  # only the page's URL or text states one
-        published_raw, found_in = page.published_at, page.date_source
     published = parse_published(published_raw)
+    if not published_raw:  # the first date that reads, of those the page and its listing state
+        stated = [(page.published_at, page.date_source)] if not page.date_source else []
+        stated += [(fields.get("feed_published_at"), None), (page.published_at, page.date_source)]
+        for raw, where in stated:
+            if raw and (published := parse_published(raw)):
+                published_raw, found_in = raw, where
+                break
+            published_raw = published_raw or raw
     flags = list(cleaned.flags)
     if published_raw and not published:
         flags.append("published_at_unparsed")

@@ -168,9 +168,10 @@ def parse_feed(data: bytes, base_url: str) -> list[Item]:
         if not link:
             continue
         when = entry.get("published_parsed") or entry.get("updated_parsed")
+        written = entry.get("published") or entry.get("updated")  # for the cleaner to read, or flag
         items.append(Item(
             url=join_link(base_url, _as_written(link.strip(), data)), title=entry.get("title"),
-            published=datetime(*when[:6], tzinfo=timezone.utc).isoformat() if when else None,
+            published=datetime(*when[:6], tzinfo=timezone.utc).isoformat() if when else written or None,
             summary=entry.get("summary")))
     return items
 

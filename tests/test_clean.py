@@ -745,3 +745,14 @@ def test_a_page_is_read_in_the_charset_its_meta_tag_declares(charset: str) -> No
     assert not raw.isascii()
     got = clean_document(RawDocument("file:///p.html", "html", raw, sha256_hex(raw), len(raw)))
     assert "\ufffd" not in got.body and got.body == want.body and got.title == want.title
+
+
+def test_a_listed_date_that_does_not_read_gives_way_to_the_pages_url():
+    body = "".join(f"<p>The council approved the budget on Tuesday after a long debate, part {i}.</p>" for i in range(4))
+    raw = f"<html><head><title>Council approves budget</title></head><body><article>{body}</article></body></html>".encode()
+    url = "https://news.example.com/2026/12/01/story"
+    listed = {"url": url, "feed_published_at": "Sun, 10 Mar 2024 08:00:00"}  # RSS without a zone: UTC
+    unread = {"url": url, "feed_published_at": "last Tuesday"}
+    a, b = (clean_document(RawDocument(url, "html", raw, sha256_hex(raw), len(raw), f)) for f in (listed, unread))
+    assert (a.published_at, a.flags) == ("2024-03-10T08:00:00+00:00", [])
+    assert (b.published_at, b.flags) == ("2026-12-01T00:00:00+00:00", ["date_from_url"])

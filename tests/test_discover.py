@@ -47,6 +47,17 @@ def test_rss_items():
     assert items[0].title == "Report 1" and items[0].published.startswith("2026-01-01T10:00:00")
 
 
+def test_an_item_date_feedparser_cannot_read_is_passed_on_as_written():
+    """An RSS pubDate without a zone ("Sun, 10 Mar 2024 08:00:00") was dropped: the article had no
+    date and no flag saying the feed gave one."""
+    rss = ('<rss version="2.0"><channel><title>t</title>'
+           "<item><title>a</title><link>http://x.example/a</link><pubDate>Sun, 10 Mar 2024 08:00:00</pubDate></item>"
+           "<item><title>b</title><link>http://x.example/b</link><pubDate>last Tuesday</pubDate></item>"
+           "</channel></rss>")
+    items = parse_feed(rss.encode(), "http://x.example/feed.xml")
+    assert [i.published for i in items] == ["Sun, 10 Mar 2024 08:00:00", "last Tuesday"]
+
+
 def test_atom_relative_links_resolve_against_the_feed_url():
     items = parse_feed(site().atom().encode(), "http://news.example/feeds/atom.xml")
     assert [i.url for i in items] == ["http://news.example/news/3.html", "http://news.example/news/4.html"]
