@@ -247,16 +247,9 @@ def ingest(
     """
     from newsflow.config import ConfigError, plan_run
     from newsflow.ephemeral import start_early_server
-    from newsflow.processes import ServerError
     from tasks.sources import SourceError, discover
 
-    if dask_address and task_runner is not Runner.dask:  # the run would clean here, ignoring the cluster
-        _error(f"--dask-address is for --task-runner dask (this run's is {task_runner.value}); add "
-               "--task-runner dask")
-        raise typer.Exit(2)
-    if unfit := _sources_unfit(sources):
-        _error(unfit)
-        raise typer.Exit(2)
+    _check_ingest_arguments(sources, task_runner, dask_address)
     gc.disable()  # until the flow starts: see _freeze_imports
     settings = _settings(db=db, config=config, batch_size=batch_size, warehouse=warehouse)
     _refuse_other_files(settings, "ingest", open_file=False)  # its first bytes: no server for a text file
@@ -283,16 +276,35 @@ def ingest(
             if _cleaning_ahead(files, bool(plan.urls or plan.opml_files), settings.db_path):
                 importing = _warm_up_cleaning(task_runner)
             _open_warehouse(settings)
-            try:
-                server.wait()
-            except ServerError as exc:  # its own output above says why
-                _error(str(exc))
-                raise typer.Exit(1) from None
+            _wait_for(server)
         _freeze_imports(importing)
         with _no_heartbeats() if server is not None else contextlib.nullcontext(), _run_fault("ingest", settings):
             summary = flow(sources=sources, db=str(settings.db_path), batch_size=batch_size, source=source,
                            config=str(config) if config else None, warehouse=_flow_warehouse(warehouse))
     print_summary(summary)
+
+
+def _check_ingest_arguments(sources: list[str] | None, task_runner: Runner, dask_address: str | None) -> None:
+    """Exit with one line on arguments no run can take."""
+    if dask_address and task_runner is not Runner.dask:  # the run would clean here, ignoring the cluster
+        _error(f"--dask-address is for --task-runner dask (this run's is {task_runner.value}); add "
+               "--task-runner dask")
+        raise typer.Exit(2)
+    if unfit := _sources_unfit(sources):
+        _error(unfit)
+        raise typer.Exit(2)
+
+
+def _wait_for(server) -> None:
+    """Wait until the temporary Prefect server answers; exit with one line if it cannot start (its own
+    output, above that line, says why)."""
+    from newsflow.processes import ServerError
+
+    try:
+        server.wait()
+    except ServerError as exc:
+        _error(str(exc))
+        raise typer.Exit(1) from None
 
 
 def _sources_unfit(sources: list[str] | None) -> str | None:

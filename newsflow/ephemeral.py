@@ -118,9 +118,7 @@ def prefect_home_problem() -> str | None:
     """Why a Prefect server started here could not keep its database in the Prefect home, with what to
     do; None when it can, or when runs go to a server named by PREFECT_API_URL or to a database set in
     the settings. The server would otherwise fail with hundreds of lines of its tracebacks."""
-    if os.environ.get("PREFECT_API_URL") or _api_configured_in_files() or any(
-            os.environ.get(k) for k in ("PREFECT_API_DATABASE_CONNECTION_URL", "PREFECT_SERVER_DATABASE_CONNECTION_URL")) \
-            or _configured_in_files("DATABASE"):
+    if os.environ.get("PREFECT_API_URL") or _api_configured_in_files() or _database_configured():
         return None
     home = _prefect_home()
     fix = ("set PREFECT_HOME to a folder this user can write (e.g. export PREFECT_HOME=$PWD/.prefect), or "
@@ -142,12 +140,17 @@ def seed_path() -> Path:
     return cache / "newsflow" / "prefect-db" / f"{importlib.metadata.version('prefect')}.db"
 
 
+def _database_configured() -> bool:
+    """Whether Prefect's settings name a database, rather than PREFECT_HOME/prefect.db."""
+    return (any(os.environ.get(k) for k in ("PREFECT_API_DATABASE_CONNECTION_URL",
+                                              "PREFECT_SERVER_DATABASE_CONNECTION_URL"))
+            or _configured_in_files("DATABASE"))
+
+
 def seed_database() -> tuple[Path, Path] | None:
     """Give a Prefect home without a database a copy of the seed, if there is one. Returns (database,
     seed) when the server is about to create the database and no seed exists yet: keep_seed saves it."""
-    if any(os.environ.get(k) for k in ("PREFECT_API_DATABASE_CONNECTION_URL", "PREFECT_SERVER_DATABASE_CONNECTION_URL")):
-        return None
-    if _configured_in_files("DATABASE"):
+    if _database_configured():
         return None
     database, seed = _prefect_home() / "prefect.db", seed_path()
     if database.exists():

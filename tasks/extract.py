@@ -74,9 +74,9 @@ EXTENSIVE_DATE_SEARCH = False
 class HtmlPage:
     """What `extract_html` read from a page.
 
-    `segments` are trafilatura's text lines in page order; `published_at` is the page's date (`tasks.meta.to_date`:
-    a timestamp with its UTC offset, or a day; not yet normalized); `section` the page's categories joined with ", ";
-    `link_texts` the normalized texts of its links; `date_source` is None when the date comes from the
+    `segments` are trafilatura's text lines in page order; `published_at` is the page's date
+    (`tasks.meta.to_date`: a timestamp with its UTC offset, or a day; not yet normalized); `section`
+    the page's categories joined with ", "; `link_texts` the normalized texts of its links; `date_source` is None when the date comes from the
     page's structured data, "url" or "text" when only htmldate's fallback found it there.
     """
 
@@ -191,7 +191,8 @@ def page_metadata(tree: html.HtmlElement, url: str | None = None) -> HtmlPage:
     shown_author = None if author else visible_byline(near_heading)
     url_day = _url_day(canonical) or _url_day(url)
     published, date_source = found.published_at, None
-    if published and len(published) == 10 and url_day and published != url_day and _days_apart(published, url_day) == 1:
+    if (published and len(published) == 10 and url_day and published != url_day  # a day, not a timestamp
+            and _days_apart(published, url_day) == 1):
         published = url_day  # the URL's day is the publisher's local day; the markup's may be UTC's
     if not published and url_day:  # htmldate would read the URL first too, numeric months only
         published, date_source = url_day, "url"

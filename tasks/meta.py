@@ -22,8 +22,8 @@ from __future__ import annotations
 import json
 import re
 from collections import deque
-from datetime import datetime
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Iterable
 
 from lxml import etree, html

@@ -711,13 +711,18 @@ def test_written_dates_read_the_same_on_every_machine(written, stored) -> None:
         time.tzset()
 
 
+def _council_page(head: str = "") -> bytes:
+    body = "".join(f"<p>The council approved the budget on Tuesday after a long debate, part {i}.</p>"
+                   for i in range(4))
+    return (f"<html><head><title>Council approves budget</title>{head}</head>"
+            f"<body><article>{body}</article></body></html>").encode()
+
+
 def test_the_pages_own_date_comes_before_its_feeds_and_the_feeds_before_its_url():
     """A sitemap's <lastmod> (a page edited today) overrode a 2019 page's own date; a feed's date still
     fills in for a page that states none in its markup, before the day in its URL."""
-    body = "".join(f"<p>The council approved the budget on Tuesday after a long debate, part {i}.</p>" for i in range(4))
-
     def page(head: str, url: str, listed: str | None) -> Article:
-        raw = f"<html><head><title>Council approves budget</title>{head}</head><body><article>{body}</article></body></html>".encode()
+        raw = _council_page(head)
         fields = {"url": url, **({"feed_published_at": listed} if listed else {})}
         return clean_document(RawDocument(url, "html", raw, sha256_hex(raw), len(raw), fields))
 
@@ -748,8 +753,7 @@ def test_a_page_is_read_in_the_charset_its_meta_tag_declares(charset: str) -> No
 
 
 def test_a_listed_date_that_does_not_read_gives_way_to_the_pages_url():
-    body = "".join(f"<p>The council approved the budget on Tuesday after a long debate, part {i}.</p>" for i in range(4))
-    raw = f"<html><head><title>Council approves budget</title></head><body><article>{body}</article></body></html>".encode()
+    raw = _council_page()
     url = "https://news.example.com/2026/12/01/story"
     listed = {"url": url, "feed_published_at": "Sun, 10 Mar 2024 08:00:00"}  # RSS without a zone: UTC
     unread = {"url": url, "feed_published_at": "last Tuesday"}
