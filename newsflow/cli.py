@@ -639,11 +639,6 @@ def serve(
         raise typer.Exit(1) from None
 
 
-# Scripts written without spaces between words: Han, Hiragana, Katakana, Thai, Lao, Khmer, Myanmar.
-_UNSPACED_SCRIPT = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0eff\u1780-\u17ff"
-                              r"\u1000-\u109f]")
-
-
 @app.command()
 def search(
     query: Annotated[str, typer.Argument(help='Words to look for, e.g. "armored train".')],
@@ -671,7 +666,9 @@ def search(
     if not hits:
         shown_query = query if len(query) <= 200 else f"{query[:200]}..."  # a pasted article, say
         out.print(f"no matches for {shown_query!r}")
-        if _UNSPACED_SCRIPT.search(query):
+        from tasks.segments import UNSPACED_SCRIPT
+
+        if UNSPACED_SCRIPT.search(query):
             out.print("Words are split at spaces and punctuation: in Chinese, Japanese or Thai text, written "
                       "without spaces, search for a whole phrase between two punctuation marks.")
         return

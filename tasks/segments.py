@@ -16,7 +16,10 @@ from dataclasses import dataclass, field
 from tasks import rules as R
 from tasks.models import RemovedSegment
 
-_TERMINAL = ".:;,"
+_TERMINAL = ".:;,。，；：、"
+# Scripts written without spaces between words: Han, Hiragana, Katakana, Thai, Lao, Khmer, Myanmar.
+UNSPACED_SCRIPT = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0eff\u1780-\u17ff"
+                             "\u1000-\u109f]")
 _WORD = re.compile(r"\w+", re.UNICODE)
 _SENTENCE_END = re.compile(r"[.!?][\"'”’)]*\s+(?=[A-Z“\"])")
 _OUTLET_LINE = re.compile(r"^[\w“\"'][\w .&'’\-()]{0,48}:\s*$", re.UNICODE)
@@ -35,11 +38,16 @@ def normalize(text: str) -> str:
     return " ".join(_WORD.findall(text))
 
 
+def word_count(line: str) -> int:
+    """Words of a line: space-separated ones, or, in a script written without spaces (Chinese, Japanese,
+    Thai), one for every two of its characters, about as long as words there are."""
+    return max(len(line.split()), (len(UNSPACED_SCRIPT.findall(line)) + 1) // 2)
+
+
 def looks_like_title(line: str) -> bool:
     """A headline: a few words, no closing punctuation, one sentence, not a boilerplate line."""
-    words = line.split()
     return (
-        2 <= len(words) <= 35
+        2 <= word_count(line) <= 35
         and len(line) <= 250
         and line[-1] not in _TERMINAL
         and not line[0].islower()

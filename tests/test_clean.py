@@ -760,3 +760,17 @@ def test_a_listed_date_that_does_not_read_gives_way_to_the_pages_url():
     a, b = (clean_document(RawDocument(url, "html", raw, sha256_hex(raw), len(raw), f)) for f in (listed, unread))
     assert (a.published_at, a.flags) == ("2024-03-10T08:00:00+00:00", [])
     assert (b.published_at, b.flags) == ("2026-12-01T00:00:00+00:00", ["date_from_url"])
+
+
+@pytest.mark.parametrize("headline, first", [
+    ("上海浦东新区发布人工智能产业扶持新政", "本报讯 上海市浦东新区人民政府昨日发布《关于支持人工智能产业高质量发展的若干措施》，提出到二〇二五年，"
+                                 "区内人工智能核心产业规模力争突破一千五百亿元。"),
+    ("ครม.อนุมัติโครงการแจกเงินดิจิทัลหนึ่งหมื่นบาท", "คณะรัฐมนตรีมีมติอนุมัติหลักการโครงการเติมเงินดิจิทัลวอลเล็ตคนละหนึ่งหมื่นบาทให้แก่ประชาชน"
+                                                  "ที่มีอายุสิบหกปีขึ้นไปและมีรายได้ไม่เกินเจ็ดหมื่นบาทต่อเดือน"),
+])
+def test_a_headline_in_a_script_without_spaces_is_the_title_of_a_text_file(headline: str, first: str) -> None:
+    """A Chinese or Thai headline, one run of characters without spaces, was never a title: the article
+    was flagged title_missing and began with its headline."""
+    text = f"{headline}\n\n{first}\n\n{first}".encode()
+    article = clean_document(RawDocument("file:///zh.txt", "text", text, sha256_hex(text), len(text)))
+    assert article.title == headline and article.body.startswith(first[:20]) and "title_missing" not in article.flags
