@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import re
+import unicodedata
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -53,11 +54,12 @@ def story_features(entity_keys: set[str], body: str, min_entities: int = STORY_M
     `min_entities` entities, its word 3-shingles (prefixed "w:"), which only match near-copies of it.
 
     The two kinds of feature never overlap, so a short wire brief can only join its own syndicated
-    copies, never a long article about something else.
+    copies, never a long article about something else. The text is compared in NFKC form: a copy that
+    writes full-width digits or letters ("１０", common in Japanese) is still a copy.
     """
     if len(entity_keys) >= min_entities:
         return set(entity_keys)
-    words = _WORDS.findall(body.lower())
+    words = _WORDS.findall(unicodedata.normalize("NFKC", body).lower())  # "１０" as "10", as typed elsewhere
     return {"w:" + " ".join(words[i:i + 3]) for i in range(len(words) - 2)}
 
 

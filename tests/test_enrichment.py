@@ -201,6 +201,19 @@ def test_short_briefs_with_few_entities_match_their_copies_only(tmp_path: Path):
     assert not story_features({m.key for m in extract_entities(rich.body)}, rich.body) & items[0][2]
 
 
+def test_a_copy_that_writes_full_width_digits_is_still_a_copy():
+    """Two copies of a Japanese wire story, one with full-width digits (１０) and one with ASCII (10),
+    shared a tenth of their shingles and became two stories."""
+    from tasks.stories import story_features
+
+    text = ("１日午後４時１０分ごろ、石川県能登地方を震源とする地震があり、同県志賀町で震度７を観測した。"
+            "気象庁によると、震源の深さは約１０キロ、地震の規模はマグニチュード７・６と推定される。"
+            "気象庁は石川県能登に大津波警報を、新潟県や富山県などに津波警報を発表した。")
+    half = text.translate({0xFF10 + d: ord("0") + d for d in range(10)})
+    assert half != text
+    assert story_features(set(), text) == story_features(set(), half)
+
+
 def test_citation_keyword_prefilter_covers_every_pattern():
     """The per-pattern keywords are a speed-up only: each pattern's example still matches through it."""
     from tasks.citations import _KEYWORDS, PATTERNS, extract_citations
