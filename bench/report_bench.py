@@ -44,10 +44,10 @@ OUTLETS = [  # name, host: the first ones publish the most (pow(random(), 1.7) p
 ]
 
 QUARANTINE_REASONS = [  # stage, reason; fetch reasons get a host from the outlets
-    ("validate", "failed expect_column_value_lengths_to_be_between(body): body has {n} characters"),
+    ("validate", "failed expect_column_values_to_be_between(body_size): body has {n} characters"),
     ("validate", "failed expect_column_values_to_be_null(boilerplate_left): boilerplate left in body (rule teaser: Also read: more)"),
     ("validate", "failed expect_column_values_to_be_between(published_age_s): published_at 2031-01-01 is in the future"),
-    ("validate", "failed expect_column_value_lengths_to_be_between(title): title has 2 characters"),
+    ("validate", "failed expect_column_values_to_be_between(title_size): title has 2 characters"),
     ("fetch", "HTTP 503 after 4 attempts"),
     ("fetch", "HTTP 404"),
     ("fetch", "HTTP 403"),

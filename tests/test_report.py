@@ -224,7 +224,7 @@ def test_collect_counts_what_the_warehouse_holds(warehouse):
         segments, runs = con.execute("select (select count(*) from removed_segments), (select count(*) from runs)"
                                      ).fetchone()
     assert data.overview["articles"] == 7 and data.overview["runs"] == runs >= 2
-    assert {r["reason"] for r in data.quarantine} >= {"failed expect_column_value_lengths_to_be_between(body)",
+    assert {r["reason"] for r in data.quarantine} >= {"failed expect_column_values_to_be_between(body_size)",
                                                       "binary content", "HTTP 404", "refused by robots.txt"}
     assert {(r["host"], r["reason"]) for r in data.fetch_failures} == {("127.0.0.1", "HTTP 404"),
                                                                       ("127.0.0.1", "refused by robots.txt")}

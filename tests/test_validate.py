@@ -33,8 +33,8 @@ def test_suite_splits_valid_and_rejected_with_reasons():
     result = validate_articles(batch)
     assert [a.article_id for a in result.valid] == ["id0", "id8"]
     reasons = {r.document_id: " ".join(r.reasons) for r in result.rejected}
-    assert "value_lengths_to_be_between(body)" in reasons["doc1"]
-    assert "value_lengths_to_be_between(title)" in reasons["doc2"]
+    assert "values_to_be_between(body_size): body has 10 characters" in reasons["doc1"]
+    assert "values_to_be_between(title_size): title has 400 characters" in reasons["doc2"]
     assert "match_regex(url)" in reasons["doc3"]
     assert "to_be_between(published_age_s)" in reasons["doc4"]
     assert "unique(article_id)" in reasons["doc5"] and "unique(article_id)" in reasons["doc6"]
@@ -98,3 +98,17 @@ def test_a_day_without_a_time_is_in_the_future_only_once_it_has_begun_nowhere():
     result = validate_articles(batch, now=now)
     assert [a.article_id for a in result.valid] == ["id0"]
     assert {r.document_id for r in result.rejected} == {"doc1", "doc2"}
+
+
+@pytest.mark.slow
+def test_a_short_brief_in_chinese_or_japanese_is_measured_as_the_english_would_be():
+    """A 96-character Chinese news flash (what ~250 English characters say) and its four-character
+    headline were quarantined as too short, while the same brief in English loaded."""
+    brief = ("【快讯】据中国地震台网正式测定，今天凌晨三时十二分在四川省甘孜州泸定县发生五点二级地震，震源深度十公里。"
+             "当地应急管理部门表示，目前暂无人员伤亡报告，交通和通信正常，相关部门正在进一步核查灾情。")
+    batch = [art(0, title="春运启动", body=brief), art(1, body="短讯。" * 20), art(2, body="Too short. " * 10)]
+    result = validate_articles(batch)
+    assert [a.article_id for a in result.valid] == ["id0"]
+    reasons = {r.document_id: " ".join(r.reasons) for r in result.rejected}
+    assert "body has 60 characters (counted as 140: Chinese, Japanese and Thai count three)" in reasons["doc1"]
+    assert "body has 110 characters" in reasons["doc2"] and "counted as" not in reasons["doc2"]
