@@ -38,7 +38,7 @@ def normalize(text: str) -> str:
     return " ".join(_WORD.findall(text))
 
 
-def word_count(line: str) -> int:
+def _words(line: str) -> int:
     """Words of a line: space-separated ones, or, in a script written without spaces (Chinese, Japanese,
     Thai), one for every two of its characters, about as long as words there are."""
     return max(len(line.split()), (len(UNSPACED_SCRIPT.findall(line)) + 1) // 2)
@@ -47,7 +47,7 @@ def word_count(line: str) -> int:
 def looks_like_title(line: str) -> bool:
     """A headline: a few words, no closing punctuation, one sentence, not a boilerplate line."""
     return (
-        2 <= word_count(line) <= 35
+        2 <= _words(line) <= 35
         and len(line) <= 250
         and line[-1] not in _TERMINAL
         and not line[0].islower()
