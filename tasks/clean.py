@@ -134,8 +134,8 @@ def build_article(doc: RawDocument, fields: dict[str, Any], page: HtmlPage, clea
     published_raw, found_in = fields.get("published_at"), None
     published = parse_published(published_raw)
     if not published_raw:  # the first date that reads, of those the page and its listing state
-        stated = [(page.published_at, page.date_source)] if not page.date_source else []
-        stated += [(fields.get("feed_published_at"), None), (page.published_at, page.date_source)]
+        own, listed = (page.published_at, page.date_source), (fields.get("feed_published_at"), None)
+        stated = [own, listed] if not page.date_source else [listed, own]  # the markup's, or its URL's or text's
         for raw, where in stated:
             if raw and (published := parse_published(raw)):
                 published_raw, found_in = raw, where

@@ -112,11 +112,10 @@ def data_docs_task(folder: str) -> str | None:
     from prefect import get_run_logger
 
     try:
-        built = build_data_docs(Path(folder))
+        return build_data_docs(Path(folder))
     except Exception as exc:  # noqa: BLE001 - see the docstring
         get_run_logger().warning("the Data Docs were not built in %s: %s: %s", folder, type(exc).__name__, exc)
         return None
-    return (Path(folder) / "index.html").as_uri() if built else None  # GX's URL leaves spaces unquoted
 
 
 @task(name="report", cache_policy=NO_CACHE)

@@ -161,7 +161,8 @@ def validate_articles(articles: list[Article], now: datetime | None = None, run_
 
 
 def build_data_docs(folder: Path) -> str | None:
-    """Build GX Data Docs for the validations this process ran into `folder`; return the index URL."""
+    """Build GX Data Docs for the validations this process ran into `folder`; return the index's
+    file:// URL (GX's own leaves spaces unquoted, so terminals cut the link there)."""
     context, _definition = _gx()
     if DATA_DOCS_SITE in (context.get_site_names() or []):
         context.delete_data_docs_site(DATA_DOCS_SITE)  # the folder may differ from the last run's
@@ -171,4 +172,4 @@ def build_data_docs(folder: Path) -> str | None:
         "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
     })
     urls = context.build_data_docs(site_names=[DATA_DOCS_SITE])
-    return urls.get(DATA_DOCS_SITE)
+    return (folder / "index.html").as_uri() if urls.get(DATA_DOCS_SITE) else None
