@@ -13,11 +13,9 @@ from __future__ import annotations
 import great_expectations as gx
 import great_expectations.expectations as gxe
 
-from newsflow.settings import MIN_BODY_CHARS, TITLE_MAX_CHARS, TITLE_MIN_CHARS
+from newsflow.settings import FUTURE_TOLERANCE_S, MIN_BODY_CHARS, TITLE_MAX_CHARS, TITLE_MIN_CHARS
 
 SUITE_NAME = "articles"
-# Clock skew allowed between a publisher's timestamp and ours, in seconds.
-FUTURE_TOLERANCE_S = 3600
 
 URL_OR_PATH = r"^(?:https?://[^\s/?#]+[^\s]*|file://[^\s]+)$"
 HTTP_URL = r"^https?://[^\s/?#]+[^\s]*$"

@@ -10,6 +10,8 @@ from __future__ import annotations
 import itertools
 import os
 import time
+from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 
 from prefect import flow, get_run_logger
@@ -25,7 +27,9 @@ from tasks.discover import stream_source
 from tasks.load import FetchRows
 from tasks.pipeline import (BatchWriter, RunSummary, batches, begin_run, data_docs_task, discover_task,
                             mark_flow_process, publish_task, report_task, summary_markdown)
+from tasks.models import RawDocument
 from tasks.progress import IngestProgress
+from tasks.reclean import documents_by_id, due_documents
 from tasks.report import data_docs_path, report_path
 from tasks.sources import RecordReading, holds_records, read_all
 from tasks.warc import WarcFilter, WarcReading, is_web_archive
@@ -93,16 +97,25 @@ def _load_all(writer: BatchWriter, paths: list[Path], stream: CrawlStream | None
     batch pipeline; each batch loads with its pages' fetch state, the rest of the state is saved once
     every page is loaded."""
     warehouse, summary = writer.warehouse, writer.summary
-    known = warehouse.known_document_ids()
+    due = due_documents(warehouse.con, datetime.now(timezone.utc))  # document id -> source
+    known = warehouse.known_document_ids() - due.keys()
     writer.logger.info("%d file(s) found, %s; %d documents already in the warehouse", len(paths),
                        "fetching pages as they arrive" if stream else "nothing to fetch", len(known))
+    if due:
+        writer.logger.info("%d quarantined document(s) dated in the future when received are due now: "
+                           "cleaned again", len(due))
+        writer.retried = set(due)
     writer.progress = IngestProgress(paths, fetch_counts=stream.progress if stream else None)
     if stream is not None:
         writer.fetch_rows = lambda batch: FetchRows(plan.name, *stream.take([d.document_id for d in batch]))
     warc = WarcReading(WarcFilter(plan.allowed_domains, plan.language, plan.since, plan.until), summary.warc)
     records = RecordReading()
-    docs = itertools.chain(read_all(paths, warehouse.stored_files(), settings.max_document_bytes, warc, records),
-                           stream or ())
+    stored = warehouse.stored_files()
+    if due:  # a due document's file is read again, not counted unchanged by its size and time
+        due_sources = set(due.values())
+        stored = {f for f in stored if f[0] not in due_sources}
+    docs = itertools.chain(read_all(paths, stored, settings.max_document_bytes, warc, records),
+                           stream or (), _due_not_read(warehouse, due, known, summary))
     try:
         writer.run(batches(docs, known, settings.batch_size, summary, writer.progress,
                            expected=None if stream else _expected(paths, warc, records), workers=CORES), max_in_flight,
@@ -116,6 +129,22 @@ def _load_all(writer: BatchWriter, paths: list[Path], stream: CrawlStream | None
         summary.fetch, summary.skipped = harvest.stats, summary.skipped + harvest.skipped
         summary.fetch_hosts, summary.fetch_failures = harvest.hosts, harvest.failures
         warehouse.save_fetch_state(plan.name, harvest, stream.take(list(stream.ledger)))
+
+
+RETRY_CHUNK = 100  # due documents read back from the raw store at a time
+
+
+def _due_not_read(warehouse: Warehouse, due: dict[str, str], known: set[str], summary: RunSummary
+                  ) -> Iterator[RawDocument]:
+    """The due documents this run's sources did not give again (a feed item seen before is not fetched,
+    a page not modified is not sent, a file may be gone), read back from the raw store. Runs once the
+    sources are read, when `known` holds every document they gave."""
+    left = [d for d in due if d not in known]
+    for start in range(0, len(left), RETRY_CHUNK):
+        # the connection of this moment: a checkpoint between two loads may have opened the file afresh
+        for batch in documents_by_id(warehouse.con, left[start:start + RETRY_CHUNK], RETRY_CHUNK,
+                                     warehouse.archive.folder, unreadable=summary.skipped):
+            yield from batch
 
 
 def _expected(paths: list[Path], warc: WarcReading, records: RecordReading):

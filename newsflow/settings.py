@@ -34,6 +34,7 @@ DOCUMENT_CAP_HINT = "raise NEWSFLOW_MAX_DOCUMENT_BYTES to accept it"  # ends eve
 MIN_BODY_CHARS = 200
 TITLE_MIN_CHARS = 5
 TITLE_MAX_CHARS = 300
+FUTURE_TOLERANCE_S = 3600  # clock skew allowed between a publisher's timestamp and ours, in seconds
 # A page's author, section or site name longer than META_MAX_CHARS is not taken (a meta tag holding a
 # whole text names no one), nor a canonical URL longer than URL_MAX_CHARS (RFC 9110 asks servers to
 # accept 8,000 octets); a JSON record whose `author` or `url` is longer is quarantined with the field.

@@ -226,6 +226,7 @@ def _quarantine_table(rejected: list[Rejected], run_id: str, now: datetime) -> p
         "reasons": pa.array([r.reasons for r in rejected], type=pa.list_(pa.string())),
         "run_id": _strings([run_id] * len(rejected)),
         "quarantined_at": pa.array([now] * len(rejected), type=pa.timestamp("us", tz="UTC")),
+        "retry_at": pa.array([r.retry_at for r in rejected], type=pa.timestamp("us", tz="UTC")),
     })
 
 
@@ -319,10 +320,13 @@ def _load_in_transaction(con: duckdb.DuckDBPyConnection, run_id: str, cleaner_ve
             index_articles(cur, changed)  # the search index changes with the articles, in this transaction
         # An accepted article takes its source out of quarantine: the same document re-cleaned, a new
         # version of its file or page, or its whole file (unreadable before, a record of it now loads).
-        # Rejected documents enter it once.
+        # Rejected documents enter it once; one that was waiting for its date (`retry_at`) and is
+        # rejected again enters it anew, with this run's reasons.
         cur.execute(statement("resolve_quarantine"))
+        cur.execute("delete from quarantine where retry_at is not null "
+                    "and document_id in (select document_id from b_quarantine)")
         counts.quarantined = cur.execute(
-            "insert into quarantine select * from b_quarantine on conflict do nothing"
+            "insert into quarantine by name select * from b_quarantine on conflict do nothing"
         ).fetchone()[0]
         if fetch is not None:
             save_fetch_rows(cur, *fetch)

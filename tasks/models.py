@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
@@ -142,6 +143,9 @@ class Rejected:
     source_uri: str
     stage: str  # read | extract | validate | fetch
     reasons: list[str]
+    # When the document would pass: set where its only fault is a date still in the future, and the
+    # first ingest run after that instant cleans it again (`tasks.reclean.due_documents`).
+    retry_at: datetime | None = None
 
 
 @dataclass(slots=True)

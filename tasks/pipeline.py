@@ -290,6 +290,9 @@ class BatchWriter:
     # Batches are cleaned by threads of this process (the thread runner): once every batch is submitted,
     # a thread with none left helps with the unfinished ones (tasks.guard.SharedBatch).
     share: bool = False
+    # Documents cleaned again because the future date they were quarantined for has come: they passed
+    # their own source's language check then, whichever source this run reads.
+    retried: set[str] = field(default_factory=set)
     totals: BatchCounts = field(default_factory=BatchCounts)
     loaded: int = 0  # batches finished so far
 
@@ -398,10 +401,11 @@ class BatchWriter:
     def _language_split(self, articles: list[Article]) -> tuple[list[Article], list[Rejected]]:
         if not self.language:
             return articles, []
-        kept = [a for a in articles if not a.language or a.language == self.language]
+        fits = [not a.language or a.language == self.language or a.document_id in self.retried for a in articles]
+        kept = [a for a, ok in zip(articles, fits) if ok]
         wrong = [Rejected(a.document_id, a.source_uri, "validate",
                           [f"language '{a.language}' is not the source's language '{self.language}'"])
-                 for a in articles if a.language and a.language != self.language]
+                 for a, ok in zip(articles, fits) if not ok]
         return kept, wrong
 
 

@@ -29,6 +29,15 @@ _STORED_DOCUMENT_IDS = """
       and (cast(? as timestamptz) is null or received_at >= cast(? as timestamptz))
     order by received_at, document_id
 """
+_DUE_DOCUMENTS = """
+    select q.document_id, d.source_uri
+    from quarantine q join documents d using (document_id)
+    where q.retry_at <= cast(? as timestamptz)
+      and (d.archive_file is not null or d.raw is not null)
+      and not exists (select 1 from documents later
+                      where later.source_uri = d.source_uri and later.received_at > d.received_at)
+    order by d.received_at, q.document_id
+"""
 _DOCUMENTS_BY_ID = """
     select source_uri, media_type, raw, raw_codec, raw_sha256, size_bytes, fields,
            archive_file, archive_offset, archive_length, archive_digest
@@ -54,8 +63,23 @@ def stored_documents(con: duckdb.DuckDBPyConnection, since: datetime | None = No
             damaged) is listed as (source, reason) and left out, its article as it is; None: such a
             document raises the ArchiveError.
     """
-    folder = archive or archive_config_of(con).folder
     ids = [d for (d,) in con.execute(_STORED_DOCUMENT_IDS, [since, since]).fetchall()]
+    return documents_by_id(con, ids, batch_size, archive, unreadable)
+
+
+def due_documents(con: duckdb.DuckDBPyConnection, now: datetime) -> dict[str, str]:
+    """The quarantined documents whose only fault was a date in the future that has now come
+    (`quarantine.retry_at`), each the latest document of its source (an older version of a file or
+    page is not brought back over a newer one), oldest first: document id -> source URI."""
+    return dict(con.execute(_DUE_DOCUMENTS, [now]).fetchall())
+
+
+def documents_by_id(con: duckdb.DuckDBPyConnection, ids: list[str], batch_size: int = 200,
+                    archive: Path | None = None, unreadable: list[tuple[str, str]] | None = None
+                    ) -> Iterator[list[RawDocument]]:
+    """Batches of the stored raw documents `ids`, read back from the archive as `stored_documents` reads
+    them (same `archive` and `unreadable`)."""
+    folder = archive or archive_config_of(con).folder
     for start in range(0, len(ids), batch_size):
         rows = con.execute(_DOCUMENTS_BY_ID, [ids[start:start + batch_size]]).fetchall()
         batch = []

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from newsflow.settings import FUTURE_TOLERANCE_S
 from tasks.models import Article, Rejected
 
 if TYPE_CHECKING:  # pandas loads with Great Expectations; worker processes import this module without either
@@ -45,7 +46,8 @@ def _detail(article: Article, column: str, name: str) -> str:
         return (f"{column[:-5]} has {len(text)} characters"
                 + (f" (counted as {size}: Chinese, Japanese and Thai count three)" if size != len(text) else ""))
     if column == "published_age_s":
-        return f"published_at {article.published_at} is in the future"
+        return (f"published_at {article.published_at} is in the future; the first run after "
+                f"{_iso(passes_from(article.published_at))} loads it")
     if column == "article_id":
         return f"article id {article.article_id} appears more than once in the batch (same URL twice?)"
     value = getattr(article, column, None)
@@ -56,6 +58,18 @@ def _detail(article: Article, column: str, name: str) -> str:
 # up to 14 hours earlier east of UTC (UTC+14, Kiribati): a page dated today there is not in the future.
 MIDNIGHT_UTC = "T00:00:00+00:00"
 DAY_BEGAN_EARLIER_S = 14 * 3600
+
+
+def passes_from(published_at: str) -> datetime:
+    """The instant from which `published_at` is no longer in the future for validation (the
+    tolerance for clock skew included)."""
+    when = datetime.fromisoformat(published_at)
+    early = DAY_BEGAN_EARLIER_S if published_at.endswith(MIDNIGHT_UTC) else 0
+    return (when - timedelta(seconds=FUTURE_TOLERANCE_S + early)).astimezone(timezone.utc)
+
+
+def _iso(when: datetime) -> str:
+    return when.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def text_size(text: str) -> int:
@@ -142,6 +156,7 @@ def validate_articles(articles: list[Article], now: datetime | None = None, run_
         run_id=RunIdentifier(run_name=run_name) if run_name else None,
     )
     failures: dict[int, list[str]] = {}
+    failed: dict[int, list[str]] = {}  # the columns each failed row failed on
     per_expectation: dict[str, tuple[int, int]] = {}
     for res in result.results:
         name = describe(res.expectation_config)
@@ -152,12 +167,19 @@ def validate_articles(articles: list[Article], now: datetime | None = None, run_
         column = res.expectation_config.kwargs.get("column", "")
         for row in bad_rows:
             failures.setdefault(row, []).append(f"failed {name}: {_detail(articles[row], column, name)}")
+            failed.setdefault(row, []).append(column)
         per_expectation[name] = (len(articles) - len(bad_rows), len(bad_rows))
     valid = [a for i, a in enumerate(articles) if i not in failures]
-    rejected = [
-        Rejected(a.document_id, a.source_uri, "validate", failures[i]) for i, a in enumerate(articles) if i in failures
-    ]
+    rejected = [Rejected(a.document_id, a.source_uri, "validate", failures[i], _retry_at(a, failed[i]))
+                for i, a in enumerate(articles) if i in failures]
     return Validation(valid, rejected, per_expectation)
+
+
+def _retry_at(article: Article, failed: list[str]) -> datetime | None:
+    """When an article that failed only for a date still in the future would pass: the document is
+    cleaned again by the first ingest run after that (a publisher's clock or zone ahead of ours, a story
+    scheduled for later). None when anything else failed too."""
+    return passes_from(article.published_at) if failed == ["published_age_s"] and article.published_at else None
 
 
 def build_data_docs(folder: Path) -> str | None:

@@ -27,6 +27,31 @@ def test_migrations_apply_once_and_record_versions(tmp_path: Path):
     assert {"runs", "documents", "articles", "removed_segments", "quarantine"} <= tables
 
 
+def test_a_warehouse_quarantined_for_future_dates_before_retries_existed_gets_their_times(tmp_path: Path):
+    """Migration 015 reads the time a row quarantined for a future date waits for from its reason, so an
+    upgraded warehouse loads those documents too once their dates have come; other rows wait for nothing."""
+    earlier = tmp_path / "migrations"
+    earlier.mkdir()
+    for version, path in L.migrations():
+        if version < 15:
+            (earlier / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    L.migrate(con, earlier)
+    rows = [("a", ["failed expect_column_values_to_be_between(published_age_s): published_at "
+                   "2026-12-06T05:17:16.132547+00:00 is in the future"]),
+            ("b", ["failed expect_column_values_to_be_between(published_age_s): published_at "
+                   "2026-12-07T00:00:00+00:00 is in the future"]),  # a day alone: begun at UTC+14
+            ("c", ["failed expect_column_values_to_be_between(published_age_s): published_at "
+                   "2026-12-07T00:00:00+00:00 is in the future", "failed x"]),
+            ("d", ["failed expect_column_values_to_be_between(body_size): body has 3 characters"])]
+    for doc_id, reasons in rows:
+        con.execute("insert into quarantine values (?, 'file:///x', 'validate', ?, 'r', now())", [doc_id, reasons])
+    L.migrate(con)
+    con.execute("set TimeZone = 'UTC'")
+    got = dict(con.execute("select document_id, strftime(retry_at, '%Y-%m-%dT%H:%M:%S') from quarantine").fetchall())
+    assert got == {"a": "2026-12-06T04:17:16", "b": "2026-12-06T09:00:00", "c": None, "d": None}
+
+
 def test_load_batch_is_idempotent_and_counts(tmp_path: Path):
     con = L.connect(tmp_path / "w.duckdb")
     docs = [doc(1), doc(2), doc(3)]

@@ -95,9 +95,12 @@ def test_a_day_without_a_time_is_in_the_future_only_once_it_has_begun_nowhere():
     batch = [art(0, published_at="2026-12-06T00:00:00+00:00"),  # today in Kiribati
              art(1, published_at="2026-12-07T00:00:00+00:00"),  # begins nowhere for 12.5 hours
              art(2, published_at="2026-12-05T23:00:00+00:00")]  # a stated time: 1.5 hours ahead
-    result = validate_articles(batch, now=now)
+    result = validate_articles(batch + [art(3, published_at="2026-12-07T00:00:00+00:00", body="Too short.")], now=now)
     assert [a.article_id for a in result.valid] == ["id0"]
-    assert {r.document_id for r in result.rejected} == {"doc1", "doc2"}
+    # when each would pass, so the first run after that cleans it again; not one that is too short too
+    assert {r.document_id: r.retry_at for r in result.rejected} == {
+        "doc1": datetime(2026, 12, 6, 9, tzinfo=timezone.utc),  # its day begins at UTC+14, an hour allowed
+        "doc2": datetime(2026, 12, 5, 22, tzinfo=timezone.utc), "doc3": None}
 
 
 @pytest.mark.slow
