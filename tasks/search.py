@@ -64,7 +64,6 @@ FTS_SCHEMA = "fts_main_articles"
 # default alone, "Trump’s", "“modest”", "budget…" and "«Газпром»" were tokens of their own, which a
 # search for trump, modest, budget or газпром never matched.
 IGNORE = r"""[0-9!@#$%^&*()_+={}\[\]:;<>,.?~\\/|'"`\-\p{P}\p{S}]+"""
-_IGNORE_MARK = r"\p{P}\p{S}"  # how an index made with IGNORE is told from one made before
 
 
 def build_index(con: duckdb.DuckDBPyConnection) -> int:
@@ -101,9 +100,10 @@ def _tracks_hashes(con: duckdb.DuckDBPyConnection) -> bool:
 
 
 def _splits_at_all_punctuation(con: duckdb.DuckDBPyConnection) -> bool:
-    return bool(con.execute(
-        "select count(*) from duckdb_functions() where schema_name = ? and function_name = 'tokenize' "
-        "and contains(macro_definition, ?)", [FTS_SCHEMA, _IGNORE_MARK]).fetchone()[0])
+    """Asked of the index's tokenizer itself (~2 ms, where reading its definition from duckdb_functions()
+    took ~18 ms at every batch's load): only IGNORE splits at a curly apostrophe and keeps Cyrillic
+    (DuckDB's default drops every letter outside a-z; an ASCII list keeps the apostrophe)."""
+    return con.execute(f"select {FTS_SCHEMA}.tokenize('газпром’s')").fetchone()[0] == ["газпром", "s"]
 
 
 def index_is_maintained(con: duckdb.DuckDBPyConnection) -> bool:
