@@ -167,6 +167,61 @@ class AddressGuard:
         return addresses
 
 
+_request = threading.local()  # `deadline_at`: when the request this thread is sending must be done
+
+
+class DeadlinePassed(httpcore.ReadTimeout):
+    """A read or write that the request's deadline, not the socket timeout, cut off."""
+
+
+class DeadlineStream(httpcore.NetworkStream):
+    """A connection whose every read and write ends by the deadline of the request being sent in this
+    thread (`_request.deadline_at`, monotonic seconds), not only within the socket timeout: a server
+    that drips its status line and headers a byte at a time (each read quick, the whole endless) is
+    cut off at the request's deadline, as a body sent that way is."""
+
+    def __init__(self, stream: httpcore.NetworkStream) -> None:
+        self.stream = stream
+
+    @staticmethod
+    def _timeout(timeout: float | None) -> tuple[float | None, bool]:
+        """The timeout for the next read or write, and whether the deadline set it."""
+        deadline_at = getattr(_request, "deadline_at", None)
+        if deadline_at is None:
+            return timeout, False
+        left = deadline_at - time.monotonic()
+        if left <= 0:
+            raise DeadlinePassed("the request's deadline passed")
+        return (left, True) if timeout is None or left < timeout else (timeout, False)
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        timeout, capped = self._timeout(timeout)
+        try:
+            return self.stream.read(max_bytes, timeout)
+        except httpcore.ReadTimeout:
+            if capped:
+                raise DeadlinePassed("the request's deadline passed") from None
+            raise
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        timeout, capped = self._timeout(timeout)
+        try:
+            self.stream.write(buffer, timeout)
+        except httpcore.WriteTimeout:
+            if capped:
+                raise DeadlinePassed("the request's deadline passed") from None
+            raise
+
+    def close(self) -> None:
+        self.stream.close()
+
+    def start_tls(self, ssl_context, server_hostname=None, timeout=None) -> httpcore.NetworkStream:  # type: ignore[override]
+        return DeadlineStream(self.stream.start_tls(ssl_context, server_hostname, self._timeout(timeout)[0]))
+
+    def get_extra_info(self, info: str):
+        return self.stream.get_extra_info(info)
+
+
 class GuardedBackend(httpcore.SyncBackend):
     """httpcore's socket backend, but it connects only to addresses the guard accepted.
 
@@ -181,7 +236,7 @@ class GuardedBackend(httpcore.SyncBackend):
         last: Exception | None = None
         for address in self.guard.resolve(host, port):
             try:
-                return super().connect_tcp(address, port, timeout, local_address, socket_options)
+                return DeadlineStream(super().connect_tcp(address, port, timeout, local_address, socket_options))
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 last = exc
         raise last or httpcore.ConnectError(f"no address for {host}")
@@ -507,6 +562,18 @@ class Fetcher:
         host = parsed.netloc.decode("ascii")
         with self._count_lock:
             self.requests += 1
+        _request.deadline_at = deadline_at
+        try:
+            return self._exchange(target, host, headers, timeout, deadline_at, max_bytes, cap_hint)
+        except DeadlinePassed:
+            raise FetchError(f"deadline of {self.policy.deadline:g} s exceeded before the response was "
+                             "complete", transient=True) from None
+        finally:
+            _request.deadline_at = None
+
+    def _exchange(self, target: httpcore.URL, host: str, headers: dict[str, str], timeout: float,
+                  deadline_at: float, max_bytes: int, cap_hint: str) -> tuple[int, dict[str, str], bytes | None]:
+        """One request and its response, the body read within `max_bytes` and the deadline."""
         with self._pool.stream("GET", target, headers={"Host": host, **self._headers, **headers},
                                extensions={"timeout": dict.fromkeys(("connect", "read", "write", "pool"),
                                                                     timeout)}) as response:

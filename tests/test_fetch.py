@@ -179,6 +179,16 @@ def test_slow_body_stops_at_the_total_deadline(server):
     assert time.monotonic() - started < 8.0  # the server would drip for 10 s
 
 
+def test_headers_sent_a_byte_at_a_time_stop_at_the_total_deadline(server):
+    """Each byte of the header arrives well within the socket timeout; httpcore would read on until
+    its 100 KB header limit (a day at this pace), so only the deadline can stop it."""
+    with Fetcher(policy(deadline=1.0, connect_timeout=5.0, retries=0)) as f:
+        started = time.monotonic()
+        with pytest.raises(FetchError, match="deadline of 1 s exceeded before the response was complete"):
+            f.fetch(server.url("/slow-headers"))
+    assert time.monotonic() - started < 4.0
+
+
 def test_oversized_body_stops_while_streaming(server):
     with Fetcher(policy()) as f, pytest.raises(FetchError, match="body larger than 1,048,576 bytes"):
         f.fetch(server.url("/big"))

@@ -159,6 +159,8 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(404, b"not here", "text/plain")
         if path == "/slow":
             return self._slow()
+        if path == "/slow-headers":
+            return self._slow_headers()
         if path == "/big":
             return self._stream(b"<p>" + b"x" * 1024 + b"</p>\n", 3000)  # ~3 MB, no Content-Length
         if path == "/big-declared":
@@ -191,6 +193,18 @@ class Handler(BaseHTTPRequestHandler):
                 time.sleep(0.2)
         except (BrokenPipeError, ConnectionResetError):
             pass
+
+    def _slow_headers(self) -> None:
+        """The status line at once, then a header one byte every 0.2 s for 10 s: never a whole response."""
+        try:
+            self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+            for _ in range(50):
+                self.wfile.write(b"x")
+                self.wfile.flush()
+                time.sleep(0.2)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        self.close_connection = True
 
     def _stream(self, chunk: bytes, times: int) -> None:
         self.send_response(200)
