@@ -65,6 +65,7 @@ class UrlState:
     last_modified: str | None = None
     content_sha256: str | None = None
     failures: int = 0  # transient failures in a row
+    fetched_at: datetime | None = None  # when it was last requested
 
 
 @dataclass(slots=True)
@@ -434,14 +435,16 @@ class Harvester:
     def _submit(self, url: str, work, *args) -> None:
         self.lanes.submit(urlsplit(url).netloc.lower(), self._guarded, url, work, *args)
 
-    def _submit_page(self, url: str, item: Item | None) -> None:
-        """Queue a page unless the run's page limit is reached (counted when queued: order-free)."""
+    def _submit_page(self, url: str, item: Item | None) -> bool:
+        """Queue a page unless the run's page limit is reached (counted when queued: order-free);
+        whether it was queued."""
         with self._lock:
             if self._pages_attempted >= self.max_items:
                 self.harvest.stats["skipped_limit"] += 1
-                return
+                return False
             self._pages_attempted += 1
         self._submit(url, self._page, url, item)
+        return True
 
     def _emit(self, doc: RawDocument | None, records: list[FetchRecord], seen: list[str]) -> None:
         """Hand over a document with the state that goes with it; state alone goes to the Harvest."""
@@ -588,12 +591,6 @@ class Harvester:
         """Fetch a feed, sitemap or OPML file (or, for "auto", a location that turns out to be a page)
         and queue its children and items."""
         with self._lock:
-            if depth > 0 and self._listings_read >= settings.SITEMAP_MAX_FILES:
-                self.harvest.stats["skipped_limit"] += 1
-                self.harvest.skipped.append((url, f"more than {settings.SITEMAP_MAX_FILES} sitemaps "
-                                                  "in one run"))
-                return
-            self._listings_read += depth > 0
             self._listed.add(url)
         result, record, error = self._get(url)
         if error is not None:
@@ -609,10 +606,10 @@ class Harvester:
                 self._pages_attempted += 1
             self._page(url, None, result, record)
             return
-        self._emit(None, [record], [])  # a listing's state is saved once the run's documents are loaded
         self._count("listings")
         try:
             if kind == "opml":
+                self._emit(None, [record], [])  # a listing's state is saved once the run's documents are loaded
                 self._queue_feeds(parse_opml(body))
                 return
             if (kind if kind != "auto" else detected) == "feed":
@@ -620,50 +617,76 @@ class Harvester:
             else:
                 items, children = parse_sitemap(body, result.final_url, self.fetcher.policy.max_bytes)
         except DiscoveryError as exc:
+            self._emit(None, [record], [])
             self._fail(url, str(exc))
             return
-        for child in children:
-            self._child_sitemap(url, child, depth)
+        queued = [self._child_sitemap(url, child, depth) for child in self._least_recently_read(children)]
         self._count("items_found", len(items))
-        for item in items:
-            self._item(item)
+        queued += [self._item(item) for item in items]
+        if not all(queued):  # a run's limit left some unread: the next run reads the listing again
+            record.etag = record.last_modified = record.content_sha256 = None
+        self._emit(None, [record], [])
 
-    def _child_sitemap(self, parent: str, child: str, depth: int) -> None:
+    def _least_recently_read(self, children: list[str]) -> list[str]:
+        """Child sitemaps never read first, then those read longest ago: where a run's limit on sitemaps
+        leaves some unread, the next runs read them, and every child in turn."""
+        never = datetime.min.replace(tzinfo=timezone.utc)
+
+        def last_read(child: str) -> datetime:
+            try:
+                known = self.state.urls.get(check_url(child))
+            except BadURL:
+                return never
+            return known.fetched_at or never if known else never
+
+        return sorted(children, key=last_read)
+
+    def _child_sitemap(self, parent: str, child: str, depth: int) -> bool:
+        """Queue a child sitemap; False when the run's limit on sitemaps turned it away (counted when
+        queued, so its parent knows)."""
         if depth + 1 > settings.SITEMAP_MAX_DEPTH:
             with self._lock:
                 self.harvest.skipped.append((child, f"sitemaps nested deeper than {settings.SITEMAP_MAX_DEPTH} "
                                                     "levels are not read"))
-            return
+            return True
         child_url = self._valid(child)
         if child_url is None:
-            return
+            return True
         with self._lock:
             if child_url in self._listed or child_url in self._queued:
                 self.harvest.stats["skipped_loop"] += 1
                 self.harvest.skipped.append((child_url, f"listed again by {parent} (already read in this run)"))
-                return
+                return True
             if not domain_allowed(child_url, self.allowed_domains):
                 self.harvest.stats["skipped_domain"] += 1
-                return
+                return True
+            if self._listings_read >= settings.SITEMAP_MAX_FILES:
+                self.harvest.stats["skipped_limit"] += 1
+                self.harvest.skipped.append((child_url, f"more than {settings.SITEMAP_MAX_FILES} sitemaps "
+                                                        "in one run: read by the next run"))
+                return False
+            self._listings_read += 1
             self._queued.add(child_url)
         self._submit(child_url, self._listing, child_url, "sitemap", depth + 1)
+        return True
 
-    def _item(self, item: Item) -> None:
+    def _item(self, item: Item) -> bool:
+        """Queue an item's page; False when the run's page limit turned it away."""
         item.url = self._valid(item.url)  # type: ignore[assignment]
         if item.url is None:
-            return
+            return True
         with self._lock:
             if item.url in self.state.seen_items or item.url in self._queued:
                 self.harvest.stats["skipped_seen"] += 1
-                return
+                return True
             self._queued.add(item.url)
             if not domain_allowed(item.url, self.allowed_domains):
                 self.harvest.stats["skipped_domain"] += 1
-                return
+                return True
             if item.url in self.state.waiting:
                 self.harvest.stats["skipped_backoff"] += 1
-                return
-        self._submit_page(item.url, item)
+                return True
+        return self._submit_page(item.url, item)
 
 
 def harvest_source(urls: list[str], kind: str, policy: FetchPolicy, state: FetchState | None, *, source: str,

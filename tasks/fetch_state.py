@@ -21,9 +21,9 @@ def load_fetch_state(con: duckdb.DuckDBPyConnection, source: str) -> FetchState:
     """ETag / Last-Modified / body hash of every known URL, the items this source has seen, and its
     failed items due for another attempt or still waiting."""
     state = FetchState()
-    for url, etag, last_modified, sha, failures, retry in con.execute(
+    for url, etag, last_modified, sha, failures, fetched_at, retry in con.execute(
             statement("fetch_state_known"), {"source": source}).fetchall():
-        state.urls[url] = UrlState(etag, last_modified, sha, failures)
+        state.urls[url] = UrlState(etag, last_modified, sha, failures, fetched_at)
         if retry == "due":
             state.due.append(url)
         elif retry == "waiting":

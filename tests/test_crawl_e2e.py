@@ -19,6 +19,7 @@ from newsflow.settings import REPO_ROOT, work_db_path
 
 sys.path.insert(0, str(REPO_ROOT / "bench"))
 from sites import Sites  # noqa: E402
+from webserver import LocalServer  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -65,6 +66,41 @@ def test_failed_items_are_retried_by_the_next_run_though_the_feed_is_unchanged(t
         assert con.execute("select count(*) from articles").fetchone()[0] == 5
     finally:
         con.close()
+
+
+def test_items_a_run_limit_left_unread_are_read_by_the_next_run(tmp_path, monkeypatch):
+    """A feed of 8 items under `max_items = 5` loaded 5, and its other 3 never: the feed's ETag was
+    saved, so later runs got 304 and read none of its items again. Likewise a sitemap index's children
+    past the run's limit on sitemaps."""
+    monkeypatch.setenv("NEWSFLOW_FETCH_HOSTS_DIR", str(tmp_path / "hosts"))
+    monkeypatch.setattr("newsflow.settings.SITEMAP_MAX_FILES", 1)
+    db = str(tmp_path / "news.duckdb")
+    run = ingest.with_options(task_runner=ThreadPoolTaskRunner(max_workers=2))
+    with Sites(hosts=1, items=8) as sites:
+        config = write_config(tmp_path / "newsflow.toml", sites, 0.02)
+        with open(config, "a", encoding="utf-8") as fh:
+            fh.write("limits = { max_items = 5 }\n")
+        counts = [run(source="news", config=config, db=db)["articles_new"] for _ in range(3)]
+    assert counts == [5, 3, 0]
+    with Sites(hosts=1, items=4) as sites, LocalServer() as index:
+        (address,) = sites.addresses
+        children = [f"/sitemap-{n}.xml" for n in (1, 2)]
+        index.site.extra["/index.xml"] = (
+            ('<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+             + "".join(f"<sitemap><loc>{index.url(c)}</loc></sitemap>" for c in children)
+             + "</sitemapindex>").encode(), "application/xml")
+        for n, child in enumerate(children):
+            index.site.extra[child] = (
+                ('<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+                 + "".join(f"<url><loc>{u}</loc></url>" for u in sites.pages(address)[2 * n:2 * n + 2])
+                 + "</urlset>").encode(), "application/xml")
+        config = tmp_path / "sitemap.toml"
+        config.write_text(f'[fetch]\nallow_private_networks = true\nmin_host_interval = 0.02\n\n[[sources]]\n'
+                          f'name = "map"\nkind = "sitemap"\nlocation = "{index.url("/index.xml")}"\n',
+                          encoding="utf-8")
+        counts = [run(source="map", config=str(config), db=str(tmp_path / "map.duckdb"))["articles_new"]
+                  for _ in range(3)]
+    assert counts == [2, 2, 0]
 
 
 def test_killed_while_fetching_then_rerun_loads_every_page_once(prefect_server, tmp_path):
