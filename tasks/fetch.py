@@ -512,7 +512,7 @@ class Fetcher:
         policy = self.policy
         for attempt in range(policy.retries + 1):
             self.manners.wait_turn(url, deadline_at)
-            status = None
+            status, asked = None, None
             try:
                 status, resp_headers, body = self._send_counted(url, headers, deadline_at, max_bytes, cap_hint)
             except httpcore.TimeoutException:
@@ -524,6 +524,8 @@ class Fetcher:
                     return status, resp_headers, body
                 problem = f"HTTP {status}"
                 asked = retry_after_seconds(resp_headers.get("retry-after"))
+                if asked is not None:  # asked of the host, whether or not this URL is tried again
+                    self.manners.defer(url, asked)
                 if asked is not None and asked > policy.max_retry_after:
                     raise FetchError(f"{problem}; server asks to retry after {asked:.0f} s, more than "
                                      f"the {policy.max_retry_after:.0f} s limit", status=status,
@@ -534,7 +536,8 @@ class Fetcher:
             if time.monotonic() + wait >= deadline_at:
                 raise FetchError(f"{problem}; no time left to retry within the {policy.deadline:g} s "
                                  "deadline", transient=True)
-            self.manners.defer(url, wait)  # the next attempt's wait_turn sleeps until then
+            if asked is None:
+                self.manners.defer(url, wait)  # the next attempt's wait_turn sleeps until then
         raise AssertionError("unreachable")
 
     def _send_counted(self, url: str, headers: dict[str, str], deadline_at: float,

@@ -232,6 +232,18 @@ def test_limited_decoder_never_returns_more_than_the_limit():
         LimitedDecoder("br", 100)
 
 
+def test_a_retry_after_holds_for_the_host_after_its_url_is_given_up(server):
+    """A server that asks for an hour's rest is asked nothing more, not only not that URL again: its
+    other pages wait (the host's record is shared by the run's threads and other runs)."""
+    with Fetcher(policy(max_retry_after=5)) as f:
+        with pytest.raises(FetchError, match="retry after 3600 s"):
+            f.fetch(server.url("/retry-much-later"))
+        before = hits(server, "/news/4.html")
+        with pytest.raises(FetchError, match="does not fit in the deadline") as err:
+            f.fetch(server.url("/news/4.html"))
+    assert err.value.transient and hits(server, "/news/4.html") == before
+
+
 def test_retry_after_parsing():
     assert retry_after_seconds("7") == 7.0
     assert retry_after_seconds("Wed, 01 Jan 2020 00:00:00 GMT") == 0.0  # in the past
