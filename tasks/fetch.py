@@ -43,7 +43,6 @@ ACCEPT = ("text/html,application/xhtml+xml,application/rss+xml,application/atom+
 ALLOW_HINT = "set NEWSFLOW_ALLOW_PRIVATE_NETWORKS=true to allow"
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 CGNAT = ipaddress.ip_network("100.64.0.0/10")
-ROBOTS_CAP_HINT = "the fixed limit for robots.txt files"
 
 
 class FetchError(Exception):
@@ -467,7 +466,7 @@ class Fetcher:
                          obey_robots=self.policy.respect_robots)
 
     def _get(self, url: str, etag: str | None, last_modified: str | None, max_bytes: int, *,
-             obey_robots: bool, cap_hint: str = DOCUMENT_CAP_HINT) -> FetchResult:
+             obey_robots: bool, cap_hint: str | None = DOCUMENT_CAP_HINT) -> FetchResult:
         started = time.monotonic()
         deadline_at = started + self.policy.deadline
         network_before = getattr(self._network, "seconds", 0.0)
@@ -508,7 +507,7 @@ class Fetcher:
     # -- one URL --------------------------------------------------------------------------------
 
     def _send_with_retries(self, url: str, headers: dict[str, str], deadline_at: float,
-                           max_bytes: int, cap_hint: str) -> tuple[int, dict[str, str], bytes | None]:
+                           max_bytes: int, cap_hint: str | None) -> tuple[int, dict[str, str], bytes | None]:
         policy = self.policy
         for attempt in range(policy.retries + 1):
             self.manners.wait_turn(url, deadline_at)
@@ -541,7 +540,7 @@ class Fetcher:
         raise AssertionError("unreachable")
 
     def _send_counted(self, url: str, headers: dict[str, str], deadline_at: float,
-                      max_bytes: int, cap_hint: str) -> tuple[int, dict[str, str], bytes | None]:
+                      max_bytes: int, cap_hint: str | None) -> tuple[int, dict[str, str], bytes | None]:
         """`_send_once` holding one of the `max_connections` slots, its time added to the thread's count."""
         with self._connections:
             sent = time.monotonic()
@@ -551,7 +550,7 @@ class Fetcher:
                 self._network.seconds = getattr(self._network, "seconds", 0.0) + time.monotonic() - sent
 
     def _send_once(self, url: str, headers: dict[str, str], deadline_at: float,
-                   max_bytes: int, cap_hint: str) -> tuple[int, dict[str, str], bytes | None]:
+                   max_bytes: int, cap_hint: str | None) -> tuple[int, dict[str, str], bytes | None]:
         remaining = deadline_at - time.monotonic()
         if remaining <= 0:
             raise FetchError(f"deadline of {self.policy.deadline:g} s exceeded", transient=True)
@@ -575,8 +574,10 @@ class Fetcher:
             _request.deadline_at = None
 
     def _exchange(self, target: httpcore.URL, host: str, headers: dict[str, str], timeout: float,
-                  deadline_at: float, max_bytes: int, cap_hint: str) -> tuple[int, dict[str, str], bytes | None]:
-        """One request and its response, the body read within `max_bytes` and the deadline."""
+                  deadline_at: float, max_bytes: int, cap_hint: str | None
+                  ) -> tuple[int, dict[str, str], bytes | None]:
+        """One request and its response, the body read within `max_bytes` and the deadline: a larger one
+        is an error that ends with `cap_hint`, or with `cap_hint` None cut to its first `max_bytes`."""
         with self._pool.stream("GET", target, headers={"Host": host, **self._headers, **headers},
                                extensions={"timeout": dict.fromkeys(("connect", "read", "write", "pool"),
                                                                     timeout)}) as response:
@@ -585,6 +586,8 @@ class Fetcher:
             if not 200 <= status < 300:
                 return status, resp_headers, None
             declared = resp_headers.get("content-length", "")
+            if cap_hint is None:
+                return status, resp_headers, self._first_bytes(response, resp_headers, max_bytes)
             if declared.isdigit() and "content-encoding" not in resp_headers and int(declared) > max_bytes:
                 raise FetchError(f"body larger than {max_bytes:,} bytes (Content-Length {int(declared):,}; "
                                  f"{cap_hint})")
@@ -602,12 +605,27 @@ class Fetcher:
                 raise CutShort(f"the {decoder.encoding} body ends before its end marker: the transfer was cut short")
             return status, resp_headers, b"".join(parts)
 
+    def _first_bytes(self, response, resp_headers: dict[str, str], max_bytes: int) -> bytes:
+        """The body's first `max_bytes` decoded bytes, the rest unread (a file whose start is usable
+        without its end, such as robots.txt)."""
+        decoder = LimitedDecoder(resp_headers.get("content-encoding", "identity"), 2 * max_bytes)
+        parts = []
+        try:
+            for chunk in response.iter_stream():
+                parts.append(decoder.feed(chunk))  # room for one chunk past max_bytes
+                if decoder.produced >= max_bytes:
+                    break
+        except FetchError:  # a chunk that decompresses past even that, or a corrupt one: what came before
+            pass
+        return b"".join(parts)[:max_bytes]
+
     def _load_robots(self, origin: str) -> Protego | FetchError | None:
         """Protego rules; None when there is no robots.txt (4xx: all allowed, RFC 9309);
         the error when it is unreachable (5xx or network: nothing allowed, RFC 9309)."""
         try:
+            # RFC 9309 2.5: the rules in the first ROBOTS_MAX_BYTES (at least 500 KiB) are obeyed
             result = self._get(origin + "/robots.txt", None, None, settings.ROBOTS_MAX_BYTES,
-                               obey_robots=False, cap_hint=ROBOTS_CAP_HINT)
+                               obey_robots=False, cap_hint=None)
         except RefusedError:
             raise
         except FetchError as exc:

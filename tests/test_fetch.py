@@ -244,6 +244,20 @@ def test_a_retry_after_holds_for_the_host_after_its_url_is_given_up(server):
     assert err.value.transient and hits(server, "/news/4.html") == before
 
 
+def test_a_robots_txt_over_the_size_limit_is_obeyed_as_far_as_it_was_read(server):
+    """RFC 9309 asks crawlers to parse at least 500 KiB of a robots.txt: a larger one (comments after
+    its rules) was taken as unreadable, and the whole site refused on every run."""
+    rules = server.site.robots
+    server.site.robots = rules + "# an old path\n" * 60_000  # ~840 KB
+    try:
+        with Fetcher(policy()) as f:
+            assert f.fetch(server.url("/news/3.html")).status == 200
+            with pytest.raises(RefusedError, match="disallows /private/"):
+                f.fetch(server.url("/private/secret.html"))
+    finally:
+        server.site.robots = rules
+
+
 def test_retry_after_parsing():
     assert retry_after_seconds("7") == 7.0
     assert retry_after_seconds("Wed, 01 Jan 2020 00:00:00 GMT") == 0.0  # in the past
