@@ -35,11 +35,15 @@ def load_fetch_state(con: duckdb.DuckDBPyConnection, source: str) -> FetchState:
 
 def save_fetch_rows(con: duckdb.DuckDBPyConnection, source: str, records: list[FetchRecord],
                     seen: list[str]) -> None:
-    """Upsert the fetch_state rows and insert the seen items, in the caller's transaction."""
+    """Upsert the fetch_state rows and insert the seen items, in the caller's transaction. A URL read
+    without error leaves quarantine's rows of its failed fetches: a feed or sitemap loads no article
+    that would take it out (a page does, as its document loads)."""
     if records:
         con.executemany(statement("fetch_state_save"), [
             [r.url, source, r.final_url, r.etag, r.last_modified, r.content_sha256, r.status, r.error,
              r.fetched_at, r.failure, r.failures, r.next_attempt_at] for r in records])
+        if read := [r.url for r in records if r.error is None]:
+            con.execute("delete from quarantine where stage = 'fetch' and source_uri in (select unnest(?))", [read])
     if seen:
         now = datetime.now(timezone.utc)
         con.executemany(statement("seen_items_add"), [[source, url, now] for url in dict.fromkeys(seen)])

@@ -68,6 +68,25 @@ def test_failed_items_are_retried_by_the_next_run_though_the_feed_is_unchanged(t
         con.close()
 
 
+def test_a_feed_read_again_leaves_quarantine(tmp_path, monkeypatch):
+    """A feed that failed (503) is quarantined; once a run reads it, its row goes: a feed loads no
+    article of its own, which is what takes a page's row out."""
+    monkeypatch.setenv("NEWSFLOW_FETCH_RETRY_BACKOFF", "0")
+    monkeypatch.setenv("NEWSFLOW_FETCH_HOSTS_DIR", str(tmp_path / "hosts"))
+    db = str(tmp_path / "news.duckdb")
+    run = ingest.with_options(task_runner=ThreadPoolTaskRunner(max_workers=2))
+    with Sites(hosts=1, items=2) as sites:
+        (address,) = sites.addresses
+        sites.rules[address].status["/feed.xml"] = 503
+        config = write_config(tmp_path / "newsflow.toml", sites, 0.02)
+        first = run(source="news", config=config, db=db)
+        del sites.rules[address].status["/feed.xml"]
+        second = run(source="news", config=config, db=db)
+    assert (first["quarantined"], second["articles_new"]) == (1, 2)
+    with duckdb.connect(db, read_only=True) as con:
+        assert con.execute("select count(*) from quarantine").fetchone()[0] == 0
+
+
 def test_items_a_run_limit_left_unread_are_read_by_the_next_run(tmp_path, monkeypatch):
     """A feed of 8 items under `max_items = 5` loaded 5, and its other 3 never: the feed's ETag was
     saved, so later runs got 304 and read none of its items again. Likewise a sitemap index's children
