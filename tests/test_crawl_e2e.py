@@ -87,6 +87,23 @@ def test_a_feed_read_again_leaves_quarantine(tmp_path, monkeypatch):
         assert con.execute("select count(*) from quarantine").fetchone()[0] == 0
 
 
+def test_a_feed_another_source_read_is_read_whole_by_this_one(tmp_path, monkeypatch):
+    """Two sources list one feed; the first keeps none of its items (another domain). The second's
+    first run sent the first's ETag, got 304 and read no item: validators are a source's own."""
+    monkeypatch.setenv("NEWSFLOW_FETCH_HOSTS_DIR", str(tmp_path / "hosts"))
+    db = str(tmp_path / "news.duckdb")
+    run = ingest.with_options(task_runner=ThreadPoolTaskRunner(max_workers=2))
+    with Sites(hosts=1, items=3) as sites:
+        (feed,) = sites.feeds()
+        config = tmp_path / "newsflow.toml"
+        config.write_text(f'[fetch]\nallow_private_networks = true\nmin_host_interval = 0.02\n\n'
+                          f'[[sources]]\nname = "a"\nkind = "feed"\nlocation = "{feed}"\n'
+                          'limits = { allowed_domains = ["example.org"] }\n\n'
+                          f'[[sources]]\nname = "b"\nkind = "feed"\nlocation = "{feed}"\n', encoding="utf-8")
+        counts = [run(source=s, config=str(config), db=db)["articles_new"] for s in ("a", "b", "b")]
+    assert counts == [0, 3, 0]
+
+
 def test_items_a_run_limit_left_unread_are_read_by_the_next_run(tmp_path, monkeypatch):
     """A feed of 8 items under `max_items = 5` loaded 5, and its other 3 never: the feed's ETag was
     saved, so later runs got 304 and read none of its items again. Likewise a sitemap index's children
