@@ -166,6 +166,7 @@ class AddressGuard:
         return addresses
 
 
+CONNECTION_WAIT_S = 0.05  # a request that waited longer for a connection takes its host's turn again
 _request = threading.local()  # `deadline_at`: when the request this thread is sending must be done
 
 
@@ -541,8 +542,14 @@ class Fetcher:
 
     def _send_counted(self, url: str, headers: dict[str, str], deadline_at: float,
                       max_bytes: int, cap_hint: str | None) -> tuple[int, dict[str, str], bytes | None]:
-        """`_send_once` holding one of the `max_connections` slots, its time added to the thread's count."""
+        """`_send_once` holding one of the `max_connections` slots, its time added to the thread's count.
+        A request that waited for its slot (every connection busy, say with slow hosts) takes its host's
+        turn again: the one it took before may have passed, and with it the interval to the host's
+        request before and after."""
+        asked = time.monotonic()
         with self._connections:
+            if time.monotonic() - asked > CONNECTION_WAIT_S:
+                self.manners.wait_turn(url, deadline_at)
             sent = time.monotonic()
             try:
                 return self._send_once(url, headers, deadline_at, max_bytes, cap_hint)

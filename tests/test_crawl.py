@@ -51,6 +51,19 @@ def test_hosts_are_fetched_together_and_each_keeps_its_interval():
     assert all(row[:3] == [5, 5, 0] for row in harvest.hosts.values())  # the feed and four pages
 
 
+def test_a_host_keeps_its_interval_when_every_connection_is_busy():
+    """Two slow hosts hold both connections: a request to a third host that waited for one sent at
+    once after its slot had passed, and the host's next request followed right behind it."""
+    policy = replace(POLICY, max_connections=2, deadline=20.0)
+    with Sites(hosts=3, items=6) as sites:
+        slow = sites.addresses[:2]
+        for address in slow:
+            sites.rules[address].latency = 0.4
+        crawl(sites.feeds(), policy)
+        times = [t for t, _ in sites.requests[sites.addresses[2]]]
+    assert len(times) == 8 and min(gaps(times)) >= 0.25 - 0.03, gaps(times)
+
+
 def test_robots_and_crawl_delay_hold_per_host():
     with Sites(hosts=3, items=3, latency=0.0) as sites:
         slow, picky, plain = sites.addresses
