@@ -40,8 +40,27 @@ def prepare_work_db(analyst: Path) -> Path:
     check_duckdb_file(analyst)
     if not work.exists() and analyst.exists():
         check_warehouse_file(analyst)
-        shutil.copyfile(analyst, work)
+        _seed(analyst, work)
     return work
+
+
+def _seed(analyst: Path, work: Path) -> None:
+    """Copy the analyst file to the working path whole or not at all: into a temporary file beside it,
+    renamed once complete (a run killed mid-copy left a cut-off working file that every later run
+    failed to open). A WAL beside the analyst file (a version that wrote that file itself, killed
+    after committing batches) is copied with it and folded in, so those batches are kept."""
+    tmp = work.with_name(f".{work.name}.seeding")
+    for stale in (tmp, Path(f"{tmp}.wal")):
+        stale.unlink(missing_ok=True)
+    shutil.copyfile(analyst, tmp)
+    wal = Path(f"{analyst}.wal")
+    if wal.exists():
+        shutil.copyfile(wal, f"{tmp}.wal")
+        checkpoint(tmp)
+    with open(tmp, "rb+") as out:
+        os.fsync(out.fileno())
+    os.replace(tmp, work)
+    _fsync_folder(work.parent)
 
 
 def analyst_holds_runs(analyst: Path, run_ids: set[str]) -> bool:
@@ -133,7 +152,12 @@ def compact(path: Path) -> None:
     with open(tmp, "rb+") as out:
         os.fsync(out.fileno())
     os.replace(tmp, path)
-    dir_fd = os.open(path.parent, os.O_RDONLY)
+    _fsync_folder(path.parent)
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make a rename in `folder` durable."""
+    dir_fd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(dir_fd)
     finally:

@@ -62,6 +62,54 @@ def test_prepare_work_db_keeps_rows_of_an_existing_analyst_file(tmp_path: Path):
         assert con.execute("select x from t").fetchall() == [(42,)]
 
 
+def test_seeding_keeps_the_batches_in_a_wal_beside_the_analyst_file(tmp_path: Path):
+    """A warehouse of a version that wrote the analyst file itself, its run killed after committing
+    batches: they are in its WAL. The working database seeded from it holds them (and publishing,
+    which deletes a WAL beside the analyst path as stale, loses nothing)."""
+    analyst = tmp_path / "news.duckdb"
+    with duckdb.connect(str(analyst)) as con:
+        con.execute("create table schema_migrations (version integer)")
+        con.execute("create table t as select 1 as x")
+    con = duckdb.connect(str(analyst))
+    con.execute("pragma disable_checkpoint_on_shutdown")
+    con.execute("insert into t values (2), (3)")  # committed, in the WAL only
+    con.close()
+    assert Path(f"{analyst}.wal").exists()
+    work = prepare_work_db(analyst)
+    publish(work, analyst)
+    for path in (work, analyst):
+        with duckdb.connect(str(path), read_only=True) as con:
+            assert con.execute("select list(x order by x) from t").fetchone()[0] == [1, 2, 3]
+
+
+SEED_AND_WAIT = """
+import sys, time
+from pathlib import Path
+from tasks.publish import prepare_work_db
+prepare_work_db(Path(sys.argv[1]))
+"""
+
+
+def test_a_seeding_killed_part_way_leaves_no_working_file_a_rerun_cannot_open(tmp_path: Path):
+    """The working database is seeded by a copy of the analyst file; killed part way, the copy was
+    left at the working path, cut off, and every later run failed to open it."""
+    analyst = tmp_path / "news.duckdb"
+    with duckdb.connect(str(analyst)) as con:
+        con.execute("create table schema_migrations (version integer)")
+        con.execute("create table t as select md5(i::varchar) || md5((i * 7)::varchar) as s from range(4000000) r(i)")
+    work = work_db_path(analyst)
+    proc = subprocess.Popen([sys.executable, "-c", SEED_AND_WAIT, str(analyst)], cwd=Path(__file__).parent.parent)
+    while proc.poll() is None and not any(tmp_path.glob(f"*{work.name}*")):
+        pass  # the copy has begun: kill it at once
+    proc.kill()
+    proc.wait()
+    if work.exists():  # only ever whole
+        with duckdb.connect(str(work), read_only=True) as con:
+            assert con.execute("select count(*) from t").fetchone()[0] == 4_000_000
+    with duckdb.connect(str(prepare_work_db(analyst)), read_only=True) as con:
+        assert con.execute("select count(*) from t").fetchone()[0] == 4_000_000
+
+
 def test_prepare_work_db_refuses_a_file_that_is_not_a_newsflow_warehouse(tmp_path: Path):
     """Publishing would swap the run's copy onto the analyst path: another DuckDB database or a text
     file there stays as it was, and no working db is made from it."""
