@@ -239,6 +239,7 @@ def migrate_lake(con: LakeConnection) -> list[str]:
                     "name varchar not null, applied_at timestamptz not null)")
     con.raw.execute(f"create table if not exists {TURN_TABLE} (note varchar)")
     done = {v for (v,) in con.execute("select version from schema_migrations").fetchall()}
+    L.refuse_newer(con, done)
     applied = []
     for version, path in L.migrations():
         if version in done:

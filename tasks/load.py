@@ -61,6 +61,21 @@ def migrations(folder: Path = MIGRATIONS_DIR) -> list[tuple[int, Path]]:
     return found
 
 
+class WarehouseTooNew(RuntimeError):
+    """The warehouse records migrations this code does not have: a newer newsflow wrote it."""
+
+
+def refuse_newer(con: duckdb.DuckDBPyConnection, done: set[int], folder: Path = MIGRATIONS_DIR) -> None:
+    """Raise WarehouseTooNew when `done` (the versions schema_migrations records) holds one past this
+    code's migrations: writing that warehouse with older code fails part way or quietly does less."""
+    known = max((v for v, _ in migrations(folder)), default=0)
+    if newer := sorted(v for v in done if v > known):
+        names = [n for (n,) in con.execute("select name from schema_migrations where version in (select unnest(?)) "
+                                           "order by version", [newer]).fetchall()]
+        raise WarehouseTooNew(f"this warehouse was migrated by a newer newsflow ({', '.join(names)}; this one "
+                              f"knows up to {known:03d}): update newsflow (git pull, then make run) to write it")
+
+
 def _move_raw_to_archive(con: duckdb.DuckDBPyConnection, archive: A.ArchiveConfig | None) -> None:
     """Migration 009's step: raw pages still in `documents.raw` move to the archive (when there are any:
     a new or in-memory warehouse has none, and no archive folder to find)."""
@@ -83,6 +98,7 @@ def migrate(con: duckdb.DuckDBPyConnection, folder: Path = MIGRATIONS_DIR,
         "applied_at timestamptz not null)"
     )
     done = {v for (v,) in con.execute("select version from schema_migrations").fetchall()}
+    refuse_newer(con, done, folder)
     applied = []
     for version, path in migrations(folder):
         if version in done:
