@@ -54,10 +54,12 @@ class FetchError(Exception):
         transient: True when a later run may well succeed (timeouts, 429, 5xx).
     """
 
-    def __init__(self, reason: str, *, status: int | None = None, transient: bool = False) -> None:
+    def __init__(self, reason: str, *, status: int | None = None, transient: bool = False,
+                 unanswered: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
         self.status = status
+        self.unanswered = unanswered  # requests were sent and the host did not answer them in time
         self.transient = transient
 
 
@@ -166,6 +168,7 @@ class AddressGuard:
         return addresses
 
 
+HOST_GIVE_UP_AFTER = 3  # URLs in a row a host leaves unanswered before a run stops asking it
 CONNECTION_WAIT_S = 0.05  # a request that waited longer for a connection takes its host's turn again
 _request = threading.local()  # `deadline_at`: when the request this thread is sending must be done
 
@@ -360,6 +363,21 @@ class HostManners:
         self._interval: dict[str, float] = {}
         self._lock = threading.Lock()
         self._robots_locks: dict[str, threading.Lock] = {}
+        self._unanswered: dict[str, int] = {}  # host -> URLs in a row it did not answer
+
+    def check_answering(self, host: str) -> None:
+        """Refuse at once, as transient, a URL of a host that left HOST_GIVE_UP_AFTER URLs in a row
+        unanswered in this run: each costs its retries and timeouts (~45 s at the defaults), so a dead
+        host with hundreds of items would hold the run for hours. A later run asks it again."""
+        with self._lock:
+            missed = self._unanswered.get(host, 0)
+        if missed >= HOST_GIVE_UP_AFTER:
+            raise FetchError(f"{host} left {missed} requests in a row unanswered (timeouts, dropped "
+                             "connections): not asked again in this run", transient=True)
+
+    def count_answer(self, host: str, answered: bool) -> None:
+        with self._lock:
+            self._unanswered[host] = 0 if answered else self._unanswered.get(host, 0) + 1
 
     def robots_lock(self, origin: str) -> threading.Lock:
         """Held while one thread reads an origin's robots.txt, so others wait instead of reading it too."""
@@ -463,8 +481,16 @@ class Fetcher:
         Raises:
             FetchError: with a reason for quarantine (RefusedError when refused before any request).
         """
-        return self._get(url, etag, last_modified, max_bytes or self.policy.max_bytes,
-                         obey_robots=self.policy.respect_robots)
+        host = urlsplit(url).netloc.lower()
+        self.manners.check_answering(host)
+        try:
+            result = self._get(url, etag, last_modified, max_bytes or self.policy.max_bytes,
+                               obey_robots=self.policy.respect_robots)
+        except FetchError as exc:
+            self.manners.count_answer(host, answered=not exc.unanswered)
+            raise
+        self.manners.count_answer(host, answered=True)
+        return result
 
     def _get(self, url: str, etag: str | None, last_modified: str | None, max_bytes: int, *,
              obey_robots: bool, cap_hint: str | None = DOCUMENT_CAP_HINT) -> FetchResult:
@@ -532,10 +558,11 @@ class Fetcher:
                                      transient=True)
                 wait = asked if asked is not None else policy.backoff * 2 ** attempt
             if attempt == policy.retries:
-                raise FetchError(f"{problem} after {attempt + 1} attempts", status=status, transient=True)
+                raise FetchError(f"{problem} after {attempt + 1} attempts", status=status, transient=True,
+                                 unanswered=status is None)
             if time.monotonic() + wait >= deadline_at:
                 raise FetchError(f"{problem}; no time left to retry within the {policy.deadline:g} s "
-                                 "deadline", transient=True)
+                                 "deadline", transient=True, unanswered=status is None)
             if asked is None:
                 self.manners.defer(url, wait)  # the next attempt's wait_turn sleeps until then
         raise AssertionError("unreachable")
@@ -576,7 +603,7 @@ class Fetcher:
             return self._exchange(target, host, headers, timeout, deadline_at, max_bytes, cap_hint)
         except DeadlinePassed:
             raise FetchError(f"deadline of {self.policy.deadline:g} s exceeded before the response was "
-                             "complete", transient=True) from None
+                             "complete", transient=True, unanswered=True) from None
         finally:
             _request.deadline_at = None
 
@@ -607,7 +634,7 @@ class Fetcher:
                 parts.append(decoder.feed(chunk))
                 if time.monotonic() > deadline_at:
                     raise FetchError(f"deadline of {self.policy.deadline:g} s exceeded while "
-                                     "downloading the body", transient=True)
+                                     "downloading the body", transient=True, unanswered=True)
             if raw_seen and not decoder.finished:  # (an empty body is empty, whatever its encoding)
                 raise CutShort(f"the {decoder.encoding} body ends before its end marker: the transfer was cut short")
             return status, resp_headers, b"".join(parts)

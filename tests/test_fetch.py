@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from tasks.fetch import (AddressGuard, Fetcher, FetchError, FetchPolicy, LimitedDecoder, RefusedError,
-                         address_kind, retry_after_seconds)
+from tasks.fetch import (HOST_GIVE_UP_AFTER, AddressGuard, Fetcher, FetchError, FetchPolicy, LimitedDecoder,
+                         RefusedError, address_kind, retry_after_seconds)
 from webserver import LocalServer
 
 MB = 1024 * 1024
@@ -256,6 +256,29 @@ def test_a_robots_txt_over_the_size_limit_is_obeyed_as_far_as_it_was_read(server
                 f.fetch(server.url("/private/secret.html"))
     finally:
         server.site.robots = rules
+
+
+def test_a_host_that_leaves_urls_unanswered_is_not_asked_again_in_the_run(server):
+    """Each unanswered URL costs its retries and timeouts; a dead host's hundreds of items held a run
+    for hours. After HOST_GIVE_UP_AFTER in a row, its other URLs fail at once, as transient."""
+    with Fetcher(policy(deadline=0.5, retries=0)) as f:
+        for _ in range(HOST_GIVE_UP_AFTER):
+            with pytest.raises(FetchError, match="deadline of 0.5 s exceeded"):
+                f.fetch(server.url("/slow"))
+        before = hits(server, "/news/5.html")
+        with pytest.raises(FetchError, match="left 3 requests in a row unanswered") as err:
+            f.fetch(server.url("/news/5.html"))
+        assert err.value.transient and hits(server, "/news/5.html") == before
+    with Fetcher(policy()) as f:  # the next run asks again
+        assert f.fetch(server.url("/news/5.html")).status == 200
+
+
+def test_an_answer_between_unanswered_urls_keeps_the_host_asked(server):
+    with Fetcher(policy(deadline=0.5, retries=0)) as f:
+        for _ in range(HOST_GIVE_UP_AFTER):
+            with pytest.raises(FetchError, match="deadline"):
+                f.fetch(server.url("/slow"))
+            f.fetch(server.url("/news/5.html"))
 
 
 def test_retry_after_parsing():
