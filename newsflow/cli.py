@@ -727,7 +727,8 @@ def runs(
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="How many runs, newest first.")] = 20,
 ) -> None:
     """The runs, newest first: how each ended, what it changed. On a DuckDB file, from the analyst copy
-    (a run shows once published); on a lake, with the snapshots its commits made: `from articles at
+    (a run shows once published: a run that changed nothing is not copied, and shows with the next
+    run that changes something); on a lake, with the snapshots its commits made: `from articles at
     (version => LAST)` is the warehouse as that run left it (docs/lake.md)."""
     from tasks.sql import statement
 
