@@ -630,14 +630,12 @@ class Harvester:
     def _least_recently_read(self, children: list[str]) -> list[str]:
         """Child sitemaps never read first, then those read longest ago: where a run's limit on sitemaps
         leaves some unread, the next runs read them, and every child in turn."""
-        never = datetime.min.replace(tzinfo=timezone.utc)
-
-        def last_read(child: str) -> datetime:
+        def last_read(child: str) -> float:
             try:
                 known = self.state.urls.get(check_url(child))
             except BadURL:
-                return never
-            return known.fetched_at or never if known else never
+                return 0.0
+            return known.fetched_at.timestamp() if known and known.fetched_at else 0.0
 
         return sorted(children, key=last_read)
 
