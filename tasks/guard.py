@@ -227,7 +227,16 @@ class Helper:
         return process.exitcode
 
     def run(self, items: Sequence[T], limit: float, on_fail: Callable[[T, str], R]) -> list[R]:
-        """Apply fn to every item; an item slower than `limit` seconds or crashing gets on_fail(item, reason)."""
+        """Apply fn to every item; an item slower than `limit` seconds or crashing gets on_fail(item, reason).
+        If the caller's side fails part way (an exception here, in `on_fail`, or reading a result), the
+        helper is stopped: the rest of its results must not be read as the next call's."""
+        try:
+            return self._run(items, limit, on_fail)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _run(self, items: Sequence[T], limit: float, on_fail: Callable[[T, str], R]) -> list[R]:
         results: list[R] = []
         pending = list(items)
         while pending:

@@ -40,6 +40,19 @@ def test_time_limit_quarantines_only_the_slow_document_and_the_batch_carries_on(
     assert run_guarded([11, 12], _slow_or_bad, _failed, limit=1) == [110, 120]
 
 
+def _fail_loudly(x: int, reason: str) -> str:
+    raise RuntimeError(f"the caller's own fault at {x}")
+
+
+def test_a_caller_that_fails_part_way_gets_a_fresh_helper_next_time():
+    """The caller failed while the helper streamed a batch's results (here in its on_fail; a result it
+    cannot unpickle, a bug): the rest stayed in the pipe, and the next batch read them as its own, or
+    both sides blocked writing (a run hung until killed)."""
+    with pytest.raises(RuntimeError, match="the caller's own fault at 7"):
+        run_guarded([6, 7, 8, 9], _slow_or_bad, _fail_loudly, limit=30)
+    assert run_guarded([11, 12], _slow_or_bad, _failed, limit=30) == [110, 120]
+
+
 def _nested(depth: int) -> list:
     out: list = []
     for _ in range(depth):
