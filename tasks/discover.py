@@ -21,7 +21,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Literal
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urldefrag, urljoin, urlsplit
 
 import feedparser
 from lxml import etree
@@ -669,8 +669,9 @@ class Harvester:
         return True
 
     def _item(self, item: Item) -> bool:
-        """Queue an item's page; False when the run's page limit turned it away."""
-        item.url = self._valid(item.url)  # type: ignore[assignment]
+        """Queue an item's page; False when the run's page limit turned it away. A fragment
+        (`#comments`) names a place in the page, not another page: it is dropped."""
+        item.url = self._valid(urldefrag(item.url).url)  # type: ignore[assignment]
         if item.url is None:
             return True
         with self._lock:

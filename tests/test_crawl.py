@@ -14,6 +14,7 @@ from newsflow.settings import REPO_ROOT, FetchPolicy
 from tasks.crawl import Lanes
 from tasks.discover import FetchState, UrlState, harvest_source, parse_opml
 from tasks.hostclock import HostClock
+from webserver import LocalServer
 
 sys.path.insert(0, str(REPO_ROOT / "bench"))
 from sites import Sites  # noqa: E402
@@ -62,6 +63,21 @@ def test_a_host_keeps_its_interval_when_every_connection_is_busy():
         crawl(sites.feeds(), policy)
         times = [t for t, _ in sites.requests[sites.addresses[2]]]
     assert len(times) == 8 and min(gaps(times)) >= 0.25 - 0.03, gaps(times)
+
+
+def test_an_item_listed_with_a_fragment_is_the_page_without_it():
+    """A feed listing /news/1.html and /news/1.html#comments: the page was fetched twice and its
+    article's URL became the fragment's spelling."""
+    with LocalServer() as server:
+        links = [server.url("/news/1.html"), server.url("/news/1.html#comments"), server.url("/news/2.html#top")]
+        server.site.extra["/variants.xml"] = (
+            ('<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+             + "".join(f"<item><title>i</title><link>{u}</link></item>" for u in links)
+             + "</channel></rss>").encode(), "application/rss+xml")
+        harvest, _ = crawl([server.url("/variants.xml")])
+        hits = dict(server.site.hits)
+    assert sorted(d.source_uri for d in harvest.documents) == [server.url("/news/1.html"), server.url("/news/2.html")]
+    assert hits["/news/1.html"] == 1 and hits["/news/2.html"] == 1
 
 
 def test_robots_and_crawl_delay_hold_per_host():
