@@ -452,6 +452,7 @@ class Fetcher:
                          "Accept-Encoding": "gzip, deflate"}
         self.manners = HostManners(self.policy)
         self._connections = threading.BoundedSemaphore(self.policy.max_connections)
+        self._host_slots: dict[str, threading.BoundedSemaphore] = {}
         self._count_lock = threading.Lock()
         self._network = threading.local()  # seconds this thread spent in requests (FetchResult.network_seconds)
         self.requests = 0  # requests actually sent, for run statistics and tests
@@ -567,14 +568,25 @@ class Fetcher:
                 self.manners.defer(url, wait)  # the next attempt's wait_turn sleeps until then
         raise AssertionError("unreachable")
 
+    def _host_slot(self, url: str) -> threading.BoundedSemaphore:
+        """One of the `host_connections` request slots of the URL's host. A lane holds its own host's
+        requests in order, but a redirect hop goes to another host outside that host's lanes: five
+        link trackers redirecting to one publisher had five requests open there at once."""
+        host = urlsplit(url).netloc.lower()
+        with self._count_lock:
+            slot = self._host_slots.get(host)
+            if slot is None:
+                slot = self._host_slots[host] = threading.BoundedSemaphore(self.policy.host_connections)
+            return slot
+
     def _send_counted(self, url: str, headers: dict[str, str], deadline_at: float,
                       max_bytes: int, cap_hint: str | None) -> tuple[int, dict[str, str], bytes | None]:
-        """`_send_once` holding one of the `max_connections` slots, its time added to the thread's count.
-        A request that waited for its slot (every connection busy, say with slow hosts) takes its host's
-        turn again: the one it took before may have passed, and with it the interval to the host's
-        request before and after."""
+        """`_send_once` holding one of its host's slots and one of the `max_connections`, its time added to
+        the thread's count. A request that waited for them (every connection busy, say with slow hosts)
+        takes its host's turn again: the one it took before may have passed, and with it the interval to
+        the host's request before and after."""
         asked = time.monotonic()
-        with self._connections:
+        with self._host_slot(url), self._connections:
             if time.monotonic() - asked > CONNECTION_WAIT_S:
                 self.manners.wait_turn(url, deadline_at)
             sent = time.monotonic()

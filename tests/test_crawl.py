@@ -65,6 +65,21 @@ def test_a_host_keeps_its_interval_when_every_connection_is_busy():
     assert len(times) == 8 and min(gaps(times)) >= 0.25 - 0.03, gaps(times)
 
 
+def test_redirects_from_other_hosts_keep_to_the_hosts_connection_limit():
+    """Feeds of three link trackers whose items redirect to one slow publisher: each tracker's lane
+    sent its hop there on its own, three requests open at the publisher at once (its limit is one)."""
+    with Sites(hosts=4, items=2) as sites:
+        trackers, publisher = sites.addresses[:3], sites.addresses[3]
+        sites.rules[publisher].latency = 0.5
+        targets = iter(sites.pages(publisher) * 3)
+        for address in trackers:
+            for path in ("/news/1.html", "/news/2.html"):
+                sites.rules[address].redirects[path] = next(targets)
+        crawl(sites.feeds()[:3], replace(POLICY, deadline=30.0))  # the trackers' feeds
+        arrivals = sorted(t for t, path in sites.requests[publisher] if path.startswith("/news/"))
+    assert len(arrivals) == 6 and min(gaps(arrivals)) >= 0.5 - 0.05, gaps(arrivals)
+
+
 def test_an_item_listed_with_a_fragment_is_the_page_without_it():
     """A feed listing /news/1.html and /news/1.html#comments: the page was fetched twice and its
     article's URL became the fragment's spelling."""
