@@ -300,6 +300,23 @@ def load_batch(con: duckdb.DuckDBPyConnection, run_id: str, cleaner_version: str
     return counts
 
 
+def _drop_superseded(cur: duckdb.DuckDBPyConnection, reread: list[str]) -> list[str]:
+    """Delete the articles that documents cleaned again (`reread`: read back from the raw store, by
+    reclean or a retry) made before under another id, with their segments and enrichment, and return
+    their ids (for the search index). An article's id comes from its URL, and a cleaner that reads a
+    page's canonical URL otherwise gives the same document another id: the old article stayed beside
+    the new one, a duplicate in every view and search."""
+    if not reread:
+        return []
+    superseded = [a for (a,) in cur.execute(
+        "select article_id from articles where document_id in (select unnest(?)) "
+        "and article_id not in (select article_id from b_articles)", [reread]).fetchall()]
+    for table in ("articles", "removed_segments", "mentions", "citations", "story_articles", "story_bands"):
+        if superseded:
+            cur.execute(f"delete from {table} where article_id in (select unnest(?))", [superseded])
+    return superseded
+
+
 def _load_in_transaction(con: duckdb.DuckDBPyConnection, run_id: str, cleaner_version: str,
                          docs: list[RawDocument], articles: list[Article], rejected: list[Rejected],
                          refs: list[A.ArchiveRef | None], appended: A.Appended, now: datetime,
@@ -325,6 +342,7 @@ def _load_in_transaction(con: duckdb.DuckDBPyConnection, run_id: str, cleaner_ve
         if changed:
             prepare_index(cur)  # before the articles enter: on a new warehouse they all go in incrementally
         cur.execute(statement("upsert_articles"))
+        superseded = _drop_superseded(cur, [d.document_id for d in docs if d.stored])
         if changed:
             if updated:
                 cur.execute("delete from removed_segments where article_id in (select unnest(?))", [list(updated)])
@@ -333,7 +351,7 @@ def _load_in_transaction(con: duckdb.DuckDBPyConnection, run_id: str, cleaner_ve
             counts.segments_removed = sum(len(a.removed) for a in articles if a.article_id in changed_set)
             enrich_batch(cur, [(a.article_id, a.title, analysis_of(a)) for a in articles
                                if a.article_id in changed_set], now, stored=updated)
-            index_articles(cur, changed)  # the search index changes with the articles, in this transaction
+            index_articles(cur, changed + superseded)  # the index changes with the articles, in this transaction
         # An accepted article takes its source out of quarantine: the same document re-cleaned, a new
         # version of its file or page, or its whole file (unreadable before, a record of it now loads).
         # Rejected documents enter it once; one that was waiting for its date (`retry_at`) and is

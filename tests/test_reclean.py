@@ -51,3 +51,35 @@ def test_reclean_restores_stale_articles_idempotently_and_publishes(tmp_path: Pa
                            "-n", "3"], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.count("score") == 3 and "armored train" in proc.stdout
+
+
+def test_a_document_whose_article_now_has_another_id_leaves_no_duplicate(tmp_path: Path, tmp_path_factory):
+    """An article's id comes from its URL. A warehouse whose older cleaner read another URL from a page
+    (which canonical link wins) held its article under another id; reclean then added the article
+    under the new id beside the old one: two rows for one document in every view and search."""
+    from flows.reclean import reclean
+    from tasks.search import build_index, load_fts
+
+    analyst = tmp_path / "wh" / "news.duckdb"
+    analyst.parent.mkdir()
+    samples = samples_warehouse(tmp_path, tmp_path_factory.mktemp("tpl"))
+    shutil.copyfile(samples, work_db_path(analyst))
+    shutil.copytree(archive_dir_for(samples), archive_dir_for(analyst))
+    with duckdb.connect(str(work_db_path(analyst))) as con:  # as an older cleaner left it
+        article_id, = con.execute("select article_id from articles order by article_id limit 1").fetchone()
+        for table in ("articles", "removed_segments", "mentions", "citations", "story_articles", "story_bands"):
+            con.execute(f"update {table} set article_id = 'older-id' where article_id = ?", [article_id])
+        con.execute("update articles set url = 'http://example.com/older', content_hash = 'old' "
+                    "where article_id = 'older-id'")
+        load_fts(con)
+        build_index(con)
+
+    summary = reclean(db=str(analyst))
+    assert summary["articles_new"] == 1  # under its id now
+    with duckdb.connect(str(analyst), read_only=True) as con:
+        assert con.execute("select count(*), count(distinct document_id) from articles").fetchone() == (5, 5)
+        for table in ("articles", "removed_segments", "mentions", "citations", "story_articles", "story_bands",
+                      "v_articles"):
+            assert con.execute(f"select count(*) from {table} where article_id = 'older-id'").fetchone()[0] == 0
+        assert con.execute("select count(*) from fts_main_articles.docs where name = 'older-id'").fetchone()[0] == 0
+        assert con.execute("select count(*) from v_articles").fetchone()[0] == 5
