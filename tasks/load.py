@@ -311,9 +311,15 @@ def _drop_superseded(cur: duckdb.DuckDBPyConnection, reread: list[str]) -> list[
     superseded = [a for (a,) in cur.execute(
         "select article_id from articles where document_id in (select unnest(?)) "
         "and article_id not in (select article_id from b_articles)", [reread]).fetchall()]
+    if not superseded:
+        return []
+    stories = [s for (s,) in cur.execute("select distinct story_id from story_articles where article_id in "
+                                         "(select unnest(?))", [superseded]).fetchall()]
     for table in ("articles", "removed_segments", "mentions", "citations", "story_articles", "story_bands"):
-        if superseded:
-            cur.execute(f"delete from {table} where article_id in (select unnest(?))", [superseded])
+        cur.execute(f"delete from {table} where article_id in (select unnest(?))", [superseded])
+    if stories:  # a story left without articles goes too
+        cur.execute("delete from stories where story_id in (select unnest(?)) and story_id not in "
+                    "(select story_id from story_articles where story_id in (select unnest(?)))", [stories, stories])
     return superseded
 
 

@@ -69,6 +69,8 @@ def test_a_document_whose_article_now_has_another_id_leaves_no_duplicate(tmp_pat
         article_id, = con.execute("select article_id from articles order by article_id limit 1").fetchone()
         for table in ("articles", "removed_segments", "mentions", "citations", "story_articles", "story_bands"):
             con.execute(f"update {table} set article_id = 'older-id' where article_id = ?", [article_id])
+        con.execute("update story_articles set story_id = 'older-story' where article_id = 'older-id'")
+        con.execute("insert into stories values ('older-story', 'older-id', 'Its title then', now())")
         con.execute("update articles set url = 'http://example.com/older', content_hash = 'old' "
                     "where article_id = 'older-id'")
         load_fts(con)
@@ -83,3 +85,5 @@ def test_a_document_whose_article_now_has_another_id_leaves_no_duplicate(tmp_pat
             assert con.execute(f"select count(*) from {table} where article_id = 'older-id'").fetchone()[0] == 0
         assert con.execute("select count(*) from fts_main_articles.docs where name = 'older-id'").fetchone()[0] == 0
         assert con.execute("select count(*) from v_articles").fetchone()[0] == 5
+        assert con.execute("select count(*) from stories where story_id not in (select story_id from story_articles)"
+                           ).fetchone()[0] == 0
