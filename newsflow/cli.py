@@ -514,6 +514,9 @@ def print_summary(s: dict, command: str = "ingest") -> None:
                   f"{sum(int(h[2]) for h in hosts)} failed" + "".join(
                       f"; {n} {reason}" for reason, n in sorted(s.get("fetch_failures", {}).items(),
                                                                  key=lambda kv: -kv[1])[:3]), highlight=False)
+    if limited := (s.get("fetch") or {}).get("skipped_limit"):
+        out.print(f"{limited:,} item(s) or sitemap(s) over the run's limit (the source's max_items, 50 sitemaps): "
+                  "left for the next runs", highlight=False)
     if s.get("warc"):
         counts = sorted(s["warc"].items(), key=lambda kv: -kv[1])
         out.print("Web archives: " + ", ".join(f"{name} {n:,}" for name, n in counts), highlight=False)

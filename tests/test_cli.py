@@ -425,3 +425,16 @@ def test_ingest_and_reclean_refuse_a_db_file_that_is_not_a_warehouse(samples_dir
             assert "Flow run" not in out and "Traceback" not in out
     assert {p: p.read_bytes() for p in kept} == kept
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mydata.duckdb", "notes.txt"]  # no work file, no lock
+
+
+def test_the_summary_says_what_a_run_limit_left_for_the_next_runs():
+    """Items a source's max_items turned away were counted only in the log; the next runs fetch them."""
+    from newsflow.cli import out, print_summary
+
+    summary = {"db": "news.duckdb", "documents_seen": 5, "articles_new": 5, "articles_updated": 0,
+               "articles_unchanged": 0, "quarantined": 0, "segments_removed": 0, "seconds": 1.0,
+               "quarantine": [], "fetch": {"fetched": 5, "skipped_limit": 3}}
+    with out.capture() as captured:
+        print_summary(summary)
+    assert "3 item(s) or sitemap(s) over the run's limit (the source's max_items, 50 sitemaps): left for the " \
+           "next runs" in " ".join(captured.get().split())
