@@ -218,7 +218,7 @@ class DeadlineStream(httpcore.NetworkStream):
     def close(self) -> None:
         self.stream.close()
 
-    def start_tls(self, ssl_context, server_hostname=None, timeout=None) -> httpcore.NetworkStream:  # type: ignore[override]
+    def start_tls(self, ssl_context, server_hostname=None, timeout=None):  # type: ignore[override]
         return DeadlineStream(self.stream.start_tls(ssl_context, server_hostname, self._timeout(timeout)[0]))
 
     def get_extra_info(self, info: str):
