@@ -176,16 +176,17 @@ class _RedirectServer:
         self.httpd.server_close()
 
 
-def test_an_oversized_robots_txt_names_the_robots_limit(server):
+def test_an_oversized_robots_txt_is_read_as_far_as_its_limit(server):
+    """RFC 9309 asks for at least 500 KiB to be parsed: a robots.txt over newsflow's 512 KiB limit
+    (here one comment line of 600 KiB, no rule in it) allows what its first 512 KiB allow."""
     saved = server.site.robots
     server.site.robots = "# " + "x" * (600 * 1024)
     try:
         harvest = harvest_source([server.url("/news/1.html")], "urls", LOOPBACK, None, source="t")
     finally:
         server.site.robots = saved
-    reason = _by_uri(harvest)[server.url("/news/1.html")].error
-    assert "robots.txt" in reason and "524,288 bytes" in reason
-    assert "NEWSFLOW_MAX_DOCUMENT_BYTES" not in reason
+    page = _by_uri(harvest)[server.url("/news/1.html")]
+    assert page.error is None and page.raw
 
 
 class _FailsOn(Fetcher):
