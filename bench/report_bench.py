@@ -156,7 +156,7 @@ def synthesize(base: Path, target: Path, n: int, days: int, seed: float = 0.42) 
         reasons = [r for _, r in QUARANTINE_REASONS]
         stages = [s for s, _ in QUARANTINE_REASONS]
         con.execute("""
-            insert into quarantine
+            insert into quarantine (document_id, source_uri, stage, reasons, run_id, quarantined_at)
             select md5('syn-quarantine-' || i), 'https://' || o.host || '/news/q' || i, q.stage,
                    [replace(replace(q.reason, '{n}', (i % 190)::varchar), '{host}', o.host)],
                    'syn-run-' || (i % ?), timestamptz '2026-09-01 00:00:00+00' + to_minutes(floor(random() * ? * 1440)::int)

@@ -177,6 +177,18 @@ class DeadlinePassed(httpcore.ReadTimeout):
     """A read or write that the request's deadline, not the socket timeout, cut off."""
 
 
+def _within_deadline(timeout: float | None) -> tuple[float | None, bool]:
+    """The timeout for a connection's next read or write under the deadline of this thread's request,
+    and whether the deadline set it."""
+    deadline_at = getattr(_request, "deadline_at", None)
+    if deadline_at is None:
+        return timeout, False
+    left = deadline_at - time.monotonic()
+    if left <= 0:
+        raise DeadlinePassed("the request's deadline passed")
+    return (left, True) if timeout is None or left < timeout else (timeout, False)
+
+
 class DeadlineStream(httpcore.NetworkStream):
     """A connection whose every read and write ends by the deadline of the request being sent in this
     thread (`_request.deadline_at`, monotonic seconds), not only within the socket timeout: a server
@@ -186,19 +198,8 @@ class DeadlineStream(httpcore.NetworkStream):
     def __init__(self, stream: httpcore.NetworkStream) -> None:
         self.stream = stream
 
-    @staticmethod
-    def _timeout(timeout: float | None) -> tuple[float | None, bool]:
-        """The timeout for the next read or write, and whether the deadline set it."""
-        deadline_at = getattr(_request, "deadline_at", None)
-        if deadline_at is None:
-            return timeout, False
-        left = deadline_at - time.monotonic()
-        if left <= 0:
-            raise DeadlinePassed("the request's deadline passed")
-        return (left, True) if timeout is None or left < timeout else (timeout, False)
-
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        timeout, capped = self._timeout(timeout)
+        timeout, capped = _within_deadline(timeout)
         try:
             return self.stream.read(max_bytes, timeout)
         except httpcore.ReadTimeout:
@@ -207,7 +208,7 @@ class DeadlineStream(httpcore.NetworkStream):
             raise
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        timeout, capped = self._timeout(timeout)
+        timeout, capped = _within_deadline(timeout)
         try:
             self.stream.write(buffer, timeout)
         except httpcore.WriteTimeout:
@@ -219,7 +220,7 @@ class DeadlineStream(httpcore.NetworkStream):
         self.stream.close()
 
     def start_tls(self, ssl_context, server_hostname=None, timeout=None):  # type: ignore[override]
-        return DeadlineStream(self.stream.start_tls(ssl_context, server_hostname, self._timeout(timeout)[0]))
+        return DeadlineStream(self.stream.start_tls(ssl_context, server_hostname, _within_deadline(timeout)[0]))
 
     def get_extra_info(self, info: str):
         return self.stream.get_extra_info(info)
