@@ -301,9 +301,10 @@ def load_batch(con: duckdb.DuckDBPyConnection, run_id: str, cleaner_version: str
 
 
 def _drop_superseded(cur: duckdb.DuckDBPyConnection, reread: list[str]) -> list[str]:
-    """Delete the articles that documents cleaned again (`reread`: read back from the raw store, by
-    reclean or a retry) made before under another id, with their segments and enrichment, and return
-    their ids (for the search index). An article's id comes from its URL, and a cleaner that reads a
+    """Delete the articles that documents cleaned again into an article of this batch (`reread`: read
+    back from the raw store, by reclean or a retry) made before under another id, with their segments
+    and enrichment, and return their ids (for the search index). A document rejected now keeps its
+    article. An article's id comes from its URL, and a cleaner that reads a
     page's canonical URL otherwise gives the same document another id: the old article stayed beside
     the new one, a duplicate in every view and search."""
     if not reread:
@@ -348,7 +349,8 @@ def _load_in_transaction(con: duckdb.DuckDBPyConnection, run_id: str, cleaner_ve
         if changed:
             prepare_index(cur)  # before the articles enter: on a new warehouse they all go in incrementally
         cur.execute(statement("upsert_articles"))
-        superseded = _drop_superseded(cur, [d.document_id for d in docs if d.stored])
+        stored = {d.document_id for d in docs if d.stored}
+        superseded = _drop_superseded(cur, [a.document_id for a in articles if a.document_id in stored])
         if changed:
             if updated:
                 cur.execute("delete from removed_segments where article_id in (select unnest(?))", [list(updated)])

@@ -170,3 +170,22 @@ def test_a_source_that_loads_leaves_quarantine_and_others_stay(tmp_path: Path):
     a rejected record beside a loaded one in the same file, and other sources, keep theirs."""
     con = L.connect(tmp_path / "w.duckdb")
     assert quarantine_left_after_fixes(con, tmp_path / "archive") == {"file:///d/lines.jsonl#L2", "file:///d/other.txt"}
+
+
+def test_a_document_cleaned_again_under_another_id_replaces_its_article_unless_rejected(tmp_path: Path):
+    """Read back from the raw store (reclean), a document whose article now has another id moves it
+    there: the old row goes, with its segments. One that is rejected now keeps its article."""
+    from dataclasses import replace
+
+    con = L.connect(tmp_path / "w.duckdb")
+    first, second = doc(1), doc(2)
+    L.load_batch(con, "r1", "v", [first, second], [article(first), article(second)], [])
+    again = [replace(first, stored=True), replace(second, stored=True)]
+    moved = replace(article(first), article_id="a-moved")
+    counts = L.load_batch(con, "r2", "v", again, [moved],
+                          [Rejected(second.document_id, second.source_uri, "validate", ["failed now"])])
+    assert counts.new == 1
+    assert sorted(con.execute("select article_id from articles").fetchall()) == [
+        (f"a-{second.source_uri}",), ("a-moved",)]  # the rejected one kept its article
+    assert con.execute("select distinct article_id from removed_segments order by 1").fetchall() == [
+        (f"a-{second.source_uri}",), ("a-moved",)]
