@@ -21,7 +21,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Literal
-from urllib.parse import urldefrag, urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import feedparser
 from lxml import etree
@@ -671,11 +671,11 @@ class Harvester:
     def _item(self, item: Item) -> bool:
         """Queue an item's page; False when the run's page limit turned it away. A fragment
         (`#comments`) names a place in the page, not another page: it is dropped."""
-        item.url = self._valid(urldefrag(item.url).url)  # type: ignore[assignment]
+        item.url = self._valid(item.url.split("#", 1)[0])  # type: ignore[assignment]
         if item.url is None:
             return True
-        with self._lock:
-            if item.url in self.state.seen_items or item.url in self._queued:
+        with self._lock:  # seen before, queued already, or a listing of this run (`#top` on a feed)
+            if item.url in self.state.seen_items or item.url in self._queued or item.url in self._listed:
                 self.harvest.stats["skipped_seen"] += 1
                 return True
             self._queued.add(item.url)

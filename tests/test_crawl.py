@@ -84,7 +84,8 @@ def test_an_item_listed_with_a_fragment_is_the_page_without_it():
     """A feed listing /news/1.html and /news/1.html#comments: the page was fetched twice and its
     article's URL became the fragment's spelling."""
     with LocalServer() as server:
-        links = [server.url("/news/1.html"), server.url("/news/1.html#comments"), server.url("/news/2.html#top")]
+        links = [server.url("/news/1.html"), server.url("/news/1.html#comments"), server.url("/news/2.html#top"),
+                 server.url("/variants.xml#top")]  # the feed itself: not a page
         server.site.extra["/variants.xml"] = (
             ('<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
              + "".join(f"<item><title>i</title><link>{u}</link></item>" for u in links)
@@ -92,7 +93,7 @@ def test_an_item_listed_with_a_fragment_is_the_page_without_it():
         harvest, _ = crawl([server.url("/variants.xml")])
         hits = dict(server.site.hits)
     assert sorted(d.source_uri for d in harvest.documents) == [server.url("/news/1.html"), server.url("/news/2.html")]
-    assert hits["/news/1.html"] == 1 and hits["/news/2.html"] == 1
+    assert hits["/news/1.html"] == 1 and hits["/news/2.html"] == 1 and hits["/variants.xml"] == 1
 
 
 def test_robots_and_crawl_delay_hold_per_host():
