@@ -186,25 +186,23 @@ class Handler(BaseHTTPRequestHandler):
         self.send_response(200)
         self.send_header("Content-Type", "text/html")
         self.end_headers()
-        try:
-            for _ in range(50):
-                self.wfile.write(b"x")
-                self.wfile.flush()
-                time.sleep(0.2)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
+        self._drip()
 
     def _slow_headers(self) -> None:
         """The status line at once, then a header one byte every 0.2 s for 10 s: never a whole response."""
+        self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+        self._drip()
+        self.close_connection = True
+
+    def _drip(self) -> None:
+        """One byte every 0.2 s for 10 s, until the client hangs up."""
         try:
-            self.wfile.write(b"HTTP/1.1 200 OK\r\n")
             for _ in range(50):
                 self.wfile.write(b"x")
                 self.wfile.flush()
                 time.sleep(0.2)
         except (BrokenPipeError, ConnectionResetError):
             pass
-        self.close_connection = True
 
     def _stream(self, chunk: bytes, times: int) -> None:
         self.send_response(200)
