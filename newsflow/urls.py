@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 import idna
 
@@ -93,3 +93,30 @@ def canonical_host(url: str, host: str, bracketed: bool = False) -> str:
         raise BadURL(url, f"host '{host}' is not a valid domain name (letters, digits and hyphens in "
                           "dot-separated labels of 1 to 63 characters)")
     return ascii_host
+
+
+# Query parameters that only tag a link for analytics (campaign tags, ad-click ids, newsletter ids):
+# the page is the same without them. Feeds add them to every link (`?utm_source=rss&utm_campaign=...`),
+# so one page listed by two feeds looked like two. Only names used for nothing else are here: a
+# parameter that may pick the content (`id`, `ref`, `source`, `page`) is never dropped.
+TRACKING_PREFIXES = ("utm_",)
+TRACKING_NAMES = frozenset({
+    "fbclid", "gclid", "gclsrc", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "twclid", "ttclid",
+    "igshid", "mc_cid", "mc_eid", "_hsenc", "_hsmi", "mkt_tok", "_ga", "_gl",
+})
+
+
+def without_tracking(url: str) -> str:
+    """`url` without its tracking parameters (TRACKING_NAMES, names starting with TRACKING_PREFIXES,
+    in any case); the other parameters are kept as written and in their order."""
+    head, mark, rest = url.partition("?")
+    if not mark:
+        return url
+    query, hash_mark, fragment = rest.partition("#")
+    kept = [part for part in query.split("&") if not _tracking(part.partition("=")[0])]
+    return head + ("?" + "&".join(kept) if kept else "") + hash_mark + fragment
+
+
+def _tracking(name: str) -> bool:
+    name = unquote_plus(name).lower()
+    return name in TRACKING_NAMES or name.startswith(TRACKING_PREFIXES)

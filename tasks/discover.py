@@ -29,7 +29,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from newsflow import settings
-from newsflow.urls import BadURL, check_url
+from newsflow.urls import BadURL, check_url, without_tracking
 from tasks.archive import http_exchange
 from tasks.crawl import LANES_PER_CONNECTION, CrawlStream, Lanes
 from tasks.fetch import ACCEPT, Fetcher, FetchError, FetchPolicy, FetchResult, gunzip_limited
@@ -670,12 +670,16 @@ class Harvester:
 
     def _item(self, item: Item) -> bool:
         """Queue an item's page; False when the run's page limit turned it away. A fragment
-        (`#comments`) names a place in the page, not another page: it is dropped."""
-        item.url = self._valid(item.url.split("#", 1)[0])  # type: ignore[assignment]
-        if item.url is None:
+        (`#comments`) names a place in the page, not another page, and tracking parameters
+        (`?utm_source=rss`) the link, not the page: both are dropped."""
+        listed = self._valid(item.url.split("#", 1)[0])
+        if listed is None:
             return True
-        with self._lock:  # seen before, queued already, or a listing of this run (`#top` on a feed)
-            if item.url in self.state.seen_items or item.url in self._queued or item.url in self._listed:
+        item.url = without_tracking(listed)
+        with self._lock:  # seen before (as listed, by warehouses that kept tags), queued already, or a
+            # listing of this run (`#top` on a feed)
+            if (item.url in self.state.seen_items or listed in self.state.seen_items or item.url in self._queued
+                    or item.url in self._listed):
                 self.harvest.stats["skipped_seen"] += 1
                 return True
             self._queued.add(item.url)

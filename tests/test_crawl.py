@@ -96,6 +96,26 @@ def test_an_item_listed_with_a_fragment_is_the_page_without_it():
     assert hits["/news/1.html"] == 1 and hits["/news/2.html"] == 1 and hits["/variants.xml"] == 1
 
 
+def test_an_item_is_fetched_without_its_tracking_parameters():
+    """Feeds tag every link with campaign parameters (`?utm_source=rss&utm_campaign=...`): one page
+    listed by two feeds with different campaigns was fetched twice and became two articles, and
+    every article's URL carried the tags. Other parameters name the page and stay; an item seen with
+    its tags before is still seen."""
+    with LocalServer() as server:
+        page, other, old = server.url("/news/1.html"), server.url("/news/2.html"), server.url("/news/3.html")
+        links = [f"{page}?utm_source=rss&utm_medium=feed&utm_campaign=a", f"{page}?UTM_Campaign=b&fbclid=X1",
+                 f"{other}?id=7&gclid=Y2&mc_cid=z", f"{other}?id=8", f"{old}?utm_source=rss"]
+        server.site.extra["/tagged.xml"] = (
+            ('<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+             + "".join(f"<item><title>i</title><link>{u.replace('&', '&amp;')}</link></item>" for u in links)
+             + "</channel></rss>").encode(), "application/rss+xml")
+        state = FetchState(seen_items={f"{old}?utm_source=rss"})  # a warehouse's item from before
+        harvest, _ = crawl([server.url("/tagged.xml")], state=state)
+        hits = dict(server.site.hits)
+    assert sorted(d.source_uri for d in harvest.documents) == [page, f"{other}?id=7", f"{other}?id=8"]
+    assert hits["/news/1.html"] == 1 and "/news/3.html" not in hits
+
+
 def test_robots_and_crawl_delay_hold_per_host():
     with Sites(hosts=3, items=3, latency=0.0) as sites:
         slow, picky, plain = sites.addresses
