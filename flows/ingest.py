@@ -25,8 +25,8 @@ from newsflow.settings import CORES, Settings
 from tasks.crawl import CrawlStream
 from tasks.discover import stream_source
 from tasks.load import FetchRows
-from tasks.pipeline import (BatchWriter, RunSummary, batches, begin_run, data_docs_task, discover_task,
-                            mark_flow_process, publish_task, report_task, summary_markdown)
+from tasks.pipeline import (BatchWriter, RunSummary, batches, begin_run, cleaning_slots, data_docs_task,
+                            discover_task, mark_flow_process, publish_task, report_task, summary_markdown)
 from tasks.models import RawDocument
 from tasks.progress import IngestProgress
 from tasks.reclean import documents_by_id, due_documents
@@ -62,7 +62,7 @@ def ingest(sources: list[str] | None = None, db: str | None = None, batch_size: 
             stream = stream_source(list(plan.urls), plan.kind, plan.policy, warehouse.fetch_state(plan.name),
                                    source=plan.name, max_items=plan.max_items, allowed_domains=plan.allowed_domains,
                                    opml_files=plan.opml_files) if plan.urls or plan.opml_files else None
-            _load_all(writer, paths, stream, plan, settings, 2 * CORES)
+            _load_all(writer, paths, stream, plan, settings, cleaning_slots())
             # Every batch is validated: the Data Docs build on the other core while the run is
             # finished, published and reported on this one.
             docs = data_docs_task.submit(str(data_docs_path(warehouse.analyst))) if summary.expectations else None
@@ -92,7 +92,7 @@ def ingest(sources: list[str] | None = None, db: str | None = None, batch_size: 
 
 
 def _load_all(writer: BatchWriter, paths: list[Path], stream: CrawlStream | None, plan, settings: Settings,
-              max_in_flight: int) -> None:
+              slots: int) -> None:
     """Files first (web archives read record by record), then fetched pages as they arrive, through the
     batch pipeline; each batch loads with its pages' fetch state, the rest of the state is saved once
     every page is loaded."""
@@ -118,7 +118,7 @@ def _load_all(writer: BatchWriter, paths: list[Path], stream: CrawlStream | None
                            stream or (), _due_not_read(warehouse, due, known, summary))
     try:
         writer.run(batches(docs, known, settings.batch_size, summary, writer.progress,
-                           expected=None if stream else _expected(paths, warc, records), workers=CORES), max_in_flight,
+                           expected=None if stream else _expected(paths, warc, records), workers=slots), 2 * slots,
                    load_max=settings.batch_size)
     except BaseException:
         if stream is not None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import pickle
 import re
+import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -23,9 +24,10 @@ from uuid import UUID
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
+from prefect.context import FlowRunContext
 from prefect.utilities.annotations import quote
 
-from newsflow.settings import MIN_BATCH_SIZE, CleaningLimits
+from newsflow.settings import CORES, MIN_BATCH_SIZE, CleaningLimits
 from tasks.archive import ArchiveError
 from tasks.clean import CLEANER_VERSION
 from tasks.guard import SharedBatch, clean_batch_for_load, help_clean
@@ -44,6 +46,17 @@ def mark_flow_process() -> None:
     """Record that this process runs the flow: cleaning tasks run here hand their batches over as they are."""
     global _FLOW_PROCESS
     _FLOW_PROCESS = os.getpid()
+
+
+def cleaning_slots() -> int:
+    """How many batches this flow run's task runner cleans at once: the threads of its Dask cluster's
+    workers (counted as the run starts; a cluster on other machines may have many more than this one's
+    cores), else this machine's cores (the thread and process runners)."""
+    context = FlowRunContext.get()
+    dask = sys.modules.get("prefect_dask.task_runners")  # imported where a run uses it
+    if context is not None and dask is not None and isinstance(context.task_runner, dask.DaskTaskRunner):
+        return sum(context.task_runner.client.nthreads().values()) or CORES
+    return CORES
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -44,3 +44,30 @@ def test_dask_cluster_and_worker_processes_load_the_same_warehouse_as_the_defaul
     for table in ("documents", "articles", "removed_segments", "quarantine"):
         assert dask[table] == local[table], f"{table} differs between the Dask and the default runner"
         assert process[table] == local[table], f"{table} differs between the process and the default runner"
+
+
+def test_a_cluster_larger_than_this_machine_gets_a_batch_per_thread(prefect_server, corpus, tmp_path):
+    """The flow kept at most two batches per core of the machine it runs on being cleaned: on a
+    cluster of other machines most workers stood idle. It counts the cluster's threads now."""
+    distributed = pytest.importorskip("distributed")
+    from distributed.diagnostics.plugin import SchedulerPlugin
+
+    from newsflow.settings import CORES
+
+    class Busy(SchedulerPlugin):  # the most cleaning tasks the scheduler had out at once
+        def __init__(self) -> None:
+            self.now = self.most = 0
+
+        def transition(self, key, start, finish, *args, **kwargs) -> None:
+            if "clean_batch_task" in str(key):
+                self.now += (finish == "processing") - (start == "processing")
+                self.most = max(self.most, self.now)
+
+    threads = 2 * CORES + 1  # more than the runs's old limit on this machine
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=threads, processes=True,
+                                  dashboard_address=None) as cluster:
+        busy = Busy()
+        cluster.scheduler.add_plugin(busy)
+        run_ingest(prefect_server, corpus, tmp_path / "dask.duckdb", "--batch-size", "4", "--task-runner", "dask",
+                   "--dask-address", cluster.scheduler_address)
+    assert busy.most >= threads, busy.most
