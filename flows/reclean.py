@@ -11,15 +11,18 @@ from datetime import datetime
 
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
+from prefect.task_runners import ThreadPoolTaskRunner
 
 from newsflow.config import resolve_settings
+from newsflow.settings import CORES
 from tasks.clean import CLEANER_VERSION
-from tasks.pipeline import BatchWriter, RunSummary, begin_run, mark_flow_process, publish_task, report_task
+from tasks.pipeline import (BatchWriter, RunSummary, begin_run, cleaning_slots, mark_flow_process, publish_task,
+                            report_task)
 from tasks.reclean import backfill_enrichment, stored_documents
 from tasks.warehouse import Warehouse
 
 
-@flow(name="reclean", log_prints=False)
+@flow(name="reclean", log_prints=False, task_runner=ThreadPoolTaskRunner(max_workers=CORES))
 def reclean(db: str | None = None, since: datetime | None = None, batch_size: int | None = None,
             warehouse: str | None = None) -> dict:
     """Clean and validate the stored documents again with the current rules; load what changed.
@@ -39,7 +42,7 @@ def reclean(db: str | None = None, since: datetime | None = None, batch_size: in
         try:
             docs = stored_documents(warehouse.con, since, settings.batch_size, warehouse.archive.folder,
                                     unreadable=summary.skipped)
-            writer.run((summary.counted(batch) for batch in docs), max_in_flight=1)
+            writer.run((summary.counted(batch) for batch in docs), max_in_flight=2 * cleaning_slots())
             backfilled = backfill_enrichment(warehouse.con)
             warehouse.ensure_search_index()  # the loads kept it current
             status = "completed"

@@ -51,8 +51,8 @@ def stored_documents(con: duckdb.DuckDBPyConnection, since: datetime | None = No
     """Batches of the raw documents behind current articles and quarantine rows, received since `since`,
     read back from the archive (tasks/archive.py; `archive` is its folder, default beside the file).
 
-    The ids are listed first and each batch's bytes read when it is needed, so memory holds one batch
-    and the caller may write to the warehouse between batches.
+    The ids are listed first and each batch's bytes read when it is needed, so memory holds the batches
+    in flight, not the warehouse, and the caller may write to the warehouse between batches.
 
     Args:
         con: Warehouse connection.

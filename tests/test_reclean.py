@@ -87,3 +87,27 @@ def test_a_document_whose_article_now_has_another_id_leaves_no_duplicate(tmp_pat
         assert con.execute("select count(*) from v_articles").fetchone()[0] == 5
         assert con.execute("select count(*) from stories where story_id not in (select story_id from story_articles)"
                            ).fetchone()[0] == 0
+
+
+def test_reclean_cleans_batches_on_every_core(tmp_path: Path, tmp_path_factory):
+    """A reclean of a whole warehouse (after a change of rules) cleaned one batch at a time: one core
+    of the machine's, whatever it had. Its batches' cleaning task runs now overlap, as ingest's do."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    from flows.reclean import reclean
+
+    analyst = tmp_path / "wh" / "news.duckdb"
+    analyst.parent.mkdir()
+    samples = samples_warehouse(tmp_path, tmp_path_factory.mktemp("tpl"))
+    shutil.copyfile(samples, work_db_path(analyst))
+    shutil.copytree(archive_dir_for(samples), archive_dir_for(analyst))
+
+    summary = reclean(db=str(analyst), batch_size=1)
+    assert summary["documents_seen"] == 5
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[summary["run_id"]])))
+    spans = sorted((r.start_time, r.end_time) for r in runs if r.name.startswith("clean-batch"))
+    assert len(spans) == 5 and all(start and end for start, end in spans), spans
+    overlaps = [min(end, nxt_end) - nxt_start for (_, end), (nxt_start, nxt_end) in zip(spans, spans[1:])]
+    assert max(overlaps).total_seconds() > 0, spans  # one started before the one before it ended
