@@ -118,7 +118,8 @@ def _load_all(writer: BatchWriter, paths: list[Path], stream: CrawlStream | None
                            stream or (), _due_not_read(warehouse, due, known, summary))
     try:
         writer.run(batches(docs, known, settings.batch_size, summary, writer.progress,
-                           expected=None if stream else _expected(paths, warc, records), workers=slots), 2 * slots,
+                           expected=None if stream else _expected(paths, warc, records), workers=slots,
+                           earlier=warehouse.earlier_versions()), 2 * slots,
                    load_max=settings.batch_size)
     except BaseException:
         if stream is not None:

@@ -116,15 +116,23 @@ def migrate(con: duckdb.DuckDBPyConnection, folder: Path = MIGRATIONS_DIR,
 
 
 def stored_files(con: duckdb.DuckDBPyConnection) -> set[tuple[str, int, int]]:
-    """(source_uri, size, mtime_ns) of the .txt/.html files behind stored documents (see read_path)."""
+    """(source_uri, size, mtime_ns) of the .txt/.html files behind stored documents (see read_path),
+    but not of earlier versions (`earlier_versions`): a file restored with its old time is read."""
     return set(con.execute(
-        "select source_uri, size_bytes, source_mtime_ns from documents where source_mtime_ns is not null"
+        "select source_uri, size_bytes, source_mtime_ns from documents where source_mtime_ns is not null "
+        f"and document_id not in ({statement('documents_earlier')})"
     ).fetchall())
 
 
 def known_document_ids(con: duckdb.DuckDBPyConnection) -> set[str]:
     """Ids of every raw document already received (loaded or quarantined): reruns skip these."""
     return {d for (d,) in con.execute("select document_id from documents").fetchall()}
+
+
+def earlier_versions(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """Ids of documents received before whose source has since loaded another version (a file edited,
+    then edited back): received again, they are the source's current version and load again."""
+    return {d for (d,) in con.execute(statement("documents_earlier")).fetchall()}
 
 
 def start_run(con: duckdb.DuckDBPyConnection, run_id: str, flow_run_id: str | None, sources: str,

@@ -244,9 +244,12 @@ class RunSummary:
 
 def batches(docs: Iterable[RawDocument | StoredFile | Flush], known: set[str], size: int, summary: RunSummary,
             progress: IngestProgress | None = None, expected: int | Callable[[], int] | None = None,
-            workers: int = 1) -> Iterator[list[RawDocument]]:
+            workers: int = 1, earlier: set[str] | frozenset[str] = frozenset()) -> Iterator[list[RawDocument]]:
     """Group the documents not yet in the warehouse into batches; count the rest as unchanged. A
     FLUSH in the stream sends the batch gathered so far (documents arriving slowly from the network).
+    `earlier`: ids of known documents whose source has loaded another version since; read again, such
+    a document is its source's current version and goes into a batch, unless it is a web archive's
+    record (an earlier capture never replaces a later one).
 
     With `expected` (how many documents the run will see at most, or a function estimating it as the
     run goes: web archives), batches shrink towards the end to what is left divided by the number of
@@ -256,7 +259,7 @@ def batches(docs: Iterable[RawDocument | StoredFile | Flush], known: set[str], s
     Prefect task runs). An estimate is asked again at every document, so a batch begun on a wild early
     guess (the first pages of an archive) closes once the guess settles."""
     batch: list[RawDocument] = []
-    target, first = size, 0
+    target, first, earlier = size, 0, set(earlier)
     for doc in docs:
         if isinstance(doc, Flush):
             if batch:
@@ -264,12 +267,14 @@ def batches(docs: Iterable[RawDocument | StoredFile | Flush], known: set[str], s
                 batch = []
             continue
         summary.documents_seen += 1
-        if isinstance(doc, StoredFile) or doc.document_id in known:
+        if isinstance(doc, StoredFile) or (doc.document_id in known and (
+                doc.document_id not in earlier or "warc_file" in doc.fields)):
             summary.articles_unchanged += 1
             if progress is not None:
                 progress.advance(1, doc.progress_bytes)
             continue
         known.add(doc.document_id)  # the same bytes twice in one run load once
+        earlier.discard(doc.document_id)
         if not batch:
             first = summary.documents_seen
         if expected is not None:  # an estimate is asked again at each document: it improves as a file is read

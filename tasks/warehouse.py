@@ -180,6 +180,9 @@ class Warehouse:
     def stored_files(self) -> set[tuple[str, int, int]]:
         return L.stored_files(self.con)
 
+    def earlier_versions(self) -> set[str]:
+        return L.earlier_versions(self.con)
+
     def fetch_state(self, source: str) -> FetchState:
         return load_fetch_state(self.con, source)
 

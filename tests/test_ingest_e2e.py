@@ -132,6 +132,30 @@ def test_changed_file_updates_its_article_in_place(tmp_path: Path, samples_dir: 
     assert rows(db_file, "select articles_updated from runs order by started_at desc limit 1") == [(1,)]
 
 
+def test_a_file_edited_back_to_an_earlier_version_loads_that_version(tmp_path: Path, samples_dir: Path,
+                                                                     db_file: Path):
+    """v1 -> v2 -> v1 (a correction withdrawn, a banner taken down): the third run skipped the file as a
+    document received before, and its article kept v2's text while the file said v1 again; also when
+    the file came back with v1's own modification time (restored from a backup). A JSON record of the
+    same story at another line is not an earlier version of it."""
+    src = tmp_path / "one"
+    src.mkdir()
+    target = src / "story.txt"
+    v1 = (samples_dir / "004_2fe4be489d5cafce.txt").read_text()
+    v2 = v1 + "\nCorrection: the talks ended on Thursday without a joint statement.\n"
+    for n, (text, mtime) in enumerate([(v1, 1_600_000_000), (v2, 1_600_000_100), (v1, 1_600_000_200),
+                                       (v2, 1_600_000_300), (v1, 1_600_000_000)]):  # the last: v1's time
+        target.write_text(text)
+        os.utime(target, ns=(mtime * 10**9, mtime * 10**9))
+        run_cli("ingest", str(src), "--db", str(db_file))
+        (body,), = rows(db_file, "select body from articles")
+        assert ("Correction:" in body) == (text == v2), n
+    assert rows(db_file, "select count(*) from documents") == [(2,)]
+    run_cli("ingest", str(src), "--db", str(db_file))  # nothing changed: nothing read again (not published)
+    assert rows(work_db_path(db_file), "select articles_unchanged, articles_updated from runs "
+                                       "order by started_at desc limit 1") == [(1, 0)]
+
+
 def test_the_same_url_twice_in_one_batch_loads_its_later_version(tmp_path: Path, db_file: Path):
     """As from batches one after another: the first version is new, the later one updates it."""
     body = " ".join(["Officials in the harbour town reopened the bridge after repairs lasting months."] * 6)
@@ -144,6 +168,10 @@ def test_the_same_url_twice_in_one_batch_loads_its_later_version(tmp_path: Path,
     assert rows(db_file, "select title from articles") == [("Bridge reopens after repairs",)], proc.stdout
     assert rows(db_file, "select articles_new, articles_updated, quarantined from runs") == [(1, 1, 0)]
     assert rows(db_file, "select count(*) from documents") == [(2,)]  # both versions' raw records kept
+    run_cli("ingest", str(feed), "--db", str(db_file))  # the first line is no earlier version of the second
+    assert rows(work_db_path(db_file), "select title from articles") == [("Bridge reopens after repairs",)]
+    assert rows(work_db_path(db_file), "select articles_unchanged, articles_updated from runs "
+                                       "order by started_at desc limit 1") == [(2, 0)]
 
 
 def test_a_json_lines_export_larger_than_the_limit_loads_line_by_line(tmp_path: Path, db_file: Path):

@@ -187,6 +187,27 @@ def test_ingest_a_warc_then_rerun_adds_nothing(tmp_path: Path, cc_news):
         assert con.execute("select count(*) from documents where archive_file is not null").fetchone()[0] == 4
 
 
+def test_an_earlier_capture_read_again_does_not_replace_the_later_one(tmp_path: Path):
+    """A file edited back to an earlier version loads that version again; a web archive's earlier
+    capture of a page, read again beside the later one (the same backfill run twice), does not."""
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    from flows.ingest import ingest
+
+    url = "https://news.example/tram"
+    older, later = tmp_path / "2024.warc.gz", tmp_path / "2025.warc.gz"
+    write_cc_news_warc(older, [Page(url, page_html(1).encode(), "2024-03-01T10:00:00Z")])
+    write_cc_news_warc(later, [Page(url, page_html(2).encode(), "2025-03-01T10:00:00Z")])
+    db = tmp_path / "news.duckdb"
+    run = ingest.with_options(task_runner=ThreadPoolTaskRunner(max_workers=2))
+    run(sources=[str(older)], db=str(db))
+    run(sources=[str(later)], db=str(db))
+    again = run(sources=[str(older), str(later)], db=str(db))
+    assert (again["articles_updated"], again["articles_unchanged"]) == (0, 2)
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("select title from articles").fetchall() == [("Tram network expansion, report number 2",)]
+
+
 _LATIN1_TEXT = ("The café on the harbour reopened on Friday with crème brûlée, a naïve mural on its façade and a "
                 "señor from Málaga at the piano, the owners said. ")
 
