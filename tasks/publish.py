@@ -112,8 +112,10 @@ def checkpoint(work: Path) -> None:
 
 # A writer's file is rewritten without its free blocks when they are at least half of it and this many
 # bytes (DuckDB reuses free blocks but never gives back those in the middle of the file, and they keep
-# whatever was stored in them): after a migration moved data out (009: raw pages to the archive).
+# whatever was stored in them): after a migration moved data out (009: raw pages to the archive). Blocks
+# held by needless row groups count as free (`excess_row_group_bytes`).
 COMPACT_MIN_FREE_BYTES = 4 << 20
+ROW_GROUP_ROWS = 122_880  # DuckDB's row group size: the rows a full group holds
 
 
 def free_share(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
@@ -124,10 +126,32 @@ def free_share(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
     return free * block_size, total * block_size
 
 
+def excess_row_group_bytes(con: duckdb.DuckDBPyConnection) -> int:
+    """About how many bytes of the file hold row groups its tables' rows do not need: a block for
+    each group beyond ceil(rows / ROW_GROUP_ROWS). DuckDB (1.4) starts a new row group at each append
+    to a table with a primary key once the file has been reopened, a few rows in a block of their own:
+    every run adds one to each such table it writes, whatever it loads. Rewriting the file packs them."""
+    tables = con.execute("select schema_name, table_name from duckdb_tables() "
+                         "where database_name = current_database()").fetchall()
+    excess = 0
+    for schema, table in tables:
+        name = '"' + schema.replace('"', '""') + '"."' + table.replace('"', '""') + '"'
+        groups, rows = con.execute(
+            "select count(distinct row_group_id), coalesce(sum(count) filter (where column_path = '[0]'), 0) "
+            f"from pragma_storage_info('{name.replace(chr(39), chr(39) * 2)}')").fetchone()
+        excess += max(0, groups - -(-rows // ROW_GROUP_ROWS))
+    (block_size,), = con.execute("select block_size from pragma_database_size() "
+                                 "where database_name = current_database()").fetchall()
+    return excess * block_size
+
+
 def worth_compacting(con: duckdb.DuckDBPyConnection) -> bool:
     con.execute("checkpoint")  # blocks freed by the last transactions count only once checkpointed
     free, total = free_share(con)
-    return free >= COMPACT_MIN_FREE_BYTES and 2 * free >= total
+    if free >= COMPACT_MIN_FREE_BYTES and 2 * free >= total:
+        return True
+    waste = free + excess_row_group_bytes(con)
+    return waste >= COMPACT_MIN_FREE_BYTES and 2 * waste >= total
 
 
 def compact(path: Path) -> None:

@@ -255,3 +255,23 @@ def test_publish_the_report_and_the_run_lock_keep_the_operators_file_modes(tmp_p
     finally:
         os.umask(old)
     assert not stale.exists() and fresh.exists()
+
+
+def test_a_warehouse_of_many_small_runs_stays_near_the_size_of_its_data(tmp_path: Path):
+    """DuckDB starts a new row group at each append to a table with a primary key once the file has
+    been reopened: a few rows in a block of their own, for every such table each run writes. A
+    warehouse fed by short scheduled runs grew ~2 MB a run whatever they loaded (383 MB after 160
+    runs, for 38 MB of data). The file is rewritten once such blocks are half of it."""
+    from tasks.load import connect, start_run
+
+    path = tmp_path / "news.work.duckdb"
+    connect(path).close()
+    sizes = []
+    for n in range(80):
+        con = connect(path)
+        start_run(con, f"run-{n}", None, "scheduled", "v")
+        con.close()
+        sizes.append(path.stat().st_size)
+    assert max(sizes) < sizes[0] + (6 << 20), [s >> 20 for s in sizes]  # MB; one block (256 KB) a run before
+    with duckdb.connect(str(path), read_only=True) as con:
+        assert con.execute("select count(*) from runs").fetchone()[0] == 80
