@@ -214,9 +214,15 @@ def write_assignments(con: duckdb.DuckDBPyConnection, assignments: list[Assignme
     replaced = among_stored(ids, stored)
     keep = dict(con.execute("select article_id, story_id from story_articles where article_id in (select unnest(?))",
                             [replaced]).fetchall()) if replaced else {}
+    # A story an article of the batch would have started is not started when that article keeps its
+    # own: the first of the batch's articles that joined it starts it instead, and the others follow.
+    dropped = {a.article_id for a in assignments if a.article_id in keep and a.story_id == a.article_id != keep[a.article_id]}
+    founders: dict[str, str] = {}
     for a in assignments:
         if a.article_id in keep:
             a.story_id = keep[a.article_id]
+        elif a.story_id in dropped:
+            a.story_id = founders.setdefault(a.story_id, a.article_id)
     story = pa.table({
         "article_id": pa.array(ids, type=pa.string()),
         "story_id": pa.array([a.story_id for a in assignments], type=pa.string()),

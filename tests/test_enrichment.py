@@ -258,3 +258,27 @@ def test_a_signature_is_datasketchs_minhash_of_the_features_in_any_order():
     assert list(signature(features).hashvalues) == list(plain.hashvalues)
     assert list(signature(features[::-1]).hashvalues) == list(plain.hashvalues)
     assert list(signature({"w:other words here"}).hashvalues) != list(plain.hashvalues)
+
+
+def test_an_article_matching_an_updated_one_that_kept_its_story_gets_a_story_that_exists(tmp_path: Path):
+    """A (updated to another event) keeps the story it had; D, new in the same batch and a copy of A's
+    new text, matched A and took the story A would have started: a story id with no `stories` row
+    (no title in v_articles, no story to count). D starts that story itself now."""
+    from datetime import datetime, timezone
+
+    from tasks.enrich import analyze, enrich_batch
+
+    far_east = ("Kim Jong Un met Vladimir Putin in Vladivostok with Sergey Shoigu and Choe Son Hui. The Kremlin "
+                "and the Korean Central News Agency said talks with Dmitry Peskov covered Ukraine. ") * 5
+    paris = ("Emmanuel Macron hosted Olaf Scholz and Giorgia Meloni in Paris while Ursula von der Leyen and "
+             "Charles Michel of the European Commission discussed Brussels budgets with Christine Lagarde. ") * 5
+    now = datetime.now(timezone.utc)
+    con = L.connect(tmp_path / "news.work.duckdb")
+    enrich_batch(con, [("B", "b", analyze("b", far_east, [])), ("A", "a", analyze("a", far_east, []))], now,
+                 stored=set())
+    enrich_batch(con, [("A", "a2", analyze("a2", paris, [])), ("D", "d", analyze("d", paris, [])),
+                       ("E", "e", analyze("e", paris, []))], now, stored={"A"})
+    stories = dict(con.execute("select article_id, story_id from story_articles").fetchall())
+    assert stories == {"B": "B", "A": "B", "D": "D", "E": "D"}
+    assert con.execute("select count(*) from story_articles where story_id not in (select story_id from stories)"
+                       ).fetchone()[0] == 0
