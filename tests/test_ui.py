@@ -60,7 +60,8 @@ def stack(tmp_path_factory):
     """A Prefect server, a local news site and `newsflow serve`, torn down in reverse order."""
     tmp = tmp_path_factory.mktemp("ui")
     env = {"PREFECT_HOME": str(tmp / "prefect-home"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-           "DO_NOT_TRACK": "1", "PREFECT_LOGGING_LEVEL": "WARNING"}
+           "DO_NOT_TRACK": "1", "PREFECT_LOGGING_LEVEL": "WARNING",
+           "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "5"}  # the server's scheduler: every 60 s by default
     server, api = start_server(free_port(), tmp / "server.log", env=env)
     site = LocalServer().__enter__()
     config = tmp / "newsflow.toml"
@@ -111,6 +112,28 @@ def api_post(api: str, path: str, body: dict) -> object:
         time.sleep(1)
     response.raise_for_status()
     return response.json()
+
+
+def test_served_deployments_get_their_scheduled_runs(stack):
+    """The server's scheduler creates each served deployment's next runs. With SQLAlchemy 2.1 under
+    Prefect 3.8 it failed on every pass ("Can't evaluate bulk DML statement"): deployments showed
+    their schedules and never ran."""
+    api = stack["api"]
+
+    def deployments():
+        found = {d["name"]: d["id"] for d in api_post(api, "/deployments/filter", {})}
+        return found if {"samples", "local-feed"} <= found.keys() else None
+
+    ids = wait_for("newsflow serve to register its deployments", deployments, 120,
+                   proc=stack["serving"], log=stack["serve_log"])
+
+    def scheduled():
+        runs = api_post(api, "/flow_runs/filter", {"flow_runs": {
+            "deployment_id": {"any_": list(ids.values())}, "state": {"type": {"any_": ["SCHEDULED"]}}}})
+        return {r["deployment_id"] for r in runs} >= set(ids.values())
+
+    wait_for("the scheduler to schedule runs of both deployments", scheduled, 90, interval=2,
+             log=stack["tmp"] / "server.log")
 
 
 def test_served_deployments_runs_and_artifact_in_the_ui(stack):
