@@ -137,6 +137,9 @@ def earlier_versions(con: duckdb.DuckDBPyConnection) -> set[str]:
 
 def start_run(con: duckdb.DuckDBPyConnection, run_id: str, flow_run_id: str | None, sources: str,
               cleaner_version: str) -> None:
+    """Record the run as running; a run started again under its id (Prefect's Retry) is running again."""
+    con.execute("update runs set status = 'running', finished_at = null where run_id = ? and status <> 'running'",
+                [run_id])
     con.execute(
         "insert into runs (run_id, flow_run_id, started_at, status, sources, cleaner_version) "
         "values (?, ?, ?, 'running', ?, ?) on conflict do nothing",

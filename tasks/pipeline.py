@@ -160,8 +160,9 @@ def report_task(db: str, data_docs_building: bool = False, lake: str | None = No
 def begin_run(warehouse: Warehouse, run_id: str, flow_run_id: str | None, sources: str, logger) -> None:
     """Record the run in `warehouse`, after dealing with the runs still marked running whose process
     died (`Warehouse.dead_runs`): first their Prefect flow runs are set Crashed, then the runs are marked
-    interrupted with this one's start. Killed in between, the next run finds them running and does both."""
-    dead = warehouse.dead_runs()
+    interrupted with this one's start. Killed in between, the next run finds them running and does both.
+    A flow run Prefect runs again (Retry) keeps its id, so its row may be there already: not a dead run."""
+    dead = [(r, f) for r, f in warehouse.dead_runs() if r != run_id]
     for dead_run, _flow_run in dead:
         logger.warning("run %s never recorded its end (its process died, or lost the warehouse): marked "
                        "interrupted", dead_run)

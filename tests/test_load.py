@@ -189,3 +189,26 @@ def test_a_document_cleaned_again_under_another_id_replaces_its_article_unless_r
         (f"a-{second.source_uri}",), ("a-moved",)]  # the rejected one kept its article
     assert con.execute("select distinct article_id from removed_segments order by 1").fetchall() == [
         (f"a-{second.source_uri}",), ("a-moved",)]
+
+
+def test_a_retried_run_does_not_take_itself_for_a_dead_one(tmp_path: Path):
+    """Prefect's Retry runs a flow run again under the same id, which is the warehouse's run id: the
+    retry of a killed run found its own row still `running`, marked it interrupted and set its own
+    flow run Crashed while it ran; a retried failed (cancelled) run showed `failed` while it ran."""
+    import logging
+
+    from newsflow.settings import Settings
+    from tasks.pipeline import begin_run
+    from tasks.warehouse import Warehouse
+
+    warehouse = Warehouse.open(tmp_path / "news.duckdb", Settings())
+    for run_id, status in (("killed-other", "running"), ("killed-retried", "running"), ("cancelled", "failed")):
+        L.start_run(warehouse.con, run_id, None, "src", "v")
+        warehouse.con.execute("update runs set status = ? where run_id = ?", [status, run_id])
+    statuses = lambda: dict(warehouse.con.execute("select run_id, status from runs").fetchall())  # noqa: E731
+    begin_run(warehouse, "killed-retried", None, "src", logging.getLogger("test"))
+    assert statuses() == {"killed-other": "interrupted", "killed-retried": "running", "cancelled": "failed"}
+    warehouse.con.execute("update runs set status = 'completed' where run_id = 'killed-retried'")
+    begin_run(warehouse, "cancelled", None, "src", logging.getLogger("test"))
+    assert statuses()["cancelled"] == "running"
+    warehouse.close()
