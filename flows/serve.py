@@ -18,6 +18,12 @@ from newsflow.config import Config, Source
 from newsflow.processes import ServerProcess, answers, prefect_server
 
 SERVER_START_TIMEOUT = 90.0  # seconds; a first start migrates the SQLite database
+# A run of a deployment holds its concurrency slot under a lease that its process renews. Prefect keeps
+# leases in the server's memory by default: a server restarted while a run was in flight (serve stopped
+# with its server) lost the lease, the slot was never given back, and every later run of that source
+# waited for it for good. Kept on disk (PREFECT_HOME/concurrency_leases), the dead run's lease expires
+# and the server's repossessor frees the slot. A setting in the environment wins.
+LEASES_ON_DISK = {"PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE": "prefect.server.concurrency.lease_storage.filesystem"}
 
 
 def api_healthy(api_url: str, timeout: float = 2.0) -> bool:
@@ -37,7 +43,8 @@ def start_server(port: int, log_file: Path, host: str = "127.0.0.1",
         RuntimeError: it exited or did not become healthy in time (the log file says why).
     """
     api_url = f"http://{host}:{port}/api"
-    env = {**os.environ, **(env or {}), "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_UI_API_URL": api_url}
+    env = {**LEASES_ON_DISK, **os.environ, **(env or {}), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+           "PREFECT_UI_API_URL": api_url}
     env.pop("PREFECT_API_URL", None)
     server = prefect_server(host, port, env=env, log_file=log_file, name="prefect server", hint=f"see {log_file}")
     server.start().wait(timeout, interval=0.5)

@@ -213,3 +213,35 @@ def test_served_deployments_runs_and_artifact_in_the_ui(stack):
         Path(keep).mkdir(parents=True, exist_ok=True)
         for name in ("deployments.png", "flow-run-artifacts.png", "artifact.png"):
             shutil.copy(shots / name, Path(keep) / name)
+
+
+def test_a_slot_held_when_the_server_stopped_is_given_back_after_a_restart(tmp_path):
+    """A run in flight holds its deployment's concurrency slot under a lease. With Prefect's leases in
+    the server's memory, a server restarted meanwhile (serve stopped and started again) lost the lease
+    and the slot stayed taken: every later run of the source waited for good. The server `newsflow
+    serve` starts keeps them on disk, so the dead holder's lease expires and the slot comes back."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    env = {"PREFECT_HOME": str(tmp_path / "prefect-home"), "PREFECT_LOGGING_LEVEL": "WARNING",
+           "PREFECT_SERVER_SERVICES_REPOSSESSOR_LOOP_SECONDS": "1"}
+    port = free_port()
+    server, api = start_server(port, tmp_path / "server.log", env=env)
+    try:
+        with temporary_settings({PREFECT_API_URL: api}), get_client(sync_client=True) as client:
+            client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name="source", limit=1))
+            client.increment_concurrency_slots_with_lease(names=["source"], slots=1, mode="concurrency",
+                                                          lease_duration=60)  # then its holder dies
+    finally:
+        stop_server(server)
+    server, api = start_server(port, tmp_path / "server.log", env=env)
+    try:
+        def freed() -> bool:
+            with temporary_settings({PREFECT_API_URL: api}), get_client(sync_client=True) as client:
+                return client.read_global_concurrency_limit_by_name("source").active_slots == 0
+
+        wait_for("the slot of the expired lease to be given back", freed, 90, interval=2,
+                 log=tmp_path / "server.log")
+    finally:
+        stop_server(server)
