@@ -216,7 +216,8 @@ def write_assignments(con: duckdb.DuckDBPyConnection, assignments: list[Assignme
                             [replaced]).fetchall()) if replaced else {}
     # A story an article of the batch would have started is not started when that article keeps its
     # own: the first of the batch's articles that joined it starts it instead, and the others follow.
-    dropped = {a.article_id for a in assignments if a.article_id in keep and a.story_id == a.article_id != keep[a.article_id]}
+    dropped = {a.article_id for a in assignments
+               if a.article_id in keep and a.story_id == a.article_id != keep[a.article_id]}
     founders: dict[str, str] = {}
     for a in assignments:
         if a.article_id in keep:
