@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 import re
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Literal
@@ -73,7 +74,7 @@ class FetchState:
     """Known URLs and seen items of one source, read before a run; `due` are items whose next
     attempt (after a transient failure) has come, `waiting` those whose has not."""
 
-    urls: dict[str, UrlState] = field(default_factory=dict)
+    urls: Mapping[str, UrlState] = field(default_factory=dict)
     seen_items: set[str] = field(default_factory=set)
     due: list[str] = field(default_factory=list)
     waiting: set[str] = field(default_factory=set)

@@ -212,3 +212,33 @@ def test_a_retried_run_does_not_take_itself_for_a_dead_one(tmp_path: Path):
     begin_run(warehouse, "cancelled", None, "src", logging.getLogger("test"))
     assert statuses()["cancelled"] == "running"
     warehouse.close()
+
+
+def test_the_fetch_state_a_run_reads(tmp_path: Path):
+    """What a source's run remembers of each URL: its own validators, any source's failures and last
+    request, and which of its failed items are due or waiting; an unknown URL has no state."""
+    from tasks.discover import UrlState
+    from tasks.fetch_state import load_fetch_state
+
+    con = L.connect(tmp_path / "news.work.duckdb")
+    con.execute("""insert into fetch_state (url, source, etag, last_modified, content_sha256, last_status, fetched_at,
+                                            failures, next_attempt_at) values
+        ('https://a.example/feed', 'wire', '"e1"', 'Sat, 05 Dec 2026 10:00:00 GMT', 'sha1', 200,
+         '2026-12-05 10:00:00+00', null, null),
+        ('https://a.example/due', 'wire', null, null, null, 503, '2026-12-05 11:00:00+00', 2,
+         now() - interval 1 hour),
+        ('https://a.example/later', 'wire', null, null, null, 503, '2026-12-05 12:00:00+00', 1,
+         now() + interval 1 hour),
+        ('https://b.example/feed', 'other', '"e2"', null, 'sha2', 200, '2026-12-05 13:00:00+00', null, null)""")
+    con.execute("insert into seen_items values ('wire', 'https://a.example/1', now()), "
+                "('other', 'https://b.example/1', now())")
+    state = load_fetch_state(con, "wire")
+    feed = state.urls.get("https://a.example/feed")
+    assert (feed.etag, feed.last_modified, feed.content_sha256, feed.failures) == (
+        '"e1"', "Sat, 05 Dec 2026 10:00:00 GMT", "sha1", 0)
+    assert feed.fetched_at.isoformat() == "2026-12-05T10:00:00+00:00"
+    other = state.urls.get("https://b.example/feed")  # another source's validators are not this one's
+    assert other == UrlState(None, None, None, 0, other.fetched_at) and other.fetched_at.hour == 13
+    assert state.urls.get("https://c.example/") is None and len(state.urls) == 4
+    assert (state.due, state.waiting) == (["https://a.example/due"], {"https://a.example/later"})
+    assert state.seen_items == {"https://a.example/1"}
