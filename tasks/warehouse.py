@@ -21,7 +21,7 @@ from newsflow.settings import WAREHOUSE_CHECKPOINT_THRESHOLD, Settings, work_db_
 from tasks import load as L
 from tasks import runlock
 from tasks.archive import ArchiveConfig
-from tasks.dbfile import check_duckdb_file
+from tasks.dbfile import check_warehouse_file
 from tasks.discover import FetchState, Harvest
 from tasks.fetch_state import load_fetch_state, save_fetch_state
 from tasks.models import Article, RawDocument, Rejected
@@ -133,9 +133,9 @@ class Warehouse:
     @contextmanager
     def turn(self, run_id: str, say: Callable[[str], object]) -> Iterator[None]:
         """Hold this warehouse for one run, after any run already holding it (tasks/runlock.py). A file
-        at the analyst path that is not a DuckDB database (a run from the UI given a wrong --db) is
+        at the analyst path that is not a newsflow warehouse (a run from the UI given a wrong `db`) is
         refused first, before a lock file is made beside it."""
-        check_duckdb_file(self.analyst)
+        check_warehouse_file(self.analyst)
         with runlock.hold(self.analyst, run_id, self.wait_s, say):
             runlock.note_run(self.analyst, run_id)
             prepare_work_db(self.analyst)

@@ -130,10 +130,11 @@ def test_prepare_work_db_refuses_a_file_that_is_not_a_newsflow_warehouse(tmp_pat
     from tasks.warehouse import Warehouse
 
     files = sorted(tmp_path.iterdir())
-    with pytest.raises(NotAWarehouse, match="not a DuckDB database file"):  # a run, as the UI may start it
-        with Warehouse(notes, resolve_settings(db=str(notes))).turn("r1", print):
-            pass
-    assert sorted(tmp_path.iterdir()) == files, "a lock file was left beside the text file"
+    for path, what in ((notes, "not a DuckDB database file"), (other, "not a newsflow warehouse")):
+        with pytest.raises(NotAWarehouse, match=what):  # a run, as the UI may start it
+            with Warehouse(path, resolve_settings(db=str(path))).turn("r1", print):
+                pass
+        assert sorted(tmp_path.iterdir()) == files, f"a lock file was left beside {path.name}"
     warehouse = tmp_path / "news.duckdb"
     check_warehouse_file(warehouse)  # nothing there yet: a run may make one
     connect(warehouse).close()
