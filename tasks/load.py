@@ -33,16 +33,17 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def connect(path: Path | str, *, read_only: bool = False,
-            archive: A.ArchiveConfig | None = None) -> duckdb.DuckDBPyConnection:
+def connect(path: Path | str, *, read_only: bool = False, archive: A.ArchiveConfig | None = None,
+            prepared: bool = False) -> duckdb.DuckDBPyConnection:
     """Open the warehouse (creating its folder) and bring its schema up to date (migration 009 moves raw
     pages to `archive`, default `<name>.archive/` beside the file). A file at least half free space is
-    rewritten without it first (tasks.publish.compact), so no copy of it carries what was freed."""
+    rewritten without it first (tasks.publish.compact), so no copy of it carries what was freed.
+    `prepared`: this writer did all that since it began holding the file (a reopen within a run)."""
     path = Path(path)
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path), read_only=read_only)
-    if not read_only:
+    if not read_only and not prepared:
         migrate(con, archive=archive)
         apply_views(con)
         if path.is_file() and worth_compacting(con):  # half the file freed (009 moved the raw pages out)

@@ -50,6 +50,9 @@ class Warehouse:
         self.wait_s = s.warehouse_wait
         self.archive = ArchiveConfig(s.archive_path, s.archive_file_bytes)
         self._con: duckdb.DuckDBPyConnection | None = None
+        # Within a run's turn (the file is this run's alone), whether the file was migrated and weighed
+        # for compaction since the turn began (L.connect): a reopen after a checkpoint does neither again.
+        self._holding = self._prepared = False
 
     @classmethod
     def open(cls, analyst: str | Path, s: Settings | None = None) -> Warehouse:
@@ -95,7 +98,8 @@ class Warehouse:
         if self._con is None:
             if not self.work.exists():  # seeded from the analyst copy when that is all there is
                 prepare_work_db(self.analyst)
-            con = L.connect(self.work, archive=self.archive)
+            con = L.connect(self.work, archive=self.archive, prepared=self._prepared)
+            self._prepared = self._holding
             # DuckDB caches written blocks up to 80% of RAM: cap it so memory does not grow with the run.
             con.execute("set memory_limit = ?", [self.memory_limit])
             # The cores belong to the cleaning processes; a batch's inserts gain nothing from threads.
@@ -139,7 +143,11 @@ class Warehouse:
         with runlock.hold(self.analyst, run_id, self.wait_s, say):
             runlock.note_run(self.analyst, run_id)
             prepare_work_db(self.analyst)
-            yield
+            self._holding, self._prepared = True, False
+            try:
+                yield
+            finally:
+                self._holding = self._prepared = False
 
     def dead_runs(self) -> list[tuple[str, str | None]]:
         """(run_id, flow_run_id) of the runs still marked running whose process died: here all of them
