@@ -110,7 +110,8 @@ def _load_all(writer: BatchWriter, paths: list[Path], stream: CrawlStream | None
         writer.fetch_rows = lambda batch: FetchRows(plan.name, *stream.take([d.document_id for d in batch]))
     warc = WarcReading(WarcFilter(plan.allowed_domains, plan.language, plan.since, plan.until), summary.warc)
     records = RecordReading()
-    stored = warehouse.stored_files()
+    earlier = warehouse.earlier_versions()
+    stored = warehouse.stored_files(earlier)
     if due:  # a due document's file is read again, not counted unchanged by its size and time
         due_sources = set(due.values())
         stored = {f for f in stored if f[0] not in due_sources}
@@ -119,7 +120,7 @@ def _load_all(writer: BatchWriter, paths: list[Path], stream: CrawlStream | None
     try:
         writer.run(batches(docs, known, settings.batch_size, summary, writer.progress,
                            expected=None if stream else _expected(paths, warc, records), workers=slots,
-                           earlier=warehouse.earlier_versions()), 2 * slots,
+                           earlier=earlier), 2 * slots,
                    load_max=settings.batch_size)
     except BaseException:
         if stream is not None:

@@ -116,13 +116,15 @@ def migrate(con: duckdb.DuckDBPyConnection, folder: Path = MIGRATIONS_DIR,
     return applied
 
 
-def stored_files(con: duckdb.DuckDBPyConnection) -> set[tuple[str, int, int]]:
+def stored_files(con: duckdb.DuckDBPyConnection, earlier: set[str] | None = None) -> set[tuple[str, int, int]]:
     """(source_uri, size, mtime_ns) of the .txt/.html files behind stored documents (see read_path),
-    but not of earlier versions (`earlier_versions`): a file restored with its old time is read."""
-    return set(con.execute(
-        "select source_uri, size_bytes, source_mtime_ns from documents where source_mtime_ns is not null "
-        f"and document_id not in ({statement('documents_earlier')})"
-    ).fetchall())
+    but not of earlier versions (`earlier`, default `earlier_versions`): a file restored with its old
+    time is read."""
+    if earlier is None:
+        earlier = earlier_versions(con)
+    rows = con.execute("select document_id, source_uri, size_bytes, source_mtime_ns from documents "
+                       "where source_mtime_ns is not null").fetchall()
+    return {(uri, size, mtime) for document_id, uri, size, mtime in rows if document_id not in earlier}
 
 
 def known_document_ids(con: duckdb.DuckDBPyConnection) -> set[str]:

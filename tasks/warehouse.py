@@ -185,8 +185,8 @@ class Warehouse:
     def known_document_ids(self) -> set[str]:
         return L.known_document_ids(self.con)
 
-    def stored_files(self) -> set[tuple[str, int, int]]:
-        return L.stored_files(self.con)
+    def stored_files(self, earlier: set[str] | None = None) -> set[tuple[str, int, int]]:
+        return L.stored_files(self.con, earlier)
 
     def earlier_versions(self) -> set[str]:
         return L.earlier_versions(self.con)
