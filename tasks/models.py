@@ -76,6 +76,8 @@ class RawDocument:
     fetched_at: str | None = None
     request_headers: dict[str, str] | None = None
     stored: bool = False  # read back from the raw store (reclean): not archived again
+    # A capture read from a web archive: read again, an earlier capture never replaces a later one.
+    captured: bool = False
     # The bytes of the file as stored that this document accounts for, where that is not `size_bytes`:
     # a compressed file, a file of several records, a web archive (with the records passed over before
     # it). A run's progress is measured in them.

@@ -269,7 +269,7 @@ def batches(docs: Iterable[RawDocument | StoredFile | Flush], known: set[str], s
             continue
         summary.documents_seen += 1
         if isinstance(doc, StoredFile) or (doc.document_id in known and (
-                doc.document_id not in earlier or "warc_file" in doc.fields)):
+                doc.document_id not in earlier or doc.captured)):
             summary.articles_unchanged += 1
             if progress is not None:
                 progress.advance(1, doc.progress_bytes)

@@ -295,7 +295,7 @@ def _document(record, body: bytes, archive_uri: str) -> RawDocument:
               "fetched_at": fetched_at, "warc_file": archive_uri,
               "warc_record_id": record.rec_headers.get_header("WARC-Record-ID")}
     return RawDocument(uri, "html", body, sha256_hex(body), len(body), {k: v for k, v in fields.items() if v},
-                       headers=headers, fetched_at=fetched_at)
+                       headers=headers, fetched_at=fetched_at, captured=True)
 
 
 def read_warc(path: Path, max_bytes: int, reading: WarcReading | None = None) -> Iterator[RawDocument]:
