@@ -47,10 +47,10 @@ def load_fetch_state(con: duckdb.DuckDBPyConnection, source: str) -> FetchState:
     """ETag / Last-Modified / body hash of every known URL, the items this source has seen, and its
     failed items due for another attempt or still waiting."""
     table = con.execute(statement("fetch_state_known"), {"source": source}).fetch_arrow_table()
-    retry = table.column("retry")
+    urls, retry = table.column("url"), table.column("retry")
     state = FetchState(urls=KnownUrls(table))
-    state.due = table.column("url").filter(pc.equal(retry, "due")).to_pylist()
-    state.waiting = set(table.column("url").filter(pc.equal(retry, "waiting")).to_pylist())
+    state.due = urls.filter(pc.equal(retry, "due")).to_pylist()
+    state.waiting = set(urls.filter(pc.equal(retry, "waiting")).to_pylist())
     state.seen_items = set(con.execute("select item_url from seen_items where source = ?", [source]
                                        ).fetch_arrow_table().column(0).to_pylist())
     return state
