@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
 # Before anything imports prefect: isolated state, no telemetry (avoids 'database is locked').
+# Removed at exit, after Prefect's own exit handlers (registered later, run earlier) stop its server.
 _PREFECT_HOME = tempfile.mkdtemp(prefix="newsflow-prefect-")
+atexit.register(shutil.rmtree, _PREFECT_HOME, ignore_errors=True)
 os.environ.setdefault("PREFECT_HOME", _PREFECT_HOME)
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
