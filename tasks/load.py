@@ -310,7 +310,6 @@ def load_batch(con: duckdb.DuckDBPyConnection, run_id: str, cleaner_version: str
     appended, refs = A.append(con, archive or archive_config_of(con), _records_to_append(con, docs, packed))
     counts = _load_in_transaction(con, run_id, cleaner_version, docs, articles, rejected, refs, appended, now,
                                   fetch)
-    counts.quarantine_reasons = [(r.source_uri, r.reasons) for r in rejected]
     return counts
 
 
@@ -381,9 +380,14 @@ def _load_in_transaction(con: duckdb.DuckDBPyConnection, run_id: str, cleaner_ve
         cur.execute(statement("resolve_quarantine"))
         cur.execute("delete from quarantine where retry_at is not null "
                     "and document_id in (select document_id from b_quarantine)")
+        entering = {d for (d,) in cur.execute("select document_id from b_quarantine where document_id not in "
+                                              "(select document_id from quarantine)").fetchall()}
         counts.quarantined = cur.execute(
             "insert into quarantine by name select * from b_quarantine on conflict do nothing"
         ).fetchone()[0]
+        # What the run reports it quarantined: the documents it put there, not those already in it (a
+        # document reclean finds rejected again), so that the list agrees with the count.
+        counts.quarantine_reasons = [(r.source_uri, r.reasons) for r in rejected if r.document_id in entering]
         if fetch is not None:
             save_fetch_rows(cur, *fetch)
         # The run's counts grow with each batch it commits: a run killed part way shows what it loaded.

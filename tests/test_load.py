@@ -69,8 +69,10 @@ def test_load_batch_is_idempotent_and_counts(tmp_path: Path):
     rej = [Rejected(docs[2].document_id, docs[2].source_uri, "validate", ["failed x"])]
     first = L.load_batch(con, "r1", "v", docs, arts, rej)
     assert (first.new, first.updated, first.unchanged, first.quarantined, first.segments_removed) == (2, 0, 0, 1, 2)
-    again = L.load_batch(con, "r2", "v", docs, arts, rej)
+    assert first.quarantine_reasons == [(docs[2].source_uri, ["failed x"])]
+    again = L.load_batch(con, "r2", "v", docs, arts, rej)  # as reclean: the same rejection again
     assert (again.new, again.updated, again.unchanged, again.quarantined, again.segments_removed) == (0, 0, 2, 0, 0)
+    assert again.quarantine_reasons == []  # the summary lists what the count counts
     counts = [con.execute(f"select count(*) from {t}").fetchone()[0]
               for t in ("documents", "articles", "removed_segments", "quarantine")]
     assert counts == [3, 2, 2, 1]
