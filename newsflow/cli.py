@@ -894,10 +894,17 @@ def reclean(
         _no_warehouse(settings.db_path)
     _refuse_other_files(settings, "reclean")
     _check_prefect_home()
+    from newsflow.ephemeral import start_early_server
+
+    server = start_early_server(settings.early_server)  # as for ingest: it boots while this process imports
     with _warehouse_turn(settings, "newsflow reclean"):
         from flows.reclean import reclean as reclean_flow
 
-        with _run_fault("reclean", settings):
+        if server is not None:
+            _import_what_the_run_needs()
+            _warm_up_cleaning(Runner.thread)  # the flow cleans in the thread runner's helpers
+            _wait_for(server)
+        with _no_heartbeats() if server is not None else contextlib.nullcontext(), _run_fault("reclean", settings):
             summary = reclean_flow(db=str(settings.db_path), since=since, batch_size=batch_size,
                                    warehouse=_flow_warehouse(warehouse))
     print_summary(summary, "reclean")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -111,3 +112,16 @@ def test_reclean_cleans_batches_on_every_core(tmp_path: Path, tmp_path_factory):
     assert len(spans) == 5 and all(start and end for start, end in spans), spans
     overlaps = [min(end, nxt_end) - nxt_start for (_, end), (nxt_start, nxt_end) in zip(spans, spans[1:])]
     assert max(overlaps).total_seconds() > 0, spans  # one started before the one before it ended
+
+
+def test_reclean_runs_on_the_early_server_and_ends_without_prefect_chatter(tmp_path: Path, tmp_path_factory):
+    """`newsflow reclean` left its flow to start Prefect's own temporary server once everything was
+    imported (~5 s more CPU than ingest's start-up, which boots the server meanwhile), and ended with
+    Prefect's "Stopping temporary server on http://127.0.0.1:..." under its summary."""
+    samples = samples_warehouse(tmp_path, tmp_path_factory.mktemp("tpl"))
+    env = dict(os.environ, PREFECT_LOGGING_LEVEL="INFO")
+    proc = subprocess.run([sys.executable, "-m", "newsflow.cli", "reclean", "--db", str(samples)], cwd=REPO,
+                          capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert f"newsflow reclean -> {samples}" in proc.stdout
+    assert "temporary server" not in proc.stdout + proc.stderr, proc.stderr
