@@ -295,6 +295,22 @@ def _check_ingest_arguments(sources: list[str] | None, task_runner: Runner, dask
         raise typer.Exit(2)
 
 
+@contextlib.contextmanager
+def _on_early_server(server, warm: bool = False):
+    """Run a flow on the early server (reclean, maintain; ingest arranges more): import what the run
+    needs while it boots (and, with `warm`, start the cleaning helpers and the GX import), wait until it
+    answers, keep heartbeats off. Without a server (NEWSFLOW_EARLY_SERVER=0, PREFECT_API_URL), as is."""
+    if server is None:
+        yield
+        return
+    _import_what_the_run_needs()
+    if warm:  # the thread runner's helpers: what reclean's flow cleans in
+        _warm_up_cleaning(Runner.thread)
+    _wait_for(server)
+    with _no_heartbeats():
+        yield
+
+
 def _wait_for(server) -> None:
     """Wait until the temporary Prefect server answers; exit with one line if it cannot start (its own
     output, above that line, says why)."""
@@ -787,9 +803,12 @@ def maintain(
                "once half of it is free)")
         raise typer.Exit(2)
     _check_prefect_home()
+    from newsflow.ephemeral import start_early_server
+
+    server = start_early_server(settings.early_server)
     from flows.maintain import maintain as maintain_flow
 
-    with _run_fault("maintain", settings):
+    with _on_early_server(server), _run_fault("maintain", settings):
         done = maintain_flow(warehouse=_flow_warehouse(warehouse), retention_hours=retention_hours)
     out.print(done)
 
@@ -900,11 +919,7 @@ def reclean(
     with _warehouse_turn(settings, "newsflow reclean"):
         from flows.reclean import reclean as reclean_flow
 
-        if server is not None:
-            _import_what_the_run_needs()
-            _warm_up_cleaning(Runner.thread)  # the flow cleans in the thread runner's helpers
-            _wait_for(server)
-        with _no_heartbeats() if server is not None else contextlib.nullcontext(), _run_fault("reclean", settings):
+        with _on_early_server(server, warm=True), _run_fault("reclean", settings):
             summary = reclean_flow(db=str(settings.db_path), since=since, batch_size=batch_size,
                                    warehouse=_flow_warehouse(warehouse))
     print_summary(summary, "reclean")
