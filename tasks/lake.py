@@ -6,8 +6,9 @@ connection to the attached lake that runs the file backend's SQL unchanged: upse
 
 - carries the run id as its DuckLake commit message (`lake.snapshots()` shows which run made each
   snapshot; `newsflow runs` lists them), and
-- takes its turn: it alters one small table first (`writer_turns`), so two writers' transactions that
-  overlap conflict at commit and the later one is retried (`retried`) on the state the first committed.
+- takes its turn: it updates the row of one small table first (`writer_turns`), so two writers'
+  transactions that overlap conflict at commit (both deleted that row) and the later one is retried
+  (`retried`) on the state the first committed.
   DuckLake has no keys and two concurrent inserts of the same id would both succeed; taking turns makes
   each batch's "is this article new?" and its writes one serializable step, so no article is ever
   stored twice. Cleaning, the expensive part, runs outside these transactions, on every machine at once.
@@ -190,7 +191,9 @@ class LakeConnection:
         run = self.shared.run_id or "newsflow"
         self.raw.execute(f"call {ALIAS}.set_commit_message('newsflow', ?, extra_info => ?)",
                          [f"run {run}", json.dumps({"run_id": run})])
-        self.raw.execute(f"comment on table {TURN_TABLE} is 'newsflow writers take turns by altering this table'")
+        # An update (a delete and an insert), not DDL: DuckLake merges only files of one schema version,
+        # and altering the table (a comment) made each batch's commit a new one, so no file ever merged.
+        self.raw.execute(f"update {TURN_TABLE} set note = ?", [f"run {run}"])
 
     def cursor(self) -> LakeConnection:
         cur = self.raw.cursor()
@@ -238,6 +241,8 @@ def migrate_lake(con: LakeConnection) -> list[str]:
     con.raw.execute("create table if not exists schema_migrations (version integer not null, "
                     "name varchar not null, applied_at timestamptz not null)")
     con.raw.execute(f"create table if not exists {TURN_TABLE} (note varchar)")
+    if not con.raw.execute(f"select count(*) from {TURN_TABLE}").fetchone()[0]:  # the row turns update
+        con.raw.execute(f"insert into {TURN_TABLE} values ('newsflow writers take turns by updating this row')")
     done = {v for (v,) in con.execute("select version from schema_migrations").fetchall()}
     L.refuse_newer(con, done)
     applied = []
@@ -451,9 +456,12 @@ def maintain_lake(url: str, data_path: str | None, retention_hours: float) -> di
     files no snapshot references any more; each step retried when a writer commits first."""
     con = open_lake(url, data_path)
     # `select *`, not count(*): with no column asked for, these functions report rows but change nothing.
+    # Merging returns no rows: what it did shows in the live data files, counted before and after.
+    files = f"select coalesce(sum(file_count), 0)::bigint from ducklake_table_info('{ALIAS}')"
     try:
-        merged = retried(lambda: len(con.execute(f"select * from ducklake_merge_adjacent_files('{ALIAS}')"
-                                                 ).fetchall()))
+        before = con.execute(files).fetchone()[0]
+        retried(lambda: con.execute(f"select * from ducklake_merge_adjacent_files('{ALIAS}')").fetchall())
+        after = con.execute(files).fetchone()[0]
         expired = retried(lambda: len(con.execute(
             f"select * from ducklake_expire_snapshots('{ALIAS}', older_than => now() - to_microseconds(?))",
             [int(retention_hours * 3600e6)]).fetchall()))
@@ -461,4 +469,5 @@ def maintain_lake(url: str, data_path: str | None, retention_hours: float) -> di
             f"select * from ducklake_cleanup_old_files('{ALIAS}', cleanup_all => true)").fetchall()))
     finally:
         con.close()
-    return {"files_merged": merged, "snapshots_expired": expired, "files_removed": removed}
+    return {"data_files_before": before, "data_files_after": after, "snapshots_expired": expired,
+            "files_removed": removed}

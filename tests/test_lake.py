@@ -458,3 +458,37 @@ def test_writers_setting_up_a_new_lake_at_once(postgres, tmp_path):
         applied = [v for (v,) in con.execute("select version from schema_migrations order by version").fetchall()]
         con.close()
         assert applied == expected
+
+
+def test_maintain_merges_expires_and_cleans_without_changing_a_row(lake, tmp_path):
+    """`newsflow maintain` once, as an operator runs it: the small files of two batches' commits are
+    merged (none ever was: each batch took its turn by altering a table, a new schema version, and
+    DuckLake merges only files of one; the count it printed was always 0), snapshots past the retention (under a second here) expire, the files no snapshot needs go; every
+    row reads as before. It runs on the early Prefect server, without Prefect's chatter at its end."""
+    con = connect_lake(lake["NEWSFLOW_WAREHOUSE"], lake["NEWSFLOW_LAKE_DATA_PATH"])
+    try:
+        quarantine_left_after_fixes(con, tmp_path / "archive")
+        tables = ("documents", "articles", "quarantine", "removed_segments")
+        before = {t: sorted(con.execute(f"select * from {t}").fetchall()) for t in tables}
+    finally:
+        con.close()
+    data = Path(lake["NEWSFLOW_LAKE_DATA_PATH"])
+    files_before = sorted(data.rglob("*.parquet"))
+    env = dict(os.environ, **lake, PREFECT_LOGGING_LEVEL="INFO")
+    time.sleep(1)  # past the retention: 0.0002 hours
+    proc = subprocess.run([sys.executable, "-m", "newsflow.cli", "maintain", "--retention-hours", "0.0002"],
+                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 0, proc.stderr
+    done = json.loads(proc.stdout.strip().replace("'", '"'))
+    assert done["data_files_after"] < done["data_files_before"], done
+    assert done["snapshots_expired"] > 0 and done["files_removed"] > 0, done
+    assert "temporary server" not in proc.stdout + proc.stderr, proc.stderr
+    # The two batches' files of each table they wrote are one now (one schema version: nothing in a
+    # batch's transaction alters a table).
+    assert len(list((data / "main" / "documents").glob("*.parquet"))) == 1
+    assert len(sorted(data.rglob("*.parquet"))) < len(files_before)
+    con = open_lake(lake["NEWSFLOW_WAREHOUSE"], read_only=True)
+    try:
+        assert {t: sorted(con.execute(f"select * from {t}").fetchall()) for t in tables} == before
+    finally:
+        con.close()
