@@ -25,6 +25,7 @@ import time
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit
 
@@ -267,18 +268,42 @@ def _checked(url: str, redirect: bool = False) -> str:
 # Bounded decompression
 
 
-class LimitedDecoder:
-    """Decodes gzip / deflate / identity chunks, refusing to produce more than `limit` bytes.
+class _Brotli:
+    """brotli's decompressor as LimitedDecoder uses zlib's: `decompress(data, max_length)`, `eof`; its
+    errors raised as zlib.error."""
 
-    zlib's `max_length` caps every call, so a gzip bomb costs at most `limit` bytes of memory.
+    def __init__(self) -> None:
+        import brotli
+
+        self._d, self._error = brotli.Decompressor(), brotli.error
+
+    def decompress(self, data: bytes, max_length: int) -> bytes:
+        # Output stops growing at max_length: past it, LimitedDecoder refuses the body anyway.
+        try:
+            return self._d.process(data, output_buffer_limit=max_length)
+        except self._error as exc:
+            raise zlib.error(str(exc) or "invalid data") from exc
+
+    @property
+    def eof(self) -> bool:
+        return self._d.is_finished()
+
+
+class LimitedDecoder:
+    """Decodes gzip / deflate / br / identity chunks, refusing to produce more than `limit` bytes.
+
+    zlib's `max_length` (brotli's output limit) caps every call, so a bomb costs at most `limit` bytes
+    of memory.
     """
 
     def __init__(self, encoding: str, limit: int, hint: str = DOCUMENT_CAP_HINT) -> None:
         encoding = (encoding or "identity").strip().lower()
         if encoding in ("gzip", "x-gzip"):
-            self._z: zlib._Decompress | None = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            self._z: Any = zlib.decompressobj(16 + zlib.MAX_WBITS)
         elif encoding == "deflate":
             self._z = zlib.decompressobj(zlib.MAX_WBITS)  # zlib-wrapped; raw deflate retried below
+        elif encoding == "br":
+            self._z = _Brotli()
         elif encoding == "identity":
             self._z = None
         else:

@@ -211,7 +211,7 @@ class BrokenBody(ValueError):
     """A compressed HTTP body that does not decode whole: what decodes is not the whole page."""
 
 
-_DECODED_HERE = frozenset({"gzip", "x-gzip", "deflate"})
+_DECODED_HERE = frozenset({"gzip", "x-gzip", "deflate", "br"})
 
 
 def _read_payload(record, max_bytes: int, head: bytes = b"") -> bytes | None:
@@ -220,7 +220,7 @@ def _read_payload(record, max_bytes: int, head: bytes = b"") -> bytes | None:
 
     Raises:
         TruncatedRecord: the record's data ends before its Content-Length.
-        BrokenBody: a gzip or deflate body that breaks off or ends before its end marker.
+        BrokenBody: a gzip, deflate or brotli body that breaks off or ends before its end marker.
     """
     encoding = (record.http_headers.get_header("Content-Encoding") or "").strip().lower() \
         if record.http_headers is not None else ""
@@ -233,9 +233,9 @@ def _read_payload(record, max_bytes: int, head: bytes = b"") -> bytes | None:
 
 
 def _decoded_payload(record, encoding: str, max_bytes: int) -> bytes | None:
-    """A gzip or deflate body decoded here rather than by warcio, which returns what decodes before a
-    break, or before the end of a cut stream, as if it were the whole body (half a page stored as the
-    article). The fetcher's bounded decoder says whether the stream reached its end marker. A body so
+    """A gzip, deflate or brotli body decoded here rather than by warcio, which returns what decodes
+    before a break, or before the end of a cut stream, as if it were the whole body (half a page stored
+    as the article), and fails on every brotli body with the brotli module installed here (1.2). The fetcher's bounded decoder says whether the stream reached its end marker. A body so
     labelled that does not start as one is read as stored, as warcio reads it: some crawlers store the
     decoded body and keep the header. None when it is over `max_bytes`."""
     from warcio.bufferedreaders import ChunkedDataReader

@@ -222,14 +222,18 @@ def test_a_gzip_body_cut_short_is_an_error_not_a_shorter_page(server):
 
 
 def test_limited_decoder_never_returns_more_than_the_limit():
-    bomb = gzip.compress(b"\0" * (8 * MB))
-    decoder = LimitedDecoder("gzip", 1000)
-    with pytest.raises(FetchError):
-        for i in range(0, len(bomb), 512):
-            assert len(decoder.feed(bomb[i:i + 512])) <= 1001
-    assert LimitedDecoder("gzip", 100).feed(gzip.compress(b"hello")) == b"hello"
-    with pytest.raises(FetchError, match="unsupported Content-Encoding 'br'"):
-        LimitedDecoder("br", 100)
+    import brotli
+
+    for encoding, compress in (("gzip", gzip.compress), ("br", brotli.compress)):
+        bomb = compress(b"\0" * (8 * MB))
+        decoder = LimitedDecoder(encoding, 1000)
+        with pytest.raises(FetchError, match="body larger than 1,000 bytes after decompression"):
+            for i in range(0, len(bomb), 512):
+                assert len(decoder.feed(bomb[i:i + 512])) <= 1001
+        decoder = LimitedDecoder(encoding, 100)
+        assert decoder.feed(compress(b"hello")) == b"hello" and decoder.finished
+    with pytest.raises(FetchError, match="unsupported Content-Encoding 'zstd'"):
+        LimitedDecoder("zstd", 100)
 
 
 def test_a_retry_after_holds_for_the_host_after_its_url_is_given_up(server):

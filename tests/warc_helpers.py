@@ -7,6 +7,7 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
+import brotli
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
@@ -52,6 +53,13 @@ def _page_response(writer: WARCWriter, page: Page):
         body, extra = bytes(flipped), [("Content-Encoding", "gzip")]
     elif page.encoding == "gzip-label":  # stored decoded, the header kept
         extra = [("Content-Encoding", "gzip")]
+    elif page.encoding.startswith("br"):  # brotli: whole, cut two thirds in, or garbage from a third on
+        packed = brotli.compress(page.html)  # (no checksum: a flipped byte may decode, to other text)
+        if page.encoding == "br-cut":
+            packed = packed[: len(packed) * 2 // 3]
+        elif page.encoding == "br-garbage":
+            packed = packed[: len(packed) // 3] + bytes(range(256)) * 4
+        body, extra = packed, [("Content-Encoding", "br")]
     elif page.encoding == "chunked":
         body, extra = _chunked(page.html), [("Transfer-Encoding", "chunked")]
     if page.lang_header:
