@@ -42,7 +42,7 @@ if TYPE_CHECKING:  # the cleaning workers import this module for pack_record: no
 # its level 1: a 170 KB news page in ~0.4 ms to 0.24 of its size, where zlib's level 1 took ~1.7 ms
 # (to 0.245) and its default (6) ~4.3 ms (to 0.21), a cost the cleaning stage feels.
 ARCHIVE_GZIP_LEVEL = 1
-_FILE_NAME = re.compile(r"^newsflow-(\d{8}T\d{6}Z)-(\d{5})\.warc\.gz$")
+_FILE_NAME = re.compile(r"^newsflow-(?:[0-9a-f]{12}-)?(\d{8}T\d{6}Z)-(\d{5})\.warc\.gz$")
 # Headers describing bytes on the wire rather than the body stored: kept under this prefix (Common
 # Crawl's convention), and Content-Length set to the stored body.
 _WIRE_HEADERS = {"content-encoding", "transfer-encoding", "content-length"}
@@ -204,6 +204,17 @@ def _settle(folder: Path, name: str, committed: int) -> None:
         os.truncate(path, committed)
 
 
+def _warehouse_part(con: duckdb.DuckDBPyConnection) -> str:
+    """A file warehouse's part of its files' names: its id (migration 016), so that warehouses sharing
+    an archive folder never take each other's files for their own (a lake's writers name theirs). Empty
+    while migration 009 moves raw pages out, before 016 has run."""
+    if not con.execute("select count(*) from duckdb_tables() where database_name = current_database() "
+                       "and table_name = 'warehouse_identity'").fetchone()[0]:
+        return ""
+    row = con.execute("select min(id) from warehouse_identity").fetchone()
+    return f"{row[0]}-" if row and row[0] else ""
+
+
 def _new_file(folder: Path, count: int, prefix: str) -> str:
     n = count + 1
     for orphan in folder.glob(f"{prefix}*-{n:05d}.warc.gz"):  # created by a batch that never committed
@@ -226,7 +237,7 @@ def append(con: duckdb.DuckDBPyConnection, config: ArchiveConfig,
         raise ArchiveError(f"cannot make the raw store's folder {config.folder} ({why}); set "
                            "NEWSFLOW_ARCHIVE_DIR (or archive_dir in newsflow.toml's [settings]) to a folder this "
                            "user can write, or unset it for <db name>.archive/ beside the warehouse") from None
-    prefix = f"newsflow-{config.writer}"
+    prefix = f"newsflow-{config.writer or _warehouse_part(con)}"
     current = _current_file(con, prefix)
     refs: list[ArchiveRef | None] = []
     try:

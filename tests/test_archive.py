@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -91,6 +92,23 @@ def test_reruns_archive_nothing_twice_and_files_rotate(tmp_path: Path):
     rows = refs(con)
     assert len({r[1] for r in rows}) == 3 and read_back(tmp_path / "arch", rows) == {d.source_uri: d.raw for d in docs}
     assert sum((tmp_path / "arch" / f).stat().st_size for f in files) == sum(r[3] for r in rows)
+
+
+def test_warehouses_sharing_an_archive_folder_keep_their_files_apart(tmp_path: Path):
+    """NEWSFLOW_ARCHIVE_DIR is one setting for every warehouse it reaches. A warehouse starting its first
+    file took another's first file for one a killed batch of its own had left, and deleted it: that
+    warehouse's raw pages were gone and its next run failed ("archive file missing")."""
+    shared = A.ArchiveConfig(tmp_path / "raw")
+    a, b = L.connect(tmp_path / "a.duckdb"), L.connect(tmp_path / "b.duckdb")
+    L.load_batch(a, "r1", "v", [local(1)], [article(local(1))], [], archive=shared)
+    L.load_batch(b, "r1", "v", [local(2)], [article(local(2))], [], archive=shared)
+    L.load_batch(a, "r2", "v", [local(3)], [article(local(3))], [], archive=shared)
+    files = sorted(p.name for p in shared.folder.iterdir())
+    assert len(files) == 2 and all(A._FILE_NAME.match(f) for f in files), files
+    assert read_back(shared.folder, refs(a)) == {d.source_uri: d.raw for d in (local(1), local(3))}
+    assert read_back(shared.folder, refs(b)) == {local(2).source_uri: local(2).raw}
+    ids = {con.execute("select id from warehouse_identity").fetchone()[0] for con in (a, b)}
+    assert len(ids) == 2 and all(re.fullmatch(r"[0-9a-f]{12}", i) for i in ids)
 
 
 def test_a_failed_load_leaves_no_record_and_a_killed_one_is_cut_back(tmp_path: Path):
