@@ -306,11 +306,38 @@ def load_batch(con: duckdb.DuckDBPyConnection, run_id: str, cleaner_version: str
     `packed` is each document's WARC record packed with `tasks.archive.pack_record` (workers do it in
     parallel); without it they are packed here. `archive` defaults to `<name>.archive/` beside the file."""
     now = utcnow()
+    held = _later_captures(con, docs, articles)
+    if held:  # stored as received; their articles stay on the later capture they hold
+        articles = [a for a in articles if a.article_id not in held]
     # When the transaction fails, what was appended stays until the next append cuts it (tasks/archive.py).
     appended, refs = A.append(con, archive or archive_config_of(con), _records_to_append(con, docs, packed))
     counts = _load_in_transaction(con, run_id, cleaner_version, docs, articles, rejected, refs, appended, now,
                                   fetch)
+    counts.unchanged += len(held)
     return counts
+
+
+def _later_captures(con: duckdb.DuckDBPyConnection, docs: list[RawDocument], articles: list[Article]) -> set[str]:
+    """Ids of the articles that a web archive's capture in this batch would set back: the warehouse's
+    article holds a capture of the page made after it (a backfill read after live fetching, or archives
+    read newest first). Captures without a WARC-Date, and files, compare with nothing."""
+    taken = {}
+    for d in docs:
+        if d.captured and (when := _instant(d.fields.get("fetched_at"))) is not None:
+            taken[d.document_id] = when
+    incoming = {a.article_id: taken[a.document_id] for a in articles if a.document_id in taken}
+    if not incoming:
+        return set()
+    held = con.execute(statement("article_captured_at"), [list(incoming)]).fetchall()
+    return {article_id for article_id, when in held if when is not None and incoming[article_id] < when}
+
+
+def _instant(text: object) -> datetime | None:
+    try:
+        when = datetime.fromisoformat(str(text)) if text else None
+    except ValueError:
+        return None
+    return when if when is None or when.tzinfo is not None else when.replace(tzinfo=timezone.utc)
 
 
 def _drop_superseded(cur: duckdb.DuckDBPyConnection, reread: list[str]) -> list[str]:

@@ -244,3 +244,25 @@ def test_the_fetch_state_a_run_reads(tmp_path: Path):
     assert state.urls.get("https://c.example/") is None and len(state.urls) == 4
     assert (state.due, state.waiting) == (["https://a.example/due"], {"https://a.example/later"})
     assert state.seen_items == {"https://a.example/1"}
+
+
+def test_a_capture_older_than_the_fetched_page_leaves_the_article_on_the_fetched_one(tmp_path: Path):
+    """A backfill from a web archive read after live fetching: its capture from 2024 replaced the page
+    fetched today (and the next fetch, answered 304 or with the same bytes, never put it back)."""
+    con = L.connect(tmp_path / "w.duckdb")
+    url = "https://news.example/a"
+
+    def page(body: bytes, **kw) -> RawDocument:
+        return RawDocument(url, "html", body, sha256_hex(body), len(body), {"url": url, "http_status": 200}, **kw)
+
+    fetched = page(b"<p>today</p>")
+    L.load_batch(con, "r1", "v", [fetched], [article(fetched, body="Today's text.")], [])
+    old = page(b"<p>2024</p>", captured=True)
+    old.fields["fetched_at"] = "2024-03-01T10:00:00+00:00"
+    counts = L.load_batch(con, "r2", "v", [old], [article(old, body="The 2024 text.")], [])
+    assert (counts.new, counts.updated, counts.unchanged) == (0, 0, 1)
+    assert con.execute("select body, document_id from articles").fetchall() == [("Today's text.", fetched.document_id)]
+    assert con.execute("select count(*) from documents").fetchone()[0] == 2  # the capture is kept
+    newer = page(b"<p>tomorrow</p>", captured=True)
+    newer.fields["fetched_at"] = "2099-01-01T00:00:00+00:00"
+    assert L.load_batch(con, "r3", "v", [newer], [article(newer, body="Later text.")], []).updated == 1

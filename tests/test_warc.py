@@ -214,6 +214,35 @@ def test_an_earlier_capture_read_again_does_not_replace_the_later_one(tmp_path: 
         assert con.execute("select title from articles").fetchall() == [("Tram network expansion, report number 2",)]
 
 
+def test_an_earlier_capture_read_after_a_later_one_does_not_set_the_article_back(tmp_path: Path):
+    """Archives read newest first (a backfill of older months after the recent ones), or one archive
+    holding a page's later capture before its earlier one: the earlier capture replaced the article
+    for good (a rerun of the later archive found its document known and skipped it). Its document is
+    kept; the article stays on the later capture."""
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    from flows.ingest import ingest
+    from newsflow.settings import work_db_path
+
+    url = "https://news.example/tram"
+    older, later = Page(url, page_html(1).encode(), "2024-03-01T10:00:00Z"), Page(url, page_html(2).encode(),
+                                                                                  "2025-03-01T10:00:00Z")
+    write_cc_news_warc(tmp_path / "2025.warc.gz", [later])
+    write_cc_news_warc(tmp_path / "2024.warc.gz", [older])
+    write_cc_news_warc(tmp_path / "both.warc.gz", [later, older])
+    run = ingest.with_options(task_runner=ThreadPoolTaskRunner(max_workers=2))
+    for name, sources in (("apart", ["2025.warc.gz", "2024.warc.gz"]), ("together", ["both.warc.gz"])):
+        db = tmp_path / name / "news.duckdb"
+        for source in sources:
+            summary = run(sources=[str(tmp_path / source)], db=str(db))
+        assert summary["articles_updated"] == 0, (name, summary)
+        with duckdb.connect(str(db), read_only=True) as con:
+            assert con.execute("select title from articles").fetchall() == [
+                ("Tram network expansion, report number 2",)], name
+        with duckdb.connect(str(work_db_path(db)), read_only=True) as con:  # both captures kept
+            assert con.execute("select count(*) from documents").fetchone()[0] == 2, name
+
+
 _LATIN1_TEXT = ("The café on the harbour reopened on Friday with crème brûlée, a naïve mural on its façade and a "
                 "señor from Málaga at the piano, the owners said. ")
 
