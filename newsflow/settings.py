@@ -284,6 +284,10 @@ class Settings(BaseSettings):
     @field_validator("lake_data_path")
     @classmethod
     def _data_path_is_a_folder(cls, value: str | None) -> str | None:
+        """A folder, written with its "/"; a local one absolute: the catalog keeps the path as given, and
+        a relative one would point elsewhere for every process started in another folder."""
+        if value is not None and "://" not in value:
+            value = os.path.abspath(os.path.expanduser(value))
         if value is not None and not value.endswith("/"):
             value += "/"
         return value

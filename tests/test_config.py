@@ -212,3 +212,12 @@ def test_settings_command_shows_values_and_variables(monkeypatch):
     assert result.exit_code == 0
     row = next(line for line in result.output.splitlines() if "batch_size" in line)
     assert "123" in row and "NEWSFLOW_BATCH_SIZE" in row
+
+
+def test_a_relative_lake_data_path_is_made_absolute(tmp_path: Path, monkeypatch):
+    """The catalog keeps the data path as the first writer gave it: `lake data/` from one folder was a
+    lake every command started in another folder failed to read ("Cannot open file")."""
+    monkeypatch.chdir(tmp_path)
+    assert Settings(lake_data_path="lake data").lake_data_path == f"{tmp_path}/lake data/"
+    assert Settings(lake_data_path="~/lake").lake_data_path == f"{Path.home()}/lake/"
+    assert Settings(lake_data_path="s3://bucket/news").lake_data_path == "s3://bucket/news/"
