@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import fcntl
 import functools
+import hashlib
 import json
 import os
 import random
@@ -52,6 +53,10 @@ RETRY_ATTEMPTS = 40
 ATTACH_ATTEMPTS = 5
 RETRY_FIRST_S = 0.05  # doubles per attempt, with jitter, up to RETRY_MAX_S
 RETRY_MAX_S = 2.0
+# Files that merging replaced or expired snapshots left are deleted once unneeded this long: a reader's
+# query or a writer's batch that began before still reads them (deleted at once, it failed with
+# "Cannot open file").
+CLEANUP_GRACE_S = 3600.0
 _INSERT_TARGET = re.compile(r"insert\s+(?:or\s+replace\s+)?into\s+(\w+)", re.I)
 T = TypeVar("T")
 
@@ -79,9 +84,10 @@ def password_masked(action: Callable[..., T]) -> Callable[..., T]:
     return run
 
 
-def open_lake(url: str, data_path: str | None = None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+def open_lake(url: str, data_path: str | None = None, read_only: bool = False,
+              create: bool = True) -> duckdb.DuckDBPyConnection:
     """A new in-memory DuckDB session with the lake attached (offline extensions from the duckdb-ext-*
-    wheels) and selected as the default database.
+    wheels) and selected as the default database; with `create`, a catalog without a lake gets one.
 
     Raises:
         LakeUnavailable: the catalog or the data path cannot be reached.
@@ -97,7 +103,7 @@ def open_lake(url: str, data_path: str | None = None, read_only: bool = False) -
         con.execute(secret)
     for attempt in range(ATTACH_ATTEMPTS):
         try:
-            con.execute(attach_sql(url, data_path, read_only))
+            con.execute(attach_sql(url, data_path, read_only, create))
             break
         except duckdb.Error as exc:
             # Two writers attaching a new lake at once both create its catalog tables; the one that loses
@@ -132,6 +138,9 @@ def attach_fault(text: str) -> str:
         else:
             advice = "check that it runs and takes connections from this machine at the host and port given"
         return f"its PostgreSQL server did not take the connection ({libpq}); {advice}"
+    if "creating a new DuckLake is explicitly disabled" in text:
+        return ("that database holds no lake: check dbname in the setting (a first `newsflow ingest` with it "
+                "creates the lake)")
     advice = "pip install -c constraints.txt duckdb-ext-ducklake duckdb-ext-postgres"
     if "xtension" not in text:
         advice = f"check that its PostgreSQL server answers, and {advice}"
@@ -319,14 +328,17 @@ class LakeWarehouse(Warehouse):
         self.archive = ArchiveConfig(self.archive.folder, self.archive.max_file_bytes, self._writer_name())
 
     def _writer_name(self) -> str:
-        """This process's own archive files among the lake's writers: `<host>-<slot>-`, the first slot
-        no other process on this host holds (an flock kept while this writer lives). A later writer
-        in the same slot goes on with its files, cutting what a killed one left uncommitted."""
+        """This process's own archive files among the lake's writers: `<host>-<folder>-<slot>-`, the
+        first slot of its archive folder that no other process on this host holds (an flock kept while
+        this writer lives), `<folder>` a digest of the folder's path (writers on one host with their own
+        folders each have a slot 1). A later writer in the same slot goes on with its files, cutting
+        what a killed one left uncommitted."""
         if self._writer is not None:
             return self._writer
         folder = self.archive.folder
         folder.mkdir(parents=True, exist_ok=True)
         host = re.sub(r"[^A-Za-z0-9.]+", "_", socket.gethostname()) or "host"
+        host += "-" + hashlib.sha256(os.fsencode(folder.resolve())).hexdigest()[:6]
         for slot in range(1, 1000):
             fh = open(folder / f".writer-{host}-{slot}-.lock", "ab")
             try:
@@ -453,8 +465,10 @@ def lake_search_index(url: str, mirror: Path) -> duckdb.DuckDBPyConnection:
 @password_masked
 def maintain_lake(url: str, data_path: str | None, retention_hours: float) -> dict[str, int]:
     """Merge small adjacent Parquet files, expire snapshots older than `retention_hours` and delete the
-    files no snapshot references any more; each step retried when a writer commits first."""
-    con = open_lake(url, data_path)
+    files no snapshot references any more once they have been unneeded for CLEANUP_GRACE_S (or the
+    retention, when shorter): a query or a batch that began before holds on to the files it read. Each
+    step is retried when a writer commits first. A catalog holding no lake is refused, not given one."""
+    con = open_lake(url, data_path, create=False)
     # `select *`, not count(*): with no column asked for, these functions report rows but change nothing.
     # Merging returns no rows: what it did shows in the live data files, counted before and after.
     files = f"select coalesce(sum(file_count), 0)::bigint from ducklake_table_info('{ALIAS}')"
@@ -465,8 +479,10 @@ def maintain_lake(url: str, data_path: str | None, retention_hours: float) -> di
         expired = retried(lambda: len(con.execute(
             f"select * from ducklake_expire_snapshots('{ALIAS}', older_than => now() - to_microseconds(?))",
             [int(retention_hours * 3600e6)]).fetchall()))
+        grace_us = int(min(retention_hours * 3600, CLEANUP_GRACE_S) * 1e6)
         removed = retried(lambda: len(con.execute(
-            f"select * from ducklake_cleanup_old_files('{ALIAS}', cleanup_all => true)").fetchall()))
+            f"select * from ducklake_cleanup_old_files('{ALIAS}', older_than => now() - to_microseconds(?))",
+            [grace_us]).fetchall()))
     finally:
         con.close()
     return {"data_files_before": before, "data_files_after": after, "snapshots_expired": expired,

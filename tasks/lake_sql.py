@@ -35,10 +35,13 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def attach_sql(url: str, data_path: str | None = None, read_only: bool = False) -> str:
+def attach_sql(url: str, data_path: str | None = None, read_only: bool = False, create: bool = True) -> str:
     """`attach '<url>' as lake (data_path '...', read_only)`: ATTACH takes no parameters, so the values
-    are quoted as SQL literals here, in one place."""
+    are quoted as SQL literals here, in one place. Without `create`, a catalog with no lake in it fails
+    the attach instead of getting a new, empty lake."""
     options = ([f"data_path {_literal(data_path)}"] if data_path else []) + (["read_only"] if read_only else [])
+    if not create:
+        options.append("create_if_not_exists false")
     return f"attach {_literal(url)} as {ALIAS}" + (f" ({', '.join(options)})" if options else "")
 
 

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import duckdb
+import psycopg
 import pytest
 
 from ingest_harness import (archived, contents_of, flow_run_state, ingest_cmd, run_ingest, warehouse_contents,
@@ -461,10 +462,13 @@ def test_writers_setting_up_a_new_lake_at_once(postgres, tmp_path):
 
 
 def test_maintain_merges_expires_and_cleans_without_changing_a_row(lake, tmp_path):
-    """`newsflow maintain` once, as an operator runs it: the small files of two batches' commits are
-    merged (none ever was: each batch took its turn by altering a table, a new schema version, and
-    DuckLake merges only files of one; the count it printed was always 0), snapshots past the retention (under a second here) expire, the files no snapshot needs go; every
-    row reads as before. It runs on the early Prefect server, without Prefect's chatter at its end."""
+    """`newsflow maintain` as an operator runs it. The small files of two batches' commits are merged
+    (none ever was: each batch took its turn by altering a table, a new schema version, and DuckLake
+    merges only files of one; the count printed was always 0). The files merging replaced stay for
+    CLEANUP_GRACE_S: an analyst's query begun before still reads them (they went at once, and it
+    failed with "Cannot open file"). A later maintain, past a retention under a second, expires the
+    snapshots and deletes what none needs; every row reads as before. It runs on the early Prefect
+    server, without Prefect's chatter at its end."""
     con = connect_lake(lake["NEWSFLOW_WAREHOUSE"], lake["NEWSFLOW_LAKE_DATA_PATH"])
     try:
         quarantine_left_after_fixes(con, tmp_path / "archive")
@@ -475,14 +479,28 @@ def test_maintain_merges_expires_and_cleans_without_changing_a_row(lake, tmp_pat
     data = Path(lake["NEWSFLOW_LAKE_DATA_PATH"])
     files_before = sorted(data.rglob("*.parquet"))
     env = dict(os.environ, **lake, PREFECT_LOGGING_LEVEL="INFO")
-    time.sleep(1)  # past the retention: 0.0002 hours
-    proc = subprocess.run([sys.executable, "-m", "newsflow.cli", "maintain", "--retention-hours", "0.0002"],
-                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=300, env=env)
-    assert proc.returncode == 0, proc.stderr
-    done = json.loads(proc.stdout.strip().replace("'", '"'))
-    assert done["data_files_after"] < done["data_files_before"], done
+
+    def maintain(*args: str) -> dict:
+        proc = subprocess.run([sys.executable, "-m", "newsflow.cli", "maintain", *args], cwd=REPO_ROOT,
+                              capture_output=True, text=True, timeout=300, env=env)
+        assert proc.returncode == 0, proc.stderr
+        assert "temporary server" not in proc.stdout + proc.stderr, proc.stderr
+        return json.loads(proc.stdout.strip().replace("'", '"'))
+
+    reader = open_lake(lake["NEWSFLOW_WAREHOUSE"], read_only=True)
+    try:
+        reader.execute("begin")
+        reader.execute("select count(*) from documents").fetchone()
+        done = maintain()
+        assert done["data_files_after"] < done["data_files_before"], done
+        assert done["files_removed"] == 0, done  # within the grace
+        assert sorted(reader.execute("select * from documents").fetchall()) == before["documents"]
+        reader.execute("commit")
+    finally:
+        reader.close()
+    time.sleep(1)  # past the retention: 0.0002 hours, and so past the grace too
+    done = maintain("--retention-hours", "0.0002")
     assert done["snapshots_expired"] > 0 and done["files_removed"] > 0, done
-    assert "temporary server" not in proc.stdout + proc.stderr, proc.stderr
     # The two batches' files of each table they wrote are one now (one schema version: nothing in a
     # batch's transaction alters a table).
     assert len(list((data / "main" / "documents").glob("*.parquet"))) == 1
@@ -492,3 +510,40 @@ def test_maintain_merges_expires_and_cleans_without_changing_a_row(lake, tmp_pat
         assert {t: sorted(con.execute(f"select * from {t}").fetchall()) for t in tables} == before
     finally:
         con.close()
+
+
+def test_maintain_refuses_a_catalog_that_holds_no_lake(postgres, tmp_path):
+    """A mistyped dbname (an empty database) got a new, empty lake from maintain, 22 catalog tables and
+    the data path, and a report of nothing done."""
+    from tasks.lake import LakeUnavailable, maintain_lake
+
+    dsn = postgres.create_database("lake_none_here")
+    with pytest.raises(LakeUnavailable, match="that database holds no lake: check dbname"):
+        maintain_lake(f"ducklake:postgres:{dsn}", str(tmp_path / "data") + "/", 1.0)
+    with psycopg.connect(dsn) as pg:
+        assert pg.execute("select count(*) from information_schema.tables where table_name like 'ducklake%'"
+                          ).fetchone()[0] == 0
+
+
+def test_writers_on_one_host_with_their_own_archive_folders_keep_their_files_apart(lake, tmp_path):
+    """Two writers on one host, each with its raw store beside its own --db, both held slot 1 of their
+    folder and named their files newsflow-<host>-1-...: the lake's one current file for that name was
+    in the other folder, and the second writer failed every batch ("archive file missing")."""
+    from test_archive import article, local
+
+    writers = []
+    for name in ("a", "b"):
+        s = Settings(db=tmp_path / name / "news.duckdb", warehouse=lake["NEWSFLOW_WAREHOUSE"],
+                     lake_data_path=lake["NEWSFLOW_LAKE_DATA_PATH"])
+        writers.append(Warehouse.open(s.db_path, s))
+    try:
+        assert writers[0].archive.writer != writers[1].archive.writer
+        for i, w in enumerate(writers * 2):
+            w.load_batch(f"r{i}", "v", [local(i)], [article(local(i))], [])
+        for w in writers:
+            names = {n for (n,) in w.con.execute("select name from archive_files").fetchall()}
+            assert {p.name for p in w.archive.folder.glob("*.warc.gz")} <= names
+        assert writers[0].con.execute("select count(*) from articles").fetchone()[0] == 4
+    finally:
+        for w in writers:
+            w.close()
