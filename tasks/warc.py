@@ -220,31 +220,30 @@ def _read_payload(record, max_bytes: int, head: bytes = b"") -> bytes | None:
 
     Raises:
         TruncatedRecord: the record's data ends before its Content-Length.
-        BrokenBody: a gzip, deflate or brotli body that breaks off or ends before its end marker.
+        BrokenBody: a gzip, deflate or brotli body that breaks off or ends before its end marker, or a
+            chunked one that ends before its last chunk.
     """
-    encoding = (record.http_headers.get_header("Content-Encoding") or "").strip().lower() \
-        if record.http_headers is not None else ""
-    if encoding in _DECODED_HERE:
-        body = _decoded_payload(record, encoding, max_bytes)
+    http = record.http_headers
+    encoding = (http.get_header("Content-Encoding") or "").strip().lower() if http is not None else ""
+    chunked = http is not None and (http.get_header("Transfer-Encoding") or "").strip().lower() == "chunked"
+    if encoding in _DECODED_HERE or chunked:
+        body = _decoded_payload(record, encoding if encoding in _DECODED_HERE else "identity", chunked, max_bytes)
     else:
         body = _read_on(head, record.content_stream(), max_bytes)
     _drain(record)
     return body
 
 
-def _decoded_payload(record, encoding: str, max_bytes: int) -> bytes | None:
+def _decoded_payload(record, encoding: str, chunked: bool, max_bytes: int) -> bytes | None:
     """A gzip, deflate or brotli body decoded here rather than by warcio, which returns what decodes
     before a break, or before the end of a cut stream, as if it were the whole body (half a page stored
     as the article), and fails on every brotli body with the brotli module installed here (1.2). The fetcher's bounded decoder says whether the stream reached its end marker. A body so
     labelled that does not start as one is read as stored, as warcio reads it: some crawlers store the
-    decoded body and keep the header. None when it is over `max_bytes`."""
-    from warcio.bufferedreaders import ChunkedDataReader
-
+    decoded body and keep the header. A chunked body is de-chunked here too (`_Dechunked`). None when
+    it is over `max_bytes`."""
     from tasks.fetch import FetchError, LimitedDecoder
 
-    raw = record.raw_stream
-    if (record.http_headers.get_header("Transfer-Encoding") or "").strip().lower() == "chunked":
-        raw = ChunkedDataReader(raw)  # no decompressor: the chunks' data as sent
+    raw = _Dechunked(record.raw_stream) if chunked else record.raw_stream
     decoder, parts = LimitedDecoder(encoding, max_bytes), []
     try:
         while chunk := raw.read(1 << 16):
@@ -260,6 +259,65 @@ def _decoded_payload(record, encoding: str, max_bytes: int) -> bytes | None:
         raise BrokenBody(f"the {encoding} body ends before its end marker after {decoder.produced:,} "
                          "bytes: the crawler stored it cut short, not the whole page")
     return b"".join(parts)  # no parts: an empty body so labelled; nothing was sent, nothing cut
+
+
+class _Dechunked:
+    """The data of an HTTP chunked body, read from the stored one (`read` returns the next piece). warcio
+    matches "chunked" in one case only (the header's value is case-insensitive: a "Chunked" body kept its
+    chunk sizes in the page) and takes the end of the data for the end of the chunks (a body cut short
+    was stored as the whole page). A body whose first line is no chunk size is read as stored (some
+    crawlers keep the header over a body they decoded).
+
+    Raises (from `read`):
+        BrokenBody: the body ends before its last (0) chunk, or a chunk size after the first is damaged.
+    """
+
+    def __init__(self, stream) -> None:
+        self._pieces = self._data(stream)
+
+    def read(self, _size: int = -1) -> bytes:
+        return next(self._pieces, b"")
+
+    @staticmethod
+    def _data(stream) -> Iterator[bytes]:
+        first = True
+        while True:
+            line = stream.readline(1024)
+            size = _chunk_size(line)
+            if size is None and first:  # not chunked after all: as stored
+                yield line
+                while data := stream.read(1 << 16):
+                    yield data
+                return
+            if size is None:
+                if line.strip():
+                    raise BrokenBody(f"the chunked body has a damaged chunk size ({line[:40]!r}): not the whole "
+                                     "page")
+                raise BrokenBody("the chunked body ends before its last chunk: the crawler stored it cut short, "
+                                 "not the whole page")
+            if size == 0:
+                return
+            first = False
+            while size > 0:
+                data = stream.read(min(size, 1 << 16))
+                if not data:
+                    raise BrokenBody("the chunked body ends inside a chunk: the crawler stored it cut short, "
+                                     "not the whole page")
+                size -= len(data)
+                yield data
+            if stream.readline(1024).strip():  # the line break after the chunk's data
+                raise BrokenBody("the chunked body has a chunk longer than its size says: not the whole page")
+
+
+def _chunk_size(line: bytes) -> int | None:
+    """The size a chunk's first line states (hexadecimal, extensions after ";"), or None."""
+    if not line.endswith(b"\n"):
+        return None
+    try:
+        size = int(line.split(b";")[0].strip(), 16)
+    except ValueError:
+        return None
+    return size if 0 <= size <= 1 << 31 else None
 
 
 def _read_on(first: bytes, stream, max_bytes: int) -> bytes | None:

@@ -129,13 +129,14 @@ def test_a_compressed_body_that_breaks_off_is_quarantined_not_read_as_the_page(t
     """warcio decodes a gzip body as far as it goes and returns that as the whole body: a stream the
     crawler stored cut short, or one broken two thirds in, was half a page stored as the article. A
     brotli body failed the whole file (warcio's decoder and brotli 1.2 disagree): the records after it
-    were never read."""
+    were never read. A chunked body cut short was read as the page, and one sent "Chunked" kept its
+    chunk sizes in the text."""
     noise = random.Random(5)
     def page(i: int, encoding: str) -> Page:  # > 64 KB of text that compresses: the break is past one read
         html = "".join(f"<p>{noise.getrandbits(300):x} story {i}</p>" for _ in range(1500)).encode()
         return Page(f"https://news.example/story/{i}", html, "2026-11-30T10:00:00Z", encoding)
     kinds = ["gzip", "gzip-cut", "gzip+chunked", "gzip-flipped", "x-gzip", "gzip-label", "", "br", "br-cut",
-             "br-garbage", "br"]
+             "br-garbage", "br", "chunked", "Chunked", "chunked-cut", "chunked-unended"]
     pages = [page(i, kind) for i, kind in enumerate(kinds)]
     path = tmp_path / "bodies.warc.gz"
     with path.open("wb") as fh:
@@ -144,8 +145,12 @@ def test_a_compressed_body_that_breaks_off_is_quarantined_not_read_as_the_page(t
             writer.write_record(_page_response(writer, p))
     docs = list(read_warc(path, 5_000_000))
     assert [d.source_uri for d in docs] == [p.url for p in pages]
-    whole = [None if kind.endswith(("-cut", "-flipped", "-garbage")) else p.html for p, kind in zip(pages, kinds)]
+    whole = [None if kind.endswith(("-cut", "-flipped", "-garbage", "-unended")) else p.html
+             for p, kind in zip(pages, kinds)]
     assert [d.raw for d in docs] == whole
+    assert docs[13].error == "the chunked body ends inside a chunk: the crawler stored it cut short, not the whole page"
+    assert docs[14].error == ("the chunked body ends before its last chunk: the crawler stored it cut short, not "
+                              "the whole page")
     assert re.fullmatch(r"the br body ends before its end marker after [\d,]+ bytes: the crawler stored it "
                         r"cut short, not the whole page", docs[8].error)
     assert re.match(r"the br body (breaks off|ends before its end marker) after [\d,]+ bytes", docs[9].error)

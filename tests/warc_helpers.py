@@ -62,6 +62,13 @@ def _page_response(writer: WARCWriter, page: Page):
         body, extra = packed, [("Content-Encoding", "br")]
     elif page.encoding == "chunked":
         body, extra = _chunked(page.html), [("Transfer-Encoding", "chunked")]
+    elif page.encoding == "Chunked":  # the header's value in another case: the same coding
+        body, extra = _chunked(page.html), [("Transfer-Encoding", "Chunked")]
+    elif page.encoding == "chunked-cut":  # the data stops two thirds in, inside a chunk
+        whole = _chunked(page.html)
+        body, extra = whole[: len(whole) * 2 // 3], [("Transfer-Encoding", "chunked")]
+    elif page.encoding == "chunked-unended":  # every chunk but the last (0) one
+        body, extra = _chunked(page.html)[: -len(b"0\r\n\r\n")], [("Transfer-Encoding", "chunked")]
     if page.lang_header:
         extra.append(("Content-Language", page.lang_header))
     return _response(writer, page.url, "200 OK", f"text/html; charset={page.charset}", body, page.date, extra)
