@@ -232,6 +232,11 @@ def test_limited_decoder_never_returns_more_than_the_limit():
                 assert len(decoder.feed(bomb[i:i + 512])) <= 1001
         decoder = LimitedDecoder(encoding, 100)
         assert decoder.feed(compress(b"hello")) == b"hello" and decoder.finished
+    members = gzip.compress(b"first half, ") + gzip.compress(b"second half")  # a body of two gzip members
+    decoder = LimitedDecoder("gzip", 100)
+    assert b"".join(decoder.feed(members[i:i + 7]) for i in range(0, len(members), 7)) == b"first half, second half"
+    with pytest.raises(FetchError, match="body larger than 15 bytes"):
+        LimitedDecoder("gzip", 15).feed(members)
     with pytest.raises(FetchError, match="unsupported Content-Encoding 'zstd'"):
         LimitedDecoder("zstd", 100)
 

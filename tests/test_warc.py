@@ -130,13 +130,13 @@ def test_a_compressed_body_that_breaks_off_is_quarantined_not_read_as_the_page(t
     crawler stored cut short, or one broken two thirds in, was half a page stored as the article. A
     brotli body failed the whole file (warcio's decoder and brotli 1.2 disagree): the records after it
     were never read. A chunked body cut short was read as the page, and one sent "Chunked" kept its
-    chunk sizes in the text."""
+    chunk sizes in the text. A gzip body of two members was read as its first half."""
     noise = random.Random(5)
     def page(i: int, encoding: str) -> Page:  # > 64 KB of text that compresses: the break is past one read
         html = "".join(f"<p>{noise.getrandbits(300):x} story {i}</p>" for _ in range(1500)).encode()
         return Page(f"https://news.example/story/{i}", html, "2026-11-30T10:00:00Z", encoding)
     kinds = ["gzip", "gzip-cut", "gzip+chunked", "gzip-flipped", "x-gzip", "gzip-label", "", "br", "br-cut",
-             "br-garbage", "br", "chunked", "Chunked", "chunked-cut", "chunked-unended"]
+             "br-garbage", "br", "chunked", "Chunked", "chunked-cut", "chunked-unended", "gzip-members"]
     pages = [page(i, kind) for i, kind in enumerate(kinds)]
     path = tmp_path / "bodies.warc.gz"
     with path.open("wb") as fh:

@@ -51,6 +51,10 @@ def _page_response(writer: WARCWriter, page: Page):
         flipped = bytearray(gzip.compress(page.html))
         flipped[len(flipped) * 2 // 3] ^= 0xFF
         body, extra = bytes(flipped), [("Content-Encoding", "gzip")]
+    elif page.encoding == "gzip-members":  # two gzip members, each half the page (gzip files may be so)
+        half = len(page.html) // 2
+        body = gzip.compress(page.html[:half]) + gzip.compress(page.html[half:])
+        extra = [("Content-Encoding", "gzip")]
     elif page.encoding == "gzip-label":  # stored decoded, the header kept
         extra = [("Content-Encoding", "gzip")]
     elif page.encoding.startswith("br"):  # brotli: whole, cut two thirds in, or garbage from a third on
