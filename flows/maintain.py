@@ -8,10 +8,17 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from newsflow.config import resolve_settings
-from tasks.lake import maintain_lake
+from tasks.lake import LakeMisnamed, maintain_lake
 
 
-@task(name="maintain-lake", retries=2, retry_delay_seconds=[5, 30], cache_policy=NO_CACHE)
+def _retry_maintain(_task, _task_run, state) -> bool:
+    """Tried again after a failure (another maintain's deletion, a catalog restarting), but not when the
+    setting names no lake: that fails the same until an operator corrects it."""
+    return not isinstance(getattr(state, "data", None), LakeMisnamed)
+
+
+@task(name="maintain-lake", retries=2, retry_delay_seconds=[5, 30], retry_condition_fn=_retry_maintain,
+      cache_policy=NO_CACHE)
 def maintain_task(url: str, data_path: str | None, retention_hours: float) -> dict[str, int]:
     return maintain_lake(url, data_path, retention_hours)
 

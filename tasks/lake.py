@@ -65,6 +65,14 @@ class LakeUnavailable(RuntimeError):
     """The lake could not be attached; the message says what to check."""
 
 
+class LakeMisnamed(LakeUnavailable):
+    """The setting names no lake as it is (a database without one, another data path): trying again
+    changes nothing until an operator corrects it."""
+
+
+_MISNAMED = ("creating a new DuckLake is explicitly disabled", "does not match existing data path")
+
+
 def password_masked(action: Callable[..., T]) -> Callable[..., T]:
     """`action` raising its DuckDB errors with the catalog's password written as ***. When the catalog
     stops answering, DuckDB quotes the connection string whole ("Unable to connect to Postgres at
@@ -112,7 +120,8 @@ def open_lake(url: str, data_path: str | None = None, read_only: bool = False,
                 time.sleep(random.uniform(0.1, 0.5))
                 continue
             con.close()
-            raise LakeUnavailable(f"cannot attach the lake {masked(url)}: {attach_fault(str(exc))}") from None
+            kind = LakeMisnamed if any(m in str(exc) for m in _MISNAMED) else LakeUnavailable
+            raise kind(f"cannot attach the lake {masked(url)}: {attach_fault(str(exc))}") from None
     con.execute(f"use {ALIAS}")
     return con
 
@@ -141,6 +150,9 @@ def attach_fault(text: str) -> str:
     if "creating a new DuckLake is explicitly disabled" in text:
         return ("that database holds no lake: check dbname in the setting (a first `newsflow ingest` with it "
                 "creates the lake)")
+    if "does not match existing data path" in text:
+        return (f"{masked(one_line(text))}; set NEWSFLOW_LAKE_DATA_PATH to the data path the catalog records "
+                "(mount the shared folder at that path on every machine)")
     advice = "pip install -c constraints.txt duckdb-ext-ducklake duckdb-ext-postgres"
     if "xtension" not in text:
         advice = f"check that its PostgreSQL server answers, and {advice}"

@@ -523,6 +523,15 @@ def test_maintain_refuses_a_catalog_that_holds_no_lake(postgres, tmp_path):
     with psycopg.connect(dsn) as pg:
         assert pg.execute("select count(*) from information_schema.tables where table_name like 'ducklake%'"
                           ).fetchone()[0] == 0
+    # The command says so at once: the flow's task is not tried again after 5 and 30 s, as after a
+    # failure another attempt may mend.
+    env = dict(os.environ, NEWSFLOW_WAREHOUSE=f"ducklake:postgres:{dsn}",
+               NEWSFLOW_LAKE_DATA_PATH=str(tmp_path / "data") + "/")
+    started = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "newsflow.cli", "maintain"], cwd=REPO_ROOT, capture_output=True,
+                          text=True, timeout=300, env=env)
+    assert proc.returncode == 1 and "that database holds no lake: check dbname" in proc.stderr, proc.stderr
+    assert time.monotonic() - started < 30
 
 
 def test_writers_on_one_host_with_their_own_archive_folders_keep_their_files_apart(lake, tmp_path):
@@ -547,3 +556,14 @@ def test_writers_on_one_host_with_their_own_archive_folders_keep_their_files_apa
     finally:
         for w in writers:
             w.close()
+
+
+def test_a_data_path_other_than_the_catalogs_says_which_to_set(lake, tmp_path):
+    """A shared folder mounted elsewhere on a machine: DuckDB's refusal came with "check that its
+    PostgreSQL server answers, and pip install ... duckdb-ext-postgres", which mends nothing."""
+    from tasks.lake import LakeMisnamed
+
+    connect_lake(lake["NEWSFLOW_WAREHOUSE"], lake["NEWSFLOW_LAKE_DATA_PATH"]).close()
+    with pytest.raises(LakeMisnamed, match="set NEWSFLOW_LAKE_DATA_PATH to the data path the catalog records") as err:
+        open_lake(lake["NEWSFLOW_WAREHOUSE"], str(tmp_path / "elsewhere") + "/")
+    assert "pip install" not in str(err.value) and lake["NEWSFLOW_LAKE_DATA_PATH"] in str(err.value)
