@@ -321,10 +321,7 @@ def _later_captures(con: duckdb.DuckDBPyConnection, docs: list[RawDocument], art
     """Ids of the articles that a web archive's capture in this batch would set back: the warehouse's
     article holds a capture of the page made after it (a backfill read after live fetching, or archives
     read newest first). Captures without a WARC-Date, and files, compare with nothing."""
-    taken = {}
-    for d in docs:
-        if d.captured and (when := _instant(d.fields.get("fetched_at"))) is not None:
-            taken[d.document_id] = when
+    taken = {d.document_id: when for d in docs if (when := captured_at(d)) is not None}
     incoming = {a.article_id: taken[a.document_id] for a in articles if a.document_id in taken}
     if not incoming:
         return set()
@@ -332,7 +329,9 @@ def _later_captures(con: duckdb.DuckDBPyConnection, docs: list[RawDocument], art
     return {article_id for article_id, when in held if when is not None and incoming[article_id] < when}
 
 
-def _instant(text: object) -> datetime | None:
+def captured_at(doc: RawDocument) -> datetime | None:
+    """When a web archive's capture was made (its WARC-Date); None for other documents, or without one."""
+    text = doc.fields.get("fetched_at") if doc.captured else None
     try:
         when = datetime.fromisoformat(str(text)) if text else None
     except ValueError:

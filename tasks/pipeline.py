@@ -31,7 +31,7 @@ from newsflow.settings import CORES, MIN_BATCH_SIZE, CleaningLimits
 from tasks.archive import ArchiveError
 from tasks.clean import CLEANER_VERSION
 from tasks.guard import SharedBatch, clean_batch_for_load, help_clean
-from tasks.load import BatchCounts, FetchRows
+from tasks.load import BatchCounts, FetchRows, captured_at
 from tasks.models import Article, CleanedBatch, Flush, RawDocument, Rejected, Sealed
 from tasks.progress import IngestProgress
 from tasks.sources import StoredFile, discover
@@ -396,6 +396,7 @@ class BatchWriter:
         articles, wrong_language = self._language_split(articles)
         rejected += wrong_language
         counts = BatchCounts()
+        articles, counts.unchanged = newest_captures(batch, articles)
         for docs, records, versions in in_rounds(batch, packed, articles):
             validation = validate_task(quote(versions), self.run_id)
             for name, (ok, bad) in validation.per_expectation.items():
@@ -426,6 +427,23 @@ class BatchWriter:
                           [f"language '{a.language}' is not the source's language '{self.language}'"])
                  for a, ok in zip(articles, fits) if not ok]
         return kept, wrong
+
+
+def newest_captures(batch: list[RawDocument], articles: list[Article]) -> tuple[list[Article], int]:
+    """The articles without those of a page's earlier captures in the same batch, and how many went: the
+    newest capture (WARC-Date) is what the article ends as (tasks/load.py keeps an earlier capture from
+    setting it back), so the others need no round of their own (`in_rounds`: 200 captures of one page
+    were 200 loads). Their documents stay in the batch and are stored. Pages read otherwise than from a
+    web archive, or a capture without a date, keep every version."""
+    when = {d.document_id: captured_at(d) for d in batch if d.captured}
+    newest: dict[str, tuple] = {}
+    for i, a in enumerate(articles):
+        if (at := when.get(a.document_id)) is None:
+            newest[a.article_id] = (None, None)  # not a dated capture: every version loads, in order
+        elif newest.get(a.article_id, (at, -1))[0] is not None:
+            newest[a.article_id] = max(newest.get(a.article_id, (at, i)), (at, i))
+    kept = [a for i, a in enumerate(articles) if newest[a.article_id][1] in (None, i)]
+    return kept, len(articles) - len(kept)
 
 
 def in_rounds(batch: list[RawDocument], packed: list, articles: list[Article]

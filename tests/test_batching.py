@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tasks.pipeline import RunSummary, batches, in_rounds
+from tasks.pipeline import RunSummary, batches, in_rounds, newest_captures
 from newsflow.settings import MIN_BATCH_SIZE
 from tasks.models import Article, RawDocument
 from tasks.sources import StoredFile
@@ -93,3 +93,24 @@ def test_an_article_twice_in_a_load_comes_in_rounds_with_its_documents():
     ]
     single = in_rounds(docs[:2], packed[:2], articles[:2])
     assert single == [(docs[:2], packed[:2], articles[:2])]
+
+
+def test_of_a_pages_captures_in_one_load_only_the_newest_makes_a_round():
+    """200 captures of one URL in a run were 200 rounds, each a load of its own (60 s against 13 s for
+    200 pages); the article ends as the newest capture whatever the order. Documents that are not dated
+    captures keep every version, in order."""
+    def doc(i: int, date: str | None, captured: bool = True) -> RawDocument:
+        fields = {"url": "https://news.example/a"} | ({"fetched_at": date} if date else {})
+        return RawDocument("https://news.example/a", "html", b"<p>%d</p>" % i, f"h{i}", 9, fields, captured=captured)
+
+    def kept(docs: list[RawDocument], ids: list[str]) -> tuple[list[int], int]:
+        articles = [Article(article_id=aid, document_id=d.document_id, source_uri=d.source_uri, url=None, title="T",
+                            body="x") for d, aid in zip(docs, ids)]
+        arts, dropped = newest_captures(docs, articles)
+        return [articles.index(a) for a in arts], dropped
+
+    dated = [doc(0, "2024-01-01T00:00:00Z"), doc(1, "2026-01-01T00:00:00Z"), doc(2, "2025-01-01T00:00:00Z"),
+             doc(3, "2026-01-01T00:00:00+00:00"), doc(4, "2023-01-01T00:00:00Z")]
+    assert kept(dated, ["a", "a", "a", "a", "b"]) == ([3, 4], 3)  # the latest; of two at one time, the last
+    assert kept(dated[:3] + [doc(5, None)], ["a"] * 4) == ([0, 1, 2, 3], 0)  # one capture without a date
+    assert kept(dated[:2] + [doc(6, "2027-01-01T00:00:00Z", captured=False)], ["a"] * 3) == ([0, 1, 2], 0)
