@@ -189,10 +189,29 @@ def _gzip_cut(path: Path, start: int) -> bool:
     return not member.eof
 
 
+def _empty_members(path: Path, start: int, most: int = 1 << 16) -> bool:
+    """Whether the file holds only whole, empty gzip members from byte `start` on: some writers end a
+    file with one; all its records were read."""
+    with path.open("rb") as fh:
+        fh.seek(start)
+        data = fh.read(most + 1)
+    if not data or len(data) > most:
+        return False
+    while data:
+        member = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            if member.decompress(data, 1 << 10) or not member.eof:
+                return False
+        except zlib.error:
+            return False
+        data = member.unused_data
+    return True
+
+
 def _unread_end(place: _Place) -> Exception | None:
     """What is wrong with a file whose records warcio read without an error, or None. warcio stops
     quietly where a file ends inside a record's headers (and reads a cut last gzip member as whole)."""
-    if place.end >= place.size or not place.exact:
+    if place.end >= place.size or not place.exact or (place.gzip and _empty_members(place.path, place.end)):
         return None
     if not place.gzip or _gzip_cut(place.path, place.end):
         return TruncatedFile()

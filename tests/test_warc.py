@@ -432,6 +432,21 @@ def test_a_file_cut_inside_a_record_is_reported_truncated(tmp_path: Path, gz: bo
     assert reading.counts["corrupt files"] == 1 and reading.counts["documents"] == 1
 
 
+def test_an_empty_gzip_member_at_the_end_is_no_damage(tmp_path: Path):
+    """A .warc.gz whose writer ended it with an empty gzip member was reported corrupt ("repair or
+    re-download") after every record in it had been read; bytes that are no gzip member still are."""
+    pages = news_pages(2)
+    path = tmp_path / "ends-empty.warc.gz"
+    write_cc_news_warc(path, pages)
+    whole = path.read_bytes()
+    for tail, corrupt in ((gzip.compress(b""), 0), (gzip.compress(b"") * 2, 0), (b"\x1f\x8bjunk", 1)):
+        path.write_bytes(whole + tail)
+        reading = WarcReading()
+        docs = list(read_warc(path, 5_000_000, reading))
+        assert [d.source_uri for d in docs if d.raw] == [p.url for p in pages]
+        assert reading.counts.get("corrupt files", 0) == corrupt, (tail, docs[-1].error)
+
+
 def test_a_page_stored_without_http_headers_is_read_when_it_is_clearly_html(tmp_path: Path):
     page = page_html(11).encode()
     fragment = b"<article>\n<h1>Tram network expansion</h1>\n<p>article text</p></article>"
