@@ -126,22 +126,33 @@ def _content_type(record) -> str:
 def _http_head(record) -> bytes:
     """Parse a response's HTTP status line and headers into `record.http_headers`, and return b"";
     for a block that does not start with a status line, leave them None and return the bytes read (the
-    start of the body). warcio is told not to parse them: it takes any first line for a status line
-    and swallows a body's lines up to the first blank one as headers."""
+    start of the body), and for a response whose headers state no Content-Type (nor an encoding), the
+    start of its body. warcio is told not to parse them: it takes any first line for a status line and
+    swallows a body's lines up to the first blank one as headers."""
     from warcio.statusandheaders import StatusAndHeadersParser
 
-    raw, head = record.raw_stream, b""
-    while not head.strip() and len(head) < _HEAD_BYTES and (line := raw.readline(_HEAD_BYTES)):
-        head += line
+    raw = record.raw_stream
+    head = _first_line(raw)
     if not head.lstrip().startswith(b"HTTP/"):
         return head
-    record.http_headers = StatusAndHeadersParser(["HTTP/"], verify=False).parse(raw, head.lstrip())
+    http = record.http_headers = StatusAndHeadersParser(["HTTP/"], verify=False).parse(raw, head.lstrip())
+    if not http.get_header("Content-Type") and not (http.get_header("Content-Encoding") or
+                                                    http.get_header("Transfer-Encoding")):
+        return _first_line(raw)  # a body of no stated type: its start tells whether it is a page
     return b""
+
+
+def _first_line(raw) -> bytes:
+    """What `raw` holds up to its first line that is not blank (at most about _HEAD_BYTES)."""
+    head = b""
+    while not head.strip() and len(head) < _HEAD_BYTES and (line := raw.readline(_HEAD_BYTES)):
+        head += line
+    return head
 
 
 def _skip_reason(record, filters: WarcFilter, head: bytes) -> str | None:
     """Why a record does not become a document (before its body is read), or None. `head`: the start of
-    a response's body when it has no HTTP headers."""
+    a response's body when it has no HTTP headers or states no Content-Type."""
     kind = record.rec_type
     if kind != "response":
         return f"{kind} record"
@@ -151,8 +162,8 @@ def _skip_reason(record, filters: WarcFilter, head: bytes) -> str | None:
             return "response without HTTP headers"
     elif (status := record.http_headers.get_statuscode()) != "200":
         return f"HTTP status {status or 'missing'}"
-    elif _content_type(record) not in HTML_TYPES:
-        return "not HTML"
+    elif _content_type(record) not in HTML_TYPES and not (head and _HTML_START.match(head)):
+        return "not HTML"  # (`head`: the start of a body of no stated type)
     uri = record.rec_headers.get_header("WARC-Target-URI") or ""
     if not urlsplit(uri).scheme.startswith("http"):
         return "target URI is not http(s)"

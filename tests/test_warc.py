@@ -447,6 +447,26 @@ def test_an_empty_gzip_member_at_the_end_is_no_damage(tmp_path: Path):
         assert reading.counts.get("corrupt files", 0) == corrupt, (tail, docs[-1].error)
 
 
+def test_a_response_of_no_stated_type_is_read_when_it_is_clearly_html(tmp_path: Path):
+    """A 200 response whose headers name no Content-Type was skipped as "not HTML" whatever it held."""
+    import io
+
+    from warcio.statusandheaders import StatusAndHeaders
+
+    page = page_html(12).encode()
+    path = tmp_path / "untyped.warc.gz"
+    with path.open("wb") as fh:
+        writer = WARCWriter(fh, gzip=True, warc_version="1.1")
+        for url, body in (("https://news.example/page", page), ("https://news.example/data", b'{"article": 1}')):
+            http = StatusAndHeaders("200 OK", [("Server", "x")], protocol="HTTP/1.1")
+            writer.write_record(writer.create_warc_record(url, "response", payload=io.BytesIO(body), length=len(body),
+                                                          http_headers=http))
+    reading = WarcReading()
+    docs = list(read_warc(path, 5_000_000, reading))
+    assert [(d.source_uri, d.raw) for d in docs] == [("https://news.example/page", page)]
+    assert reading.counts["skipped: not HTML"] == 1
+
+
 def test_a_page_stored_without_http_headers_is_read_when_it_is_clearly_html(tmp_path: Path):
     page = page_html(11).encode()
     fragment = b"<article>\n<h1>Tram network expansion</h1>\n<p>article text</p></article>"
