@@ -183,7 +183,9 @@ class Settings(BaseSettings):
     """What an operator may set. Each field is also NEWSFLOW_<NAME> (e.g. NEWSFLOW_BATCH_SIZE=200) and
     a key of newsflow.toml's [settings] table; flags beat the environment, which beats the file."""
 
-    model_config = SettingsConfigDict(env_prefix="NEWSFLOW_", extra="ignore", frozen=True, allow_inf_nan=False)
+    # A variable set to nothing (`export NEWSFLOW_BATCH_SIZE=`) is unset: the default, not an error.
+    model_config = SettingsConfigDict(env_prefix="NEWSFLOW_", extra="ignore", frozen=True, allow_inf_nan=False,
+                                      env_ignore_empty=True)
 
     db: Path = Field(DEFAULT_DB, description="The analyst warehouse file (--db); runs write <name>.work.duckdb "
                      "beside it.")

@@ -221,3 +221,15 @@ def test_a_relative_lake_data_path_is_made_absolute(tmp_path: Path, monkeypatch)
     assert Settings(lake_data_path="lake data").lake_data_path == f"{tmp_path}/lake data/"
     assert Settings(lake_data_path="~/lake").lake_data_path == f"{Path.home()}/lake/"
     assert Settings(lake_data_path="s3://bucket/news").lake_data_path == "s3://bucket/news/"
+
+
+def test_a_variable_set_to_nothing_is_unset(monkeypatch):
+    """`export NEWSFLOW_LAKE_SNAPSHOT_RETENTION=` (or any number's variable) failed every command with
+    "Input should be a valid number"; the other settings took a blank value as unset already."""
+    names = ("NEWSFLOW_BATCH_SIZE", "NEWSFLOW_LAKE_SNAPSHOT_RETENTION", "NEWSFLOW_DEBUG", "NEWSFLOW_DB")
+    for name in names:
+        monkeypatch.delenv(name, raising=False)
+    unset = Settings()
+    for name in names:
+        monkeypatch.setenv(name, "")
+    assert Settings() == unset and (unset.batch_size, unset.lake_snapshot_retention) == (400, 168.0)
