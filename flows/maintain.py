@@ -19,12 +19,12 @@ def _retry_maintain(_task, _task_run, state) -> bool:
 
 @task(name="maintain-lake", retries=2, retry_delay_seconds=[5, 30], retry_condition_fn=_retry_maintain,
       cache_policy=NO_CACHE)
-def maintain_task(url: str, data_path: str | None, retention_hours: float) -> dict[str, int]:
+def maintain_task(url: str, data_path: str | None, retention_hours: float) -> dict[str, int | str]:
     return maintain_lake(url, data_path, retention_hours)
 
 
 @flow(name="maintain", log_prints=False)
-def maintain(warehouse: str | None = None, retention_hours: float | None = None) -> dict[str, int]:
+def maintain(warehouse: str | None = None, retention_hours: float | None = None) -> dict[str, int | str]:
     """Merge the lake's small files, expire snapshots older than the retention
     (NEWSFLOW_LAKE_SNAPSHOT_RETENTION hours) and delete the files no snapshot needs."""
     settings = resolve_settings(warehouse=warehouse, lake_snapshot_retention=retention_hours)

@@ -42,7 +42,7 @@ from tasks.archive import ArchiveConfig
 from tasks.lake_sql import (ALIAS, attach_sql, is_upsert, lake_migration, lake_view, primary_keys, s3_secret_sql,
                              upsert_as_merge)
 from tasks.reader import one_line
-from tasks.run_leases import RunLease, catalog_conninfo, dead_runs
+from tasks.run_leases import RunLease, catalog_conninfo, dead_runs, exclusive
 from tasks.schema import view_files
 from tasks.search import extension_directory, index_articles, prepare_index
 from tasks.sql import statement, transaction
@@ -475,27 +475,36 @@ def lake_search_index(url: str, mirror: Path) -> duckdb.DuckDBPyConnection:
 
 
 @password_masked
-def maintain_lake(url: str, data_path: str | None, retention_hours: float) -> dict[str, int]:
+def maintain_lake(url: str, data_path: str | None, retention_hours: float) -> dict[str, int | str]:
     """Merge small adjacent Parquet files, expire snapshots older than `retention_hours` and delete the
     files no snapshot references any more once they have been unneeded for CLEANUP_GRACE_S (or the
     retention, when shorter): a query or a batch that began before holds on to the files it read. Each
-    step is retried when a writer commits first. A catalog holding no lake is refused, not given one."""
+    step is retried when a writer commits first. A catalog holding no lake is refused, not given one.
+    One maintain at a time: while another holds the lake (an advisory lock on the catalog's server),
+    this one does nothing and says so (two at once deleted each other's inputs, and one failed)."""
     con = open_lake(url, data_path, create=False)
+    try:
+        with exclusive(catalog_conninfo(url) or "", "maintain") as mine:
+            if not mine:
+                return {"skipped": "another maintain is running on this lake"}
+            return _maintain(con, retention_hours)
+    finally:
+        con.close()
+
+
+def _maintain(con: duckdb.DuckDBPyConnection, retention_hours: float) -> dict[str, int | str]:
     # `select *`, not count(*): with no column asked for, these functions report rows but change nothing.
     # Merging returns no rows: what it did shows in the live data files, counted before and after.
     files = f"select coalesce(sum(file_count), 0)::bigint from ducklake_table_info('{ALIAS}')"
-    try:
-        before = con.execute(files).fetchone()[0]
-        retried(lambda: con.execute(f"select * from ducklake_merge_adjacent_files('{ALIAS}')").fetchall())
-        after = con.execute(files).fetchone()[0]
-        expired = retried(lambda: len(con.execute(
-            f"select * from ducklake_expire_snapshots('{ALIAS}', older_than => now() - to_microseconds(?))",
-            [int(retention_hours * 3600e6)]).fetchall()))
-        grace_us = int(min(retention_hours * 3600, CLEANUP_GRACE_S) * 1e6)
-        removed = retried(lambda: len(con.execute(
-            f"select * from ducklake_cleanup_old_files('{ALIAS}', older_than => now() - to_microseconds(?))",
-            [grace_us]).fetchall()))
-    finally:
-        con.close()
+    before = con.execute(files).fetchone()[0]
+    retried(lambda: con.execute(f"select * from ducklake_merge_adjacent_files('{ALIAS}')").fetchall())
+    after = con.execute(files).fetchone()[0]
+    expired = retried(lambda: len(con.execute(
+        f"select * from ducklake_expire_snapshots('{ALIAS}', older_than => now() - to_microseconds(?))",
+        [int(retention_hours * 3600e6)]).fetchall()))
+    grace_us = int(min(retention_hours * 3600, CLEANUP_GRACE_S) * 1e6)
+    removed = retried(lambda: len(con.execute(
+        f"select * from ducklake_cleanup_old_files('{ALIAS}', older_than => now() - to_microseconds(?))",
+        [grace_us]).fetchall()))
     return {"data_files_before": before, "data_files_after": after, "snapshots_expired": expired,
             "files_removed": removed}

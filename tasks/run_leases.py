@@ -16,7 +16,8 @@ four bytes of the run id's SHA-256, so they name nothing else on a shared server
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 import psycopg
 
@@ -59,6 +60,16 @@ class RunLease:
         if self._con is not None:
             self._con.close()  # ending the session drops its locks
             self._con = None
+
+
+@contextmanager
+def exclusive(conninfo: str, name: str) -> Iterator[bool]:
+    """Hold the advisory lock named `name` for the block when no other session holds it: yields whether
+    this one took it (work that two processes must not do at once, such as maintaining a lake)."""
+    with _connect(conninfo) as con:
+        taken = con.execute("select pg_try_advisory_lock(%s, %s)", [LOCK_CLASS, lock_key(f"newsflow {name}")]
+                            ).fetchone()[0]
+        yield taken  # the session's end gives the lock back
 
 
 def dead_runs(conninfo: str, run_ids: Iterable[str]) -> list[str]:

@@ -567,3 +567,18 @@ def test_a_data_path_other_than_the_catalogs_says_which_to_set(lake, tmp_path):
     with pytest.raises(LakeMisnamed, match="set NEWSFLOW_LAKE_DATA_PATH to the data path the catalog records") as err:
         open_lake(lake["NEWSFLOW_WAREHOUSE"], str(tmp_path / "elsewhere") + "/")
     assert "pip install" not in str(err.value) and lake["NEWSFLOW_LAKE_DATA_PATH"] in str(err.value)
+
+
+def test_one_maintain_at_a_time(lake, tmp_path):
+    """Two maintains at once deleted each other's inputs: one failed mid-task ("Cannot open file", or a
+    DELETE of snapshots hundreds of characters long) until Prefect's retry. While one holds the lake
+    (an advisory lock on the catalog's server), another does nothing and says so."""
+    from tasks.lake import maintain_lake
+    from tasks.run_leases import catalog_conninfo, exclusive
+
+    url, data = lake["NEWSFLOW_WAREHOUSE"], lake["NEWSFLOW_LAKE_DATA_PATH"]
+    connect_lake(url, data).close()
+    with exclusive(catalog_conninfo(url), "maintain") as mine:
+        assert mine
+        assert maintain_lake(url, data, 1.0) == {"skipped": "another maintain is running on this lake"}
+    assert "data_files_after" in maintain_lake(url, data, 1.0)  # the lock went with its session
