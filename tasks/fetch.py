@@ -313,7 +313,6 @@ class LimitedDecoder:
         self.hint = hint
         self.produced = 0
         self._first = True
-        self._rest = b""  # the data of the gzip member that follows one that ended (_next_member)
 
     def feed(self, chunk: bytes) -> bytes:
         """Decode one chunk; raises FetchError once the output would pass the limit."""
@@ -323,8 +322,8 @@ class LimitedDecoder:
             room = self.limit - self.produced + 1
             try:
                 out = self._z.decompress(chunk, room)
-                while self._next_member() and len(out) < room:  # gzip's members, one after another
-                    out += self._z.decompress(self._rest, room - len(out))
+                while len(out) < room and (rest := self._next_member()) is not None:  # gzip's members in turn
+                    out += self._z.decompress(rest, room - len(out))
             except zlib.error as exc:
                 if self.encoding == "deflate" and self._first:
                     self._z = zlib.decompressobj(-zlib.MAX_WBITS)
@@ -338,15 +337,14 @@ class LimitedDecoder:
             raise FetchError(f"body larger than {self.limit:,} bytes {what}(limit; {self.hint})")
         return out
 
-    def _next_member(self) -> bool:
-        """Whether a gzip member has ended and another begins after it (a body of several members, as
-        gzip files may be: the first alone is not the whole body); then the decoder starts on it, with
-        its data in `_rest`. Other bytes after a member are left unread, as before."""
+    def _next_member(self) -> bytes | None:
+        """When a gzip member has ended and another begins after it (a body of several members, as gzip
+        files may be: the first alone is not the whole body), the data from that one on, the decoder
+        started afresh for it; else None. Other bytes after a member are left unread, as before."""
         if self.encoding not in ("gzip", "x-gzip") or not self._z.eof or self._z.unused_data[:2] != b"\x1f\x8b":
-            return False
-        self._rest = self._z.unused_data
-        self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        return True
+            return None
+        rest, self._z = self._z.unused_data, zlib.decompressobj(16 + zlib.MAX_WBITS)
+        return rest
 
     @property
     def finished(self) -> bool:

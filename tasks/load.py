@@ -321,22 +321,12 @@ def _later_captures(con: duckdb.DuckDBPyConnection, docs: list[RawDocument], art
     """Ids of the articles that a web archive's capture in this batch would set back: the warehouse's
     article holds a capture of the page made after it (a backfill read after live fetching, or archives
     read newest first). Captures without a WARC-Date, and files, compare with nothing."""
-    taken = {d.document_id: when for d in docs if (when := captured_at(d)) is not None}
+    taken = {d.document_id: when for d in docs if (when := d.captured_at) is not None}
     incoming = {a.article_id: taken[a.document_id] for a in articles if a.document_id in taken}
     if not incoming:
         return set()
     held = con.execute(statement("article_captured_at"), [list(incoming)]).fetchall()
     return {article_id for article_id, when in held if when is not None and incoming[article_id] < when}
-
-
-def captured_at(doc: RawDocument) -> datetime | None:
-    """When a web archive's capture was made (its WARC-Date); None for other documents, or without one."""
-    text = doc.fields.get("fetched_at") if doc.captured else None
-    try:
-        when = datetime.fromisoformat(str(text)) if text else None
-    except ValueError:
-        return None
-    return when if when is None or when.tzinfo is not None else when.replace(tzinfo=timezone.utc)
 
 
 def _drop_superseded(cur: duckdb.DuckDBPyConnection, reread: list[str]) -> list[str]:
@@ -407,7 +397,7 @@ def _load_in_transaction(con: duckdb.DuckDBPyConnection, run_id: str, cleaner_ve
         cur.execute("delete from quarantine where retry_at is not null "
                     "and document_id in (select document_id from b_quarantine)")
         entering = {d for (d,) in cur.execute("select document_id from b_quarantine where document_id not in "
-                                              "(select document_id from quarantine)").fetchall()}
+                                              "(select document_id from quarantine)").fetchall()} if rejected else set()
         counts.quarantined = cur.execute(
             "insert into quarantine by name select * from b_quarantine on conflict do nothing"
         ).fetchone()[0]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
@@ -86,6 +86,16 @@ class RawDocument:
     @property
     def document_id(self) -> str:
         return document_id_for(self.source_uri, self.raw_sha256)
+
+    @property
+    def captured_at(self) -> datetime | None:
+        """When a web archive's capture was made (its WARC-Date); None for other documents, or without one."""
+        text = self.fields.get("fetched_at") if self.captured else None
+        try:
+            when = datetime.fromisoformat(str(text)) if text else None
+        except ValueError:
+            return None
+        return when if when is None or when.tzinfo is not None else when.replace(tzinfo=timezone.utc)
 
     @property
     def progress_bytes(self) -> int:

@@ -17,6 +17,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote as quote_url, unquote, urlsplit
@@ -31,7 +32,7 @@ from newsflow.settings import CORES, MIN_BATCH_SIZE, CleaningLimits
 from tasks.archive import ArchiveError
 from tasks.clean import CLEANER_VERSION
 from tasks.guard import SharedBatch, clean_batch_for_load, help_clean
-from tasks.load import BatchCounts, FetchRows, captured_at
+from tasks.load import BatchCounts, FetchRows
 from tasks.models import Article, CleanedBatch, Flush, RawDocument, Rejected, Sealed
 from tasks.progress import IngestProgress
 from tasks.sources import StoredFile, discover
@@ -435,14 +436,13 @@ def newest_captures(batch: list[RawDocument], articles: list[Article]) -> tuple[
     setting it back), so the others need no round of their own (`in_rounds`: 200 captures of one page
     were 200 loads). Their documents stay in the batch and are stored. Pages read otherwise than from a
     web archive, or a capture without a date, keep every version."""
-    when = {d.document_id: captured_at(d) for d in batch if d.captured}
-    newest: dict[str, tuple] = {}
+    when = {d.document_id: d.captured_at for d in batch}
+    every = {a.article_id for a in articles if when.get(a.document_id) is None}  # a version not a dated capture
+    newest: dict[str, tuple[datetime, int]] = {}  # article id -> (WARC-Date, index) of its latest capture
     for i, a in enumerate(articles):
-        if (at := when.get(a.document_id)) is None:
-            newest[a.article_id] = (None, None)  # not a dated capture: every version loads, in order
-        elif newest.get(a.article_id, (at, -1))[0] is not None:
-            newest[a.article_id] = max(newest.get(a.article_id, (at, i)), (at, i))
-    kept = [a for i, a in enumerate(articles) if newest[a.article_id][1] in (None, i)]
+        if a.article_id not in every:
+            newest[a.article_id] = max(newest.get(a.article_id, (when[a.document_id], i)), (when[a.document_id], i))
+    kept = [a for i, a in enumerate(articles) if a.article_id in every or newest[a.article_id][1] == i]
     return kept, len(articles) - len(kept)
 
 
