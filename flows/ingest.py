@@ -26,7 +26,8 @@ from tasks.crawl import CrawlStream
 from tasks.discover import stream_source
 from tasks.load import FetchRows
 from tasks.pipeline import (BatchWriter, RunSummary, batches, begin_run, cleaning_slots, data_docs_task,
-                            discover_task, mark_flow_process, publish_task, report_task, summary_markdown)
+                            discover_task, ended_status, mark_flow_process, publish_task, report_task,
+                            summary_markdown)
 from tasks.models import RawDocument
 from tasks.progress import IngestProgress
 from tasks.reclean import documents_by_id, due_documents
@@ -68,6 +69,9 @@ def ingest(sources: list[str] | None = None, db: str | None = None, batch_size: 
             docs = data_docs_task.submit(str(data_docs_path(warehouse.analyst))) if summary.expectations else None
             reindexed = warehouse.ensure_search_index()
             status = "completed"
+        except BaseException as exc:
+            status = ended_status(exc, flow_run.get_id())
+            raise
         finally:
             if writer.progress is not None:
                 writer.progress.close(finished=status == "completed")

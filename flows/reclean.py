@@ -16,8 +16,8 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from newsflow.config import resolve_settings
 from newsflow.settings import CORES
 from tasks.clean import CLEANER_VERSION
-from tasks.pipeline import (BatchWriter, RunSummary, begin_run, cleaning_slots, mark_flow_process, publish_task,
-                            report_task)
+from tasks.pipeline import (BatchWriter, RunSummary, begin_run, cleaning_slots, ended_status, mark_flow_process,
+                            publish_task, report_task)
 from tasks.reclean import backfill_enrichment, stored_documents
 from tasks.warehouse import Warehouse
 
@@ -46,6 +46,9 @@ def reclean(db: str | None = None, since: datetime | None = None, batch_size: in
             backfilled = backfill_enrichment(warehouse.con)
             warehouse.ensure_search_index()  # the loads kept it current
             status = "completed"
+        except BaseException as exc:
+            status = ended_status(exc, flow_run.get_id())
+            raise
         finally:
             warehouse.finish_run(run_id, status, summary.documents_seen, writer.totals, summary.expectations)
         publish_task(str(warehouse.analyst))

@@ -171,6 +171,24 @@ def begin_run(warehouse: Warehouse, run_id: str, flow_run_id: str | None, source
     warehouse.start_run(run_id, flow_run_id, sources, CLEANER_VERSION, interrupted=[r for r, _f in dead])
 
 
+def ended_status(exc: BaseException, flow_run_id: str | None) -> str:
+    """How a run that raised `exc` ended: `cancelled` when an operator cancelled its flow run (the
+    UI's Cancel: Prefect sets the flow run Cancelling, then stops its process with SIGTERM), else
+    `failed`. A SIGTERM from anything else (a stopped `newsflow serve`) is a failure."""
+    from prefect.exceptions import TerminationSignal
+
+    if not isinstance(exc, TerminationSignal) or flow_run_id is None:
+        return "failed"
+    from prefect import get_client
+
+    try:
+        with get_client(sync_client=True) as client:
+            state = client.read_flow_run(UUID(flow_run_id)).state
+    except Exception:  # noqa: BLE001 - the API gone too: say what is known
+        return "failed"
+    return "cancelled" if state is not None and (state.is_cancelling() or state.is_cancelled()) else "failed"
+
+
 def crash_flow_runs(flow_run_ids: list[str], found_by: str, logger) -> int:
     """Set these Prefect flow runs Crashed where the API still shows them unfinished; returns how many.
     A run the API does not know (another Prefect server's) is left alone: the warehouse records it."""

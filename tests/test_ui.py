@@ -23,7 +23,7 @@ import httpx
 import pytest
 
 from flows.serve import start_server, stop_server
-from newsflow.settings import SAMPLES_DIR
+from newsflow.settings import SAMPLES_DIR, work_db_path
 from webserver import LocalServer
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -81,6 +81,11 @@ name = "local-feed"
 kind = "feed"
 location = "{site.url('/feed.xml')}"
 cron = "*/30 * * * *"
+
+[[sources]]
+name = "slow-page"
+kind = "urls"
+location = "{site.url('/slow')}"
 """, encoding="utf-8")
     report_port = free_port()
     serve_log = tmp / "serve.log"
@@ -92,7 +97,7 @@ cron = "*/30 * * * *"
                                    stdout=log, stderr=subprocess.STDOUT, env=serve_env, stdin=subprocess.DEVNULL)
     try:
         yield {"api": api, "ui": api.removesuffix("/api"), "tmp": tmp, "serve_log": serve_log, "serving": serving,
-               "files": f"http://127.0.0.1:{report_port}"}
+               "files": f"http://127.0.0.1:{report_port}", "site": site}
     finally:
         serving.terminate()
         try:
@@ -122,9 +127,9 @@ def test_served_deployments_get_their_scheduled_runs(stack):
 
     def deployments():
         found = {d["name"]: d["id"] for d in api_post(api, "/deployments/filter", {})}
-        return found if {"samples", "local-feed"} <= found.keys() else None
+        return {n: found[n] for n in ("samples", "local-feed")} if {"samples", "local-feed"} <= found.keys() else None
 
-    ids = wait_for("newsflow serve to register its deployments", deployments, 120,
+    ids = wait_for("newsflow serve to register its scheduled deployments", deployments, 120,
                    proc=stack["serving"], log=stack["serve_log"])
 
     def scheduled():
@@ -213,6 +218,41 @@ def test_served_deployments_runs_and_artifact_in_the_ui(stack):
         Path(keep).mkdir(parents=True, exist_ok=True)
         for name in ("deployments.png", "flow-run-artifacts.png", "artifact.png"):
             shutil.copy(shots / name, Path(keep) / name)
+
+
+def test_a_run_cancelled_in_the_ui_is_recorded_cancelled(stack):
+    """The UI's Cancel sets the flow run Cancelling, then Prefect stops its process with SIGTERM: the
+    warehouse recorded such a run `failed`, as if something had gone wrong."""
+    api, site = stack["api"], stack["site"]
+
+    def deployment():
+        return next((d for d in api_post(api, "/deployments/filter", {}) if d["name"] == "slow-page"), None)
+
+    slow = wait_for("newsflow serve to register its deployments", deployment, 120,
+                    proc=stack["serving"], log=stack["serve_log"])
+    run = api_post(api, f"/deployments/{slow['id']}/create_flow_run", {})
+    # the page drips for 10 s: the run is recorded and fetching it
+    wait_for("the run to fetch the slow page", lambda: site.site.hits["/slow"], 120, interval=0.5,
+             proc=stack["serving"], log=stack["serve_log"])
+    api_post(api, f"/flow_runs/{run['id']}/set_state", {"state": {"type": "CANCELLING"}, "force": True})
+
+    def state():
+        found = httpx.get(f"{api}/flow_runs/{run['id']}", timeout=10, trust_env=False).json()["state"]
+        return found if found["type"] not in ("CANCELLING", "RUNNING") else None
+
+    assert wait_for("the run to be cancelled", state, 90, log=stack["serve_log"])["type"] == "CANCELLED"
+
+    def recorded():
+        try:
+            con = duckdb.connect(str(work_db_path(stack["tmp"] / "news.duckdb")), read_only=True)
+        except duckdb.IOException:  # the run's process still closing the file
+            return None
+        try:
+            return con.execute("select status from runs where run_id = ?", [run["id"]]).fetchone()
+        finally:
+            con.close()
+
+    assert wait_for("the run's row", recorded, 30, log=stack["serve_log"]) == ("cancelled",)
 
 
 def test_a_slot_held_when_the_server_stopped_is_given_back_after_a_restart(tmp_path):
