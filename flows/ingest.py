@@ -26,8 +26,8 @@ from tasks.crawl import CrawlStream
 from tasks.discover import stream_source
 from tasks.load import FetchRows
 from tasks.pipeline import (BatchWriter, RunSummary, batches, begin_run, cleaning_slots, data_docs_task,
-                            discover_task, ended_status, mark_flow_process, publish_task, report_task,
-                            summary_markdown)
+                            discover_task, ended_status, mark_flow_process, publish_after_failure, publish_task,
+                            report_task, summary_markdown)
 from tasks.models import RawDocument
 from tasks.progress import IngestProgress
 from tasks.reclean import documents_by_id, due_documents
@@ -79,6 +79,8 @@ def ingest(sources: list[str] | None = None, db: str | None = None, batch_size: 
             summary.seconds = round(time.perf_counter() - started, 2)
             publish_needed = warehouse.finish_run(run_id, status, summary.documents_seen, writer.totals,
                                                     summary.expectations) or reindexed
+            if status != "completed":
+                publish_after_failure(warehouse, publish_needed, logger)
         if publish_needed:
             publish_task(str(warehouse.analyst))
         elif warehouse.publishes:

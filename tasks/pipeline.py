@@ -189,6 +189,19 @@ def ended_status(exc: BaseException, flow_run_id: str | None) -> str:
     return "cancelled" if state is not None and (state.is_cancelling() or state.is_cancelled()) else "failed"
 
 
+def publish_after_failure(warehouse: Warehouse, needed: bool, logger) -> None:
+    """After a run that failed or was cancelled: copy what its committed batches loaded, and its row in
+    `runs`, to the analyst file now (when anything changed), not at the next run. Best effort: the
+    run's own error is the one it reports."""
+    if not (needed and warehouse.publishes):
+        return
+    try:
+        warehouse.publish()
+    except Exception as exc:  # noqa: BLE001 - see the docstring
+        logger.warning("the analyst copy %s was not refreshed after the run ended (%s: %s); the next run "
+                       "refreshes it", warehouse.analyst, type(exc).__name__, exc)
+
+
 def crash_flow_runs(flow_run_ids: list[str], found_by: str, logger) -> int:
     """Set these Prefect flow runs Crashed where the API still shows them unfinished; returns how many.
     A run the API does not know (another Prefect server's) is left alone: the warehouse records it."""

@@ -23,7 +23,7 @@ import httpx
 import pytest
 
 from flows.serve import start_server, stop_server
-from newsflow.settings import SAMPLES_DIR, work_db_path
+from newsflow.settings import SAMPLES_DIR
 from webserver import LocalServer
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -220,9 +220,10 @@ def test_served_deployments_runs_and_artifact_in_the_ui(stack):
             shutil.copy(shots / name, Path(keep) / name)
 
 
-def test_a_run_cancelled_in_the_ui_is_recorded_cancelled(stack):
+def test_a_run_cancelled_in_the_ui_is_recorded_cancelled_and_published(stack):
     """The UI's Cancel sets the flow run Cancelling, then Prefect stops its process with SIGTERM: the
-    warehouse recorded such a run `failed`, as if something had gone wrong."""
+    warehouse recorded such a run `failed`, as if something had gone wrong, and only in the working
+    file: `newsflow runs` (the analyst copy) showed nothing of it until the next run published."""
     api, site = stack["api"], stack["site"]
 
     def deployment():
@@ -242,17 +243,19 @@ def test_a_run_cancelled_in_the_ui_is_recorded_cancelled(stack):
 
     assert wait_for("the run to be cancelled", state, 90, log=stack["serve_log"])["type"] == "CANCELLED"
 
-    def recorded():
+    def recorded(path: Path):
         try:
-            con = duckdb.connect(str(work_db_path(stack["tmp"] / "news.duckdb")), read_only=True)
-        except duckdb.IOException:  # the run's process still closing the file
+            con = duckdb.connect(str(path), read_only=True)
+        except duckdb.Error:  # not published yet, or the run's process still closing the file
             return None
         try:
             return con.execute("select status from runs where run_id = ?", [run["id"]]).fetchone()
         finally:
             con.close()
 
-    assert wait_for("the run's row", recorded, 30, log=stack["serve_log"]) == ("cancelled",)
+    # published: in the analyst copy, which `newsflow runs` and analysts read
+    assert wait_for("the run's row", lambda: recorded(stack["tmp"] / "news.duckdb"), 30,
+                    log=stack["serve_log"]) == ("cancelled",)
 
 
 def test_a_slot_held_when_the_server_stopped_is_given_back_after_a_restart(tmp_path):
