@@ -201,9 +201,15 @@ class Warehouse:
                    rejected: list[Rejected], packed: list | None = None,
                    fetch: L.FetchRows | None = None) -> L.BatchCounts:
         """One batch: its raw pages appended to the archive, the rest in one transaction (tasks/load.py:
-        load_batch) with its pages' fetch state."""
-        return L.load_batch(self.con, run_id, cleaner_version, docs, articles, rejected, packed, self.archive,
-                            fetch)
+        load_batch) with its pages' fetch state. A load that fails closes the connection: one whose
+        COMMIT failed (a full disk) commits the next transaction's strings run together (DuckDB
+        1.4), so the task's retry, and whatever follows, opens the file afresh."""
+        try:
+            return L.load_batch(self.con, run_id, cleaner_version, docs, articles, rejected, packed, self.archive,
+                                fetch)
+        except BaseException:
+            self.close()
+            raise
 
     def ensure_search_index(self) -> bool:
         """Build the search index where it is missing or made before; whether it was (to publish)."""

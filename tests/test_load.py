@@ -266,3 +266,42 @@ def test_a_capture_older_than_the_fetched_page_leaves_the_article_on_the_fetched
     newer = page(b"<p>tomorrow</p>", captured=True)
     newer.fields["fetched_at"] = "2099-01-01T00:00:00+00:00"
     assert L.load_batch(con, "r3", "v", [newer], [article(newer, body="Later text.")], []).updated == 1
+
+
+def test_a_load_retried_after_a_failed_commit_stores_each_row_whole(tmp_path: Path):
+    """A batch whose COMMIT failed (the disk full while writing the WAL) and whose load was tried
+    again on the same connection, as the load task's retry does, committed one row per table holding
+    every row's strings run together (ids of 2,432 characters, 76 URLs in one) in place of the rows."""
+    import subprocess
+
+    from newsflow.settings import Settings
+    from tasks.warehouse import Warehouse
+
+    def doc(i: int) -> RawDocument:
+        raw = f"document {i}\n".encode() * 50
+        return RawDocument(f"file:///d/{i}.txt", "text", raw, sha256_hex(raw), len(raw))
+
+    def art(d: RawDocument) -> Article:
+        return Article(article_id=f"a-{d.source_uri}", document_id=d.document_id, source_uri=d.source_uri,
+                       url=None, title="T", body="Body text.")
+
+    warehouse = Warehouse(tmp_path / "news.duckdb", Settings(db=tmp_path / "news.duckdb"))
+    try:
+        warehouse.load_batch("r1", "v", [doc(1)], [art(doc(1))], [])
+        wal = Path(f"{warehouse.work}.wal")  # kept between commits: the checkpoint threshold is far
+        if subprocess.run(["chattr", "+i", str(wal)], capture_output=True).returncode != 0:
+            pytest.skip("chattr +i (an immutable file, which even root cannot write) is not supported here")
+        batch = [doc(i) for i in range(2, 6)]
+        try:
+            with pytest.raises(duckdb.TransactionException, match="Failed to commit"):
+                warehouse.load_batch("r1", "v", batch, [art(d) for d in batch], [])
+        finally:
+            subprocess.run(["chattr", "-i", str(wal)], check=True)
+        assert warehouse.load_batch("r1", "v", batch, [art(d) for d in batch], []).new == 4  # the retry
+    finally:
+        warehouse.close()
+    with duckdb.connect(str(warehouse.work), read_only=True) as con:
+        assert sorted(con.execute("select source_uri from documents").fetchall()) == [
+            (f"file:///d/{i}.txt",) for i in range(1, 6)]
+        assert sorted(con.execute("select article_id from articles").fetchall()) == [
+            (f"a-file:///d/{i}.txt",) for i in range(1, 6)]
