@@ -10,6 +10,7 @@ import logging
 import os
 import re
 import sys
+import tempfile
 import threading
 from datetime import datetime, timezone
 from enum import Enum
@@ -509,8 +510,9 @@ def _no_space_hint(exc: Exception, settings: Settings) -> str:
     if not (getattr(exc, "errno", None) == errno.ENOSPC or "No space left on device" in str(exc)):
         return ""
     where = settings.lake_data_path if settings.lake else settings.db_path.parent
-    return (f". Free space where the warehouse ({where}) and its raw store ({settings.archive_path}) live, "
-            f"then run it again: it completes what this run left undone")
+    return (f". Free space where the warehouse ({where}), its raw store ({settings.archive_path}) and the "
+            f"temporary folder ({tempfile.gettempdir()}, TMPDIR) live, then run it again: it completes what "
+            "this run left undone")
 
 
 def print_summary(s: dict, command: str = "ingest") -> None:

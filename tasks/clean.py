@@ -20,7 +20,7 @@ from newsflow.settings import META_MAX_CHARS
 from tasks.confidence import confidence, features
 from tasks.extract import (EXTENSIVE_DATE_SEARCH, TRAFILATURA_OPTIONS, HtmlPage, choose_title, decode_as_declared,
                            extract_html, mend_double_encoding)
-from tasks.models import Article, RawDocument, Rejected, article_id_for
+from tasks.models import Article, RawDocument, Rejected, article_id_for, machine_fault
 from tasks.reader import decode_text, one_line, record_fields, text_lines
 from tasks.recover import recover_page
 from tasks.segments import Cleaned, clean_segments, looks_like_label, looks_like_title, normalize
@@ -74,6 +74,8 @@ def clean_document(doc: RawDocument) -> Article | Rejected:
     except ValueError as exc:
         return Rejected(doc.document_id, doc.source_uri, "extract", [str(exc)])
     except Exception as exc:  # a parser bug on hostile input must not take the batch down
+        if machine_fault(exc):  # the disk full, say: the document is not at fault
+            raise
         return Rejected(doc.document_id, doc.source_uri, "extract", [f"{type(exc).__name__}: {exc}"])
 
 

@@ -37,7 +37,7 @@ from newsflow.processes import die_with_parent
 from newsflow.settings import DOCUMENT_MEMORY_LIMIT_BYTES, DOCUMENT_TIME_LIMIT_S, CleaningLimits
 from newsflow.warmfork import Channel, ForkServer, ForkServerGone
 from tasks.archive import pack_record
-from tasks.models import Article, CleanedBatch, RawDocument, Rejected
+from tasks.models import Article, CleanedBatch, MachineFault, RawDocument, Rejected, machine_fault
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -69,9 +69,16 @@ def _limit_memory(extra_bytes: int) -> None:
 
 def _serve(conn: Channel | Connection, fn: Callable[[Any], Any], warmup: Callable[[], None] | None,
            memory_bytes: int = DOCUMENT_MEMORY_LIMIT_BYTES) -> None:
-    """The helper's loop: receive a list of items, send back ("ok", result) or ("error", reason) each."""
+    """The helper's loop: receive a list of items, send back ("ok", result) or ("error", reason) each,
+    or ("machine", reason) for an error of the machine (`tasks.models.machine_fault`)."""
     if warmup is not None:
-        warmup()
+        try:
+            warmup()
+        except Exception as exc:
+            if not machine_fault(exc):
+                raise
+            conn.send(("machine", f"{type(exc).__name__}: {exc}"[:500]))
+            return
     # What is alive now (modules, models) lives as long as the helper: keep it out of the collector's
     # full passes, which would walk it again and again and, in a helper forked warm, write to (and so
     # copy) the pages it shares with its fork server.
@@ -89,7 +96,7 @@ def _serve(conn: Channel | Connection, fn: Callable[[Any], Any], warmup: Callabl
             try:
                 out = ("ok", fn(item))
             except Exception as exc:  # noqa: BLE001 - reported per document, never fatal
-                out = ("error", f"{type(exc).__name__}: {exc}"[:500])
+                out = ("machine" if machine_fault(exc) else "error", f"{type(exc).__name__}: {exc}"[:500])
             try:
                 conn.send(out)  # pickled whole before a byte is written
             except OSError:
@@ -205,10 +212,13 @@ class Helper:
             self.stop()
             raise HelperFailed(f"cleaning helper did not warm up within {WARMUP_TIMEOUT_S:g} s")
         try:
-            parent_conn.recv()
+            status, value = parent_conn.recv()
         except (EOFError, OSError):
             exitcode = self.stop()
             raise HelperFailed(f"cleaning helper failed to start ({_describe_exit(exitcode)})") from None
+        if status == "machine":
+            self.stop()
+            raise MachineFault(f"a cleaning process cannot work: {value}")
 
     def stop(self, grace: float = 0.0) -> int | None:
         """Stop the helper and reap it (after `grace` seconds to exit on its own); returns its exit code
@@ -265,6 +275,8 @@ class Helper:
                     results.append(on_fail(item, f"cleaning process crashed ({_describe_exit(exitcode)})"))
                     failed = True
                     break
+                if status == "machine":
+                    raise MachineFault(f"a cleaning process cannot work: {value}")
                 results.append(value if status == "ok" else on_fail(item, value))
                 done += 1
             pending = pending[done + 1:] if failed else []

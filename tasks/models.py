@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -158,6 +159,21 @@ class Rejected:
     # When the document would pass: set where its only fault is a date still in the future, and the
     # first ingest run after that instant cleans it again (`tasks.reclean.due_documents`).
     retry_at: datetime | None = None
+
+
+# Errors of the machine, not of a document: a full disk (also the temporary folder), a read-only
+# file system, no file descriptors left. While one lasts every document would fail alike, so it fails
+# the batch, and so the run, instead of quarantining each document as unreadable.
+MACHINE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EMFILE, errno.ENFILE})
+
+
+def machine_fault(exc: BaseException) -> bool:
+    """Whether `exc` is the machine's fault (MACHINE_ERRNOS), not the document's."""
+    return isinstance(exc, OSError) and exc.errno in MACHINE_ERRNOS
+
+
+class MachineFault(RuntimeError):
+    """Cleaning cannot work on this machine now (MACHINE_ERRNOS): the batch fails, its documents wait."""
 
 
 @dataclass(slots=True)

@@ -4,6 +4,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -270,8 +271,9 @@ def test_a_run_that_fills_the_disk_says_where_to_free_space(tmp_path: Path, caps
             fh.flush()
     line = " ".join(capsys.readouterr().err.split())
     assert line.startswith("error: the ingest run failed: OSError: [Errno 28] No space left on device. "
-                           f"Free space where the warehouse ({tmp_path}) and its raw store "
-                           f"({tmp_path / 'news.archive'}) live, then run it again"), line
+                           f"Free space where the warehouse ({tmp_path}), its raw store "
+                           f"({tmp_path / 'news.archive'}) and the temporary folder ({tempfile.gettempdir()}, "
+                           "TMPDIR) live, then run it again"), line
     with pytest.raises(typer.Exit), _run_fault("ingest", settings):
         raise duckdb.FatalException('FATAL Error: Could not write file "x": No space left on device\n\n'
                                     "Stack Trace:\n\n/lib/_duckdb.so(_ZN6duckdb9ExceptionC2E+0x3a) [0x7f]")
@@ -280,6 +282,37 @@ def test_a_run_that_fills_the_disk_says_where_to_free_space(tmp_path: Path, caps
     with pytest.raises(typer.Exit), _run_fault("ingest", settings):
         raise OSError(13, "Permission denied")
     assert "Free space" not in capsys.readouterr().err
+
+
+def test_a_full_temporary_folder_fails_the_run_and_quarantines_nothing(tmp_path: Path):
+    """With TMPDIR full, every cleaning process failed to unpack the language model there: each document
+    was quarantined ("OSError: [Errno 28] No space left on device"), the run ended completed, and once
+    the space was back a rerun called the documents unchanged and loaded none of them. (16 KB: room for
+    the small file with which Python's tempfile tries a folder, not for the model.)"""
+    from newsflow.settings import SAMPLES_DIR
+
+    full = tmp_path / "tmp"
+    full.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16k", "tmpfs", str(full)], capture_output=True).returncode:
+        pytest.skip("mounting a small tmpfs needs root (CI runs as root)")
+    try:
+        db = tmp_path / "news.duckdb"
+        proc = subprocess.run([sys.executable, "-m", "newsflow.cli", "ingest", str(SAMPLES_DIR), "--db", str(db)],
+                              cwd=REPO, capture_output=True, text=True, timeout=300,
+                              env={**os.environ, "TMPDIR": str(full)})
+        out = " ".join((proc.stdout + proc.stderr).split())
+        assert proc.returncode == 1, out
+        assert "a cleaning process cannot work: OSError: [Errno 28] No space left on device" in out, out
+        assert f"the temporary folder ({full}, TMPDIR)" in out, out
+    finally:
+        subprocess.run(["umount", str(full)], check=True)
+    proc = cli("ingest", str(SAMPLES_DIR), "--db", str(db))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    import duckdb
+
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("select count(*) from articles").fetchone() == (len(list(SAMPLES_DIR.iterdir())),)
+        assert con.execute("select count(*) from quarantine").fetchone() == (0,)
 
 
 def test_a_run_that_loses_its_lake_catalog_says_so_without_the_password(tmp_path: Path, capsys):

@@ -3,6 +3,7 @@ and no single document can stall a batch (the per-document time limit in tasks/g
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import random
@@ -51,6 +52,27 @@ def test_a_caller_that_fails_part_way_gets_a_fresh_helper_next_time():
     with pytest.raises(RuntimeError, match="the caller's own fault at 7"):
         run_guarded([6, 7, 8, 9], _slow_or_bad, _fail_loudly, limit=30)
     assert run_guarded([11, 12], _slow_or_bad, _failed, limit=30) == [110, 120]
+
+
+def _disk_full_at_two(x: int) -> int:
+    if x == 2:
+        raise OSError(errno.ENOSPC, "No space left on device")
+    if x == 3:
+        raise OSError(errno.ENOENT, "No such file or directory")  # the document's own: quarantined
+    return x
+
+
+def test_an_error_of_the_machine_fails_the_batch_instead_of_quarantining_its_documents():
+    """A full disk (py3langid unpacks its model into TMPDIR in each cleaning process) quarantined every
+    document as "OSError: [Errno 28] No space left on device" and the run ended completed; once the
+    space was back, a rerun called them unchanged and loaded none."""
+    from tasks.models import MachineFault
+
+    assert run_guarded([1, 3], _disk_full_at_two, _failed, limit=30) == [1, "3: FileNotFoundError: [Errno 2] "
+                                                                            "No such file or directory"]
+    with pytest.raises(MachineFault, match=r"a cleaning process cannot work: OSError: \[Errno 28\] No space"):
+        run_guarded([1, 2, 4], _disk_full_at_two, _failed, limit=30)
+    assert run_guarded([4], _disk_full_at_two, _failed, limit=30) == [4]
 
 
 def _nested(depth: int) -> list:
