@@ -26,7 +26,7 @@ from tasks.crawl import CrawlStream
 from tasks.discover import stream_source
 from tasks.load import FetchRows
 from tasks.pipeline import (BatchWriter, RunSummary, batches, begin_run, cleaning_slots, data_docs_task,
-                            discover_task, ended_status, mark_flow_process, publish_after_failure, publish_task,
+                            discover_task, ended_status, mark_flow_process, publish_after_failure, publish_run,
                             report_task, summary_markdown)
 from tasks.models import RawDocument
 from tasks.progress import IngestProgress
@@ -82,7 +82,7 @@ def ingest(sources: list[str] | None = None, db: str | None = None, batch_size: 
             if status != "completed":
                 publish_after_failure(warehouse, publish_needed, logger)
         if publish_needed:
-            publish_task(str(warehouse.analyst))
+            publish_run(warehouse, run_id)
         elif warehouse.publishes:
             logger.info("nothing changed and %s already holds every earlier change: not copied again",
                         warehouse.analyst)

@@ -17,7 +17,7 @@ from newsflow.config import resolve_settings
 from newsflow.settings import CORES
 from tasks.clean import CLEANER_VERSION
 from tasks.pipeline import (BatchWriter, RunSummary, begin_run, cleaning_slots, ended_status, mark_flow_process,
-                            publish_after_failure, publish_task, report_task)
+                            publish_after_failure, publish_run, report_task)
 from tasks.reclean import backfill_enrichment, stored_documents
 from tasks.warehouse import Warehouse
 
@@ -53,7 +53,7 @@ def reclean(db: str | None = None, since: datetime | None = None, batch_size: in
             changed = warehouse.finish_run(run_id, status, summary.documents_seen, writer.totals, summary.expectations)
             if status != "completed":
                 publish_after_failure(warehouse, changed, logger)
-        publish_task(str(warehouse.analyst))
+        publish_run(warehouse, run_id)
     # the page shows the copy just published, or the lake as this run left it
     summary.report = report_task(str(warehouse.analyst), lake=warehouse.url)
     summary.report_refreshed = summary.report is not None

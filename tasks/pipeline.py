@@ -189,6 +189,16 @@ def ended_status(exc: BaseException, flow_run_id: str | None) -> str:
     return "cancelled" if state is not None and (state.is_cancelling() or state.is_cancelled()) else "failed"
 
 
+def publish_run(warehouse: Warehouse, run_id: str) -> None:
+    """Publish the analyst copy after a run that completed (`publish_task`). When that fails (the
+    analyst file's disk full), the run is recorded `failed`, as the command reports it."""
+    try:
+        publish_task(str(warehouse.analyst))
+    except BaseException:
+        warehouse.mark_failed(run_id)
+        raise
+
+
 def publish_after_failure(warehouse: Warehouse, needed: bool, logger) -> None:
     """After a run that failed or was cancelled: copy what its committed batches loaded, and its row in
     `runs`, to the analyst file now (when anything changed), not at the next run. Best effort: the

@@ -175,6 +175,16 @@ class Warehouse:
         self.close()
         return publish_needed
 
+    def mark_failed(self, run_id: str) -> None:
+        """Record a run that completed as failed after all (its publish failed). Best effort: the
+        failure that caused it is the one reported."""
+        try:
+            with transaction(self.con):
+                self.con.execute("update runs set status = 'failed' where run_id = ?", [run_id])
+        except Exception:  # noqa: BLE001 - see the docstring
+            pass
+        self.close()
+
     def publish(self) -> Path:
         """Checkpoint the working db and swap a copy in at the analyst path."""
         self.close()

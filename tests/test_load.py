@@ -305,3 +305,30 @@ def test_a_load_retried_after_a_failed_commit_stores_each_row_whole(tmp_path: Pa
             (f"file:///d/{i}.txt",) for i in range(1, 6)]
         assert sorted(con.execute("select article_id from articles").fetchall()) == [
             (f"a-file:///d/{i}.txt",) for i in range(1, 6)]
+
+
+def test_a_run_whose_publish_fails_is_recorded_failed(tmp_path: Path):
+    """The analyst file's disk full while publishing: the command said the run failed, but `runs`
+    said completed (the status was written before the publish)."""
+    from newsflow.settings import Settings
+    from tasks.pipeline import publish_run
+    from tasks.warehouse import Warehouse
+
+    raw = b"one document\n" * 50
+    doc = RawDocument("file:///d/1.txt", "text", raw, sha256_hex(raw), len(raw))
+    analyst = tmp_path / "news.duckdb"
+    warehouse = Warehouse.open(analyst, Settings(db=analyst))
+    try:
+        warehouse.start_run("r1", None, "src", "v")
+        counts = warehouse.load_batch("r1", "v", [doc], [Article(article_id="a1", document_id=doc.document_id,
+                                                                 source_uri=doc.source_uri, url=None, title="T",
+                                                                 body="Body text.")], [])
+        warehouse.finish_run("r1", "completed", 1, counts)
+        analyst.mkdir()  # what the copy cannot replace
+        (analyst / "keep").write_text("x")
+        with pytest.raises(OSError):
+            publish_run(warehouse, "r1")
+    finally:
+        warehouse.close()
+    with duckdb.connect(str(warehouse.work), read_only=True) as con:
+        assert con.execute("select status, articles_new from runs").fetchall() == [("failed", 1)]
