@@ -27,7 +27,7 @@ from tasks.discover import stream_source
 from tasks.load import FetchRows
 from tasks.pipeline import (BatchWriter, RunSummary, batches, begin_run, cleaning_slots, data_docs_task,
                             discover_task, ended_status, mark_flow_process, publish_after_failure, publish_run,
-                            report_task, summary_markdown)
+                            report_task, stop_cleaning, summary_markdown)
 from tasks.models import RawDocument
 from tasks.progress import IngestProgress
 from tasks.reclean import documents_by_id, due_documents
@@ -70,6 +70,7 @@ def ingest(sources: list[str] | None = None, db: str | None = None, batch_size: 
             reindexed = warehouse.ensure_search_index()
             status = "completed"
         except BaseException as exc:
+            stop_cleaning(exc)
             status = ended_status(exc, flow_run.get_id())
             raise
         finally:

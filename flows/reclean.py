@@ -17,7 +17,7 @@ from newsflow.config import resolve_settings
 from newsflow.settings import CORES
 from tasks.clean import CLEANER_VERSION
 from tasks.pipeline import (BatchWriter, RunSummary, begin_run, cleaning_slots, ended_status, mark_flow_process,
-                            publish_after_failure, publish_run, report_task)
+                            publish_after_failure, publish_run, report_task, stop_cleaning)
 from tasks.reclean import backfill_enrichment, stored_documents
 from tasks.warehouse import Warehouse
 
@@ -47,6 +47,7 @@ def reclean(db: str | None = None, since: datetime | None = None, batch_size: in
             warehouse.ensure_search_index()  # the loads kept it current
             status = "completed"
         except BaseException as exc:
+            stop_cleaning(exc)
             status = ended_status(exc, flow_run.get_id())
             raise
         finally:

@@ -472,12 +472,18 @@ def _console_without_tracebacks() -> None:
 @contextlib.contextmanager
 def _run_fault(command: str, settings: Settings):
     """A run that fails as a whole (the warehouse cannot be opened, say) ends with one line and exit
-    status 1; NEWSFLOW_DEBUG=1 shows the traceback instead."""
+    status 1, one stopped with Ctrl-C with one line and 130; NEWSFLOW_DEBUG=1 shows the traceback instead."""
     debug = settings.debug
     if not debug:
         _console_without_tracebacks()
     try:
         yield
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        _error(f"the {command} run was stopped (Ctrl-C) and recorded cancelled: the batches it loaded are kept "
+               "and published; run it again to do the rest")
+        raise typer.Exit(130) from None
     except Exception as exc:  # noqa: BLE001 - the run's own boundary
         if debug:
             raise

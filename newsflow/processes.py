@@ -83,8 +83,8 @@ class ServerProcess:
             log = self.log_file.open("ab")
             out, err = log, subprocess.STDOUT
         try:
-            self.proc = subprocess.Popen(
-                self.command, env=self.env, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+            self.proc = subprocess.Popen(  # its own session: Ctrl-C in the terminal is newsflow's to handle
+                self.command, env=self.env, stdin=subprocess.DEVNULL, stdout=out, stderr=err, start_new_session=True,
                 preexec_fn=_die_with_parent_on_sigterm if sys.platform.startswith("linux") else None)
         finally:
             if log is not None:

@@ -216,8 +216,10 @@ def _serve(sock: socket.socket) -> None:
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_r, False)
     os.set_blocking(wake_w, False)
-    default_handlers = {signal.SIGCHLD: signal.signal(signal.SIGCHLD, lambda *_: None),  # wakes select()
-                        signal.SIGINT: signal.signal(signal.SIGINT, signal.SIG_IGN)}  # Ctrl-C is the parent's
+    # Ctrl-C is the parent's, for this process and its children alike: the parent ends them
+    # (tasks.guard.interrupt), rather than each printing a KeyboardInterrupt traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    default_handlers = {signal.SIGCHLD: signal.signal(signal.SIGCHLD, lambda *_: None)}  # wakes select()
     signal.set_wakeup_fd(wake_w)
     try:
         while True:

@@ -206,6 +206,8 @@ class Helper:
         self.conn: Channel | Connection | None = None  # a Connection to a _ForkedChild
 
     def start(self) -> None:
+        if _interrupted.is_set():
+            raise HelperFailed(INTERRUPTED)
         self.process, parent_conn = _start_process(self.fn, self.warmup, self.memory_bytes)
         self.conn = parent_conn
         if not parent_conn.poll(WARMUP_TIMEOUT_S):
@@ -272,6 +274,8 @@ class Helper:
                     status, value = self.conn.recv()
                 except (EOFError, OSError):
                     exitcode = self.stop()
+                    if _interrupted.is_set():  # stopped by `interrupt`, not by the document
+                        raise HelperFailed(INTERRUPTED) from None
                     results.append(on_fail(item, f"cleaning process crashed ({_describe_exit(exitcode)})"))
                     failed = True
                     break
@@ -305,6 +309,24 @@ def _stop_at_exit() -> None:
     if _exit_hook_pid != os.getpid():
         _exit_hook_pid = os.getpid()
         atexit.register(_stop_all)
+
+
+INTERRUPTED = "cleaning stopped: the run was interrupted"
+_interrupted = threading.Event()
+
+
+def interrupt() -> None:
+    """The run was interrupted (Ctrl-C, a cancel): end every helper of this process now, so the batches
+    being cleaned fail at once (their threads then start no other) instead of being cleaned to the end.
+    Each helper's own thread reaps it."""
+    _interrupted.set()
+    for helper in list(_all_helpers):
+        process = helper.process
+        if process is not None:
+            try:
+                process.kill()
+            except OSError:  # reaped meanwhile
+                pass
 
 
 def _stop_all() -> None:

@@ -32,6 +32,7 @@ from newsflow.settings import CORES, MIN_BATCH_SIZE, CleaningLimits
 from tasks.archive import ArchiveError
 from tasks.clean import CLEANER_VERSION
 from tasks.guard import SharedBatch, clean_batch_for_load, help_clean
+from tasks.guard import interrupt as interrupt_cleaning
 from tasks.load import BatchCounts, FetchRows
 from tasks.models import Article, CleanedBatch, Flush, RawDocument, Rejected, Sealed
 from tasks.progress import IngestProgress
@@ -172,11 +173,13 @@ def begin_run(warehouse: Warehouse, run_id: str, flow_run_id: str | None, source
 
 
 def ended_status(exc: BaseException, flow_run_id: str | None) -> str:
-    """How a run that raised `exc` ended: `cancelled` when an operator cancelled its flow run (the
-    UI's Cancel: Prefect sets the flow run Cancelling, then stops its process with SIGTERM), else
-    `failed`. A SIGTERM from anything else (a stopped `newsflow serve`) is a failure."""
+    """How a run that raised `exc` ended: `cancelled` when an operator stopped it (Ctrl-C, or the UI's
+    Cancel: Prefect sets the flow run Cancelling, then stops its process with SIGTERM), else `failed`.
+    A SIGTERM from anything else (a stopped `newsflow serve`) is a failure."""
     from prefect.exceptions import TerminationSignal
 
+    if isinstance(exc, KeyboardInterrupt):
+        return "cancelled"
     if not isinstance(exc, TerminationSignal) or flow_run_id is None:
         return "failed"
     from prefect import get_client
@@ -187,6 +190,13 @@ def ended_status(exc: BaseException, flow_run_id: str | None) -> str:
     except Exception:  # noqa: BLE001 - the API gone too: say what is known
         return "failed"
     return "cancelled" if state is not None and (state.is_cancelling() or state.is_cancelled()) else "failed"
+
+
+def stop_cleaning(exc: BaseException) -> None:
+    """When a run is interrupted (Ctrl-C, a cancel: not an Exception), end its cleaning processes now,
+    so the batches being cleaned fail at once and the run records its end and publishes promptly."""
+    if not isinstance(exc, Exception):
+        interrupt_cleaning()
 
 
 def publish_run(warehouse: Warehouse, run_id: str) -> None:

@@ -172,3 +172,47 @@ def rerun_and_compare(server: PrefectServer, corpus, db, expected, killed: int) 
     # when the kill came after their last write (while publishing the analyst copy).
     assert set(statuses[:-1]) <= {"interrupted", "completed"}
     assert len(statuses) - 1 <= killed
+
+
+def test_ctrl_c_stops_a_run_at_once_records_it_cancelled_and_a_rerun_completes_it(tmp_path, corpus):
+    """Ctrl-C (SIGINT to the terminal's process group) reached the temporary Prefect server too, which
+    died at once; the run went on without it, printed a traceback per cleaning process, retried the
+    API for minutes and ended `failed: ConnectError`, its row in neither `newsflow runs` nor the copy."""
+    import psutil
+
+    env = {**PrefectServer(tmp_path / "prefect-home").base_env(), "NEWSFLOW_BATCH_SIZE": BATCH}
+    db = tmp_path / "news.duckdb"
+    proc = subprocess.Popen(ingest_cmd(corpus, db), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, start_new_session=True)
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=_reader, args=(proc.stdout, lines), daemon=True).start()
+    output = []
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:  # a batch loaded: the run is under way
+        line = lines.get(timeout=240)
+        assert line is not None, "".join(output)
+        output.append(line)
+        if "- batch 1:" in line:
+            break
+    children = psutil.Process(proc.pid).children(recursive=True)  # the Prefect server among them
+    os.killpg(proc.pid, signal.SIGINT)
+    stopped = time.monotonic()
+    assert proc.wait(timeout=60) == 130
+    took = time.monotonic() - stopped
+    while (line := lines.get(timeout=10)) is not None:
+        output.append(line)
+    text = "".join(output)
+    assert "the ingest run was stopped (Ctrl-C) and recorded cancelled" in text, text
+    assert "Traceback" not in text and "KeyboardInterrupt" not in text and "ConnectError" not in text, text
+    assert took < 30, f"{took:.1f} s to stop\n{text}"
+    psutil.wait_procs(children, timeout=20)
+    assert [c.pid for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE] == []
+    with duckdb.connect(str(db), read_only=True) as con:  # published: what `newsflow runs` reads
+        (status, new), = con.execute("select status, articles_new from runs").fetchall()
+        assert status == "cancelled" and new >= 1
+        assert con.execute("select count(*) from articles").fetchone() == (new,)
+    rerun = subprocess.run(ingest_cmd(corpus, db), env=env, capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    reference = tmp_path / "reference.duckdb"
+    subprocess.run(ingest_cmd(corpus, reference), env=env, capture_output=True, text=True, timeout=600, check=True)
+    assert warehouse_contents(db) == warehouse_contents(reference)
