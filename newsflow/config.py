@@ -225,10 +225,40 @@ def resolve_settings(**flags: Any) -> Settings:
         first = Settings(**given)  # flags, then the environment: which config file?
         file = settings.config_path(first.config)
         table = _settings_table(file)
-        return Settings(**{**table, **{k: getattr(first, k) for k in first.model_fields_set}})
+        layers = (given, {k: getattr(first, k) for k in first.model_fields_set - set(given)}, table)
+        values = {**table, **{k: getattr(first, k) for k in first.model_fields_set}}
+        return Settings(**_one_warehouse_file(values, layers, file))
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors())
         raise ConfigError(f"invalid setting ({problems}); see `newsflow settings`") from None
+
+
+def _one_warehouse_file(values: dict[str, Any], layers: tuple[dict, dict, dict], file: Path) -> dict[str, Any]:
+    """`values` with the warehouse file named once: `db` and a `warehouse` path both name it, and the
+    one from the higher layer (flags, then the environment, then the file) wins, so an explicit --db is
+    never passed over for a path in NEWSFLOW_WAREHOUSE. Both in one layer must name the same file.
+
+    Raises:
+        ConfigError: one layer names two different files.
+    """
+    def path(layer: dict, key: str) -> Path | None:
+        value = layer.get(key)
+        if not isinstance(value, (str, Path)) or not str(value).strip() or settings.is_lake_url(str(value)):
+            return None
+        return settings.db_path(value)
+
+    names = (("", "--db", "--warehouse"), ("", "NEWSFLOW_DB", "NEWSFLOW_WAREHOUSE"),
+             (f"{file}: [settings] ", "db", "warehouse"))
+    for layer, (where, db_name, warehouse_name) in zip(layers, names):
+        db, warehouse = path(layer, "db"), path(layer, "warehouse")
+        if db and warehouse and db != warehouse:
+            raise ConfigError(f"{where}{db_name} {db} and {warehouse_name} {warehouse} name two different "
+                              f"warehouse files: drop {warehouse_name} (a DuckDB file needs only {db_name})")
+        if db:
+            return {**values, "warehouse": None} if path(values, "warehouse") else values
+        if warehouse:
+            return values
+    return values
 
 
 def _settings_table(file: Path) -> dict[str, Any]:

@@ -301,8 +301,9 @@ class Settings(BaseSettings):
 
     @property
     def db_path(self) -> Path:
-        """The DuckDB file (a --warehouse path beats --db); on a lake, the local file beside which the
-        report and the Data Docs are written."""
+        """The DuckDB file: a `warehouse` path, else `db` (newsflow.config.resolve_settings keeps only the
+        one from the higher layer); on a lake, the local file beside which the report and the Data Docs
+        are written."""
         return db_path(self.warehouse if self.warehouse and not self.lake else self.db)
 
     @property

@@ -159,6 +159,25 @@ def test_settings_come_from_the_file_then_the_environment_then_flags(tmp_path, m
         resolve_settings()
 
 
+def test_a_db_flag_beats_a_warehouse_path_from_the_environment_or_the_file(tmp_path, monkeypatch):
+    """NEWSFLOW_WAREHOUSE (or [settings] warehouse) naming a file silently beat `--db`: a test run with
+    --db test/news.duckdb loaded into the production file."""
+    config = tmp_path / "newsflow.toml"
+    monkeypatch.setenv("NEWSFLOW_CONFIG", str(config))
+    test, prod = tmp_path / "test" / "news.duckdb", tmp_path / "prod" / "news.duckdb"
+    config.write_text(f'[settings]\nwarehouse = "{prod}"\n', encoding="utf-8")
+    assert resolve_settings(db=str(test)).db_path == test
+    assert resolve_settings().db_path == prod
+    config.write_text("", encoding="utf-8")
+    monkeypatch.setenv("NEWSFLOW_WAREHOUSE", str(prod))
+    assert resolve_settings(db=str(test)).db_path == test
+    assert resolve_settings().db_path == prod
+    assert resolve_settings(db=str(prod), warehouse=str(prod)).db_path == prod
+    with pytest.raises(ConfigError, match=f"--db {test} and --warehouse {prod} name two different warehouse "
+                                          "files: drop --warehouse"):
+        resolve_settings(db=str(test), warehouse=str(prod))
+
+
 @pytest.mark.parametrize("text, seconds", [(90, 90), ("90s", 90), ("15m", 900), ("1h", 3600), ("1d", 86400)])
 def test_intervals(text, seconds):
     assert parse_interval(text) == seconds
