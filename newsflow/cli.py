@@ -250,6 +250,7 @@ def ingest(
     from newsflow.ephemeral import start_early_server
     from tasks.sources import SourceError, discover
 
+    _refuse_empty(source=source)
     _check_ingest_arguments(sources, task_runner, dask_address)
     gc.disable()  # until the flow starts: see _freeze_imports
     settings = _settings(db=db, config=config, batch_size=batch_size, warehouse=warehouse)
@@ -386,10 +387,21 @@ def _check_prefect_home() -> None:
         raise typer.Exit(2)
 
 
+def _refuse_empty(**options: object) -> None:
+    """Exit 2 when an option is given as empty text, as `--source "$NAME"` with NAME unset is: read as
+    not given, it would fall back to a default (the bundled samples, another warehouse)."""
+    for name, value in options.items():
+        if isinstance(value, str) and not value.strip():
+            _error(f"an empty --{name.replace('_', '-')} names nothing (an unset shell variable?); give a value "
+                   "or leave the option out")
+            raise typer.Exit(2)
+
+
 def _settings(**flags) -> Settings:
     """The run's settings (newsflow.config.resolve_settings); an invalid one is one line, exit 2."""
     from newsflow.config import ConfigError, resolve_settings
 
+    _refuse_empty(db=flags.get("db"), warehouse=flags.get("warehouse"))
     given = flags.get("db")
     if given and str(given).endswith(("/", os.sep)) and not Path(given).is_dir():
         _error(f"--db {given} names a folder that does not exist; give the warehouse file's path, "

@@ -417,6 +417,19 @@ def test_a_db_that_cannot_be_reached_or_names_a_missing_folder_is_one_line(tmp_p
     assert sorted(p.name for p in tmp_path.iterdir()) == ["loop"]
 
 
+def test_an_empty_source_or_warehouse_is_refused_in_one_line(tmp_path: Path):
+    """`ingest --source "$NAME"` with NAME unset loaded the bundled samples; `--warehouse ""` was ignored."""
+    db = str(tmp_path / "news.duckdb")
+    for command, option in ((["ingest", "--source", "", "--db", db], "--source"),
+                            (["ingest", "--warehouse", " ", "--db", db], "--warehouse"),
+                            (["runs", "--db", ""], "--db")):
+        proc = cli(*command)
+        out = proc.stdout + proc.stderr
+        assert proc.returncode == 2 and f"error: an empty {option} names nothing (an unset shell variable?)" in out
+        assert len(out.strip().splitlines()) == 1, out
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_dask_address_without_the_dask_runner_is_an_argument_error(tmp_path: Path):
     """--dask-address alone ran the batches in threads here and ignored the cluster without a word."""
     proc = cli("ingest", "data/samples", "--db", str(tmp_path / "news.duckdb"), "--dask-address", "tcp://127.0.0.1:1")
