@@ -112,6 +112,9 @@ class Source(BaseModel):
             self.location = None
         if not self.locations:
             raise ValueError("location (or locations) is required")
+        if not all(loc.strip() for loc in self.locations):
+            raise ValueError("an empty location names nothing; give a path, folder, glob or URL ('.' for the "
+                             "config file's folder)")
         if self.cron and self.interval is not None:
             raise ValueError("give either cron or interval, not both")
         if self.kind not in ("files", "warc"):

@@ -31,6 +31,8 @@ def good(**changes) -> dict:
     ({"interval": "1h"}, "source 'wire': give either cron or interval, not both"),
     ({"location": "file:///etc/passwd"}, "source 'wire': 'file:///etc/passwd' is not an http(s) URL"),
     ({"location": None}, "source 'wire': location (or locations) is required"),
+    ({"location": None, "locations": [""]}, "source 'wire': an empty location names nothing"),
+    ({"location": " "}, "source 'wire': an empty location names nothing"),
     ({"limits": {"max_items": 0}}, "source 'wire', field 'limits.max_items'"),
     ({"limits": {"language": "English"}}, "source 'wire', field 'limits.language'"),
     ({"limts": {}}, "source 'wire', field 'limts': unknown field"),
