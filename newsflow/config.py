@@ -6,6 +6,7 @@ values. Invalid config raises ConfigError with a message naming the source and t
 
 from __future__ import annotations
 
+import contextlib
 import re
 import tomllib
 from dataclasses import dataclass, field, replace
@@ -54,6 +55,19 @@ class Limits(BaseModel):
     language: str | None = Field(None, pattern=r"^[a-z]{2}$")
     since: datetime | date | None = None
     until: datetime | date | None = None
+
+    @field_validator("since", "until", mode="before")
+    @classmethod
+    def _a_date_not_a_number(cls, value: object) -> object:
+        """A TOML date or time, or ISO 8601 text; a number would be read as a Unix timestamp, so that
+        `since = 2026` (the year) would mean 1970 and keep every page."""
+        if value is None or isinstance(value, date):
+            return value
+        if isinstance(value, str):
+            with contextlib.suppress(ValueError):
+                return datetime.fromisoformat(value.strip())
+        raise ValueError(f"{value!r} is not a date or time; write it as 2026-11-01 or 2026-11-01T06:00:00Z "
+                         "(UTC unless it has an offset such as +02:00)")
 
     @model_validator(mode="after")
     def _range_is_ordered(self) -> Limits:

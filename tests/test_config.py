@@ -35,6 +35,8 @@ def good(**changes) -> dict:
     ({"location": " "}, "source 'wire': an empty location names nothing"),
     ({"limits": {"max_items": 0}}, "source 'wire', field 'limits.max_items'"),
     ({"limits": {"language": "English"}}, "source 'wire', field 'limits.language'"),
+    ({"limits": {"since": 2026}}, "field 'limits.since': 2026 is not a date or time; write it as 2026-11-01"),
+    ({"limits": {"until": "2026"}}, "field 'limits.until': '2026' is not a date or time"),
     ({"limts": {}}, "source 'wire', field 'limts': unknown field"),
     ({"name": "Has Spaces"}, "source 'Has Spaces', field 'name'"),
 ])
