@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from newsflow import settings
 from newsflow.settings import FetchPolicy, Settings
-from newsflow.urls import BadURL, check_url
+from newsflow.urls import BadURL, canonical_host, check_url
 
 _INTERVAL = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d)?\s*$", re.IGNORECASE)
 _UNIT_SECONDS = {None: 1, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
@@ -55,6 +55,23 @@ class Limits(BaseModel):
     language: str | None = Field(None, pattern=r"^[a-z]{2}$")
     since: datetime | date | None = None
     until: datetime | date | None = None
+
+    @field_validator("allowed_domains")
+    @classmethod
+    def _domain_names(cls, value: list[str]) -> list[str]:
+        """Host names in canonical form (as newsflow.urls writes the URLs they are matched against); a
+        URL or host:port would match no item, so that every item were skipped unsaid."""
+        hosts = []
+        for domain in value:
+            if re.search(r"[/:@?#]", domain):
+                host = urlsplit(domain if "//" in domain else f"//{domain}").hostname or "news.example"
+                raise ValueError(f"'{domain}' is not a domain name: give the host only, e.g. '{host}' "
+                                 "(its subdomains are allowed too)")
+            try:
+                hosts.append(canonical_host(domain, domain.strip().lstrip(".")))
+            except BadURL as exc:
+                raise ValueError(exc.reason) from None
+        return hosts
 
     @field_validator("since", "until", mode="before")
     @classmethod

@@ -35,6 +35,11 @@ def good(**changes) -> dict:
     ({"location": " "}, "source 'wire': an empty location names nothing"),
     ({"limits": {"max_items": 0}}, "source 'wire', field 'limits.max_items'"),
     ({"limits": {"language": "English"}}, "source 'wire', field 'limits.language'"),
+    ({"limits": {"allowed_domains": ["http://127.0.0.6:8856/"]}},
+     "field 'limits.allowed_domains': 'http://127.0.0.6:8856/' is not a domain name: give the host only, "
+     "e.g. '127.0.0.6'"),
+    ({"limits": {"allowed_domains": ["apnews.com:443"]}}, "give the host only, e.g. 'apnews.com'"),
+    ({"limits": {"allowed_domains": ["ap news.com"]}}, "host 'ap news.com' is not a valid domain name"),
     ({"limits": {"since": 2026}}, "field 'limits.since': 2026 is not a date or time; write it as 2026-11-01"),
     ({"limits": {"until": "2026"}}, "field 'limits.until': '2026' is not a date or time"),
     ({"limts": {}}, "source 'wire', field 'limts': unknown field"),
