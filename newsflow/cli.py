@@ -658,8 +658,9 @@ def serve(
     from flows.serve import serve_sources
     from newsflow.config import ConfigError, load_config
 
+    settings = _settings(db=db, config=config)
     try:
-        cfg = load_config(config)
+        cfg = load_config(settings.config)
     except ConfigError as exc:
         _error(str(exc))
         raise typer.Exit(2) from None
@@ -667,7 +668,6 @@ def serve(
         _error(f"{cfg.path}: no [[sources]] to serve; add one (the repository's newsflow.toml shows each kind), "
                "or give the file that has them with --config")
         raise typer.Exit(2)
-    settings = _settings(db=db, config=config)
     _refuse_other_files(settings, "serve")
     _check_prefect_home()
     try:

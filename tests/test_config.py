@@ -212,6 +212,24 @@ def test_cli_rejects_a_bad_config_before_starting_prefect(tmp_path):
     assert result.exit_code == 2 and "'often' is not a cron expression" in result.output
 
 
+def test_serve_reads_the_config_named_by_newsflow_config(tmp_path, monkeypatch):
+    """`serve` read ./newsflow.toml or the repository's file whatever NEWSFLOW_CONFIG said, and served
+    on when it named no file."""
+    from typer.testing import CliRunner
+
+    from newsflow.cli import app
+
+    bad = tmp_path / "mine.toml"
+    bad.write_text('[[sources]]\nname = "alpha"\nkind = "files"\nlocation = "."\ncron = "often"\n',
+                   encoding="utf-8")
+    for config, says in ((bad, "'often' is not a cron expression"),
+                         (tmp_path / "absent.toml", f"{tmp_path / 'absent.toml'}: no such config file")):
+        monkeypatch.setenv("NEWSFLOW_CONFIG", str(config))
+        result = CliRunner().invoke(app, ["serve", "--db", str(tmp_path / "news.duckdb")])
+        assert result.exit_code == 2 and says in result.output, result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.toml"]
+
+
 @pytest.mark.parametrize("option, value", [("--warehouse", "s3://bucket/news"), ("--db", "s3://bucket/news.duckdb"),
                                            ("--warehouse", "postgres://u@127.0.0.1/news")])
 def test_a_url_as_the_warehouse_is_a_setting_error_that_writes_nothing(tmp_path, monkeypatch, option, value):
