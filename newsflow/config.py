@@ -237,7 +237,7 @@ class Config(BaseModel):
 
 
 def default_fetch_policy(s: Settings) -> FetchPolicy:
-    """The policy when no config applies (e.g. `newsflow ingest URL`): the settings alone."""
+    """The policy when no config file applies: the settings alone."""
     return FetchPolicy(allow_private_networks=bool(s.allow_private_networks), **_crawl_settings(s))
 
 
@@ -418,5 +418,6 @@ def plan_run(s: Settings, sources: list[str] | None = None, source: str | None =
         return RunPlan(urls=where, kind=spec.kind, **common)
     given = [str(s) for s in (sources or [settings.SAMPLES_DIR])]
     urls = tuple(s for s in given if is_url(s))
-    policy = load_config(s.config).fetch_policy(s) if s.config else default_fetch_policy(s)
+    file = settings.config_path(s.config)  # the file the settings came from: its [fetch] table applies too
+    policy = load_config(file).fetch_policy(s) if s.config or (urls and file.is_file()) else default_fetch_policy(s)
     return RunPlan(name="cli", paths=tuple(s for s in given if not is_url(s)), urls=urls, policy=policy)

@@ -130,6 +130,19 @@ def test_sources_and_a_named_source_together_are_refused():
     assert plan_run(resolve_settings(), None, "samples").paths
 
 
+def test_urls_on_the_command_line_take_the_fetch_table_of_the_config_in_use(tmp_path, monkeypatch):
+    """`ingest URL` beside ./newsflow.toml applied its [settings] but not its [fetch] table (user agent,
+    private networks) unless --config named the file."""
+    from newsflow.config import plan_run
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "newsflow.toml").write_text('[settings]\nbatch_size = 7\n[fetch]\nallow_private_networks = true\n'
+                                            'user_agent = "ops/1.0 (+mailto:ops@example.org)"\n', encoding="utf-8")
+    s = resolve_settings()
+    policy = plan_run(s, ["http://127.0.0.1:8000/a.html"]).policy
+    assert (s.batch_size, policy.user_agent, policy.allow_private_networks) == (7, "ops/1.0 (+mailto:ops@example.org)", True)
+
+
 @pytest.mark.parametrize("name", ["DB", "ARCHIVE_DIR", "FETCH_HOSTS_DIR", "CONFIG"])
 def test_a_path_that_is_not_utf8_is_a_setting_error(monkeypatch, tmp_path, name: str):
     """`--db` with non-UTF-8 bytes in its name (kept by Python as lone surrogates) failed the run when its
