@@ -24,6 +24,7 @@ from newsflow.urls import BadURL, canonical_host, check_url
 _INTERVAL = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d)?\s*$", re.IGNORECASE)
 _UNIT_SECONDS = {None: 1, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
 MIN_INTERVAL_SECONDS = 10
+SETTINGS_NOT_A_TABLE = "[settings] must be a table: a [settings] line, then one `name = value` line per setting"
 
 
 class ConfigError(ValueError):
@@ -193,6 +194,13 @@ class Config(BaseModel):
     sources: list[Source] = Field(default_factory=list)
     path: Path | None = None
 
+    @field_validator("settings", mode="before")
+    @classmethod
+    def _a_table(cls, value: object) -> object:
+        if not isinstance(value, dict):
+            raise ValueError(SETTINGS_NOT_A_TABLE)
+        return value
+
     @field_validator("settings")
     @classmethod
     def _known_settings(cls, value: dict[str, Any]) -> dict[str, Any]:
@@ -297,7 +305,9 @@ def _one_warehouse_file(values: dict[str, Any], layers: tuple[dict, dict, dict],
 
 def _settings_table(file: Path) -> dict[str, Any]:
     raw = _read_toml(file)
-    table = (raw or {}).get("settings") or {}
+    table = (raw or {}).get("settings", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{file}: {SETTINGS_NOT_A_TABLE}")
     unknown = sorted(set(table) - set(Settings.model_fields))
     if unknown:
         raise ConfigError(f"{file}: [settings]: unknown setting(s) {', '.join(unknown)}")

@@ -200,6 +200,18 @@ def test_a_db_flag_beats_a_warehouse_path_from_the_environment_or_the_file(tmp_p
         resolve_settings(db=str(test), warehouse=str(prod))
 
 
+@pytest.mark.parametrize("body", ["settings = 5", "[[settings]]\nbatch_size = 3", 'settings = "db"'])
+def test_settings_that_are_not_a_table_are_one_line(tmp_path, monkeypatch, body: str):
+    """`settings = 5` or `[[settings]]` in newsflow.toml ended every command in a TypeError traceback."""
+    config = tmp_path / "newsflow.toml"
+    config.write_text(body + "\n", encoding="utf-8")
+    monkeypatch.setenv("NEWSFLOW_CONFIG", str(config))
+    with pytest.raises(ConfigError, match=re.escape(f"{config}: [settings] must be a table")):
+        resolve_settings()
+    with pytest.raises(ConfigError, match=re.escape(f"{config}: field 'settings': [settings] must be a table")):
+        load_config(config)
+
+
 @pytest.mark.parametrize("text, seconds", [(90, 90), ("90s", 90), ("15m", 900), ("1h", 3600), ("1d", 86400)])
 def test_intervals(text, seconds):
     assert parse_interval(text) == seconds
