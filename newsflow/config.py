@@ -7,6 +7,7 @@ values. Invalid config raises ConfigError with a message naming the source and t
 from __future__ import annotations
 
 import contextlib
+import math
 import re
 import tomllib
 from dataclasses import dataclass, field, replace
@@ -24,6 +25,7 @@ from newsflow.urls import BadURL, canonical_host, check_url
 _INTERVAL = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d)?\s*$", re.IGNORECASE)
 _UNIT_SECONDS = {None: 1, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
 MIN_INTERVAL_SECONDS = 10
+CRON_YEARS = 8  # a cron that fires on no day within this many years never fires (Feb 29 recurs every 4 or 8)
 SETTINGS_NOT_A_TABLE = "[settings] must be a table: a [settings] line, then one `name = value` line per setting"
 
 
@@ -40,8 +42,13 @@ def parse_interval(value: str | int | float) -> float:
         if not m:
             raise ValueError(f"'{value}' is not an interval; write seconds or e.g. '15m', '1h', '1d'")
         seconds = float(m.group(1)) * _UNIT_SECONDS[(m.group(2) or "").lower() or None]
+    if not math.isfinite(seconds):
+        raise ValueError(f"'{value}' is not an interval; write seconds or e.g. '15m', '1h', '1d'")
     if seconds < MIN_INTERVAL_SECONDS:
         raise ValueError(f"interval must be at least {MIN_INTERVAL_SECONDS} s")
+    if seconds > settings.YEAR_S:
+        raise ValueError(f"interval must be at most a year ('{settings.YEAR_S / settings.DAY_S:g}d'); a source "
+                         "run more rarely is run by hand (no interval)")
     return seconds
 
 
@@ -120,12 +127,21 @@ class Source(BaseModel):
     @classmethod
     def _cron_is_valid(cls, value: str | None) -> str | None:
         if value is not None:
+            from croniter import CroniterBadDateError, croniter
             from prefect.client.schemas.schedules import CronSchedule
 
             try:
                 CronSchedule(cron=value)
             except ValidationError:
                 raise ValueError(f"'{value}' is not a cron expression (e.g. '*/30 * * * *')") from None
+            if not value.strip().startswith("@") and len(value.split()) != 5:
+                raise ValueError(f"'{value}' has {len(value.split())} fields; a cron expression has 5 (minute, hour, "
+                                 "day of month, month, day of week), e.g. '*/30 * * * *'")
+            try:
+                croniter(value, datetime.now(timezone.utc), max_years_between_matches=CRON_YEARS).get_next(datetime)
+            except CroniterBadDateError:
+                raise ValueError(f"'{value}' never fires (no such date within {CRON_YEARS} years, e.g. "
+                                 "February 30)") from None
         return value
 
     @field_validator("interval")
