@@ -51,6 +51,8 @@ def _error(message: str) -> None:
     console.print(Text.assemble(("error:", "red"), " ", message))
 
 
+MAX_LISTED = 100_000  # the most results `search` or runs `runs` lists: far past it, DuckDB's integers overflow
+
 DbOption = Annotated[  # text, not Path: a URL given by mistake reaches the settings' check whole
     Optional[str],
     typer.Option("--db", metavar="PATH", show_default=False,
@@ -682,7 +684,8 @@ def serve(
 def search(
     query: Annotated[str, typer.Argument(help='Words to look for, e.g. "armored train".')],
     db: DbOption = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="How many results.")] = 10,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=MAX_LISTED,
+                                       help="How many results.")] = 10,
     warehouse: WarehouseOption = None,
 ) -> None:
     """Full-text search (BM25 over title and body) in the analyst copy; prints ranked titles, outlets,
@@ -763,7 +766,8 @@ def _analyst_connection(path: Path):
 def runs(
     db: DbOption = None,
     warehouse: WarehouseOption = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="How many runs, newest first.")] = 20,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=MAX_LISTED,
+                                       help="How many runs, newest first.")] = 20,
 ) -> None:
     """The runs, newest first: how each ended, what it changed. On a DuckDB file, from the analyst copy
     (a run shows once published: a run that changed nothing is not copied, and shows with the next

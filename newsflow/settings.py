@@ -251,6 +251,16 @@ class Settings(BaseSettings):
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
+    @field_validator("warehouse_memory_limit")
+    @classmethod
+    def _memory_within_reach(cls, value: str) -> str:
+        """At most 1 PiB: far past it (9999999999TB) DuckDB's byte count overflows to 0 and every run
+        fails out of memory."""
+        number, unit, binary = re.match(r"([\d.]+)\s*([KMGT])(i?)B", value).groups()
+        if float(number) * (1024 if binary else 1000) ** ("KMGT".index(unit) + 1) > 2**50:
+            raise ValueError(f"{value!r} is more memory than any machine has; give at most 1024TiB (e.g. '4GB')")
+        return value
+
     @field_validator("warehouse", "db", mode="before")
     @classmethod
     def _not_a_url(cls, value: object) -> object:

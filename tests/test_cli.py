@@ -430,6 +430,14 @@ def test_an_empty_source_or_warehouse_is_refused_in_one_line(tmp_path: Path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_limit_past_what_a_listing_takes_is_an_argument_error(tmp_path: Path):
+    """`search -n 9223372036854775808` (or `runs -n`) ended in a DuckDB conversion traceback."""
+    for command in (["search", "train"], ["runs"]):
+        proc = cli(*command, "-n", "9" * 20, "--db", str(tmp_path / "news.duckdb"))
+        out = proc.stdout + proc.stderr
+        assert proc.returncode == 2 and "Invalid value for '--limit'" in out and "100000" in out, out
+
+
 def test_a_dask_address_without_the_dask_runner_is_an_argument_error(tmp_path: Path):
     """--dask-address alone ran the batches in threads here and ignored the cluster without a word."""
     proc = cli("ingest", "data/samples", "--db", str(tmp_path / "news.duckdb"), "--dask-address", "tcp://127.0.0.1:1")

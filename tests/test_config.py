@@ -115,6 +115,16 @@ def test_a_limit_past_any_clock_or_memory_is_a_setting_error(monkeypatch, name: 
         resolve_settings()
 
 
+def test_a_warehouse_memory_limit_past_any_machine_is_a_setting_error(monkeypatch):
+    """NEWSFLOW_WAREHOUSE_MEMORY_LIMIT=9999999999TB overflowed DuckDB's limit to 0 bytes: every run failed
+    out of memory after making its working file."""
+    monkeypatch.setenv("NEWSFLOW_WAREHOUSE_MEMORY_LIMIT", "9999999999TB")
+    with pytest.raises(ConfigError, match="warehouse_memory_limit: Value error, '9999999999TB' is more memory"):
+        resolve_settings()
+    monkeypatch.setenv("NEWSFLOW_WAREHOUSE_MEMORY_LIMIT", "1024TiB")
+    assert resolve_settings().warehouse_memory_limit == "1024TiB"
+
+
 @pytest.mark.parametrize("line, says", [("deadline = inf", "finite number"),
                                         ("deadline = 1e300", "less than or equal to 86400"),
                                         ("min_host_interval = nan", "finite number")])
