@@ -200,6 +200,17 @@ class FetchSettings(BaseModel):
     deadline: float = Field(settings.FETCH_DEADLINE, gt=0, le=settings.DAY_S)
     respect_robots: bool = True
 
+    @field_validator("user_agent")
+    @classmethod
+    def _a_header_value(cls, value: str) -> str:
+        """Printable ASCII, as an HTTP header is sent: a newline or a non-ASCII letter failed every
+        request before it left, each retried as a connection failure."""
+        if bad := re.search(r"[^\x20-\x7e]", value):
+            raise ValueError(f"{bad.group()!r} (character {bad.start() + 1}) cannot go in an HTTP header; write "
+                             "the user agent in printable ASCII on one line, e.g. "
+                             "'newsflow/0.1 (+mailto:ops@example.org)'")
+        return value
+
 
 class Config(BaseModel):
     """The whole file: [fetch] settings and the [[sources]] list."""

@@ -136,6 +136,16 @@ def test_a_fetch_duration_past_any_clock_is_a_config_error(tmp_path, line: str, 
         load_config(path)
 
 
+@pytest.mark.parametrize("agent, bad", [("newsflow (ops@example.org)\\n", "'\\n' (character 27)"),
+                                        ("caf\u00e9/1.0", "'\u00e9' (character 4)")])
+def test_a_user_agent_that_cannot_be_a_header_is_a_config_error(tmp_path, agent: str, bad: str):
+    """A newline in [fetch] user_agent failed every request locally, retried as a connection failure."""
+    path = tmp_path / "newsflow.toml"
+    path.write_text(f'[fetch]\nuser_agent = "{agent}"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=re.escape(f"field 'fetch.user_agent': {bad} cannot go in an HTTP header")):
+        load_config(path)
+
+
 def test_sources_and_a_named_source_together_are_refused():
     """`newsflow ingest extra.html --source samples` loaded the source and passed over extra.html unsaid."""
     from newsflow.config import plan_run
@@ -155,7 +165,8 @@ def test_urls_on_the_command_line_take_the_fetch_table_of_the_config_in_use(tmp_
                                             'user_agent = "ops/1.0 (+mailto:ops@example.org)"\n', encoding="utf-8")
     s = resolve_settings()
     policy = plan_run(s, ["http://127.0.0.1:8000/a.html"]).policy
-    assert (s.batch_size, policy.user_agent, policy.allow_private_networks) == (7, "ops/1.0 (+mailto:ops@example.org)", True)
+    assert (s.batch_size, policy.allow_private_networks) == (7, True)
+    assert policy.user_agent == "ops/1.0 (+mailto:ops@example.org)"
 
 
 @pytest.mark.parametrize("name", ["DB", "ARCHIVE_DIR", "FETCH_HOSTS_DIR", "CONFIG"])
