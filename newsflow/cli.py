@@ -404,11 +404,6 @@ def _settings(**flags) -> Settings:
     from newsflow.config import ConfigError, resolve_settings
 
     _refuse_empty(db=flags.get("db"), warehouse=flags.get("warehouse"))
-    given = flags.get("db")
-    if given and str(given).endswith(("/", os.sep)) and not Path(given).is_dir():
-        _error(f"--db {given} names a folder that does not exist; give the warehouse file's path, "
-               f"e.g. --db {Path(given) / 'news.duckdb'}")
-        raise typer.Exit(2)
     try:
         settings = resolve_settings(**flags)
     except ConfigError as exc:

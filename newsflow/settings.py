@@ -261,6 +261,18 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r} is more memory than any machine has; give at most 1024TiB (e.g. '4GB')")
         return value
 
+    @field_validator("db", mode="before")
+    @classmethod
+    def _a_file_path(cls, value: object) -> object:
+        """Blank is unset (the default file); a path ending in "/" names a folder, and one that does not
+        exist would become a warehouse file named like it."""
+        if isinstance(value, str) and not value.strip():
+            return DEFAULT_DB
+        if isinstance(value, str) and value.endswith(("/", os.sep)) and not Path(value).expanduser().is_dir():
+            raise ValueError(f"{value} names a folder that does not exist; give the warehouse file's path, e.g. "
+                             f"{Path(value) / 'news.duckdb'}")
+        return value
+
     @field_validator("warehouse", "db", mode="before")
     @classmethod
     def _not_a_url(cls, value: object) -> object:

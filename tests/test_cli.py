@@ -413,7 +413,7 @@ def test_a_db_that_cannot_be_reached_or_names_a_missing_folder_is_one_line(tmp_p
             assert proc.returncode == 2 and f"error: cannot reach {db}" in out and what in out, (command, out)
             assert len(out.strip().splitlines()) == 1, (command, out)
     proc = cli("ingest", "--db", f"{tmp_path / 'new'}/")
-    assert proc.returncode == 2 and f"e.g. --db {tmp_path / 'new' / 'news.duckdb'}" in proc.stderr, proc.stderr
+    assert proc.returncode == 2 and f"e.g. {tmp_path / 'new' / 'news.duckdb'}" in proc.stderr, proc.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["loop"]
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from newsflow.config import ConfigError, load_config, parse_config, parse_interval, resolve_settings
-from newsflow.settings import REPO_ROOT, SAMPLES_DIR, Settings
+from newsflow.settings import DEFAULT_DB, REPO_ROOT, SAMPLES_DIR, Settings
 
 
 def test_shipped_config_has_the_samples_as_a_files_source():
@@ -309,6 +309,22 @@ def test_settings_command_shows_values_and_variables(monkeypatch):
     assert result.exit_code == 0
     row = next(line for line in result.output.splitlines() if "batch_size" in line)
     assert "123" in row and "NEWSFLOW_BATCH_SIZE" in row
+
+
+def test_a_blank_db_is_unset_and_one_ending_in_a_slash_names_a_folder(tmp_path: Path, monkeypatch):
+    """NEWSFLOW_DB=" " made a warehouse file named " "; NEWSFLOW_DB (or [settings] db) ending in "/"
+    made one named like the folder it meant, which --db already refused."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NEWSFLOW_DB", " ")
+    assert resolve_settings().db_path == Settings().db_path == DEFAULT_DB
+    monkeypatch.setenv("NEWSFLOW_DB", f"{tmp_path / 'new'}/")
+    with pytest.raises(ConfigError, match=re.escape(f"names a folder that does not exist; give the warehouse "
+                                                    f"file's path, e.g. {tmp_path / 'new' / 'news.duckdb'}")):
+        resolve_settings()
+    monkeypatch.delenv("NEWSFLOW_DB")
+    (tmp_path / "newsflow.toml").write_text('[settings]\ndb = "new/"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="new/ names a folder that does not exist"):
+        resolve_settings()
 
 
 def test_a_relative_lake_data_path_is_made_absolute(tmp_path: Path, monkeypatch):
