@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field, replace
@@ -25,6 +26,8 @@ from newsflow.urls import BadURL, canonical_host, check_url
 _INTERVAL = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d)?\s*$", re.IGNORECASE)
 _UNIT_SECONDS = {None: 1, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
 MIN_INTERVAL_SECONDS = 10
+# The [settings] paths resolved against the config file's folder rather than the current one.
+FILE_RELATIVE_SETTINGS = ("db", "warehouse", "archive_dir", "fetch_hosts_dir", "lake_data_path")
 CRON_YEARS = 8  # a cron that fires on no day within this many years never fires (Feb 29 recurs every 4 or 8)
 SETTINGS_NOT_A_TABLE = "[settings] must be a table: a [settings] line, then one `name = value` line per setting"
 
@@ -338,7 +341,16 @@ def _settings_table(file: Path) -> dict[str, Any]:
     unknown = sorted(set(table) - set(Settings.model_fields))
     if unknown:
         raise ConfigError(f"{file}: [settings]: unknown setting(s) {', '.join(unknown)}")
-    return table
+    return {k: _beside(file, v) if k in FILE_RELATIVE_SETTINGS else v for k, v in table.items()}
+
+
+def _beside(file: Path, value: object) -> object:
+    """A relative path of the [settings] table made relative to the config file's folder, as source
+    locations are (a trailing "/" kept); URLs, lake catalogs and blanks as they are."""
+    if not isinstance(value, str) or not value.strip() or is_url(value) or settings.is_lake_url(value):
+        return value
+    path = os.path.expanduser(value)
+    return path if os.path.isabs(path) else os.path.join(file.parent, path)
 
 
 def _describe(raw: dict, loc: tuple) -> str:

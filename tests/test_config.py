@@ -327,6 +327,22 @@ def test_a_blank_db_is_unset_and_one_ending_in_a_slash_names_a_folder(tmp_path: 
         resolve_settings()
 
 
+def test_relative_paths_in_the_settings_table_are_relative_to_the_config_file(tmp_path: Path, monkeypatch):
+    """newsflow.toml says its paths are relative to it, but [settings] db and archive_dir were taken
+    relative to the current folder: the same config run from two folders wrote two warehouses."""
+    (tmp_path / "srv").mkdir()
+    (tmp_path / "a").mkdir()
+    config = tmp_path / "srv" / "newsflow.toml"
+    config.write_text('[settings]\ndb = "warehouse/news.duckdb"\narchive_dir = "raw"\n'
+                      'fetch_hosts_dir = "/var/hosts"\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path / "a")
+    s = resolve_settings(config=str(config))
+    assert (s.db_path, s.archive_path) == (tmp_path / "srv" / "warehouse" / "news.duckdb", tmp_path / "srv" / "raw")
+    assert s.hosts_dir == Path("/var/hosts")
+    monkeypatch.setenv("NEWSFLOW_ARCHIVE_DIR", "mine")  # the environment's paths: the current folder's
+    assert resolve_settings(config=str(config)).archive_path == tmp_path / "a" / "mine"
+
+
 def test_a_relative_lake_data_path_is_made_absolute(tmp_path: Path, monkeypatch):
     """The catalog keeps the data path as the first writer gave it: `lake data/` from one folder was a
     lake every command started in another folder failed to read ("Cannot open file")."""
