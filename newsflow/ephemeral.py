@@ -157,19 +157,20 @@ def seed_database() -> tuple[Path, Path] | None:
         return None
     if not seed.is_file():
         return database, seed
+    tmp: str | None = None
     try:
         database.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=database.parent, prefix=".prefect.db.")
         os.close(fd)
         shutil.copyfile(seed, tmp)
-        try:
-            os.link(tmp, database)  # never over a database another process has just created
-        except FileExistsError:
-            pass
-        finally:
-            os.unlink(tmp)
+        os.link(tmp, database)  # never over a database another process has just created
+    except FileExistsError:
+        pass
     except OSError:
-        return None  # the server creates the database itself, as without a seed
+        pass  # the server creates the database itself, as without a seed
+    finally:
+        if tmp is not None:  # a copy cut short (the disk full) must not stay to fill it
+            Path(tmp).unlink(missing_ok=True)
     return None
 
 

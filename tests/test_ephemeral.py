@@ -141,3 +141,25 @@ def test_a_prefect_home_that_cannot_hold_the_database_is_one_line(tmp_path: Path
     assert proc.stderr.count("\n") <= 3 and "Traceback" not in proc.stderr, proc.stderr
     assert f"{blocked} is a file" in proc.stderr and "set PREFECT_HOME to a folder" in proc.stderr
     assert sorted(tmp_path.rglob("*")) == before
+
+
+def test_a_seed_copy_cut_short_by_a_full_disk_is_not_left_behind(tmp_path: Path, monkeypatch):
+    """A Prefect home on a full disk: the seed's copy failed part way, and the partial `.prefect.db.*`
+    file stayed, holding the little space there was."""
+    from newsflow.ephemeral import seed_database, seed_path
+
+    home = tmp_path / "home"
+    home.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(home)], capture_output=True).returncode:
+        pytest.skip("mounting a small tmpfs needs root (CI runs as root)")
+    try:
+        monkeypatch.setenv("PREFECT_HOME", str(home))
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+        for key in ("PREFECT_API_DATABASE_CONNECTION_URL", "PREFECT_SERVER_DATABASE_CONNECTION_URL"):
+            monkeypatch.delenv(key, raising=False)
+        seed_path().parent.mkdir(parents=True)
+        seed_path().write_bytes(b"\0" * 256 * 1024)  # more than the home holds
+        assert seed_database() is None
+        assert list(home.iterdir()) == []
+    finally:
+        subprocess.run(["umount", str(home)], check=True)
