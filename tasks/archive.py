@@ -262,9 +262,9 @@ def append(con: duckdb.DuckDBPyConnection, config: ArchiveConfig,
         if exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
             raise  # a full disk, say: the CLI says where to free space
         raise ArchiveError(f"cannot write the raw store's file {exc.filename or config.folder / done.file} "
-                           f"({exc.strerror}); let this user write {config.folder} and its files, or set "
-                           "NEWSFLOW_ARCHIVE_DIR (or archive_dir in newsflow.toml's [settings]) to a folder it "
-                           "can write; nothing of this batch was loaded") from None
+                           f"({exc.strerror}); let this user write {config.folder} and its files, or move "
+                           "its files to a folder it can write and set NEWSFLOW_ARCHIVE_DIR (or archive_dir in "
+                           "newsflow.toml's [settings]) to that folder; nothing of this batch was loaded") from None
     if done.new_file:
         _fsync_folder(config.folder)
     done.end = position

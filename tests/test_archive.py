@@ -220,7 +220,8 @@ def test_a_raw_store_folder_that_cannot_be_written_says_so_and_is_not_retried(tm
     con = L.connect(tmp_path / "w.duckdb")
     try:
         with pytest.raises(A.ArchiveError, match=f"cannot write the raw store's file {folder}/newsflow-.*"
-                                                 "let this user write") as caught:
+                                                 "let this user write .*, or move its files to a folder it can "
+                                                 "write and set NEWSFLOW_ARCHIVE_DIR") as caught:
             L.load_batch(con, "r1", "v", [local(1)], [article(local(1))], [], archive=A.ArchiveConfig(folder))
     finally:
         subprocess.run(["chattr", "-i", str(folder)], check=True)
