@@ -114,6 +114,9 @@ def _prefect_home() -> Path:
     return Path(os.environ.get("PREFECT_HOME") or Path.home() / ".prefect").expanduser()
 
 
+PREFECT_HOME_MIN_FREE = 16 * 1024**2  # the seeded database is ~1 MB; a run's states, events and logs add more
+
+
 def prefect_home_problem() -> str | None:
     """Why a Prefect server started here could not keep its database in the Prefect home, with what to
     do; None when it can, or when runs go to a server named by PREFECT_API_URL or to a database set in
@@ -131,6 +134,11 @@ def prefect_home_problem() -> str | None:
     database = home / "prefect.db"
     if database.exists() and not os.access(database, os.R_OK | os.W_OK):
         return f"Prefect's database {database} cannot be written by this user; {fix}"
+    free = shutil.disk_usage(existing).free
+    if free < PREFECT_HOME_MIN_FREE:
+        return (f"the Prefect home {home} (PREFECT_HOME) has {free / 1024**2:.1f} MB free, too little for the "
+                f"server's database and a run's logs ({PREFECT_HOME_MIN_FREE // 1024**2} MB at least); free space "
+                f"there, or {fix}")
     return None
 
 
