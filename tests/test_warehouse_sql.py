@@ -15,6 +15,7 @@ import pytest
 from newsflow.settings import MIGRATIONS_DIR, QUERIES_DIR
 from tasks import load as L
 from tasks.reclean import backfill_enrichment
+from tasks.models import Article, RawDocument, sha256_hex
 from tasks.schema import README_END, README_START, apply_views, schema_markdown
 from tasks.search import build_index, load_fts, search, snippet
 from warehouse_helpers import sample_articles, sample_docs, samples_warehouse
@@ -91,6 +92,25 @@ def test_views_are_idempotent(tmp_path: Path):
     assert apply_views(con)[0] == "v_articles"
     apply_views(con)
     assert con.execute("select count(*) from v_story_coverage").fetchone()[0] == 0
+
+
+def _outlets(tmp_path: Path, sources: list[tuple[str | None, str]]) -> list[str]:
+    """v_articles.outlet of articles loaded from (url, source_uri) pairs without a site name, in order."""
+    con = L.connect(tmp_path / "w.duckdb")
+    docs = [RawDocument(uri, "text", f"{i}".encode(), sha256_hex(f"{i}".encode()), 1)
+            for i, (_url, uri) in enumerate(sources)]
+    L.load_batch(con, "r1", "v", docs, [Article(article_id=f"a{i}", document_id=d.document_id, source_uri=d.source_uri,
+                                                url=url, title="T", body="Body text.")
+                                        for i, (d, (url, _uri)) in enumerate(zip(docs, sources))], [])
+    outlets = dict(con.execute("select article_id, outlet from v_articles").fetchall())
+    con.close()
+    return [outlets[f"a{i}"] for i in range(len(sources))]
+
+
+def test_outlet_of_records_without_url_is_their_file_name(tmp_path: Path):
+    sources = [(None, "file:///d/wire-feed.jsonl#L1"), (None, "file:///d/wire-feed.jsonl#L2"),
+               (None, "file:///d/batch.json#0"), (None, "file:///d/plain.txt")]
+    assert _outlets(tmp_path, sources) == ["wire-feed.jsonl", "wire-feed.jsonl", "batch.json", "plain.txt"]
 
 
 def _query(con, name: str) -> list[tuple]:

@@ -12,7 +12,7 @@ final as (
         a.article_id,
         a.title,
         coalesce(a.sitename, regexp_extract(a.url, '^[a-z]+://(?:www\.)?([^/:]+)', 1),
-                 regexp_extract(a.source_uri, '([^/]+)$', 1)) as outlet,
+                 regexp_extract(a.source_uri, '([^/?#]+)(?:[?#].*)?$', 1)) as outlet,
         a.url,
         a.source_uri,
         a.published_at,
@@ -38,7 +38,7 @@ select * from final;
 comment on view v_articles is 'The latest version of each article with its outlet and story: start here.';
 comment on column v_articles.article_id is 'Stable article id (articles.article_id).';
 comment on column v_articles.title is 'Article title; null when the input had none.';
-comment on column v_articles.outlet is 'Who published it: the page''s site name, else the URL host, else the source file name.';
+comment on column v_articles.outlet is 'Who published it: the page''s site name, else the URL host, else the source file name (without a record''s #L<n> or #<i>).';
 comment on column v_articles.url is 'Article URL when known.';
 comment on column v_articles.source_uri is 'Where the article came from (file:// URI or URL).';
 comment on column v_articles.published_at is 'Publication time (UTC) when known; 00:00 UTC of the day when the source states a day but no time or no time zone.';
