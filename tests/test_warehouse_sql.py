@@ -15,9 +15,10 @@ import pytest
 from newsflow.settings import MIGRATIONS_DIR, QUERIES_DIR
 from tasks import load as L
 from tasks.reclean import backfill_enrichment
-from tasks.models import Article, RawDocument, sha256_hex
+from tasks.models import Article, RawDocument, Rejected, sha256_hex
 from tasks.schema import README_END, README_START, apply_views, schema_markdown
 from tasks.search import build_index, load_fts, search, snippet
+from tasks.sql import statement
 from warehouse_helpers import sample_articles, sample_docs, samples_warehouse
 
 
@@ -111,6 +112,31 @@ def test_outlet_of_records_without_url_is_their_file_name(tmp_path: Path):
     sources = [(None, "file:///d/wire-feed.jsonl#L1"), (None, "file:///d/wire-feed.jsonl#L2"),
                (None, "file:///d/batch.json#0"), (None, "file:///d/plain.txt")]
     assert _outlets(tmp_path, sources) == ["wire-feed.jsonl", "wire-feed.jsonl", "batch.json", "plain.txt"]
+
+
+HOSTS = [("https://user@userinfo.example/x", "userinfo.example"), ("https://[2001:db8::1]:8443/v6", "[2001:db8::1]"),
+         ("https://example.net?id=1", "example.net"), ("https://frag.example#top", "frag.example"),
+         ("https://Www.Mixed.example/a", "mixed.example"), ("HTTP://www.mixed.example:8080/b", "mixed.example"),
+         ("https://u:p@Plain.example:443/c?d#e", "plain.example")]
+
+
+def test_outlet_is_the_url_host_lower_case_without_userinfo_port_or_www(tmp_path: Path):
+    sources = [(url, f"file:///d/f{i}.txt") for i, (url, _host) in enumerate(HOSTS)]
+    assert _outlets(tmp_path, sources) == [host for _url, host in HOSTS]
+
+
+def test_fetch_failures_name_hosts_as_outlets_do(tmp_path: Path):
+    con = L.connect(tmp_path / "w.duckdb")
+    docs = [RawDocument(url, "html", None, sha256_hex(url.encode()), 0) for url, _host in HOSTS]
+    L.load_batch(con, "r1", "v", docs, [], [Rejected(d.document_id, d.source_uri, "fetch", ["HTTP 404"]) for d in docs])
+    hosts = {h for (h, _reason, _n) in con.execute(statement("report_fetch_failures"), {"since": None}).fetchall()}
+    assert hosts == {host for _url, host in HOSTS}
+
+
+def test_outlet_file_names_are_decoded(tmp_path: Path):
+    sources = [(None, "file:///d/my%20news.txt"), (None, "file:///d/Z%C3%BCrich%20Zeitung.txt#L3"),
+               (None, "file:///d/a+b%25.txt"), (None, "file:///d/latin%FC.txt")]
+    assert _outlets(tmp_path, sources) == ["my news.txt", "Zürich Zeitung.txt", "a+b%.txt", "latin%FC.txt"]
 
 
 def _query(con, name: str) -> list[tuple]:

@@ -3,6 +3,15 @@ create or replace view v_articles as
 with source_articles as (
     select * from articles
 ),
+-- The URL's host, lower case, without userinfo, port or a leading www. (warehouse/sql/report_fetch_failures.sql
+-- names hosts by the same rule), and the source's file name without a record's fragment (decoded in final).
+placed_articles as (
+    select *,
+           regexp_replace(lower(regexp_extract(url, '^[A-Za-z][A-Za-z0-9+.-]*://(?:[^@/?#]*@)?(\[[^]/?#]*\]|[^:/?#]*)', 1)),
+                          '^www\.', '') as url_host,
+           regexp_extract(source_uri, '([^/?#]+)(?:[?#].*)?$', 1) as file_name
+    from source_articles
+),
 article_stories as (
     select sa.article_id, sa.story_id, s.title as story_title, sa.similarity as story_similarity
     from story_articles sa join stories s using (story_id)
@@ -11,8 +20,7 @@ final as (
     select
         a.article_id,
         a.title,
-        coalesce(a.sitename, regexp_extract(a.url, '^[a-z]+://(?:www\.)?([^/:]+)', 1),
-                 regexp_extract(a.source_uri, '([^/?#]+)(?:[?#].*)?$', 1)) as outlet,
+        coalesce(a.sitename, nullif(a.url_host, ''), try(url_decode(a.file_name)), a.file_name) as outlet,
         a.url,
         a.source_uri,
         a.published_at,
@@ -30,7 +38,7 @@ final as (
         a.extraction_confidence,
         a.ingested_at,
         a.updated_at
-    from source_articles a
+    from placed_articles a
     left join article_stories s using (article_id)
 )
 select * from final;
@@ -38,7 +46,7 @@ select * from final;
 comment on view v_articles is 'The latest version of each article with its outlet and story: start here.';
 comment on column v_articles.article_id is 'Stable article id (articles.article_id).';
 comment on column v_articles.title is 'Article title; null when the input had none.';
-comment on column v_articles.outlet is 'Who published it: the page''s site name, else the URL host, else the source file name (without a record''s #L<n> or #<i>).';
+comment on column v_articles.outlet is 'Who published it: the page''s site name, else the URL host (lower case, without port or a leading www.), else the source file name (without a record''s #L<n> or #<i>).';
 comment on column v_articles.url is 'Article URL when known.';
 comment on column v_articles.source_uri is 'Where the article came from (file:// URI or URL).';
 comment on column v_articles.published_at is 'Publication time (UTC) when known; 00:00 UTC of the day when the source states a day but no time or no time zone.';
