@@ -17,8 +17,9 @@ from newsflow.settings import FUTURE_TOLERANCE_S, MIN_BODY_CHARS, TITLE_MAX_CHAR
 
 SUITE_NAME = "articles"
 
-URL_OR_PATH = r"^(?:https?://[^\s/?#]+[^\s]*|file://[^\s]+)$"
-HTTP_URL = r"^https?://[^\s/?#]+[^\s]*$"
+# Schemes are case-insensitive (RFC 3986): HTTPS://host/ is an http(s) URL as https://host/ is.
+URL_OR_PATH = r"^(?:(?i:https?)://[^\s/?#]+[^\s]*|file://[^\s]+)$"
+HTTP_URL = r"^(?i:https?)://[^\s/?#]+[^\s]*$"
 
 
 def build_suite() -> gx.ExpectationSuite:

@@ -29,9 +29,10 @@ def test_suite_splits_valid_and_rejected_with_reasons():
         art(6, article_id="dup"),
         art(7, body=BODY + "\n\nAlso Read: Ten things about the budget"),
         art(8, title=None),  # a missing title is flagged, not rejected
+        art(9, url="HTTPS://news.example.com/9", source_uri="Http://news.example.com/9"),  # schemes ignore case
     ]
     result = validate_articles(batch)
-    assert [a.article_id for a in result.valid] == ["id0", "id8"]
+    assert [a.article_id for a in result.valid] == ["id0", "id8", "id9"]
     reasons = {r.document_id: " ".join(r.reasons) for r in result.rejected}
     assert "values_to_be_between(body_size): body has 10 characters" in reasons["doc1"]
     assert "values_to_be_between(title_size): title has 400 characters" in reasons["doc2"]
@@ -40,7 +41,7 @@ def test_suite_splits_valid_and_rejected_with_reasons():
     assert "unique(article_id)" in reasons["doc5"] and "unique(article_id)" in reasons["doc6"]
     assert "to_be_null(boilerplate_left)" in reasons["doc7"]
     assert "rule teaser: Also Read: Ten things" in reasons["doc7"]
-    assert result.per_expectation["expect_column_values_to_be_unique(article_id)"] == (7, 2)
+    assert result.per_expectation["expect_column_values_to_be_unique(article_id)"] == (8, 2)
 
 
 @pytest.mark.slow
