@@ -5,6 +5,11 @@ file format and the offline extensions in the duckdb-ext-* wheels are per versio
 `-readonly` (a session never blocks a run's publish, and cannot change the copy), and, before the
 prompt or the `-c` statement, `set extension_directory` to the duckdb-ext wheels' folder and
 `load fts`, so `fts_main_articles.match_bm25(...)` works offline. The views live in the file.
+On a DuckDB file, external access is then switched off (it cannot be switched on again in the
+session): `-readonly` covers only the file opened, and `attach '<file>' (read_only false)` would write
+any other database file, the working warehouse too. DuckDB has no setting that refuses ATTACH alone,
+so COPY TO a file goes with it; rows still leave through /dev/stdout (the one path allowed) and the
+CLI's `.once` / `.output`.
 The folder is passed through the environment and read with the CLI's getenv(), so no path is ever
 spliced into SQL text.
 """
@@ -22,6 +27,7 @@ from tasks.lake_sql import ALIAS, attach_sql
 from tasks.search import extension_directory
 
 EXTENSIONS_VARIABLE = "NEWSFLOW_DUCKDB_EXTENSIONS"
+EXPORT_PATH = "/dev/stdout"  # the one file a session on a DuckDB file may write: `copy (...) to '/dev/stdout'`
 INSTALL_HINT = "pip install -c constraints.txt duckdb-cli (the DuckDB CLI for the project's duckdb version)"
 
 
@@ -70,10 +76,13 @@ def check_version(cli: Path) -> None:
 
 def startup_commands(search: bool, lake: str | None = None) -> list[str]:
     """What the CLI runs before anything else: the offline extensions' folder and fts; on a lake, the
-    lake attached read-only as `lake` and made the default (the one line analysts need)."""
+    lake attached read-only as `lake` and made the default (the one line analysts need); on a file, no
+    file access but writing to standard output, so no statement can attach a database file to write."""
     lines = [f"set extension_directory = getenv('{EXTENSIONS_VARIABLE}')", "load fts"] if search else []
     if lake:
         lines += ["set autoinstall_known_extensions = false", attach_sql(lake, read_only=True), f"use {ALIAS}"]
+    else:
+        lines += [f"set allowed_paths = ['{EXPORT_PATH}']", "set enable_external_access = false"]
     return lines
 
 
@@ -107,6 +116,9 @@ def greeting(db: Path | str, search: bool) -> str:
     where = (f"the lake {masked(str(db))} attached read-only as `lake` (every query sees "
              "the latest snapshot; `from articles at (version => N)` an older one)") if is_lake_url(str(db)) else (
              f"{db} (read-only; runs publish a new copy, reconnect to see it)")
+    export = ("" if is_lake_url(str(db)) else
+              "Export: .once rows.csv (after .mode csv) before a query, or copy (...) to '/dev/stdout'; no other "
+              "file is read or written, and ATTACH is refused.")
     lines = [f"newsflow sql: DuckDB on {where}.",
              "Views: v_articles, v_story_coverage, v_entity_mentions, v_daily_volume; .tables lists all, "
              "warehouse/queries/ has examples.",
@@ -114,5 +126,5 @@ def greeting(db: Path | str, search: bool) -> str:
              "Search: select title, fts_main_articles.match_bm25(article_id, 'armored train') as score "
              "from v_articles order by score desc nulls last limit 5;" if search else
              "Search: unavailable (pip install duckdb-ext-fts).",
-             ".quit or Ctrl-D leaves."]
-    return "\n".join(lines)
+             export, ".quit or Ctrl-D leaves."]
+    return "\n".join(line for line in lines if line)

@@ -394,12 +394,34 @@ def test_sql_shell_is_read_only(samples_db):
         assert con.execute("select count(*) from articles").fetchone()[0] == 5
 
 
+def test_sql_shell_cannot_write_any_database_file(samples_db, tmp_path):
+    """-readonly holds for the file opened; ATTACH ... (read_only false) of it or of the working
+    warehouse beside it would write them, so the shell reaches no file."""
+    work = tmp_path / "news.work.duckdb"
+    shutil.copyfile(samples_db, work)
+    for target in (samples_db, work):
+        relative = os.path.relpath(target, REPO)  # the open file by another name: not refused as already attached
+        proc = sql(samples_db, "-c", f"attach '{relative}' as rw (read_only false); delete from rw.articles")
+        assert proc.returncode != 0 and "disabled by configuration" in proc.stderr, proc.stdout + proc.stderr
+        with duckdb.connect(str(target), read_only=True) as con:
+            assert con.execute("select count(*) from articles").fetchone()[0] == 5
+    again = sql(samples_db, "-c", "set enable_external_access = true")
+    assert again.returncode != 0 and "Cannot change enable_external_access" in again.stderr
+
+
 def test_sql_shell_exports_what_it_reads(samples_db, tmp_path):
-    """Read-only is about the warehouse: an analyst's shell still writes a query's rows to a file."""
-    out = tmp_path / "titles.csv"
-    proc = sql(samples_db, "-c", f"copy (select title from v_articles order by title) to '{out}' (header)")
+    """Read-only is about the warehouse: an analyst's shell still writes a query's rows out, through
+    standard output or the CLI's .once, not with COPY TO a file."""
+    proc = sql(samples_db, "-c", "copy (select title from v_articles order by title) to '/dev/stdout' (header)")
     assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[0] == "title" and len(proc.stdout.splitlines()) == 6
+    out = tmp_path / "titles.csv"
+    shell = subprocess.run([*NEWSFLOW, "sql", "--db", str(samples_db)], capture_output=True, text=True, timeout=120,
+                           cwd=REPO, input=f".mode csv\n.once {out}\nselect title from v_articles order by title;\n")
+    assert shell.returncode == 0, shell.stderr
     assert out.read_text().splitlines()[0] == "title" and len(out.read_text().splitlines()) == 6
+    copy = sql(samples_db, "-c", f"copy (select title from v_articles) to '{tmp_path / 'copy.csv'}'")
+    assert copy.returncode != 0 and not (tmp_path / "copy.csv").exists()
 
 
 def test_sql_shell_interactive_through_a_pseudo_terminal(samples_db):
