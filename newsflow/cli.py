@@ -694,7 +694,8 @@ def search(
     settings = _settings(db=db, warehouse=warehouse)
     con = _search_connection(settings)
     try:
-        hits = run_search(con, query, limit)
+        with contextlib.nullcontext() if settings.lake else _reading(settings.db_path):
+            hits = run_search(con, query, limit)
     except SearchUnavailable as exc:
         _error(str(exc))
         raise typer.Exit(2) from None
@@ -757,6 +758,19 @@ def _analyst_connection(path: Path):
     raise typer.Exit(2)
 
 
+@contextlib.contextmanager
+def _reading(path: Path):
+    """Damage DuckDB finds in the analyst copy at `path` while a query reads it (a block whose checksum
+    fails) is one line and exit status 2, as when it is found at open, not a traceback."""
+    import duckdb
+
+    try:
+        yield
+    except duckdb.IOException as exc:
+        _error(f"cannot read {path}: {' '.join(str(exc).split())}")
+        raise typer.Exit(2) from None
+
+
 @app.command()
 def runs(
     db: DbOption = None,
@@ -774,7 +788,8 @@ def runs(
     if not settings.lake:
         con = _analyst_connection(settings.db_path)
         columns = ("run", "status", "started (UTC)", "seconds", "seen", "new", "updated", "unchanged", "quarantined")
-        rows = con.execute(statement("file_runs"), [limit]).fetchall()
+        with _reading(settings.db_path):
+            rows = con.execute(statement("file_runs"), [limit]).fetchall()
         title = f"runs in {settings.db_path}"
     else:
         from tasks.lake import LakeUnavailable, lake_runs, open_lake
@@ -850,7 +865,8 @@ def report(
     path = settings.db_path
     if not settings.lake:
         _analyst_connection(path).close()  # exit 2 unless a warehouse is there; write_report opens its own
-        _write_report(path, path, out_file, since)
+        with _reading(path):
+            _write_report(path, path, out_file, since)
         return
     from tasks.lake import LakeUnavailable
 

@@ -400,6 +400,35 @@ def test_analyst_commands_say_in_one_line_when_db_is_not_a_warehouse(tmp_path: P
     assert junk.read_bytes() == b"junk" and zero.read_bytes() == b""  # read, never written
 
 
+def test_analyst_commands_say_in_one_line_when_blocks_read_after_open_are_damaged(tmp_path: Path):
+    """A warehouse that opens but whose table data is damaged (checksums fail when a query reads it)
+    ended runs, report and search in a traceback; it is one line and exit status 2, as at open."""
+    import duckdb
+
+    from warehouse_helpers import samples_warehouse
+
+    (tmp_path / "template").mkdir()
+    db = samples_warehouse(tmp_path, tmp_path / "template")
+    with duckdb.connect(str(db), read_only=True) as con:
+        block_size = con.execute("select block_size from pragma_database_size()").fetchone()[0]
+        tables = con.execute("select schema_name || '.' || table_name from duckdb_tables() "
+                             "where database_name = current_database()").fetchall()
+        blocks = {t: {b for (b,) in con.execute(f"select block_id from pragma_storage_info('{t}') where block_id >= 0")
+                      .fetchall()} for (t,) in tables}
+    kept = blocks.pop("main.schema_migrations")  # what opening reads stays whole
+    with db.open("r+b") as f:
+        for block in set().union(*blocks.values()) - kept:
+            f.seek(3 * 4096 + block * block_size + 8)  # past the file's headers and the block's checksum
+            f.write(b"\xff" * 64)
+    with duckdb.connect(str(db), read_only=True) as con:
+        con.execute("select 1 from schema_migrations").fetchall()
+    for command in (["runs"], ["report", "--out", str(tmp_path / "r.html")], ["search", "train"]):
+        proc = cli(*command, "--db", str(db))
+        out = proc.stdout + proc.stderr
+        assert proc.returncode == 2 and f"error: cannot read {db}: " in out and "Corrupt database file" in out, out
+        assert "Traceback" not in out and len(out.strip().splitlines()) == 1, (command, out)
+
+
 def test_a_db_that_cannot_be_reached_or_names_a_missing_folder_is_one_line(tmp_path: Path):
     """A --db that is a loop of symbolic links, or whose name is too long, ended every command in a
     traceback; one ending in "/" made a warehouse file named like the folder it meant."""
