@@ -686,7 +686,7 @@ def search(
     """Full-text search (BM25 over title and body) in the analyst copy; prints ranked titles, outlets,
     dates and a snippet. Reads only: safe while an ingest runs. On a lake, a local index beside --db
     (`<name>.lake-search.duckdb`) takes in the articles changed since the last search first."""
-    from tasks.search import SearchUnavailable, search as run_search
+    from tasks.search import SearchUnavailable, indexed_words, search as run_search
 
     if not any(c.isalnum() for c in query):
         _error(f'{query!r} holds no word to search for; give one or more, e.g. newsflow search "armored train"')
@@ -696,6 +696,7 @@ def search(
     try:
         with contextlib.nullcontext() if settings.lake else _reading(settings.db_path):
             hits = run_search(con, query, limit)
+            unindexed = not hits and not indexed_words(con, query)
     except SearchUnavailable as exc:
         _error(str(exc))
         raise typer.Exit(2) from None
@@ -709,6 +710,9 @@ def search(
         if UNSPACED_SCRIPT.search(query):
             out.print("Words are split at spaces and punctuation: in Chinese, Japanese or Thai text, written "
                       "without spaces, search for a whole phrase between two punctuation marks.")
+        elif unindexed:
+            out.print("Numbers and common English words (the, who, of, ...) are not indexed, and the query holds "
+                      "no other word: add one, e.g. a name (\"Boeing 737\", not \"737\").")
         return
     for rank, h in enumerate(hits, 1):
         when = h.seen_at.astimezone(timezone.utc).date().isoformat() if h.seen_at else "-"  # days are UTC's

@@ -209,3 +209,9 @@ def search(con: duckdb.DuckDBPyConnection, query: str, limit: int = 10) -> list[
         raise SearchUnavailable(f"no search index in this warehouse yet; run `newsflow ingest` ({exc})") from None
     return [Hit(score, aid, title, outlet, seen, story, snippet(body, query))
             for score, aid, title, outlet, seen, story, body in rows]
+
+
+def indexed_words(con: duckdb.DuckDBPyConnection, query: str) -> list[str]:
+    """The words of `query` the index can hold: none when it is only digits and stop words ("the"),
+    which are never indexed. Needs the index (`search` raises when there is none)."""
+    return [w for (w,) in con.execute(statement("search_words"), [query]).fetchall()]

@@ -253,6 +253,22 @@ def test_search_for_no_word_says_what_to_give(query: str, tmp_path: Path):
     assert not (tmp_path / "w.duckdb").exists()
 
 
+def test_search_for_only_numbers_or_stop_words_says_they_are_not_indexed(tmp_path: Path, template_dir: Path):
+    """Digits and stop words are never indexed: "737" or "The Who" printed a bare "no matches"."""
+    db = samples_warehouse(tmp_path, template_dir)
+
+    def said(query: str) -> str:
+        proc = subprocess.run([sys.executable, "-m", "newsflow.cli", "search", query, "--db", str(db)],
+                              cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        return proc.stdout
+
+    for query in ("737", "The Who", "2024 and the"):
+        out = said(query)
+        assert out.startswith(f"no matches for {query!r}") and "not indexed" in out, out
+    assert "not indexed" not in said("zzqx 737")  # a word the index could hold: nothing to explain
+
+
 def test_search_prints_titles_and_snippets_as_they_are(tmp_path: Path):
     """Titles and bodies come from pages. Printed as rich markup, "[/bold]" in a title was a closing tag
     with none open (MarkupError: a traceback and no results) and "[link=...]" a terminal link."""
