@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -137,6 +138,26 @@ def test_outlet_file_names_are_decoded(tmp_path: Path):
     sources = [(None, "file:///d/my%20news.txt"), (None, "file:///d/Z%C3%BCrich%20Zeitung.txt#L3"),
                (None, "file:///d/a+b%25.txt"), (None, "file:///d/latin%FC.txt")]
     assert _outlets(tmp_path, sources) == ["my news.txt", "Zürich Zeitung.txt", "a+b%.txt", "latin%FC.txt"]
+
+
+def test_published_at_without_a_zone_is_read_as_utc_as_its_comment_says(tmp_path: Path):
+    from datetime import datetime, timezone
+
+    from warehouse_helpers import load_docs
+
+    body = "This is a sentence about the harbor council and its long budget debate in the city. " * 6
+    records = [{"url": f"https://naive.example/{i}", "title": f"Naive time test article {i}", "text": body + str(i),
+                "published_at": when} for i, when in enumerate(["2026-11-30T23:54:11", "2026-11-30"])]
+    docs = [RawDocument(f"file:///d/n.jsonl#L{i + 1}", "record", raw, sha256_hex(raw), len(raw))
+            for i, raw in enumerate(json.dumps(r, sort_keys=True).encode() for r in records)]
+    con = L.connect(tmp_path / "w.duckdb")
+    load_docs(con, docs)
+    times = [t for (t,) in con.execute("select published_at from v_articles order by url").fetchall()]
+    assert times == [datetime(2026, 11, 30, 23, 54, 11, tzinfo=timezone.utc), datetime(2026, 11, 30, tzinfo=timezone.utc)]
+    comment = con.execute("select comment from duckdb_columns() where table_name = 'v_articles' "
+                          "and column_name = 'published_at'").fetchone()[0]
+    assert "00:00 UTC of the day when the source states a day but no time;" in comment
+    assert "a time stated without a zone is read as UTC" in comment
 
 
 def _query(con, name: str) -> list[tuple]:

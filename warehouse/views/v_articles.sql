@@ -49,7 +49,7 @@ comment on column v_articles.title is 'Article title; null when the input had no
 comment on column v_articles.outlet is 'Who published it: the page''s site name, else the URL host (lower case, without port or a leading www.), else the source file name (without a record''s #L<n> or #<i>).';
 comment on column v_articles.url is 'Article URL when known.';
 comment on column v_articles.source_uri is 'Where the article came from (file:// URI or URL).';
-comment on column v_articles.published_at is 'Publication time (UTC) when known; 00:00 UTC of the day when the source states a day but no time or no time zone.';
+comment on column v_articles.published_at is 'Publication time (UTC) when known; 00:00 UTC of the day when the source states a day but no time; a time stated without a zone is read as UTC.';
 comment on column v_articles.seen_at is 'published_at, else when newsflow first loaded it: the time to sort and bucket by.';
 comment on column v_articles.author is 'Author or byline when known.';
 comment on column v_articles.language is 'ISO 639-1 language of the body.';
