@@ -8,7 +8,7 @@ file a run writes would make the run fail with "Conflicting lock is held". Inste
   that changed something (`needs_publish` tells when a copy is still current) the working file is
   checkpointed (no WAL left), copied to a temporary file in the same folder, and renamed onto the
   analyst path with `os.replace` (atomic on POSIX and Windows). A session already open
-  keeps reading the old file (its inode) until it reconnects; new sessions see the new copy.
+  keeps reading the old file (its inode) until all its connections close; a database opened after sees the new copy.
 """
 
 from __future__ import annotations

@@ -115,7 +115,7 @@ def greeting(db: Path | str, search: bool) -> str:
     """What the interactive shell prints first: where it is and what to try."""
     where = (f"the lake {masked(str(db))} attached read-only as `lake` (every query sees "
              "the latest snapshot; `from articles at (version => N)` an older one)") if is_lake_url(str(db)) else (
-             f"{db} (read-only; runs publish a new copy, reconnect to see it)")
+             f"{db} (read-only; runs publish a new copy: quit and start again to see it)")
     export = ("" if is_lake_url(str(db)) else
               "Export: .once rows.csv (after .mode csv) before a query, or copy (...) to '/dev/stdout'; no other "
               "file is read or written, and ATTACH is refused.")

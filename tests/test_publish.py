@@ -162,6 +162,27 @@ def test_publish_swaps_while_a_reader_holds_the_analyst_file_open(tmp_path: Path
     assert not list(tmp_path.glob("*.publishing")) and not Path(f"{analyst}.wal").exists()
 
 
+def test_a_second_connection_while_one_is_open_keeps_the_old_snapshot_as_the_docs_say(tmp_path: Path):
+    """docs/warehouse.md said "reconnect": in Python a second connect while the first is open gets DuckDB's
+    cached database, the snapshot before the publish; once every connection is closed, a connect sees it."""
+    analyst = tmp_path / "news.duckdb"
+    work = prepare_work_db(analyst)
+    with duckdb.connect(str(work)) as con:
+        con.execute("create table items as select 1 as n")
+    publish(work, analyst)
+    first = duckdb.connect(str(analyst), read_only=True)
+    with duckdb.connect(str(work)) as con:
+        con.execute("insert into items values (2)")
+    publish(work, analyst)
+    with duckdb.connect(str(analyst), read_only=True) as second:
+        assert second.execute("select count(*) from items").fetchone()[0] == 1
+    first.close()
+    with duckdb.connect(str(analyst), read_only=True) as fresh:
+        assert fresh.execute("select count(*) from items").fetchone()[0] == 2
+    doc = " ".join((Path(__file__).resolve().parents[1] / "docs" / "warehouse.md").read_text(encoding="utf-8").split())
+    assert "close every connection to the file and open it again" in doc and "Reconnect" not in doc
+
+
 @pytest.mark.slow
 def test_two_ingests_complete_while_an_analyst_session_is_open(tmp_path: Path, samples_dir: Path):
     from flows.ingest import ingest
