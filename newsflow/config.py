@@ -404,7 +404,7 @@ def _read_toml(file: Path) -> dict[str, Any] | None:
         ConfigError: it cannot be read (a folder, no permission), is not UTF-8, or is not TOML.
     """
     try:
-        return tomllib.loads(file.read_text(encoding="utf-8"))
+        return tomllib.loads(file.read_text(encoding="utf-8-sig"))  # a BOM, as some editors write, is no error
     except FileNotFoundError:
         return None
     except UnicodeDecodeError as exc:

@@ -80,6 +80,17 @@ def test_missing_and_broken_files(tmp_path):
         load_config(bad)
 
 
+def test_a_config_file_saved_with_a_byte_order_mark_is_read(tmp_path, monkeypatch):
+    """Notepad and other editors save UTF-8 with a BOM: the file was "not valid TOML: Invalid
+    statement (at line 1, column 1)", the BOM named nowhere."""
+    path = tmp_path / "newsflow.toml"
+    path.write_bytes(b'\xef\xbb\xbf[settings]\nbatch_size = 50\n\n[[sources]]\nname = "wire"\nkind = "feed"\n'
+                     b'location = "https://news.example/rss"\n')
+    assert [s.name for s in load_config(path).sources] == ["wire"]
+    monkeypatch.setenv("NEWSFLOW_CONFIG", str(path))
+    assert resolve_settings().batch_size == 50
+
+
 def test_a_config_file_that_cannot_be_read_as_text_is_a_config_error(tmp_path, monkeypatch):
     """Both readers of the file (the sources, the [settings] table) raised UnicodeDecodeError or
     IsADirectoryError, which the CLI showed as a traceback."""
