@@ -366,7 +366,12 @@ def _flow_warehouse(warehouse: str | None) -> str | None:
 def _refuse_other_files(settings: Settings, command: str, open_file: bool = True) -> None:
     """Exit 2 when --db names a file that is not a newsflow warehouse (tasks/dbfile.py): a run swaps
     its analyst copy onto that path, replacing whatever is there. With `open_file` False only the
-    file's first bytes are read. On a lake --db is no run's target: nothing to check."""
+    file's first bytes are read. On a lake --db is no run's target: nothing to check. A raw store
+    folder that is a file is refused too, before the run has cleaned anything it could not store."""
+    if settings.archive_path.exists() and not settings.archive_path.is_dir():
+        _error(f"the raw store's folder {settings.archive_path} is a file; set NEWSFLOW_ARCHIVE_DIR (or archive_dir "
+               "in newsflow.toml's [settings]) to a folder, or unset it for <db name>.archive/ beside the warehouse")
+        raise typer.Exit(2)
     if settings.lake:
         return
     from tasks.dbfile import NotAWarehouse, check_duckdb_file, check_warehouse_file

@@ -284,6 +284,19 @@ def test_a_run_that_fills_the_disk_says_where_to_free_space(tmp_path: Path, caps
     assert "Free space" not in capsys.readouterr().err
 
 
+def test_a_raw_store_folder_that_is_a_file_is_refused_before_the_run(tmp_path: Path):
+    """NEWSFLOW_ARCHIVE_DIR naming a file was found only when the first batch was stored, after its
+    cleaning and validation, and left a new warehouse holding one failed run."""
+    (tmp_path / "store").write_text("a file")
+    proc = subprocess.run([sys.executable, "-m", "newsflow.cli", "ingest", "--db", str(tmp_path / "news.duckdb")],
+                          cwd=REPO, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "NEWSFLOW_ARCHIVE_DIR": str(tmp_path / "store")})
+    out = " ".join((proc.stdout + proc.stderr).split())
+    assert proc.returncode == 2, out
+    assert f"the raw store's folder {tmp_path / 'store'} is a file; set NEWSFLOW_ARCHIVE_DIR" in out, out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["store"]
+
+
 def test_a_full_temporary_folder_fails_the_run_and_quarantines_nothing(tmp_path: Path):
     """With TMPDIR full, every cleaning process failed to unpack the language model there: each document
     was quarantined ("OSError: [Errno 28] No space left on device"), the run ended completed, and once
