@@ -168,7 +168,11 @@ class Source(BaseModel):
                              "config file's folder)")
         if self.cron and self.interval is not None:
             raise ValueError("give either cron or interval, not both")
-        if self.kind not in ("files", "warc"):
+        if self.kind in ("files", "warc"):
+            if fetched := next((loc for loc in self.locations if is_url(loc)), None):
+                raise ValueError(f"'{fetched}' is a URL, and kind '{self.kind}' reads local paths; for pages, feeds "
+                                 "or sitemaps on the web use kind 'urls', 'feed' or 'sitemap'")
+        else:
             for loc in self.locations:
                 if self.kind == "opml" and not is_url(loc):
                     continue  # an OPML file beside the config

@@ -32,6 +32,8 @@ def good(**changes) -> dict:
     ({"cron": None, "interval": float("inf")}, "field 'interval': 'inf' is not an interval"),
     ({"cron": None, "interval": "99999999999999d"}, "field 'interval': interval must be at most a year ('366d')"),
     ({"cron": "0 * * * * *"}, "field 'cron': '0 * * * * *' has 6 fields; a cron expression has 5"),
+    ({"kind": "files"}, "'https://news.example/rss' is a URL, and kind 'files' reads local paths; for pages, feeds "
+                        "or sitemaps on the web use kind 'urls', 'feed' or 'sitemap'"),
     ({"cron": "0 0 30 2 *"}, "field 'cron': '0 0 30 2 *' never fires"),
     ({"interval": "1h"}, "source 'wire': give either cron or interval, not both"),
     ({"location": "file:///etc/passwd"}, "source 'wire': 'file:///etc/passwd' is not an http(s) URL"),
