@@ -174,6 +174,12 @@ def rerun_and_compare(server: PrefectServer, corpus, db, expected, killed: int) 
     assert len(statuses) - 1 <= killed
 
 
+def _as_in_a_terminal() -> None:
+    """SIGINT handled by default, as in a terminal: a job a shell script starts in the background (CI's
+    may) ignores it, and the ingest would inherit that."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_stops_a_run_at_once_records_it_cancelled_and_a_rerun_completes_it(tmp_path, corpus):
     """Ctrl-C (SIGINT to the terminal's process group) reached the temporary Prefect server too, which
     died at once; the run went on without it, printed a traceback per cleaning process, retried the
@@ -183,7 +189,7 @@ def test_ctrl_c_stops_a_run_at_once_records_it_cancelled_and_a_rerun_completes_i
     env = {**PrefectServer(tmp_path / "prefect-home").base_env(), "NEWSFLOW_BATCH_SIZE": BATCH}
     db = tmp_path / "news.duckdb"
     proc = subprocess.Popen(ingest_cmd(corpus, db), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, start_new_session=True)
+                            text=True, start_new_session=True, preexec_fn=_as_in_a_terminal)
     lines: queue.Queue = queue.Queue()
     threading.Thread(target=_reader, args=(proc.stdout, lines), daemon=True).start()
     output = []
