@@ -59,7 +59,7 @@ def ingest(sources: list[str] | None = None, db: str | None = None, batch_size: 
                              share=_threads_clean_here())
         status, reindexed = "failed", False
         try:
-            paths, summary.skipped = discover_task(list(plan.paths)) if plan.paths else ([], [])
+            paths, summary.skipped = discover_task(list(plan.paths), plan.configured) if plan.paths else ([], [])
             stream = stream_source(list(plan.urls), plan.kind, plan.policy, warehouse.fetch_state(plan.name),
                                    source=plan.name, max_items=plan.max_items, allowed_domains=plan.allowed_domains,
                                    opml_files=plan.opml_files) if plan.urls or plan.opml_files else None

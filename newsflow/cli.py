@@ -261,7 +261,7 @@ def ingest(
     server = start_early_server(settings.early_server)  # boots while the checks and imports below run
     try:  # fail fast, before the flow starts, on a SOURCE that names nothing or a bad config
         plan = plan_run(settings, sources, source)
-        files = discover(list(plan.paths)) if plan.paths else []
+        files = discover(list(plan.paths), unmatched_ok=plan.configured) if plan.paths else []
     except SourceError as exc:
         _error(f"{exc}. Give a file, a folder, a quoted glob such as 'data/*.jsonl' "
                "or an http(s) URL.")

@@ -429,6 +429,7 @@ class RunPlan:
     """
 
     name: str
+    configured: bool = False  # a source of newsflow.toml: a glob of it matching no file yet is no error
     paths: tuple[str, ...] = ()
     urls: tuple[str, ...] = ()
     kind: str = "auto"
@@ -460,7 +461,7 @@ def plan_run(s: Settings, sources: list[str] | None = None, source: str | None =
         cfg = load_config(s.config)
         spec = cfg.source(source)
         where = tuple(cfg.resolve_location(loc) for loc in spec.locations)
-        common = dict(name=spec.name, policy=cfg.fetch_policy(s), max_items=spec.limits.max_items,
+        common = dict(name=spec.name, configured=True, policy=cfg.fetch_policy(s), max_items=spec.limits.max_items,
                       allowed_domains=tuple(spec.limits.allowed_domains), language=spec.limits.language,
                       since=utc_instant(spec.limits.since), until=utc_instant(spec.limits.until))
         if spec.kind in ("files", "warc"):

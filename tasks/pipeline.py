@@ -66,10 +66,10 @@ def cleaning_slots() -> int:
 
 
 @task(name="discover", cache_policy=NO_CACHE)
-def discover_task(sources: list[str]) -> tuple[list[Path], list[tuple[str, str]]]:
-    """The files to read, and what was skipped on purpose with the reason."""
+def discover_task(sources: list[str], unmatched_ok: bool = False) -> tuple[list[Path], list[tuple[str, str]]]:
+    """The files to read, and what was skipped on purpose with the reason (tasks/sources.py: discover)."""
     skipped: list[tuple[str, str]] = []
-    return discover(sources, skipped), skipped
+    return discover(sources, skipped, unmatched_ok), skipped
 
 
 @task(name="clean-batch", retries=1, retry_delay_seconds=2, cache_policy=NO_CACHE)

@@ -97,11 +97,14 @@ def _suffixes(name: str) -> str:
     return ext or "(none)"
 
 
-def discover(sources: Iterable[str | Path], skipped: Skipped | None = None) -> list[Path]:
-    """Expand files, folders (recursively) and globs into a sorted, de-duplicated list of files.
+def discover(sources: Iterable[str | Path], skipped: Skipped | None = None, unmatched_ok: bool = False) -> list[Path]:
+    """Expand files, folders (recursively) and globs into a sorted, de-duplicated list of files. A
+    source that names an existing file or folder is that path, even with glob characters in its name
+    (`news[2026].txt`).
 
     What cannot be read as a file (a FIFO or device, a symlink loop, a folder that cannot be listed)
-    is left out and, when `skipped` is given, appended to it with the reason.
+    is left out and, when `skipped` is given, appended to it with the reason; so is a glob that matches
+    nothing when `unmatched_ok` (a configured source's drop folder, empty until files arrive).
 
     Raises:
         SourceError: a source names nothing at all.
@@ -112,8 +115,11 @@ def discover(sources: Iterable[str | Path], skipped: Skipped | None = None) -> l
         text = str(source)
         if not text.strip():  # Path("") is the current folder: never read it unasked
             raise SourceError("an empty SOURCE names nothing (an unset shell variable?)")
-        if any(ch in text for ch in "*?["):
+        if any(ch in text for ch in "*?[") and not os.path.lexists(Path(text).expanduser()):
             matches = [Path(p) for p in sorted(glob.glob(text, recursive=True))]
+            if not matches and unmatched_ok:
+                skipped.append((shown(text), "the pattern matches no file (yet)"))
+                continue
             if not matches:
                 raise SourceError(f"{shown(text)}: the pattern matches no file")
             candidates = matches

@@ -284,6 +284,29 @@ def test_a_run_that_fills_the_disk_says_where_to_free_space(tmp_path: Path, caps
     assert "Free space" not in capsys.readouterr().err
 
 
+def test_a_configured_source_with_an_empty_drop_folder_reads_its_other_locations(tmp_path: Path):
+    """One glob of a files source matching nothing yet (an empty drop folder) failed the whole source,
+    exit 2 (and each scheduled run of it), none of its other locations read."""
+    from newsflow.settings import SAMPLES_DIR
+
+    (tmp_path / "inbox").mkdir()
+    (tmp_path / "newsflow.toml").write_text(f"""
+[[sources]]
+name = "wire"
+kind = "files"
+locations = ["{SAMPLES_DIR}", "inbox/*.jsonl"]
+""", encoding="utf-8")
+    proc = cli("ingest", "--source", "wire", "--config", str(tmp_path / "newsflow.toml"),
+               "--db", str(tmp_path / "news.duckdb"))
+    out = " ".join((proc.stdout + proc.stderr).split())
+    assert proc.returncode == 0, out
+    assert f"{tmp_path / 'inbox' / '*.jsonl'}: the pattern matches no file (yet)" in out, out
+    import duckdb
+
+    with duckdb.connect(str(tmp_path / "news.duckdb"), read_only=True) as con:
+        assert con.execute("select count(*) from documents").fetchone() == (len(list(SAMPLES_DIR.iterdir())),)
+
+
 def test_a_raw_store_folder_that_is_a_file_is_refused_before_the_run(tmp_path: Path):
     """NEWSFLOW_ARCHIVE_DIR naming a file was found only when the first batch was stored, after its
     cleaning and validation, and left a new warehouse holding one failed run."""

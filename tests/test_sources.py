@@ -57,6 +57,20 @@ def test_discover_missing_source_names_it(tmp_path: Path):
             discover([empty])
 
 
+def test_a_configured_glob_that_matches_nothing_yet_is_skipped_and_a_bracketed_name_is_a_path(tmp_path: Path):
+    """A files source listing an empty drop folder's glob beside other locations failed whole (exit 2),
+    none of its other files read; a file named `news[2026].txt` could not be given at all ("the pattern
+    matches no file")."""
+    dated = tmp_path / "news[2026].txt"
+    dated.write_text("a text\n" * 20)
+    assert discover([str(dated)]) == [dated.resolve()]
+    skipped: list = []
+    assert discover([str(dated), str(tmp_path / "inbox" / "*.jsonl")], skipped, unmatched_ok=True) == [dated.resolve()]
+    assert skipped == [(str(tmp_path / "inbox" / "*.jsonl"), "the pattern matches no file (yet)")]
+    with pytest.raises(SourceError, match="matches no file"):  # on the command line, a typo most likely
+        discover([str(dated), str(tmp_path / "inbox" / "*.jsonl")])
+
+
 def test_jsonl_records_good_and_bad_lines(tmp_path: Path):
     f = tmp_path / "feed.jsonl"
     f.write_text(
