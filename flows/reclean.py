@@ -36,12 +36,13 @@ def reclean(db: str | None = None, since: datetime | None = None, batch_size: in
     with warehouse.turn(run_id, logger.warning):
         begin_run(warehouse, run_id, flow_run.get_id(), f"reclean since {since.isoformat() if since else 'start'}",
                   logger)
-        # Stored documents are read through the writer's connection between loads: no reopening.
+        # Stored documents are read through the writer's connection between loads: no reopening (a load
+        # that fails closes it; the next batch is read through the one opened after).
         writer = BatchWriter(warehouse, run_id, summary, logger, settings.cleaning_limits, reopen=False)
         status, backfilled = "failed", 0
         try:
             docs = stored_documents(warehouse.con, since, settings.batch_size, warehouse.archive.folder,
-                                    unreadable=summary.skipped)
+                                    unreadable=summary.skipped, reconnect=lambda: warehouse.con)
             writer.run((summary.counted(batch) for batch in docs), max_in_flight=2 * cleaning_slots())
             backfilled = backfill_enrichment(warehouse.con)
             warehouse.ensure_search_index()  # the loads kept it current

@@ -9,7 +9,7 @@ enrichment tables existed are enriched here too (backfill).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -47,7 +47,8 @@ _DOCUMENTS_BY_ID = """
 
 def stored_documents(con: duckdb.DuckDBPyConnection, since: datetime | None = None,
                      batch_size: int = 200, archive: Path | None = None,
-                     unreadable: list[tuple[str, str]] | None = None) -> Iterator[list[RawDocument]]:
+                     unreadable: list[tuple[str, str]] | None = None,
+                     reconnect: Callable[[], duckdb.DuckDBPyConnection] | None = None) -> Iterator[list[RawDocument]]:
     """Batches of the raw documents behind current articles and quarantine rows, received since `since`,
     read back from the archive (tasks/archive.py; `archive` is its folder, default beside the file).
 
@@ -62,9 +63,11 @@ def stored_documents(con: duckdb.DuckDBPyConnection, since: datetime | None = No
         unreadable: Where a document whose record cannot be read (its file missing, cut short or
             damaged) is listed as (source, reason) and left out, its article as it is; None: such a
             document raises the ArchiveError.
+        reconnect: The connection to read each batch through, when the caller's may be closed and
+            opened again between batches (the writer's is, after a load that failed).
     """
     ids = [d for (d,) in con.execute(_STORED_DOCUMENT_IDS, [since, since]).fetchall()]
-    return documents_by_id(con, ids, batch_size, archive, unreadable)
+    return documents_by_id(con, ids, batch_size, archive, unreadable, reconnect)
 
 
 def due_documents(con: duckdb.DuckDBPyConnection, now: datetime) -> dict[str, str]:
@@ -75,13 +78,14 @@ def due_documents(con: duckdb.DuckDBPyConnection, now: datetime) -> dict[str, st
 
 
 def documents_by_id(con: duckdb.DuckDBPyConnection, ids: list[str], batch_size: int = 200,
-                    archive: Path | None = None, unreadable: list[tuple[str, str]] | None = None
+                    archive: Path | None = None, unreadable: list[tuple[str, str]] | None = None,
+                    reconnect: Callable[[], duckdb.DuckDBPyConnection] | None = None
                     ) -> Iterator[list[RawDocument]]:
     """Batches of the stored raw documents `ids`, read back from the archive as `stored_documents` reads
-    them (same `archive` and `unreadable`)."""
+    them (same `archive`, `unreadable` and `reconnect`)."""
     folder = archive or archive_config_of(con).folder
     for start in range(0, len(ids), batch_size):
-        rows = con.execute(_DOCUMENTS_BY_ID, [ids[start:start + batch_size]]).fetchall()
+        rows = (reconnect() if reconnect else con).execute(_DOCUMENTS_BY_ID, [ids[start:start + batch_size]]).fetchall()
         batch = []
         for row in rows:
             try:

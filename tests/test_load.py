@@ -332,3 +332,30 @@ def test_a_run_whose_publish_fails_is_recorded_failed(tmp_path: Path):
         warehouse.close()
     with duckdb.connect(str(warehouse.work), read_only=True) as con:
         assert con.execute("select status, articles_new from runs").fetchall() == [("failed", 1)]
+
+
+def test_stored_documents_read_on_after_the_writer_reopened_its_connection(tmp_path: Path):
+    """reclean reads the stored documents batch by batch through the writer's connection; a load that
+    failed closes it (for its retry), and the next batch's read failed "Connection already closed"."""
+    from newsflow.settings import Settings
+    from tasks.reclean import stored_documents
+    from tasks.warehouse import Warehouse
+
+    def doc(i: int) -> RawDocument:
+        raw = f"stored document {i}\n".encode() * 30
+        return RawDocument(f"file:///d/{i}.txt", "text", raw, sha256_hex(raw), len(raw))
+
+    analyst = tmp_path / "news.duckdb"
+    warehouse = Warehouse.open(analyst, Settings(db=analyst))
+    try:
+        docs = [doc(i) for i in range(3)]
+        warehouse.load_batch("r1", "v", docs, [Article(article_id=f"a{i}", document_id=d.document_id,
+                                                       source_uri=d.source_uri, url=None, title="T", body="Body.")
+                                               for i, d in enumerate(docs)], [])
+        batches = stored_documents(warehouse.con, batch_size=1, reconnect=lambda: warehouse.con)
+        read = [d.source_uri for d in next(batches)]
+        warehouse.close()  # as a failed load does
+        read += [d.source_uri for batch in batches for d in batch]
+        assert sorted(read) == [d.source_uri for d in docs]
+    finally:
+        warehouse.close()
