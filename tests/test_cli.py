@@ -327,12 +327,10 @@ def test_a_full_temporary_folder_fails_the_run_and_quarantines_nothing(tmp_path:
     the small file with which Python's tempfile tries a folder, not for the model.)"""
     from newsflow.settings import SAMPLES_DIR
 
-    full = tmp_path / "tmp"
-    full.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16k", "tmpfs", str(full)], capture_output=True).returncode:
-        pytest.skip("mounting a small tmpfs needs root (CI runs as root)")
-    try:
-        db = tmp_path / "news.duckdb"
+    from disk_helpers import small_tmpfs
+
+    db = tmp_path / "news.duckdb"
+    with small_tmpfs(tmp_path / "tmp", "16k") as full:
         proc = subprocess.run([sys.executable, "-m", "newsflow.cli", "ingest", str(SAMPLES_DIR), "--db", str(db)],
                               cwd=REPO, capture_output=True, text=True, timeout=300,
                               env={**os.environ, "TMPDIR": str(full)})
@@ -340,8 +338,6 @@ def test_a_full_temporary_folder_fails_the_run_and_quarantines_nothing(tmp_path:
         assert proc.returncode == 1, out
         assert "a cleaning process cannot work: OSError: [Errno 28] No space left on device" in out, out
         assert f"the temporary folder ({full}, TMPDIR)" in out, out
-    finally:
-        subprocess.run(["umount", str(full)], check=True)
     proc = cli("ingest", str(SAMPLES_DIR), "--db", str(db))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     import duckdb

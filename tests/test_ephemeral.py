@@ -14,6 +14,8 @@ from pathlib import Path
 import psutil
 import pytest
 
+from disk_helpers import small_tmpfs
+
 REPO = Path(__file__).resolve().parent.parent
 
 # Starts the server as the CLI does, waits for it, prints its pid and url, then ends as told.
@@ -148,11 +150,7 @@ def test_a_seed_copy_cut_short_by_a_full_disk_is_not_left_behind(tmp_path: Path,
     file stayed, holding the little space there was."""
     from newsflow.ephemeral import seed_database, seed_path
 
-    home = tmp_path / "home"
-    home.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(home)], capture_output=True).returncode:
-        pytest.skip("mounting a small tmpfs needs root (CI runs as root)")
-    try:
+    with small_tmpfs(tmp_path / "home", "64k") as home:
         monkeypatch.setenv("PREFECT_HOME", str(home))
         monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
         for key in ("PREFECT_API_DATABASE_CONNECTION_URL", "PREFECT_SERVER_DATABASE_CONNECTION_URL"):
@@ -161,24 +159,16 @@ def test_a_seed_copy_cut_short_by_a_full_disk_is_not_left_behind(tmp_path: Path,
         seed_path().write_bytes(b"\0" * 256 * 1024)  # more than the home holds
         assert seed_database() is None
         assert list(home.iterdir()) == []
-    finally:
-        subprocess.run(["umount", str(home)], check=True)
 
 
 def test_a_prefect_home_on_a_full_disk_is_one_line(tmp_path: Path):
     """A Prefect home with a few KB free let the server fail with some 200 lines of its tracebacks and
     "the temporary Prefect server exited with code 3", the full disk named nowhere."""
-    home = tmp_path / "home"
-    home.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(home)], capture_output=True).returncode:
-        pytest.skip("mounting a small tmpfs needs root (CI runs as root)")
-    try:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
+    with small_tmpfs(tmp_path / "home", "512k") as home:
         proc = subprocess.run([sys.executable, "-m", "newsflow.cli", "ingest", "--db", str(tmp_path / "news.duckdb")],
                               cwd=REPO, timeout=120, text=True, capture_output=True,
                               env={**env, "PREFECT_HOME": str(home)})
-    finally:
-        subprocess.run(["umount", str(home)], check=True)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert proc.stderr.count("\n") <= 3 and "Traceback" not in proc.stderr, proc.stderr
     assert f"the Prefect home {home} (PREFECT_HOME) has 0.5 MB free" in " ".join(proc.stderr.split()), proc.stderr
