@@ -15,6 +15,8 @@ for good are marked seen and not tried again.
 
 from __future__ import annotations
 
+import contextlib
+
 import io
 import re
 import threading
@@ -67,6 +69,7 @@ class UrlState:
     content_sha256: str | None = None
     failures: int = 0  # transient failures in a row
     fetched_at: datetime | None = None  # when it was last requested
+    skipped_under: str | None = None  # a listing that skipped items for their domain: under which allowed_domains
 
 
 @dataclass(slots=True)
@@ -95,6 +98,7 @@ class FetchRecord:
     failure: str | None = None  # "transient" (tried again at next_attempt_at) or "permanent"
     failures: int = 0
     next_attempt_at: str | None = None
+    skipped_under: str | None = None  # see UrlState
 
 
 @dataclass(slots=True)
@@ -326,6 +330,16 @@ def domain_allowed(url: str, allowed_domains: list[str] | tuple[str, ...]) -> bo
     return any(host == d or host.endswith("." + d) for d in (d.lower().lstrip(".") for d in allowed_domains))
 
 
+def _any_foreign(urls: list[str], allowed_domains: tuple[str, ...]) -> bool:
+    """True when some URL's host is outside `allowed_domains` (a URL too broken to have a host is
+    refused for that, not for its domain)."""
+    for url in urls if allowed_domains else ():
+        with contextlib.suppress(ValueError):
+            if not domain_allowed(url, allowed_domains):
+                return True
+    return False
+
+
 def media_type_for(content_type: str) -> str | None:
     """The RawDocument media type for a response, or None when it is not a document we extract."""
     if content_type in HTML_TYPES or content_type == "":
@@ -372,6 +386,7 @@ class Harvester:
         self.source = source
         self.max_items = max_items
         self.allowed_domains = tuple(allowed_domains)
+        self._domains_key = ",".join(sorted({d.lower().lstrip(".") for d in allowed_domains}))
         self.emit = emit
         self.harvest = Harvest()
         self.lanes: Lanes | None = None
@@ -484,20 +499,30 @@ class Harvester:
 
     # -- requests with state ------------------------------------------------------------------
 
+    def _known(self, url: str) -> UrlState | None:
+        """What the warehouse remembers about the URL; for a listing that skipped items for their domain
+        under other allowed_domains than this run's, without its validators, so it is read whole."""
+        known = self.state.urls.get(url)
+        if known is not None and known.skipped_under is not None and known.skipped_under != self._domains_key:
+            return UrlState(failures=known.failures, fetched_at=known.fetched_at)
+        return known
+
     def _get(self, url: str) -> tuple[FetchResult | None, FetchRecord, FetchError | None]:
         """Conditional GET: the result (None when it failed), its fetch_state record and the error."""
-        known = self.state.urls.get(url) or UrlState()
+        known = self._known(url) or UrlState()
         host = urlsplit(url).netloc.lower()
         try:
             result = self.fetcher.fetch(url, etag=known.etag, last_modified=known.last_modified)
         except FetchError as exc:
             self._host_seen(host, failed=True)
             return None, FetchRecord(url, None, exc.status, known.etag, known.last_modified,
-                                     known.content_sha256, _now(), exc.reason), exc
+                                     known.content_sha256, _now(), exc.reason,
+                                     skipped_under=known.skipped_under), exc
         self._host_seen(host, seconds=result.network_seconds)
         digest = sha256_hex(result.body) if result.body is not None else known.content_sha256
         return result, FetchRecord(url, result.final_url, result.status, result.etag or known.etag,
-                                   result.last_modified or known.last_modified, digest, _now()), None
+                                   result.last_modified or known.last_modified, digest, _now(),
+                                   skipped_under=known.skipped_under), None
 
     def _host_seen(self, host: str, *, failed: bool = False, seconds: float = 0.0) -> None:
         with self._lock:
@@ -508,7 +533,7 @@ class Harvester:
             row[4] = max(row[4], seconds)
 
     def _unchanged(self, url: str, result: FetchResult) -> bool:
-        known = self.state.urls.get(url)
+        known = self._known(url)
         if result.not_modified:
             self._count("not_modified")
             return True
@@ -626,6 +651,9 @@ class Harvester:
         queued += [self._item(item) for item in items]
         if not all(queued):  # a run's limit left some unread: the next run reads the listing again
             record.etag = record.last_modified = record.content_sha256 = None
+        # items skipped for their domain are read by a run whose allowed_domains differ (`_known`)
+        foreign = _any_foreign([*children, *(i.url for i in items)], self.allowed_domains)
+        record.skipped_under = self._domains_key if foreign else None
         self._emit(None, [record], [])
 
     def _least_recently_read(self, children: list[str]) -> list[str]:

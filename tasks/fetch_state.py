@@ -1,4 +1,5 @@
-"""Read and save what the fetcher remembers (warehouse/migrations/002_fetch_state.sql, 008_frontier.sql).
+"""Read and save what the fetcher remembers (warehouse/migrations/002_fetch_state.sql, 008_frontier.sql,
+018_fetch_state_skipped_under.sql).
 
 Read before a source run. A fetched page's state (its fetch_state row, its seen item) is saved in
 the transaction that loads its document (`save_fetch_rows`, called by tasks/load.py), so a run killed
@@ -25,7 +26,7 @@ class KnownUrls(Mapping[str, UrlState]):
     asks for it. A run meets a few hundred URLs; the table holds every URL the warehouse ever fetched
     (a million after months of hundreds of feeds: 7-8 s a run to read as Python rows)."""
 
-    FIELDS = ("etag", "last_modified", "content_sha256", "failures", "fetched_at")
+    FIELDS = ("etag", "last_modified", "content_sha256", "failures", "fetched_at", "skipped_under")
 
     def __init__(self, table: pa.Table) -> None:
         urls = table.column("url").to_pylist()
@@ -64,7 +65,7 @@ def save_fetch_rows(con: duckdb.DuckDBPyConnection, source: str, records: list[F
     if records:
         con.executemany(statement("fetch_state_save"), [
             [r.url, source, r.final_url, r.etag, r.last_modified, r.content_sha256, r.status, r.error,
-             r.fetched_at, r.failure, r.failures, r.next_attempt_at] for r in records])
+             r.fetched_at, r.failure, r.failures, r.next_attempt_at, r.skipped_under] for r in records])
         if read := [r.url for r in records if r.error is None]:
             con.execute("delete from quarantine where stage = 'fetch' and source_uri in (select unnest(?))", [read])
     if seen:

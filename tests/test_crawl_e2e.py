@@ -168,3 +168,28 @@ def test_killed_while_fetching_then_rerun_loads_every_page_once(prefect_server, 
         con.close()
     assert sorted(urls) == sorted(every) and documents == (32, 32)
     assert all(hits[u] == 1 for u in loaded)  # loaded before the kill: not fetched again
+
+
+def test_widening_allowed_domains_reads_the_items_skipped_before(tmp_path, monkeypatch):
+    """A feed whose items were all skipped (another domain) answered 304 to every later run: after the
+    source's `allowed_domains` was widened, its items were read only once the feed changed."""
+    monkeypatch.setenv("NEWSFLOW_FETCH_HOSTS_DIR", str(tmp_path / "hosts"))
+    db = str(tmp_path / "news.duckdb")
+    run = ingest.with_options(task_runner=ThreadPoolTaskRunner(max_workers=2))
+    with Sites(hosts=1, items=3) as sites:
+        (address,) = sites.addresses
+        config = write_config(tmp_path / "newsflow.toml", sites, 0.02)
+        base = open(config, encoding="utf-8").read()
+        counts, not_modified = [], []
+        for domains in ('["example.org"]', '["example.org"]', f'["example.org", "{address}"]',
+                        f'["example.org", "{address}"]', '["example.org"]', f'["{address}"]'):
+            with open(config, "w", encoding="utf-8") as fh:
+                fh.write(base + f"limits = {{ allowed_domains = {domains} }}\n")
+            summary = run(source="news", config=config, db=db)
+            counts.append(summary["articles_new"])
+            not_modified.append(summary["fetch"]["not_modified"])
+        feed_reads = Counter(p for _, p in sites.requests[address])["/feed.xml"]
+    assert counts == [0, 0, 3, 0, 0, 0]
+    assert feed_reads == 6 and not_modified == [0, 1, 0, 1, 1, 1]  # still asked "changed since?" otherwise
+    with duckdb.connect(db, read_only=True) as con:
+        assert con.execute("select count(*) from articles").fetchone()[0] == 3

@@ -7,6 +7,7 @@ select url,
        case when source = $source then last_modified end as last_modified,
        case when source = $source then content_sha256 end as content_sha256,
        coalesce(failures, 0) as failures, fetched_at,
+       case when source = $source then skipped_under end as skipped_under,
        case when next_attempt_at is null or source <> $source then null
             when next_attempt_at <= now() then 'due'
             else 'waiting' end as retry
