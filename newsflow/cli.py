@@ -969,6 +969,37 @@ def reclean(
     print_summary(summary, "reclean")
 
 
+@app.command("raw-store-lost")
+def raw_store_lost(
+    name: Annotated[str, typer.Argument(help="The file's name, as the error printed it (newsflow-....warc.gz).",
+                                        show_default=False)],
+    db: DbOption = None,
+    warehouse: WarehouseOption = None,
+) -> None:
+    """Record that a file of the raw store is lost for good (no backup to restore), so that runs start a
+    new file instead of failing "archive file missing". Its documents' articles stay; reclean lists them
+    as skipped. Check first that NEWSFLOW_ARCHIVE_DIR names the right folder."""
+    settings = _settings(db=db, warehouse=warehouse)
+    if not settings.lake and not (settings.db_path.exists() or work_db_path(settings.db_path).exists()):
+        _no_warehouse(settings.db_path)
+    _refuse_other_files(settings, "raw-store-lost")
+    from tasks.archive import ArchiveError, mark_lost
+    from tasks.warehouse import Warehouse
+
+    with _warehouse_turn(settings, "newsflow raw-store-lost"):
+        writer = Warehouse.open(settings.db_path, settings)
+        try:
+            documents = mark_lost(writer.con, writer.archive.folder, Path(name).name)
+        except ArchiveError as exc:
+            _error(str(exc))
+            raise typer.Exit(2) from None
+        finally:
+            writer.close()
+    out.print(f"{Path(name).name} is recorded as lost: {documents:,} document{'s' if documents != 1 else ''} "
+              f"had {'its' if documents == 1 else 'their'} raw page in it (articles stay; reclean skips those "
+              f"documents). The next run starts a new file in {writer.archive.folder}.", highlight=False)
+
+
 @app.command()
 def schema(
     db: DbOption = None,

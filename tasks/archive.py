@@ -19,6 +19,7 @@ Compression happens in the cleaning workers (`pack_record`); the writer only app
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import io
 import os
@@ -181,10 +182,12 @@ class Appended:
     new_file: bool = False
 
 
-def _current_file(con: duckdb.DuckDBPyConnection, prefix: str) -> tuple[str, int] | None:
+def _current_file(con: duckdb.DuckDBPyConnection, prefix: str, migrating: bool) -> tuple[str, int] | None:
     from tasks.sql import statement
 
-    return con.execute(statement("archive_current_file"), [prefix]).fetchone()
+    # migration 009's step appends before migration 019 adds the column that marks a file lost
+    name = "archive_current_file_009" if migrating else "archive_current_file"
+    return con.execute(statement(name), [prefix]).fetchone()
 
 
 def _settle(folder: Path, name: str, committed: int) -> None:
@@ -196,12 +199,31 @@ def _settle(folder: Path, name: str, committed: int) -> None:
         if committed == 0:
             return
         raise ArchiveError(f"{path}: archive file missing ({committed:,} bytes recorded); restore it from a "
-                           "backup, or set NEWSFLOW_ARCHIVE_DIR to the folder that holds it") from None
+                           "backup, or set NEWSFLOW_ARCHIVE_DIR to the folder that holds it; if it is lost for "
+                           f"good, `newsflow raw-store-lost {name}` lets runs go on without it") from None
     if size < committed:
         raise ArchiveError(f"{path}: {size:,} bytes, but the warehouse recorded {committed:,}; the file was "
-                           "truncated or replaced: restore it from a backup")
+                           "truncated or replaced: restore it from a backup; if it is lost for good, "
+                           f"`newsflow raw-store-lost {name}` lets runs go on without it")
     if size > committed:
         os.truncate(path, committed)
+
+
+def mark_lost(con: duckdb.DuckDBPyConnection, folder: Path, name: str) -> int:
+    """Record the raw store's file `name` as lost for good, so that runs start a new file instead of
+    failing on it; return how many documents had their record in it (their articles stay, reclean skips
+    them). A file that is in `folder` whole is refused."""
+    row = con.execute("select bytes from archive_files where name = ?", [name]).fetchone()
+    if row is None:
+        raise ArchiveError(f"{name} is not a file of this warehouse's raw store; give the name the error "
+                           "printed (newsflow-....warc.gz), and the warehouse it came from (--db or --warehouse)")
+    path = folder / name
+    with contextlib.suppress(FileNotFoundError):
+        if path.stat().st_size >= row[0]:
+            raise ArchiveError(f"{path} is there and whole ({row[0]:,} bytes recorded): nothing is lost")
+    con.execute("update archive_files set lost_at = coalesce(lost_at, ?) where name = ?",
+                [datetime.now(timezone.utc), name])
+    return con.execute("select count(*) from documents where archive_file = ?", [name]).fetchone()[0]
 
 
 def _warehouse_part(con: duckdb.DuckDBPyConnection) -> str:
@@ -222,11 +244,12 @@ def _new_file(folder: Path, count: int, prefix: str) -> str:
     return f"{prefix}{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{n:05d}.warc.gz"
 
 
-def append(con: duckdb.DuckDBPyConnection, config: ArchiveConfig,
-           packed: list[PackedRecord | None]) -> tuple[Appended, list[ArchiveRef | None]]:
+def append(con: duckdb.DuckDBPyConnection, config: ArchiveConfig, packed: list[PackedRecord | None],
+           migrating: bool = False) -> tuple[Appended, list[ArchiveRef | None]]:
     """Append the records to the archive's current file (a new one past `max_file_bytes`) and fsync it.
 
-    Call before the transaction that stores the references; in it, `record_appended`."""
+    Call before the transaction that stores the references; in it, `record_appended`. `migrating`: for
+    migration 009's step, which runs before later migrations."""
     done = Appended(config.folder)
     if not any(packed):
         return done, [None] * len(packed)
@@ -238,12 +261,12 @@ def append(con: duckdb.DuckDBPyConnection, config: ArchiveConfig,
                            "NEWSFLOW_ARCHIVE_DIR (or archive_dir in newsflow.toml's [settings]) to a folder this "
                            "user can write, or unset it for <db name>.archive/ beside the warehouse") from None
     prefix = f"newsflow-{config.writer or _warehouse_part(con)}"
-    current = _current_file(con, prefix)
+    current = _current_file(con, prefix, migrating)
     refs: list[ArchiveRef | None] = []
     try:
-        if current is not None:
-            _settle(config.folder, *current)
-        if current is None or current[1] >= config.max_file_bytes:
+        if current is not None and current[1] < config.max_file_bytes:
+            _settle(config.folder, *current)  # a full file gets no more appends, so nothing to cut back
+        else:
             count = con.execute("select count(*) from archive_files where starts_with(name, ?)", [prefix]).fetchone()[0]
             current, done.new_file = (_new_file(config.folder, count, prefix), 0), True
         done.file, done.start = current
@@ -351,7 +374,7 @@ def move_raw_to_archive(con: duckdb.DuckDBPyConnection, config: ArchiveConfig, b
     moved = 0
     while rows := con.execute(statement("raw_to_archive"), [batch_size]).fetchall():
         packed = [pack_record(_legacy_document(row)) for row in rows]
-        done, refs = append(con, config, packed)
+        done, refs = append(con, config, packed, migrating=True)
         table = pa.table({"document_id": pa.array([r[0] for r in rows], type=pa.string()),
                           "archive_file": pa.array([x and x.file for x in refs], type=pa.string()),
                           "archive_offset": pa.array([x and x.offset for x in refs], type=pa.int64()),

@@ -15,7 +15,7 @@ import duckdb
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from newsflow.settings import MIGRATIONS_DIR, archive_dir_for
+from newsflow.settings import MIGRATIONS_DIR, archive_dir_for, work_db_path
 from tasks import archive as A
 from tasks import load as L
 from tasks.models import Article, RawDocument, Rejected, sha256_hex
@@ -310,3 +310,41 @@ def test_a_fetched_run_archives_request_and_response_and_reclean_reads_them(tmp_
     assert sum(f.stat().st_size for f in archive_dir_for(db).iterdir()) == size  # nothing archived again
     with duckdb.connect(str(db), read_only=True) as con:
         assert refs(con) == rows
+
+
+def test_a_raw_store_file_lost_for_good_is_recorded_and_runs_go_on(tmp_path: Path):
+    """The raw store's current file lost with no backup (a disk died) made every later load fail
+    "archive file missing ... restore it from a backup", with no way to go on without it."""
+    analyst = tmp_path / "news.duckdb"
+    db = work_db_path(analyst)
+    con = L.connect(db)
+    L.load_batch(con, "r1", "v", [local(1), local(2)], [article(local(1)), article(local(2))], [])
+    ((name,),) = con.execute("select name from archive_files").fetchall()
+    con.close()
+    folder = archive_dir_for(db)
+    whole = newsflow("raw-store-lost", name, "--db", str(analyst))
+    assert whole.returncode == 2 and f"{folder / name} is there and whole" in whole.stderr, whole.stderr
+    (folder / name).unlink()
+
+    con = L.connect(db)
+    with pytest.raises(A.ArchiveError, match=f"newsflow raw-store-lost {name}"):
+        L.load_batch(con, "r2", "v", [local(3)], [article(local(3))], [])
+    con.close()
+    unknown = newsflow("raw-store-lost", "newsflow-x-00001.warc.gz", "--db", str(analyst))
+    assert unknown.returncode == 2 and "is not a file of this warehouse's raw store" in unknown.stderr, unknown.stderr
+    for _ in range(2):  # saying it again changes nothing
+        lost = newsflow("raw-store-lost", name, "--db", str(analyst))
+        assert lost.returncode == 0, lost.stderr
+        assert f"{name} is recorded as lost: 2 documents had their raw page in it" in " ".join(lost.stdout.split())
+
+    con = L.connect(db)
+    L.load_batch(con, "r2", "v", [local(3)], [article(local(3))], [])
+    rows = [r for r in refs(con) if r[0] == local(3).source_uri]
+    assert rows[0][1] != name and read_back(folder, rows) == {local(3).source_uri: local(3).raw}
+    assert con.execute("select count(*) from articles").fetchone()[0] == 3
+    con.close()
+
+
+def newsflow(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "newsflow.cli", *args], cwd=REPO, capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "COLUMNS": "200"})

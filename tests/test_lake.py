@@ -582,3 +582,27 @@ def test_one_maintain_at_a_time(lake, tmp_path):
         assert mine
         assert maintain_lake(url, data, 1.0) == {"skipped": "another maintain is running on this lake"}
     assert "data_files_after" in maintain_lake(url, data, 1.0)  # the lock went with its session
+
+
+def test_a_raw_store_file_lost_for_good_on_a_lake(lake, tmp_path):
+    """`newsflow raw-store-lost` on a lake: the writer's next batch starts a new file of its own."""
+    from test_archive import article, local
+
+    env = {**os.environ, **lake, "COLUMNS": "200"}
+    s = Settings(db=tmp_path / "news.duckdb", warehouse=lake["NEWSFLOW_WAREHOUSE"],
+                 lake_data_path=lake["NEWSFLOW_LAKE_DATA_PATH"])
+    writer = Warehouse.open(s.db_path, s)
+    try:
+        writer.load_batch("r1", "v", [local(1)], [article(local(1))], [])
+        ((name,),) = writer.con.execute("select name from archive_files").fetchall()
+        (writer.archive.folder / name).unlink()
+        writer.close()
+        proc = subprocess.run([sys.executable, "-m", "newsflow.cli", "raw-store-lost", name, "--db", str(s.db_path)],
+                              cwd=REPO_ROOT, capture_output=True, text=True, timeout=300, env=env)
+        assert proc.returncode == 0 and "1 document had its raw page" in " ".join(proc.stdout.split()), proc.stderr
+        writer.load_batch("r2", "v", [local(2)], [article(local(2))], [])
+        files = dict(writer.con.execute("select name, lost_at is not null from archive_files").fetchall())
+        assert files[name] and len(files) == 2
+        assert writer.con.execute("select count(*) from articles").fetchone()[0] == 2
+    finally:
+        writer.close()
