@@ -11,12 +11,14 @@ import itertools
 import os
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future
 from datetime import datetime, timezone
 from pathlib import Path
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 from prefect.context import FlowRunContext
+from prefect.futures import PrefectFuture
 from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
@@ -64,9 +66,7 @@ def ingest(sources: list[str] | None = None, db: str | None = None, batch_size: 
                                    source=plan.name, max_items=plan.max_items, allowed_domains=plan.allowed_domains,
                                    opml_files=plan.opml_files) if plan.urls or plan.opml_files else None
             _load_all(writer, paths, stream, plan, settings, cleaning_slots())
-            # Every batch is validated: the Data Docs build on the other core while the run is
-            # finished, published and reported on this one.
-            docs = data_docs_task.submit(str(data_docs_path(warehouse.analyst))) if summary.expectations else None
+            docs = _data_docs(warehouse) if summary.expectations else None
             reindexed = warehouse.ensure_search_index()
             status = "completed"
         except BaseException as exc:
@@ -186,6 +186,18 @@ def _refresh_report(warehouse: Warehouse, summary: RunSummary, published: bool, 
         summary.report_refreshed = summary.report is not None
     else:
         summary.report = report.as_uri()
+
+
+def _data_docs(warehouse: Warehouse) -> Future | PrefectFuture:
+    """Build the Data Docs of the validations this process ran, every batch being validated: on the
+    other core while the run is finished, published and reported on this one (the thread runner), or
+    here and now (a worker process or Dask worker has none of the validations, nor maybe the folder)."""
+    folder = str(data_docs_path(warehouse.analyst))
+    if _threads_clean_here():
+        return data_docs_task.submit(folder)
+    built: Future = Future()
+    built.set_result(data_docs_task(folder))
+    return built
 
 
 def _threads_clean_here() -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from ingest_harness import run_ingest, warehouse_contents, write_corpus
+from tasks.report import data_docs_path
 
 pytestmark = pytest.mark.slow
 
@@ -44,6 +45,9 @@ def test_dask_cluster_and_worker_processes_load_the_same_warehouse_as_the_defaul
     for table in ("documents", "articles", "removed_segments", "quarantine"):
         assert dask[table] == local[table], f"{table} differs between the Dask and the default runner"
         assert process[table] == local[table], f"{table} differs between the process and the default runner"
+    # The Data Docs show the run's validations whichever runner cleaned (a worker has none to show).
+    for db in (local_db, process_db, dask_db):
+        assert list(data_docs_path(db).glob("validations/**/*.html")), f"no validation in the Data Docs of {db}"
 
 
 def test_a_cluster_larger_than_this_machine_gets_a_batch_per_thread(prefect_server, corpus, tmp_path):
