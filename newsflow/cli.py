@@ -252,7 +252,7 @@ def ingest(
     from newsflow.ephemeral import start_early_server
     from tasks.sources import SourceError, discover
 
-    _refuse_empty(source=source)
+    _refuse_empty(source=source, dask_address=dask_address)
     _check_ingest_arguments(sources, task_runner, dask_address)
     gc.disable()  # until the flow starts: see _freeze_imports
     settings = _settings(db=db, config=config, batch_size=batch_size, warehouse=warehouse)
@@ -294,9 +294,36 @@ def _check_ingest_arguments(sources: list[str] | None, task_runner: Runner, dask
         _error(f"--dask-address is for --task-runner dask (this run's is {task_runner.value}); add "
                "--task-runner dask")
         raise typer.Exit(2)
+    if dask_address and (unfit := _dask_address_unfit(dask_address)):
+        _error(unfit)
+        raise typer.Exit(2)
     if unfit := _sources_unfit(sources):
         _error(unfit)
         raise typer.Exit(2)
+
+
+def _dask_address_unfit(address: str) -> str | None:
+    """Why no Dask scheduler can be at `address`, or None: a malformed address failed once the run had
+    started, and a closed port after Dask's 30 s connect timeout. A TCP address is tried (2 s at most)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    example = "e.g. tcp://10.0.0.5:8786 (what `dask scheduler` prints as its address)"
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        host = port = None
+    if parts.scheme not in ("tcp", "tls", "ws", "wss", "ucx") or not host or port is None or parts.path not in ("", "/"):
+        return f"--dask-address {address!r} is not a Dask scheduler's address: {example}"
+    if parts.scheme == "ucx":  # not a TCP port to try
+        return None
+    try:
+        socket.create_connection((host, port), timeout=2).close()
+    except OSError as exc:
+        return (f"no Dask scheduler answers at {address} ({exc.strerror or exc}): start one there "
+                f"(`dask scheduler --host {host} --port {port}`) or give its address, {example}")
+    return None
 
 
 @contextlib.contextmanager

@@ -506,6 +506,27 @@ def test_a_dask_address_without_the_dask_runner_is_an_argument_error(tmp_path: P
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_dask_address_that_names_no_scheduler_is_refused_before_the_run(tmp_path: Path):
+    """A closed port waited 30 s for the connection, a malformed address failed with a ValueError, both
+    after the server started and a failed run was recorded; an empty one started a local cluster."""
+    import socket
+
+    with socket.socket() as s:  # a port on which nothing listens
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    cases = {f"tcp://127.0.0.1:{closed}": f"no Dask scheduler answers at tcp://127.0.0.1:{closed}",
+             "tcp://127.0.0.1:99999": "is not a Dask scheduler's address",
+             "notanaddress": "is not a Dask scheduler's address",
+             "http://127.0.0.1:8786": "is not a Dask scheduler's address",
+             "": "an empty --dask-address names nothing"}
+    for address, said in cases.items():
+        proc = cli("ingest", "data/samples", "--db", str(tmp_path / "news.duckdb"), "--task-runner", "dask",
+                   "--dask-address", address)
+        assert proc.returncode == 2 and said in proc.stderr, (address, proc.stderr)
+        assert "e.g. tcp://" in proc.stderr or not address
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_workers_below_one_is_an_argument_error(tmp_path: Path):
     """--workers 0 or -1 is refused while the arguments are read (exit status 2), not accepted (0 meant
     one per core) or failed at run time by the task runner."""
