@@ -37,6 +37,8 @@ from webserver import LocalServer
 
 REPO = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
+needs_chromium = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium "
+                                    "(apt-get install -y chromium); CI installs it")
 NEWSFLOW = [sys.executable, "-m", "newsflow.cli"]
 CHARTS = ["daily", "stories", "entities", "entity_daily", "citations", "runs", "quarantine", "removed",
           "validation", "fetch"]
@@ -296,8 +298,7 @@ def test_reason_kind(reason, kind):
     assert R.reason_kind(reason) == kind
 
 
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium "
-                    "(apt-get install -y chromium); CI installs it")
+@needs_chromium
 def test_report_renders_every_chart_in_chromium_offline(warehouse, tmp_path):
     from playwright.sync_api import sync_playwright
 
@@ -481,6 +482,7 @@ def test_data_docs_that_cannot_be_built_are_a_warning_not_a_failed_run(tmp_path)
     assert built["data_docs"] == (folder / "data_docs" / "index.html").as_uri() and "%20" in built["data_docs"]
 
 
+@needs_chromium
 def test_right_to_left_titles_keep_the_counts_and_dates_beside_them_in_order(tmp_path):
     """An Arabic or Hebrew title pulled the text after it into its right-to-left run: a story's
     "— 3 articles" showed its count left of the title, an article's date read "06-03-2024"."""
