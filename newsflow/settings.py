@@ -55,9 +55,26 @@ def db_path(explicit: str | os.PathLike | None = None) -> Path:
 LAKE_PREFIX = "ducklake:"
 
 
+_PASSWORD = re.compile(r"password\s*=\s*('[^']*'|[^\s'\"]+)")
+
+
 def masked(warehouse: str) -> str:
     """A warehouse as shown anywhere (a table, a run's name): a catalog's password as ***."""
-    return re.sub(r"password\s*=\s*('[^']*'|[^\s'\"]+)", "password=***", warehouse)
+    return _PASSWORD.sub("password=***", warehouse)
+
+
+def password_apart(warehouse: str) -> tuple[str, str | None]:
+    """`warehouse` without its `password=`, and the password (None when it has none): for a program's
+    argv, which every user of the machine reads (`ps`), the password going in its environment instead
+    (PGPASSWORD, which libpq reads; only the same user reads it)."""
+    found = _PASSWORD.search(warehouse)
+    if found is None:
+        return warehouse, None
+    value = found.group(1)
+    if value.startswith("'"):
+        value = re.sub(r"\\(.)", r"\1", value[1:-1])  # libpq's quoting: \' and \\
+    before, after = warehouse[:found.start()].rstrip(), warehouse[found.end():].lstrip()
+    return before + (" " if before and after and not before.endswith(":") else "") + after, value
 
 
 def shown(text: str | os.PathLike) -> str:

@@ -10,6 +10,7 @@ session): `-readonly` covers only the file opened, and `attach '<file>' (read_on
 any other database file, the working warehouse too. DuckDB has no setting that refuses ATTACH alone,
 so COPY TO a file goes with it; rows still leave through /dev/stdout (the one path allowed) and the
 CLI's `.once` / `.output`.
+On a lake, a `password=` in the setting goes to the CLI as PGPASSWORD, not in its argv.
 The folder is passed through the environment and read with the CLI's getenv(), so no path is ever
 spliced into SQL text.
 """
@@ -22,7 +23,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from newsflow.settings import is_lake_url, masked
+from newsflow.settings import is_lake_url, masked, password_apart
 from tasks.lake_sql import ALIAS, attach_sql
 from tasks.search import extension_directory
 
@@ -101,6 +102,10 @@ def shell_command(db: Path | str, command: str | None = None,
     if folder is not None:
         env[EXTENSIONS_VARIABLE] = str(folder)
     lake = str(db) if is_lake_url(str(db)) else None
+    if lake:
+        lake, password = password_apart(lake)  # not in argv, which `ps` shows every user
+        if password is not None:
+            env["PGPASSWORD"] = password
     argv = [str(cli)] if lake else [str(cli), "-readonly"]
     for line in startup_commands(folder is not None, lake):
         argv += ["-cmd", line]

@@ -88,6 +88,48 @@ class PostgresCluster:
         asyncio.run(create())
         return self.dsn_for(name)
 
+    def create_role(self, name: str, password: str | None = None, grant_on: str | None = None) -> None:
+        """A login role; with `password`, one the server asks it for (scram-sha-256 over TCP, every other
+        role keeping trust); with `grant_on`, SELECT on the tables of that database (an analyst's grants)."""
+        import asyncio
+
+        import asyncpg
+
+        async def create() -> None:
+            con = await asyncpg.connect(host="127.0.0.1", port=self.port, user="postgres", database="postgres")
+            try:
+                await con.execute(f'create role "{name}" login' + (f" password '{password}'" if password else ""))
+            finally:
+                await con.close()
+            if grant_on:
+                con = await asyncpg.connect(host="127.0.0.1", port=self.port, user="postgres", database=grant_on)
+                try:
+                    await con.execute(f'grant select on all tables in schema public to "{name}"')
+                finally:
+                    await con.close()
+
+        asyncio.run(create())
+        if password:
+            hba = self.data / "pg_hba.conf"
+            hba.write_text(f"host all {name} 127.0.0.1/32 scram-sha-256\n" + hba.read_text())
+            self._run("pg_ctl", "-D", str(self.data), "reload")  # a signal: wait until the server asks
+            asyncio.run(self._until_refused(name))
+
+    async def _until_refused(self, role: str) -> None:
+        import asyncio
+
+        import asyncpg
+
+        for _ in range(200):
+            try:
+                con = await asyncpg.connect(host="127.0.0.1", port=self.port, user=role, database="postgres",
+                                            password="not-" + role)
+            except asyncpg.InvalidPasswordError:
+                return
+            await con.close()
+            await asyncio.sleep(0.05)
+        raise TimeoutError(f"the server still trusts {role} 10 s after pg_ctl reload")
+
     def dsn_for(self, database: str) -> str:
         return f"dbname={database} host=127.0.0.1 port={self.port} user=postgres"
 

@@ -165,6 +165,46 @@ def test_a_catalog_that_stops_answering_is_reported_without_its_password(postgre
         con.close()
 
 
+def _lake_as(postgres, lake, role: str, password: str | None = None) -> str:
+    """The lake's URL for a new role `role` (asked for `password`, when given) with SELECT on its catalog."""
+    connect_lake(lake["NEWSFLOW_WAREHOUSE"], lake["NEWSFLOW_LAKE_DATA_PATH"]).close()  # the catalog's tables
+    postgres.create_role(role, password, grant_on=lake["NEWSFLOW_WAREHOUSE"].split("dbname=")[1].split()[0])
+    return lake["NEWSFLOW_WAREHOUSE"].replace("user=postgres", f"user={role}" + (f" password={password}"
+                                                                                  if password else ""))
+
+
+def _without_pgpassword(**env: str) -> dict[str, str]:
+    return {**{k: v for k, v in os.environ.items() if k != "PGPASSWORD"}, "COLUMNS": "200", **env}
+
+
+def test_sql_keeps_the_catalog_password_out_of_the_shells_argv(postgres, lake):
+    """`newsflow sql` with password= in the setting started the DuckDB CLI with the password in its argv,
+    which `ps` shows every user of the machine for the whole session."""
+    from newsflow.settings import password_apart
+
+    assert password_apart("ducklake:postgres:dbname=n password='a b' host=h") == ("ducklake:postgres:dbname=n host=h",
+                                                                                   "a b")
+    assert password_apart("ducklake:postgres:password=x host=h") == ("ducklake:postgres:host=h", "x")
+    assert password_apart("ducklake:postgres:host=h") == ("ducklake:postgres:host=h", None)
+    url = _lake_as(postgres, lake, "analyst_argv", "hunter2")
+    proc = subprocess.Popen([str(Path(sys.executable).with_name("newsflow")), "sql"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env=_without_pgpassword(NEWSFLOW_WAREHOUSE=url))
+    try:
+        deadline = time.monotonic() + 120
+        while True:  # the CLI replaces the newsflow process: same pid
+            argv = Path(f"/proc/{proc.pid}/cmdline").read_bytes().split(b"\0")
+            if Path(os.fsdecode(argv[0])).name == "duckdb":
+                break
+            assert proc.poll() is None and time.monotonic() < deadline, argv
+            time.sleep(0.05)
+        assert not any(b"hunter2" in arg for arg in argv) and any(b"attach" in arg for arg in argv), argv
+        shown, _ = proc.communicate("select 40 + 2 as answer, count(*) as n from articles;\n", timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0 and "42" in shown and "hunter2" not in shown, shown
+
+
 def test_upserts_become_merges_that_behave_like_them():
     sql = "insert into t select k, v from s on conflict (k) do update set v = excluded.v + t.v"
     merge = upsert_as_merge(sql, ["k", "v"], ["k"])
