@@ -828,13 +828,9 @@ def runs(
             rows = con.execute(statement("file_runs"), [limit]).fetchall()
         title = f"runs in {settings.db_path}"
     else:
-        from tasks.lake import LakeUnavailable, lake_runs, open_lake
+        from tasks.lake import lake_runs
 
-        try:
-            con = open_lake(str(settings.warehouse), read_only=True)
-        except LakeUnavailable as exc:
-            _error(str(exc))
-            raise typer.Exit(2) from None
+        con = _lake_reader(settings)
         columns = ("run", "status", "started (UTC)", "new", "updated", "quarantined", "first snapshot", "last snapshot",
                    "commits")
         rows = lake_runs(con, limit)
@@ -846,6 +842,18 @@ def runs(
     for row in rows:
         table.add_row(*(_cell(v) for v in row))
     out.print(table)
+
+
+def _lake_reader(settings: Settings):
+    """A session with the lake attached read-only; exit 2 with one line saying what to check when it
+    cannot be attached."""
+    from tasks.lake import LakeUnavailable, open_lake
+
+    try:
+        return open_lake(str(settings.warehouse), read_only=True)
+    except LakeUnavailable as exc:
+        _error(str(exc))
+        raise typer.Exit(2) from None
 
 
 def _cell(value) -> str:
@@ -953,6 +961,7 @@ def sql(
     path = settings.db_path
     if settings.lake:
         path = settings.warehouse
+        _lake_reader(settings).close()  # exit 2 unless the lake attaches: the CLI would open an empty database
     else:
         _analyst_connection(path).close()  # exit 2 unless a warehouse is there
     try:

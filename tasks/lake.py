@@ -101,6 +101,19 @@ def open_lake(url: str, data_path: str | None = None, read_only: bool = False,
         LakeUnavailable: the catalog or the data path cannot be reached.
     """
     con = duckdb.connect()
+    attach_lake(con, url, data_path, read_only, create)
+    con.execute(f"use {ALIAS}")
+    return con
+
+
+def attach_lake(con: duckdb.DuckDBPyConnection, url: str, data_path: str | None = None, read_only: bool = False,
+                create: bool = True) -> None:
+    """Attach the lake to `con` as `lake`, the extensions loaded offline (and an s3:// data path's
+    credentials from the environment); `con` is closed when that fails.
+
+    Raises:
+        LakeUnavailable: the catalog or the data path cannot be reached; the message says what to check.
+    """
     con.execute("set autoinstall_known_extensions = false")
     folder = extension_directory()
     if folder is not None:
@@ -112,7 +125,7 @@ def open_lake(url: str, data_path: str | None = None, read_only: bool = False,
     for attempt in range(ATTACH_ATTEMPTS):
         try:
             con.execute(attach_sql(url, data_path, read_only, create))
-            break
+            return
         except duckdb.Error as exc:
             # Two writers attaching a new lake at once both create its catalog tables; the one that loses
             # finds them made on its next attempt.
@@ -122,8 +135,6 @@ def open_lake(url: str, data_path: str | None = None, read_only: bool = False,
             con.close()
             kind = LakeMisnamed if any(m in str(exc) for m in _MISNAMED) else LakeUnavailable
             raise kind(f"cannot attach the lake {masked(url)}: {attach_fault(str(exc))}") from None
-    con.execute(f"use {ALIAS}")
-    return con
 
 
 def catalog_lost(text: str) -> bool:
@@ -457,15 +468,7 @@ def lake_search_index(url: str, mirror: Path) -> duckdb.DuckDBPyConnection:
     `v_articles` reading the lake."""
     mirror.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(mirror))
-    con.execute("set autoinstall_known_extensions = false")
-    folder = extension_directory()
-    if folder is not None:
-        con.execute("set extension_directory = ?", [str(folder)])
-    try:
-        con.execute(attach_sql(url, read_only=True))
-    except duckdb.Error as exc:
-        con.close()
-        raise LakeUnavailable(f"cannot attach the lake {masked(url)} ({masked(one_line(str(exc)))})") from None
+    attach_lake(con, url, read_only=True)
     with transaction(con):
         con.execute(statement("lake_search_table"))
         prepare_index(con)  # a new mirror's articles then enter the index incrementally, at half the CPU

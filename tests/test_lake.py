@@ -205,6 +205,31 @@ def test_sql_keeps_the_catalog_password_out_of_the_shells_argv(postgres, lake):
     assert proc.returncode == 0 and "42" in shown and "hunter2" not in shown, shown
 
 
+def _analyst_commands(tmp_path: Path) -> list[tuple[list[str], str | None]]:
+    """Each analyst command on a lake (argv after `newsflow`, its stdin): sql with -c and interactive,
+    runs, search, report."""
+    db = str(tmp_path / "analyst" / "news.duckdb")
+    return [(["sql", "-c", "select count(*) from articles"], None), (["sql"], "select 42 as still_open;\n"),
+            (["runs"], None), (["search", "online", "--db", db], None), (["report", "--db", db], None)]
+
+
+def _fails_in_one_line(args: list[str], stdin: str | None, env: dict[str, str], says: str) -> None:
+    proc = subprocess.run([str(Path(sys.executable).with_name("newsflow")), *args], input=stdin, capture_output=True,
+                          text=True, timeout=120, env={**os.environ, "COLUMNS": "1000", **env})
+    assert proc.returncode == 2 and "still_open" not in proc.stdout, (args, proc.returncode, proc.stdout, proc.stderr)
+    assert proc.stderr.count("\n") == 1 and says in proc.stderr, (args, proc.stderr)
+
+
+def test_analyst_commands_on_a_lake_they_cannot_attach_say_so_in_one_line(lake, tmp_path):
+    """`newsflow sql` on a lake it could not attach printed DuckDB's raw error and two misleading follow-ups
+    (exit 1), or without -c opened the shell on an empty database, its banner saying the lake was attached
+    (exit 0); `newsflow search` gave DuckDB's text without the advice `runs` gives."""
+    bad = lake["NEWSFLOW_WAREHOUSE"].replace("dbname=", "dbname=nosuch")
+    for args, stdin in _analyst_commands(tmp_path):
+        _fails_in_one_line(args, stdin, {**lake, "NEWSFLOW_WAREHOUSE": bad},
+                           "does not exist); create it on that server (createdb, createuser), or correct the setting")
+
+
 def test_upserts_become_merges_that_behave_like_them():
     sql = "insert into t select k, v from s on conflict (k) do update set v = excluded.v + t.v"
     merge = upsert_as_merge(sql, ["k", "v"], ["k"])
