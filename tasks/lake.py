@@ -125,7 +125,7 @@ def attach_lake(con: duckdb.DuckDBPyConnection, url: str, data_path: str | None 
     for attempt in range(ATTACH_ATTEMPTS):
         try:
             con.execute(attach_sql(url, data_path, read_only, create))
-            return
+            break
         except duckdb.Error as exc:
             # Two writers attaching a new lake at once both create its catalog tables; the one that loses
             # finds them made on its next attempt.
@@ -135,6 +135,23 @@ def attach_lake(con: duckdb.DuckDBPyConnection, url: str, data_path: str | None 
             con.close()
             kind = LakeMisnamed if any(m in str(exc) for m in _MISNAMED) else LakeUnavailable
             raise kind(f"cannot attach the lake {masked(url)}: {attach_fault(str(exc))}") from None
+    if read_only:
+        _check_data_path(con, url)
+
+
+def _check_data_path(con: duckdb.DuckDBPyConnection, url: str) -> None:
+    """Refuse a lake whose local data folder is missing here (a share not mounted): the catalog answers,
+    but every query that reads a table failed on a Parquet file, with a traceback.
+
+    Raises:
+        LakeUnavailable: the folder is missing (`con` is closed).
+    """
+    (path,) = con.execute(f"select value from ducklake_options('{ALIAS}') where option_name = 'data_path'"
+                          ).fetchone() or (None,)
+    if path and "://" not in path and not os.path.isdir(path):
+        con.close()
+        raise LakeUnavailable(f"the data path of the lake {masked(url)}, {path}, is not reachable from this machine: "
+                              "mount the shared folder there (the catalog records that path)")
 
 
 def catalog_lost(text: str) -> bool:

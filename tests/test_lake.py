@@ -230,6 +230,25 @@ def test_analyst_commands_on_a_lake_they_cannot_attach_say_so_in_one_line(lake, 
                            "does not exist); create it on that server (createdb, createuser), or correct the setting")
 
 
+def test_analyst_commands_on_a_lake_whose_data_folder_is_missing_say_so_in_one_line(lake, tmp_path):
+    """An unmounted share (the catalog still answering): every query reading a table failed on a Parquet
+    file, `runs`, `search` and `report` with tracebacks of 28-80 lines (exit 1)."""
+    from test_archive import article, local
+
+    s = Settings(db=tmp_path / "news.duckdb", warehouse=lake["NEWSFLOW_WAREHOUSE"],
+                 lake_data_path=lake["NEWSFLOW_LAKE_DATA_PATH"])
+    writer = Warehouse.open(s.db_path, s)
+    try:
+        writer.start_run("r1", None, "test", "v")
+        writer.load_batch("r1", "v", [local(1)], [article(local(1))], [])
+    finally:
+        writer.close()
+    data = Path(lake["NEWSFLOW_LAKE_DATA_PATH"])
+    data.rename(tmp_path / "unmounted")
+    for args, stdin in _analyst_commands(tmp_path):
+        _fails_in_one_line(args, stdin, lake, f"{data}/, is not reachable from this machine: mount the shared folder")
+
+
 def test_upserts_become_merges_that_behave_like_them():
     sql = "insert into t select k, v from s on conflict (k) do update set v = excluded.v + t.v"
     merge = upsert_as_merge(sql, ["k", "v"], ["k"])
