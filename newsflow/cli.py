@@ -762,7 +762,8 @@ def _search_connection(settings: Settings):
         from tasks.lake import LakeUnavailable, lake_search_index
 
         try:
-            return lake_search_index(str(settings.warehouse), path.with_name(f"{path.stem}.lake-search.duckdb"))
+            return lake_search_index(str(settings.warehouse), path.with_name(f"{path.stem}.lake-search.duckdb"),
+                                     lambda line: console.print(line, highlight=False))
         except LakeUnavailable as exc:
             _error(str(exc))
             raise typer.Exit(2) from None

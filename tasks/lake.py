@@ -57,6 +57,7 @@ RETRY_MAX_S = 2.0
 # query or a writer's batch that began before still reads them (deleted at once, it failed with
 # "Cannot open file").
 CLEANUP_GRACE_S = 3600.0
+MIRROR_WAIT_S = 300.0  # a search waits this long for another one's hold on its mirror (a first one takes minutes)
 _INSERT_TARGET = re.compile(r"insert\s+(?:or\s+replace\s+)?into\s+(\w+)", re.I)
 T = TypeVar("T")
 
@@ -477,14 +478,20 @@ def lake_runs(con: duckdb.DuckDBPyConnection, limit: int = 20) -> list[tuple]:
     return con.execute(statement("lake_runs"), [limit]).fetchall()
 
 
-def lake_search_index(url: str, mirror: Path) -> duckdb.DuckDBPyConnection:
+def lake_search_index(url: str, mirror: Path, say: Callable[[str], object] = print,
+                      wait_s: float = MIRROR_WAIT_S) -> duckdb.DuckDBPyConnection:
     """A connection to `mirror`, a local DuckDB file holding the lake's articles (id, title, body, hash)
     with the BM25 index, brought up to date first: only articles added or changed since the last
     search are copied and indexed (warehouse/sql/lake_search_mirror.sql, tasks.search.index_articles).
     The fts extension cannot index a lake table; `search` then runs as on a DuckDB file, its
-    `v_articles` reading the lake."""
+    `v_articles` reading the lake. While another search holds the mirror, waits (saying so) up to
+    `wait_s`; a mirror that is no DuckDB file is built again (it is a cache).
+
+    Raises:
+        LakeUnavailable: the lake cannot be attached, or the mirror stayed held.
+    """
     mirror.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(mirror))
+    con = _open_mirror(mirror, say, wait_s)
     attach_lake(con, url, read_only=True)
     with transaction(con):
         con.execute(statement("lake_search_table"))
@@ -492,6 +499,28 @@ def lake_search_index(url: str, mirror: Path) -> duckdb.DuckDBPyConnection:
         con.execute(statement("lake_search_mirror"))
         index_articles(con)
     return con
+
+
+def _open_mirror(mirror: Path, say: Callable[[str], object], wait_s: float) -> duckdb.DuckDBPyConnection:
+    deadline, waiting = time.monotonic() + wait_s, False
+    while True:
+        try:
+            return duckdb.connect(str(mirror))
+        except duckdb.IOException as exc:
+            if "not a valid DuckDB database file" in str(exc):
+                say(f"{mirror} is not a DuckDB file: building the search index again")
+                mirror.unlink()
+                mirror.with_name(mirror.name + ".wal").unlink(missing_ok=True)
+                continue
+            if "Conflicting lock" not in str(exc):
+                raise
+        if time.monotonic() > deadline:
+            raise LakeUnavailable(f"another `newsflow search` has held {mirror} for {wait_s:.0f} s; try again once it "
+                                  "ends, or give another --db")
+        if not waiting:
+            say(f"waiting for another `newsflow search` to finish with {mirror}")
+            waiting = True
+        time.sleep(0.2)
 
 
 @password_masked

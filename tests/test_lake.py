@@ -230,12 +230,11 @@ def test_analyst_commands_on_a_lake_they_cannot_attach_say_so_in_one_line(lake, 
                            "does not exist); create it on that server (createdb, createuser), or correct the setting")
 
 
-def test_analyst_commands_on_a_lake_whose_data_folder_is_missing_say_so_in_one_line(lake, tmp_path):
-    """An unmounted share (the catalog still answering): every query reading a table failed on a Parquet
-    file, `runs`, `search` and `report` with tracebacks of 28-80 lines (exit 1)."""
+def _lake_with_an_article(lake, tmp_path: Path) -> None:
+    """One run (left running) that loaded one article, "Body text."."""
     from test_archive import article, local
 
-    s = Settings(db=tmp_path / "news.duckdb", warehouse=lake["NEWSFLOW_WAREHOUSE"],
+    s = Settings(db=tmp_path / "writer" / "news.duckdb", warehouse=lake["NEWSFLOW_WAREHOUSE"],
                  lake_data_path=lake["NEWSFLOW_LAKE_DATA_PATH"])
     writer = Warehouse.open(s.db_path, s)
     try:
@@ -243,6 +242,45 @@ def test_analyst_commands_on_a_lake_whose_data_folder_is_missing_say_so_in_one_l
         writer.load_batch("r1", "v", [local(1)], [article(local(1))], [])
     finally:
         writer.close()
+
+
+def test_searches_on_one_mirror_wait_for_each_other_and_a_broken_mirror_is_rebuilt(lake, tmp_path):
+    """Two `newsflow search` on one mirror at once: the second died with a 39-line traceback ("Conflicting
+    lock is held"). A mirror file that is no DuckDB file: a traceback ("not a valid DuckDB database file"),
+    though it is a cache newsflow builds."""
+    from tasks.lake import LakeUnavailable, lake_search_index
+
+    _lake_with_an_article(lake, tmp_path)
+    db = tmp_path / "analyst" / "news.duckdb"
+    mirror = db.with_name("news.lake-search.duckdb")
+    db.parent.mkdir()
+    mirror.write_bytes(b"garbage\n")
+    search = [str(Path(sys.executable).with_name("newsflow")), "search", "body", "--db", str(db)]
+    env = {**os.environ, **lake}
+    proc = subprocess.run(search, capture_output=True, text=True, timeout=120, env=env)
+    assert proc.returncode == 0 and "1. T" in proc.stdout, proc.stdout + proc.stderr
+    assert "is not a DuckDB file: building the search index again" in proc.stderr
+    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys; con = duckdb.connect(sys.argv[1]); "
+                               "print('held', flush=True); sys.stdin.read()", str(mirror)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "held\n"
+        with pytest.raises(LakeUnavailable, match="another `newsflow search` has held .* try again once it ends"):
+            lake_search_index(lake["NEWSFLOW_WAREHOUSE"], mirror, lambda line: None, wait_s=0.5)
+        second = subprocess.Popen(search, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        assert "waiting for another `newsflow search` to finish with" in second.stderr.readline()
+        holder.stdin.close()
+        holder.wait(timeout=60)
+        shown, errors = second.communicate(timeout=120)
+    finally:
+        holder.kill()
+    assert second.returncode == 0 and "1. T" in shown and not errors, shown + errors
+
+
+def test_analyst_commands_on_a_lake_whose_data_folder_is_missing_say_so_in_one_line(lake, tmp_path):
+    """An unmounted share (the catalog still answering): every query reading a table failed on a Parquet
+    file, `runs`, `search` and `report` with tracebacks of 28-80 lines (exit 1)."""
+    _lake_with_an_article(lake, tmp_path)
     data = Path(lake["NEWSFLOW_LAKE_DATA_PATH"])
     data.rename(tmp_path / "unmounted")
     for args, stdin in _analyst_commands(tmp_path):
