@@ -808,6 +808,9 @@ def _reading(path: Path):
         raise typer.Exit(2) from None
 
 
+RUNS_COLUMNS = ("run", "status", "started (UTC)", "seconds", "seen", "new", "updated", "unchanged", "quarantined")
+
+
 @app.command()
 def runs(
     db: DbOption = None,
@@ -824,7 +827,7 @@ def runs(
     settings = _settings(db=db, warehouse=warehouse)
     if not settings.lake:
         con = _analyst_connection(settings.db_path)
-        columns = ("run", "status", "started (UTC)", "seconds", "seen", "new", "updated", "unchanged", "quarantined")
+        columns = RUNS_COLUMNS
         with _reading(settings.db_path):
             rows = con.execute(statement("file_runs"), [limit]).fetchall()
         title = f"runs in {settings.db_path}"
@@ -832,8 +835,7 @@ def runs(
         from tasks.lake import lake_runs
 
         con = _lake_reader(settings)
-        columns = ("run", "status", "started (UTC)", "new", "updated", "quarantined", "first snapshot", "last snapshot",
-                   "commits")
+        columns = (*RUNS_COLUMNS, "first snapshot", "last snapshot", "commits")
         rows = lake_runs(con, limit)
         title = f"runs in {masked(settings.warehouse)}"
     con.close()

@@ -473,8 +473,8 @@ class LakeWarehouse(Warehouse):
 # -- what analysts and operators run on a lake -----------------------------------------------------------
 
 def lake_runs(con: duckdb.DuckDBPyConnection, limit: int = 20) -> list[tuple]:
-    """(run_id, status, started_at, new, updated, quarantined, first_snapshot, last_snapshot, commits)
-    per run, newest first (warehouse/sql/lake_runs.sql)."""
+    """(run_id, status, started_at, seconds, seen, new, updated, unchanged, quarantined, first_snapshot,
+    last_snapshot, commits) per run, newest first (warehouse/sql/lake_runs.sql)."""
     return con.execute(statement("lake_runs"), [limit]).fetchall()
 
 

@@ -230,8 +230,9 @@ def test_analyst_commands_on_a_lake_they_cannot_attach_say_so_in_one_line(lake, 
                            "does not exist); create it on that server (createdb, createuser), or correct the setting")
 
 
-def _lake_with_an_article(lake, tmp_path: Path) -> None:
-    """One run (left running) that loaded one article, "Body text."."""
+def _lake_with_an_article(lake, tmp_path: Path, finish: bool = False) -> None:
+    """One run that loaded one article, "Body text.", left running or, with `finish`, completed as having
+    seen 7 documents (5 of them unchanged)."""
     from test_archive import article, local
 
     s = Settings(db=tmp_path / "writer" / "news.duckdb", warehouse=lake["NEWSFLOW_WAREHOUSE"],
@@ -239,9 +240,28 @@ def _lake_with_an_article(lake, tmp_path: Path) -> None:
     writer = Warehouse.open(s.db_path, s)
     try:
         writer.start_run("r1", None, "test", "v")
-        writer.load_batch("r1", "v", [local(1)], [article(local(1))], [])
+        counts = writer.load_batch("r1", "v", [local(1)], [article(local(1))], [])
+        if finish:
+            counts.unchanged = 5
+            writer.finish_run("r1", "completed", 7, counts)
     finally:
         writer.close()
+
+
+def test_runs_on_a_lake_shows_the_columns_it_shows_on_a_file(lake, tmp_path):
+    """The README lists seconds, documents seen and unchanged among `newsflow runs`' columns; on a lake
+    they were left out, though its runs table holds them."""
+    _lake_with_an_article(lake, tmp_path, finish=True)
+    proc = subprocess.run([str(Path(sys.executable).with_name("newsflow")), "runs"], capture_output=True, text=True,
+                          timeout=120, env={**os.environ, **lake, "COLUMNS": "300"})
+    assert proc.returncode == 0, proc.stderr
+    header, row = ([c.strip() for c in next(ln for ln in proc.stdout.splitlines() if ln.startswith(bar)).split(bar)[1:-1]]
+                   for bar in ("┃", "│"))
+    shown = dict(zip(header, row))
+    assert header[:9] == ["run", "status", "started (UTC)", "seconds", "seen", "new", "updated", "unchanged",
+                          "quarantined"], proc.stdout
+    assert (shown["status"], shown["seen"], shown["new"], shown["unchanged"]) == ("completed", "7", "1", "5"), shown
+    assert float(shown["seconds"]) >= 0 and shown["last snapshot"].isdigit(), shown
 
 
 def test_searches_on_one_mirror_wait_for_each_other_and_a_broken_mirror_is_rebuilt(lake, tmp_path):

@@ -5,7 +5,8 @@ with tagged as (
     from lake.snapshots()
     where commit_extra_info is not null
 )
-select r.run_id, r.status, r.started_at, r.articles_new, r.articles_updated, r.quarantined,
+select r.run_id, r.status, r.started_at, round(epoch(r.finished_at - r.started_at), 1) as seconds,
+       r.documents_seen, r.articles_new, r.articles_updated, r.articles_unchanged, r.quarantined,
        min(t.snapshot_id) as first_snapshot, max(t.snapshot_id) as last_snapshot, count(t.snapshot_id) as commits
 from runs r left join tagged t using (run_id)
 group by all
