@@ -67,11 +67,18 @@ class LakeUnavailable(RuntimeError):
 
 
 class LakeMisnamed(LakeUnavailable):
-    """The setting names no lake as it is (a database without one, another data path): trying again
-    changes nothing until an operator corrects it."""
+    """The setting names no lake as it is (a database without one, another data path, a user, database or
+    password the server refuses): trying again changes nothing until an operator corrects it."""
 
 
 _MISNAMED = ("creating a new DuckLake is explicitly disabled", "does not match existing data path")
+_REFUSED_FOR_GOOD = ("authentication failed", "does not exist")  # libpq's words: no user, database or password
+
+
+def _misnamed(text: str) -> bool:
+    """Whether DuckDB's attach error `text` says the setting itself is wrong (see LakeMisnamed)."""
+    refused = text.partition("Unable to connect to Postgres at ")[2]
+    return any(m in text for m in _MISNAMED) or any(m in refused for m in _REFUSED_FOR_GOOD)
 
 
 def password_masked(action: Callable[..., T]) -> Callable[..., T]:
@@ -134,7 +141,7 @@ def attach_lake(con: duckdb.DuckDBPyConnection, url: str, data_path: str | None 
                 time.sleep(random.uniform(0.1, 0.5))
                 continue
             con.close()
-            kind = LakeMisnamed if any(m in str(exc) for m in _MISNAMED) else LakeUnavailable
+            kind = LakeMisnamed if _misnamed(str(exc)) else LakeUnavailable
             raise kind(f"cannot attach the lake {masked(url)}: {attach_fault(str(exc))}") from None
     if read_only:
         _check_data_path(con, url)

@@ -676,6 +676,18 @@ def test_maintain_refuses_a_catalog_that_holds_no_lake(postgres, tmp_path):
     assert time.monotonic() - started < 30
 
 
+def test_maintain_with_a_password_the_catalog_refuses_fails_at_once(postgres, lake):
+    """A wrong catalog password took ~44 s to fail: the flow's task was tried again after 5 and 30 s, as
+    after a failure another attempt may mend; a refused password fails the same every time."""
+    url = _lake_as(postgres, lake, "maintainer_pw", "right").replace(" password=right", "")  # PGPASSWORD's
+    started = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "newsflow.cli", "maintain"], cwd=REPO_ROOT, capture_output=True,
+                          text=True, timeout=300, env={**os.environ, **lake, "NEWSFLOW_WAREHOUSE": url,
+                                                       "PGPASSWORD": "wrong"})
+    assert proc.returncode == 1 and "check the user and its password" in proc.stderr, proc.stderr
+    assert time.monotonic() - started < 30
+
+
 def test_writers_on_one_host_with_their_own_archive_folders_keep_their_files_apart(lake, tmp_path):
     """Two writers on one host, each with its raw store beside its own --db, both held slot 1 of their
     folder and named their files newsflow-<host>-1-...: the lake's one current file for that name was
