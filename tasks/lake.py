@@ -141,6 +141,9 @@ def attach_lake(con: duckdb.DuckDBPyConnection, url: str, data_path: str | None 
                 time.sleep(random.uniform(0.1, 0.5))
                 continue
             con.close()
+            denied = _catalog_denied(url) if "Current transaction is aborted" in str(exc) else None
+            if denied:
+                raise LakeMisnamed(f"cannot attach the lake {masked(url)}: {denied}") from None
             kind = LakeMisnamed if _misnamed(str(exc)) else LakeUnavailable
             raise kind(f"cannot attach the lake {masked(url)}: {attach_fault(str(exc))}") from None
     if read_only:
@@ -160,6 +163,26 @@ def _check_data_path(con: duckdb.DuckDBPyConnection, url: str) -> None:
         con.close()
         raise LakeUnavailable(f"the data path of the lake {masked(url)}, {path}, is not reachable from this machine: "
                               "mount the shared folder there (the catalog records that path)")
+
+
+def _catalog_denied(url: str) -> str | None:
+    """PostgreSQL's refusal to let the setting's user read the catalog's tables, and the grant that
+    mends it; None when it reads them (or the server does not answer). DuckDB reports a refusal only as
+    "Current transaction is aborted"."""
+    conninfo = catalog_conninfo(url)
+    if conninfo is None:
+        return None
+    try:
+        with psycopg.connect(conninfo, connect_timeout=10) as pg:
+            pg.execute("select 1 from ducklake_metadata limit 1")
+    except psycopg.errors.InsufficientPrivilege as exc:
+        user = psycopg.conninfo.conninfo_to_dict(conninfo).get("user") or "that user"
+        return (f"its PostgreSQL server refuses the user the catalog's tables ({masked(one_line(str(exc)))}); "
+                f"grant it reading them, in the catalog's database: grant select on all tables in schema public "
+                f"to {user} (docs/lake.md)")
+    except psycopg.Error:
+        return None
+    return None
 
 
 def catalog_lost(text: str) -> bool:

@@ -307,6 +307,21 @@ def test_analyst_commands_on_a_lake_whose_data_folder_is_missing_say_so_in_one_l
         _fails_in_one_line(args, stdin, lake, f"{data}/, is not reachable from this machine: mount the shared folder")
 
 
+def test_an_analyst_role_without_grants_is_told_which_to_ask_for(postgres, lake, tmp_path):
+    """A role without SELECT on the catalog's tables got "Current transaction is aborted ... check that its
+    PostgreSQL server answers, and pip install ..."; PostgreSQL's own log said "permission denied"."""
+    url = _lake_as(postgres, lake, "analyst_granted")  # the grant docs/lake.md gives is enough
+    _lake_with_an_article(lake, tmp_path)
+    proc = subprocess.run([str(Path(sys.executable).with_name("newsflow")), "sql", "-c", "select count(*) from articles"],
+                          capture_output=True, text=True, timeout=120, env={**os.environ, **lake, "NEWSFLOW_WAREHOUSE": url})
+    assert proc.returncode == 0 and "1" in proc.stdout, proc.stdout + proc.stderr
+    postgres.create_role("analyst_nogrants")
+    for args, stdin in _analyst_commands(tmp_path):
+        _fails_in_one_line(args, stdin, {**lake, "NEWSFLOW_WAREHOUSE": url.replace("analyst_granted", "analyst_nogrants")},
+                           "permission denied for table ducklake_metadata); grant it reading them, in the catalog's "
+                           "database: grant select on all tables in schema public to analyst_nogrants")
+
+
 def test_upserts_become_merges_that_behave_like_them():
     sql = "insert into t select k, v from s on conflict (k) do update set v = excluded.v + t.v"
     merge = upsert_as_merge(sql, ["k", "v"], ["k"])
