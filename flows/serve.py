@@ -68,7 +68,11 @@ def stop_server(server: ServerProcess) -> None:
 
 
 def deployment_for(source: Source, config: Config, db: str | None):
-    """The RunnerDeployment of one source: its schedule, at most one run at a time."""
+    """The RunnerDeployment of one source: its schedule, at most one run at a time. A run that comes due
+    while the last one still runs is cancelled: the next one due fetches what it would have (queued,
+    runs slower than their interval piled up without end, each waiting as a process)."""
+    from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
+
     from flows.ingest import ingest
 
     return ingest.to_deployment(
@@ -76,7 +80,7 @@ def deployment_for(source: Source, config: Config, db: str | None):
         cron=source.cron,
         interval=source.interval_seconds,
         parameters={"source": source.name, "config": str(config.path) if config.path else None, "db": db},
-        concurrency_limit=1,
+        concurrency_limit=ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW),
         description=f"newsflow source '{source.name}' ({source.kind}: {_listed(source.locations)}); "
                     f"{source.schedule_text}",
         tags=["newsflow", source.kind],

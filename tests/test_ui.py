@@ -152,6 +152,9 @@ def test_served_deployments_runs_and_artifact_in_the_ui(stack):
                      proc=stack["serving"], log=stack["serve_log"])
     feed = found["local-feed"]
     assert feed["concurrency_limit"] == 1 or (feed.get("global_concurrency_limit") or {}).get("limit") == 1
+    # A run that comes due while the source's last one still runs is cancelled, not queued: runs slower
+    # than their interval piled up (52 waiting after 32 minutes, each a process of ~235 MB).
+    assert (feed.get("concurrency_options") or {}).get("collision_strategy") == "CANCEL_NEW", feed
     schedules = [s["schedule"] for s in feed["schedules"]]
     assert schedules and schedules[0].get("cron") == "*/30 * * * *"
     assert found["samples"]["schedules"][0]["schedule"].get("interval") == 3600
