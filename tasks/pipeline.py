@@ -175,7 +175,7 @@ def begin_run(warehouse: Warehouse, run_id: str, flow_run_id: str | None, source
 def ended_status(exc: BaseException, flow_run_id: str | None) -> str:
     """How a run that raised `exc` ended: `cancelled` when an operator stopped it (Ctrl-C, or the UI's
     Cancel: Prefect sets the flow run Cancelling, then stops its process with SIGTERM), else `failed`.
-    A SIGTERM from anything else (a stopped `newsflow serve`) is a failure."""
+    A SIGTERM from anything else is a failure."""
     from prefect.exceptions import TerminationSignal
 
     if isinstance(exc, KeyboardInterrupt):
