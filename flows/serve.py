@@ -9,9 +9,13 @@ artifacts to link to.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from newsflow.config import Config, Source
@@ -161,9 +165,62 @@ def _serve(config: Config, db: str | None, port: int, echo: Callable[[str], obje
         echo(f"  deployment maintain/lake: every {maintain_every:g} s")
     os.environ["PREFECT_API_URL"] = api_url  # flow-run subprocesses inherit it
     try:
-        with temporary_settings(updates={PREFECT_API_URL: api_url}):
+        with temporary_settings(updates={PREFECT_API_URL: api_url}), \
+                _runs_end_first(echo, keep={server.proc.pid} if server is not None and server.proc else set()):
             serve(*deployments(config, db, maintain_every), print_starting_message=False)
     finally:
         if server is not None:
             echo("Stopping the Prefect server ...")
             stop_server(server)
+
+
+RUNS_END_WAIT_S = 120.0  # Ctrl-C: how long serve waits for its runs in flight to record their end
+
+
+@contextlib.contextmanager
+def _runs_end_first(echo: Callable[[str], object], keep: set[int]) -> Iterator[None]:
+    """On Ctrl-C, wait (up to RUNS_END_WAIT_S; a second Ctrl-C stops at once) for the flow runs in
+    flight, which the terminal's Ctrl-C reached too, to record their end and publish, and only then
+    let Prefect's runner shut down: it kills its flow-run processes as it does, which left a run
+    `running` and unpublished until the source's next run. `keep`: this process's children that are
+    no flow run (its Prefect server)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    stopping = threading.Event()
+
+    def stop_when_ended(runs: set[int]) -> None:
+        deadline = time.monotonic() + RUNS_END_WAIT_S
+        while runs & set(_children()) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        os.kill(os.getpid(), signal.SIGINT)  # on_sigint again: now it stops
+
+    def on_sigint(signum, frame) -> None:
+        runs = set(_children()) - keep
+        if stopping.is_set() or not runs:
+            raise KeyboardInterrupt
+        stopping.set()
+        echo(f"Stopping: waiting up to {RUNS_END_WAIT_S:.0f} s for {len(runs)} run(s) in flight to record "
+             "their end (Ctrl-C again stops at once) ...")
+        threading.Thread(target=stop_when_ended, args=(runs,), name="runs-end-first", daemon=True).start()
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _children() -> list[int]:
+    """The live child processes of this process (from /proc; a zombie has ended)."""
+    me, found = os.getpid(), []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = Path(entry.path, "stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if int(fields[1]) == me and fields[0] != "Z":
+            found.append(int(entry.name))
+    return found

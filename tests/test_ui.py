@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -291,3 +292,48 @@ def test_a_slot_held_when_the_server_stopped_is_given_back_after_a_restart(tmp_p
                  log=tmp_path / "server.log")
     finally:
         stop_server(server)
+
+
+def test_ctrl_c_on_serve_lets_the_run_in_flight_record_its_end(tmp_path):
+    """Ctrl-C on `newsflow serve` while a run fetched: Prefect's runner, shutting down, killed the run's
+    process ~45 ms later, so the run stayed `running` and unpublished until the source's next run."""
+    env = {"PREFECT_HOME": str(tmp_path / "prefect-home"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+           "DO_NOT_TRACK": "1", "PREFECT_LOGGING_LEVEL": "WARNING"}
+    server, api = start_server(free_port(), tmp_path / "server.log", env=env)
+    try:
+        with LocalServer() as site:
+            config = tmp_path / "newsflow.toml"
+            config.write_text(f'[fetch]\nallowed_hosts = ["127.0.0.1"]\nmin_host_interval = 0\n\n[[sources]]\n'
+                              f'name = "slow-page"\nkind = "urls"\nlocation = "{site.url("/slow")}"\n',
+                              encoding="utf-8")
+            serve_log = tmp_path / "serve.log"
+            with serve_log.open("wb") as log:
+                serving = subprocess.Popen(
+                    [str(Path(sys.executable).with_name("newsflow")), "serve", "--config", str(config),
+                     "--db", str(tmp_path / "news.duckdb"), "--report-port", str(free_port())],
+                    stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+                    env={**os.environ, **env, "PREFECT_API_URL": api}, preexec_fn=_as_in_a_terminal)
+            try:
+                deployment = wait_for("newsflow serve to register its deployment",
+                                      lambda: api_post(api, "/deployments/filter", {}), 120, proc=serving, log=serve_log)
+                run = api_post(api, f"/deployments/{deployment[0]['id']}/create_flow_run", {})
+                # the page drips for 10 s: the run is recorded and fetching it
+                wait_for("the run to fetch the slow page", lambda: site.site.hits["/slow"], 120, interval=0.2,
+                         proc=serving, log=serve_log)
+                os.killpg(serving.pid, signal.SIGINT)  # Ctrl-C in serve's terminal
+                serving.wait(timeout=150)
+            finally:
+                if serving.poll() is None:
+                    os.killpg(serving.pid, signal.SIGKILL)
+        output = serve_log.read_text(errors="replace")
+        assert (tmp_path / "news.duckdb").exists(), f"the run was not published\n{output[-3000:]}"
+        with duckdb.connect(str(tmp_path / "news.duckdb"), read_only=True) as con:
+            assert con.execute("select status from runs where run_id = ?", [run["id"]]).fetchall() == [("cancelled",)]
+        assert "waiting up to 120 s for 1 run(s) in flight" in output, output[-3000:]
+    finally:
+        stop_server(server)
+
+
+def _as_in_a_terminal() -> None:
+    """SIGINT handled by default, as in a terminal (a background job of a script ignores it)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
