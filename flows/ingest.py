@@ -29,7 +29,7 @@ from tasks.discover import stream_source
 from tasks.load import FetchRows
 from tasks.pipeline import (BatchWriter, RunSummary, batches, begin_run, cleaning_slots, data_docs_task,
                             discover_task, ended_status, mark_flow_process, publish_after_failure, publish_run,
-                            report_task, stop_cleaning, summary_markdown)
+                            report_task, stop_cleaning, stop_if_interrupted, summary_markdown)
 from tasks.models import RawDocument
 from tasks.progress import IngestProgress
 from tasks.reclean import documents_by_id, due_documents
@@ -66,6 +66,7 @@ def ingest(sources: list[str] | None = None, db: str | None = None, batch_size: 
                                    source=plan.name, max_items=plan.max_items, allowed_domains=plan.allowed_domains,
                                    opml_files=plan.opml_files) if plan.urls or plan.opml_files else None
             _load_all(writer, paths, stream, plan, settings, cleaning_slots())
+            stop_if_interrupted()
             docs = _data_docs(warehouse) if summary.expectations else None
             reindexed = warehouse.ensure_search_index()
             status = "completed"

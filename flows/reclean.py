@@ -17,7 +17,7 @@ from newsflow.config import resolve_settings
 from newsflow.settings import CORES
 from tasks.clean import CLEANER_VERSION
 from tasks.pipeline import (BatchWriter, RunSummary, begin_run, cleaning_slots, ended_status, mark_flow_process,
-                            publish_after_failure, publish_run, report_task, stop_cleaning)
+                            publish_after_failure, publish_run, report_task, stop_cleaning, stop_if_interrupted)
 from tasks.reclean import backfill_enrichment, stored_documents
 from tasks.warehouse import Warehouse
 
@@ -44,6 +44,7 @@ def reclean(db: str | None = None, since: datetime | None = None, batch_size: in
             docs = stored_documents(warehouse.con, since, settings.batch_size, warehouse.archive.folder,
                                     unreadable=summary.skipped, reconnect=lambda: warehouse.con)
             writer.run((summary.counted(batch) for batch in docs), max_in_flight=2 * cleaning_slots())
+            stop_if_interrupted()
             backfilled = backfill_enrichment(warehouse.con)
             warehouse.ensure_search_index()  # the loads kept it current
             status = "completed"

@@ -522,12 +522,14 @@ def _run_fault(command: str, settings: Settings):
     except KeyboardInterrupt:
         if debug:
             raise
-        _error(f"the {command} run was stopped (Ctrl-C) and recorded cancelled: the batches it loaded are kept "
-               "and published; run it again to do the rest")
-        raise typer.Exit(130) from None
+        _stopped(command)
     except Exception as exc:  # noqa: BLE001 - the run's own boundary
         if debug:
             raise
+        from tasks.pipeline import interrupted
+
+        if interrupted():  # a Ctrl-C that became another error on the way (DuckDB's "Query interrupted")
+            _stopped(command)
         # DuckDB's fatal errors end in a native stack trace (mangled symbols, for its developers), and its
         # errors in a statement point into it (LINE 1: ... ^): newsflow's SQL, not the operator's
         text = re.split(r"Stack Trace:|\n\s*LINE \d+:", str(exc))[0]
@@ -537,6 +539,12 @@ def _run_fault(command: str, settings: Settings):
             hint = hint[1:]
         _error(f"the {command} run failed: {type(exc).__name__}: {text}{hint} (NEWSFLOW_DEBUG=1 shows the traceback)")
         raise typer.Exit(1) from None
+
+
+def _stopped(command: str) -> NoReturn:
+    _error(f"the {command} run was stopped (Ctrl-C) and recorded cancelled: the batches it loaded are kept "
+           "and published; run it again to do the rest")
+    raise typer.Exit(130) from None
 
 
 def _catalog_hint(exc: Exception, settings: Settings) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import pickle
 import re
+import signal
 import sys
 import threading
 from collections import deque
@@ -45,9 +46,36 @@ _FLOW_PROCESS: int | None = None
 
 
 def mark_flow_process() -> None:
-    """Record that this process runs the flow: cleaning tasks run here hand their batches over as they are."""
+    """Record that this process runs the flow: cleaning tasks run here hand their batches over as they
+    are; and remember a Ctrl-C (`stop_if_interrupted`)."""
     global _FLOW_PROCESS
     _FLOW_PROCESS = os.getpid()
+    if threading.current_thread() is threading.main_thread() and \
+            signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _on_sigint)
+
+
+_INTERRUPTED = threading.Event()  # a Ctrl-C reached the flow's process
+
+
+def _on_sigint(signum, frame) -> None:
+    """Ctrl-C raises KeyboardInterrupt, as by default, and is remembered: Python loses the exception
+    where the signal lands in a finalizer ("Exception ignored in"), and DuckDB turns it into its own
+    error ("Query interrupted"; a retried statement goes on), so that the run went on to `completed` or
+    ended `failed`."""
+    _INTERRUPTED.set()
+    raise KeyboardInterrupt
+
+
+def interrupted() -> bool:
+    """Whether a Ctrl-C reached this process since its flow started."""
+    return _INTERRUPTED.is_set()
+
+
+def stop_if_interrupted() -> None:
+    """Raise KeyboardInterrupt when a Ctrl-C reached this process and was lost on the way."""
+    if _INTERRUPTED.is_set():
+        raise KeyboardInterrupt
 
 
 def cleaning_slots() -> int:
@@ -103,8 +131,8 @@ def validate_task(articles: list[Article], run_id: str):
 
 def _retry_load(_task, _task_run, state) -> bool:
     """A batch's load is tried again (a lake's commit can conflict with another writer's), but not when
-    the raw store cannot be written: that lasts until an operator acts."""
-    return not isinstance(getattr(state, "data", None), ArchiveError)
+    the raw store cannot be written: that lasts until an operator acts, nor after a Ctrl-C."""
+    return not isinstance(getattr(state, "data", None), ArchiveError) and not interrupted()
 
 
 @task(name="load-batch", retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=_retry_load, cache_policy=NO_CACHE)
@@ -178,7 +206,7 @@ def ended_status(exc: BaseException, flow_run_id: str | None) -> str:
     A SIGTERM from anything else is a failure."""
     from prefect.exceptions import TerminationSignal
 
-    if isinstance(exc, KeyboardInterrupt):
+    if isinstance(exc, KeyboardInterrupt) or interrupted():
         return "cancelled"
     if not isinstance(exc, TerminationSignal) or flow_run_id is None:
         return "failed"
@@ -381,22 +409,23 @@ class BatchWriter:
         # Submitted, not yet loaded, in order: (batch, its future, its SharedBatch with `share`).
         held: deque[tuple[list[RawDocument], Any, SharedBatch | None]] = deque()
         cleaned: set[int] = set()  # ids of the futures whose batch is cleaned
-        signal = threading.Condition()
+        ready = threading.Condition()
 
         def on_cleaned(future) -> None:
-            with signal:
+            with ready:
                 cleaned.add(id(future))
-                signal.notify()
+                ready.notify()
 
         def room() -> bool:  # for one more batch
             return sum(id(f) not in cleaned for _, f, _ in held) < max_in_flight and len(held) < 2 * max_in_flight
 
         def wait_and_load(until: Callable[[], bool]) -> None:
-            with signal:
-                signal.wait_for(lambda: id(held[0][1]) in cleaned or until())
+            with ready:
+                ready.wait_for(lambda: id(held[0][1]) in cleaned or until())
             self._load_ready(held, cleaned, load_max)
 
         for batch in docs:
+            stop_if_interrupted()
             shared = SharedBatch(batch) if self.share else None
             future = clean_batch_task.submit(Sealed(shared or batch), self.limits)
             held.append((batch, future, shared))

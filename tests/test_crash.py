@@ -14,6 +14,7 @@ import queue
 import random
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections import defaultdict
@@ -22,7 +23,7 @@ import duckdb
 import pytest
 
 from ingest_harness import PrefectServer, flow_run_state, ingest_cmd, run_ingest, warehouse_contents, write_corpus
-from newsflow.settings import work_db_path
+from newsflow.settings import REPO_ROOT, work_db_path
 
 pytestmark = pytest.mark.slow
 
@@ -222,3 +223,43 @@ def test_ctrl_c_stops_a_run_at_once_records_it_cancelled_and_a_rerun_completes_i
     reference = tmp_path / "reference.duckdb"
     subprocess.run(ingest_cmd(corpus, reference), env=env, capture_output=True, text=True, timeout=600, check=True)
     assert warehouse_contents(db) == warehouse_contents(reference)
+
+
+LOST_CTRL_C = r"""
+import gc, os, signal, threading
+import duckdb
+from tasks.pipeline import ended_status, interrupted, mark_flow_process, stop_if_interrupted
+
+mark_flow_process()
+
+
+class Finalized:
+    def __del__(self):  # Ctrl-C while Python runs a finalizer: the KeyboardInterrupt is "ignored"
+        os.kill(os.getpid(), signal.SIGINT)
+        sum(range(10_000))
+
+
+Finalized()
+gc.collect()
+assert interrupted()
+try:
+    stop_if_interrupted()
+except KeyboardInterrupt:
+    print("lost one stopped the run")
+con = duckdb.connect()
+try:  # Ctrl-C during a statement: DuckDB's RuntimeError("Query interrupted"), not KeyboardInterrupt
+    threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()
+    con.execute("select count(*) from range(10000000000) a")
+except RuntimeError as exc:
+    print("duckdb", ended_status(exc, None))
+"""
+
+
+def test_a_ctrl_c_python_or_duckdb_swallows_still_stops_the_run_as_cancelled(tmp_path):
+    """A Ctrl-C that landed in a finalizer ("Exception ignored in ... KeyboardInterrupt") was lost, and
+    the run went on to `completed`; one during a DuckDB statement became DuckDB's "Query interrupted",
+    so the run ended `failed` (exit 1), or went on where the statement was retried."""
+    env = {**os.environ, "PYTHONPATH": f"{REPO_ROOT}:{REPO_ROOT / 'tests'}"}
+    proc = subprocess.run([sys.executable, "-c", LOST_CTRL_C], capture_output=True, text=True, timeout=120, env=env,
+                          cwd=tmp_path, preexec_fn=_as_in_a_terminal)
+    assert proc.stdout.split("\n")[:2] == ["lost one stopped the run", "duckdb cancelled"], proc.stdout + proc.stderr
