@@ -15,8 +15,6 @@ for good are marked seen and not tried again.
 
 from __future__ import annotations
 
-import contextlib
-
 import io
 import re
 import threading
@@ -322,22 +320,17 @@ def reason_class(reason: str) -> str:
     return _URLISH.sub("…", reason)[:160]
 
 
+# What became of a listing's child sitemap or item: taken (queued, or skipped for good), left by the run's
+# limit (the next run reads the listing again), or foreign (skipped for its domain: `skipped_under`).
+TAKEN, LEFT, FOREIGN = "taken", "left", "foreign"
+
+
 def domain_allowed(url: str, allowed_domains: list[str] | tuple[str, ...]) -> bool:
     """True when the URL's host is one of the domains or a subdomain of one (or no list is set)."""
     if not allowed_domains:
         return True
     host = (urlsplit(url).hostname or "").lower().rstrip(".")
     return any(host == d or host.endswith("." + d) for d in (d.lower().lstrip(".") for d in allowed_domains))
-
-
-def _any_foreign(urls: list[str], allowed_domains: tuple[str, ...]) -> bool:
-    """True when some URL's host is outside `allowed_domains` (a URL too broken to have a host is
-    refused for that, not for its domain)."""
-    for url in urls if allowed_domains else ():
-        with contextlib.suppress(ValueError):
-            if not domain_allowed(url, allowed_domains):
-                return True
-    return False
 
 
 def media_type_for(content_type: str) -> str | None:
@@ -646,14 +639,13 @@ class Harvester:
             self._emit(None, [record], [])
             self._fail(url, str(exc))
             return
-        queued = [self._child_sitemap(url, child, depth) for child in self._least_recently_read(children)]
+        taken = {self._child_sitemap(url, child, depth) for child in self._least_recently_read(children)}
         self._count("items_found", len(items))
-        queued += [self._item(item) for item in items]
-        if not all(queued):  # a run's limit left some unread: the next run reads the listing again
+        taken |= {self._item(item) for item in items}
+        if LEFT in taken:  # a run's limit left some unread: the next run reads the listing again
             record.etag = record.last_modified = record.content_sha256 = None
         # items skipped for their domain are read by a run whose allowed_domains differ (`_known`)
-        foreign = _any_foreign([*children, *(i.url for i in items)], self.allowed_domains)
-        record.skipped_under = self._domains_key if foreign else None
+        record.skipped_under = self._domains_key if FOREIGN in taken else None
         self._emit(None, [record], [])
 
     def _least_recently_read(self, children: list[str]) -> list[str]:
@@ -668,57 +660,58 @@ class Harvester:
 
         return sorted(children, key=last_read)
 
-    def _child_sitemap(self, parent: str, child: str, depth: int) -> bool:
-        """Queue a child sitemap; False when the run's limit on sitemaps turned it away (counted when
-        queued, so its parent knows)."""
+    def _child_sitemap(self, parent: str, child: str, depth: int) -> str:
+        """Queue a child sitemap; LEFT when the run's limit on sitemaps turned it away (counted when
+        queued, so its parent knows), FOREIGN when its domain is not allowed, else TAKEN (queued or
+        skipped)."""
         if depth + 1 > settings.SITEMAP_MAX_DEPTH:
             with self._lock:
                 self.harvest.skipped.append((child, f"sitemaps nested deeper than {settings.SITEMAP_MAX_DEPTH} "
                                                     "levels are not read"))
-            return True
+            return TAKEN
         child_url = self._valid(child)
         if child_url is None:
-            return True
+            return TAKEN
         with self._lock:
             if child_url in self._listed or child_url in self._queued:
                 self.harvest.stats["skipped_loop"] += 1
                 self.harvest.skipped.append((child_url, f"listed again by {parent} (already read in this run)"))
-                return True
+                return TAKEN
             if not domain_allowed(child_url, self.allowed_domains):
                 self.harvest.stats["skipped_domain"] += 1
-                return True
+                return FOREIGN
             if self._listings_read >= settings.SITEMAP_MAX_FILES:
                 self.harvest.stats["skipped_limit"] += 1
                 self.harvest.skipped.append((child_url, f"more than {settings.SITEMAP_MAX_FILES} sitemaps "
                                                         "in one run: read by the next run"))
-                return False
+                return LEFT
             self._listings_read += 1
             self._queued.add(child_url)
         self._submit(child_url, self._listing, child_url, "sitemap", depth + 1)
-        return True
+        return TAKEN
 
-    def _item(self, item: Item) -> bool:
-        """Queue an item's page; False when the run's page limit turned it away. A fragment
-        (`#comments`) names a place in the page, not another page, and tracking parameters
+    def _item(self, item: Item) -> str:
+        """Queue an item's page; LEFT when the run's page limit turned it away, FOREIGN when its domain
+        is not allowed, else TAKEN (queued or skipped). A fragment (`#comments`) names a place in the page, not another page, and tracking parameters
         (`?utm_source=rss`) the link, not the page: both are dropped."""
         listed = self._valid(item.url.split("#", 1)[0])
         if listed is None:
-            return True
+            return TAKEN
         item.url = without_tracking(listed)
         with self._lock:  # seen before (as listed, by warehouses that kept tags), queued already, or a
             # listing of this run (`#top` on a feed)
             if (item.url in self.state.seen_items or listed in self.state.seen_items or item.url in self._queued
                     or item.url in self._listed):
                 self.harvest.stats["skipped_seen"] += 1
-                return True
+                return TAKEN
             self._queued.add(item.url)
             if not domain_allowed(item.url, self.allowed_domains):
                 self.harvest.stats["skipped_domain"] += 1
-                return True
+                return FOREIGN
             if item.url in self.state.waiting:
                 self.harvest.stats["skipped_backoff"] += 1
-                return True
-        return self._submit_page(item.url, item)
+                return TAKEN
+        return TAKEN if self._submit_page(item.url, item) else LEFT
 
 
 def harvest_source(urls: list[str], kind: str, policy: FetchPolicy, state: FetchState | None, *, source: str,
