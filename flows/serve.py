@@ -9,6 +9,7 @@ artifacts to link to.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import signal
@@ -141,7 +142,6 @@ def deployments(config: Config, db: str | None, maintain_every: float | None) ->
 def _serve(config: Config, db: str | None, port: int, echo: Callable[[str], object],
            maintain_every: float | None = None) -> None:
     """Start (or find) the Prefect server and serve the deployments until interrupted."""
-    from prefect import serve
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     server = None
@@ -166,26 +166,48 @@ def _serve(config: Config, db: str | None, port: int, echo: Callable[[str], obje
     os.environ["PREFECT_API_URL"] = api_url  # flow-run subprocesses inherit it
     try:
         with temporary_settings(updates={PREFECT_API_URL: api_url}), \
-                _runs_end_first(echo, keep={server.proc.pid} if server is not None and server.proc else set()):
-            serve(*deployments(config, db, maintain_every), print_starting_message=False)
+                _runs_end_first(echo, keep={server.proc.pid} if server is not None and server.proc else set()) \
+                as on_sigterm:
+            _run_deployments(deployments(config, db, maintain_every), on_sigterm)
     finally:
         if server is not None:
             echo("Stopping the Prefect server ...")
             stop_server(server)
 
 
-RUNS_END_WAIT_S = 120.0  # Ctrl-C: how long serve waits for its runs in flight to record their end
+RUNS_END_WAIT_S = 120.0  # Ctrl-C or SIGTERM: how long serve waits for its runs in flight to record their end
+
+
+def _run_deployments(deployments: list, on_sigterm: Callable[[], None]) -> None:
+    """Serve `deployments` as `prefect.serve` does (its runner, schedules paused on shutdown), until
+    Ctrl-C; a SIGTERM calls `on_sigterm`. Prefect's runner answers SIGTERM by stopping at once,
+    killing its flow runs: systemd and `docker stop` would end every run in flight that way."""
+    from prefect.exceptions import TerminationSignal
+    from prefect.runner import Runner
+
+    class ServeRunner(Runner):
+        def handle_sigterm(self, *args, **kwargs) -> None:
+            on_sigterm()
+
+    runner = ServeRunner(pause_on_shutdown=True)
+    for deployment in deployments:
+        runner.add_deployment(deployment)
+    try:
+        asyncio.run(runner.start())
+    except (KeyboardInterrupt, TerminationSignal):
+        pass
 
 
 @contextlib.contextmanager
-def _runs_end_first(echo: Callable[[str], object], keep: set[int]) -> Iterator[None]:
+def _runs_end_first(echo: Callable[[str], object], keep: set[int]) -> Iterator[Callable[[], None]]:
     """On Ctrl-C, wait (up to RUNS_END_WAIT_S; a second Ctrl-C stops at once) for the flow runs in
     flight, which the terminal's Ctrl-C reached too, to record their end and publish, and only then
     let Prefect's runner shut down: it kills its flow-run processes as it does, which left a run
     `running` and unpublished until the source's next run. `keep`: this process's children that are
-    no flow run (its Prefect server)."""
+    no flow run (its Prefect server). Yields the SIGTERM handler for the runner: a SIGTERM (systemd,
+    `docker stop`) stops serve as a Ctrl-C in its terminal does, the runs in flight told with a SIGINT."""
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield lambda: None  # Prefect's runner takes SIGTERM in the main thread only
         return
     stopping = threading.Event()
 
@@ -200,13 +222,21 @@ def _runs_end_first(echo: Callable[[str], object], keep: set[int]) -> Iterator[N
         if stopping.is_set() or not runs:
             raise KeyboardInterrupt
         stopping.set()
+        again = "SIGTERM or Ctrl-C again" if signum == signal.SIGTERM else "Ctrl-C again"
         echo(f"Stopping: waiting up to {RUNS_END_WAIT_S:.0f} s for {len(runs)} run(s) in flight to record "
-             "their end (Ctrl-C again stops at once) ...")
+             f"their end ({again} stops at once) ...")
         threading.Thread(target=stop_when_ended, args=(runs,), name="runs-end-first", daemon=True).start()
+
+    def on_sigterm() -> None:
+        if not stopping.is_set():
+            for pid in set(_children()) - keep:  # what the terminal's Ctrl-C does
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGINT)
+        on_sigint(signal.SIGTERM, None)
 
     previous = signal.signal(signal.SIGINT, on_sigint)
     try:
-        yield
+        yield on_sigterm
     finally:
         signal.signal(signal.SIGINT, previous)
 

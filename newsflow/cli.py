@@ -690,7 +690,8 @@ def serve(
     PREFECT_API_DATABASE_CONNECTION_URL says so) unless PREFECT_API_URL points at one. Runs appear in the
     UI and can be triggered there ("Run" on a deployment); each source runs at most once at a time.
     The news report and the Data Docs are served on http://127.0.0.1:4201, where each run's summary
-    artifact links.
+    artifact links. Ctrl-C or SIGTERM (docker stop) lets the runs in flight record their end first
+    (up to 120 s; a second one stops at once).
     """
     from flows.serve import serve_sources
     from newsflow.config import ConfigError, load_config

@@ -294,9 +294,11 @@ def test_a_slot_held_when_the_server_stopped_is_given_back_after_a_restart(tmp_p
         stop_server(server)
 
 
-def test_ctrl_c_on_serve_lets_the_run_in_flight_record_its_end(tmp_path):
+@pytest.mark.parametrize("stop", ["ctrl-c", "sigterm"])
+def test_stopping_serve_lets_the_run_in_flight_record_its_end(tmp_path, stop: str):
     """Ctrl-C on `newsflow serve` while a run fetched: Prefect's runner, shutting down, killed the run's
-    process ~45 ms later, so the run stayed `running` and unpublished until the source's next run."""
+    process ~45 ms later, so the run stayed `running` and unpublished until the source's next run. A
+    SIGTERM to serve alone (`docker stop`, systemd's KillMode=mixed) killed it at once, the same way."""
     env = {"PREFECT_HOME": str(tmp_path / "prefect-home"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
            "DO_NOT_TRACK": "1", "PREFECT_LOGGING_LEVEL": "WARNING"}
     server, api = start_server(free_port(), tmp_path / "server.log", env=env)
@@ -320,7 +322,10 @@ def test_ctrl_c_on_serve_lets_the_run_in_flight_record_its_end(tmp_path):
                 # the page drips for 10 s: the run is recorded and fetching it
                 wait_for("the run to fetch the slow page", lambda: site.site.hits["/slow"], 120, interval=0.2,
                          proc=serving, log=serve_log)
-                os.killpg(serving.pid, signal.SIGINT)  # Ctrl-C in serve's terminal
+                if stop == "ctrl-c":
+                    os.killpg(serving.pid, signal.SIGINT)  # Ctrl-C in serve's terminal: every process of it
+                else:
+                    os.kill(serving.pid, signal.SIGTERM)  # to serve alone
                 serving.wait(timeout=150)
             finally:
                 if serving.poll() is None:
@@ -330,6 +335,7 @@ def test_ctrl_c_on_serve_lets_the_run_in_flight_record_its_end(tmp_path):
         with duckdb.connect(str(tmp_path / "news.duckdb"), read_only=True) as con:
             assert con.execute("select status from runs where run_id = ?", [run["id"]]).fetchall() == [("cancelled",)]
         assert "waiting up to 120 s for 1 run(s) in flight" in output, output[-3000:]
+        assert serving.returncode == 0, output[-3000:]
     finally:
         stop_server(server)
 
