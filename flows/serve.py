@@ -29,6 +29,13 @@ SERVER_START_TIMEOUT = 90.0  # seconds; a first start migrates the SQLite databa
 # waited for it for good. Kept on disk (PREFECT_HOME/concurrency_leases), the dead run's lease expires
 # and the server's repossessor frees the slot. A setting in the environment wins.
 LEASES_ON_DISK = {"PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE": "prefect.server.concurrency.lease_storage.filesystem"}
+# Prefect's server deletes old events (7 days) but keeps every flow run, with its task runs, states, logs
+# and artifacts, for good: served sources on short schedules add thousands of runs a day to its
+# database. Runs that ended more than RUN_HISTORY_DAYS ago are deleted (hourly); the warehouse's `runs`
+# table keeps newsflow's own record of every run. A setting in the environment wins.
+RUN_HISTORY_DAYS = 30
+RUN_HISTORY = {"PREFECT_SERVER_SERVICES_DB_VACUUM_ENABLED": "events,flow_runs",
+               "PREFECT_SERVER_SERVICES_DB_VACUUM_RETENTION_PERIOD": str(RUN_HISTORY_DAYS * 86400)}
 
 
 def api_healthy(api_url: str, timeout: float = 2.0) -> bool:
@@ -48,7 +55,7 @@ def start_server(port: int, log_file: Path, host: str = "127.0.0.1",
         RuntimeError: it exited or did not become healthy in time (the log file says why).
     """
     api_url = f"http://{host}:{port}/api"
-    env = {**LEASES_ON_DISK, **os.environ, **(env or {}), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    env = {**LEASES_ON_DISK, **RUN_HISTORY, **os.environ, **(env or {}), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
            "PREFECT_UI_API_URL": api_url}
     env.pop("PREFECT_API_URL", None)
     server = prefect_server(host, port, env=env, log_file=log_file, name="prefect server", hint=f"see {log_file}")
