@@ -297,6 +297,7 @@ def resolve_settings(**flags: Any) -> Settings:
         ConfigError: a value is invalid, or the [settings] table names an unknown setting.
     """
     given = {k: v for k, v in flags.items() if v is not None}
+    file = table = None
     try:
         first = Settings(**given)  # flags, then the environment: which config file?
         file = settings.config_path(first.config)
@@ -305,8 +306,31 @@ def resolve_settings(**flags: Any) -> Settings:
         values = {**table, **{k: getattr(first, k) for k in first.model_fields_set}}
         return Settings(**_one_warehouse_file(values, layers, file))
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors())
-        raise ConfigError(f"invalid setting ({problems}); see `newsflow settings`") from None
+        problems = "; ".join(_invalid(e, given, file, table) for e in exc.errors())
+        raise ConfigError(f"invalid setting: {problems}. Mend it where it is given; `newsflow settings` then "
+                          "shows every setting and what it does") from None
+
+
+FLAG_NAMES = {"lake_snapshot_retention": "--retention-hours"}  # flags not named after their setting
+
+
+def _invalid(error: dict, given: dict[str, Any], file: Path | None, table: dict[str, Any] | None) -> str:
+    """One invalid value, with where it was given: a flag, a NEWSFLOW_* variable or the [settings]
+    table of a config file (the highest layer that holds it)."""
+    name = ".".join(map(str, error["loc"]))
+    variable = f"NEWSFLOW_{name.upper()}"
+    if name in given:
+        where = f"flag {FLAG_NAMES.get(name, '--' + name.replace('_', '-'))}"
+    elif name and variable in os.environ:
+        where = f"environment variable {variable}"
+    elif name and table is not None and name in table:
+        where = f"[settings] in {file}"
+    else:
+        where = None
+    value = error.get("input")
+    if where and isinstance(value, (str, int, float, bool)):  # a catalog's password never shown
+        where += f": {settings.masked(value)[:60]!r}" if isinstance(value, str) else f": {value!r}"
+    return f"{name or 'settings'}: {error['msg']}" + (f" ({where})" if where else "")
 
 
 def _one_warehouse_file(values: dict[str, Any], layers: tuple[dict, dict, dict], file: Path) -> dict[str, Any]:

@@ -220,6 +220,24 @@ def test_settings_come_from_the_file_then_the_environment_then_flags(tmp_path, m
         resolve_settings()
 
 
+def test_an_invalid_setting_says_where_it_was_given(tmp_path, monkeypatch):
+    """A bad value in the [settings] table did not name the file (nor one in the environment its
+    variable), and the error sent the operator to `newsflow settings`, which failed the same way."""
+    config = tmp_path / "newsflow.toml"
+    config.write_text('[settings]\nbatch_size = "lots"\n', encoding="utf-8")
+    monkeypatch.setenv("NEWSFLOW_CONFIG", str(config))
+    with pytest.raises(ConfigError, match=re.escape(f"batch_size: Input should be a valid integer, unable to parse string as an integer "
+                                                      f"([settings] in {config}: 'lots')")):
+        resolve_settings()
+    monkeypatch.setenv("NEWSFLOW_BATCH_SIZE", "-3")
+    with pytest.raises(ConfigError, match=re.escape("(environment variable NEWSFLOW_BATCH_SIZE: '-3')")):
+        resolve_settings()
+    with pytest.raises(ConfigError, match=re.escape("batch_size: Input should be greater than 0 (flag --batch-size: 0)")):
+        resolve_settings(batch_size=0)
+    with pytest.raises(ConfigError, match=re.escape("(flag --retention-hours: -1)")):
+        resolve_settings(lake_snapshot_retention=-1)
+
+
 def test_a_db_flag_beats_a_warehouse_path_from_the_environment_or_the_file(tmp_path, monkeypatch):
     """NEWSFLOW_WAREHOUSE (or [settings] warehouse) naming a file silently beat `--db`: a test run with
     --db test/news.duckdb loaded into the production file."""
