@@ -23,7 +23,7 @@ from rich.table import Table
 from rich.text import Text
 
 from newsflow import fastexit
-from newsflow.settings import CORES, Settings, masked, shown, work_db_path
+from newsflow.settings import CORES, Settings, config_path, masked, shown, work_db_path
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
@@ -1119,9 +1119,11 @@ def settings_(
     settings = _settings(config=config)
     table = Table(show_header=True, title="newsflow settings (file, then environment, then flags)")
     for col in ("setting", "value", "environment variable", "what it does"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")  # a long path whole, over lines, never cut with "…"
+    resolved = {"config": config_path(settings.config)}  # the file a run reads, also when none is named
     for name, info in Settings.model_fields.items():
-        table.add_row(name, masked(str(getattr(settings, name))), f"NEWSFLOW_{name.upper()}", info.description or "")
+        value = resolved.get(name, getattr(settings, name))
+        table.add_row(name, masked(str(value)), f"NEWSFLOW_{name.upper()}", info.description or "")
     out.print(table)
 
 

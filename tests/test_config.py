@@ -329,17 +329,38 @@ def test_a_url_as_the_warehouse_is_a_setting_error_that_writes_nothing(tmp_path,
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt"]
 
 
-def test_settings_command_shows_values_and_variables(monkeypatch):
+def test_settings_command_shows_values_and_variables(monkeypatch, tmp_path: Path):
+    """The config row said None where no file was named, though runs read ./newsflow.toml or the
+    repository's."""
     from typer.testing import CliRunner
 
     from newsflow.cli import app
 
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("NEWSFLOW_CONFIG", raising=False)
     monkeypatch.setenv("NEWSFLOW_BATCH_SIZE", "123")
     monkeypatch.setenv("COLUMNS", "250")
     result = CliRunner().invoke(app, ["settings"])
     assert result.exit_code == 0
-    row = next(line for line in result.output.splitlines() if "batch_size" in line)
-    assert "123" in row and "NEWSFLOW_BATCH_SIZE" in row
+    rows = _table(result.output)
+    assert rows["batch_size"][:2] == ["123", "NEWSFLOW_BATCH_SIZE"]
+    assert rows["config"][0] == str(REPO_ROOT / "newsflow.toml")
+    (tmp_path / "newsflow.toml").write_text("", encoding="utf-8")
+    assert _table(CliRunner().invoke(app, ["settings"]).output)["config"][0] == str(tmp_path / "newsflow.toml")
+
+
+def _table(output: str) -> dict[str, list[str]]:
+    """A rich table's rows by their first cell, each cell's lines joined (a long value is folded)."""
+    rows: dict[str, list[str]] = {}
+    for line in output.splitlines():
+        cells = [c.strip() for c in line.split("│")[1:-1]]
+        if not cells:
+            continue
+        if cells[0]:
+            rows[cells[0]] = cells[1:]
+            continue
+        rows[next(reversed(rows))] = [a + b for a, b in zip(rows[next(reversed(rows))], cells[1:])]
+    return rows
 
 
 def test_a_blank_db_is_unset_and_one_ending_in_a_slash_names_a_folder(tmp_path: Path, monkeypatch):
