@@ -1135,12 +1135,30 @@ def import_opml(
 ) -> None:
     """Print a newsflow.toml [[sources]] entry (kind "feed") listing every feed of an OPML file; add
     it to newsflow.toml. (A source of kind "opml" reads the file at each run instead.)"""
+    from newsflow.config import ConfigError, parse_config
+    from newsflow.urls import BadURL, check_url
     from tasks.discover import DiscoveryError, parse_opml
 
     try:
-        feeds = parse_opml(opml.read_bytes())
+        listed = parse_opml(opml.read_bytes())
     except (OSError, DiscoveryError) as exc:
         _error(f"cannot read {opml}: {exc}")
+        raise typer.Exit(2) from None
+    feeds = []
+    for url in listed:  # as the config will hold them: checked, in canonical form, each once
+        try:
+            feeds.append(check_url(url))
+        except BadURL as exc:
+            console.print(f"skipped {exc}", highlight=False, markup=False)
+    feeds = list(dict.fromkeys(feeds))
+    if not feeds:
+        _error(f"{opml}: no http(s) feed URL to import")
+        raise typer.Exit(2)
+    try:  # what is printed must load: the name's and the interval's rules are the config's
+        parse_config({"sources": [{"name": name, "kind": "feed", "locations": feeds,
+                                   **({"interval": interval} if interval else {})}]})
+    except ConfigError as exc:
+        _error(f"the entry would not load (mend --name or --interval): {str(exc).removeprefix('config: ')}")
         raise typer.Exit(2) from None
     lines = ["[[sources]]", f"name = {_toml_string(name)}", 'kind = "feed"']
     if interval:

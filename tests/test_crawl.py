@@ -263,6 +263,34 @@ def test_import_opml_prints_a_source_that_the_config_accepts(tmp_path):
     assert tomllib.loads("x = " + _toml_string(delete))["x"] == delete
 
 
+def test_import_opml_prints_only_what_the_config_loads(tmp_path):
+    """Feeds that are no http(s) URL, the same feed spelt in two cases, a --name or --interval the
+    config refuses: all printed as given, in an entry that then failed to load."""
+    import tomllib
+
+    from newsflow.config import parse_config
+
+    (tmp_path / "feeds.opml").write_text(
+        '<?xml version="1.0"?><opml version="2.0"><body><outline xmlUrl="HTTPS://A.Example/rss"/>'
+        '<outline xmlUrl="ftp://b.example/x"/><outline xmlUrl="not a url"/>'
+        '<outline xmlUrl="https://a.example/rss"/></body></opml>', encoding="utf-8")
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "newsflow.cli", "import-opml", str(tmp_path / "feeds.opml"),
+                               *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+
+    proc = run("--name", "wire")
+    assert proc.returncode == 0, proc.stderr
+    assert parse_config(tomllib.loads(proc.stdout)).source("wire").locations == ["https://a.example/rss"]
+    assert "skipped only http and https URLs are fetched (scheme: 'ftp:'): 'ftp://b.example/x'" in proc.stderr
+    assert "skipped URL contains spaces or control characters: 'not a url'" in proc.stderr
+    for args, says in ((["--name", "My Feeds"], "field 'name'"), (["--name", "w", "--interval", "lots"],
+                                                                     "'lots' is not an interval")):
+        proc = run(*args)
+        assert proc.returncode == 2 and proc.stdout == "", proc.stdout
+        assert "the entry would not load (mend --name or --interval)" in proc.stderr and says in proc.stderr
+
+
 
 def test_a_deployment_of_hundreds_of_feeds_lists_a_few_in_its_description(tmp_path):
     """The description joined every location: a source of 500 feeds made a 20 KB blob in the UI."""
