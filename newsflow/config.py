@@ -431,6 +431,9 @@ def _read_toml(file: Path) -> dict[str, Any] | None:
     Raises:
         ConfigError: it cannot be read (a folder, no permission), is not UTF-8, or is not TOML.
     """
+    if file.exists() and not (file.is_file() or file.is_dir()):
+        raise ConfigError(f"{file}: not a file (a pipe, as `--config <(...)` gives, can be read once; newsflow "
+                          "reads its config more than once, also in the runs `serve` starts): write it to a file")
     try:
         return tomllib.loads(file.read_text(encoding="utf-8-sig"))  # a BOM, as some editors write, is no error
     except FileNotFoundError:

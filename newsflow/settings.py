@@ -122,7 +122,9 @@ def default_hosts_dir() -> Path:
 def config_path(explicit: str | os.PathLike | None = None) -> Path:
     """The sources config: `explicit` (--config / Settings.config), else ./newsflow.toml, else the repo's."""
     if explicit:
-        return Path(explicit).expanduser().resolve()
+        path = Path(explicit).expanduser()
+        # not resolved when it is no file: /dev/fd/63 (`<(...)`) would become /proc/<pid>/fd/pipe:[...]
+        return path.resolve() if path.is_file() or not path.exists() else path.absolute()
     local = Path.cwd() / CONFIG_FILE
     return local.resolve() if local.is_file() else REPO_ROOT / CONFIG_FILE
 

@@ -93,6 +93,21 @@ def test_a_config_file_saved_with_a_byte_order_mark_is_read(tmp_path, monkeypatc
     assert resolve_settings().batch_size == 50
 
 
+def test_a_config_given_as_a_pipe_is_refused_with_what_to_do(tmp_path):
+    """`--config <(...)`: `settings` showed the defaults (the path resolved to /proc/<pid>/fd/pipe:[n]);
+    `ingest` said "/proc/<pid>/fd/pipe:[n]: no such config file"."""
+    import subprocess
+    import sys
+
+    program = ("from typer.testing import CliRunner\nfrom newsflow.cli import app\nimport sys\n"
+               "r = CliRunner().invoke(app, sys.argv[1:])\nprint(r.output)\nsys.exit(r.exit_code)")
+    for command in ("settings", "ingest --source s"):
+        proc = subprocess.run(["bash", "-c", f'"$0" -c "$1" {command} --config <(printf "[settings]\\nbatch_size = 7\\n")',
+                               sys.executable, program], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+        assert proc.returncode == 2, proc.stdout + proc.stderr
+        assert re.search(r"/dev/fd/\d+: not a file \(a pipe, as `--config <\(\.\.\.\)` gives", proc.stdout), proc.stdout
+
+
 def test_a_config_file_that_cannot_be_read_as_text_is_a_config_error(tmp_path, monkeypatch):
     """Both readers of the file (the sources, the [settings] table) raised UnicodeDecodeError or
     IsADirectoryError, which the CLI showed as a traceback."""
