@@ -1121,6 +1121,9 @@ def settings_(
     for col in ("setting", "value", "environment variable", "what it does"):
         table.add_column(col, overflow="fold")  # a long path whole, over lines, never cut with "…"
     resolved = {"config": config_path(settings.config)}  # the file a run reads, also when none is named
+    if settings.config and not resolved["config"].exists():  # a run stops there: say so here too
+        _error(f"{resolved['config']}: no such config file (pass --config or set NEWSFLOW_CONFIG)")
+        raise typer.Exit(2)
     for name, info in Settings.model_fields.items():
         value = resolved.get(name, getattr(settings, name))
         table.add_row(name, masked(str(value)), f"NEWSFLOW_{name.upper()}", info.description or "")

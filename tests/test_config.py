@@ -362,6 +362,8 @@ def test_settings_command_shows_values_and_variables(monkeypatch, tmp_path: Path
     assert rows["config"][0] == str(REPO_ROOT / "newsflow.toml")
     (tmp_path / "newsflow.toml").write_text("", encoding="utf-8")
     assert _table(CliRunner().invoke(app, ["settings"]).output)["config"][0] == str(tmp_path / "newsflow.toml")
+    result = CliRunner().invoke(app, ["settings", "--config", "nwesflow.toml"])  # showed the defaults
+    assert result.exit_code == 2 and f"{tmp_path / 'nwesflow.toml'}: no such config file" in result.output
 
 
 def _table(output: str) -> dict[str, list[str]]:
