@@ -29,6 +29,11 @@ MIN_BATCH_SIZE = 25
 # Default of Settings.max_document_bytes: a larger file or download is quarantined unread.
 MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
 MAX_BATCH_SIZE = 10_000  # up to 4 x cores batches are held: past this a typo's extra digits exhaust memory
+# A batch also closes at this many bytes of its documents as received (tasks.pipeline.batches), and loads
+# join batches up to it: 400 records of 1 MB each held ~2,000 MB of text at once across the held batches
+# (the writer at 6.5 GB) and failed their load at the writer's DuckDB memory cap. News pages average
+# ~170 KB, so batches of ordinary pages reach the count first.
+BATCH_MAX_BYTES = 64 * 1024 * 1024
 DOCUMENT_CAP_HINT = "raise NEWSFLOW_MAX_DOCUMENT_BYTES to accept it"  # ends every "too large" reason
 # Validation thresholds (also used by the GX suite in expectations/).
 MIN_BODY_CHARS = 200

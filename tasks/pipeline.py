@@ -29,7 +29,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.context import FlowRunContext
 from prefect.utilities.annotations import quote
 
-from newsflow.settings import CORES, MIN_BATCH_SIZE, CleaningLimits
+from newsflow.settings import BATCH_MAX_BYTES, CORES, MIN_BATCH_SIZE, CleaningLimits
 from tasks.archive import ArchiveError
 from tasks.clean import CLEANER_VERSION
 from tasks.guard import SharedBatch, clean_batch_for_load, help_clean
@@ -325,8 +325,10 @@ class RunSummary:
 
 def batches(docs: Iterable[RawDocument | StoredFile | Flush], known: set[str], size: int, summary: RunSummary,
             progress: IngestProgress | None = None, expected: int | Callable[[], int] | None = None,
-            workers: int = 1, earlier: set[str] | frozenset[str] = frozenset()) -> Iterator[list[RawDocument]]:
-    """Group the documents not yet in the warehouse into batches; count the rest as unchanged. A
+            workers: int = 1, earlier: set[str] | frozenset[str] = frozenset(),
+            max_bytes: int = BATCH_MAX_BYTES) -> Iterator[list[RawDocument]]:
+    """Group the documents not yet in the warehouse into batches of `size` documents or `max_bytes`
+    bytes as received, whichever comes first; count the rest as unchanged. A
     FLUSH in the stream sends the batch gathered so far (documents arriving slowly from the network).
     `earlier`: ids of known documents whose source has loaded another version since; read again, such
     a document is its source's current version and goes into a batch, unless it is a web archive's
@@ -340,12 +342,12 @@ def batches(docs: Iterable[RawDocument | StoredFile | Flush], known: set[str], s
     Prefect task runs). An estimate is asked again at every document, so a batch begun on a wild early
     guess (the first pages of an archive) closes once the guess settles."""
     batch: list[RawDocument] = []
-    target, first, earlier = size, 0, set(earlier)
+    target, first, earlier, held = size, 0, set(earlier), 0
     for doc in docs:
         if isinstance(doc, Flush):
             if batch:
                 yield batch
-                batch = []
+                batch, held = [], 0
             continue
         summary.documents_seen += 1
         if isinstance(doc, StoredFile) or (doc.document_id in known and (
@@ -363,11 +365,16 @@ def batches(docs: Iterable[RawDocument | StoredFile | Flush], known: set[str], s
             left = max(1, total - first + 1)  # from the batch's first document on
             target = min(size, max(MIN_BATCH_SIZE, -(-left // workers)))
         batch.append(doc)
-        if len(batch) >= target:
+        held += doc.size_bytes
+        if len(batch) >= target or held >= max_bytes:
             yield batch
-            batch = []
+            batch, held = [], 0
     if batch:
         yield batch
+
+
+def _bytes(batch: list[RawDocument]) -> int:
+    return sum(d.size_bytes for d in batch)
 
 
 @dataclass
@@ -444,13 +451,15 @@ class BatchWriter:
 
     def _load_ready(self, held: deque, cleaned: set[int], load_max: int | None) -> None:
         """Load the oldest held batches while the oldest is cleaned, each time with the cleaned ones
-        right after it, up to `load_max` documents in all."""
+        right after it, up to `load_max` documents and BATCH_MAX_BYTES in all."""
         while held and id(held[0][1]) in cleaned:
             limit = load_max or max(len(b) for b, *_ in held)
             group = [held.popleft()]
-            size = len(group[0][0])
-            while held and id(held[0][1]) in cleaned and size + len(held[0][0]) <= limit:
+            size, held_bytes = len(group[0][0]), _bytes(group[0][0])
+            while (held and id(held[0][1]) in cleaned and size + len(held[0][0]) <= limit
+                   and held_bytes + _bytes(held[0][0]) <= BATCH_MAX_BYTES):
                 size += len(held[0][0])
+                held_bytes += _bytes(held[0][0])
                 group.append(held.popleft())
             cleaned.difference_update(id(f) for _, f, _ in group)  # a freed future's id may be reused
             self.finish(group)

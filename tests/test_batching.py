@@ -114,3 +114,17 @@ def test_of_a_pages_captures_in_one_load_only_the_newest_makes_a_round():
     assert kept(dated, ["a", "a", "a", "a", "b"]) == ([3, 4], 3)  # the latest; of two at one time, the last
     assert kept(dated[:3] + [doc(5, None)], ["a"] * 4) == ([0, 1, 2, 3], 0)  # one capture without a date
     assert kept(dated[:2] + [doc(6, "2027-01-01T00:00:00Z", captured=False)], ["a"] * 3) == ([0, 1, 2], 0)
+
+
+def test_a_batch_closes_at_its_bytes_before_its_count():
+    """Batches were 400 documents whatever their size: 400 records of 1 MB each held ~2 GB of text at
+    once in the writer (6.5 GB) and failed their load at DuckDB's memory cap, run after run."""
+    mb = 1024 * 1024
+    big = [RawDocument(f"file:///b{i}.txt", "text", b"x", f"b{i}", mb) for i in range(200)]
+    got = [len(b) for b in batches(iter(big), set(), 400, RunSummary("r", "db"), max_bytes=64 * mb)]
+    assert got == [64, 64, 64, 8]
+    huge = RawDocument("file:///huge.txt", "text", b"x", "huge", 100 * mb)  # over the budget alone: a batch
+    got = [[d.source_uri[8:] for d in b] for b in batches(iter([*docs(3), huge, *docs(2, 3)]), set(), 400,
+                                                          RunSummary("r", "db"), max_bytes=64 * mb)]
+    assert got == [["d0.txt", "d1.txt", "d2.txt", "huge.txt"], ["d3.txt", "d4.txt"]]
+    assert sizes(docs(1000), size=400) == [400, 400, 200]  # small documents: the count as before
