@@ -161,7 +161,8 @@ def _file_kind(mode: int) -> str:
 
 def _files_under(folder: Path, skipped: Skipped, other: Counter[str]) -> list[Path]:
     """The supported files under `folder`, resolved, in the order `sorted(folder.rglob("*"))` lists them
-    (symlinked folders are not entered, symlinked files are followed); `other` counts the rest by type.
+    (symlinked folders are not entered but listed in `skipped`, symlinked files are followed); `other`
+    counts the rest by type.
 
     One `scandir` per folder: the entry types come with the listing, so only symlinks are resolved
     and nothing is stat'ed; listing is on every run's critical path, reruns included.
@@ -181,9 +182,11 @@ def _files_under(folder: Path, skipped: Skipped, other: Counter[str]) -> list[Pa
             try:
                 if entry.is_dir(follow_symlinks=False):
                     pending.append((real / entry.name, parts))
+                elif entry.is_dir():  # a symlink to a folder: not entered (links may loop or repeat)
+                    skipped.append((shown(entry.path), "a symlink to a folder is not followed; give it as a "
+                                                       "SOURCE of its own to read it"))
                 elif file_kind(entry.name)[0] is None and not is_web_archive(entry.name):
-                    if not entry.is_dir():  # a symlinked folder is not entered, nor counted
-                        other[_suffixes(entry.name)] += 1
+                    other[_suffixes(entry.name)] += 1
                 else:
                     if entry.is_file():  # follows a symlink, as Path.is_file does
                         target = real / entry.name
