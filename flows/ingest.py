@@ -128,7 +128,8 @@ def _load_all(writer: BatchWriter, paths: list[Path], stream: CrawlStream | None
     try:
         writer.run(batches(docs, known, settings.batch_size, summary, writer.progress,
                            expected=None if stream else _expected(paths, warc, records), workers=slots,
-                           earlier=earlier), 2 * slots,
+                           earlier=earlier, quarantined=warehouse.quarantined_document_ids() - due.keys()),
+                   2 * slots,
                    load_max=settings.batch_size)
     except BaseException:
         if stream is not None:

@@ -571,12 +571,16 @@ def _no_space_hint(exc: Exception, settings: Settings) -> str:
 
 
 def print_summary(s: dict, command: str = "ingest") -> None:
+    from tasks.pipeline import still_quarantined_note
+
     table = Table(title=f"newsflow {command} -> {s['db']}", show_header=True)
     for col in ("documents seen", "new", "updated", "unchanged", "quarantined", "segments removed", "seconds"):
         table.add_column(col, justify="right")
     table.add_row(*(str(s[k]) for k in ("documents_seen", "articles_new", "articles_updated", "articles_unchanged",
                                          "quarantined", "segments_removed", "seconds")))
     out.print(table)
+    if s.get("still_quarantined"):
+        out.print(Text(still_quarantined_note(s["still_quarantined"]), "yellow"))
     if s.get("data_docs"):
         out.print(f"Validation report (Great Expectations Data Docs): {s['data_docs']}")
     if s.get("report"):

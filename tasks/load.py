@@ -123,13 +123,19 @@ def stored_files(con: duckdb.DuckDBPyConnection, earlier: set[str] | None = None
     if earlier is None:
         earlier = earlier_versions(con)
     rows = con.execute("select document_id, source_uri, size_bytes, source_mtime_ns from documents "
-                       "where source_mtime_ns is not null").fetchall()
+                       "where source_mtime_ns is not null and document_id not in "
+                       "(select document_id from quarantine)").fetchall()  # read: counted as such
     return {(uri, size, mtime) for document_id, uri, size, mtime in rows if document_id not in earlier}
 
 
 def known_document_ids(con: duckdb.DuckDBPyConnection) -> set[str]:
     """Ids of every raw document already received (loaded or quarantined): reruns skip these."""
     return {d for (d,) in con.execute("select document_id from documents").fetchall()}
+
+
+def quarantined_document_ids(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """Ids of the documents in quarantine (a rerun that skips one counts it still quarantined)."""
+    return {d for (d,) in con.execute("select distinct document_id from quarantine").fetchall()}
 
 
 def earlier_versions(con: duckdb.DuckDBPyConnection) -> set[str]:

@@ -289,6 +289,7 @@ class RunSummary:
     articles_updated: int = 0
     articles_unchanged: int = 0
     quarantined: int = 0
+    still_quarantined: int = 0  # of the unchanged: documents seen before that are still in quarantine
     segments_removed: int = 0
     quarantine: list[tuple[str, list[str]]] = field(default_factory=list)
     expectations: dict[str, list[int]] = field(default_factory=dict)
@@ -326,9 +327,11 @@ class RunSummary:
 def batches(docs: Iterable[RawDocument | StoredFile | Flush], known: set[str], size: int, summary: RunSummary,
             progress: IngestProgress | None = None, expected: int | Callable[[], int] | None = None,
             workers: int = 1, earlier: set[str] | frozenset[str] = frozenset(),
-            max_bytes: int = BATCH_MAX_BYTES) -> Iterator[list[RawDocument]]:
+            max_bytes: int = BATCH_MAX_BYTES,
+            quarantined: set[str] | frozenset[str] = frozenset()) -> Iterator[list[RawDocument]]:
     """Group the documents not yet in the warehouse into batches of `size` documents or `max_bytes`
-    bytes as received, whichever comes first; count the rest as unchanged. A
+    bytes as received, whichever comes first; count the rest as unchanged, and those of them among
+    `quarantined` (ids of documents in quarantine) as still quarantined too. A
     FLUSH in the stream sends the batch gathered so far (documents arriving slowly from the network).
     `earlier`: ids of known documents whose source has loaded another version since; read again, such
     a document is its source's current version and goes into a batch, unless it is a web archive's
@@ -353,6 +356,8 @@ def batches(docs: Iterable[RawDocument | StoredFile | Flush], known: set[str], s
         if isinstance(doc, StoredFile) or (doc.document_id in known and (
                 doc.document_id not in earlier or doc.captured)):
             summary.articles_unchanged += 1
+            if isinstance(doc, RawDocument) and doc.document_id in quarantined:
+                summary.still_quarantined += 1
             if progress is not None:
                 progress.advance(1, doc.progress_bytes)
             continue
@@ -560,6 +565,12 @@ def in_rounds(batch: list[RawDocument], packed: list, articles: list[Article]
     return [(docs, records, versions) for (docs, records), versions in zip(split, rounds)]
 
 
+def still_quarantined_note(n: int) -> str:
+    """What a run says of the documents it skipped as seen before that are still in quarantine."""
+    return (f"Of the unchanged, {n:,} document(s) are still in quarantine from an earlier run (the quarantine "
+            "table has their reasons): mend them at their source, and the next run reads them again")
+
+
 def summary_markdown(s: RunSummary) -> str:
     """The run's `ingest-summary` artifact."""
     lines = [
@@ -572,6 +583,8 @@ def summary_markdown(s: RunSummary) -> str:
         "",
         f"Warehouse: `{s.db}`",
     ]
+    if s.still_quarantined:
+        lines += ["", still_quarantined_note(s.still_quarantined)]
     lines += _links(s)
     shown = {k: v for k, v in s.fetch.items() if v}
     if shown:

@@ -195,6 +195,9 @@ class Warehouse:
     def known_document_ids(self) -> set[str]:
         return L.known_document_ids(self.con)
 
+    def quarantined_document_ids(self) -> set[str]:
+        return L.quarantined_document_ids(self.con)
+
     def stored_files(self, earlier: set[str] | None = None) -> set[tuple[str, int, int]]:
         return L.stored_files(self.con, earlier)
 
