@@ -785,7 +785,11 @@ def _search_connection(settings: Settings):
 
 def _no_warehouse(path: Path | str) -> NoReturn:
     """Exit 2 saying there is no warehouse at `path` and what makes one."""
-    _error(f"no warehouse at {path}; run `newsflow ingest` first.")
+    if isinstance(path, Path) and work_db_path(path).exists():  # a first run loads it, or stopped before publishing
+        _error(f"no warehouse at {path} yet: a first run is loading {work_db_path(path).name} and publishes it "
+               "when it ends (if no run is going on, the last one stopped first: `newsflow ingest` again)")
+    else:
+        _error(f"no warehouse at {path}; run `newsflow ingest` first.")
     raise typer.Exit(2)
 
 

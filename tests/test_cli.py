@@ -220,6 +220,10 @@ def test_runs_lists_a_warehouse_files_runs_newest_first(tmp_path: Path):
     assert negative.returncode == 2 and "greater than or equal to" in negative.stdout + negative.stderr
     missing = cli("runs", "--db", str(tmp_path / "none.duckdb"))
     assert missing.returncode == 2 and "run `newsflow ingest` first" in missing.stdout + missing.stderr
+    # While the first run loads the working file, the analyst copy is not there yet: said so, not "run ingest".
+    shutil.copy(db, tmp_path / "first.work.duckdb")
+    loading = cli("runs", "--db", str(tmp_path / "first.duckdb"))
+    assert loading.returncode == 2 and "a first run is loading first.work.duckdb" in loading.stdout + loading.stderr
 
 
 def test_maintain_on_a_duckdb_file_says_it_needs_a_lake_before_any_flow_runs():
