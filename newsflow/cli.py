@@ -1034,7 +1034,8 @@ def raw_store_lost(
 ) -> None:
     """Record that a file of the raw store is lost for good (no backup to restore), so that runs start a
     new file instead of failing "archive file missing". Its documents' articles stay; reclean lists them
-    as skipped. Check first that NEWSFLOW_ARCHIVE_DIR names the right folder."""
+    as skipped until the originals are ingested again, which stores them again. Check first that
+    NEWSFLOW_ARCHIVE_DIR names the right folder."""
     settings = _settings(db=db, warehouse=warehouse)
     if not settings.lake and not (settings.db_path.exists() or work_db_path(settings.db_path).exists()):
         _no_warehouse(settings.db_path)
@@ -1053,7 +1054,8 @@ def raw_store_lost(
             writer.close()
     out.print(f"{Path(name).name} is recorded as lost: {documents:,} document{'s' if documents != 1 else ''} "
               f"had {'its' if documents == 1 else 'their'} raw page in it (articles stay; reclean skips those "
-              f"documents). The next run starts a new file in {writer.archive.folder}.", highlight=False)
+              f"documents until the originals are ingested again, which stores them again). The next run "
+              f"starts a new file in {writer.archive.folder}.", highlight=False)
 
 
 @app.command()

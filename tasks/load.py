@@ -123,14 +123,19 @@ def stored_files(con: duckdb.DuckDBPyConnection, earlier: set[str] | None = None
     if earlier is None:
         earlier = earlier_versions(con)
     rows = con.execute("select document_id, source_uri, size_bytes, source_mtime_ns from documents "
-                       "where source_mtime_ns is not null and document_id not in "
+                       f"where source_mtime_ns is not null and {_RAW_KEPT} and document_id not in "
                        "(select document_id from quarantine)").fetchall()  # read: counted as such
     return {(uri, size, mtime) for document_id, uri, size, mtime in rows if document_id not in earlier}
 
 
+# A document whose raw-store file was recorded lost is received again as new: its bytes go to the store.
+_RAW_KEPT = "(archive_file is null or archive_file not in (select name from archive_files where lost_at is not null))"
+
+
 def known_document_ids(con: duckdb.DuckDBPyConnection) -> set[str]:
-    """Ids of every raw document already received (loaded or quarantined): reruns skip these."""
-    return {d for (d,) in con.execute("select document_id from documents").fetchall()}
+    """Ids of every raw document already received (loaded or quarantined) and kept: reruns skip
+    these. One whose raw-store file was recorded lost is not: received again, it is stored again."""
+    return {d for (d,) in con.execute(f"select document_id from documents where {_RAW_KEPT}").fetchall()}
 
 
 def quarantined_document_ids(con: duckdb.DuckDBPyConnection) -> set[str]:
@@ -359,6 +364,14 @@ def _drop_superseded(cur: duckdb.DuckDBPyConnection, reread: list[str]) -> list[
     return superseded
 
 
+def _insert_documents(cur: duckdb.DuckDBPyConnection) -> None:
+    """The batch's new documents; those received again after their raw-store file was recorded lost
+    point to their new records (that statement joins `documents`: it runs only where a file was lost)."""
+    cur.execute("insert into documents by name select * from b_documents on conflict do nothing")
+    if cur.execute("select 1 from archive_files where lost_at is not null limit 1").fetchone():
+        cur.execute(statement("documents_rearchived"))
+
+
 def _load_in_transaction(con: duckdb.DuckDBPyConnection, run_id: str, cleaner_version: str,
                          docs: list[RawDocument], articles: list[Article], rejected: list[Rejected],
                          refs: list[A.ArchiveRef | None], appended: A.Appended, now: datetime,
@@ -379,7 +392,7 @@ def _load_in_transaction(con: duckdb.DuckDBPyConnection, run_id: str, cleaner_ve
         counts.updated = len(updated)
         counts.new = len(changed) - counts.updated
         counts.unchanged = len(status) - len(changed)
-        cur.execute("insert into documents by name select * from b_documents on conflict do nothing")
+        _insert_documents(cur)
         A.record_appended(cur, appended, now)
         if changed:
             prepare_index(cur)  # before the articles enter: on a new warehouse they all go in incrementally

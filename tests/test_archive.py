@@ -342,6 +342,17 @@ def test_a_raw_store_file_lost_for_good_is_recorded_and_runs_go_on(tmp_path: Pat
     rows = [r for r in refs(con) if r[0] == local(3).source_uri]
     assert rows[0][1] != name and read_back(folder, rows) == {local(3).source_uri: local(3).raw}
     assert con.execute("select count(*) from articles").fetchone()[0] == 3
+
+    # The originals ingested again refill the store: they were skipped as seen before, so their pages
+    # were never stored again and reclean passed over them for good.
+    assert local(1).document_id not in L.known_document_ids(con)
+    assert local(3).document_id in L.known_document_ids(con)
+    L.load_batch(con, "r3", "v", [local(1), local(2)], [article(local(1)), article(local(2))], [])
+    rows = refs(con)
+    assert name not in {r[1] for r in rows} and read_back(folder, rows) == {d.source_uri: d.raw for d in
+                                                                            (local(1), local(2), local(3))}
+    assert {local(1).document_id, local(2).document_id} <= L.known_document_ids(con)
+    assert con.execute("select count(*) from articles").fetchone()[0] == 3
     con.close()
 
 

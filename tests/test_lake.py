@@ -773,5 +773,10 @@ def test_a_raw_store_file_lost_for_good_on_a_lake(lake, tmp_path):
         files = dict(writer.con.execute("select name, lost_at is not null from archive_files").fetchall())
         assert files[name] and len(files) == 2
         assert writer.con.execute("select count(*) from articles").fetchone()[0] == 2
+        assert local(1).document_id not in writer.known_document_ids()  # received again, stored again:
+        writer.load_batch("r3", "v", [local(1)], [article(local(1))], [])
+        assert writer.con.execute("select archive_file from documents where document_id = ?",
+                                  [local(1).document_id]).fetchall() == [(sorted(set(files) - {name})[0],)]
+        assert local(1).document_id in writer.known_document_ids()
     finally:
         writer.close()
