@@ -135,6 +135,8 @@ def _load_all(writer: BatchWriter, paths: list[Path], stream: CrawlStream | None
         if stream is not None:
             stream.stop()
         raise
+    if warc.whole:  # every record of these is loaded: their earlier faults' rows leave quarantine
+        warehouse.archives_whole(warc.whole)
     if stream is not None:
         harvest = stream.finish()
         summary.fetch, summary.skipped = harvest.stats, summary.skipped + harvest.skipped

@@ -67,6 +67,7 @@ class WarcReading:
     filters: WarcFilter = WarcFilter()
     counts: dict[str, int] = field(default_factory=dict)  # a plain dict: it travels in the run's summary
     read_bytes: int = 0
+    whole: list[str] = field(default_factory=list)  # URIs of the archives read to their end without a fault
 
     def expected(self, total_bytes: int, documents: int) -> int:
         """The documents the archives will yield in all, estimated from those so far and the share read."""
@@ -409,6 +410,8 @@ def read_warc(path: Path, max_bytes: int, reading: WarcReading | None = None) ->
         if problem is not None:
             _add(reading.counts, "corrupt files")
             yield _corrupt(archive_uri, place, problem)
+        else:
+            reading.whole.append(archive_uri)
     reading.read_bytes = place.base + place.size
 
 

@@ -27,7 +27,7 @@ from tasks.fetch_state import load_fetch_state, save_fetch_state
 from tasks.models import Article, RawDocument, Rejected
 from tasks.publish import needs_publish, prepare_work_db, publish
 from tasks.search import ensure_index
-from tasks.sql import transaction
+from tasks.sql import statement, transaction
 
 
 class Warehouse:
@@ -194,6 +194,12 @@ class Warehouse:
 
     def known_document_ids(self) -> set[str]:
         return L.known_document_ids(self.con)
+
+    def archives_whole(self, archives: list[str]) -> None:
+        """Web archives read to their end without a fault (file URIs): their earlier faults' quarantine
+        rows go."""
+        with transaction(self.con):
+            self.con.execute(statement("quarantine_archives_whole"), [archives])
 
     def quarantined_document_ids(self) -> set[str]:
         return L.quarantined_document_ids(self.con)

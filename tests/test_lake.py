@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import duckdb
@@ -778,5 +779,23 @@ def test_a_raw_store_file_lost_for_good_on_a_lake(lake, tmp_path):
         assert writer.con.execute("select archive_file from documents where document_id = ?",
                                   [local(1).document_id]).fetchall() == [(sorted(set(files) - {name})[0],)]
         assert local(1).document_id in writer.known_document_ids()
+    finally:
+        writer.close()
+
+
+def test_a_whole_web_archive_clears_its_earlier_faults_on_a_lake(lake, tmp_path):
+    """The statement that takes a web archive's fault rows out of quarantine, on a lake's catalog."""
+    s = Settings(db=tmp_path / "news.duckdb", warehouse=lake["NEWSFLOW_WAREHOUSE"],
+                 lake_data_path=lake["NEWSFLOW_LAKE_DATA_PATH"])
+    writer = Warehouse.open(s.db_path, s)
+    try:
+        now = datetime.now(timezone.utc)
+        for i, uri in enumerate(["file:///a.warc.gz#offset=7", "file:///a.warc.gz#record=3",
+                                 "file:///b.warc.gz#offset=7", "file:///a.warc.gz.txt"]):
+            writer.con.execute("insert into quarantine (document_id, source_uri, stage, reasons, run_id, "
+                               "quarantined_at) values (?, ?, 'read', ['cut'], 'r', ?)", [f"d{i}", uri, now])
+        writer.archives_whole(["file:///a.warc.gz"])
+        assert sorted(u for (u,) in writer.con.execute("select source_uri from quarantine").fetchall()) == [
+            "file:///a.warc.gz.txt", "file:///b.warc.gz#offset=7"]
     finally:
         writer.close()

@@ -197,6 +197,16 @@ def test_ingest_a_warc_then_rerun_adds_nothing(tmp_path: Path, cc_news):
         assert "web archive truncated at byte" in reasons[0]
         assert con.execute("select count(*) from documents where archive_file is not null").fetchone()[0] == 4
 
+    # The cut copy replaced by the whole file, as the row says to: its last page loads and the row goes
+    # (it stayed, run after run: the row is `<archive>#offset=N`, which no loaded record is).
+    cut = Page("https://news.example/story/cut", page_html(999).encode(), pages[0].date)
+    write_cc_news_warc(path, [*pages, cut])
+    whole = run(sources=[str(path)], db=str(db))
+    assert (whole["articles_new"], whole["quarantined"]) == (1, 0)
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("select count(*) from quarantine").fetchone() == (0,)
+        assert con.execute("select count(*) from articles").fetchone() == (5,)
+
 
 def test_an_earlier_capture_read_again_does_not_replace_the_later_one(tmp_path: Path):
     """A file edited back to an earlier version loads that version again; a web archive's earlier
