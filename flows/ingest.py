@@ -27,9 +27,9 @@ from newsflow.settings import CORES, Settings
 from tasks.crawl import CrawlStream
 from tasks.discover import stream_source
 from tasks.load import FetchRows
-from tasks.pipeline import (BatchWriter, RunSummary, batches, begin_run, cleaning_slots, data_docs_task,
-                            discover_task, ended_status, mark_flow_process, publish_after_failure, publish_run,
-                            report_task, stop_cleaning, stop_if_interrupted, summary_markdown)
+from tasks.pipeline import (BatchWriter, RunSummary, batches, begin_run, cancelled_if_stopped, cleaning_slots,
+                            data_docs_task, discover_task, ended_status, mark_flow_process, publish_after_failure,
+                            publish_run, report_task, stop_cleaning, stop_if_interrupted, summary_markdown)
 from tasks.models import RawDocument
 from tasks.progress import IngestProgress
 from tasks.reclean import documents_by_id, due_documents
@@ -39,7 +39,8 @@ from tasks.warc import WarcFilter, WarcReading, is_web_archive
 from tasks.warehouse import Warehouse
 
 
-@flow(name="ingest", log_prints=False, task_runner=ThreadPoolTaskRunner(max_workers=CORES))
+@flow(name="ingest", log_prints=False, task_runner=ThreadPoolTaskRunner(max_workers=CORES),
+      on_crashed=[cancelled_if_stopped])
 def ingest(sources: list[str] | None = None, db: str | None = None, batch_size: int | None = None,
            source: str | None = None, config: str | None = None, warehouse: str | None = None) -> dict:
     """Ingest files, folders, globs or page/feed/sitemap URLs (default: the bundled samples), or the

@@ -16,13 +16,15 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from newsflow.config import resolve_settings
 from newsflow.settings import CORES
 from tasks.clean import CLEANER_VERSION
-from tasks.pipeline import (BatchWriter, RunSummary, begin_run, cleaning_slots, ended_status, mark_flow_process,
-                            publish_after_failure, publish_run, report_task, stop_cleaning, stop_if_interrupted)
+from tasks.pipeline import (BatchWriter, RunSummary, begin_run, cancelled_if_stopped, cleaning_slots, ended_status,
+                            mark_flow_process, publish_after_failure, publish_run, report_task, stop_cleaning,
+                            stop_if_interrupted)
 from tasks.reclean import backfill_enrichment, stored_documents
 from tasks.warehouse import Warehouse
 
 
-@flow(name="reclean", log_prints=False, task_runner=ThreadPoolTaskRunner(max_workers=CORES))
+@flow(name="reclean", log_prints=False, task_runner=ThreadPoolTaskRunner(max_workers=CORES),
+      on_crashed=[cancelled_if_stopped])
 def reclean(db: str | None = None, since: datetime | None = None, batch_size: int | None = None,
             warehouse: str | None = None) -> dict:
     """Clean and validate the stored documents again with the current rules; load what changed.

@@ -9,6 +9,7 @@ otherwise Prefect walks every object in them looking for futures.
 
 from __future__ import annotations
 
+import logging
 import os
 import pickle
 import re
@@ -272,6 +273,26 @@ def crash_flow_runs(flow_run_ids: list[str], found_by: str, logger) -> int:
             except Exception as exc:  # noqa: BLE001 - bookkeeping only: never fails the run that found it
                 logger.info("flow run %s not marked crashed: %s: %s", flow_run_id, type(exc).__name__, exc)
     return crashed
+
+
+def cancelled_if_stopped(flow, flow_run, state) -> None:
+    """The flows' `on_crashed` hook: a run its operator stopped (Ctrl-C, or serve stopped by Ctrl-C or
+    SIGTERM), which the warehouse records `cancelled`, is set Cancelled in Prefect too. Prefect's engine
+    reports an interrupted flow Crashed: the UI showed every run in flight Crashed when serve restarted.
+    Best effort: the warehouse's record is the one that counts."""
+    if not interrupted():
+        return
+    from prefect import get_client
+    from prefect.states import Cancelled
+
+    try:
+        with get_client(sync_client=True) as client:
+            client.set_flow_run_state(flow_run.id, Cancelled(
+                message="Stopped by its operator (Ctrl-C, or serve stopped); newsflow recorded the run "
+                        "cancelled, keeping the batches it loaded."), force=True)
+    except Exception as exc:  # noqa: BLE001 - bookkeeping only
+        logging.getLogger(__name__).info("flow run %s not marked cancelled: %s: %s", flow_run.id,
+                                         type(exc).__name__, exc)
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -336,6 +336,9 @@ def test_stopping_serve_lets_the_run_in_flight_record_its_end(tmp_path, stop: st
             assert con.execute("select status from runs where run_id = ?", [run["id"]]).fetchall() == [("cancelled",)]
         assert "waiting up to 120 s for 1 run(s) in flight" in output, output[-3000:]
         assert serving.returncode == 0, output[-3000:]
+        # and so in the UI, which showed it Crashed (Prefect's engine reports an interrupted flow so)
+        state = httpx.get(f"{api}/flow_runs/{run['id']}", timeout=10, trust_env=False).raise_for_status().json()["state"]
+        assert state["type"] == "CANCELLED", state
     finally:
         stop_server(server)
 
