@@ -1130,12 +1130,12 @@ def settings_(
     table = Table(show_header=True, title="newsflow settings (file, then environment, then flags)")
     for col in ("setting", "value", "environment variable", "what it does"):
         table.add_column(col, overflow="fold")  # a long path whole, over lines, never cut with "…"
-    resolved = {"config": config_path(settings.config)}  # the file a run reads, also when none is named
-    if settings.config and not resolved["config"].exists():  # a run stops there: say so here too
-        _error(f"{resolved['config']}: no such config file (pass --config or set NEWSFLOW_CONFIG)")
+    config_file = config_path(settings.config)  # the file a run reads, also when none is named
+    if settings.config and not config_file.exists():  # a run stops there: say so here too
+        _error(f"{config_file}: no such config file (pass --config or set NEWSFLOW_CONFIG)")
         raise typer.Exit(2)
     for name, info in Settings.model_fields.items():
-        value = resolved.get(name, getattr(settings, name))
+        value = config_file if name == "config" else getattr(settings, name)
         table.add_row(name, masked(str(value)), f"NEWSFLOW_{name.upper()}", info.description or "")
     out.print(table)
 

@@ -482,10 +482,11 @@ class BatchWriter:
             limit = load_max or max(len(b) for b, *_ in held)
             group = [held.popleft()]
             size, held_bytes = len(group[0][0]), _bytes(group[0][0])
-            while (held and id(held[0][1]) in cleaned and size + len(held[0][0]) <= limit
-                   and held_bytes + _bytes(held[0][0]) <= BATCH_MAX_BYTES):
-                size += len(held[0][0])
-                held_bytes += _bytes(held[0][0])
+            while held and id(held[0][1]) in cleaned:
+                more, more_bytes = len(held[0][0]), _bytes(held[0][0])  # each batch summed once
+                if size + more > limit or held_bytes + more_bytes > BATCH_MAX_BYTES:
+                    break
+                size, held_bytes = size + more, held_bytes + more_bytes
                 group.append(held.popleft())
             cleaned.difference_update(id(f) for _, f, _ in group)  # a freed future's id may be reused
             self.finish(group)
