@@ -138,6 +138,8 @@ def _load_all(writer: BatchWriter, paths: list[Path], stream: CrawlStream | None
         raise
     if warc.whole:  # every record of these is loaded: their earlier faults' rows leave quarantine
         warehouse.archives_whole(warc.whole)
+    if records.whole:  # a line past a JSON Lines file's end now, or readable now, is no fault of it
+        warehouse.record_files_whole(records.whole)
     if stream is not None:
         harvest = stream.finish()
         summary.fetch, summary.skipped = harvest.stats, summary.skipped + harvest.skipped

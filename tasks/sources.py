@@ -19,7 +19,7 @@ import time
 import zlib
 from collections import Counter
 from collections.abc import Container, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import IO
@@ -53,15 +53,20 @@ SETTLED_NS = 2_000_000_000
 
 # A JSON Lines line over the size limit is passed over in pieces of this size, never held whole.
 SKIP_CHUNK_BYTES = 1 << 20
+# A JSON Lines file read to its end takes its stale line faults out of quarantine (`RecordReading.whole`)
+# when it has at most this many lines that could not be read: their ids are held until the run's end.
+MAX_TRACKED_FAULTS = 100_000
 
 
 @dataclass(slots=True)
 class RecordReading:
     """How far a run has read its JSON and JSON Lines files, whose number of records shows only while
-    they are read: their bytes read so far and the documents they gave."""
+    they are read: their bytes read so far and the documents they gave. `whole`: the JSON Lines files
+    read to their end (file URI -> their lines, and the document ids of the lines that could not be read)."""
 
     read_bytes: int = 0
     documents: int = 0
+    whole: dict[str, tuple[int, set[str]]] = field(default_factory=dict)
 
     def expected(self, total_bytes: int) -> int:
         """The documents these files will give in all, estimated from those so far and the share read."""
@@ -416,6 +421,7 @@ def _jsonl_file(path: Path, uri: str, compressed: bool, max_bytes: int,
     breaks ends the file with an error document after the lines read before it. A file that cannot be
     read at all, or holds no record, is one error document identified as a file read whole is."""
     base, n, seen = reading.read_bytes, 0, 0
+    faults: set[str] | None = set()  # the ids of the lines that could not be read
     position = counted = 0  # where the file is read to; how much of it earlier documents count for
     blank, blank_bytes = hashlib.sha256(), 0  # the content while it is only blank lines: an empty file's identity
     try:
@@ -436,8 +442,13 @@ def _jsonl_file(path: Path, uri: str, compressed: bool, max_bytes: int,
                 seen, position = seen + 1, fh.tell()
                 reading.read_bytes, reading.documents = base + position, reading.documents + 1
                 doc.input_bytes, counted = position - counted, position
+                if doc.error and faults is not None:
+                    faults.add(doc.document_id)
+                    faults = None if len(faults) > MAX_TRACKED_FAULTS else faults
                 yield doc
             reading.read_bytes = base + os.fstat(fh.fileno()).st_size
+        if faults is not None:  # (a file of garbage lines is not worth the memory)
+            reading.whole[uri] = (n, faults)
     except (OSError, EOFError, zlib.error, UnicodeDecodeError) as exc:  # gzip.BadGzipFile is an OSError
         reading.documents += 1
         yield _broken_jsonl(path, uri, n if seen else 0, exc)

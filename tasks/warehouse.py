@@ -201,6 +201,22 @@ class Warehouse:
         with transaction(self.con):
             self.con.execute(statement("quarantine_archives_whole"), [archives])
 
+    def record_files_whole(self, files: dict[str, tuple[int, set[str]]]) -> None:
+        """JSON Lines files read to their end (file URI -> their lines, and the document ids of the lines
+        that could not be read): the quarantine row of one of their lines goes when the file has no such
+        line now (rotated, truncated) or the line is no longer one that could not be read."""
+        stale = []
+        for document_id, uri, stage in self.con.execute(
+                "select document_id, source_uri, stage from quarantine where contains(source_uri, '#L')").fetchall():
+            file, _, line = uri.rpartition("#L")
+            if file in files and line.isdigit():
+                lines, faults = files[file]
+                if int(line) > lines or (stage == "read" and document_id not in faults):
+                    stale.append(document_id)
+        if stale:
+            with transaction(self.con):
+                self.con.execute("delete from quarantine where document_id in (select unnest(?))", [stale])
+
     def quarantined_document_ids(self) -> set[str]:
         return L.quarantined_document_ids(self.con)
 

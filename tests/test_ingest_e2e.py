@@ -176,6 +176,23 @@ def test_the_same_url_twice_in_one_batch_loads_its_later_version(tmp_path: Path,
                                        "order by started_at desc limit 1") == [(2, 0)]
 
 
+def test_a_json_lines_file_rotated_while_read_leaves_no_stale_quarantine_row(tmp_path: Path, db_file: Path):
+    """A writer's last line, cut where the run read it, is quarantined; once the file is rotated
+    (copied away and started again: fewer lines) that line no longer exists and its row goes. A line
+    that still cannot be read keeps its row (it stayed only by its number, run after run)."""
+    body = " ".join(["Officials in the harbour town reopened the bridge after repairs lasting months."] * 6)
+    record = [json.dumps({"url": f"https://news.example.org/story/{i}", "title": f"Harbour story number {i}",
+                          "text": f"{body} Report {i}."}) for i in range(4)]
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text(f"{record[0]}\n{{broken json\n{record[1]}\n{record[2][:40]}")
+    run_cli("ingest", str(feed), "--db", str(db_file))
+    assert sorted(u.rpartition("#")[2] for (u,) in rows(db_file, "select source_uri from quarantine")) == ["L2", "L4"]
+    feed.write_text(f"{record[0]}\n{{broken json\n{record[3]}\n")
+    run_cli("ingest", str(feed), "--db", str(db_file))
+    assert rows(db_file, "select count(*) from articles") == [(3,)]
+    assert [u.rpartition("#")[2] for (u,) in rows(db_file, "select source_uri from quarantine")] == ["L2"]
+
+
 def test_a_json_lines_export_larger_than_the_limit_loads_line_by_line(tmp_path: Path, db_file: Path):
     """The size limit holds for each line: a compressed export far over it loads every record, the
     one line over it is quarantined by its number, and a rerun adds nothing."""

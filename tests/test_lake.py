@@ -784,18 +784,24 @@ def test_a_raw_store_file_lost_for_good_on_a_lake(lake, tmp_path):
 
 
 def test_a_whole_web_archive_clears_its_earlier_faults_on_a_lake(lake, tmp_path):
-    """The statement that takes a web archive's fault rows out of quarantine, on a lake's catalog."""
+    """The statements that take a web archive's and a JSON Lines file's stale fault rows out of
+    quarantine, on a lake's catalog."""
     s = Settings(db=tmp_path / "news.duckdb", warehouse=lake["NEWSFLOW_WAREHOUSE"],
                  lake_data_path=lake["NEWSFLOW_LAKE_DATA_PATH"])
     writer = Warehouse.open(s.db_path, s)
     try:
         now = datetime.now(timezone.utc)
         for i, uri in enumerate(["file:///a.warc.gz#offset=7", "file:///a.warc.gz#record=3",
-                                 "file:///b.warc.gz#offset=7", "file:///a.warc.gz.txt"]):
+                                 "file:///b.warc.gz#offset=7", "file:///a.warc.gz.txt", "file:///f.jsonl#L1",
+                                 "file:///f.jsonl#L2", "file:///f.jsonl#L3", "file:///g.jsonl#L5"]):
             writer.con.execute("insert into quarantine (document_id, source_uri, stage, reasons, run_id, "
                                "quarantined_at) values (?, ?, 'read', ['cut'], 'r', ?)", [f"d{i}", uri, now])
         writer.archives_whole(["file:///a.warc.gz"])
         assert sorted(u for (u,) in writer.con.execute("select source_uri from quarantine").fetchall()) == [
-            "file:///a.warc.gz.txt", "file:///b.warc.gz#offset=7"]
+            "file:///a.warc.gz.txt", "file:///b.warc.gz#offset=7", "file:///f.jsonl#L1", "file:///f.jsonl#L2",
+            "file:///f.jsonl#L3", "file:///g.jsonl#L5"]
+        writer.record_files_whole({"file:///f.jsonl": (2, {"d5"})})  # two lines now; line 2 still unreadable
+        assert sorted(u for (u,) in writer.con.execute("select source_uri from quarantine").fetchall()) == [
+            "file:///a.warc.gz.txt", "file:///b.warc.gz#offset=7", "file:///f.jsonl#L2", "file:///g.jsonl#L5"]
     finally:
         writer.close()
