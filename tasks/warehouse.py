@@ -53,6 +53,9 @@ class Warehouse:
         # Within a run's turn (the file is this run's alone), whether the file was migrated and weighed
         # for compaction since the turn began (L.connect): a reopen after a checkpoint does neither again.
         self._holding = self._prepared = False
+        # Whether this run took stale rows out of quarantine (`archives_whole`, `record_files_whole`):
+        # a change the run's counts do not show, so the analyst copy is published for it.
+        self._cleared = False
 
     @classmethod
     def open(cls, analyst: str | Path, s: Settings | None = None) -> Warehouse:
@@ -163,6 +166,7 @@ class Warehouse:
                 self.con.execute("update runs set status = 'interrupted' where run_id in (select unnest(?)) "
                                  "and status = 'running'", [dead])
             L.start_run(self.con, run_id, flow_run_id, sources, cleaner_version)
+        self._cleared = False
 
     def finish_run(self, run_id: str, status: str, seen: int, totals: L.BatchCounts,
                    expectations: dict[str, list[int]] | None = None) -> bool:
@@ -171,7 +175,7 @@ class Warehouse:
         (tasks/publish.py: needs_publish)."""
         L.finish_run(self.con, run_id, status, seen, totals,
                      {name: (ok, bad) for name, (ok, bad) in (expectations or {}).items()})
-        publish_needed = needs_publish(self.con, self.analyst, run_id)
+        publish_needed = self._cleared or needs_publish(self.con, self.analyst, run_id)
         self.close()
         return publish_needed
 
@@ -199,7 +203,8 @@ class Warehouse:
         """Web archives read to their end without a fault (file URIs): their earlier faults' quarantine
         rows go."""
         with transaction(self.con):
-            self.con.execute(statement("quarantine_archives_whole"), [archives])
+            (deleted,) = self.con.execute(statement("quarantine_archives_whole"), [archives]).fetchone()
+        self._cleared |= deleted > 0
 
     def record_files_whole(self, files: dict[str, tuple[int, set[str]]]) -> None:
         """JSON Lines files read to their end (file URI -> their lines, and the document ids of the lines
@@ -216,6 +221,7 @@ class Warehouse:
         if stale:
             with transaction(self.con):
                 self.con.execute("delete from quarantine where document_id in (select unnest(?))", [stale])
+            self._cleared = True
 
     def quarantined_document_ids(self) -> set[str]:
         return L.quarantined_document_ids(self.con)

@@ -178,8 +178,8 @@ def test_the_same_url_twice_in_one_batch_loads_its_later_version(tmp_path: Path,
 
 def test_a_json_lines_file_rotated_while_read_leaves_no_stale_quarantine_row(tmp_path: Path, db_file: Path):
     """A writer's last line, cut where the run read it, is quarantined; once the file is rotated
-    (copied away and started again: fewer lines) that line no longer exists and its row goes. A line
-    that still cannot be read keeps its row (it stayed only by its number, run after run)."""
+    (the cut line's record went to the rotated copy: fewer lines) that line no longer exists and its row
+    goes, from the analyst copy too. A line that still cannot be read keeps its row."""
     body = " ".join(["Officials in the harbour town reopened the bridge after repairs lasting months."] * 6)
     record = [json.dumps({"url": f"https://news.example.org/story/{i}", "title": f"Harbour story number {i}",
                           "text": f"{body} Report {i}."}) for i in range(4)]
@@ -187,10 +187,13 @@ def test_a_json_lines_file_rotated_while_read_leaves_no_stale_quarantine_row(tmp
     feed.write_text(f"{record[0]}\n{{broken json\n{record[1]}\n{record[2][:40]}")
     run_cli("ingest", str(feed), "--db", str(db_file))
     assert sorted(u.rpartition("#")[2] for (u,) in rows(db_file, "select source_uri from quarantine")) == ["L2", "L4"]
-    feed.write_text(f"{record[0]}\n{{broken json\n{record[3]}\n")
+    feed.write_text(f"{record[0]}\n{{broken json\n{record[1]}\n")  # the cut line went with the old copy
     run_cli("ingest", str(feed), "--db", str(db_file))
-    assert rows(db_file, "select count(*) from articles") == [(3,)]
+    assert rows(work_db_path(db_file), "select articles_new, articles_unchanged from runs "
+                                       "order by started_at desc limit 1") == [(0, 3)]
+    # in the analyst copy too: the run loaded nothing, yet took a row out
     assert [u.rpartition("#")[2] for (u,) in rows(db_file, "select source_uri from quarantine")] == ["L2"]
+    assert rows(db_file, "select count(*) from articles") == [(2,)]
 
 
 def test_a_json_lines_export_larger_than_the_limit_loads_line_by_line(tmp_path: Path, db_file: Path):
