@@ -346,6 +346,12 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+def _read_again(record: FetchRecord) -> None:
+    """Save a listing's state without its validators and body hash: the next run reads it whole (never
+    `not_modified` or `unchanged`) and walks its children and items again."""
+    record.etag = record.last_modified = record.content_sha256 = None
+
+
 def error_document(url: str, reason: str, source: str | None = None) -> RawDocument:
     """A RawDocument that goes straight to quarantine (stage "fetch") with `reason`."""
     fields = {"url": url, "stage": "fetch"}
@@ -468,6 +474,10 @@ class Harvester:
 
     def _fail(self, url: str, reason: str, records: list[FetchRecord] | None = None,
               seen: list[str] | None = None) -> None:
+        """Quarantine `url` with the reason; its fetch_state `records` keep the reason too (a record
+        without one would take the row out of quarantine when saved, `save_fetch_rows`)."""
+        for record in records or ():
+            record.error = record.error or reason
         with self._lock:
             self.harvest.stats["errors"] += 1
             key = reason_class(reason)
@@ -628,22 +638,24 @@ class Harvester:
         self._count("listings")
         try:
             if kind == "opml":
+                feeds = parse_opml(body)
+                _read_again(record)  # its feeds change while it does not
                 self._emit(None, [record], [])  # a listing's state is saved once the run's documents are loaded
-                self._queue_feeds(parse_opml(body))
+                self._queue_feeds(feeds)
                 return
             if (kind if kind != "auto" else detected) == "feed":
                 items, children = parse_feed(body, result.final_url), []
             else:
                 items, children = parse_sitemap(body, result.final_url, self.fetcher.policy.max_bytes)
-        except DiscoveryError as exc:
-            self._emit(None, [record], [])
-            self._fail(url, str(exc))
+        except DiscoveryError as exc:  # read again by the next run, which quarantines it again if still so
+            _read_again(record)
+            self._fail(url, str(exc), [record])
             return
         taken = {self._child_sitemap(url, child, depth) for child in self._least_recently_read(children)}
         self._count("items_found", len(items))
         taken |= {self._item(item) for item in items}
-        if LEFT in taken:  # a run's limit left some unread: the next run reads the listing again
-            record.etag = record.last_modified = record.content_sha256 = None
+        if children or LEFT in taken:  # an index's sitemaps change while it does not; a run's limit left
+            _read_again(record)         # some unread: the next run reads the listing whole again
         # items skipped for their domain are read by a run whose allowed_domains differ (`_known`)
         record.skipped_under = self._domains_key if FOREIGN in taken else None
         self._emit(None, [record], [])

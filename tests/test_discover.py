@@ -221,8 +221,12 @@ def test_auto_detects_a_page_and_reports_errors_as_documents(server):
     assert "unsupported content type 'application/pdf'" in by_url[urls[2]].error
     assert "declares XML entities" in by_url[urls[3]].error
     assert harvest.stats["errors"] == 3
-    failed = [r for r in harvest.records if r.error]
-    assert [r.url for r in failed] == [urls[1]]  # the request itself failed only for the refused one
+    # each failure's fetch_state row keeps its reason: saved without one, it took the quarantine row out
+    failed = {r.url: r for r in harvest.records if r.error}
+    assert sorted(failed) == sorted(urls[1:])
+    assert "unsupported content type" in failed[urls[2]].error and failed[urls[2]].failure == "permanent"
+    # a feed that cannot be read is read whole by the next run (not "unchanged"), and quarantined again
+    assert (failed[urls[3]].etag, failed[urls[3]].content_sha256) == (None, None)
 
 
 def test_unchanged_body_without_validators_is_not_processed_again(server):
@@ -233,3 +237,23 @@ def test_unchanged_body_without_validators_is_not_processed_again(server):
     with fetcher() as f:
         second = Harvester(f, state, source="t6").run([url], "urls")
     assert len(first.documents) == 1 and second.documents == [] and second.stats["unchanged"] == 1
+
+
+def test_an_unchanged_sitemap_index_still_has_its_sitemaps_read(server):
+    """News sites keep the index and change its sitemaps: an index answering 304 (or the same bytes)
+    left every sitemap unread, so no new article arrived. The index is saved without its validators,
+    read whole by each run, and its sitemaps each asked conditionally."""
+    with fetcher() as f:
+        first = Harvester(f, source="t7").run([server.url("/sitemap_index.xml")], "sitemap")
+    index = next(r for r in first.records if r.url == server.url("/sitemap_index.xml"))
+    assert (index.etag, index.last_modified, index.content_sha256) == (None, None, None)
+    child = next(r for r in first.records if r.url == server.url("/sitemap-a.xml"))
+    assert child.etag is not None  # a sitemap of pages keeps them
+    state = FetchState({r.url: UrlState(r.etag, r.last_modified, r.content_sha256) for r in first.records},
+                       set(first.seen_items))
+    before = server.site.hits.copy()
+    with fetcher() as f:
+        second = Harvester(f, state, source="t7").run([server.url("/sitemap_index.xml")], "sitemap")
+    assert server.site.hits["/sitemap-a.xml"] - before["/sitemap-a.xml"] == 1
+    assert server.site.hits["/sitemap-b.xml.gz"] - before["/sitemap-b.xml.gz"] == 1
+    assert second.documents == [] and second.stats["not_modified"] == 1 and second.stats["unchanged"] == 1
