@@ -196,6 +196,30 @@ def test_a_json_lines_file_rotated_while_read_leaves_no_stale_quarantine_row(tmp
     assert rows(db_file, "select count(*) from articles") == [(2,)]
 
 
+def test_a_record_corrected_upstream_in_its_byline_and_date_updates_its_article(tmp_path: Path, db_file: Path):
+    """The same text with another author and day is an update: it was counted unchanged, so the run
+    skipped the publish and analysts kept the old byline and day (the working file had the new)."""
+    body = " ".join(["Officials in the harbour town reopened the bridge after repairs lasting months."] * 6)
+    feed = tmp_path / "feed.jsonl"
+
+    def write(author: str, day: str) -> None:
+        feed.write_text(json.dumps({"url": "https://news.example.org/bridge", "title": "Bridge reopens",
+                                    "text": body, "author": author, "published_at": day}) + "\n")
+
+    write("Ann Lee", "2026-11-21T09:00:00Z")
+    run_cli("ingest", str(feed), "--db", str(db_file))
+    ((first_update,),) = rows(db_file, "select updated_at from articles")
+    write("Ann Lee and Carl Diaz", "2026-11-19T09:00:00Z")
+    run_cli("ingest", str(feed), "--db", str(db_file))
+    assert rows(db_file, "select articles_new, articles_updated, articles_unchanged from runs "
+                         "order by started_at desc limit 1") == [(0, 1, 0)]
+    ((author, day, updated),) = rows(db_file, "select author, published_at::date::varchar, updated_at from articles")
+    assert (author, day) == ("Ann Lee and Carl Diaz", "2026-11-19") and updated > first_update
+    run_cli("ingest", str(feed), "--db", str(db_file))  # the same again: unchanged
+    assert rows(work_db_path(db_file), "select articles_updated, articles_unchanged from runs "
+                                       "order by started_at desc limit 1") == [(0, 1)]
+
+
 def test_a_json_lines_export_larger_than_the_limit_loads_line_by_line(tmp_path: Path, db_file: Path):
     """The size limit holds for each line: a compressed export far over it loads every record, the
     one line over it is quarantined by its number, and a rerun adds nothing."""
