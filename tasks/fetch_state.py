@@ -58,23 +58,33 @@ def load_fetch_state(con: duckdb.DuckDBPyConnection, source: str) -> FetchState:
 
 
 def save_fetch_rows(con: duckdb.DuckDBPyConnection, source: str, records: list[FetchRecord],
-                    seen: list[str]) -> None:
+                    seen: list[str]) -> bool:
     """Upsert the fetch_state rows and insert the seen items, in the caller's transaction. A URL read
     without error leaves quarantine's rows of its failed fetches: a feed or sitemap loads no article
-    that would take it out (a page does, as its document loads)."""
+    that would take it out (a page does, as its document loads). True when that took a row out, or a
+    URL failed anew or otherwise than before (another reason, one more failure in a row): changes the
+    run's counts do not show, for which the analyst copy is published all the same."""
+    changed = False
+    if failed := [r for r in records if r.error is not None]:
+        changed = con.execute(statement("fetch_state_failed_anew"), [
+            [r.url for r in failed], [r.error for r in failed], [r.failures or 0 for r in failed]]).fetchone()[0] > 0
     if records:
         con.executemany(statement("fetch_state_save"), [
             [r.url, source, r.final_url, r.etag, r.last_modified, r.content_sha256, r.status, r.error,
              r.fetched_at, r.failure, r.failures, r.next_attempt_at, r.skipped_under] for r in records])
         if read := [r.url for r in records if r.error is None]:
-            con.execute("delete from quarantine where stage = 'fetch' and source_uri in (select unnest(?))", [read])
+            (resolved,) = con.execute("delete from quarantine where stage = 'fetch' and source_uri in "
+                                      "(select unnest(?))", [read]).fetchone()
+            changed = changed or resolved > 0
     if seen:
         now = datetime.now(timezone.utc)
         con.executemany(statement("seen_items_add"), [[source, url, now] for url in dict.fromkeys(seen)])
+    return changed
 
 
 def save_fetch_state(con: duckdb.DuckDBPyConnection, source: str, harvest: Harvest,
-                     held: tuple[list[FetchRecord], list[str]] = ([], [])) -> None:
-    """Save the harvest's records and seen items, and `held` ones no loaded batch took, in one transaction."""
+                     held: tuple[list[FetchRecord], list[str]] = ([], [])) -> bool:
+    """Save the harvest's records and seen items, and `held` ones no loaded batch took, in one transaction;
+    True as `save_fetch_rows` tells."""
     with transaction(con):
-        save_fetch_rows(con, source, harvest.records + held[0], harvest.seen_items + held[1])
+        return save_fetch_rows(con, source, harvest.records + held[0], harvest.seen_items + held[1])

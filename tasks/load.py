@@ -169,8 +169,10 @@ class BatchCounts:
     quarantined: int = 0
     segments_removed: int = 0
     quarantine_reasons: list[tuple[str, list[str]]] = field(default_factory=list)
+    quiet: bool = False  # a change the counts do not show (fetch_state.py: save_fetch_rows)
 
     def add(self, other: "BatchCounts") -> None:
+        self.quiet = self.quiet or other.quiet
         self.new += other.new
         self.updated += other.updated
         self.unchanged += other.unchanged
@@ -424,7 +426,7 @@ def _load_in_transaction(con: duckdb.DuckDBPyConnection, run_id: str, cleaner_ve
         # document reclean finds rejected again), so that the list agrees with the count.
         counts.quarantine_reasons = [(r.source_uri, r.reasons) for r in rejected if r.document_id in entering]
         if fetch is not None:
-            save_fetch_rows(cur, *fetch)
+            counts.quiet = save_fetch_rows(cur, *fetch)
         # The run's counts grow with each batch it commits: a run killed part way shows what it loaded.
         cur.execute("update runs set documents_seen = documents_seen + ?, articles_new = articles_new + ?, "
                     "articles_updated = articles_updated + ?, articles_unchanged = articles_unchanged + ?, "

@@ -53,9 +53,10 @@ class Warehouse:
         # Within a run's turn (the file is this run's alone), whether the file was migrated and weighed
         # for compaction since the turn began (L.connect): a reopen after a checkpoint does neither again.
         self._holding = self._prepared = False
-        # Whether this run took stale rows out of quarantine (`archives_whole`, `record_files_whole`):
-        # a change the run's counts do not show, so the analyst copy is published for it.
-        self._cleared = False
+        # Whether this run changed what its counts do not show: stale rows out of quarantine
+        # (`archives_whole`, `record_files_whole`, a fetch that now succeeds), a fetch failing anew
+        # (`save_fetch_rows`). The analyst copy is published for it all the same.
+        self._quiet_change = False
 
     @classmethod
     def open(cls, analyst: str | Path, s: Settings | None = None) -> Warehouse:
@@ -166,7 +167,7 @@ class Warehouse:
                 self.con.execute("update runs set status = 'interrupted' where run_id in (select unnest(?)) "
                                  "and status = 'running'", [dead])
             L.start_run(self.con, run_id, flow_run_id, sources, cleaner_version)
-        self._cleared = False
+        self._quiet_change = False
 
     def finish_run(self, run_id: str, status: str, seen: int, totals: L.BatchCounts,
                    expectations: dict[str, list[int]] | None = None) -> bool:
@@ -175,7 +176,7 @@ class Warehouse:
         (tasks/publish.py: needs_publish)."""
         L.finish_run(self.con, run_id, status, seen, totals,
                      {name: (ok, bad) for name, (ok, bad) in (expectations or {}).items()})
-        publish_needed = self._cleared or needs_publish(self.con, self.analyst, run_id)
+        publish_needed = self._quiet_change or needs_publish(self.con, self.analyst, run_id)
         self.close()
         return publish_needed
 
@@ -204,7 +205,7 @@ class Warehouse:
         rows go."""
         with transaction(self.con):
             (deleted,) = self.con.execute(statement("quarantine_archives_whole"), [archives]).fetchone()
-        self._cleared |= deleted > 0
+        self._quiet_change |= deleted > 0
 
     def record_files_whole(self, files: dict[str, tuple[int, set[str]]]) -> None:
         """JSON Lines files read to their end (file URI -> their lines, and the document ids of the lines
@@ -221,7 +222,7 @@ class Warehouse:
         if stale:
             with transaction(self.con):
                 self.con.execute("delete from quarantine where document_id in (select unnest(?))", [stale])
-            self._cleared = True
+            self._quiet_change = True
 
     def quarantined_document_ids(self) -> set[str]:
         return L.quarantined_document_ids(self.con)
@@ -236,7 +237,7 @@ class Warehouse:
         return load_fetch_state(self.con, source)
 
     def save_fetch_state(self, source: str, harvest: Harvest, held: tuple[list, list[str]] = ([], [])) -> None:
-        save_fetch_state(self.con, source, harvest, held)
+        self._quiet_change |= save_fetch_state(self.con, source, harvest, held)
 
     def load_batch(self, run_id: str, cleaner_version: str, docs: list[RawDocument], articles: list[Article],
                    rejected: list[Rejected], packed: list | None = None,
@@ -246,11 +247,13 @@ class Warehouse:
         COMMIT failed (a full disk) commits the next transaction's strings run together (DuckDB
         1.4), so the task's retry, and whatever follows, opens the file afresh."""
         try:
-            return L.load_batch(self.con, run_id, cleaner_version, docs, articles, rejected, packed, self.archive,
-                                fetch)
+            counts = L.load_batch(self.con, run_id, cleaner_version, docs, articles, rejected, packed, self.archive,
+                                  fetch)
         except BaseException:
             self.close()
             raise
+        self._quiet_change |= counts.quiet
+        return counts
 
     def ensure_search_index(self) -> bool:
         """Build the search index where it is missing or made before; whether it was (to publish)."""

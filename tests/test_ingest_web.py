@@ -130,3 +130,20 @@ def test_a_document_dated_in_the_future_loads_once_that_time_has_come(server, tm
             server.url("/news/ahead.html"), f"{records.as_uri()}#L1", file_page.as_uri()])
         assert con.execute("select source_uri from quarantine").fetchall() == [(f"{records.as_uri()}#L2",)]
     assert run(sources=sources, db=db)["articles_new"] == 0
+
+
+def test_a_page_back_after_a_404_leaves_quarantine_in_the_analyst_copy_too(server, tmp_path, monkeypatch):
+    """Loaded, then gone (404: quarantined), then back as it was: the working file took the row out,
+    but the run counted the page unchanged and skipped the publish, so analysts kept `[HTTP 404]`."""
+    monkeypatch.setenv("NEWSFLOW_ALLOW_PRIVATE_NETWORKS", "true")
+    db, path = tmp_path / "news.duckdb", "/moving/story.html"
+    server.site.extra[path] = (page_html(41).encode(), "text/html; charset=utf-8")
+    assert run(sources=[server.url(path)], db=str(db))["articles_new"] == 1
+    del server.site.extra[path]
+    assert run(sources=[server.url(path)], db=str(db))["quarantined"] == 1
+    server.site.extra[path] = (page_html(41).encode(), "text/html; charset=utf-8")
+    back = run(sources=[server.url(path)], db=str(db))
+    assert (back["articles_new"], back["articles_updated"], back["quarantined"]) == (0, 0, 0)
+    with duckdb.connect(str(db), read_only=True) as con:  # the analyst copy
+        assert con.execute("select count(*) from quarantine").fetchone() == (0,)
+        assert con.execute("select last_status, last_error from fetch_state").fetchall() == [(200, None)]

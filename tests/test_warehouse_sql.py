@@ -322,3 +322,25 @@ def test_search_prints_titles_and_snippets_as_they_are(tmp_path: Path):
     proc = subprocess.run([sys.executable, "-m", "newsflow.cli", "search", "日経平均", "--db", str(db)],
                           cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True, timeout=120)
     assert "written without spaces, search for a whole phrase" in proc.stdout, proc.stdout  # not a bare "no"
+
+
+def test_saving_fetch_state_says_when_a_failure_is_new_or_a_fetch_resolves_one(tmp_path: Path):
+    """What decides whether a run whose counts show nothing still publishes the analyst copy."""
+    from tasks.discover import FetchRecord
+    from tasks.fetch_state import save_fetch_rows
+
+    con = L.connect(tmp_path / "w.duckdb")
+    url = "https://news.example/story"
+    failed = FetchRecord(url, None, 503, None, None, None, "2026-12-06T10:00:00+00:00", "HTTP 503 after 4 attempts",
+                         "transient", 1)
+    assert save_fetch_rows(con, "s", [failed], [])  # a first failure
+    assert not save_fetch_rows(con, "s", [failed], [])  # the same state again
+    failed.failures = 2
+    assert save_fetch_rows(con, "s", [failed], [])  # one more in a row
+    con.execute("insert into quarantine (document_id, source_uri, stage, reasons, run_id, quarantined_at) "
+                "values ('d', ?, 'fetch', ['HTTP 503'], 'r', now())", [url])
+    read = FetchRecord(url, url, 200, None, None, "abc", "2026-12-06T11:00:00+00:00")
+    assert save_fetch_rows(con, "s", [read], [])  # it reads now: its row leaves quarantine
+    assert con.execute("select count(*) from quarantine").fetchone() == (0,)
+    assert not save_fetch_rows(con, "s", [read], [])
+    con.close()
