@@ -175,9 +175,24 @@ def parse_feed(data: bytes, base_url: str) -> list[Item]:
         written = entry.get("published") or entry.get("updated")  # for the cleaner to read, or flag
         items.append(Item(
             url=join_link(base_url, _as_written(link.strip(), data)), title=entry.get("title"),
-            published=datetime(*when[:6], tzinfo=timezone.utc).isoformat() if when else written or None,
-            summary=entry.get("summary")))
+            published=_item_date(written, when), summary=entry.get("summary")))
     return items
+
+
+# A written date feedparser reads its own way: ending in a zone name other than UTC's ("10:00 CEST" as
+# UTC, "IST" as one zone of three) or digits alone (an epoch "1764583200" as the year 1764).
+_OWN_READING = re.compile(r"(?P<zone>[A-Za-z]{2,5})\)?\s*$|^\s*\d+\s*$")
+_UTC_NAMES = frozenset({"GMT", "UT", "UTC", "Z"})
+
+
+def _item_date(written: str | None, when) -> str | None:
+    """An item's date for the cleaner (`tasks.clean.parse_published` reads it, or flags it unread): as
+    written where it names its zone by a name other than UTC's or is a bare number (the cleaner's zone
+    table and rules decide, not feedparser's), else feedparser's reading in UTC, else as written."""
+    own = written and (m := _OWN_READING.search(written)) and (m["zone"] or "").upper() not in _UTC_NAMES
+    if when and not own:
+        return datetime(*when[:6], tzinfo=timezone.utc).isoformat()
+    return written or None
 
 
 _CHAR_REF = re.compile(rb"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));")

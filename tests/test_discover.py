@@ -58,6 +58,20 @@ def test_an_item_date_feedparser_cannot_read_is_passed_on_as_written():
     assert [i.published for i in items] == ["Sun, 10 Mar 2024 08:00:00", "last Tuesday"]
 
 
+def test_an_item_date_naming_its_zone_or_a_bare_number_is_read_by_the_cleaner_not_feedparser():
+    """feedparser read "10:00 CEST" as 10:00 UTC, "IST" (India, Ireland or Israel) as one of them with no
+    flag, and "1764583200" as the year 1764: these go on as written, for `parse_published`."""
+    from tasks.clean import parse_published
+
+    dates = ["Mon, 01 Dec 2025 10:00:00 CEST", "Mon, 01 Dec 2025 10:00:00 IST", "1764583200",
+             "Mon, 01 Dec 2025 10:00:00 GMT", "Mon, 01 Dec 2025 10:00:00 +0200"]
+    rss = ('<rss version="2.0"><channel><title>t</title>' + "".join(
+        f"<item><title>a</title><link>http://x.example/{i}</link><pubDate>{d}</pubDate></item>"
+        for i, d in enumerate(dates)) + "</channel></rss>")
+    read = [parse_published(i.published) for i in parse_feed(rss.encode(), "http://x.example/feed.xml")]
+    assert read == ["2025-12-01T10:00:00+02:00", None, None, "2025-12-01T10:00:00+00:00", "2025-12-01T08:00:00+00:00"]
+
+
 def test_atom_relative_links_resolve_against_the_feed_url():
     items = parse_feed(site().atom().encode(), "http://news.example/feeds/atom.xml")
     assert [i.url for i in items] == ["http://news.example/news/3.html", "http://news.example/news/4.html"]
