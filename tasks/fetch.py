@@ -715,5 +715,5 @@ class Fetcher:
             if exc.status is not None and 400 <= exc.status < 500 and exc.status != 429:
                 return None
             return exc
-        return Protego.parse((result.body or b"").decode("utf-8", "replace"))
+        return Protego.parse((result.body or b"").decode("utf-8-sig", "replace"))  # (an editor's BOM: RFC 9309 2.3)
 

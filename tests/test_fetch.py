@@ -303,8 +303,13 @@ def test_unreachable_port_is_a_transient_error():
     assert err.value.transient
 
 
-def test_robots_rules_for_newsflow_by_name(server):
-    server.site.robots = "User-agent: newsflow\nDisallow: /news/5.html\n\nUser-agent: *\nAllow: /\n"
+@pytest.mark.parametrize("robots", [
+    "User-agent: newsflow\nDisallow: /news/5.html\n\nUser-agent: *\nAllow: /\n",  # rules for newsflow by name
+    # saved with a byte-order mark: Protego did not know the first line behind it, and allowed everything
+    "\ufeffUser-agent: *\nDisallow: /news/5.html\n",
+])
+def test_robots_rules_are_obeyed(server, robots: str):
+    server.site.robots = robots
     try:
         with Fetcher(policy()) as f, pytest.raises(RefusedError, match="disallows /news/5.html"):
             f.fetch(server.url("/news/5.html"))
