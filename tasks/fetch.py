@@ -473,6 +473,14 @@ class HostManners:
 # ---------------------------------------------------------------------------------------------------
 # The fetcher
 
+def _utf8_header(value: str) -> str:
+    """A header value decoded as Latin-1 (as HTTP's bytes are), read as UTF-8 where its bytes are that:
+    a Location of raw UTF-8 (`/artikel/münchen`, as browsers follow it) rather than mojibake."""
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return value
+
 
 class Fetcher:
     """A polite HTTP client for one source run. Use as a context manager.
@@ -558,6 +566,7 @@ class Fetcher:
                 if len(hops) >= self.policy.max_redirects:
                     raise FetchError(f"more than {self.policy.max_redirects} redirects", status=status)
                 hops.append(current)
+                location = _utf8_header(location)
                 try:
                     target = urljoin(current, location.strip())
                 except ValueError:  # e.g. a malformed IPv6 host: check_url then says why

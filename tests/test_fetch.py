@@ -10,7 +10,7 @@ import pytest
 
 from tasks.fetch import (HOST_GIVE_UP_AFTER, AddressGuard, Fetcher, FetchError, FetchPolicy, LimitedDecoder,
                          RefusedError, address_kind, retry_after_seconds)
-from webserver import LocalServer
+from webserver import LocalServer, page_html
 
 MB = 1024 * 1024
 
@@ -315,6 +315,15 @@ def test_robots_rules_are_obeyed(server, robots: str):
             f.fetch(server.url("/news/5.html"))
     finally:
         server.site.robots = "User-agent: *\nDisallow: /private/\n"
+
+
+def test_a_redirect_to_a_location_of_raw_utf8_is_followed_to_that_page(server):
+    """httpx gives header values as Latin-1: the Location /umlaut/münchen.html became
+    /umlaut/m%C3%83%C2%BCnchen.html, a page the server does not have (HTTP 404)."""
+    server.site.extra["/umlaut/m%C3%BCnchen.html"] = (page_html(7).encode(), "text/html; charset=utf-8")
+    with Fetcher(policy()) as f:
+        result = f.fetch(server.url("/redirect-utf8"))
+    assert (result.status, result.final_url) == (200, server.url("/umlaut/münchen.html"))
 
 
 def test_missing_robots_allows_and_broken_robots_refuses(server):
