@@ -15,6 +15,7 @@ for good are marked seen and not tried again.
 
 from __future__ import annotations
 
+import codecs
 import io
 import re
 import threading
@@ -348,12 +349,15 @@ def domain_allowed(url: str, allowed_domains: list[str] | tuple[str, ...]) -> bo
     return any(host == d or host.endswith("." + d) for d in (d.lower().lstrip(".") for d in allowed_domains))
 
 
-def media_type_for(content_type: str) -> str | None:
-    """The RawDocument media type for a response, or None when it is not a document we extract."""
+def media_type_for(content_type: str, body: bytes = b"") -> str | None:
+    """The RawDocument media type for a response, or None when it is not a document we extract. A page
+    served as text whose body begins as an HTML document does (`<!doctype html`, `<html`) is HTML: read
+    as text, its markup would be the article."""
     if content_type in HTML_TYPES or content_type == "":
         return "html"
     if content_type in TEXT_TYPES:
-        return "text"
+        start = body[:1024].removeprefix(codecs.BOM_UTF8).lstrip().lower()
+        return "html" if start.startswith((b"<!doctype html", b"<html")) else "text"
     return None
 
 
@@ -575,7 +579,7 @@ class Harvester:
             self._emit(None, [record], seen)
             return
         body = result.body or b""
-        media = media_type_for(result.content_type)
+        media = media_type_for(result.content_type, body)
         if media is None:
             record.failure = "permanent"
             self._fail(url, f"unsupported content type '{result.content_type}' (expected an HTML page)",

@@ -271,3 +271,13 @@ def test_an_unchanged_sitemap_index_still_has_its_sitemaps_read(server):
     assert server.site.hits["/sitemap-a.xml"] - before["/sitemap-a.xml"] == 1
     assert server.site.hits["/sitemap-b.xml.gz"] - before["/sitemap-b.xml.gz"] == 1
     assert second.documents == [] and second.stats["not_modified"] == 1 and second.stats["unchanged"] == 1
+
+
+def test_an_html_page_served_as_plain_text_is_read_as_html(server):
+    """Read as text, its markup became the article (title `<!doctype html>`, 21,000 words of tags)."""
+    server.site.extra["/plain/page"] = (b"\n  " + page_html(8).encode(), "text/plain; charset=utf-8")
+    server.site.extra["/plain/notes"] = (b"Notes: a < b and <b> is bold.\n" * 20, "text/plain")
+    urls = [server.url("/plain/page"), server.url("/plain/notes")]
+    with fetcher() as f:
+        harvest = Harvester(f, source="t8").run(urls, "urls")
+    assert {d.source_uri: d.media_type for d in harvest.documents} == {urls[0]: "html", urls[1]: "text"}
