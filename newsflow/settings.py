@@ -106,6 +106,9 @@ FETCH_MAX_CRAWL_DELAY = 30.0  # cap on robots.txt Crawl-delay so one host cannot
 ROBOTS_MAX_BYTES = 512 * 1024
 SITEMAP_MAX_DEPTH = 3  # sitemap index -> sitemap -> ... levels followed
 SITEMAP_MAX_FILES = 50  # sitemaps read per source per run
+# A feed, sitemap or OPML list may be as large as the sitemap protocol allows (50 MB uncompressed, its
+# 50,000 URLs): a listing's body cap, and its decompression cap, when larger than the document limit.
+LISTING_MAX_BYTES = 50 * 1024 * 1024
 DEFAULT_MAX_ITEMS = 500  # items fetched per source per run unless the source sets max_items
 FETCH_CONNECTIONS = 32  # requests open at once across all hosts (Settings.fetch_connections)
 FETCH_HOST_CONNECTIONS = 1  # requests open at once to one host (Settings.fetch_host_connections)

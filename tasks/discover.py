@@ -529,12 +529,13 @@ class Harvester:
             return UrlState(failures=known.failures, fetched_at=known.fetched_at)
         return known
 
-    def _get(self, url: str) -> tuple[FetchResult | None, FetchRecord, FetchError | None]:
-        """Conditional GET: the result (None when it failed), its fetch_state record and the error."""
+    def _get(self, url: str, max_bytes: int | None = None) -> tuple[FetchResult | None, FetchRecord, FetchError | None]:
+        """Conditional GET: the result (None when it failed), its fetch_state record and the error.
+        `max_bytes`: the body cap when not the policy's."""
         known = self._known(url) or UrlState()
         host = urlsplit(url).netloc.lower()
         try:
-            result = self.fetcher.fetch(url, etag=known.etag, last_modified=known.last_modified)
+            result = self.fetcher.fetch(url, etag=known.etag, last_modified=known.last_modified, max_bytes=max_bytes)
         except FetchError as exc:
             self._host_seen(host, failed=True)
             return None, FetchRecord(url, None, exc.status, known.etag, known.last_modified,
@@ -640,7 +641,8 @@ class Harvester:
         and queue its children and items."""
         with self._lock:
             self._listed.add(url)
-        result, record, error = self._get(url)
+        limit = max(self.fetcher.policy.max_bytes, settings.LISTING_MAX_BYTES)
+        result, record, error = self._get(url, limit)
         if error is not None:
             self._fail(url, error.reason, [record])
             return
@@ -652,6 +654,10 @@ class Harvester:
         if kind == "auto" and detected == "page":
             with self._lock:
                 self._pages_attempted += 1
+            if len(body) > self.fetcher.policy.max_bytes:  # read with a listing's cap
+                self._fail(url, f"body larger than {self.fetcher.policy.max_bytes:,} bytes (limit; "
+                                f"{settings.DOCUMENT_CAP_HINT})", [record])
+                return
             self._page(url, None, result, record)
             return
         self._count("listings")
@@ -665,7 +671,7 @@ class Harvester:
             if (kind if kind != "auto" else detected) == "feed":
                 items, children = parse_feed(body, result.final_url), []
             else:
-                items, children = parse_sitemap(body, result.final_url, self.fetcher.policy.max_bytes)
+                items, children = parse_sitemap(body, result.final_url, limit)
         except DiscoveryError as exc:  # read again by the next run, which quarantines it again if still so
             _read_again(record)
             self._fail(url, str(exc), [record])

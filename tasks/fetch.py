@@ -519,7 +519,8 @@ class Fetcher:
             url: an http(s) URL.
             etag: the ETag stored from the last fetch (sent as If-None-Match).
             last_modified: the Last-Modified stored from the last fetch (sent as If-Modified-Since).
-            max_bytes: a smaller body cap for this URL (robots.txt uses one).
+            max_bytes: another body cap for this URL (robots.txt has a smaller one, feeds and sitemaps a
+                larger one).
 
         Returns:
             A FetchResult with status 2xx and the decoded body, or 304 and no body.

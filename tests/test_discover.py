@@ -281,3 +281,22 @@ def test_an_html_page_served_as_plain_text_is_read_as_html(server):
     with fetcher() as f:
         harvest = Harvester(f, source="t8").run(urls, "urls")
     assert {d.source_uri: d.media_type for d in harvest.documents} == {urls[0]: "html", urls[1]: "text"}
+
+
+def test_a_sitemap_as_large_as_the_protocol_allows_is_read_while_pages_keep_their_limit(server):
+    """A sitemap of 50,000 URLs (8.5 MB) failed the 5 MB document limit: "gzipped sitemap: body larger
+    than 5,242,880 bytes after decompression". A listing's cap is the sitemap protocol's 50 MB; a page
+    found at a location of unknown kind keeps the document limit. (Here the fetcher's limit is 1 MB.)"""
+    urls = "".join(f"<url><loc>{server.url('/news/')}{n}-a-long-slug-for-a-story-of-the-day.html</loc>"
+                   f"<lastmod>2026-01-01</lastmod></url>" for n in range(20_000))
+    body = ('<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+            f"{urls}</urlset>").encode()
+    assert len(body) > 2 * 1024 * 1024
+    server.site.extra["/huge-sitemap.xml.gz"] = (gzip.compress(body), "application/gzip")
+    server.site.extra["/huge-page.html"] = (page_html(9).encode() + b"<p>words</p>" * 200_000, "text/html")
+    with fetcher() as f:
+        harvest = Harvester(f, source="t9", max_items=2).run(
+            [server.url("/huge-sitemap.xml.gz"), server.url("/huge-page.html")], "auto")
+    assert harvest.stats["items_found"] == 20_000 and harvest.stats["skipped_limit"] == 20_000 - 2
+    (big,) = [d for d in harvest.documents if d.source_uri == server.url("/huge-page.html")]
+    assert big.error.startswith("body larger than 1,048,576 bytes (limit;")
