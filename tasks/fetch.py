@@ -461,7 +461,10 @@ class HostManners:
         wait = self.clock.reserve(host, interval, latest) - time.time()
         if wait > 0:
             if time.monotonic() + wait >= deadline_at:
-                raise FetchError(f"the {interval:g} s interval between requests to {host} (or its Retry-After) "
+                if wait > interval + 1:  # deferred: a Retry-After, or a backoff after failures
+                    raise FetchError(f"{host} is not asked again for {wait:.0f} s (its Retry-After, or a backoff "
+                                     "after failures): past this URL's deadline", transient=True)
+                raise FetchError(f"the {interval:g} s interval between requests to {host} "
                                  "does not fit in the deadline", transient=True)
             time.sleep(wait)
 
