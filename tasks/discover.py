@@ -267,8 +267,9 @@ _SITEMAP_PARSER = dict(resolve_entities=False, no_network=True, load_dtd=False, 
 
 
 def parse_sitemap(data: bytes, base_url: str, max_bytes: int = settings.FETCH_MAX_BYTES
-                  ) -> tuple[list[Item], list[str]]:
-    """Page items and child sitemap URLs of a sitemap, sitemap index, .gz sitemap or text sitemap.
+                  ) -> tuple[list[Item], dict[str, datetime | None]]:
+    """Page items, and child sitemap URLs with their `<lastmod>` (when it reads), of a sitemap, sitemap
+    index, .gz sitemap or text sitemap.
 
     Raises:
         DiscoveryError: not a sitemap, or one declaring XML entities.
@@ -284,7 +285,7 @@ def parse_sitemap(data: bytes, base_url: str, max_bytes: int = settings.FETCH_MA
         urls = [l for l in lines if l.startswith(("http://", "https://"))]
         if not urls:
             raise DiscoveryError("not a sitemap: neither XML nor a list of URLs")
-        return [Item(u) for u in urls], []
+        return [Item(u) for u in urls], {}
     _refuse_entities(data, "sitemap")
     try:
         root = etree.fromstring(_mend_char_refs(data, xml=True), etree.XMLParser(**_SITEMAP_PARSER))
@@ -293,7 +294,7 @@ def parse_sitemap(data: bytes, base_url: str, max_bytes: int = settings.FETCH_MA
     tag = etree.QName(root).localname
     if tag not in ("urlset", "sitemapindex"):
         raise DiscoveryError(f"not a sitemap: root element is <{tag}>")
-    items, children = [], []
+    items, children = [], {}
     for node in root:
         if not isinstance(node.tag, str):
             continue
@@ -305,10 +306,19 @@ def parse_sitemap(data: bytes, base_url: str, max_bytes: int = settings.FETCH_MA
             continue
         loc = join_link(base_url, loc)
         if tag == "sitemapindex":
-            children.append(loc)
+            children.setdefault(loc, _lastmod(fields.get("lastmod")))
         else:
             items.append(Item(loc, published=published or None))  # a news sitemap's; <lastmod> is a change
     return items, children
+
+
+def _lastmod(text: str | None) -> datetime | None:
+    """A sitemap's `<lastmod>` (W3C datetime: a day, or a time with its offset) as an aware datetime."""
+    try:
+        when = datetime.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+    return when.replace(tzinfo=timezone.utc) if when is not None and when.tzinfo is None else when
 
 
 def parse_opml(data: bytes) -> list[str]:
@@ -685,17 +695,22 @@ class Harvester:
         record.skipped_under = self._domains_key if FOREIGN in taken else None
         self._emit(None, [record], [])
 
-    def _least_recently_read(self, children: list[str]) -> list[str]:
-        """Child sitemaps never read first, then those read longest ago: where a run's limit on sitemaps
-        leaves some unread, the next runs read them, and every child in turn."""
-        def last_read(child: str) -> float:
+    def _least_recently_read(self, children: dict[str, datetime | None]) -> list[str]:
+        """Child sitemaps never read first, then those the index says changed since they were read
+        (`<lastmod>`), then those read longest ago: where a run's limit on sitemaps leaves some unread,
+        the one that gained today's articles is read first, and every child in turn."""
+        def order(child: str) -> tuple[bool, float]:
             try:
                 known = self.state.urls.get(check_url(child))
             except BadURL:
-                return 0.0
-            return known.fetched_at.timestamp() if known and known.fetched_at else 0.0
+                return False, 0.0
+            read = known.fetched_at if known and known.fetched_at else None
+            if read is None:
+                return False, 0.0
+            changed = children[child] is not None and children[child] > read
+            return not changed, read.timestamp()
 
-        return sorted(children, key=last_read)
+        return sorted(children, key=order)
 
     def _child_sitemap(self, parent: str, child: str, depth: int) -> str:
         """Queue a child sitemap; LEFT when the run's limit on sitemaps turned it away (counted when

@@ -114,10 +114,10 @@ def test_not_a_feed(body: bytes):
 def test_sitemap_index_and_gz_sitemap():
     s = site()
     items, children = parse_sitemap(s.sitemap_index().encode(), "http://news.example/")
-    assert items == [] and children == ["http://news.example/sitemap-a.xml", "http://news.example/sitemap-b.xml.gz"]
+    assert items == [] and list(children) == ["http://news.example/sitemap-a.xml", "http://news.example/sitemap-b.xml.gz"]
     items, children = parse_sitemap(gzip.compress(s.sitemap((4, 5)).encode()), "http://news.example/")
     assert [i.url for i in items] == ["http://news.example/news/4.html", "http://news.example/news/5.html"]
-    assert items[0].published is None and children == []  # <lastmod> is when the page last changed
+    assert items[0].published is None and children == {}  # <lastmod> is when the page last changed
 
 
 def test_a_news_sitemap_gives_each_page_its_publication_date_not_its_last_change():
@@ -300,3 +300,27 @@ def test_a_sitemap_as_large_as_the_protocol_allows_is_read_while_pages_keep_thei
     assert harvest.stats["items_found"] == 20_000 and harvest.stats["skipped_limit"] == 20_000 - 2
     (big,) = [d for d in harvest.documents if d.source_uri == server.url("/huge-page.html")]
     assert big.error.startswith("body larger than 1,048,576 bytes (limit;")
+
+
+def test_the_sitemap_an_index_says_changed_is_read_first_when_a_run_reads_only_some(server, monkeypatch):
+    """Every run reads an index whole, but at most SITEMAP_MAX_FILES of its sitemaps, those read longest
+    ago first: the one gaining today's articles waited its turn behind old months."""
+    from datetime import datetime, timezone
+
+    from newsflow import settings
+
+    monkeypatch.setattr(settings, "SITEMAP_MAX_FILES", 1)
+    read_at = datetime(2026, 1, 10, tzinfo=timezone.utc)
+    months = {"/months/2025-11.xml": "2025-11-30", "/months/2025-12.xml": "2026-01-12T08:00:00+01:00",
+              "/months/2025-10.xml": "2025-10-31"}
+    server.site.extra["/months/index.xml"] = (
+        ('<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">' + "".join(
+            f"<sitemap><loc>{server.url(p)}</loc><lastmod>{m}</lastmod></sitemap>" for p, m in months.items())
+         + "</sitemapindex>").encode(), "application/xml")
+    for path in months:
+        server.site.extra[path] = (server.site.sitemap((1,)).encode(), "application/xml")
+    state = FetchState({server.url(p): UrlState(fetched_at=read_at.replace(hour=h)) for h, p in enumerate(months)})
+    before = server.site.hits.copy()
+    with fetcher() as f:
+        Harvester(f, state, source="t10").run([server.url("/months/index.xml")], "sitemap")
+    assert [p for p in months if server.site.hits[p] > before[p]] == ["/months/2025-12.xml"]
