@@ -244,8 +244,9 @@ def ingest(
     """Run the Prefect flow `ingest`: read, clean, validate and load articles; print what happened.
 
     Runs use Prefect's ephemeral mode, or the server at PREFECT_API_URL when set (they then show in its UI).
-    A second run over the same input loads nothing twice and reports the documents as unchanged; URLs are
-    asked "changed since?" (ETag / Last-Modified) and feed or sitemap items seen before are skipped.
+    A second run over the same input loads nothing twice: files and records already loaded count as
+    unchanged; URLs are asked "changed since?" (ETag / Last-Modified), and a page not modified or feed
+    or sitemap items seen before are not fetched again (the fetch counts say so, not "unchanged").
     URLs on private networks are refused unless NEWSFLOW_ALLOW_PRIVATE_NETWORKS=true.
     """
     from newsflow.config import ConfigError, plan_run
