@@ -577,6 +577,9 @@ class Fetcher:
                     target = location.strip()
                 current = _checked(target, redirect=True)
                 continue
+            if status == 304 and not headers:  # nothing to reuse: the page would be taken as read, unread
+                raise FetchError("HTTP 304 (not modified) to a request that named no version of the page; "
+                                 "a cache between answered for another client", status=status, transient=True)
             if status == 304 or 200 <= status < 300:
                 return FetchResult(url, current, status, resp_headers, body, time.monotonic() - started,
                                    hops, getattr(self._network, "seconds", 0.0) - network_before)

@@ -326,6 +326,16 @@ def test_a_redirect_to_a_location_of_raw_utf8_is_followed_to_that_page(server):
     assert (result.status, result.final_url) == (200, server.url("/umlaut/münchen.html"))
 
 
+def test_a_304_to_a_request_that_named_no_version_is_a_failure_tried_again(server):
+    """It was taken as "not modified": the feed item was marked seen, unread, with no row anywhere."""
+    with Fetcher(policy()) as f, pytest.raises(FetchError, match=r"HTTP 304 \(not modified\) to a request that "
+                                                                 "named no version") as err:
+        f.fetch(server.url("/always-304"))
+    assert err.value.transient and err.value.status == 304
+    with Fetcher(policy()) as f:  # asked with a version, it is what it says
+        assert f.fetch(server.url("/always-304"), etag='"v1"').status == 304
+
+
 def test_missing_robots_allows_and_broken_robots_refuses(server):
     server.site.robots = ""  # the server answers 404
     try:
