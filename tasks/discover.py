@@ -151,7 +151,8 @@ def _refuse_entities(data: bytes, what: str) -> None:
 
 
 def parse_feed(data: bytes, base_url: str) -> list[Item]:
-    """Items of an RSS/Atom/RDF feed, parsed from bytes; relative links resolved against base_url.
+    """Items of an RSS/Atom/RDF feed, parsed from bytes; relative links resolved against base_url. An
+    entry without a link is an Item whose url is empty: nothing to fetch.
 
     Raises:
         DiscoveryError: not a feed, or a feed declaring XML entities.
@@ -170,7 +171,8 @@ def parse_feed(data: bytes, base_url: str) -> list[Item]:
     for entry in parsed.entries:
         link = entry.get("link") or next(
             (l.get("href") for l in entry.get("links", []) if l.get("href")), None)
-        if not link:
+        if not link:  # counted by the harvester, which passes it over
+            items.append(Item("", title=entry.get("title")))
             continue
         when = entry.get("published_parsed") or entry.get("updated_parsed")
         written = entry.get("published") or entry.get("updated")  # for the cleaner to read, or flag
@@ -680,6 +682,10 @@ class Harvester:
                 return
             if (kind if kind != "auto" else detected) == "feed":
                 items, children = parse_feed(body, result.final_url), []
+                if linkless := sum(not item.url for item in items):
+                    items = [item for item in items if item.url]
+                    with self._lock:
+                        self.harvest.skipped.append((url, f"{linkless} item(s) without a link: nothing to fetch"))
             else:
                 items, children = parse_sitemap(body, result.final_url, limit)
         except DiscoveryError as exc:  # read again by the next run, which quarantines it again if still so

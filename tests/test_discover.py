@@ -324,3 +324,15 @@ def test_the_sitemap_an_index_says_changed_is_read_first_when_a_run_reads_only_s
     with fetcher() as f:
         Harvester(f, state, source="t10").run([server.url("/months/index.xml")], "sitemap")
     assert [p for p in months if server.site.hits[p] > before[p]] == ["/months/2025-12.xml"]
+
+
+def test_feed_items_without_a_link_are_said_to_be_passed_over(server):
+    rss = ('<rss version="2.0"><channel><title>t</title>'
+           f"<item><title>a</title><link>{server.url('/news/1.html')}</link></item>"
+           "<item><title>b</title><description>a teaser with no link</description></item>"
+           "<item><title>c</title></item></channel></rss>")
+    server.site.extra["/linkless.xml"] = (rss.encode(), "application/rss+xml")
+    with fetcher() as f:
+        harvest = Harvester(f, source="t11").run([server.url("/linkless.xml")], "feed")
+    assert harvest.stats["items_found"] == 1
+    assert harvest.skipped == [(server.url("/linkless.xml"), "2 item(s) without a link: nothing to fetch")]
