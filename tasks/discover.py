@@ -425,6 +425,7 @@ class Harvester:
         self._listings_read = 0
         self._queued: set[str] = set()
         self._listed: set[str] = set()
+        self._pages_read: set[str] = set()  # the final URLs of the pages this run handed over
 
     def run(self, locations: list[str], kind: str = "auto", opml_files: tuple[str, ...] | list[str] = ()
             ) -> Harvest:
@@ -597,6 +598,13 @@ class Harvester:
             record.failure = "permanent"
             self._fail(url, f"unsupported content type '{result.content_type}' (expected an HTML page)",
                        [record], seen)
+            return
+        with self._lock:  # links that redirect to one page (a story moved, tracking hops): one document
+            again = result.final_url in self._pages_read
+            self._pages_read.add(result.final_url)
+            self.harvest.stats["skipped_seen"] += again
+        if again:
+            self._emit(None, [record], seen)
             return
         fields: dict[str, object] = {"url": result.final_url, "source": self.source,
                                      "http_status": result.status, "content_type": result.content_type}

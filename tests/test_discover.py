@@ -336,3 +336,13 @@ def test_feed_items_without_a_link_are_said_to_be_passed_over(server):
         harvest = Harvester(f, source="t11").run([server.url("/linkless.xml")], "feed")
     assert harvest.stats["items_found"] == 1
     assert harvest.skipped == [(server.url("/linkless.xml"), "2 item(s) without a link: nothing to fetch")]
+
+
+def test_links_that_redirect_to_one_page_give_one_document(server):
+    """Four feed items that redirected to one page gave four documents (and four raw records) of one
+    article, each cleaned."""
+    urls = [server.url("/redirect"), server.url("/news/1.html"), server.url("/redirect?via=feed")]
+    with fetcher() as f:
+        harvest = Harvester(f, source="t12").run(urls, "urls")
+    assert [d.fields["url"] for d in harvest.documents] == [server.url("/news/1.html")]
+    assert harvest.stats["skipped_seen"] == 2 and len(harvest.records) == 3
