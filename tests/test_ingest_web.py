@@ -141,9 +141,12 @@ def test_a_page_back_after_a_404_leaves_quarantine_in_the_analyst_copy_too(serve
     assert run(sources=[server.url(path)], db=str(db))["articles_new"] == 1
     del server.site.extra[path]
     assert run(sources=[server.url(path)], db=str(db))["quarantined"] == 1
+    with duckdb.connect(str(db), read_only=True) as con:  # the article stays, said to be gone upstream
+        assert con.execute("select gone_at is not null from v_articles").fetchall() == [(True,)]
     server.site.extra[path] = (page_html(41).encode(), "text/html; charset=utf-8")
     back = run(sources=[server.url(path)], db=str(db))
     assert (back["articles_new"], back["articles_updated"], back["quarantined"]) == (0, 0, 0)
     with duckdb.connect(str(db), read_only=True) as con:  # the analyst copy
         assert con.execute("select count(*) from quarantine").fetchone() == (0,)
         assert con.execute("select last_status, last_error from fetch_state").fetchall() == [(200, None)]
+        assert con.execute("select gone_at from v_articles").fetchall() == [(None,)]

@@ -37,9 +37,11 @@ final as (
         a.extraction,
         a.extraction_confidence,
         a.ingested_at,
-        a.updated_at
+        a.updated_at,
+        case when f.last_status in (404, 410) then f.fetched_at end as gone_at
     from placed_articles a
     left join article_stories s using (article_id)
+    left join fetch_state f on f.url = a.source_uri
 )
 select * from final;
 
@@ -63,4 +65,5 @@ comment on column v_articles.cleaner_version is 'Version of the cleaning rules t
 comment on column v_articles.extraction is 'Which extraction produced the body (articles.extraction).';
 comment on column v_articles.extraction_confidence is 'How sure the cleaner is that the body is the main text, 0 to 1 (articles.extraction_confidence).';
 comment on column v_articles.ingested_at is 'When the article was first loaded (UTC).';
-comment on column v_articles.updated_at is 'When its content last changed (UTC).';
+comment on column v_articles.updated_at is 'When it last changed (UTC): its title, body, date, author, outlet, section, URLs or flags.';
+comment on column v_articles.gone_at is 'When the page it was fetched from last answered 404 or 410 (withdrawn or moved upstream; the article keeps its last text); null while the page answers, and for files, records and feed items, which are not fetched again.';
