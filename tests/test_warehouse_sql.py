@@ -171,6 +171,18 @@ def test_example_question_shared_story_and_outlets(warehouse):
     assert (articles, outlet_count, len(outlets)) == (5, 5, 5)
 
 
+def test_a_story_is_labelled_with_its_first_article_s_title_as_it_reads_now(tmp_path: Path, template_dir: Path):
+    """Its first article rewritten upstream (a new title), the story kept the old one as its label."""
+    con = duckdb.connect(str(samples_warehouse(tmp_path, template_dir)))
+    ((story, first),) = con.execute("select story_id, first_article_id from stories").fetchall()
+    con.execute("update articles set title = 'Summit moves to Geneva' where article_id = ?", [first])
+    assert con.execute("select story_title from v_story_coverage where story_id = ?", [story]).fetchall() == [
+        ("Summit moves to Geneva",)]
+    assert con.execute("select distinct story_title from v_articles where story_id = ?", [story]).fetchall() == [
+        ("Summit moves to Geneva",)]
+    con.close()
+
+
 def test_example_question_all_kim_jong_un_mentions_under_one_entity(warehouse):
     rows = _query(warehouse, "02_kim_jong_un_mentions.sql")
     assert {r[0] for r in rows} == {rows[0][0]}  # one entity

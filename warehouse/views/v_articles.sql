@@ -12,9 +12,13 @@ placed_articles as (
            regexp_extract(source_uri, '([^/?#]+)(?:[?#].*)?$', 1) as file_name
     from source_articles
 ),
+-- A story's label is its first article's title as the article reads now (rewritten upstream, it follows);
+-- the title stored when the story began where that article is gone.
 article_stories as (
-    select sa.article_id, sa.story_id, s.title as story_title, sa.similarity as story_similarity
-    from story_articles sa join stories s using (story_id)
+    select sa.article_id, sa.story_id, coalesce(fa.title, s.title) as story_title, sa.similarity as story_similarity
+    from story_articles sa
+    join stories s using (story_id)
+    left join articles fa on fa.article_id = s.first_article_id
 ),
 final as (
     select
