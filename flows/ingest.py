@@ -60,7 +60,7 @@ def ingest(sources: list[str] | None = None, db: str | None = None, batch_size: 
         begin_run(warehouse, run_id, flow_run.get_id(), source or " ".join([*plan.paths, *plan.urls]), logger)
         writer = BatchWriter(warehouse, run_id, summary, logger, settings.cleaning_limits, plan.language,
                              share=_threads_clean_here())
-        status, reindexed = "failed", False
+        status = "failed"
         try:
             paths, summary.skipped = discover_task(list(plan.paths), plan.configured) if plan.paths else ([], [])
             stream = stream_source(list(plan.urls), plan.kind, plan.policy, warehouse.fetch_state(plan.name),
@@ -69,7 +69,7 @@ def ingest(sources: list[str] | None = None, db: str | None = None, batch_size: 
             _load_all(writer, paths, stream, plan, settings, cleaning_slots())
             stop_if_interrupted()
             docs = _data_docs(warehouse) if summary.expectations else None
-            reindexed = warehouse.ensure_search_index()
+            writer.totals.quiet |= warehouse.ensure_search_index()
             status = "completed"
         except BaseException as exc:
             stop_cleaning(exc)
@@ -81,7 +81,7 @@ def ingest(sources: list[str] | None = None, db: str | None = None, batch_size: 
             summary.count(writer.totals)
             summary.seconds = round(time.perf_counter() - started, 2)
             publish_needed = warehouse.finish_run(run_id, status, summary.documents_seen, writer.totals,
-                                                    summary.expectations) or reindexed
+                                                    summary.expectations)
             if status != "completed":
                 publish_after_failure(warehouse, publish_needed, logger)
         if publish_needed:
@@ -136,15 +136,16 @@ def _load_all(writer: BatchWriter, paths: list[Path], stream: CrawlStream | None
         if stream is not None:
             stream.stop()
         raise
+    totals = writer.totals  # what the counts do not show is marked in them (`quiet`)
     if warc.whole:  # every record of these is loaded: their earlier faults' rows leave quarantine
-        warehouse.archives_whole(warc.whole)
+        totals.quiet |= warehouse.archives_whole(warc.whole)
     if records.whole:  # a line past a JSON Lines file's end now, or readable now, is no fault of it
-        warehouse.record_files_whole(records.whole)
+        totals.quiet |= warehouse.record_files_whole(records.whole)
     if stream is not None:
         harvest = stream.finish()
         summary.fetch, summary.skipped = harvest.stats, summary.skipped + harvest.skipped
         summary.fetch_hosts, summary.fetch_failures = harvest.hosts, harvest.failures
-        warehouse.save_fetch_state(plan.name, harvest, stream.take(list(stream.ledger)))
+        totals.quiet |= warehouse.save_fetch_state(plan.name, harvest, stream.take(list(stream.ledger)))
 
 
 RETRY_CHUNK = 100  # due documents read back from the raw store at a time

@@ -485,8 +485,8 @@ class LakeWarehouse(Warehouse):
     def publish(self) -> Path:
         return self.analyst  # analysts read the lake itself: nothing to copy
 
-    def save_fetch_state(self, source: str, harvest, held: tuple[list, list[str]] = ([], [])) -> None:
-        retried(lambda: super(LakeWarehouse, self).save_fetch_state(source, harvest, held))
+    def save_fetch_state(self, source: str, harvest, held: tuple[list, list[str]] = ([], [])) -> bool:
+        return retried(lambda: super(LakeWarehouse, self).save_fetch_state(source, harvest, held))
 
     def load_batch(self, run_id, cleaner_version, docs, articles, rejected, packed=None,
                    fetch: L.FetchRows | None = None) -> L.BatchCounts:

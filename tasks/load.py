@@ -169,7 +169,9 @@ class BatchCounts:
     quarantined: int = 0
     segments_removed: int = 0
     quarantine_reasons: list[tuple[str, list[str]]] = field(default_factory=list)
-    quiet: bool = False  # a change the counts do not show (fetch_state.py: save_fetch_rows)
+    # A change the counts do not show (rows out of quarantine, a fetch failing anew, the search index
+    # built): recorded as runs.quiet_change, it makes the run publish (tasks/publish.py).
+    quiet: bool = False
 
     def add(self, other: "BatchCounts") -> None:
         self.quiet = self.quiet or other.quiet
@@ -188,9 +190,9 @@ def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, status: str, seen: i
     with transaction(con):
         con.execute(
             "update runs set finished_at = ?, status = ?, documents_seen = ?, articles_new = ?, articles_updated = ?,"
-            " articles_unchanged = ?, quarantined = ?, segments_removed = ? where run_id = ?",
+            " articles_unchanged = ?, quarantined = ?, segments_removed = ?, quiet_change = ? where run_id = ?",
             [utcnow(), status, seen, counts.new, counts.updated, counts.unchanged, counts.quarantined,
-             counts.segments_removed, run_id],
+             counts.segments_removed, counts.quiet, run_id],
         )
         if expectations:
             con.executemany(

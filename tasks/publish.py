@@ -80,11 +80,12 @@ def analyst_holds_runs(analyst: Path, run_ids: set[str]) -> bool:
 
 
 # Runs whose effects the analyst copy must hold: all but the completed ones that changed nothing (a
-# killed or failed run may have committed batches before it stopped).
+# killed or failed run may have committed batches before it stopped; a quiet change is one the counts
+# do not show).
 _RUNS_TO_PUBLISH = """
     select run_id from runs
     where not (status = 'completed' and coalesce(articles_new, 1) = 0 and coalesce(articles_updated, 1) = 0
-               and coalesce(quarantined, 1) = 0)
+               and coalesce(quarantined, 1) = 0 and not coalesce(quiet_change, false))
 """
 
 

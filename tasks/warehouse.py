@@ -53,10 +53,6 @@ class Warehouse:
         # Within a run's turn (the file is this run's alone), whether the file was migrated and weighed
         # for compaction since the turn began (L.connect): a reopen after a checkpoint does neither again.
         self._holding = self._prepared = False
-        # Whether this run changed what its counts do not show: stale rows out of quarantine
-        # (`archives_whole`, `record_files_whole`, a fetch that now succeeds), a fetch failing anew
-        # (`save_fetch_rows`). The analyst copy is published for it all the same.
-        self._quiet_change = False
 
     @classmethod
     def open(cls, analyst: str | Path, s: Settings | None = None) -> Warehouse:
@@ -167,16 +163,15 @@ class Warehouse:
                 self.con.execute("update runs set status = 'interrupted' where run_id in (select unnest(?)) "
                                  "and status = 'running'", [dead])
             L.start_run(self.con, run_id, flow_run_id, sources, cleaner_version)
-        self._quiet_change = False
 
     def finish_run(self, run_id: str, status: str, seen: int, totals: L.BatchCounts,
                    expectations: dict[str, list[int]] | None = None) -> bool:
         """Record how the run ended (with its validation results per expectation: name -> [passed,
-        failed]) and close the connection; True when the analyst copy must be published
-        (tasks/publish.py: needs_publish)."""
+        failed], and whether it changed what its counts do not show: `totals.quiet`) and close the
+        connection; True when the analyst copy must be published (tasks/publish.py: needs_publish)."""
         L.finish_run(self.con, run_id, status, seen, totals,
                      {name: (ok, bad) for name, (ok, bad) in (expectations or {}).items()})
-        publish_needed = self._quiet_change or needs_publish(self.con, self.analyst, run_id)
+        publish_needed = needs_publish(self.con, self.analyst, run_id)
         self.close()
         return publish_needed
 
@@ -200,17 +195,18 @@ class Warehouse:
     def known_document_ids(self) -> set[str]:
         return L.known_document_ids(self.con)
 
-    def archives_whole(self, archives: list[str]) -> None:
+    def archives_whole(self, archives: list[str]) -> bool:
         """Web archives read to their end without a fault (file URIs): their earlier faults' quarantine
-        rows go."""
+        rows go. Whether any did (a change the run's counts do not show)."""
         with transaction(self.con):
             (deleted,) = self.con.execute(statement("quarantine_archives_whole"), [archives]).fetchone()
-        self._quiet_change |= deleted > 0
+        return deleted > 0
 
-    def record_files_whole(self, files: dict[str, tuple[int, set[str]]]) -> None:
+    def record_files_whole(self, files: dict[str, tuple[int, set[str]]]) -> bool:
         """JSON Lines files read to their end (file URI -> their lines, and the document ids of the lines
         that could not be read): the quarantine row of one of their lines goes when the file has no such
-        line now (rotated, truncated) or the line is no longer one that could not be read."""
+        line now (rotated, truncated) or the line is no longer one that could not be read. Whether any
+        row went."""
         stale = []
         for document_id, uri, stage in self.con.execute(
                 "select document_id, source_uri, stage from quarantine where contains(source_uri, '#L')").fetchall():
@@ -222,7 +218,7 @@ class Warehouse:
         if stale:
             with transaction(self.con):
                 self.con.execute("delete from quarantine where document_id in (select unnest(?))", [stale])
-            self._quiet_change = True
+        return bool(stale)
 
     def quarantined_document_ids(self) -> set[str]:
         return L.quarantined_document_ids(self.con)
@@ -236,8 +232,10 @@ class Warehouse:
     def fetch_state(self, source: str) -> FetchState:
         return load_fetch_state(self.con, source)
 
-    def save_fetch_state(self, source: str, harvest: Harvest, held: tuple[list, list[str]] = ([], [])) -> None:
-        self._quiet_change |= save_fetch_state(self.con, source, harvest, held)
+    def save_fetch_state(self, source: str, harvest: Harvest, held: tuple[list, list[str]] = ([], [])) -> bool:
+        """What the fetcher learnt this run; whether it took a row out of quarantine or recorded a fetch
+        failing anew (tasks/fetch_state.py)."""
+        return save_fetch_state(self.con, source, harvest, held)
 
     def load_batch(self, run_id: str, cleaner_version: str, docs: list[RawDocument], articles: list[Article],
                    rejected: list[Rejected], packed: list | None = None,
@@ -252,7 +250,6 @@ class Warehouse:
         except BaseException:
             self.close()
             raise
-        self._quiet_change |= counts.quiet
         return counts
 
     def ensure_search_index(self) -> bool:

@@ -334,6 +334,35 @@ def test_a_run_whose_publish_fails_is_recorded_failed(tmp_path: Path):
         assert con.execute("select status, articles_new from runs").fetchall() == [("failed", 1)]
 
 
+def test_a_quiet_change_whose_publish_was_killed_is_published_by_the_next_run(tmp_path: Path):
+    """A run that only took a stale row out of quarantine (no count shows it) completed, then died
+    before copying the working file: the next run, changing nothing, must publish it. The flag lived in
+    the dead process only, so analysts kept the row until some run loaded something."""
+    from newsflow.settings import Settings
+    from tasks.warehouse import Warehouse
+
+    raw = b"one document\n" * 50
+    doc = RawDocument("file:///d/1.txt", "text", raw, sha256_hex(raw), len(raw))
+    analyst = tmp_path / "news.duckdb"
+    warehouse = Warehouse.open(analyst, Settings(db=analyst))
+    try:
+        warehouse.start_run("r0", None, "src", "v")
+        counts = warehouse.load_batch("r0", "v", [doc], [Article(article_id="a1", document_id=doc.document_id,
+                                                                 source_uri=doc.source_uri, url=None, title="T",
+                                                                 body="Body text.")], [])
+        assert warehouse.finish_run("r0", "completed", 1, counts)
+        warehouse.publish()
+        warehouse.con.execute("insert into quarantine (document_id, source_uri, stage, reasons, run_id, "
+                              "quarantined_at) values ('d9', 'file:///f.jsonl#L9', 'read', ['cut'], 'r0', now())")
+        warehouse.start_run("r1", None, "src", "v")
+        quiet = L.BatchCounts(quiet=warehouse.record_files_whole({"file:///f.jsonl": (2, set())}))
+        assert warehouse.finish_run("r1", "completed", 0, quiet)  # ... and the process is killed here
+        warehouse.start_run("r2", None, "src", "v")
+        assert warehouse.finish_run("r2", "completed", 0, L.BatchCounts())
+    finally:
+        warehouse.close()
+
+
 def test_stored_documents_read_on_after_the_writer_reopened_its_connection(tmp_path: Path):
     """reclean reads the stored documents batch by batch through the writer's connection; a load that
     failed closes it (for its retry), and the next batch's read failed "Connection already closed"."""
