@@ -26,7 +26,7 @@ def build_suite() -> gx.ExpectationSuite:
     """The suite. It runs on the frame built by tasks.validate.articles_frame, where
     `published_age_s` is (validation time - published_at) in seconds, so 'not in the future' is a
     static bound, and `body_size` and `title_size` are lengths in characters, a character of a script
-    written without spaces counted as three (`tasks.validate.text_size`)."""
+    written without spaces counted as three, a Korean syllable as two (`tasks.validate.text_size`)."""
     return gx.ExpectationSuite(
         name=SUITE_NAME,
         expectations=[

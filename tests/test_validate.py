@@ -105,14 +105,19 @@ def test_a_day_without_a_time_is_in_the_future_only_once_it_has_begun_nowhere():
 
 
 @pytest.mark.slow
-def test_a_short_brief_in_chinese_or_japanese_is_measured_as_the_english_would_be():
+def test_a_short_brief_in_chinese_japanese_or_korean_is_measured_as_the_english_would_be():
     """A 96-character Chinese news flash (what ~250 English characters say) and its four-character
-    headline were quarantined as too short, while the same brief in English loaded."""
+    headline, or a 120-character Korean one (26 words), were quarantined as too short, while the same
+    brief in English loaded."""
     brief = ("【快讯】据中国地震台网正式测定，今天凌晨三时十二分在四川省甘孜州泸定县发生五点二级地震，震源深度十公里。"
              "当地应急管理部门表示，目前暂无人员伤亡报告，交通和通信正常，相关部门正在进一步核查灾情。")
-    batch = [art(0, title="春运启动", body=brief), art(1, body="短讯。" * 20), art(2, body="Too short. " * 10)]
+    korean = ("한국은행은 12일 기준금리를 연 3.5%로 동결했다. 물가 상승률이 둔화하고 있지만 가계부채 증가세가 여전히 크다는 "
+              "판단이다. 이창용 총재는 하반기 인하 가능성을 열어두면서도 부동산 시장을 면밀히 살피겠다고 밝혔다.")
+    batch = [art(0, title="春运启动", body=brief), art(1, body="短讯。" * 20), art(2, body="Too short. " * 10),
+             art(3, title="한국은행, 기준금리 동결", body=korean), art(4, body="속보입니다. " * 10)]
     result = validate_articles(batch)
-    assert [a.article_id for a in result.valid] == ["id0"]
+    assert [a.article_id for a in result.valid] == ["id0", "id3"]
     reasons = {r.document_id: " ".join(r.reasons) for r in result.rejected}
-    assert "body has 60 characters (counted as 140: Chinese, Japanese and Thai count three)" in reasons["doc1"]
+    assert "body has 60 characters (counted as 140: Chinese, Japanese and Thai count three, Korean two)" in reasons["doc1"]
+    assert "body has 70 characters (counted as 120: " in reasons["doc4"]
     assert "body has 110 characters" in reasons["doc2"] and "counted as" not in reasons["doc2"]
