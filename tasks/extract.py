@@ -25,7 +25,7 @@ from trafilatura.utils import decode_file
 from newsflow.settings import URL_MAX_CHARS
 from tasks.meta import (MONTH_NUMBERS, author_elsewhere, find_byline, heading_text, read_structured, visible_byline,
                         visible_date)
-from tasks.segments import normalize
+from tasks.segments import normalize, word_count
 
 # Chosen by measurement on the WCXB dev articles (docs/cleaning.md): dropping comments is the one
 # trafilatura option that helps (F1 0.930 -> 0.938); precision mode and `fast` lose recall, recall
@@ -597,9 +597,10 @@ def drop_title_label(title: str | None) -> str | None:
 
 
 def _without_last_label(title: str) -> str | None:
-    """The title without its short trailing label, or None when it ends in none."""
+    """The title without its short trailing label, or None when it ends in none. Words are counted as
+    `word_count` counts them: a Chinese subtitle is no one-word label."""
     for separator, max_tail, min_head in _TITLE_LABEL_SEPARATORS:
         head, sep, tail = title.rpartition(separator)
-        if sep and len(tail.split()) <= max_tail and len(head.split()) >= min_head:
+        if sep and word_count(tail) <= max_tail and word_count(head) >= min_head:
             return head.rstrip()
     return None

@@ -38,7 +38,7 @@ def normalize(text: str) -> str:
     return " ".join(_WORD.findall(text))
 
 
-def _words(line: str) -> int:
+def word_count(line: str) -> int:
     """Words of a line: space-separated ones, or, in a script written without spaces (Chinese, Japanese,
     Thai), one for every two of its characters, about as long as words there are."""
     return max(len(line.split()), (len(UNSPACED_SCRIPT.findall(line)) + 1) // 2)
@@ -47,7 +47,7 @@ def _words(line: str) -> int:
 def looks_like_title(line: str) -> bool:
     """A headline: a few words, no closing punctuation, one sentence, not a boilerplate line."""
     return (
-        2 <= _words(line) <= 35
+        2 <= word_count(line) <= 35
         and len(line) <= 250
         and line[-1] not in _TERMINAL
         and not line[0].islower()
@@ -84,9 +84,11 @@ def _is_link_line(line: str, norm: str, link_texts: frozenset[str]) -> bool:
 
 
 def _title_variant(norm_line: str, norm_title: str) -> bool:
-    """A heading near the top that is the title with a word or two changed (site name, year, subtitle)."""
+    """A heading near the top that is the title with a word or two changed (site name, year, subtitle).
+    Its length is counted in words as `_words` counts them: a Chinese line of a whole short story is
+    a few space-separated runs, yet no heading."""
     a, b = norm_line.split(), norm_title.split()
-    if not 4 <= len(a) <= 30 or not b:
+    if not 4 <= word_count(norm_line) <= 30 or not b:
         return False
     if norm_title.startswith(norm_line + " ") or norm_line.startswith(norm_title + " "):
         return True

@@ -303,6 +303,19 @@ def _page(body: str, head: str = "") -> bytes:
     return f"<html><head><title>T</title>{head}</head><body>{body}<article>{story}</article></body></html>".encode()
 
 
+def test_a_short_chinese_page_run_together_with_its_title_keeps_its_text() -> None:
+    """trafilatura gives a short page's headline, byline and paragraphs as one line; read as a title
+    variant of a few space-separated runs, that line, the whole story, was removed (`repeated-title`)."""
+    story = ["中国人民银行12日宣布，自3月20日起下调金融机构存款准备金率0.5个百分点，预计释放长期资金约1万亿元。",
+             "央行有关负责人表示，此次降准旨在保持银行体系流动性合理充裕，支持实体经济发展。"]
+    title = "央行宣布下调存款准备金率0.5个百分点"
+    raw = (f'<html lang="zh"><head><meta charset="utf-8"><title>{title}</title></head><body><nav><a href="/">首页</a>'
+           f'</nav><main><article><h1>{title}</h1><div class="byline">陈静</div><div class="date">2024-03-12</div>'
+           + "".join(f"<p>{p}</p>" for p in story) + "</article></main></body></html>").encode()
+    article = clean_document(RawDocument("file:///zh.html", "html", raw, sha256_hex(raw), len(raw)))
+    assert isinstance(article, Article) and all(p in article.body for p in story), article
+
+
 def test_page_bylines_and_categories_reach_the_article() -> None:
     """extract_html reports the author the page's structured data or byline markup names (not a
     commenter's, not a bio), and the section its structured data states; pages without them report none."""

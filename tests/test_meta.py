@@ -132,6 +132,9 @@ def test_author_lists_read_as_bylines() -> None:
     ("A title without separators", None),
     ("Helping children sleep | Patient Education | UC Davis Children's Hospital", "Helping children sleep"),
     ("The long headline | One | Two | Three", "The long headline | One"),  # two labels at most
+    # words of Chinese are counted, not space-separated runs: a subtitle stays, a site name goes
+    ("四川雅安发生5.8级地震 | 消防救援队伍连夜赶赴震中开展搜救工作目前暂无人员死亡报告", None),
+    ("四川雅安发生5.8级地震 | 新华网", "四川雅安发生5.8级地震"),
 ])
 def test_drop_title_label(title: str, expected: str | None) -> None:
     assert drop_title_label(title) == (expected or title)
