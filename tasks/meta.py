@@ -397,7 +397,8 @@ _NOT_NAMES = frozenset({"author", "authors", "admin", "administrator", "staff", 
                         "sign in", "log in", "login", "more", "all posts", "view all posts", "the author",
                         "our team", "guest author", "guest post"})
 _BYLINE_PREFIX = re.compile(
-    r"^\s*(?:(?:written|posted|published|reviewed|edited|reported|authored|article|story|words|text)\s+by|by|von|par|por|author|autor|written|posted)\b\s*:?\s*",
+    r"^\s*(?:(?:(?:written|posted|published|reviewed|edited|reported|authored|article|story|words|text)\s+by|by|von|par"
+    r"|por|author|autor|written|posted)\b\s*:?|(?:作者|记者|記者|撰文)[:：]?)\s*",  # Chinese labels, no space needed
     re.IGNORECASE)
 _BYLINE_CUT = re.compile(r"\s*[|•·—–].*$|(?:^|\s+)(?:on|updated|published|posted|last|reviewed|fact)\b.*$"
                          r"|\s+(?:jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)\.?$"
@@ -410,9 +411,15 @@ _DIGITS = re.compile(r"\d")
 
 
 def looks_like_name(text: str) -> bool:
-    """A person's or a team's name: capitalised words (name particles aside), not a label like "Author"."""
+    """A person's or a team's name: capitalised words (name particles aside; scripts without capitals,
+    such as Chinese, Arabic or Hindi, pass), not a label like "Author"."""
     return (bool(text) and text.lower() not in _NOT_NAMES
-            and all(w[0].isupper() or not w[0].isalpha() or w.lower() in _NAME_PARTICLES for w in text.split()))
+            and all(not w[0].islower() or w.lower() in _NAME_PARTICLES for w in text.split()))
+
+
+def _starts_like_a_name(text: str) -> bool:
+    """Whether `text` begins as a name does: a capital, or a letter of a script without capitals."""
+    return text[:1].isalpha() and not text[0].islower()
 
 
 def _in_skipped_context(el: html.HtmlElement) -> bool:
@@ -439,7 +446,7 @@ def find_byline(tree: html.HtmlElement) -> str | None:
         text = _SPACE.sub(" ", " ".join(el.itertext())).strip()
         text = _BYLINE_PREFIX.sub("", text)
         text = _BYLINE_CUT.sub("", _DIGITS.split(text, 1)[0].strip()).strip(" ,;:-|")
-        if not text or len(text) > 60 or _URL_LIKE.search(text) or not text[0].isupper():
+        if not text or len(text) > 60 or _URL_LIKE.search(text) or not _starts_like_a_name(text):
             continue
         words = text.split()
         strong = el.get("rel") == "author" or "author" in (el.get("itemprop") or "") or "name" in marks.lower()

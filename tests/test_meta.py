@@ -115,6 +115,19 @@ def test_author_found_beyond_byline_markup(body: str, name: str | None) -> None:
     assert author_elsewhere(html.fromstring(f"<html><body><h1>Story</h1>{body}</body></html>")) == name
 
 
+@pytest.mark.parametrize("name, author", [
+    ("Jane Roe", "Jane Roe"), ("Иван Петров", "Иван Петров"), ("王小明", "王小明"), ("记者 王小明", "王小明"),
+    ("김민수", "김민수"), ("أحمد محمود", "أحمد محمود"), ("राहुल शर्मा", "राहुल शर्मा"), ("jane roe", None),
+])
+def test_byline_markup_names_in_scripts_with_and_without_capitals(name: str, author: str | None) -> None:
+    """A name in byline markup was taken only when it began with a capital: never in Chinese, Korean,
+    Arabic or Hindi, which have none."""
+    page = (f'<html><head><title>T</title></head><body><article><h1>Council approves budget</h1>'
+            f'<span class="author"><a rel="author" href="/author/x">{name}</a></span>'
+            f'<p>{"The council approved the budget on Tuesday after a long debate. " * 6}</p></article></body></html>')
+    assert page_metadata(html.fromstring(page), None).author == author
+
+
 def test_author_lists_read_as_bylines() -> None:
     assert join_names(["A B"]) == "A B"
     assert join_names(["A B", "C D"]) == "A B and C D"
