@@ -188,7 +188,8 @@ def parse_published(value: Any) -> str | None:
     """ISO 8601 with the value's own UTC offset (UTC where it names none), or None when it is not a
     whole date: not a date, a date without its day, month or year ("March 2024", "10:30"), a zone
     name that is not in ZONE_OFFSETS, a day before EARLIEST_PUBLISHED_YEAR (a placeholder). Accepts
-    ISO strings, RFC 2822 dates, other written dates dateutil reads, and epoch seconds (milliseconds
+    ISO strings, RFC 2822 dates, other written dates dateutil reads (numeric ones month first with
+    slashes, day first with dots or dashes: "03/12/2024", "12.03.2024"), and epoch seconds (milliseconds
     past 10^11). The machine's time zone plays no part; a day alone is midnight UTC."""
     if value in (None, "") or isinstance(value, bool):
         return None
@@ -228,6 +229,11 @@ _NAMED_OFFSET = re.compile(r"\b(?:GMT|UTC|UT)\s*([+-])\s*(\d{1,2})(?::?(\d{2}))?
 _AFTER_OFFSET = re.compile(r"([+-]\d{2}:?\d{2})\s*(?:[A-Z]{2,5}|\([^()]*\)|\[[^\[\]]*\])\s*$")
 
 
+# "12.03.2024", "12-03-2024": numeric dates with dots or dashes put the day first wherever they are
+# written that way (the month-first United States writes slashes); dateutil reads them month first.
+_DAY_FIRST_NUMERIC = re.compile(r"\d{1,2}([.-])\d{1,2}\1\d{4}\b")
+
+
 def _read_date(text: str) -> datetime | None:
     """The datetime `text` states in full (naive when it names no zone), or None."""
     try:
@@ -238,9 +244,10 @@ def _read_date(text: str) -> datetime | None:
 
     text = _AFTER_OFFSET.sub(r"\1", _NAMED_OFFSET.sub(
         lambda m: f" {m[1]}{int(m[2]):02d}:{m[3] or '00'}", text))
+    day_first = bool(_DAY_FIRST_NUMERIC.match(text))
     try:
         # Parsed twice with different defaults: a part the text lacks takes the default, so it differs.
-        first, second = (dateparser.parse(text, default=default, tzinfos=_zone)
+        first, second = (dateparser.parse(text, default=default, tzinfos=_zone, dayfirst=day_first)
                          for default in (datetime(2001, 1, 1), datetime(2002, 2, 2)))
     except (ValueError, OverflowError, TypeError):
         return None

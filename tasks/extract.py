@@ -24,7 +24,7 @@ from trafilatura.utils import decode_file
 
 from newsflow.settings import URL_MAX_CHARS
 from tasks.meta import (MONTH_NUMBERS, author_elsewhere, find_byline, heading_text, read_structured, visible_byline,
-                        visible_date)
+                        slashes_day_first, visible_date)
 from tasks.segments import normalize, word_count
 
 # Chosen by measurement on the WCXB dev articles (docs/cleaning.md): dropping comments is the one
@@ -197,7 +197,7 @@ def page_metadata(tree: html.HtmlElement, url: str | None = None) -> HtmlPage:
     if not published and url_day:  # htmldate would read the URL first too, numeric months only
         published, date_source = url_day, "url"
     if not published:  # no date in the markup or the URL: the one shown by the headline
-        published, date_source = visible_date(near_heading), "text"
+        published, date_source = visible_date(near_heading, slashes_day_first(tree)), "text"
     if not published:
         published = htmldate.find_date(tree, url=canonical, extensive_search=EXTENSIVE_DATE_SEARCH,
                                        original_date=True)

@@ -330,29 +330,50 @@ MONTH_NUMBERS = {name: i for i, names in enumerate((
     ("dec", "december")), start=1) for name in names}
 _MONTH = r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
 # Written-out dates as pages show them: "July 17, 2025", "Jul. 17th 2025", "17 July 2025", "2025-07-17",
-# and numeric "07/17/2025" (month first) or "17.07.2025" (day first).
+# and numeric "07/17/2025" (month first; day first on pages that say so: `text_days`) or "17.07.2025"
+# (day first).
+_SLASHED = re.compile(r"\b(\d{1,2})/(\d{1,2})/((?:19|20)\d{2})\b")
 _TEXT_DATES = (
     (re.compile(r"\b" + _MONTH + r"\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+((?:19|20)\d{2})\b", re.IGNORECASE), (2, 0, 1)),
     (re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?" + _MONTH + r",?\s+((?:19|20)\d{2})\b", re.IGNORECASE),
      (2, 1, 0)),
     (re.compile(r"\b((?:19|20)\d{2})-(\d{2})-(\d{2})\b"), (0, 1, 2)),
-    (re.compile(r"\b(\d{1,2})/(\d{1,2})/((?:19|20)\d{2})\b"), (2, 0, 1)),
+    (_SLASHED, (2, 0, 1)),
     (re.compile(r"\b(\d{1,2})\.(\d{1,2})\.((?:19|20)\d{2})\b"), (2, 1, 0)),
 )
+_DAY_FIRST = (2, 1, 0)
 
 
-def text_days(text: str) -> list[str]:
-    """The days (YYYY-MM-DD) of the dates written in `text`, in the order they appear."""
+def text_days(text: str, day_first: bool = False) -> list[str]:
+    """The days (YYYY-MM-DD) of the dates written in `text`, in the order they appear. A date written
+    with slashes is read month first ("03/12/2024" is 12 March) unless `day_first` (the page's
+    language writes the day first: `slashes_day_first`), and the other way when only that order
+    gives a date ("17/03/2024")."""
     found = []
-    for pattern, (y, m, d) in _TEXT_DATES:
+    for pattern, order in _TEXT_DATES:
+        orders = ((_DAY_FIRST, order) if day_first else (order, _DAY_FIRST)) if pattern is _SLASHED else (order,)
         for match in pattern.finditer(text):
             groups = match.groups()
-            month = groups[m]
-            month_no = int(month) if month.isdigit() else MONTH_NUMBERS.get(month.lower().rstrip("."))
-            day = _day(int(groups[y]), month_no or 0, int(groups[d]))
-            if day:
-                found.append((match.start(), day))
+            for y, m, d in orders:
+                month = groups[m]
+                month_no = int(month) if month.isdigit() else MONTH_NUMBERS.get(month.lower().rstrip("."))
+                day = _day(int(groups[y]), month_no or 0, int(groups[d]))
+                if day:
+                    found.append((match.start(), day))
+                    break
     return [day for _, day in sorted(found)]
+
+
+# English as written in the United States and the Philippines (and `en` alone, or no language stated):
+# dates with slashes put the month first; other languages and regions put the day first.
+_MONTH_FIRST_LANGS = frozenset({"", "en", "en-us", "en-ph", "en-um", "en-as", "en-gu", "en-pr", "en-vi"})
+
+
+def slashes_day_first(tree: html.HtmlElement) -> bool:
+    """Whether the page's language (`<html lang>`) writes a date with slashes day first: every one
+    but US English (and a page that states none, or `en` alone)."""
+    lang = (tree.get("lang") or tree.get("xml:lang") or "").strip().lower().replace("_", "-")
+    return lang not in _MONTH_FIRST_LANGS
 
 
 def _time_day(times: Iterable[html.HtmlElement]) -> str | None:
@@ -551,9 +572,9 @@ def _last_chars(chunks: list[str], limit: int) -> list[str]:
     return kept[::-1]
 
 
-def visible_date(chunks: list[str]) -> str | None:
-    """The first date written around the headline (`heading_text`), as YYYY-MM-DD."""
-    days = text_days(" ".join(chunks))
+def visible_date(chunks: list[str], day_first: bool = False) -> str | None:
+    """The first date written around the headline (`heading_text`), as YYYY-MM-DD (`text_days`)."""
+    days = text_days(" ".join(chunks), day_first)
     return days[0] if days else None
 
 

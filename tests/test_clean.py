@@ -702,6 +702,9 @@ def test_a_page_stating_a_whole_text_as_its_author_or_url_gives_none() -> None:
     (1710057600, "2024-03-10T08:00:00+00:00"), (1710057600000, "2024-03-10T08:00:00+00:00"),  # epoch s, ms
     ("2024-03-10 08:00 IST", None),  # India, Ireland or Israel: not guessed
     ("March 2024", None), ("2024-03", None), ("10:30", None),  # no day: not today's day filled in
+    # numeric dates: day first with dots or dashes (Europe, Asia), month first with slashes (the US)
+    ("12.03.2024", "2024-03-12T00:00:00+00:00"), ("05.04.2024 14:30", "2024-04-05T14:30:00+00:00"),
+    ("12-03-2024", "2024-03-12T00:00:00+00:00"), ("03/12/2024", "2024-03-12T00:00:00+00:00"),
 ])
 def test_written_dates_read_the_same_on_every_machine(written, stored) -> None:
     """dateutil took a zone name as UTC, or as the machine's zone where it had that name, read "GMT+1"

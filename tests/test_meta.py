@@ -99,6 +99,21 @@ def test_a_date_meta_by_another_common_name_is_structured_data(meta: str) -> Non
     assert (page.published_at[:10], page.date_source) == ("2025-07-17", None)
 
 
+@pytest.mark.parametrize("lang, shown, day", [
+    ("fr", "Publié le 12/03/2024 à 10h30", "2024-03-12"), ("es", "12/03/2024 - 10:30 CET", "2024-03-12"),
+    ("en-GB", "Updated 12/03/2024", "2024-03-12"), ("vi", "Thứ ba, 12/3/2024, 10:30", "2024-03-12"),
+    ("en-US", "Updated 12/03/2024", "2024-12-03"), ("en", "12/03/2024", "2024-12-03"), (None, "12/03/2024", "2024-12-03"),
+    (None, "17/03/2024", "2024-03-17"), ("fr", "03/17/2024", "2024-03-17"),  # only one order gives a date
+])
+def test_a_date_shown_with_slashes_is_read_in_the_pages_language(lang: str | None, shown: str, day: str) -> None:
+    """A French or Spanish page's "12/03/2024" under the headline was stored as 3 December."""
+    attr = f' lang="{lang}"' if lang else ""
+    tree = html.fromstring(f"<html{attr}><head><title>Strike</title></head><body><article><h1>Strike</h1>"
+                           f"<div class='date'>{shown}</div><p>{'The strike went on. ' * 10}</p></article></body></html>")
+    page = page_metadata(tree, None)
+    assert (page.published_at, page.date_source) == (day, "text")
+
+
 @pytest.mark.parametrize("body, name", [
     ('<a href="/blog/authors/jane-roe" aria-label="Jane Roe"><img src="j.png"></a>', "Jane Roe"),
     ('<p><a href="https://example.org/author/jane/">Jane Roe </a></p>', "Jane Roe"),
