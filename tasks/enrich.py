@@ -2,7 +2,7 @@
 
 Two halves, so the CPU-heavy part runs in parallel with cleaning and the single writer only writes:
 
-- `analyze(title, body, removed)`: pure; entity extraction, citations, the story features and their
+- `analyze(title, body, removed, language)`: pure; entity extraction, citations, the story features and their
   MinHash signature, and the validation suite's boilerplate leak check. It runs in the worker that
   cleaned the article (tasks/guard.py), inside the per-document time limit, and travels back on
   `Article.analysis`.
@@ -42,9 +42,15 @@ class Analysis:
     boilerplate_left: str | None
 
 
-def analyze(title: str | None, body: str, removed: list[str]) -> Analysis:
-    """Everything enrichment and validation need from the text, computed once, where it is cleaned."""
-    found = extract_entities(body)
+# Languages that capitalise every noun: a run of capitalised words there is no name ("Die Regierung",
+# "Nach Angaben"), so their articles get no entity rows and are matched to stories by their words.
+NOUNS_CAPITALISED = frozenset({"de", "lb"})
+
+
+def analyze(title: str | None, body: str, removed: list[str], language: str | None = None) -> Analysis:
+    """Everything enrichment and validation need from the text, computed once, where it is cleaned.
+    `language` (the article's, ISO 639-1) turns entities off where capitals do not mark names."""
+    found = extract_entities(body) if language not in NOUNS_CAPITALISED else []
     ids = {m.key: entity_id_for(m.key) for m in found}
     features = story_features(set(ids), body)
     leak = find_leak(body)
@@ -62,7 +68,7 @@ def analyze(title: str | None, body: str, removed: list[str]) -> Analysis:
 def analysis_of(article) -> Analysis:
     """The article's analysis, computed here when the worker did not attach one (e.g. reclean paths)."""
     if article.analysis is None:
-        article.analysis = analyze(article.title, article.body, [s.text for s in article.removed])
+        article.analysis = analyze(article.title, article.body, [s.text for s in article.removed], article.language)
     return article.analysis
 
 

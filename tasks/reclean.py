@@ -114,7 +114,8 @@ def backfill_enrichment(con: duckdb.DuckDBPyConnection, batch_size: int = 500) -
     done = 0
     while True:
         rows = con.execute(
-            "select a.article_id, a.title, a.body from articles a anti join story_articles s using (article_id) "
+            "select a.article_id, a.title, a.body, a.language from articles a "
+            "anti join story_articles s using (article_id) "
             "order by a.ingested_at, a.article_id limit ?", [batch_size]).fetchall()
         if not rows:
             return done
@@ -124,6 +125,6 @@ def backfill_enrichment(con: duckdb.DuckDBPyConnection, batch_size: int = 500) -
             [[r[0] for r in rows]]).fetchall():
             removed.setdefault(aid, []).append(text)
         with transaction(con):
-            enrich_batch(con, [(aid, title, analyze(title, body, removed.get(aid, []))) for aid, title, body in rows],
-                         utcnow())
+            enrich_batch(con, [(aid, title, analyze(title, body, removed.get(aid, []), language))
+                               for aid, title, body, language in rows], utcnow())
         done += len(rows)

@@ -201,6 +201,30 @@ def test_short_briefs_with_few_entities_match_their_copies_only(tmp_path: Path):
     assert not story_features({m.key for m in extract_entities(rich.body)}, rich.body) & items[0][2]
 
 
+def test_german_articles_name_no_common_nouns_and_join_no_unrelated_story(tmp_path: Path):
+    """German capitalises every noun: "Die Regierung", "Nach Angaben", "Prozent" became entities, and a
+    rail strike and a hospital reform written in the same news wording shared a story."""
+    from tasks.enrich import analyze
+
+    strike = ("Am Dienstag hat die Gewerkschaft erneut zum Streik aufgerufen. Nach Angaben der Bahn fielen rund "
+              "80 Prozent der Züge aus. Die Gespräche über Löhne sollen in der nächsten Woche weitergehen. Die "
+              "Regierung forderte beide Seiten zu einer Einigung auf. Pendler mussten am Dienstag auf Busse "
+              "umsteigen. Nach Angaben der Polizei blieb es an den Bahnhöfen ruhig. Die Kosten für die Wirtschaft "
+              "liegen bei mehreren Millionen Euro pro Tag.")
+    reform = ("Am Dienstag hat das Kabinett die Reform der Kliniken beschlossen. Nach Angaben des Ministeriums "
+              "sollen rund 20 Prozent der Häuser umgebaut werden. Die Gespräche mit den Ländern sollen in der "
+              "nächsten Woche weitergehen. Die Regierung rechnet mit Kosten von mehreren Millionen Euro. Patienten "
+              "sollen am Ende von kürzeren Wartezeiten profitieren. Nach Angaben der Kassen steigen die Beiträge "
+              "nicht. Die Opposition kritisierte die Pläne am Dienstag scharf.")
+    a, b = analyze("Bahnstreik", strike, [], "de"), analyze("Krankenhausreform", reform, [], "de")
+    assert a.entities == [] and b.entities == []
+    con = _story_db(tmp_path)
+    write_assignments(con, assign_stories(con, [("strike", None, a.story_features)]), L.utcnow())
+    (other,) = assign_stories(con, [("reform", None, b.story_features)])
+    assert other.story_id == "reform"
+    assert analyze(None, strike + " Copied.", [], "de").story_features & a.story_features  # a copy still matches
+
+
 def test_a_copy_that_writes_full_width_digits_is_still_a_copy():
     """Two copies of a Japanese wire story, one with full-width digits (１０) and one with ASCII (10),
     shared a tenth of their shingles and became two stories."""
