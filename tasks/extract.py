@@ -110,13 +110,14 @@ def extract_html(raw: bytes | str, url: str | None = None) -> HtmlPage:
     read only part of is `truncated`.
     """
     tree, truncated = _parse_page(raw, deep=False)
+    joiners = may_hold_joiners(raw)
     if truncated:
         deeper, truncated_deeper = _parse_page(raw, deep=True)
         try:
-            return _read_page(deeper, url, truncated_deeper)
+            return _read_page(deeper, url, truncated_deeper, joiners)
         except RecursionError:
             pass
-    return _read_page(tree, url, truncated)
+    return _read_page(tree, url, truncated, joiners)
 
 
 def _parse_page(raw: bytes | str, deep: bool) -> tuple[html.HtmlElement, bool]:
@@ -129,14 +130,17 @@ def _parse_page(raw: bytes | str, deep: bool) -> tuple[html.HtmlElement, bool]:
     return tree, stopped_early(deep)
 
 
-def _read_page(tree: html.HtmlElement, url: str | None, truncated: bool) -> HtmlPage:
+def _read_page(tree: html.HtmlElement, url: str | None, truncated: bool, joiners: bool = False) -> HtmlPage:
     link_texts = page_link_texts(tree)
     headings = page_headings(tree, url)
     meta = page_metadata(tree, url)
     if meta.title_from_tag and len(headings) == 1 and headings[0]:
         meta.title = headings[0]  # no title meta: the page's one <h1> is its headline (as trafilatura does)
     drop_unread(tree)  # nothing reads the tree after the extraction: pruned in place, not copied
+    hidden = joiners and hide_joiners(tree)
     meta.segments, meta.extraction = extract_lines(tree, meta.canonical_url or url)
+    if hidden:
+        meta.segments = [line.translate(_SHOW_JOINERS) for line in meta.segments]
     meta.title = drop_title_label(choose_title(meta.title, headings, meta.sitename, meta.canonical_url or url))
     meta.link_texts, meta.truncated = link_texts, truncated
     return meta
@@ -153,6 +157,36 @@ def drop_unread(tree: html.HtmlElement) -> None:
               if el.tag != "script" or "ld+json" not in (el.get("type") or "").lower()]
     for el in doomed:
         el.drop_tree()  # its tail text stays
+
+
+# trafilatura drops every character Python calls unprintable, the zero-width (non-)joiners among them:
+# Persian spelling ("سه‌شنبه" became "سهشنبه"), Sinhala, Indic conjuncts and emoji sequences changed.
+# They are passed through it as two letters no news text writes (Phoenician alf and bet), then put back.
+# Only on pages whose text holds them (`may_hold_joiners`): looking for them in the tree costs ~0.7 ms.
+_JOINERS_TEXT = etree.XPath("//text()[contains(., '\u200c') or contains(., '\u200d')]")
+_HIDE_JOINERS = str.maketrans({"\u200c": "\U00010900", "\u200d": "\U00010901"})
+_SHOW_JOINERS = str.maketrans({"\U00010900": "\u200c", "\U00010901": "\u200d"})
+
+
+def may_hold_joiners(raw: bytes | str) -> bool:
+    """Whether the page may hold a zero-width joiner or non-joiner: as UTF-8 (a byte search, with a
+    one-byte search first: ~0.01 ms on most pages) or as a decoded character. Written as a character
+    reference, or in another charset, they are not looked for."""
+    if isinstance(raw, str):
+        return "\u200c" in raw or "\u200d" in raw
+    return (b"\x8c" in raw and b"\xe2\x80\x8c" in raw) or (b"\x8d" in raw and b"\xe2\x80\x8d" in raw)
+
+
+def hide_joiners(tree: html.HtmlElement) -> bool:
+    """Replace the tree's zero-width joiners and non-joiners by their stand-ins; whether it held any."""
+    found = _JOINERS_TEXT(tree)
+    for text in found:
+        parent = text.getparent()
+        if text.is_text:
+            parent.text = str(text).translate(_HIDE_JOINERS)
+        elif text.is_tail:
+            parent.tail = str(text).translate(_HIDE_JOINERS)
+    return bool(found)
 
 
 def extract_lines(tree: html.HtmlElement, url: str | None) -> tuple[list[str], str]:

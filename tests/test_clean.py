@@ -316,6 +316,19 @@ def test_a_short_chinese_page_run_together_with_its_title_keeps_its_text() -> No
     assert isinstance(article, Article) and all(p in article.body for p in story), article
 
 
+def test_zero_width_joiners_and_non_joiners_are_kept() -> None:
+    """trafilatura drops them (not printable): Persian "سه‌شنبه" became "سهشنبه", so a search for the
+    right spelling missed the page, and the family emoji fell apart."""
+    story = ["شورای شهر تهران روز سه‌شنبه با افزایش ۲۵ درصدی قیمت بلیت مترو و اتوبوس از ابتدای فروردین ماه موافقت کرد.",
+             "رئیس کمیسیون عمران شورا گفت که این افزایش برای جبران بخشی از هزینه‌های نگهداری ناوگان حمل‌ونقل عمومی ضروری است.",
+             "شهروندان در شبکه‌های اجتماعی از این تصمیم انتقاد کردند و آن را فشاری تازه بر خانواده‌ها 👨‍👩‍👧 دانستند."]
+    raw = ('<html lang="fa" dir="rtl"><head><meta charset="utf-8"><title>افزایش قیمت بلیت مترو</title></head><body>'
+           "<article><h1>افزایش قیمت بلیت مترو</h1>" + "".join(f"<p>{p}</p>" for p in story)
+           + "</article></body></html>").encode()
+    article = clean_document(RawDocument("file:///fa.html", "html", raw, sha256_hex(raw), len(raw)))
+    assert isinstance(article, Article) and article.body.split("\n\n")[-3:] == story, article.body
+
+
 def test_page_bylines_and_categories_reach_the_article() -> None:
     """extract_html reports the author the page's structured data or byline markup names (not a
     commenter's, not a bio), and the section its structured data states; pages without them report none."""
