@@ -333,6 +333,24 @@ _MONTH = r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug
 # and numeric "07/17/2025" (month first; day first on pages that say so: `text_days`) or "17.07.2025"
 # (day first).
 _SLASHED = re.compile(r"\b(\d{1,2})/(\d{1,2})/((?:19|20)\d{2})\b")
+# Month names of other languages, as their pages write a date: day first ("12 de marzo de 2024",
+# "12. März 2024", "1er févr. 2024", "12 марта 2024", "12 Mart 2024"). Lower-cased, to the month's number.
+_OTHER_MONTHS = {name: i for i, names in enumerate((
+    ("janvier", "janv", "enero", "janeiro", "gennaio", "januar", "jänner", "januari", "января", "ocak"),
+    ("février", "fevrier", "févr", "fevr", "febrero", "fevereiro", "febbraio", "februar", "februari", "февраля",
+     "şubat"),
+    ("mars", "marzo", "março", "marco", "märz", "maart", "марта", "mart"),
+    ("avril", "avr", "abril", "aprile", "april", "апреля", "nisan"),
+    ("mai", "mayo", "maio", "maggio", "mei", "мая", "mayıs"),
+    ("juin", "junio", "junho", "giugno", "juni", "июня", "haziran"),
+    ("juillet", "juil", "julio", "julho", "luglio", "juli", "июля", "temmuz"),
+    ("août", "aout", "agosto", "augustus", "августа", "ağustos"),
+    ("septembre", "septiembre", "setiembre", "setembro", "settembre", "сентября", "eylül"),
+    ("octobre", "octubre", "outubro", "ottobre", "oktober", "октября", "ekim"),
+    ("novembre", "noviembre", "novembro", "ноября", "kasım"),
+    ("décembre", "decembre", "déc", "diciembre", "dezembro", "dicembre", "dezember", "декабря", "aralık"),
+), start=1) for name in names}
+_OTHER_MONTH = "(" + "|".join(sorted(map(re.escape, _OTHER_MONTHS), key=len, reverse=True)) + r")\.?"
 _TEXT_DATES = (
     (re.compile(r"\b" + _MONTH + r"\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+((?:19|20)\d{2})\b", re.IGNORECASE), (2, 0, 1)),
     (re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?" + _MONTH + r",?\s+((?:19|20)\d{2})\b", re.IGNORECASE),
@@ -340,8 +358,12 @@ _TEXT_DATES = (
     (re.compile(r"\b((?:19|20)\d{2})-(\d{2})-(\d{2})\b"), (0, 1, 2)),
     (_SLASHED, (2, 0, 1)),
     (re.compile(r"\b(\d{1,2})\.(\d{1,2})\.((?:19|20)\d{2})\b"), (2, 1, 0)),
+    (re.compile(r"\b(\d{1,2})(?:er|º)?\.?\s+(?:de\s+)?" + _OTHER_MONTH + r"\s+(?:de\s+)?((?:19|20)\d{2})\b",
+                re.IGNORECASE), (2, 1, 0)),
+    (re.compile(r"((?:19|20)\d{2})\s*[年년]\s*(\d{1,2})\s*[月월]\s*(\d{1,2})\s*[日일]"), (0, 1, 2)),  # CJK, Korean
 )
 _DAY_FIRST = (2, 1, 0)
+_MONTHS_READ = {**MONTH_NUMBERS, **_OTHER_MONTHS}
 
 
 def text_days(text: str, day_first: bool = False) -> list[str]:
@@ -356,7 +378,7 @@ def text_days(text: str, day_first: bool = False) -> list[str]:
             groups = match.groups()
             for y, m, d in orders:
                 month = groups[m]
-                month_no = int(month) if month.isdigit() else MONTH_NUMBERS.get(month.lower().rstrip("."))
+                month_no = int(month) if month.isdigit() else _MONTHS_READ.get(month.lower().rstrip("."))
                 day = _day(int(groups[y]), month_no or 0, int(groups[d]))
                 if day:
                     found.append((match.start(), day))

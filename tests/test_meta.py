@@ -18,6 +18,11 @@ from tasks.meta import author_elsewhere, heading_text, join_names, text_days, to
     ("on 17.07.2025", ["2025-07-17"]),
     ("in May 2025, 40 people", []),  # no day: not a date
     ("13/45/2025 and February 30th", []),
+    # other languages' month names, day first, and the CJK and Korean forms
+    ("12 de marzo de 2024", ["2024-03-12"]), ("Publié le 1er févr. 2024", ["2024-02-01"]),
+    ("12 марта 2024", ["2024-03-12"]), ("12 de março de 2024", ["2024-03-12"]), ("3. Mai 2024", ["2024-05-03"]),
+    ("12 Mart 2024 Salı", ["2024-03-12"]), ("2024年3月12日 10:30", ["2024-03-12"]), ("2024년 3월 12일", ["2024-03-12"]),
+    ("Mars 2024", []),
 ])
 def test_text_days(text: str, days: list[str]) -> None:
     assert text_days(text) == days
