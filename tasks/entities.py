@@ -186,11 +186,14 @@ def extract_entities(text: str) -> list[Mention]:
     """Entities in one article's text (title + body), merged by key, with surface forms and counts.
 
     Args:
-        text: Plain article text.
+        text: Plain article text; read in its composed form (NFC), so a name written with combining
+            accents ("Ha" + U+0300) is one word, as "Hà" is.
 
     Returns:
         One Mention per distinct entity key, most mentioned first.
     """
+    if not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
     found: dict[str, Mention] = {}
     kinds: dict[str, Counter] = {}
     candidates = []

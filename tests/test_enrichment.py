@@ -175,6 +175,14 @@ def test_an_updated_article_has_its_rows_replaced_and_new_ones_only_added(tmp_pa
     assert rows(updated, "citations") != before["citations"]  # the edit cites Reuters: it did change
 
 
+def test_a_name_written_with_combining_accents_is_one_name():
+    """Text in decomposed form (NFD: "Ha" + U+0300) cut the name at the accent: "Ha" for "Hà Nội"."""
+    import unicodedata
+
+    text = "Chính quyền thành phố Hà Nội cho biết dự án sẽ hoàn thành. Người dân Hà Nội hoan nghênh."
+    assert [m.name for m in extract_entities(unicodedata.normalize("NFD", text))] == ["Hà Nội"]
+
+
 def test_pronoun_contractions_are_not_entities():
     assert [m.key for m in extract_entities("I've seen it. Then I'm told I'd go with Maria Lopez.")] == [
         entity_key("Maria Lopez")]
