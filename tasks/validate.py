@@ -37,7 +37,7 @@ def describe(config: Any) -> str:
     return f"{config.type}({config.kwargs.get('column', '')})"
 
 
-def _detail(article: Article, column: str, name: str) -> str:
+def _detail(article: Article, column: str, name: str, now: datetime) -> str:
     """What was wrong with this row, in words an operator can act on."""
     if column == "boilerplate_left":
         return f"boilerplate left in body (rule {article.analysis.boilerplate_left[:160]})"
@@ -48,6 +48,9 @@ def _detail(article: Article, column: str, name: str) -> str:
                 + (f" (counted as {size}: Chinese, Japanese and Thai count three, Korean two)"
                    if size != len(text) else ""))
     if column == "published_age_s":
+        if _far_ahead(article.published_at, now):
+            return (f"published_at {article.published_at} is more than a year in the future: a wrong date (a "
+                    "Thai Buddhist-era year is 543 ahead: 2567 is 2024), not retried; correct it at the source")
         return (f"published_at {article.published_at} is in the future; the first run after "
                 f"{_iso(passes_from(article.published_at))} loads it")
     if column == "article_id":
@@ -151,6 +154,7 @@ def validate_articles(articles: list[Article], now: datetime | None = None, run_
 
     if not articles:
         return Validation([], [], {})
+    now = now or datetime.now(timezone.utc)
     _context, definition = _gx()
     result = definition.run(
         batch_parameters={"dataframe": articles_frame(articles, now)},
@@ -172,20 +176,29 @@ def validate_articles(articles: list[Article], now: datetime | None = None, run_
         bad_rows = {int(row) for item in (res.result.get("unexpected_index_list") or []) for row in item["row"]}
         column = res.expectation_config.kwargs.get("column", "")
         for row in bad_rows:
-            failures.setdefault(row, []).append(f"failed {name}: {_detail(articles[row], column, name)}")
+            failures.setdefault(row, []).append(f"failed {name}: {_detail(articles[row], column, name, now)}")
             failed.setdefault(row, []).append(column)
         per_expectation[name] = (len(articles) - len(bad_rows), len(bad_rows))
     valid = [a for i, a in enumerate(articles) if i not in failures]
-    rejected = [Rejected(a.document_id, a.source_uri, "validate", failures[i], _retry_at(a, failed[i]))
+    rejected = [Rejected(a.document_id, a.source_uri, "validate", failures[i], _retry_at(a, failed[i], now))
                 for i, a in enumerate(articles) if i in failures]
     return Validation(valid, rejected, per_expectation)
 
 
-def _retry_at(article: Article, failed: list[str]) -> datetime | None:
+def _retry_at(article: Article, failed: list[str], now: datetime) -> datetime | None:
     """When an article that failed only for a date still in the future would pass: the document is
     cleaned again by the first ingest run after that (a publisher's clock or zone ahead of ours, a story
-    scheduled for later). None when anything else failed too."""
-    return passes_from(article.published_at) if failed == ["published_age_s"] and article.published_at else None
+    scheduled for later). None when anything else failed too, or the date is over a year ahead."""
+    if failed != ["published_age_s"] or not article.published_at or _far_ahead(article.published_at, now):
+        return None
+    return passes_from(article.published_at)
+
+
+FAR_AHEAD = timedelta(days=366)  # no story is scheduled this far ahead: the date is wrong
+
+
+def _far_ahead(published_at: str, now: datetime) -> bool:
+    return datetime.fromisoformat(published_at) - now > FAR_AHEAD
 
 
 def build_data_docs(folder: Path) -> str | None:

@@ -96,12 +96,15 @@ def test_a_day_without_a_time_is_in_the_future_only_once_it_has_begun_nowhere():
     batch = [art(0, published_at="2026-12-06T00:00:00+00:00"),  # today in Kiribati
              art(1, published_at="2026-12-07T00:00:00+00:00"),  # begins nowhere for 12.5 hours
              art(2, published_at="2026-12-05T23:00:00+00:00")]  # a stated time: 1.5 hours ahead
-    result = validate_articles(batch + [art(3, published_at="2026-12-07T00:00:00+00:00", body="Too short.")], now=now)
+    result = validate_articles(batch + [art(3, published_at="2026-12-07T00:00:00+00:00", body="Too short."),
+                                        art(4, published_at="2567-03-12T10:00:00+07:00")], now=now)
     assert [a.article_id for a in result.valid] == ["id0"]
-    # when each would pass, so the first run after that cleans it again; not one that is too short too
+    # when each would pass, so the first run after that cleans it again; not one that is too short too,
+    # nor one dated past next year (a Thai Buddhist-era year: 2567 is 2024), which waited 541 years
     assert {r.document_id: r.retry_at for r in result.rejected} == {
         "doc1": datetime(2026, 12, 6, 9, tzinfo=timezone.utc),  # its day begins at UTC+14, an hour allowed
-        "doc2": datetime(2026, 12, 5, 22, tzinfo=timezone.utc), "doc3": None}
+        "doc2": datetime(2026, 12, 5, 22, tzinfo=timezone.utc), "doc3": None, "doc4": None}
+    assert "more than a year in the future" in result.rejected[-1].reasons[0]
 
 
 @pytest.mark.slow
