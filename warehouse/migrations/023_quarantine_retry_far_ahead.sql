@@ -1,0 +1,2 @@
+-- 023: a published_at more than a year ahead is a wrong date, not retried (tasks/validate.py: FAR_AHEAD).
+comment on column quarantine.retry_at is 'When the document would pass: set where its only fault is a published_at still in the future (beyond the hour allowed for clock skew, and at most a year ahead: later is a wrong date), and the first ingest run after this instant cleans it again from the raw store; null otherwise.';
