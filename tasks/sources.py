@@ -665,7 +665,8 @@ def _json_array_file(path: Path, uri: str, compressed: bool, max_bytes: int,
                     stream.read(3)  # json.loads accepts one too
                 if compressed:
                     stream = _Pieces(stream)
-            events = basic_parse(stream, use_float=False)
+            guard = _ValueGuard(stream, max_bytes)
+            events = guard.watch(basic_parse(guard, use_float=False))
             if next(events, (None, None))[0] != "start_array":
                 reading.documents += 1
                 yield _not_an_array(path, uri, compressed, max_bytes)
@@ -677,11 +678,42 @@ def _json_array_file(path: Path, uri: str, compressed: bool, max_bytes: int,
                 doc.input_bytes, counted = position - counted, position
                 yield doc
             reading.read_bytes = base + os.fstat(fh.fileno()).st_size
+    except _ValueTooLarge:
+        reading.documents += 1
+        yield _after_items(uri, n, f"item {n} holds one string or number over the limit of {max_bytes:,} "
+                                   f"bytes: neither it nor the items after it are read; {DOCUMENT_CAP_HINT}")
     except (ijson.JSONError, ValueError, ArithmeticError, SystemError, OSError, EOFError, zlib.error) as exc:
         # ArithmeticError: decimal's InvalidOperation, for an exponent past 10**18 ("1e999999999999999999");
         # SystemError: how the C parser reports a failure inside it
         reading.documents += 1
         yield _broken_json(path, uri, n, exc, compressed)
+
+
+class _ValueTooLarge(Exception):
+    """A JSON parser read more than the document limit without an event: one value too large to build."""
+
+
+class _ValueGuard:
+    """The stream a JSON event parser reads, stopped once it has read more than `limit` bytes (and a
+    mebibyte for its read-ahead) since its last event (`watch`): it is inside one string or number that
+    large, which it would build whole before the item's size could be weighed (ijson's C parser in time
+    growing with the square of the string's length: a 1 GB string, 1 MB gzipped, held a run for hours)."""
+
+    def __init__(self, stream, limit: int):
+        self._stream, self._limit = stream, limit + (1 << 20)
+        self._read = self._at_event = 0
+
+    def read(self, size: int = -1) -> bytes:
+        if self._read - self._at_event > self._limit:
+            raise _ValueTooLarge
+        piece = self._stream.read(size)
+        self._read += len(piece)
+        return piece
+
+    def watch(self, events: Iterator[tuple[str, object]]) -> Iterator[tuple[str, object]]:
+        for event in events:
+            self._at_event = self._read
+            yield event
 
 
 class _Pieces:

@@ -195,6 +195,22 @@ def test_the_items_of_a_streamed_json_array_fail_one_by_one(tmp_path: Path):
     assert docs[4].error == "item 4 number 1E+999 is out of range for a 64-bit float"
 
 
+@pytest.mark.parametrize("name", ["bomb.json", "bomb.json.gz"])
+def test_a_streamed_json_value_far_over_the_limit_stops_the_file_where_it_starts(tmp_path: Path, name: str):
+    """One string far over the limit (a 1 GB one gzips to 1 MB) was built whole by the parser before the
+    item was weighed, in time growing with the square of its length: a run held for hours. The parser
+    is stopped inside it; the items before it load, and its row says why the rest of the file is not."""
+    import gzip
+
+    good = json.dumps(_records(1)[0])
+    data = f'[{good}, {{"url": "https://e.com/x", "text": "{"A" * (3 << 20)}"}}, {good}]'.encode()
+    (tmp_path / name).write_bytes(gzip.compress(data) if name.endswith(".gz") else data)
+    docs = list(read_path(tmp_path / name, max_bytes=2000))
+    assert [d.source_uri.rsplit("#", 1)[1] for d in docs] == ["0", "1"] and docs[0].error is None
+    assert docs[1].error == ("item 1 holds one string or number over the limit of 2,000 bytes: neither it nor the "
+                             "items after it are read; raise NEWSFLOW_MAX_DOCUMENT_BYTES to accept it")
+
+
 def test_a_streamed_json_array_nested_deep_costs_no_memory(tmp_path: Path):
     """200,000 levels of nesting in one item are dropped as they are read: reading the file in a process
     capped at 1 GB of address space (an event parser that builds a path per value needs gigabytes)."""
