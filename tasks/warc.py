@@ -168,6 +168,8 @@ def _skip_reason(record, filters: WarcFilter, head: bytes) -> str | None:
     uri = record.rec_headers.get_header("WARC-Target-URI") or ""
     if not urlsplit(uri).scheme.startswith("http"):
         return "target URI is not http(s)"
+    if _URI_CONTROLS.search(uri):  # no URL holds them raw: stored, they would reach terminals as escapes
+        return "target URI holds control characters"
     if not _domain_allowed(uri, filters.allowed_domains):
         return "domain not allowed by the source"
     if filters.since or filters.until:
@@ -175,6 +177,9 @@ def _skip_reason(record, filters: WarcFilter, head: bytes) -> str | None:
         if when is None or (filters.since and when < filters.since) or (filters.until and when >= filters.until):
             return "outside the source's date range"
     return None
+
+
+_URI_CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class TruncatedRecord(ValueError):

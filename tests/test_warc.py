@@ -61,6 +61,18 @@ def test_html_responses_become_documents_and_the_rest_is_counted(cc_news):
         "skipped: HTTP status 404": 1, "corrupt files": 1}
 
 
+def test_a_target_uri_holding_control_characters_is_skipped(tmp_path: Path):
+    """A record whose WARC-Target-URI held a terminal's escape sequences (clear the screen, retitle the
+    window) was loaded with it as its URL, and the run's summary printed it raw to the operator."""
+    hostile = Page("https://w.example/\x1b]0;PWNED\x07\x1b[2J\x1b[31mRED", page_html(1).encode(), "2026-11-01T00:00:00Z")
+    path = tmp_path / "esc.warc.gz"
+    write_cc_news_warc(path, [*news_pages(1), hostile])
+    reading = WarcReading()
+    docs = list(read_warc(path, 5_000_000, reading))
+    assert [d.source_uri for d in docs] == ["https://news.example/story/0"]
+    assert reading.counts["skipped: target URI holds control characters"] == 1
+
+
 def test_uncompressed_warc_with_garbage_keeps_the_records_before_it(tmp_path: Path):
     path = tmp_path / "a.warc"
     write_cc_news_warc(path, news_pages(2), gz=False)
