@@ -571,6 +571,16 @@ def _no_space_hint(exc: Exception, settings: Settings) -> str:
             "this run left undone")
 
 
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def shown(text: str) -> str:
+    """`text` as a terminal may print it: control characters (the ESC that starts a terminal's escape
+    sequence, which could clear the screen or retitle the window) written as `\\x1b`. URLs and reasons
+    from sources newsflow does not control reach the run's summary."""
+    return _CONTROL_CHARS.sub(lambda m: f"\\x{ord(m[0]):02x}", str(text))
+
+
 def print_summary(s: dict, command: str = "ingest") -> None:
     from tasks.pipeline import still_quarantined_note
 
@@ -601,13 +611,13 @@ def print_summary(s: dict, command: str = "ingest") -> None:
     if s.get("skipped"):
         out.print(Text.assemble((f"{len(s['skipped'])} skipped", "yellow"), " (nothing stored or changed for them):"))
         for item, reason in s["skipped"][:20]:
-            out.print(f"  {item}: {reason}", highlight=False)
+            out.print(f"  {shown(item)}: {shown(reason)}", highlight=False)
         if len(s["skipped"]) > 20:
             out.print(f"  ... and {len(s['skipped']) - 20} more")
     if s["quarantine"]:
         out.print(Text.assemble((f"{len(s['quarantine'])} quarantined", "yellow"), " (see the quarantine table):"))
         for source, reasons in s["quarantine"][:20]:
-            out.print(f"  {source}: {'; '.join(reasons)}")
+            out.print(f"  {shown(source)}: {shown('; '.join(reasons))}")
         if len(s["quarantine"]) > 20:
             out.print(f"  ... and {len(s['quarantine']) - 20} more")
 

@@ -258,6 +258,21 @@ def test_since_takes_a_date_or_time_and_refuses_a_bare_number(tmp_path: Path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_the_summary_prints_control_characters_from_sources_escaped(capsys):
+    """A URL or reason from a hostile source (a sitemap, a web archive) reached the terminal with its
+    escape sequences: ESC [2J cleared the operator's screen."""
+    from newsflow.cli import print_summary
+
+    url = "http://127.0.0.5/x\x1b]0;PWNED\x07\x1b[2J\x1b[31mRED"
+    print_summary({"db": "w.duckdb", "documents_seen": 1, "articles_new": 0, "articles_updated": 0,
+                   "articles_unchanged": 0, "quarantined": 1, "segments_removed": 0, "seconds": 1.0,
+                   "skipped": [(url, "refused: URL contains spaces or control characters")],
+                   "quarantine": [(url, ["failed body_size: body has 5 characters"])]})
+    printed = capsys.readouterr().out
+    assert "\x1b" not in printed and "\x07" not in printed
+    assert printed.count("x\\x1b]0;PWNED\\x07\\x1b[2J\\x1b[31mRED: ") == 2, printed
+
+
 def test_a_run_that_fills_the_disk_says_where_to_free_space(tmp_path: Path, capsys):
     """A full disk failed the run with "[Errno 28] No space left on device" and no file named (the raw
     store's writes name none), and DuckDB's errors ended in its native stack trace. The line now says
