@@ -571,16 +571,6 @@ def _no_space_hint(exc: Exception, settings: Settings) -> str:
             "this run left undone")
 
 
-_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def shown(text: str) -> str:
-    """`text` as a terminal may print it: control characters (the ESC that starts a terminal's escape
-    sequence, which could clear the screen or retitle the window) written as `\\x1b`. URLs and reasons
-    from sources newsflow does not control reach the run's summary."""
-    return _CONTROL_CHARS.sub(lambda m: f"\\x{ord(m[0]):02x}", str(text))
-
-
 def print_summary(s: dict, command: str = "ingest") -> None:
     from tasks.pipeline import still_quarantined_note
 

@@ -82,10 +82,15 @@ def password_apart(warehouse: str) -> tuple[str, str | None]:
     return before + (" " if before and after and not before.endswith(":") else "") + after, value
 
 
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
 def shown(text: str | os.PathLike) -> str:
-    """A path as text any output takes: the bytes of a file name that are not UTF-8, which Python keeps
-    as lone surrogates (that JSON, the Prefect API and UTF-8 terminals refuse), written as \\xNN."""
-    return os.fspath(text).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    """A path, URL or reason as text any output takes: the bytes of a file name that are not UTF-8, which
+    Python keeps as lone surrogates (that JSON, the Prefect API and UTF-8 terminals refuse), and control
+    characters (ESC starts a terminal's escape sequence, which may clear the screen) written as \\xNN."""
+    text = os.fspath(text).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return _CONTROL_CHARS.sub(lambda m: f"\\x{ord(m[0]):02x}", text)
 
 
 def is_lake_url(warehouse: str | None) -> bool:
