@@ -166,14 +166,16 @@ def _file_kind(mode: int) -> str:
 
 def _files_under(folder: Path, skipped: Skipped, other: Counter[str]) -> list[Path]:
     """The supported files under `folder`, resolved, in the order `sorted(folder.rglob("*"))` lists them
-    (symlinked folders are not entered but listed in `skipped`, symlinked files are followed); `other`
-    counts the rest by type.
+    (symlinked folders are not entered but listed in `skipped`; symlinked files are followed within
+    `folder`, and listed in `skipped` where they lead out of it: whoever may drop a link into a watched
+    folder must not pull in any file newsflow may read); `other` counts the rest by type.
 
     One `scandir` per folder: the entry types come with the listing, so only symlinks are resolved
     and nothing is stat'ed; listing is on every run's critical path, reruns included.
     """
     found: list[tuple[tuple[str, ...], Path]] = []
-    pending = [(folder.resolve(), ())]
+    root = folder.resolve()
+    pending = [(root, ())]
     while pending:
         real, rel = pending.pop()
         try:
@@ -195,7 +197,12 @@ def _files_under(folder: Path, skipped: Skipped, other: Counter[str]) -> list[Pa
                 else:
                     if entry.is_file():  # follows a symlink, as Path.is_file does
                         target = real / entry.name
-                        found.append((parts, target.resolve() if entry.is_symlink() else target))
+                        if entry.is_symlink() and not (target := target.resolve()).is_relative_to(root):
+                            skipped.append((shown(entry.path), f"a symlink to a file outside the folder "
+                                            f"({shown(target)}) is not followed; give it as a SOURCE of its own "
+                                            "to read it"))
+                            continue
+                        found.append((parts, target))
                     else:
                         reason = _file_kind(os.stat(entry.path).st_mode)
                         skipped.append((shown(entry.path), f"not a regular file ({reason})"))

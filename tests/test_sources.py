@@ -21,7 +21,9 @@ def test_discover_folder_recursive_glob_and_dedup(tmp_path: Path):
 
 def test_discover_lists_a_folder_as_sorted_rglob_would(tmp_path: Path):
     """The folder walk is a faster spelling of `sorted(rglob("*"))` + is_file + resolve: same files, same
-    order, symlinked files followed, symlinked folders not entered, duplicates once."""
+    order, symlinked files within the folder followed, symlinked folders not entered, duplicates once.
+    A symlink to a file outside the folder is listed as skipped: it pulled any file newsflow could read
+    (`/etc/...`) into the warehouse for whoever could drop a link there."""
     import os
 
     from tasks.sources import file_kind
@@ -36,19 +38,22 @@ def test_discover_lists_a_folder_as_sorted_rglob_would(tmp_path: Path):
     (outside / "o.txt").write_text("o")
     os.symlink(root / "a", root / "link_to_a")  # a folder link: not entered
     os.symlink(root / "a" / "x.txt", root / "b_link.txt")  # the same file again: listed once
-    os.symlink(outside / "o.txt", root / "a" / "ext.txt")  # listed as its target
+    os.symlink(outside / "o.txt", root / "a" / "ext.txt")  # out of the folder: skipped
     os.symlink(root / "missing.txt", root / "broken.txt")  # dangling: not a file
 
     expected = list(dict.fromkeys(
         child.resolve() for child in sorted(root.rglob("*"))
-        if child.is_file() and file_kind(child.name)[0]))
-    assert len(expected) == 12
+        if child.is_file() and file_kind(child.name)[0] and child.resolve().is_relative_to(root)))
+    assert len(expected) == 11
     skipped: list = []
     assert discover([root], skipped) == expected
     assert discover([os.path.relpath(root)]) == expected
     # A linked folder (a backfill linking another disk) was passed over unsaid: it is listed, saying how.
     assert (str(root / "link_to_a"), "a symlink to a folder is not followed; give it as a SOURCE of its own "
                                      "to read it") in skipped
+    assert (str(root / "a" / "ext.txt"), f"a symlink to a file outside the folder ({outside / 'o.txt'}) is not "
+                                         "followed; give it as a SOURCE of its own to read it") in skipped
+    assert discover([root / "a" / "ext.txt"]) == [outside / "o.txt"]  # named as a SOURCE, it is read
 
 
 def test_discover_missing_source_names_it(tmp_path: Path):
