@@ -146,7 +146,8 @@ def detect_kind(body: bytes, content_type: str = "", url: str = "") -> Kind:
 
 
 def _refuse_entities(data: bytes, what: str) -> None:
-    if _ENTITY_DECL.search(data[:65536]):
+    """The whole listing is searched: comments may put a DTD's declarations past any prefix."""
+    if _ENTITY_DECL.search(data):
         raise DiscoveryError(f"{what} declares XML entities; refused (entity expansion is never done)")
 
 

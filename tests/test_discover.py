@@ -96,9 +96,10 @@ def test_a_feed_item_with_a_character_reference_python_cannot_decode_keeps_the_f
     assert [(i.title, i.url) for i in items] == [(title, "http://x.example/1"), ("Next", "http://x.example/2")]
 
 
-def test_feed_with_entities_is_refused():
+@pytest.mark.parametrize("before", [b"", b"<!--" + b" " * 70_000 + b"-->"])  # past the first 64 KB too
+def test_feed_with_entities_is_refused(before: bytes):
     with pytest.raises(DiscoveryError, match="declares XML entities"):
-        parse_feed(ENTITY_FEED, "http://x.example/")
+        parse_feed(ENTITY_FEED.replace(b"<!DOCTYPE", before + b"<!DOCTYPE", 1), "http://x.example/")
 
 
 @pytest.mark.parametrize("body", [
