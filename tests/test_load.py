@@ -307,6 +307,16 @@ def test_a_load_retried_after_a_failed_commit_stores_each_row_whole(tmp_path: Pa
             (f"a-file:///d/{i}.txt",) for i in range(1, 6)]
 
 
+def _run_loading_one_article(warehouse, run_id: str) -> L.BatchCounts:
+    """Start the run `run_id` on `warehouse` and load one document and its article; the batch's counts."""
+    raw = b"one document\n" * 50
+    doc = RawDocument("file:///d/1.txt", "text", raw, sha256_hex(raw), len(raw))
+    warehouse.start_run(run_id, None, "src", "v")
+    return warehouse.load_batch(run_id, "v", [doc], [Article(article_id="a1", document_id=doc.document_id,
+                                                             source_uri=doc.source_uri, url=None, title="T",
+                                                             body="Body text.")], [])
+
+
 def test_a_run_whose_publish_fails_is_recorded_failed(tmp_path: Path):
     """The analyst file's disk full while publishing: the command said the run failed, but `runs`
     said completed (the status was written before the publish)."""
@@ -314,16 +324,10 @@ def test_a_run_whose_publish_fails_is_recorded_failed(tmp_path: Path):
     from tasks.pipeline import publish_run
     from tasks.warehouse import Warehouse
 
-    raw = b"one document\n" * 50
-    doc = RawDocument("file:///d/1.txt", "text", raw, sha256_hex(raw), len(raw))
     analyst = tmp_path / "news.duckdb"
     warehouse = Warehouse.open(analyst, Settings(db=analyst))
     try:
-        warehouse.start_run("r1", None, "src", "v")
-        counts = warehouse.load_batch("r1", "v", [doc], [Article(article_id="a1", document_id=doc.document_id,
-                                                                 source_uri=doc.source_uri, url=None, title="T",
-                                                                 body="Body text.")], [])
-        warehouse.finish_run("r1", "completed", 1, counts)
+        warehouse.finish_run("r1", "completed", 1, _run_loading_one_article(warehouse, "r1"))
         analyst.mkdir()  # what the copy cannot replace
         (analyst / "keep").write_text("x")
         with pytest.raises(OSError):
@@ -341,16 +345,10 @@ def test_a_quiet_change_whose_publish_was_killed_is_published_by_the_next_run(tm
     from newsflow.settings import Settings
     from tasks.warehouse import Warehouse
 
-    raw = b"one document\n" * 50
-    doc = RawDocument("file:///d/1.txt", "text", raw, sha256_hex(raw), len(raw))
     analyst = tmp_path / "news.duckdb"
     warehouse = Warehouse.open(analyst, Settings(db=analyst))
     try:
-        warehouse.start_run("r0", None, "src", "v")
-        counts = warehouse.load_batch("r0", "v", [doc], [Article(article_id="a1", document_id=doc.document_id,
-                                                                 source_uri=doc.source_uri, url=None, title="T",
-                                                                 body="Body text.")], [])
-        assert warehouse.finish_run("r0", "completed", 1, counts)
+        assert warehouse.finish_run("r0", "completed", 1, _run_loading_one_article(warehouse, "r0"))
         warehouse.publish()
         warehouse.con.execute("insert into quarantine (document_id, source_uri, stage, reasons, run_id, "
                               "quarantined_at) values ('d9', 'file:///f.jsonl#L9', 'read', ['cut'], 'r0', now())")
