@@ -175,6 +175,26 @@ def test_an_updated_article_has_its_rows_replaced_and_new_ones_only_added(tmp_pa
     assert rows(updated, "citations") != before["citations"]  # the edit cites Reuters: it did change
 
 
+def test_a_story_s_label_follows_its_first_article_retitled_upstream(tmp_path: Path):
+    """`stories.title` is documented as its first article's title; the first article retitled upstream,
+    the views followed but the table kept the title it began with."""
+    from dataclasses import replace
+
+    from tasks.models import sha256_hex
+
+    docs = sample_docs()
+    retitled = b"Kim Jong Un Arrives in Russia by Armoured Train" + docs[0].raw[docs[0].raw.index(b"\n"):]
+    new_version = replace(docs[0], raw=retitled, raw_sha256=sha256_hex(retitled), size_bytes=len(retitled),
+                          mtime_ns=None)
+    con = L.connect(tmp_path / "w.duckdb")
+    load_docs(con, docs)
+    ((first, title),) = con.execute("select first_article_id, title from stories").fetchall()
+    assert title.startswith("Kim Jong-un Departs")
+    assert load_docs(con, [new_version], run_id="edit").updated == 1
+    assert con.execute("select first_article_id, title from stories").fetchall() == [
+        (first, "Kim Jong Un Arrives in Russia by Armoured Train")]
+
+
 def test_a_name_written_with_combining_accents_is_one_name():
     """Text in decomposed form (NFD: "Ha" + U+0300) cut the name at the accent: "Ha" for "Hà Nội"."""
     import unicodedata

@@ -581,6 +581,26 @@ def test_a_source_that_loads_leaves_quarantine_on_the_lake(lake, tmp_path):
         con.close()
 
 
+def test_a_story_s_label_follows_its_first_article_retitled_on_a_lake(lake, tmp_path):
+    """The story relabelled by an update of its first article, on the lake too (an UPDATE ... FROM)."""
+    from dataclasses import replace
+
+    from tasks.archive import ArchiveConfig
+    from tasks.models import sha256_hex
+    from warehouse_helpers import load_docs, sample_docs
+
+    docs, archive = sample_docs()[:2], ArchiveConfig(tmp_path / "archive")
+    retitled = b"Kim Jong Un Arrives in Russia by Armoured Train" + docs[0].raw[docs[0].raw.index(b"\n"):]
+    con = connect_lake(lake["NEWSFLOW_WAREHOUSE"], lake["NEWSFLOW_LAKE_DATA_PATH"])
+    try:
+        load_docs(con, docs, archive=archive)
+        assert load_docs(con, [replace(docs[0], raw=retitled, raw_sha256=sha256_hex(retitled), size_bytes=len(retitled),
+                                       mtime_ns=None)], run_id="edit", archive=archive).updated == 1
+        assert con.execute("select title from stories").fetchall() == [("Kim Jong Un Arrives in Russia by Armoured Train",)]
+    finally:
+        con.close()
+
+
 def test_serve_adds_the_maintain_flow_on_a_lake():
     from flows.serve import deployments
     from newsflow.config import load_config

@@ -25,14 +25,16 @@ def sample_articles() -> list[Article]:
     return [r for r in clean_batch(sample_docs()) if isinstance(r, Article)]
 
 
-def load_docs(con, docs: list[RawDocument], run_id: str = "test-run") -> L.BatchCounts:
-    """Clean, validate (real GX) and load one batch, the way the flow does."""
+def load_docs(con, docs: list[RawDocument], run_id: str = "test-run", archive=None) -> L.BatchCounts:
+    """Clean, validate (real GX) and load one batch, the way the flow does (`archive`: the raw store's
+    ArchiveConfig, which a lake needs)."""
     results = clean_batch(docs)
     articles = [r for r in results if isinstance(r, Article)]
     rejected = [r for r in results if isinstance(r, Rejected)]
     validation = validate_articles(articles)
     L.start_run(con, run_id, None, "test", CLEANER_VERSION)
-    return L.load_batch(con, run_id, CLEANER_VERSION, docs, validation.valid, rejected + validation.rejected)
+    return L.load_batch(con, run_id, CLEANER_VERSION, docs, validation.valid, rejected + validation.rejected,
+                        archive=archive)
 
 
 @lru_cache(maxsize=1)
