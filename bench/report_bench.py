@@ -149,7 +149,7 @@ def synthesize(base: Path, target: Path, n: int, days: int, seed: float = 0.42) 
             select 'syn-run-' || h, null, t, t + to_seconds(20 + floor(random() * 60)::int),
                    case when random() < 0.01 then 'failed' else 'completed' end, 'sources',
                    coalesce(c.docs, 0) + 40, coalesce(c.docs, 0), floor(random() * 3)::int, 40,
-                   0, coalesce(c.docs, 0) * 4, 'v1'
+                   0, coalesce(c.docs, 0) * 4, 'v1', false
             from (select h, timestamptz '2026-09-01 00:00:00+00' + to_hours(h) as t from range(?) r(h))
             left join (select date_trunc('hour', published_at) as t, count(*) as docs from syn group by 1) c using (t)
         """, [hours])
