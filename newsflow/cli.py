@@ -888,7 +888,9 @@ def _cell(value) -> str:
 
 @app.command()
 def maintain(
-    warehouse: WarehouseOption = None,
+    warehouse: Annotated[Optional[str], typer.Option(
+        "--warehouse", help="The lake's catalog, 'ducklake:postgres:dbname=news host=...' with "
+        "NEWSFLOW_LAKE_DATA_PATH (docs/lake.md). Default: $NEWSFLOW_WAREHOUSE.", show_default=False)] = None,
     retention_hours: Annotated[Optional[float], typer.Option(help="Expire snapshots older than this. Default: "
                                                              "$NEWSFLOW_LAKE_SNAPSHOT_RETENTION or 168.",
                                                              show_default=False)] = None,
@@ -1125,8 +1127,8 @@ def settings_(
                                                    "else the repository's.")] = None,
 ) -> None:
     """Show every setting with its value for a run started here, its environment variable and what
-    it does. Values come from newsflow.toml's [settings] table, then NEWSFLOW_* variables, then the
-    command's flags (--db, --batch-size, --config)."""
+    it does. Values come from newsflow.toml's [settings] table, then NEWSFLOW_* variables; a command's
+    flags (ingest's --db, --batch-size, --config) override them for its run."""
     settings = _settings(config=config)
     table = Table(show_header=True, title="newsflow settings (file, then environment, then flags)")
     for col in ("setting", "value", "environment variable", "what it does"):

@@ -124,3 +124,18 @@ def test_a_short_brief_in_chinese_japanese_or_korean_is_measured_as_the_english_
     assert "body has 60 characters (counted as 140: Chinese, Japanese and Thai count three, Korean two)" in reasons["doc1"]
     assert "body has 70 characters (counted as 120: " in reasons["doc4"]
     assert "body has 110 characters" in reasons["doc2"] and "counted as" not in reasons["doc2"]
+
+
+@pytest.mark.slow
+def test_the_expectation_names_the_schema_gives_as_examples_are_those_runs_record(tmp_path):
+    """validation_results.expectation's comment gave a name no run records, so filtering on it found nothing."""
+    import re
+
+    from tasks import load as L
+
+    con = L.connect(tmp_path / "w.duckdb")
+    (comment,) = con.execute("select comment from duckdb_columns() where table_name = 'validation_results' "
+                             "and column_name = 'expectation'").fetchone()
+    con.close()
+    examples = re.findall(r"expect_\w+\(\w*\)", comment)
+    assert examples and set(examples) <= set(validate_articles([art(0)]).per_expectation)
