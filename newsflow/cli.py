@@ -1050,6 +1050,8 @@ def raw_store_lost(
         writer = Warehouse.open(settings.db_path, settings)
         try:
             documents = mark_lost(writer.con, writer.archive.folder, Path(name).name)
+            if writer.publishes:  # the analyst copy (what a nightly backup holds) records it too
+                writer.publish()
         except ArchiveError as exc:
             _error(str(exc))
             raise typer.Exit(2) from None

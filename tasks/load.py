@@ -368,12 +368,14 @@ def _drop_superseded(cur: duckdb.DuckDBPyConnection, reread: list[str]) -> list[
     return superseded
 
 
-def _insert_documents(cur: duckdb.DuckDBPyConnection) -> None:
+def _insert_documents(cur: duckdb.DuckDBPyConnection) -> bool:
     """The batch's new documents; those received again after their raw-store file was recorded lost
-    point to their new records (that statement joins `documents`: it runs only where a file was lost)."""
+    point to their new records (that statement joins `documents`: it runs only where a file was lost).
+    Whether any did: a change the run's counts do not show."""
     cur.execute("insert into documents by name select * from b_documents on conflict do nothing")
     if cur.execute("select 1 from archive_files where lost_at is not null limit 1").fetchone():
-        cur.execute(statement("documents_rearchived"))
+        return cur.execute(statement("documents_rearchived")).fetchone()[0] > 0
+    return False
 
 
 def _load_in_transaction(con: duckdb.DuckDBPyConnection, run_id: str, cleaner_version: str,
@@ -396,7 +398,7 @@ def _load_in_transaction(con: duckdb.DuckDBPyConnection, run_id: str, cleaner_ve
         counts.updated = len(updated)
         counts.new = len(changed) - counts.updated
         counts.unchanged = len(status) - len(changed)
-        _insert_documents(cur)
+        counts.quiet = _insert_documents(cur)
         A.record_appended(cur, appended, now)
         if changed:
             prepare_index(cur)  # before the articles enter: on a new warehouse they all go in incrementally
@@ -428,7 +430,7 @@ def _load_in_transaction(con: duckdb.DuckDBPyConnection, run_id: str, cleaner_ve
         # document reclean finds rejected again), so that the list agrees with the count.
         counts.quarantine_reasons = [(r.source_uri, r.reasons) for r in rejected if r.document_id in entering]
         if fetch is not None:
-            counts.quiet = save_fetch_rows(cur, *fetch)
+            counts.quiet = save_fetch_rows(cur, *fetch) or counts.quiet
         # The run's counts grow with each batch it commits: a run killed part way shows what it loaded.
         cur.execute("update runs set documents_seen = documents_seen + ?, articles_new = articles_new + ?, "
                     "articles_updated = articles_updated + ?, articles_unchanged = articles_unchanged + ?, "

@@ -336,6 +336,9 @@ def test_a_raw_store_file_lost_for_good_is_recorded_and_runs_go_on(tmp_path: Pat
         lost = newsflow("raw-store-lost", name, "--db", str(analyst))
         assert lost.returncode == 0, lost.stderr
         assert f"{name} is recorded as lost: 2 documents had their raw page in it" in " ".join(lost.stdout.split())
+    with duckdb.connect(str(analyst), read_only=True) as copy:  # what a nightly backup of the analyst file holds
+        assert copy.execute("select lost_at is not null from archive_files where name = ?", [name]).fetchall() == [
+            (True,)]
 
     con = L.connect(db)
     L.load_batch(con, "r2", "v", [local(3)], [article(local(3))], [])
@@ -347,7 +350,8 @@ def test_a_raw_store_file_lost_for_good_is_recorded_and_runs_go_on(tmp_path: Pat
     # were never stored again and reclean passed over them for good.
     assert local(1).document_id not in L.known_document_ids(con)
     assert local(3).document_id in L.known_document_ids(con)
-    L.load_batch(con, "r3", "v", [local(1), local(2)], [article(local(1)), article(local(2))], [])
+    stored_again = L.load_batch(con, "r3", "v", [local(1), local(2)], [article(local(1)), article(local(2))], [])
+    assert stored_again.quiet and stored_again.new == 0  # counted nowhere, yet published (runs.quiet_change)
     rows = refs(con)
     assert name not in {r[1] for r in rows} and read_back(folder, rows) == {d.source_uri: d.raw for d in
                                                                             (local(1), local(2), local(3))}
