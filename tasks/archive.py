@@ -24,6 +24,7 @@ import errno
 import io
 import os
 import re
+import socket
 import zlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -34,7 +35,7 @@ from urllib.parse import urlsplit
 
 from isal import igzip
 
-from tasks.models import RawDocument
+from tasks.models import RawDocument, sha256_hex
 
 if TYPE_CHECKING:  # the cleaning workers import this module for pack_record: no DuckDB there
     import duckdb
@@ -43,7 +44,7 @@ if TYPE_CHECKING:  # the cleaning workers import this module for pack_record: no
 # its level 1: a 170 KB news page in ~0.4 ms to 0.24 of its size, where zlib's level 1 took ~1.7 ms
 # (to 0.245) and its default (6) ~4.3 ms (to 0.21), a cost the cleaning stage feels.
 ARCHIVE_GZIP_LEVEL = 1
-_FILE_NAME = re.compile(r"^newsflow-(?:[0-9a-f]{12}-)?(\d{8}T\d{6}Z)-(\d{5})\.warc\.gz$")
+_FILE_NAME = re.compile(r"^newsflow-(?:[0-9a-f]{12}-(?:[0-9a-f]{6}-)?)?(\d{8}T\d{6}Z)-(\d{5})\.warc\.gz$")
 # Headers describing bytes on the wire rather than the body stored: kept under this prefix (Common
 # Crawl's convention), and Content-Length set to the stored body.
 _WIRE_HEADERS = {"content-encoding", "transfer-encoding", "content-length"}
@@ -227,14 +228,21 @@ def mark_lost(con: duckdb.DuckDBPyConnection, folder: Path, name: str) -> int:
 
 
 def _warehouse_part(con: duckdb.DuckDBPyConnection) -> str:
-    """A file warehouse's part of its files' names: its id (migration 016), so that warehouses sharing
-    an archive folder never take each other's files for their own (a lake's writers name theirs). Empty
-    while migration 009 moves raw pages out, before 016 has run."""
+    """A file warehouse's part of its files' names: its id (migration 016) and where it is written from
+    (a digest of the host's name and the working file's path), so that warehouses sharing an archive
+    folder never take each other's files for their own: a copy of one too, which has its id and
+    appended to its files, cutting back what the other wrote (a lake's writers name theirs). A warehouse
+    moved, or run in a new container, starts a file of its own. Empty while migration 009 moves raw
+    pages out, before 016 has run."""
     if not con.execute("select count(*) from duckdb_tables() where database_name = current_database() "
                        "and table_name = 'warehouse_identity'").fetchone()[0]:
         return ""
     row = con.execute("select min(id) from warehouse_identity").fetchone()
-    return f"{row[0]}-" if row and row[0] else ""
+    if not (row and row[0]):
+        return ""
+    (path,) = con.execute("select path from duckdb_databases() where database_name = current_database()").fetchone()
+    place = sha256_hex(socket.gethostname() + "\0" + os.path.realpath(path or ""))[:6]
+    return f"{row[0]}-{place}-"
 
 
 def _new_file(folder: Path, count: int, prefix: str) -> str:
@@ -329,6 +337,10 @@ def read_record(folder: Path, ref: ArchiveRef) -> tuple[bytes, list[tuple[str, s
         if len(member) != ref.length:
             raise ArchiveError(f"{path}: record at {ref.offset:,} is cut short; restore the file")
         for record in ArchiveIterator(io.BytesIO(member)):
+            if ref.digest and record.rec_headers.get_header("WARC-Payload-Digest") != ref.digest:
+                raise ArchiveError(f"{path}: the record at {ref.offset:,} is not the one stored there (another "
+                                   "digest): the file was overwritten, by another warehouse writing into the same "
+                                   "folder, say; restore it from a backup")
             http = record.http_headers if record.rec_type == "response" else None
             return record.content_stream().read(), None if http is None else list(http.headers)
     except (OSError, EOFError, zlib.error, ArchiveLoadFailed) as exc:  # missing, damaged

@@ -111,6 +111,32 @@ def test_warehouses_sharing_an_archive_folder_keep_their_files_apart(tmp_path: P
     assert len(ids) == 2 and all(re.fullmatch(r"[0-9a-f]{12}", i) for i in ids)
 
 
+def test_copies_of_one_warehouse_sharing_an_archive_folder_keep_their_records(tmp_path: Path):
+    """A copy has the warehouse's id: both appended to the same file, each cut back what the other had
+    written past its own length, and one then read the other's page as its own."""
+    import shutil
+
+    shared = A.ArchiveConfig(tmp_path / "raw")
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+    a = L.connect(tmp_path / "a" / "w.duckdb")
+    L.load_batch(a, "r1", "v", [local(1)], [article(local(1))], [], archive=shared)
+    a.close()
+    shutil.copy(tmp_path / "a" / "w.duckdb", tmp_path / "b" / "w.duckdb")
+    a, b = L.connect(tmp_path / "a" / "w.duckdb"), L.connect(tmp_path / "b" / "w.duckdb")
+    L.load_batch(a, "r2", "v", [local(2), local(3)], [article(local(2)), article(local(3))], [], archive=shared)
+    L.load_batch(b, "r2", "v", [local(4)], [article(local(4))], [], archive=shared)
+    L.load_batch(a, "r3", "v", [local(5)], [article(local(5))], [], archive=shared)
+    assert read_back(shared.folder, refs(a)) == {d.source_uri: d.raw for d in map(local, (1, 2, 3, 5))}
+    assert read_back(shared.folder, refs(b)) == {d.source_uri: d.raw for d in map(local, (1, 4))}
+    # a record overwritten all the same is refused, never read as the page stored there
+    ((_uri, file, offset, length, _digest, _sha),) = [r for r in refs(b) if r[0] == local(4).source_uri]
+    with pytest.raises(A.ArchiveError, match="is not the one stored there"):
+        A.read_payload(shared.folder, A.ArchiveRef(file, offset, length, "sha1:" + "A" * 32))
+    a.close()
+    b.close()
+
+
 def test_a_failed_load_leaves_no_record_and_a_killed_one_is_cut_back(tmp_path: Path):
     db = tmp_path / "w.duckdb"
     con = L.connect(db)

@@ -1,0 +1,4 @@
+-- 025: a file warehouse's raw store files are named with where it is written from too, so that copies
+-- of one warehouse (the same id) sharing an archive folder keep their files apart (tasks/archive.py).
+comment on table warehouse_identity is 'One row: this warehouse''s random id, part of the names of its raw store''s files (newsflow-<id>-<place>-<time>-<sequence>.warc.gz, the place a digest of the host''s name and the working file''s path) so that warehouses sharing an archive folder, copies of one among them, keep apart.';
+comment on column archive_files.name is 'File name in the archive folder: newsflow-<warehouse id>-<place>-<UTC time created>-<sequence>.warc.gz, the place a digest of the host''s name and the working file''s path (files started before migration 025 have no place, before 016 no id; on a lake, the writer''s host and slot stand in their place).';
