@@ -85,7 +85,7 @@ def _is_link_line(line: str, norm: str, link_texts: frozenset[str]) -> bool:
 
 def _title_variant(norm_line: str, norm_title: str) -> bool:
     """A heading near the top that is the title with a word or two changed (site name, year, subtitle).
-    Its length is counted in words as `_words` counts them: a Chinese line of a whole short story is
+    Its length is counted in words as `word_count` counts them: a Chinese line of a whole short story is
     a few space-separated runs, yet no heading."""
     a, b = norm_line.split(), norm_title.split()
     if not 4 <= word_count(norm_line) <= 30 or not b:

@@ -251,7 +251,10 @@ def write_assignments(con: duckdb.DuckDBPyConnection, assignments: list[Assignme
         """, [now])
         if replaced:
             con.execute("delete from story_bands where article_id in (select unnest(?))", [replaced])
-            # a story's label is its first article's title: one retitled upstream relabels it
-            con.execute("update stories set title = b.title from b_story b where stories.first_article_id = "
-                        "b.article_id and stories.title is distinct from b.title")
+        # a story's label is its first article's title: one retitled upstream relabels it (a story's id
+        # is its first article's; only stories whose first article this batch updated are looked up)
+        if founders_updated := [aid for aid, story in keep.items() if aid == story]:
+            con.execute("update stories set title = b.title from b_story b where stories.story_id = b.article_id "
+                        "and stories.story_id in (select unnest(?)) and stories.title is distinct from b.title",
+                        [founders_updated])
         con.execute("insert into story_bands select * from b_story_bands")
