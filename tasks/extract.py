@@ -617,6 +617,8 @@ def choose_title(meta_title: str | None, headings: list[str], sitename: str | No
 # + up to 3 words after 3 or more: 7 right, 2 wrong; a second label before the first ("Story | Section |
 # Site"): 1 right, none wrong.
 _TITLE_LABEL_SEPARATORS = ((" | ", 4, 1), (" – ", 3, 3), (" — ", 3, 3), (" - ", 3, 3))
+# A dash between two numbers is a score or a range ("beat Ashford 3 - 0", "5 - 11 May"), not a separator.
+_NUMBER_END, _NUMBER_START = re.compile(r"\b\d+$"), re.compile(r"\d+\b")
 
 
 def drop_title_label(title: str | None) -> str | None:
@@ -635,6 +637,7 @@ def _without_last_label(title: str) -> str | None:
     `word_count` counts them: a Chinese subtitle is no one-word label."""
     for separator, max_tail, min_head in _TITLE_LABEL_SEPARATORS:
         head, sep, tail = title.rpartition(separator)
-        if sep and word_count(tail) <= max_tail and word_count(head) >= min_head:
+        if sep and word_count(tail) <= max_tail and word_count(head) >= min_head \
+                and not (separator != " | " and _NUMBER_END.search(head) and _NUMBER_START.match(tail)):
             return head.rstrip()
     return None

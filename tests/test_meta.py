@@ -168,6 +168,12 @@ def test_author_lists_read_as_bylines() -> None:
     # words of Chinese are counted, not space-separated runs: a subtitle stays, a site name goes
     ("四川雅安发生5.8级地震 | 消防救援队伍连夜赶赴震中开展搜救工作目前暂无人员死亡报告", None),
     ("四川雅安发生5.8级地震 | 新华网", "四川雅安发生5.8级地震"),
+    # a dash between numbers is a score or a range, not a separator before a label
+    ("Riverside United beat Ashford 3 - 0", None),
+    ("The week in pictures: 5 - 11 May", None),
+    ("Europe's borders redrawn 1914 – 1918", None),
+    ("United beat Ashford 3 - 0 - The Courier", "United beat Ashford 3 - 0"),
+    ("Storm closes the coast road - 9News", "Storm closes the coast road"),  # a name starting with a digit
 ])
 def test_drop_title_label(title: str, expected: str | None) -> None:
     assert drop_title_label(title) == (expected or title)
