@@ -354,6 +354,13 @@ def reason_class(reason: str) -> str:
 TAKEN, LEFT, FOREIGN = "taken", "left", "foreign"
 
 
+def _sent_home(url: str, result: FetchResult) -> bool:
+    """Whether a request for a page deeper than a site's root was redirected to a root (`/`, with or
+    without a query): what servers answer for a removed article, or for a paywalled one to a robot."""
+    return bool(result.redirects) and urlsplit(result.final_url).path in ("", "/") \
+        and urlsplit(url).path not in ("", "/")
+
+
 def domain_allowed(url: str, allowed_domains: list[str] | tuple[str, ...]) -> bool:
     """True when the URL's host is one of the domains or a subdomain of one (or no list is set)."""
     if not allowed_domains:
@@ -590,6 +597,11 @@ class Harvester:
                 self._page_failed(url, item, record, error)
                 return
         seen = [url] if item is not None else []
+        if _sent_home(url, result):
+            record.failure = "permanent"
+            self._fail(url, f"redirected to the site's home page ({result.final_url}): the page is gone or "
+                       "moved without a forwarding address, and a home page is no article", [record], seen)
+            return
         if self._unchanged(url, result):
             self._emit(None, [record], seen)
             return

@@ -244,6 +244,18 @@ def test_auto_detects_a_page_and_reports_errors_as_documents(server):
     assert (failed[urls[3]].etag, failed[urls[3]].content_sha256) == (None, None)
 
 
+def test_a_page_redirected_to_the_home_page_is_quarantined_for_good(server):
+    """A removed article's URL that redirects to the site's root stored the home page as an article."""
+    urls = [server.url("/gone-home"), server.url("/")]
+    with fetcher() as f:
+        harvest = Harvester(f, source="t5b").run(urls, "urls")
+    by_url = {d.source_uri: d for d in harvest.documents}
+    assert by_url[urls[0]].error.startswith(f"redirected to the site's home page ({server.url('/?from=gone')})")
+    assert by_url[urls[1]].error is None  # the root asked for is read as it is
+    failed = [r for r in harvest.records if r.error]
+    assert [(r.url, r.failure) for r in failed] == [(urls[0], "permanent")]
+
+
 def test_unchanged_body_without_validators_is_not_processed_again(server):
     url = server.url("/gzipped")  # served without ETag or Last-Modified
     with fetcher() as f:

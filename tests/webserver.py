@@ -137,6 +137,10 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(200, page_html(99).encode())
         if path == "/redirect":
             return self._send(302, headers={"Location": "/news/1.html"})
+        if path == "/gone-home":  # what many servers answer for a removed article
+            return self._send(301, headers={"Location": "/?from=gone"})
+        if path == "/":
+            return self._send(200, page_html(0).encode())
         if path == "/always-304":  # a cache that answers "not modified" to any request
             return self._send(304, b"")
         if path == "/redirect-utf8":  # the Location's raw bytes UTF-8, as many servers send them
