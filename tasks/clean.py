@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any
+from urllib.parse import urlsplit
 
 from newsflow.settings import META_MAX_CHARS
 from tasks.confidence import confidence, features
@@ -23,6 +24,7 @@ from tasks.extract import (EXTENSIVE_DATE_SEARCH, TRAFILATURA_OPTIONS, HtmlPage,
 from tasks.models import Article, RawDocument, Rejected, article_id_for, machine_fault
 from tasks.reader import decode_text, one_line, record_fields, text_lines
 from tasks.recover import recover_page
+from tasks.rules import ERROR_PAGE
 from tasks.segments import Cleaned, clean_segments, looks_like_label, looks_like_title, normalize
 
 __all__ = [
@@ -53,6 +55,8 @@ def clean_document(doc: RawDocument) -> Article | Rejected:
             cleaned.flags.append("double_encoding_mended")
         if source.html_unreadable:
             cleaned.flags.append("html_unreadable")
+        if page.paywalled:
+            cleaned.flags.append("paywalled")
         if page.truncated:
             if not cleaned.segments:
                 raise ValueError(TRUNCATED_EMPTY)
@@ -69,6 +73,8 @@ def clean_document(doc: RawDocument) -> Article | Rejected:
             if len(recovered) > len(cleaned.segments):
                 cleaned.segments, extraction = recovered, f"{extraction}+resiliparse"
         article = build_article(doc, fields, page, cleaned)
+        if source.html is not None and (reason := not_an_article(article)):
+            raise ValueError(reason)
         article.extraction, article.extraction_confidence = extraction, certainty
         return article
     except ValueError as exc:
@@ -165,6 +171,30 @@ def build_article(doc: RawDocument, fields: dict[str, Any], page: HtmlPage, clea
         removed=cleaned.removed,
         extra={**(fields.get("extra") or {}), **({"dateline": cleaned.dateline} if cleaned.dateline else {})},
     )
+
+
+def not_an_article(article: Article) -> str | None:
+    """Why a cleaned page is no article, by its title: an error, login or robot-check page's (rule
+    `error-page`), or no headline but the site's name on a page stating no date (a consent, paywall or
+    error wall); None for an article. A headline that is its site's name on a dated page stays."""
+    title = article.title or ""
+    if ERROR_PAGE.matches(title):
+        return f"not an article: its title {title!r} is an error, login or robot-check page's (rule error-page)"
+    if title and not article.published_at and _bare(title) in {_bare(article.sitename), _bare(_host(article.url))}:
+        return (f"not an article: no headline and no date, its title {title!r} is only the site's name "
+                "(a consent, paywall or error page)")
+    return None
+
+
+def _host(url: str | None) -> str:
+    try:
+        return urlsplit(url or "").hostname or ""
+    except ValueError:  # an unclosed IPv6 bracket
+        return ""
+
+
+def _bare(name: str | None) -> str:
+    return " ".join(re.findall(r"\w+", (name or "").casefold()))
 
 
 def _one_line(value: str | None) -> str | None:

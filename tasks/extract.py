@@ -23,8 +23,8 @@ from lxml import etree, html
 from trafilatura.utils import decode_file
 
 from newsflow.settings import URL_MAX_CHARS
-from tasks.meta import (MONTH_NUMBERS, author_elsewhere, find_byline, heading_text, read_structured, visible_byline,
-                        slashes_day_first, visible_date)
+from tasks.meta import (MONTH_NUMBERS, PageMeta, author_elsewhere, find_byline, heading_text, read_structured,
+                        slashes_day_first, visible_byline, visible_date)
 from tasks.segments import normalize, word_count
 
 # Chosen by measurement on the WCXB dev articles (docs/cleaning.md): dropping comments is the one
@@ -93,6 +93,8 @@ class HtmlPage:
     shown_author: str | None = None  # a "By ..." by the headline, when no markup names the author
     extraction: str = "trafilatura"  # which extraction gave `segments`: "trafilatura" or "trafilatura-fast"
     truncated: bool = False  # the parser stopped before the end of the page (`stopped_early`)
+    paywalled: bool = False  # its structured data says it is not free to read: the body may be a teaser
+    not_article: str | None = None  # why its markup says it is no article (`_not_an_article`)
 
 
 def extract_html(raw: bytes | str, url: str | None = None) -> HtmlPage:
@@ -134,6 +136,8 @@ def _read_page(tree: html.HtmlElement, url: str | None, truncated: bool, joiners
     link_texts = page_link_texts(tree)
     headings = page_headings(tree, url)
     meta = page_metadata(tree, url)
+    if meta.not_article:
+        raise ValueError(meta.not_article)  # not extracted: its text is no article's
     if meta.title_from_tag and len(headings) == 1 and headings[0]:
         meta.title = headings[0]  # no title meta: the page's one <h1> is its headline (as trafilatura does)
     drop_unread(tree)  # nothing reads the tree after the extraction: pruned in place, not copied
@@ -243,7 +247,21 @@ def page_metadata(tree: html.HtmlElement, url: str | None = None) -> HtmlPage:
     sitename = found.sitename or _host(canonical)
     return HtmlPage(title=found.title, title_from_tag=found.sources.get("title") == "title-tag", author=author,
                     published_at=published, sitename=sitename, section=found.section, canonical_url=canonical,
-                    date_source=date_source, shown_author=shown_author)
+                    date_source=date_source, shown_author=shown_author, paywalled=found.paywalled,
+                    not_article=_not_an_article(found, url, canonical))
+
+
+def _not_an_article(found: PageMeta, url: str | None, canonical: str | None) -> str | None:
+    """Why the page's markup says it is no article: it forwards readers elsewhere (a meta refresh to
+    another URL), or its structured data calls it a list of articles; None for any other page."""
+    if found.forwards_to:
+        target = _join(url or canonical, found.forwards_to)
+        if target.split("#")[0] not in {(u or "").split("#")[0] for u in (url, canonical)}:
+            return (f"not an article: the page forwards readers to {target or found.forwards_to} "
+                    "(a meta refresh); ingest that URL instead")
+    if found.listing:
+        return f"not an article: its structured data calls it a {found.listing}, a page listing articles"
+    return None
 
 
 def page_url(canonical: str | None, og_url: str | None, url: str | None) -> str | None:

@@ -36,6 +36,9 @@ ARTICLE_TYPES = frozenset({
     "medicalscholarlyarticle", "advertisercontentarticle", "satiricalarticle", "discussionforumposting",
 })
 PAGE_TYPES = frozenset({"webpage", "itempage", "medicalwebpage", "collectionpage", "aboutpage", "faqpage"})
+# Pages that list articles (schema.org): an archive, tag or section page, search results, an author's page.
+LISTING_TYPES = {t.lower(): t for t in ("CollectionPage", "SearchResultsPage", "ProfilePage")}
+_REFRESH_URL = re.compile(r"\s*[\d.]*\s*[;,]?\s*url\s*=\s*['\"]?([^'\"]*)", re.IGNORECASE)
 SITE_TYPES = frozenset({"website", "organization", "newsmediaorganization", "corporation"})
 
 TITLE_METAS = ("og:title", "twitter:title", "dc.title", "citation_title", "sailthru.title", "parsely-title",
@@ -84,6 +87,9 @@ class PageMeta:
     sources: dict[str, str] = field(default_factory=dict)
     dates: set[str] = field(default_factory=set)
     weak_author: bool = False  # an organization, the site itself or a user handle: a byline may do better
+    forwards_to: str | None = None  # a <meta http-equiv=refresh>'s URL as written: the page sends readers on
+    listing: str | None = None  # the JSON-LD type of a list of articles (CollectionPage, ...), with no Article
+    paywalled: bool = False  # the article's JSON-LD says isAccessibleForFree: false
 
 
 @dataclass
@@ -96,6 +102,7 @@ class _Elements:
     title_tag: str | None = None
     ld_objects: list[dict[str, Any]] = field(default_factory=list)
     times: list[html.HtmlElement] = field(default_factory=list)
+    refresh: str | None = None  # the first <meta http-equiv=refresh>'s content
 
 
 def _collect(tree: html.HtmlElement) -> _Elements:
@@ -113,6 +120,8 @@ def _collect(tree: html.HtmlElement) -> _Elements:
                     metas[key] = content.strip()
                 elif key in ("author", "article:author") and content.strip() not in metas[key]:
                     metas[key] += "; " + content.strip()
+            elif content and found.refresh is None and (el.get("http-equiv") or "").strip().lower() == "refresh":
+                found.refresh = content
         elif tag == "link":
             if found.canonical is None and (el.get("rel") or "").strip().lower() == "canonical":
                 found.canonical = (el.get("href") or "").strip() or None
@@ -183,7 +192,18 @@ def read_structured(tree: html.HtmlElement) -> PageMeta:
                             or author in {(meta.sitename or "").lower(), (_name(article.get("publisher")) or "").lower() if article else ""})
     take("canonical_url", canonical, "link")
     take("og_url", (metas.get("og:url") or "").strip() or None, "meta")
+    meta.forwards_to = _refresh_url(found.refresh)
+    if article is None:
+        meta.listing = next((LISTING_TYPES[t] for o in ld_objects for t in _types(o) if t in LISTING_TYPES), None)
+    else:
+        meta.paywalled = str(article.get("isAccessibleForFree")).strip().lower() in ("false", "no", "0")
     return meta
+
+
+def _refresh_url(content: str | None) -> str | None:
+    """The URL of a meta refresh's content ("5; url=/moved"), or None when it only reloads the page ("300")."""
+    found = _REFRESH_URL.match(content or "")
+    return found.group(1).strip() or None if found else None
 
 
 # ------------------------------------------------------------------------------------- JSON-LD

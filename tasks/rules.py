@@ -476,6 +476,40 @@ BYLINE = Rule(
     leak_check=False,
 )
 
+# A page rule: the whole title, not a line. Whole titles only, so a headline about an error survives.
+_GONE = (r"(?:(?:(?:could|can|does|do|was|is)\s*(?:not|n?[’']t)|cannot)\s+(?:be\s+)?(?:found|located|exist)"
+         r"|(?:is\s+|was\s+|has\s+been\s+)?(?:not\s+found|no\s+longer\s+(?:exists?|available)|unavailable))")
+ERROR_PAGE = Rule(
+    id="error-page",
+    description="A page whose whole title is an error, a login form or a robot check ('Page not found', "
+    "'Something went wrong', 'Log in to your account', 'Just a moment...'): no article. The page is "
+    "quarantined with this rule's id and the title (`not_an_article`).",
+    pattern=_rx(
+        r"^\W*(?:(?:error\s*)?(?:40[034]|410|50[0234])(?:\s*error)?(?:\W+(?:page\s+)?(?:not\s+found|gone|"
+        r"internal\s+server\s+error|bad\s+gateway|service\s+(?:temporarily\s+)?unavailable))?"
+        r"|(?:(?:oops|sorry|whoops|uh[\s-]oh)\W+)?(?:(?:the|this|that)\s+)?(?:page|article|story|content|post|file)"
+        r"(?:\s+you\s+(?:requested|are\s+looking\s+for|were\s+looking\s+for))?"
+        rf"\s+{_GONE}"
+        r"|(?:page\s+|file\s+)?not\s+found|something\s+went\s+wrong|(?:an\s+)?(?:unexpected\s+)?error\s+(?:has\s+)?occurred"
+        r"|error\s+establishing\s+a\s+database\s+connection|internal\s+server\s+error|bad\s+gateway"
+        r"|service\s+(?:temporarily\s+)?unavailable|(?:this\s+)?(?:page|article|story)\s+has\s+(?:been\s+)?"
+        r"(?:moved|removed|deleted)|moved\s+permanently|(?:log|sign)\s*in(?:\s+to\s+(?:your\s+account|continue))?"
+        r"|just\s+a\s+moment|attention\s+required|are\s+you\s+a\s+robot|(?:please\s+)?(?:verify|confirm)\s+"
+        r"(?:that\s+)?you\s+are\s+(?:a\s+)?human)\W*$"
+    ),
+    max_chars=80,
+    examples=("Page not found", "404 Not Found", "Error 404", "Oops! That page can’t be found.",
+              "The page you requested could not be found", "Sorry, this article is no longer available",
+              "Something went wrong", "Error establishing a database connection", "503 Service Unavailable",
+              "This article has moved", "Log in to your account", "Sign in", "Just a moment...",
+              "Are you a robot?"),
+    counter_examples=("Missing hiker not found after three-day search", "Something went wrong at the Fed",
+                      "Log in to vote: how the new ID rules work", "The page that could not be found: how "
+                      "archives lose the web", "404 days in orbit", "Error rates fall at county hospitals"),
+    leak_check=False,
+)
+PAGE_RULES: tuple[Rule, ...] = (ERROR_PAGE,)
+
 LINE_RULES: tuple[Rule, ...] = (
     TEASER, DISCLAIMER, COMMENT_PROMPT, NAVIGATION, CALL_TO_ACTION, SOURCE_HEADING, COPYRIGHT, PAGE_META, CREDIT,
 )
@@ -483,7 +517,7 @@ CONTEXT_RULES: tuple[Rule, ...] = (
     REPEATED_TITLE, SECTION_LABEL, OUTLET_LIST, STANDFIRST_DUPLICATE, BYLINE, LINK_LIST, REPEATED_LINE, DATELINE,
     AUTHOR_BIO, PROMO_OUTRO,
 )
-ALL_RULES: tuple[Rule, ...] = LINE_RULES + CONTEXT_RULES
+ALL_RULES: tuple[Rule, ...] = LINE_RULES + CONTEXT_RULES + PAGE_RULES
 
 
 @lru_cache(maxsize=8192)

@@ -803,3 +803,65 @@ def test_a_headline_in_a_script_without_spaces_is_the_title_of_a_text_file(headl
     text = f"{headline}\n\n{first}\n\n{first}".encode()
     article = clean_document(RawDocument("file:///zh.txt", "text", text, sha256_hex(text), len(text)))
     assert article.title == headline and article.body.startswith(first[:20]) and "title_missing" not in article.flags
+
+
+def _fetched(raw: bytes, url: str = "https://news.example.com/2025/05/council-budget") -> Article | Rejected:
+    return clean_document(RawDocument(url, "html", raw, sha256_hex(raw), len(raw), {"url": url}))
+
+
+def _page_titled(title: str, head: str = "", h1: str | None = None) -> bytes:
+    body = "".join(f"<p>{_SENTENCE}Part {i}.</p>" for i in range(3))
+    return (f"<html><head><title>{title}</title>{head}</head><body><main><h1>{h1 or title}</h1>{body}</main>"
+            "</body></html>").encode()
+
+
+@pytest.mark.parametrize("title", ["Page not found", "Oops! That page can’t be found.", "Something went wrong",
+                                   "Error establishing a database connection", "Log in to your account"])
+def test_an_error_or_login_page_served_with_200_is_quarantined_as_no_article(title: str) -> None:
+    """Soft 404s, error messages and login forms answered with 200 were stored as articles (and, at a
+    stored article's URL, replaced it)."""
+    result = _fetched(_page_titled(title))
+    assert isinstance(result, Rejected) and result.reasons == [
+        f"not an article: its title {title!r} is an error, login or robot-check page's (rule error-page)"]
+
+
+def test_a_headline_about_an_error_is_an_article() -> None:
+    assert isinstance(_fetched(_page_titled("Something went wrong at the county records office")), Article)
+
+
+def test_a_page_forwarding_readers_elsewhere_is_no_article_but_a_reloading_one_is() -> None:
+    moved = _fetched(_page_titled("This story has a new home", '<meta http-equiv="refresh" content="5; url=/new">'))
+    assert isinstance(moved, Rejected) and moved.reasons == [
+        "not an article: the page forwards readers to https://news.example.com/new (a meta refresh); "
+        "ingest that URL instead"]
+    for head in ('<meta http-equiv="refresh" content="300">',
+                 '<meta http-equiv="Refresh" content="60;URL=\'https://news.example.com/2025/05/council-budget\'">'):
+        assert isinstance(_fetched(_page_titled("Council delays the budget vote", head)), Article), head
+
+
+def test_a_page_whose_structured_data_calls_it_a_listing_is_no_article() -> None:
+    listing = '<script type="application/ld+json">{"@type": "CollectionPage", "name": "Transport"}</script>'
+    result = _fetched(_page_titled("Transport", listing))
+    assert isinstance(result, Rejected) and result.reasons == [
+        "not an article: its structured data calls it a CollectionPage, a page listing articles"]
+    graph = ('<script type="application/ld+json">{"@graph": [{"@type": "CollectionPage"}, {"@type": "NewsArticle", '
+             '"headline": "Council delays the budget vote"}]}</script>')  # a page of both: the article wins
+    assert isinstance(_fetched(_page_titled("Council delays the budget vote", graph)), Article)
+
+
+def test_a_page_named_only_by_its_site_is_no_article_when_it_states_no_date() -> None:
+    """A cookie or consent wall: no headline, the site's name as title, consent text as body."""
+    site = '<meta property="og:site_name" content="The Riverside Courier">'
+    wall = _fetched(_page_titled("The Riverside Courier", site))
+    assert isinstance(wall, Rejected) and wall.reasons[0].startswith(
+        "not an article: no headline and no date, its title 'The Riverside Courier' is only the site's name")
+    dated = _fetched(_page_titled("The Riverside Courier", site + '<meta property="article:published_time" '
+                                  'content="2025-05-14T07:30:00Z">'))  # a poor title, but an article
+    assert isinstance(dated, Article) and dated.title == "The Riverside Courier"
+
+
+def test_a_page_marked_not_free_to_read_is_flagged_paywalled() -> None:
+    ld = ('<script type="application/ld+json">{"@type": "NewsArticle", "headline": "Council delays the budget '
+          'vote", "isAccessibleForFree": false}</script>')
+    assert "paywalled" in _fetched(_page_titled("Council delays the budget vote", ld)).flags
+    assert "paywalled" not in _fetched(_page_titled("Council delays the budget vote", ld.replace("false", "true"))).flags
