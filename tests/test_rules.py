@@ -23,6 +23,16 @@ def test_counter_examples_survive(rule_id: str, line: str) -> None:
     assert R.match_line_rule(line) is None
 
 
+@pytest.mark.parametrize(("rule", "title"), [(r, e) for r in R.PAGE_RULES for e in r.examples])
+def test_page_rule_examples_match_the_whole_title(rule: R.Rule, title: str) -> None:
+    assert rule.matches(title)
+
+
+@pytest.mark.parametrize(("rule", "title"), [(r, e) for r in R.PAGE_RULES for e in r.counter_examples])
+def test_page_rule_counter_examples_are_headlines(rule: R.Rule, title: str) -> None:
+    assert not rule.matches(title)
+
+
 def test_every_rule_is_documented() -> None:
     ids = [r.id for r in R.ALL_RULES]
     assert len(ids) == len(set(ids))
