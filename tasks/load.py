@@ -138,6 +138,15 @@ def known_document_ids(con: duckdb.DuckDBPyConnection) -> set[str]:
     return {d for (d,) in con.execute(f"select document_id from documents where {_RAW_KEPT}").fetchall()}
 
 
+def dated_articles(con: duckdb.DuckDBPyConnection, article_ids: list[str]) -> dict[str, tuple[str, str | None]]:
+    """Of these article ids, those stored with a date: their current document id and title."""
+    if not article_ids:
+        return {}
+    rows = con.execute("select article_id, document_id, title from articles where published_at is not null "
+                       "and article_id in (select unnest(?))", [article_ids]).fetchall()
+    return {aid: (doc, title) for aid, doc, title in rows}
+
+
 def quarantined_document_ids(con: duckdb.DuckDBPyConnection) -> set[str]:
     """Ids of the documents in quarantine (a rerun that skips one counts it still quarantined)."""
     return {d for (d,) in con.execute("select distinct document_id from quarantine").fetchall()}

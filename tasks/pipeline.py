@@ -511,7 +511,8 @@ class BatchWriter:
         for r in rejected:  # e.g. a refused or failed download is a "fetch" rejection, not a "read" one
             r.stage = stages.get(r.document_id, r.stage)
         articles, wrong_language = self._language_split(articles)
-        rejected += wrong_language
+        articles, walls = self._walls(articles)
+        rejected += wrong_language + walls
         counts = BatchCounts()
         articles, counts.unchanged = newest_captures(batch, articles)
         for docs, records, versions in in_rounds(batch, packed, articles):
@@ -534,6 +535,24 @@ class BatchWriter:
             self.progress.advance(len(batch), sum(d.progress_bytes for d in batch))
         if self.warehouse.checkpoint_when_due(reopen=self.reopen) and self.reopen:
             self.logger.info("checkpointed the working db and opened it afresh")
+
+    def _walls(self, articles: list[Article]) -> tuple[list[Article], list[Rejected]]:
+        """The articles without new versions that would replace a dated article with an undated page
+        under another title: what a consent, error or paywall page served at the article's URL looks
+        like. Such a version is quarantined and the stored article stays; the page's next real version
+        replaces it as usual."""
+        undated = [a.article_id for a in articles if not a.published_at]
+        stored = self.warehouse.dated_articles(undated) if undated else {}
+        walls = {a.document_id: stored[a.article_id][1] for a in articles if a.article_id in stored
+                 and stored[a.article_id][0] != a.document_id and a.title != stored[a.article_id][1]}
+        if not walls:
+            return articles, []
+        return [a for a in articles if a.document_id not in walls], [
+            Rejected(a.document_id, a.source_uri, "validate",
+                     [f"not taken: this version of the page states no date and is titled {a.title!r}, where the "
+                      f"stored article {walls[a.document_id]!r} is dated (a consent, error or paywall page in "
+                      "its place?); the stored version stays"])
+            for a in articles if a.document_id in walls]
 
     def _language_split(self, articles: list[Article]) -> tuple[list[Article], list[Rejected]]:
         if not self.language:

@@ -223,6 +223,9 @@ class Warehouse:
     def quarantined_document_ids(self) -> set[str]:
         return L.quarantined_document_ids(self.con)
 
+    def dated_articles(self, article_ids: list[str]) -> dict[str, tuple[str, str | None]]:
+        return L.dated_articles(self.con, article_ids)
+
     def stored_files(self, earlier: set[str] | None = None) -> set[tuple[str, int, int]]:
         return L.stored_files(self.con, earlier)
 

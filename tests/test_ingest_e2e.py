@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 import duckdb
@@ -280,3 +281,31 @@ def test_missing_source_is_a_clear_error(tmp_path: Path):
                           text=True, timeout=120)
     assert proc.returncode == 2
     assert "nowhere: no such file or folder" in proc.stderr
+
+
+def _story(path: Path, title: str, date: str | None, paragraph: str, mtime_s: int) -> None:
+    head = f'<meta property="article:published_time" content="{date}">' if date else ""
+    path.write_text(f"<html><head><title>{title}</title>{head}</head><body><main><h1>{title}</h1>"
+                    + "".join(f"<p>{paragraph} Part {i} of the page.</p>" for i in range(4)) + "</main></body></html>")
+    os.utime(path, ns=(mtime_s * 10**9, mtime_s * 10**9))
+
+
+def test_an_undated_page_under_another_title_does_not_replace_a_dated_article(tmp_path: Path, db_file: Path):
+    """A consent wall served at a stored article's URL replaced it: title the site's name, body the
+    consent text, date gone."""
+    src = tmp_path / "in"
+    src.mkdir()
+    page = src / "story.html"
+    story = "Residents packed the community hall on Thursday to hear how the riverside path will be repaired."
+    _story(page, "Riverside path repairs to begin in June", "2025-05-14T07:30:00Z", story, 1_600_000_000)
+    run_cli("ingest", str(src), "--db", str(db_file))
+    consent = "We and our partners store and access information on a device, such as cookies, for advertising."
+    _story(page, "The Riverside Courier", None, consent, 1_600_000_100)
+    walled = run_cli("ingest", str(src), "--db", str(db_file))
+    assert "not taken: this version of the page states no date and is titled 'The Riverside Courier'" in walled.stdout
+    assert rows(db_file, "select title, published_at from articles") == [
+        ("Riverside path repairs to begin in June", datetime(2025, 5, 14, 7, 30, tzinfo=timezone.utc))]
+    _story(page, "Riverside path repairs to begin in July", "2025-05-20T08:00:00Z", story, 1_600_000_200)
+    run_cli("ingest", str(src), "--db", str(db_file))  # the page's next real version replaces it
+    assert rows(db_file, "select title from articles") == [("Riverside path repairs to begin in July",)]
+    assert rows(db_file, "select count(*) from quarantine") == [(0,)]

@@ -581,6 +581,32 @@ def test_a_source_that_loads_leaves_quarantine_on_the_lake(lake, tmp_path):
         con.close()
 
 
+def test_the_dated_articles_a_new_version_is_weighed_against_on_a_lake(lake, tmp_path):
+    """What the writer reads before letting an undated version replace a dated article (`_walls`)."""
+    import json
+
+    from tasks.archive import ArchiveConfig
+    from tasks.clean import clean_batch
+    from tasks.load import dated_articles
+    from tasks.models import RawDocument, sha256_hex
+    from warehouse_helpers import load_docs
+
+    text = " ".join(["The harbour bridge reopened on Monday after repairs that lasted many months."] * 4)
+    raws = [json.dumps({"url": f"https://news.example/{n}", "title": f"Harbour bridge story {n}", "text": text,
+                        **({"published_at": "2025-05-14T07:30:00Z"} if n % 2 else {})}).encode() for n in range(4)]
+    docs = [RawDocument(f"file:///d/n.jsonl#L{n + 1}", "record", raw, sha256_hex(raw), len(raw))
+            for n, raw in enumerate(raws)]
+    con = connect_lake(lake["NEWSFLOW_WAREHOUSE"], lake["NEWSFLOW_LAKE_DATA_PATH"])
+    try:
+        assert load_docs(con, docs, archive=ArchiveConfig(tmp_path / "archive")).new == 4
+        articles = clean_batch(docs)
+        dated = {a.article_id: (a.document_id, a.title) for a in articles if a.published_at}
+        assert len(dated) == 2 and dated_articles(con, [a.article_id for a in articles] + ["no-such-id"]) == dated
+        assert dated_articles(con, []) == {}
+    finally:
+        con.close()
+
+
 def test_a_story_s_label_follows_its_first_article_retitled_on_a_lake(lake, tmp_path):
     """The story relabelled by an update of its first article, on the lake too (an UPDATE ... FROM)."""
     from dataclasses import replace
