@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import codecs
 import io
+import json
 import re
 import threading
 from collections.abc import Mapping
@@ -127,7 +128,7 @@ def detect_kind(body: bytes, content_type: str = "", url: str = "") -> Kind:
     if body[:2] == b"\x1f\x8b":
         return "sitemap"  # only sitemaps are served as .gz files; pages arrive Content-Encoded
     ctype = content_type.split(";")[0].strip().lower()
-    if ctype in FEED_TYPES:
+    if ctype in FEED_TYPES or _is_json_feed(body):
         return "feed"
     match = _ROOT.search(body[:4096])
     if match:
@@ -145,6 +146,11 @@ def detect_kind(body: bytes, content_type: str = "", url: str = "") -> Kind:
     return "page"
 
 
+def _is_json_feed(body: bytes) -> bool:
+    """A JSON Feed (jsonfeed.org), served as application/json as often as application/feed+json."""
+    return body.removeprefix(codecs.BOM_UTF8).lstrip()[:1] == b"{" and b"jsonfeed.org/version" in body[:4096]
+
+
 def _refuse_entities(data: bytes, what: str) -> None:
     """The whole listing is searched: comments may put a DTD's declarations past any prefix."""
     if _ENTITY_DECL.search(data):
@@ -152,22 +158,27 @@ def _refuse_entities(data: bytes, what: str) -> None:
 
 
 def parse_feed(data: bytes, base_url: str) -> list[Item]:
-    """Items of an RSS/Atom/RDF feed, parsed from bytes; relative links resolved against base_url. An
-    entry without a link is an Item whose url is empty: nothing to fetch.
+    """Items of an RSS/Atom/RDF feed or a JSON Feed, parsed from bytes; relative links resolved against
+    base_url. An entry without a link is an Item whose url is empty: nothing to fetch.
 
     Raises:
         DiscoveryError: not a feed, or a feed declaring XML entities.
     """
+    if data.removeprefix(codecs.BOM_UTF8).lstrip()[:1] == b"{":
+        return _json_feed_items(data, base_url)
     _refuse_entities(data, "feed")
-    # No base given: feedparser would rewrite links it cannot join (it drops them, or turns
-    # "file:///x" into "file://x"); they are joined here and refused, as written, by check_url.
+    # No base given where the feed sets none of its own: feedparser would rewrite links it cannot join
+    # (it drops them, or turns "file:///x" into "file://x"); they are joined here and refused, as
+    # written, by check_url. A relative xml:base is joined to the ones around it by feedparser alone,
+    # which needs the feed's URL for that.
+    base = {"content-location": base_url} if b"xml:base" in data else None
     try:
-        parsed = feedparser.parse(io.BytesIO(_mend_char_refs(data)))
+        parsed = feedparser.parse(io.BytesIO(_mend_char_refs(data)), response_headers=base)
     except Exception as exc:  # noqa: BLE001 - e.g. an encoding name that is not UTF-8 in its declaration
-        raise DiscoveryError(f"not a readable RSS/Atom feed: {type(exc).__name__}: {exc}") from exc
+        raise DiscoveryError(f"not a readable RSS or Atom feed: {type(exc).__name__}: {exc}") from exc
     if not parsed.entries and (parsed.bozo or not parsed.get("version")):
         problem = parsed.get("bozo_exception") or "no feed entries"
-        raise DiscoveryError(f"not a readable RSS/Atom feed: {problem}")
+        raise DiscoveryError(f"not a readable RSS or Atom feed: {problem}")
     items: list[Item] = []
     for entry in parsed.entries:
         link = entry.get("link") or next(
@@ -180,6 +191,26 @@ def parse_feed(data: bytes, base_url: str) -> list[Item]:
         items.append(Item(
             url=join_link(base_url, _as_written(link.strip(), data)), title=entry.get("title"),
             published=_item_date(written, when), summary=entry.get("summary")))
+    return items
+
+
+def _json_feed_items(data: bytes, base_url: str) -> list[Item]:
+    """Items of a JSON Feed (jsonfeed.org 1.0/1.1): `url` (else `external_url`), `title`,
+    `date_published` as written, `summary`."""
+    try:
+        feed = json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise DiscoveryError(f"not a readable JSON Feed: {type(exc).__name__}: {exc}") from None
+    entries = feed.get("items") if isinstance(feed, dict) else None
+    if not isinstance(entries, list):
+        raise DiscoveryError("not a readable JSON Feed: no 'items' list")
+    items = []
+    for entry in (e for e in entries if isinstance(e, dict)):
+        link = next((v for v in (entry.get("url"), entry.get("external_url")) if isinstance(v, str) and v.strip()), "")
+        text = {k: v if isinstance(v, str) and v.strip() else None for k, v in
+                ((k, entry.get(k)) for k in ("title", "date_published", "summary"))}
+        items.append(Item(join_link(base_url, link.strip()) if link else "", title=text["title"],
+                          published=text["date_published"], summary=text["summary"]))
     return items
 
 
@@ -282,8 +313,8 @@ def parse_sitemap(data: bytes, base_url: str, max_bytes: int = settings.FETCH_MA
             data = gunzip_limited(data, max_bytes)
         except FetchError as exc:
             raise DiscoveryError(f"gzipped sitemap: {exc.reason}") from exc
-    stripped = data.lstrip()
-    if not stripped.startswith(b"<"):
+    data = data.removeprefix(codecs.BOM_UTF8).lstrip()  # lxml refuses blank lines before "<?xml"
+    if not data.startswith(b"<"):
         lines = [l.strip() for l in data.decode("utf-8", "replace").splitlines() if l.strip()]
         urls = [l for l in lines if l.startswith(("http://", "https://"))]
         if not urls:
@@ -612,14 +643,17 @@ class Harvester:
             self._fail(url, f"unsupported content type '{result.content_type}' (expected an HTML page)",
                        [record], seen)
             return
+        # A redirector (FeedBurner's /~r/...) adds campaign tags to the page it sends to, as feeds do
+        # to their links: dropped alike, so the page's article is the one a clean link gives.
+        page_url = without_tracking(result.final_url) if result.redirects else result.final_url
         with self._lock:  # links that redirect to one page (a story moved, tracking hops): one document
-            again = result.final_url in self._pages_read
-            self._pages_read.add(result.final_url)
+            again = page_url in self._pages_read
+            self._pages_read.add(page_url)
             self.harvest.stats["skipped_seen"] += again
         if again:
             self._emit(None, [record], seen)
             return
-        fields: dict[str, object] = {"url": result.final_url, "source": self.source,
+        fields: dict[str, object] = {"url": page_url, "source": self.source,
                                      "http_status": result.status, "content_type": result.content_type}
         if item is not None:
             fields.update({k: v for k, v in (("feed_title", item.title), ("feed_published_at", item.published))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 
 import pytest
 
@@ -108,7 +109,7 @@ def test_feed_with_entities_is_refused(before: bytes):
     b'<?xml version="1.0" encoding="ut\xff-8"?><rss version="2.0"><channel></channel></rss>',  # it raised
 ])
 def test_not_a_feed(body: bytes):
-    with pytest.raises(DiscoveryError, match="not a readable RSS/Atom feed"):
+    with pytest.raises(DiscoveryError, match="not a readable RSS or Atom feed"):
         parse_feed(body, "http://x.example/")
 
 
@@ -254,6 +255,50 @@ def test_a_page_redirected_to_the_home_page_is_quarantined_for_good(server):
     assert by_url[urls[1]].error is None  # the root asked for is read as it is
     failed = [r for r in harvest.records if r.error]
     assert [(r.url, r.failure) for r in failed] == [(urls[0], "permanent")]
+
+
+def test_a_redirector_that_tags_its_target_gives_the_page_its_clean_url(server):
+    """FeedBurner's /~r/ links answer with the page's URL plus utm_ tags: its article got the tagged URL,
+    and the clean link another feed gives became a second article."""
+    urls = [server.url("/~r/feed/1"), server.url("/news/1.html")]
+    with fetcher() as f:
+        harvest = Harvester(f, source="t5c").run(urls, "urls")
+    assert [d.fields["url"] for d in harvest.documents] == [server.url("/news/1.html")]
+    assert harvest.stats["skipped_seen"] == 1
+
+
+def test_a_json_feed_is_read_whatever_type_it_is_served_as():
+    feed = json.dumps({"version": "https://jsonfeed.org/version/1.1", "title": "News", "items": [
+        {"id": "1", "url": "/news/1.html", "title": "One", "date_published": "2024-03-01T10:00:00-05:00"},
+        {"id": "2", "external_url": "https://other.example/2", "summary": "Two"},
+        {"id": "3", "content_text": "no link"}]}).encode()
+    assert detect_kind(feed, "application/json") == detect_kind(feed, "application/feed+json") == "feed"
+    items = parse_feed(b"\xef\xbb\xbf" + feed, "http://news.example/feed.json")
+    assert [(i.url, i.title, i.published, i.summary) for i in items] == [
+        ("http://news.example/news/1.html", "One", "2024-03-01T10:00:00-05:00", None),
+        ("https://other.example/2", None, None, "Two"), ("", None, None, None)]
+    with pytest.raises(DiscoveryError, match="not a readable JSON Feed: no 'items' list"):
+        parse_feed(b'{"version": "https://jsonfeed.org/version/1.1"}', "http://news.example/feed.json")
+
+
+@pytest.mark.parametrize("start", [b"\xef\xbb\xbf", b"\n", b"\r\n  \n"])
+def test_a_sitemap_after_a_byte_order_mark_or_blank_lines_is_read(start: bytes):
+    """A BOM made an XML sitemap "neither XML nor a list of URLs" and hid a text sitemap's first URL;
+    lxml refused a blank line before the XML declaration."""
+    xml = (b'<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+           b"<url><loc>http://a.example/1</loc></url></urlset>")
+    assert [i.url for i in parse_sitemap(start + xml, "http://a.example/s.xml")[0]] == ["http://a.example/1"]
+    text = start + b"http://a.example/1\r\nhttp://a.example/2\r\n"
+    assert [i.url for i in parse_sitemap(text, "http://a.example/sitemap.txt")[0]] == [
+        "http://a.example/1", "http://a.example/2"]
+
+
+def test_atom_links_under_nested_relative_xml_bases():
+    atom = (b'<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom" xml:base="/blog/">'
+            b"<title>t</title><id>urn:x</id><updated>2025-12-01T00:00:00Z</updated><entry xml:base=\"news/\">"
+            b'<title>A</title><link rel="alternate" href="6.html"/><id>urn:1</id><updated>2025-01-01T00:00:00Z'
+            b"</updated></entry></feed>")
+    assert [i.url for i in parse_feed(atom, "http://a.example/feeds/atom.xml")] == ["http://a.example/blog/news/6.html"]
 
 
 def test_unchanged_body_without_validators_is_not_processed_again(server):

@@ -137,6 +137,8 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(200, page_html(99).encode())
         if path == "/redirect":
             return self._send(302, headers={"Location": "/news/1.html"})
+        if path == "/~r/feed/1":  # a feed redirector that tags the page it sends to
+            return self._send(301, headers={"Location": "/news/1.html?utm_source=feedburner&utm_medium=feed"})
         if path == "/gone-home":  # what many servers answer for a removed article
             return self._send(301, headers={"Location": "/?from=gone"})
         if path == "/":
