@@ -571,6 +571,18 @@ def _no_space_hint(exc: Exception, settings: Settings) -> str:
             "this run left undone")
 
 
+def _fetch_line(hosts: dict, failures: dict[str, int], kinds: int = 5) -> str:
+    """The hosts asked, the requests answered and not, then what was quarantined (fetch failures and
+    responses that held no document: a 404, a listing that is not one), by kind."""
+    answered, unanswered = sum(int(h[1]) for h in hosts.values()), sum(int(h[2]) for h in hosts.values())
+    line = f"Fetched from {len(hosts)} host(s): {answered} URLs answered, {unanswered} unanswered"
+    ranked = sorted(failures.items(), key=lambda kv: -kv[1])
+    if ranked:
+        line += f"; quarantined {sum(failures.values())}: " + "; ".join(f"{n} {reason}" for reason, n in ranked[:kinds])
+        line += f"; and {len(ranked) - kinds} more kind(s)" if len(ranked) > kinds else ""
+    return line
+
+
 def print_summary(s: dict, command: str = "ingest") -> None:
     from tasks.pipeline import still_quarantined_note
 
@@ -587,11 +599,7 @@ def print_summary(s: dict, command: str = "ingest") -> None:
     if s.get("report"):
         out.print(f"News report{' (refreshed)' if s.get('report_refreshed') else ''}: {s['report']}")
     if s.get("fetch_hosts"):
-        hosts = s["fetch_hosts"].values()
-        out.print(f"Fetched from {len(s['fetch_hosts'])} host(s): {sum(int(h[1]) for h in hosts)} URLs answered, "
-                  f"{sum(int(h[2]) for h in hosts)} failed" + "".join(
-                      f"; {n} {reason}" for reason, n in sorted(s.get("fetch_failures", {}).items(),
-                                                                 key=lambda kv: -kv[1])[:3]), highlight=False)
+        out.print(_fetch_line(s["fetch_hosts"], s.get("fetch_failures", {})), highlight=False)
     if limited := (s.get("fetch") or {}).get("skipped_limit"):
         out.print(f"{limited:,} item(s) or sitemap(s) over the run's limit (the source's max_items, 50 sitemaps): "
                   "left for the next runs", highlight=False)

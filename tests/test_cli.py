@@ -593,3 +593,18 @@ def test_the_summary_says_what_a_run_limit_left_for_the_next_runs():
         print_summary(summary)
     assert "3 item(s) or sitemap(s) over the run's limit (the source's max_items, 50 sitemaps): left for the " \
            "next runs" in " ".join(captured.get().split())
+
+
+def test_the_fetch_line_tells_unanswered_requests_from_what_was_quarantined():
+    """"1 URLs answered, 0 failed; 1 not a readable ... feed" read as a contradiction, and a third kind of
+    failure was left out."""
+    from newsflow.cli import _fetch_line
+
+    hosts = {"a.example": [3, 2, 1, 0.1, 0.1], "b.example": [1, 1, 0, 0.1, 0.1]}
+    failures = {"HTTP 404": 1, "not a readable RSS or Atom feed: no feed entries": 1, "timed out": 1}
+    assert _fetch_line(hosts, failures) == (
+        "Fetched from 2 host(s): 3 URLs answered, 1 unanswered; quarantined 3: 1 HTTP 404; "
+        "1 not a readable RSS or Atom feed: no feed entries; 1 timed out")
+    many = {f"reason {n}": 7 - n for n in range(7)}
+    assert _fetch_line(hosts, many, kinds=2).endswith("quarantined 28: 7 reason 0; 6 reason 1; and 5 more kind(s)")
+    assert _fetch_line(hosts, {}) == "Fetched from 2 host(s): 3 URLs answered, 1 unanswered"
