@@ -38,11 +38,11 @@ from tasks.crawl import LANES_PER_CONNECTION, CrawlStream, Lanes
 from tasks.fetch import ACCEPT, Fetcher, FetchError, FetchPolicy, FetchResult, gunzip_limited
 from tasks.models import RawDocument, sha256_hex
 
-Kind = Literal["page", "feed", "sitemap"]
+Kind = Literal["page", "feed", "sitemap", "opml"]
 FEED_TYPES = {"application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/feed+json"}
 HTML_TYPES = {"text/html", "application/xhtml+xml"}
 TEXT_TYPES = {"text/plain"}
-_ROOT = re.compile(rb"<([A-Za-z_][\w.\-]*:)?(rss|feed|RDF|urlset|sitemapindex|html)\b")
+_ROOT = re.compile(rb"<([A-Za-z_][\w.\-]*:)?(rss|feed|RDF|urlset|sitemapindex|opml|html)\b")
 _ENTITY_DECL = re.compile(rb"<!ENTITY", re.IGNORECASE)
 
 
@@ -124,7 +124,8 @@ class Harvest:
 
 
 def detect_kind(body: bytes, content_type: str = "", url: str = "") -> Kind:
-    """Say whether a response is a page, a feed or a sitemap, from its first bytes, type and URL."""
+    """Say whether a response is a page, a feed, a sitemap or an OPML list of feeds, from its first
+    bytes, type and URL."""
     if body[:2] == b"\x1f\x8b":
         return "sitemap"  # only sitemaps are served as .gz files; pages arrive Content-Encoded
     ctype = content_type.split(";")[0].strip().lower()
@@ -137,6 +138,8 @@ def detect_kind(body: bytes, content_type: str = "", url: str = "") -> Kind:
             return "feed"
         if root in ("urlset", "sitemapindex"):
             return "sitemap"
+        if root == "opml":
+            return "opml"  # a feed reader's export: a list of feeds
         return "page"
     if ctype in HTML_TYPES:
         return "page"
@@ -468,7 +471,7 @@ class Harvester:
 
     def run(self, locations: list[str], kind: str = "auto", opml_files: tuple[str, ...] | list[str] = ()
             ) -> Harvest:
-        """Fetch every location as `kind` ("auto" detects page, feed or sitemap per response; "opml"
+        """Fetch every location as `kind` ("auto" detects page, feed, sitemap or OPML per response; "opml"
         reads each as a feed list), the feeds of local `opml_files`, and the items due for a retry.
 
         Each location and each item is its own failure boundary: whatever one raises becomes an error
@@ -729,7 +732,7 @@ class Harvester:
             return
         self._count("listings")
         try:
-            if kind == "opml":
+            if kind == "opml" or (kind == "auto" and detected == "opml"):
                 feeds = parse_opml(body)
                 _read_again(record)  # its feeds change while it does not
                 self._emit(None, [record], [])  # a listing's state is saved once the run's documents are loaded

@@ -267,6 +267,13 @@ def test_a_redirector_that_tags_its_target_gives_the_page_its_clean_url(server):
     assert harvest.stats["skipped_seen"] == 1
 
 
+def test_an_opml_list_given_as_a_url_is_read_as_one(server):
+    """It was fetched as a page: "unsupported content type 'text/x-opml' (expected an HTML page)"."""
+    with fetcher() as f:
+        harvest = Harvester(f, source="t5d").run([server.url("/feeds.opml")], "auto")
+    assert sorted(d.source_uri for d in harvest.documents) == [server.url(f"/news/{n}.html") for n in (1, 2, 3)]
+
+
 def test_a_json_feed_is_read_whatever_type_it_is_served_as():
     feed = json.dumps({"version": "https://jsonfeed.org/version/1.1", "title": "News", "items": [
         {"id": "1", "url": "/news/1.html", "title": "One", "date_published": "2024-03-01T10:00:00-05:00"},

@@ -137,6 +137,9 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(200, page_html(99).encode())
         if path == "/redirect":
             return self._send(302, headers={"Location": "/news/1.html"})
+        if path == "/feeds.opml":  # a feed reader's export, as they serve it
+            opml = f'<?xml version="1.0"?><opml version="2.0"><body><outline xmlUrl="{site.base}/feed.xml"/></body></opml>'
+            return self._send(200, opml.encode(), "text/x-opml")
         if path == "/~r/feed/1":  # a feed redirector that tags the page it sends to
             return self._send(301, headers={"Location": "/news/1.html?utm_source=feedburner&utm_medium=feed"})
         if path == "/gone-home":  # what many servers answer for a removed article
