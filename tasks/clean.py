@@ -138,7 +138,7 @@ def build_article(doc: RawDocument, fields: dict[str, Any], page: HtmlPage, clea
     the page's structured data's, else the feed's or news sitemap's for the link, else the page's URL
     or text."""
     body = cleaned.body
-    url = fields.get("url") or page.canonical_url
+    url = page.amp_of or fields.get("url") or page.canonical_url  # an AMP copy is its page's article
     published_raw, found_in = fields.get("published_at"), None
     published = parse_published(published_raw)
     if not published_raw:  # the first date that reads, of those the page and its listing state
@@ -149,7 +149,7 @@ def build_article(doc: RawDocument, fields: dict[str, Any], page: HtmlPage, clea
                 published_raw, found_in = raw, where
                 break
             published_raw = published_raw or raw
-    flags = list(cleaned.flags)
+    flags = list(cleaned.flags) + (["amp_copy"] if page.amp_of else [])
     if published_raw and not published:
         flags.append("published_at_unparsed")
     if published and found_in:

@@ -95,6 +95,7 @@ class HtmlPage:
     truncated: bool = False  # the parser stopped before the end of the page (`stopped_early`)
     paywalled: bool = False  # its structured data says it is not free to read: the body may be a teaser
     not_article: str | None = None  # why its markup says it is no article (`_not_an_article`)
+    amp_of: str | None = None  # an AMP copy's canonical page on the same site: the article's URL
 
 
 def extract_html(raw: bytes | str, url: str | None = None) -> HtmlPage:
@@ -248,7 +249,23 @@ def page_metadata(tree: html.HtmlElement, url: str | None = None) -> HtmlPage:
     return HtmlPage(title=found.title, title_from_tag=found.sources.get("title") == "title-tag", author=author,
                     published_at=published, sitename=sitename, section=found.section, canonical_url=canonical,
                     date_source=date_source, shown_author=shown_author, paywalled=found.paywalled,
-                    not_article=_not_an_article(found, url, canonical))
+                    not_article=_not_an_article(found, url, canonical), amp_of=_amp_of(tree, url, canonical))
+
+
+def _amp_of(tree: html.HtmlElement, url: str | None, canonical: str | None) -> str | None:
+    """The canonical page an AMP copy (`<html amp>` or `<html ⚡>`) names, where it is another page of
+    the same site (its host without a leading www., amp. or m.): a copy fetched beside its page was a
+    second article of the same text. None for any other page."""
+    if not (url and canonical) or (tree.get("amp") is None and tree.get("⚡") is None):
+        return None
+    if canonical.split("#")[0] == url.split("#")[0] or _site(canonical) != _site(url):
+        return None
+    return canonical
+
+
+def _site(url: str) -> str:
+    host = _host(url) or ""
+    return _SITE_PREFIX.sub("", host)
 
 
 def _not_an_article(found: PageMeta, url: str | None, canonical: str | None) -> str | None:
@@ -635,6 +652,7 @@ def choose_title(meta_title: str | None, headings: list[str], sitename: str | No
 # + up to 3 words after 3 or more: 7 right, 2 wrong; a second label before the first ("Story | Section |
 # Site"): 1 right, none wrong.
 _TITLE_LABEL_SEPARATORS = ((" | ", 4, 1), (" – ", 3, 3), (" — ", 3, 3), (" - ", 3, 3))
+_SITE_PREFIX = re.compile(r"^(?:www|amp|m)\.")
 # A dash between two numbers is a score or a range ("beat Ashford 3 - 0", "5 - 11 May"), not a separator.
 _NUMBER_END, _NUMBER_START = re.compile(r"\b\d+$"), re.compile(r"\d+\b")
 

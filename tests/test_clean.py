@@ -865,3 +865,16 @@ def test_a_page_marked_not_free_to_read_is_flagged_paywalled() -> None:
           'vote", "isAccessibleForFree": false}</script>')
     assert "paywalled" in _fetched(_page_titled("Council delays the budget vote", ld)).flags
     assert "paywalled" not in _fetched(_page_titled("Council delays the budget vote", ld.replace("false", "true"))).flags
+
+
+def test_an_amp_copy_is_its_canonical_pages_article() -> None:
+    """Fetched beside its page (a sitemap listing both), the AMP copy was a second article of one text."""
+    canonical = "https://www.news.example.com/2025/05/council-budget"
+    head = f'<link rel="canonical" href="{canonical}">'
+    amp = _page_titled("Council delays the budget vote", head).replace(b"<html>", "<html ⚡ lang='en'>".encode())
+    copy = _fetched(amp, "https://amp.news.example.com/2025/05/council-budget")
+    page = _fetched(_page_titled("Council delays the budget vote", head), canonical)
+    assert (copy.url, copy.article_id, copy.flags) == (canonical, page.article_id, ["amp_copy"])
+    elsewhere = amp.replace(b"www.news.example.com", b"other.example")  # another site's page: not taken
+    other = _fetched(elsewhere, "https://amp.news.example.com/2025/05/council-budget")
+    assert other.url == "https://amp.news.example.com/2025/05/council-budget" and other.flags == []
