@@ -343,7 +343,11 @@ def read_record(folder: Path, ref: ArchiveRef) -> tuple[bytes, list[tuple[str, s
                                    "folder, say; restore it from a backup")
             http = record.http_headers if record.rec_type == "response" else None
             return record.content_stream().read(), None if http is None else list(http.headers)
-    except (OSError, EOFError, zlib.error, ArchiveLoadFailed) as exc:  # missing, damaged
+    except FileNotFoundError as exc:  # another folder than the one it was written to, or lost
+        raise ArchiveError(f"{path}: record at {ref.offset:,} cannot be read ({_reason(exc)}); check that "
+                           "NEWSFLOW_ARCHIVE_DIR names the folder the raw store was written to (on a lake, the "
+                           "folder every writer shares), else restore the file") from None
+    except (OSError, EOFError, zlib.error, ArchiveLoadFailed) as exc:  # damaged
         raise ArchiveError(f"{path}: record at {ref.offset:,} cannot be read ({_reason(exc)}); restore the "
                            "file") from None
     raise ArchiveError(f"{path}: no record at {ref.offset:,}")
