@@ -68,7 +68,8 @@ class LakeUnavailable(RuntimeError):
 
 class LakeMisnamed(LakeUnavailable):
     """The setting names no lake as it is (a database without one, another data path, a user, database or
-    password the server refuses): trying again changes nothing until an operator corrects it."""
+    password the server refuses), or a data folder this machine cannot write: trying again changes
+    nothing until an operator corrects it."""
 
 
 _MISNAMED = ("creating a new DuckLake is explicitly disabled", "does not match existing data path")
@@ -146,23 +147,46 @@ def attach_lake(con: duckdb.DuckDBPyConnection, url: str, data_path: str | None 
                 raise LakeMisnamed(f"cannot attach the lake {masked(url)}: {denied}") from None
             kind = LakeMisnamed if _misnamed(str(exc)) else LakeUnavailable
             raise kind(f"cannot attach the lake {masked(url)}: {attach_fault(str(exc))}") from None
-    if read_only:
-        _check_data_path(con, url)
+    _check_data_path(con, url, writes=not read_only)
 
 
-def _check_data_path(con: duckdb.DuckDBPyConnection, url: str) -> None:
-    """Refuse a lake whose local data folder is missing here (a share not mounted): the catalog answers,
-    but every query that reads a table failed on a Parquet file, with a traceback.
+def _check_data_path(con: duckdb.DuckDBPyConnection, url: str, writes: bool) -> None:
+    """Refuse a lake whose local data folder is missing here (a share not mounted), or, for a writer,
+    one it cannot write (read-only, immutable or another user's): the catalog answers, but the first
+    query that reads or writes a table failed on a Parquet file, with a traceback.
 
     Raises:
-        LakeUnavailable: the folder is missing (`con` is closed).
+        LakeUnavailable: the folder is missing; LakeMisnamed: it cannot be written (`con` is closed).
     """
     (path,) = con.execute(f"select value from ducklake_options('{ALIAS}') where option_name = 'data_path'"
                           ).fetchone() or (None,)
-    if path and "://" not in path and not os.path.isdir(path):
+    if not path or "://" in path:
+        return
+    if not os.path.isdir(path) and (not writes or _holds_files(con)):  # a new lake's folder comes with its data
         con.close()
         raise LakeUnavailable(f"the data path of the lake {masked(url)}, {path}, is not reachable from this machine: "
                               "mount the shared folder there (the catalog records that path)")
+    if writes and os.path.isdir(path) and (unwritable := _unwritable_folder(Path(path))):
+        con.close()
+        raise LakeMisnamed(f"the data path of the lake {masked(url)}, {path}, cannot be written from here "
+                           f"({unwritable}): give this machine's user write access to the shared folder, or "
+                           "mount it read-write")
+
+
+def _holds_files(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the lake's tables have data files (a lake being set up has its tables before them)."""
+    return con.execute(f"select coalesce(sum(file_count), 0) from ducklake_table_info('{ALIAS}')").fetchone()[0] > 0
+
+
+def _unwritable_folder(path: Path) -> str | None:
+    """The data folder, or the first of its tables' folders (`main/<table>/`), that this process cannot
+    create files in; None when it can create them in all."""
+    main = path / "main"
+    tables = sorted(p for p in main.iterdir() if p.is_dir()) if main.is_dir() else []
+    for folder in (path, *([main] if main.is_dir() else []), *tables):
+        if not os.access(folder, os.W_OK | os.X_OK):
+            return str(folder)
+    return None
 
 
 def _catalog_denied(url: str) -> str | None:

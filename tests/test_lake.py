@@ -221,6 +221,14 @@ def _fails_in_one_line(args: list[str], stdin: str | None, env: dict[str, str], 
     assert proc.stderr.count("\n") == 1 and says in proc.stderr, (args, proc.stderr)
 
 
+def _run_fails_saying(args: list[str], env: dict[str, str], says: str) -> None:
+    """A flow run (its log lines on stderr before) failed, its last line the error with the advice."""
+    proc = subprocess.run([str(Path(sys.executable).with_name("newsflow")), *args], capture_output=True,
+                          text=True, timeout=120, env={**os.environ, "COLUMNS": "1000", **env})
+    last = proc.stderr.strip().splitlines()[-1]
+    assert proc.returncode == 1 and last.startswith("error: ") and says in last, (args, proc.stdout, proc.stderr)
+
+
 def test_analyst_commands_on_a_lake_they_cannot_attach_say_so_in_one_line(lake, tmp_path):
     """`newsflow sql` on a lake it could not attach printed DuckDB's raw error and two misleading follow-ups
     (exit 1), or without -c opened the shell on an empty database, its banner saying the lake was attached
@@ -306,6 +314,29 @@ def test_analyst_commands_on_a_lake_whose_data_folder_is_missing_say_so_in_one_l
     data.rename(tmp_path / "unmounted")
     for args, stdin in _analyst_commands(tmp_path):
         _fails_in_one_line(args, stdin, lake, f"{data}/, is not reachable from this machine: mount the shared folder")
+
+
+def test_a_writer_on_a_data_folder_missing_or_unwritable_here_is_told_in_one_line(lake, tmp_path, samples_dir):
+    """`ingest` failed with DuckDB's "IO Error: Cannot open file .../writer_turns/ducklake-....parquet", and
+    `maintain` retried that for ~35 s; only the analyst commands checked the folder."""
+    _lake_with_an_article(lake, tmp_path)
+    data = Path(lake["NEWSFLOW_LAKE_DATA_PATH"])
+    ingest = ["ingest", str(samples_dir), "--db", str(tmp_path / "w2" / "news.duckdb")]
+    data.rename(tmp_path / "unmounted")
+    _run_fails_saying(ingest, {**lake, "NEWSFLOW_ARCHIVE_DIR": str(tmp_path / "raw")},
+                      f"{data}/, is not reachable from this machine: mount the shared folder")
+    (tmp_path / "unmounted").rename(data)
+    table = data / "main" / "articles"
+    if subprocess.run(["chattr", "+i", str(table)], capture_output=True).returncode != 0:
+        pytest.skip("chattr +i (an immutable folder, which even root cannot write) is not supported here")
+    try:
+        for args in (ingest, ["maintain"]):
+            started = time.monotonic()
+            _run_fails_saying(args, {**lake, "NEWSFLOW_ARCHIVE_DIR": str(tmp_path / "raw")},
+                              f"{data}/, cannot be written from here ({table}): give this machine's user write access")
+            assert time.monotonic() - started < 30, args  # not retried: it fails the same until mended
+    finally:
+        subprocess.run(["chattr", "-i", str(table)], check=True)
 
 
 def test_an_analyst_role_without_grants_is_told_which_to_ask_for(postgres, lake, tmp_path):
