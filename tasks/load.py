@@ -177,6 +177,9 @@ class BatchCounts:
     unchanged: int = 0
     quarantined: int = 0
     segments_removed: int = 0
+    # Of the unchanged: documents rejected again that were in quarantine already (reclean's, a fetch
+    # failing as before): counted so, a run's seen documents add up.
+    still_quarantined: int = 0
     quarantine_reasons: list[tuple[str, list[str]]] = field(default_factory=list)
     # A change the counts do not show (rows out of quarantine, a fetch failing anew, the search index
     # built): recorded as runs.quiet_change, it makes the run publish (tasks/publish.py).
@@ -189,6 +192,7 @@ class BatchCounts:
         self.unchanged += other.unchanged
         self.quarantined += other.quarantined
         self.segments_removed += other.segments_removed
+        self.still_quarantined += other.still_quarantined
         self.quarantine_reasons.extend(other.quarantine_reasons)
 
 
@@ -438,6 +442,8 @@ def _load_in_transaction(con: duckdb.DuckDBPyConnection, run_id: str, cleaner_ve
         # What the run reports it quarantined: the documents it put there, not those already in it (a
         # document reclean finds rejected again), so that the list agrees with the count.
         counts.quarantine_reasons = [(r.source_uri, r.reasons) for r in rejected if r.document_id in entering]
+        counts.still_quarantined = len({r.document_id for r in rejected} - entering)
+        counts.unchanged += counts.still_quarantined
         if fetch is not None:
             counts.quiet = save_fetch_rows(cur, *fetch) or counts.quiet
         # The run's counts grow with each batch it commits: a run killed part way shows what it loaded.

@@ -310,7 +310,7 @@ class RunSummary:
     articles_updated: int = 0
     articles_unchanged: int = 0
     quarantined: int = 0
-    still_quarantined: int = 0  # of the unchanged: documents seen before that are still in quarantine
+    still_quarantined: int = 0  # of the unchanged: documents seen before that are (or are again) in quarantine
     segments_removed: int = 0
     quarantine: list[tuple[str, list[str]]] = field(default_factory=list)
     expectations: dict[str, list[int]] = field(default_factory=dict)
@@ -341,6 +341,7 @@ class RunSummary:
         self.articles_updated = totals.updated
         self.articles_unchanged = totals.unchanged
         self.quarantined = totals.quarantined
+        self.still_quarantined += totals.still_quarantined
         self.segments_removed = totals.segments_removed
         self.quarantine = totals.quarantine_reasons
 

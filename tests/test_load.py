@@ -70,8 +70,13 @@ def test_load_batch_is_idempotent_and_counts(tmp_path: Path):
     first = L.load_batch(con, "r1", "v", docs, arts, rej)
     assert (first.new, first.updated, first.unchanged, first.quarantined, first.segments_removed) == (2, 0, 0, 1, 2)
     assert first.quarantine_reasons == [(docs[2].source_uri, ["failed x"])]
+    L.start_run(con, "r2", None, "test", "v")
     again = L.load_batch(con, "r2", "v", docs, arts, rej)  # as reclean: the same rejection again
-    assert (again.new, again.updated, again.unchanged, again.quarantined, again.segments_removed) == (0, 0, 2, 0, 0)
+    # the rejected again count as unchanged, still in quarantine: seen = new + updated + unchanged + quarantined
+    assert (again.new, again.updated, again.unchanged, again.quarantined, again.segments_removed) == (0, 0, 3, 0, 0)
+    assert again.still_quarantined == 1
+    assert con.execute("select documents_seen, articles_unchanged, quarantined from runs where run_id = 'r2'"
+                       ).fetchall() == [(3, 3, 0)]
     assert again.quarantine_reasons == []  # the summary lists what the count counts
     counts = [con.execute(f"select count(*) from {t}").fetchone()[0]
               for t in ("documents", "articles", "removed_segments", "quarantine")]
