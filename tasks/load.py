@@ -391,6 +391,27 @@ def _insert_documents(cur: duckdb.DuckDBPyConnection) -> bool:
     return False
 
 
+def _quarantine(cur: duckdb.DuckDBPyConnection, rejected: list[Rejected], counts: BatchCounts) -> None:
+    """The batch's quarantine rows (`b_quarantine`) in, and out those of sources that loaded now.
+
+    An accepted article takes its source out of quarantine: the same document re-cleaned, a new
+    version of its file or page, or its whole file (unreadable before, a record of it now loads).
+    Rejected documents enter it once; one that was waiting for its date (`retry_at`) and is rejected
+    again enters it anew, with this run's reasons. The run reports as quarantined the documents it put
+    there, so that its list agrees with its count; those rejected again that were there already (what
+    reclean finds rejected again) count as unchanged and still in quarantine."""
+    cur.execute(statement("resolve_quarantine"))
+    cur.execute("delete from quarantine where retry_at is not null "
+                "and document_id in (select document_id from b_quarantine)")
+    entering = {d for (d,) in cur.execute("select document_id from b_quarantine where document_id not in "
+                                          "(select document_id from quarantine)").fetchall()} if rejected else set()
+    counts.quarantined = cur.execute(
+        "insert into quarantine by name select * from b_quarantine on conflict do nothing").fetchone()[0]
+    counts.quarantine_reasons = [(r.source_uri, r.reasons) for r in rejected if r.document_id in entering]
+    counts.still_quarantined = len({r.document_id for r in rejected} - entering)
+    counts.unchanged += counts.still_quarantined
+
+
 def _load_in_transaction(con: duckdb.DuckDBPyConnection, run_id: str, cleaner_version: str,
                          docs: list[RawDocument], articles: list[Article], rejected: list[Rejected],
                          refs: list[A.ArchiveRef | None], appended: A.Appended, now: datetime,
@@ -427,23 +448,7 @@ def _load_in_transaction(con: duckdb.DuckDBPyConnection, run_id: str, cleaner_ve
             enrich_batch(cur, [(a.article_id, a.title, analysis_of(a)) for a in articles
                                if a.article_id in changed_set], now, stored=updated)
             index_articles(cur, changed + superseded)  # the index changes with the articles, in this transaction
-        # An accepted article takes its source out of quarantine: the same document re-cleaned, a new
-        # version of its file or page, or its whole file (unreadable before, a record of it now loads).
-        # Rejected documents enter it once; one that was waiting for its date (`retry_at`) and is
-        # rejected again enters it anew, with this run's reasons.
-        cur.execute(statement("resolve_quarantine"))
-        cur.execute("delete from quarantine where retry_at is not null "
-                    "and document_id in (select document_id from b_quarantine)")
-        entering = {d for (d,) in cur.execute("select document_id from b_quarantine where document_id not in "
-                                              "(select document_id from quarantine)").fetchall()} if rejected else set()
-        counts.quarantined = cur.execute(
-            "insert into quarantine by name select * from b_quarantine on conflict do nothing"
-        ).fetchone()[0]
-        # What the run reports it quarantined: the documents it put there, not those already in it (a
-        # document reclean finds rejected again), so that the list agrees with the count.
-        counts.quarantine_reasons = [(r.source_uri, r.reasons) for r in rejected if r.document_id in entering]
-        counts.still_quarantined = len({r.document_id for r in rejected} - entering)
-        counts.unchanged += counts.still_quarantined
+        _quarantine(cur, rejected, counts)
         if fetch is not None:
             counts.quiet = save_fetch_rows(cur, *fetch) or counts.quiet
         # The run's counts grow with each batch it commits: a run killed part way shows what it loaded.
