@@ -73,7 +73,8 @@ def clean_document(doc: RawDocument) -> Article | Rejected:
             if len(recovered) > len(cleaned.segments):
                 cleaned.segments, extraction = recovered, f"{extraction}+resiliparse"
         article = build_article(doc, fields, page, cleaned)
-        if source.html is not None and (reason := not_an_article(article)):
+        dated = bool(page.published_at) and not page.date_source  # a date its markup states
+        if source.html is not None and (reason := not_an_article(article, dated)):
             raise ValueError(reason)
         article.extraction, article.extraction_confidence = extraction, certainty
         return article
@@ -173,14 +174,16 @@ def build_article(doc: RawDocument, fields: dict[str, Any], page: HtmlPage, clea
     )
 
 
-def not_an_article(article: Article) -> str | None:
+def not_an_article(article: Article, dated_by_markup: bool = False) -> str | None:
     """Why a cleaned page is no article, by its title: an error, login or robot-check page's (rule
-    `error-page`), or no headline but the site's name on a page stating no date (a consent, paywall or
-    error wall); None for an article. A headline that is its site's name on a dated page stays."""
+    `error-page`) on a page whose markup states no date, or no headline but the site's name on a page
+    stating no date (a consent, paywall or error wall); None for an article. A headline such as "Just a
+    Moment" on a page dated in its markup, or its site's name on a dated page, stays."""
     title = article.title or ""
-    if ERROR_PAGE.matches(title):
+    if not dated_by_markup and ERROR_PAGE.matches(title):
         return f"not an article: its title {title!r} is an error, login or robot-check page's (rule error-page)"
-    if title and not article.published_at and _bare(title) in {_bare(article.sitename), _bare(_host(article.url))}:
+    names = {_bare(article.sitename), _bare(_host(article.url))} - {""}
+    if _bare(title) and not article.published_at and _bare(title) in names:
         return (f"not an article: no headline and no date, its title {title!r} is only the site's name "
                 "(a consent, paywall or error page)")
     return None

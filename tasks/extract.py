@@ -252,13 +252,24 @@ def page_metadata(tree: html.HtmlElement, url: str | None = None) -> HtmlPage:
                     not_article=_not_an_article(found, url, canonical), amp_of=_amp_of(tree, url, canonical))
 
 
+def _page_key(url: str) -> tuple[str, str, str]:
+    """A URL as the page it names: host (without www.), path without a trailing slash, query; the
+    scheme and fragment aside."""
+    try:
+        parts = urlsplit(url)
+        return (parts.hostname or "").removeprefix("www."), parts.path.rstrip("/"), parts.query
+    except ValueError:
+        return url, "", ""
+
+
 def _amp_of(tree: html.HtmlElement, url: str | None, canonical: str | None) -> str | None:
     """The canonical page an AMP copy (`<html amp>` or `<html ⚡>`) names, where it is another page of
     the same site (its host without a leading www., amp. or m.): a copy fetched beside its page was a
     second article of the same text. None for any other page."""
     if not (url and canonical) or (tree.get("amp") is None and tree.get("⚡") is None):
         return None
-    if canonical.split("#")[0] == url.split("#")[0] or _site(canonical) != _site(url):
+    if _page_key(canonical) == _page_key(url) or _site(canonical) != _site(url) \
+            or urlsplit(canonical).path in ("", "/"):  # a template naming the home page for every copy
         return None
     return canonical
 
@@ -273,7 +284,7 @@ def _not_an_article(found: PageMeta, url: str | None, canonical: str | None) -> 
     another URL), or its structured data calls it a list of articles; None for any other page."""
     if found.forwards_to:
         target = _join(url or canonical, found.forwards_to)
-        if target.split("#")[0] not in {(u or "").split("#")[0] for u in (url, canonical)}:
+        if _page_key(target) not in {_page_key(u) for u in (url, canonical) if u}:
             return (f"not an article: the page forwards readers to {target or found.forwards_to} "
                     "(a meta refresh); ingest that URL instead")
     if found.listing:

@@ -38,7 +38,10 @@ ARTICLE_TYPES = frozenset({
 PAGE_TYPES = frozenset({"webpage", "itempage", "medicalwebpage", "collectionpage", "aboutpage", "faqpage"})
 # Pages that list articles (schema.org): an archive, tag or section page, search results, an author's page.
 LISTING_TYPES = {t.lower(): t for t in ("CollectionPage", "SearchResultsPage", "ProfilePage")}
-_REFRESH_URL = re.compile(r"\s*[\d.]*\s*[;,]?\s*url\s*=\s*['\"]?([^'\"]*)", re.IGNORECASE)
+# A meta refresh's content: a delay, then the URL ("5; url=/moved", "0;URL='x'", "0; /moved"). One that
+# waits longer than FORWARD_MAX_DELAY_S reloads a page (a live page's "900; url=same?refresh=1").
+_REFRESH = re.compile(r"\s*(\d+(?:\.\d*)?)?\s*[;,]?\s*(?:url\s*=\s*)?(.*)", re.IGNORECASE | re.DOTALL)
+FORWARD_MAX_DELAY_S = 10.0
 SITE_TYPES = frozenset({"website", "organization", "newsmediaorganization", "corporation"})
 
 TITLE_METAS = ("og:title", "twitter:title", "dc.title", "citation_title", "sailthru.title", "parsely-title",
@@ -120,7 +123,8 @@ def _collect(tree: html.HtmlElement) -> _Elements:
                     metas[key] = content.strip()
                 elif key in ("author", "article:author") and content.strip() not in metas[key]:
                     metas[key] += "; " + content.strip()
-            elif content and found.refresh is None and (el.get("http-equiv") or "").strip().lower() == "refresh":
+            elif content and found.refresh is None and (el.get("http-equiv") or "").strip().lower() == "refresh" \
+                    and not any(a.tag == "noscript" for a in el.iterancestors()):  # for readers without scripts
                 found.refresh = content
         elif tag == "link":
             if found.canonical is None and (el.get("rel") or "").strip().lower() == "canonical":
@@ -201,9 +205,15 @@ def read_structured(tree: html.HtmlElement) -> PageMeta:
 
 
 def _refresh_url(content: str | None) -> str | None:
-    """The URL of a meta refresh's content ("5; url=/moved"), or None when it only reloads the page ("300")."""
-    found = _REFRESH_URL.match(content or "")
-    return found.group(1).strip() or None if found else None
+    """The URL a meta refresh's content sends readers to soon ("0; url=/moved"), or None when it only
+    reloads the page ("300") or waits longer than FORWARD_MAX_DELAY_S."""
+    found = _REFRESH.match(content or "")
+    if not found or float(found.group(1) or 0) > FORWARD_MAX_DELAY_S:
+        return None
+    target = found.group(2).strip()
+    if target[:1] in ("'", '"'):  # quoted: up to the closing quote, apostrophes of an unquoted URL kept
+        target = target[1:].split(target[0], 1)[0].strip()
+    return target or None
 
 
 # ------------------------------------------------------------------------------------- JSON-LD

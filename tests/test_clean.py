@@ -878,3 +878,37 @@ def test_an_amp_copy_is_its_canonical_pages_article() -> None:
     elsewhere = amp.replace(b"www.news.example.com", b"other.example")  # another site's page: not taken
     other = _fetched(elsewhere, "https://amp.news.example.com/2025/05/council-budget")
     assert other.url == "https://amp.news.example.com/2025/05/council-budget" and other.flags == []
+
+
+@pytest.mark.parametrize("refresh", [
+    '<meta http-equiv="refresh" content="900; url=https://news.example.com/2025/05/council-budget?refresh=1">',
+    '<meta http-equiv="refresh" content="600;url=http://news.example.com/2025/05/council-budget/">',
+    '<noscript><meta http-equiv="refresh" content="0; url=/nojs"></noscript>'])
+def test_a_page_reloading_itself_or_sending_only_readers_without_scripts_elsewhere_is_an_article(refresh: str) -> None:
+    assert isinstance(_fetched(_page_titled("Council delays the budget vote", refresh)), Article)
+
+
+@pytest.mark.parametrize("content, target", [("0; https://news.example.com/new", "https://news.example.com/new"),
+                                             ("3;URL=/it's-here", "https://news.example.com/it's-here")])
+def test_a_meta_refresh_is_read_in_every_form_the_spec_allows(content: str, target: str) -> None:
+    moved = _fetched(_page_titled("This story has a new home", f'<meta http-equiv="refresh" content="{content}">'))
+    assert isinstance(moved, Rejected) and f"forwards readers to {target} (a meta refresh)" in moved.reasons[0]
+
+
+def test_an_amp_copy_whose_canonical_is_the_home_page_keeps_its_own_url() -> None:
+    """A template naming the home page as every AMP copy's canonical put every copy in one article."""
+    amp = _page_titled("Council delays the budget vote", '<link rel="canonical" href="https://news.example.com/">')
+    copy = _fetched(amp.replace(b"<html>", b"<html amp>"), "https://news.example.com/amp/council-budget")
+    assert (copy.url, copy.flags) == ("https://news.example.com/amp/council-budget", [])
+
+
+def test_a_headline_like_an_error_title_on_a_page_its_markup_dates_is_an_article() -> None:
+    ld = '<meta property="article:published_time" content="2025-05-14T07:30:00Z">'
+    assert isinstance(_fetched(_page_titled("Just a Moment", ld)), Article)
+    assert isinstance(_fetched(_page_titled("Just a Moment")), Rejected)  # undated: a robot check
+
+
+def test_a_title_of_punctuation_alone_is_not_taken_for_the_site_name() -> None:
+    raw = _page_titled("…")
+    result = clean_document(RawDocument("file:///p.html", "html", raw, sha256_hex(raw), len(raw)))
+    assert not (isinstance(result, Rejected) and "only the site's name" in result.reasons[0]), result
