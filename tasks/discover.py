@@ -151,7 +151,9 @@ def detect_kind(body: bytes, content_type: str = "", url: str = "") -> Kind:
 
 def _is_json_feed(body: bytes) -> bool:
     """A JSON Feed (jsonfeed.org), served as application/json as often as application/feed+json."""
-    return body.removeprefix(codecs.BOM_UTF8).lstrip()[:1] == b"{" and b"jsonfeed.org/version" in body[:4096]
+    head = body[:4096]  # PHP's json_encode writes "https:\/\/jsonfeed.org\/version\/1.1"
+    return body.removeprefix(codecs.BOM_UTF8).lstrip()[:1] == b"{" and (
+        b"jsonfeed.org/version" in head or b"jsonfeed.org\\/version" in head)
 
 
 def _refuse_entities(data: bytes, what: str) -> None:
@@ -389,10 +391,16 @@ TAKEN, LEFT, FOREIGN = "taken", "left", "foreign"
 
 
 def _sent_home(url: str, result: FetchResult) -> bool:
-    """Whether a request for a page deeper than a site's root was redirected to a root (`/`, with or
-    without a query): what servers answer for a removed article, or for a paywalled one to a robot."""
-    return bool(result.redirects) and urlsplit(result.final_url).path in ("", "/") \
+    """Whether a request for a page deeper than a site's root was redirected to a root (`/`, with no
+    query but one saying where the visitor came from: `?from=removed`): what servers answer for a
+    removed article, or for a paywalled one to a robot. `/?p=123` (WordPress's plain links) is a page."""
+    final = urlsplit(without_tracking(result.final_url))
+    names = {part.partition("=")[0].lower() for part in final.query.split("&") if part}
+    return bool(result.redirects) and final.path in ("", "/") and names <= _CAME_FROM \
         and urlsplit(url).path not in ("", "/")
+
+
+_CAME_FROM = frozenset({"from", "ref", "referrer", "source", "redirect", "redirected", "reason", "removed", "error"})
 
 
 def domain_allowed(url: str, allowed_domains: list[str] | tuple[str, ...]) -> bool:

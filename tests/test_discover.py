@@ -253,6 +253,9 @@ def test_a_page_redirected_to_the_home_page_is_quarantined_for_good(server):
     by_url = {d.source_uri: d for d in harvest.documents}
     assert by_url[urls[0]].error.startswith(f"redirected to the site's home page ({server.url('/?from=gone')})")
     assert by_url[urls[1]].error is None  # the root asked for is read as it is
+    with fetcher() as f:  # a root whose query names a page is a page: WordPress's /?p=123
+        plain = Harvester(f, source="t5b2").run([server.url("/plain-link")], "urls")
+    assert [(d.fields["url"], d.error) for d in plain.documents] == [(server.url("/?p=123"), None)]
     failed = [r for r in harvest.records if r.error]
     assert [(r.url, r.failure) for r in failed] == [(urls[0], "permanent")]
 
@@ -280,6 +283,7 @@ def test_a_json_feed_is_read_whatever_type_it_is_served_as():
         {"id": "2", "external_url": "https://other.example/2", "summary": "Two"},
         {"id": "3", "content_text": "no link"}]}).encode()
     assert detect_kind(feed, "application/json") == detect_kind(feed, "application/feed+json") == "feed"
+    assert detect_kind(feed.replace(b"/", b"\\/"), "application/json") == "feed"  # as PHP's json_encode writes
     items = parse_feed(b"\xef\xbb\xbf" + feed, "http://news.example/feed.json")
     assert [(i.url, i.title, i.published, i.summary) for i in items] == [
         ("http://news.example/news/1.html", "One", "2024-03-01T10:00:00-05:00", None),

@@ -142,6 +142,8 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(200, opml.encode(), "text/x-opml")
         if path == "/~r/feed/1":  # a feed redirector that tags the page it sends to
             return self._send(301, headers={"Location": "/news/1.html?utm_source=feedburner&utm_medium=feed"})
+        if path == "/plain-link":  # a redirector ending at WordPress's plain permalink of an article
+            return self._send(301, headers={"Location": "/?p=123&utm_source=feed"})
         if path == "/gone-home":  # what many servers answer for a removed article
             return self._send(301, headers={"Location": "/?from=gone"})
         if path == "/":
