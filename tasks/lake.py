@@ -182,11 +182,16 @@ def _unwritable_folder(path: Path) -> str | None:
     """The data folder, or the first of its tables' folders (`main/<table>/`), that this process cannot
     create files in; None when it can create them in all."""
     main = path / "main"
-    tables = sorted(p for p in main.iterdir() if p.is_dir()) if main.is_dir() else []
-    for folder in (path, *([main] if main.is_dir() else []), *tables):
+    for folder in (path, main):
+        if folder is main and not os.path.isdir(main):
+            return None
         if not os.access(folder, os.W_OK | os.X_OK):
             return str(folder)
-    return None
+    try:
+        tables = sorted(p for p in main.iterdir() if p.is_dir())
+    except OSError:  # another user's folder, say
+        return str(main)
+    return next((str(folder) for folder in tables if not os.access(folder, os.W_OK | os.X_OK)), None)
 
 
 def _catalog_denied(url: str) -> str | None:

@@ -544,8 +544,9 @@ class BatchWriter:
         replaces it as usual."""
         undated = [a.article_id for a in articles if not a.published_at]
         stored = self.warehouse.dated_articles(undated) if undated else {}
-        walls = {a.document_id: stored[a.article_id][1] for a in articles if a.article_id in stored
-                 and stored[a.article_id][0] != a.document_id and a.title != stored[a.article_id][1]}
+        walls = {a.document_id: stored[a.article_id][1] for a in articles if not a.published_at
+                 and a.article_id in stored and stored[a.article_id][0] != a.document_id
+                 and a.title != stored[a.article_id][1]}
         if not walls:
             return articles, []
         return [a for a in articles if a.document_id not in walls], [

@@ -128,3 +128,25 @@ def test_a_batch_closes_at_its_bytes_before_its_count():
                                                           RunSummary("r", "db"), max_bytes=64 * mb)]
     assert got == [["d0.txt", "d1.txt", "d2.txt", "huge.txt"], ["d3.txt", "d4.txt"]]
     assert sizes(docs(1000), size=400) == [400, 400, 200]  # small documents: the count as before
+
+
+def test_only_an_undated_version_under_another_title_is_held_back_from_a_dated_article():
+    """`_walls` refused the dated version too when a batch held two versions of one article."""
+    from types import SimpleNamespace
+
+    from tasks.pipeline import BatchWriter
+
+    class Stored:
+        def dated_articles(self, ids):
+            return {"a": ("d0", "Riverside path repairs")} if "a" in ids else {}
+
+    def version(doc: str, title: str, date: str | None) -> Article:
+        return Article("a", doc, "file:///s.html", None, title, "Body.", published_at=date)
+
+    batch = [version("d1", "Riverside path repairs begin", "2025-05-20T08:00:00+00:00"),
+             version("d2", "The Riverside Courier", None), version("d3", "Riverside path repairs", None),
+             version("d0", "Something else", None)]  # the stored document itself, cleaned again
+    kept, held = BatchWriter._walls(SimpleNamespace(warehouse=Stored()), batch)
+    assert [a.document_id for a in kept] == ["d1", "d3", "d0"] and [r.document_id for r in held] == ["d2"]
+    assert held[0].reasons[0].startswith("not taken: this version of the page states no date and is titled "
+                                         "'The Riverside Courier', where the stored article 'Riverside path repairs'")
