@@ -912,3 +912,15 @@ def test_a_title_of_punctuation_alone_is_not_taken_for_the_site_name() -> None:
     raw = _page_titled("…")
     result = clean_document(RawDocument("file:///p.html", "html", raw, sha256_hex(raw), len(raw)))
     assert not (isinstance(result, Rejected) and "only the site's name" in result.reasons[0]), result
+
+
+def test_every_flag_the_cleaner_sets_is_explained_for_analysts() -> None:
+    """docs/warehouse.md's table of `articles.flags` names every flag the code can set."""
+    import re
+
+    repo = Path(__file__).resolve().parent.parent
+    code = "\n".join(p.read_text(encoding="utf-8") for p in (repo / "tasks").glob("*.py"))
+    set_flags = set(re.findall(r'flags\.append\("(\w+)"\)|\["(\w+)"\] if ', code))
+    names = {a or b for a, b in set_flags} | {"title_missing"} | {f"date_from_{w}" for w in ("url", "text")}
+    table = (repo / "docs" / "warehouse.md").read_text(encoding="utf-8").split("| flag | meaning |", 1)[1]
+    assert len(names) >= 10 and not [n for n in names if f"`{n}`" not in table]
