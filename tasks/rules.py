@@ -482,8 +482,8 @@ _GONE = (r"(?:(?:(?:could|can|does|do|was|is)\s*(?:not|n?[’']t)|cannot)\s+(?:b
 ERROR_PAGE = Rule(
     id="error-page",
     description="A page whose whole title is an error, a login form or a robot check ('Page not found', "
-    "'Something went wrong', 'Log in to your account', 'Just a moment...'): no article. The page is "
-    "quarantined with this rule's id and the title (`not_an_article`).",
+    "'Something went wrong', 'Log in to your account', 'Just a moment...') and whose markup states no "
+    "date: no article. The page is quarantined with this rule's id and the title (`not_an_article`).",
     pattern=_rx(
         r"^\W*(?:(?:error\s*)?(?:40[034]|410|50[0234])(?:\s*error)?(?:\W+(?:page\s+)?(?:not\s+found|gone|"
         r"internal\s+server\s+error|bad\s+gateway|service\s+(?:temporarily\s+)?unavailable))?"
