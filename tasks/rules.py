@@ -479,11 +479,22 @@ BYLINE = Rule(
 # A page rule: the whole title, not a line. Whole titles only, so a headline about an error survives.
 _GONE = (r"(?:(?:(?:could|can|does|do|was|is)\s*(?:not|n?[’']t)|cannot)\s+(?:be\s+)?(?:found|located|exist)"
          r"|(?:is\s+|was\s+|has\s+been\s+)?(?:not\s+found|no\s+longer\s+(?:exists?|available)|unavailable))")
+# The same in the languages whose dates the cleaner reads (tasks/meta.py): "Seite nicht gefunden",
+# "Erreur 404", "Página no encontrada", "Страница не найдена", "Sayfa bulunamadı".
+_GONE_ELSEWHERE = (
+    r"(?:(?:erreur|fehler|error|erro|errore|fout|hata|ошибка)\s*(?:40[034]|410|50[0234])"
+    r"|(?:(?:oups|désolé|ups|huch|vaya|lo\s+sentimos|ops|oeps|упс)\W+)?"
+    r"(?:(?:die|diese|la|cette|esta|essa|questa|deze|de|эта)\s+)?(?:seite|page|p[áa]gina|pagina|страница|sayfa)"
+    r"\s+(?:wurde\s+|est\s+|ist\s+|è\s+|is\s+)?(?:nicht\s+gefunden|introuvable|non\s+trouv[ée]e"
+    r"|no\s+(?:se\s+)?(?:ha\s+)?(?:encontrada|existe)|n[ãa]o\s+(?:foi\s+)?(?:encontrada|existe)|non\s+trovata"
+    r"|non\s+esiste|niet\s+gevonden|bestaat\s+niet|existiert\s+nicht|n['’]existe\s+(?:pas|plus)|не\s+найдена"
+    r"|bulunamad[ıi]|mevcut\s+de[ğg]il))")
 ERROR_PAGE = Rule(
     id="error-page",
     description="A page whose whole title is an error, a login form or a robot check ('Page not found', "
-    "'Something went wrong', 'Log in to your account', 'Just a moment...') and whose markup states no "
-    "date: no article. The page is quarantined with this rule's id and the title (`not_an_article`).",
+    "'Something went wrong', 'Log in to your account', 'Just a moment...'; a missing page's also in French, "
+    "German, Spanish, Portuguese, Italian, Dutch, Russian and Turkish) and whose markup states no date: no "
+    "article. The page is quarantined with this rule's id and the title (`not_an_article`).",
     pattern=_rx(
         r"^\W*(?:(?:error\s*)?(?:40[034]|410|50[0234])(?:\s*error)?(?:\W+(?:page\s+)?(?:not\s+found|gone|"
         r"internal\s+server\s+error|bad\s+gateway|service\s+(?:temporarily\s+)?unavailable))?"
@@ -495,17 +506,22 @@ ERROR_PAGE = Rule(
         r"|service\s+(?:temporarily\s+)?unavailable|(?:this\s+)?(?:page|article|story)\s+has\s+(?:been\s+)?"
         r"(?:moved|removed|deleted)|moved\s+permanently|(?:log|sign)\s*in(?:\s+to\s+(?:your\s+account|continue))?"
         r"|just\s+a\s+moment|attention\s+required|are\s+you\s+a\s+robot|(?:please\s+)?(?:verify|confirm)\s+"
-        r"(?:that\s+)?you\s+are\s+(?:a\s+)?human)\W*$"
+        r"(?:that\s+)?you\s+are\s+(?:a\s+)?human"
+        rf"|{_GONE_ELSEWHERE})\W*$"
     ),
     max_chars=80,
     examples=("Page not found", "404 Not Found", "Error 404", "Oops! That page can’t be found.",
               "The page you requested could not be found", "Sorry, this article is no longer available",
               "Something went wrong", "Error establishing a database connection", "503 Service Unavailable",
               "This article has moved", "Log in to your account", "Sign in", "Just a moment...",
-              "Are you a robot?"),
+              "Are you a robot?", "Seite nicht gefunden", "Fehler 404", "Oups ! Cette page est introuvable",
+              "Page non trouvée", "Página no encontrada", "Página não encontrada", "Pagina non trovata",
+              "Pagina niet gevonden", "Страница не найдена", "Sayfa bulunamadı", "Erreur 404"),
     counter_examples=("Missing hiker not found after three-day search", "Something went wrong at the Fed",
                       "Log in to vote: how the new ID rules work", "The page that could not be found: how "
-                      "archives lose the web", "404 days in orbit", "Error rates fall at county hospitals"),
+                      "archives lose the web", "404 days in orbit", "Error rates fall at county hospitals",
+                      "Die Seite, die nicht gefunden wurde: Archive verlieren das Netz", "Page blanche pour la ville",
+                      "Página no encontrada: la web que se pierde"),
     leak_check=False,
 )
 PAGE_RULES: tuple[Rule, ...] = (ERROR_PAGE,)
