@@ -33,7 +33,7 @@ __all__ = [
     "extract_html", "looks_like_label", "looks_like_title", "normalize", "parse_published", "read_document",
 ]
 
-CLEANER_VERSION = "16"
+CLEANER_VERSION = "17"
 # The reason for a page the HTML parser stopped reading (`HtmlPage.truncated`) before any article text.
 TRUNCATED_EMPTY = ("the page nests its elements deeper than the HTML parser reads (2,048 levels), and no "
                    "article text comes before the point where it stops")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
@@ -96,6 +97,7 @@ class HtmlPage:
     paywalled: bool = False  # its structured data says it is not free to read: the body may be a teaser
     not_article: str | None = None  # why its markup says it is no article (`_not_an_article`)
     amp_of: str | None = None  # an AMP copy's canonical page on the same site: the article's URL
+    other_titles: list[str] = field(default_factory=list)  # the titles its markup states besides `title`
 
 
 def extract_html(raw: bytes | str, url: str | None = None) -> HtmlPage:
@@ -146,7 +148,8 @@ def _read_page(tree: html.HtmlElement, url: str | None, truncated: bool, joiners
     meta.segments, meta.extraction = extract_lines(tree, meta.canonical_url or url)
     if hidden:
         meta.segments = [line.translate(_SHOW_JOINERS) for line in meta.segments]
-    meta.title = drop_title_label(choose_title(meta.title, headings, meta.sitename, meta.canonical_url or url))
+    meta.title = drop_title_label(choose_title(meta.title, headings, meta.sitename, meta.canonical_url or url,
+                                               meta.other_titles))
     meta.link_texts, meta.truncated = link_texts, truncated
     return meta
 
@@ -249,7 +252,8 @@ def page_metadata(tree: html.HtmlElement, url: str | None = None) -> HtmlPage:
     return HtmlPage(title=found.title, title_from_tag=found.sources.get("title") == "title-tag", author=author,
                     published_at=published, sitename=sitename, section=found.section, canonical_url=canonical,
                     date_source=date_source, shown_author=shown_author, paywalled=found.paywalled,
-                    not_article=_not_an_article(found, url, canonical), amp_of=_amp_of(tree, url, canonical))
+                    not_article=_not_an_article(found, url, canonical), amp_of=_amp_of(tree, url, canonical),
+                    other_titles=found.other_titles)
 
 
 def _page_key(url: str) -> tuple[str, str, str]:
@@ -628,21 +632,31 @@ _H1_OVERLAP = 0.3  # measured on the WCXB dev articles: title accuracy 78.9% -> 
 _TITLE_SEPARATORS = re.compile(r"\s+(?:[|•·:»–—-]|::)\s+")
 
 
-def choose_title(meta_title: str | None, headings: list[str], sitename: str | None, url: str | None) -> str | None:
+def choose_title(meta_title: str | None, headings: list[str], sitename: str | None, url: str | None,
+                 other_titles: Sequence[str] = ()) -> str | None:
     """The article's title without the site name that <title> tags append ('Story | Site').
 
-    The page's <h1> is the headline when it shares words with <title>; otherwise a trailing part of
-    <title> after a separator is dropped when it names the site (its sitename, or its words run together
-    in the host).
+    The page's <h1> is the headline when it shares words with <title> (of several, the one sharing the
+    most), or when another title the page states (`other_titles`: JSON-LD's headline, twitter:title,
+    <title>) is that <h1> once its site label is dropped; otherwise a trailing part of <title> after a
+    separator is dropped when it names the site (its sitename, or its words run together in the host).
     """
     if not meta_title:
         return next((h for h in headings if len(h.split()) >= 2), None)
     title_words = set(normalize(meta_title).split())
+    best, best_share = None, 0.0
     for h in headings:
         words = set(normalize(h).split())
-        # The visible headline, when it shares words with <title> (not a logo or a section name).
-        if len(words) >= 2 and len(words & title_words) / len(words) >= _H1_OVERLAP:
-            return h
+        # The visible headline, when it shares words with <title> (not a logo, a section name or a banner).
+        share = len(words & title_words) / len(words) if len(words) >= 2 else 0.0
+        if share >= _H1_OVERLAP and share > best_share:
+            best, best_share = h, share
+    if best is not None:
+        return best
+    # A teaser or the site's name as og:title: the <h1> is the headline when the page states it elsewhere.
+    stated = {normalize(drop_title_label(choose_title(t, [], sitename, url)) or "") for t in other_titles}
+    if (confirmed := next((h for h in headings if len(h.split()) >= 2 and normalize(h) in stated), None)):
+        return confirmed
     host = re.sub(r"^https?://(?:www\.)?", "", url or "").split("/")[0].lower()
     site = normalize(sitename or "")
     title = meta_title.strip()

@@ -93,6 +93,7 @@ class PageMeta:
     forwards_to: str | None = None  # a <meta http-equiv=refresh>'s URL as written: the page sends readers on
     listing: str | None = None  # the JSON-LD type of a list of articles (CollectionPage, ...), with no Article
     paywalled: bool = False  # the article's JSON-LD says isAccessibleForFree: false
+    other_titles: list[str] = field(default_factory=list)  # the titles the page states besides `title`
 
 
 @dataclass
@@ -163,6 +164,8 @@ def read_structured(tree: html.HtmlElement) -> PageMeta:
         if value and getattr(meta, name) is None:
             setattr(meta, name, value)
             meta.sources[name] = source
+        elif value and name == "title" and value != meta.title:
+            meta.other_titles.append(value)
 
     by_id = {o["@id"]: o for o in ld_objects if isinstance(o.get("@id"), str)}
     org_authors: set[str] = set()

@@ -188,3 +188,34 @@ def test_drop_title_label(title: str, expected: str | None) -> None:
 ])
 def test_headline_text_reads_as_shown(h1: str, text: str) -> None:
     assert page_headings(html.fromstring(f"<html><body><h1>{h1}</h1><p>Body.</p></body></html>"), None) == [text]
+
+
+def _titled_page(head: str, h1s: list[str]) -> bytes:
+    body = "".join(f"<h1>{h}</h1>" for h in h1s) + "".join(
+        f"<p>The harbour board met on Tuesday to weigh the dredging plan, part {i} of the report.</p>" for i in range(4))
+    return f"<html><head>{head}</head><body><main>{body}</main></body></html>".encode()
+
+
+def test_an_h1_the_page_states_elsewhere_is_the_headline_whatever_og_title_says() -> None:
+    """og:title a teaser sharing no words with the <h1>: the teaser was taken, though the JSON-LD
+    headline and <title> both give the <h1>."""
+    from tasks.extract import extract_html
+
+    head = ('<meta property="og:title" content="You will not believe what the board decided">'
+            '<title>Harbour board delays dredging plan | The Courier</title>'
+            '<script type="application/ld+json">{"@type": "NewsArticle", '
+            '"headline": "Harbour board delays dredging plan"}</script>')
+    assert extract_html(_titled_page(head, ["Harbour board delays dredging plan"])).title == \
+        "Harbour board delays dredging plan"
+    alone = '<meta property="og:title" content="You will not believe what the board decided">'
+    assert extract_html(_titled_page(alone, ["Harbour board delays dredging plan"])).title == \
+        "You will not believe what the board decided"  # nothing else states the <h1>: og:title stands
+
+
+def test_of_several_h1s_the_one_sharing_most_words_with_the_title_is_the_headline() -> None:
+    """A blog's banner set as the first <h1>, sharing a word with the title, was taken for the headline."""
+    from tasks.extract import extract_html
+
+    head = "<title>Dredging the harbour: the board's plan explained</title>"
+    assert extract_html(_titled_page(head, ["The harbour blog", "Dredging the harbour: the board's plan explained"])
+                        ).title == "Dredging the harbour: the board's plan explained"
