@@ -149,11 +149,20 @@ def detect_kind(body: bytes, content_type: str = "", url: str = "") -> Kind:
     return "page"
 
 
+def _content(data: bytes) -> bytes:
+    """A listing's bytes from its first character on: without the blank lines and byte-order mark that
+    editors and CMSs put before it, in either order (lxml refuses blank lines before "<?xml")."""
+    return data.lstrip().removeprefix(codecs.BOM_UTF8).lstrip()
+
+
+def _is_json(data: bytes) -> bool:
+    return _content(data)[:1] == b"{"
+
+
 def _is_json_feed(body: bytes) -> bool:
     """A JSON Feed (jsonfeed.org), served as application/json as often as application/feed+json."""
     head = body[:4096]  # PHP's json_encode writes "https:\/\/jsonfeed.org\/version\/1.1"
-    return body.removeprefix(codecs.BOM_UTF8).lstrip()[:1] == b"{" and (
-        b"jsonfeed.org/version" in head or b"jsonfeed.org\\/version" in head)
+    return _is_json(body) and (b"jsonfeed.org/version" in head or b"jsonfeed.org\\/version" in head)
 
 
 def _refuse_entities(data: bytes, what: str) -> None:
@@ -169,7 +178,7 @@ def parse_feed(data: bytes, base_url: str) -> list[Item]:
     Raises:
         DiscoveryError: not a feed, or a feed declaring XML entities.
     """
-    if data.removeprefix(codecs.BOM_UTF8).lstrip()[:1] == b"{":
+    if _is_json(data):
         return _json_feed_items(data, base_url)
     _refuse_entities(data, "feed")
     # No base given where the feed sets none of its own: feedparser would rewrite links it cannot join
@@ -318,7 +327,7 @@ def parse_sitemap(data: bytes, base_url: str, max_bytes: int = settings.FETCH_MA
             data = gunzip_limited(data, max_bytes)
         except FetchError as exc:
             raise DiscoveryError(f"gzipped sitemap: {exc.reason}") from exc
-    data = data.removeprefix(codecs.BOM_UTF8).lstrip()  # lxml refuses blank lines before "<?xml"
+    data = _content(data)
     if not data.startswith(b"<"):
         lines = [l.strip() for l in data.decode("utf-8", "replace").splitlines() if l.strip()]
         urls = [l for l in lines if l.startswith(("http://", "https://"))]
@@ -418,7 +427,7 @@ def media_type_for(content_type: str, body: bytes = b"") -> str | None:
     if content_type in HTML_TYPES or content_type == "":
         return "html"
     if content_type in TEXT_TYPES:
-        start = body[:1024].removeprefix(codecs.BOM_UTF8).lstrip().lower()
+        start = _content(body[:1024]).lower()
         return "html" if start.startswith((b"<!doctype html", b"<html")) else "text"
     return None
 

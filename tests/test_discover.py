@@ -292,7 +292,7 @@ def test_a_json_feed_is_read_whatever_type_it_is_served_as():
         parse_feed(b'{"version": "https://jsonfeed.org/version/1.1"}', "http://news.example/feed.json")
 
 
-@pytest.mark.parametrize("start", [b"\xef\xbb\xbf", b"\n", b"\r\n  \n"])
+@pytest.mark.parametrize("start", [b"\xef\xbb\xbf", b"\n", b"\r\n  \n", b"\n\n\xef\xbb\xbf"])
 def test_a_sitemap_after_a_byte_order_mark_or_blank_lines_is_read(start: bytes):
     """A BOM made an XML sitemap "neither XML nor a list of URLs" and hid a text sitemap's first URL;
     lxml refused a blank line before the XML declaration."""
