@@ -15,12 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any
-from urllib.parse import urlsplit
 
 from newsflow.settings import META_MAX_CHARS
 from tasks.confidence import confidence, features
 from tasks.extract import (EXTENSIVE_DATE_SEARCH, TRAFILATURA_OPTIONS, HtmlPage, choose_title, decode_as_declared,
-                           extract_html, mend_double_encoding)
+                           extract_html, mend_double_encoding, site_host)
 from tasks.models import Article, RawDocument, Rejected, article_id_for, machine_fault
 from tasks.reader import decode_text, one_line, record_fields, text_lines
 from tasks.recover import recover_page
@@ -182,18 +181,11 @@ def not_an_article(article: Article, dated_by_markup: bool = False) -> str | Non
     title = article.title or ""
     if not dated_by_markup and ERROR_PAGE.matches(title):
         return f"not an article: its title {title!r} is an error, login or robot-check page's (rule error-page)"
-    names = {_bare(article.sitename), _bare(_host(article.url))} - {""}
-    if _bare(title) and not article.published_at and _bare(title) in names:
+    names = {_bare(article.sitename), _bare(site_host(article.url))} - {""}
+    if _bare(title) and not article.published_at and _bare(title).removeprefix("www ") in names:
         return (f"not an article: no headline and no date, its title {title!r} is only the site's name "
                 "(a consent, paywall or error page)")
     return None
-
-
-def _host(url: str | None) -> str:
-    try:
-        return urlsplit(url or "").hostname or ""
-    except ValueError:  # an unclosed IPv6 bracket
-        return ""
 
 
 def _bare(name: str | None) -> str:

@@ -248,7 +248,7 @@ def page_metadata(tree: html.HtmlElement, url: str | None = None) -> HtmlPage:
             date_source = "url"
         elif published and published not in found.dates:
             date_source = "text"
-    sitename = found.sitename or _host(canonical)
+    sitename = found.sitename or site_host(canonical) or None
     return HtmlPage(title=found.title, title_from_tag=found.sources.get("title") == "title-tag", author=author,
                     published_at=published, sitename=sitename, section=found.section, canonical_url=canonical,
                     date_source=date_source, shown_author=shown_author, paywalled=found.paywalled,
@@ -279,8 +279,7 @@ def _amp_of(tree: html.HtmlElement, url: str | None, canonical: str | None) -> s
 
 
 def _site(url: str) -> str:
-    host = _host(url) or ""
-    return _SITE_PREFIX.sub("", host)
+    return _SITE_PREFIX.sub("", site_host(url))
 
 
 def _not_an_article(found: PageMeta, url: str | None, canonical: str | None) -> str | None:
@@ -352,9 +351,13 @@ def _days_apart(a: str, b: str) -> int:
         return 99
 
 
-def _host(url: str | None) -> str | None:
-    host = urlsplit(url).hostname if url else None
-    return host.removeprefix("www.") if host else None
+def site_host(url: str | None) -> str:
+    """The URL's host name without a leading www.; "" for none or a malformed URL (an unclosed IPv6
+    bracket)."""
+    try:
+        return (urlsplit(url or "").hostname or "").removeprefix("www.")
+    except ValueError:
+        return ""
 
 
 # ----------------------------------------------------------------------------------- parsing
