@@ -540,27 +540,20 @@ class BatchWriter:
     def _walls(self, articles: list[Article]) -> tuple[list[Article], list[Rejected]]:
         """The articles without new versions that would replace a dated article with an undated page
         under another title: what a consent, error or paywall page served at the article's URL looks
-        like. Such a version is quarantined and the dated one stays, whether stored or read before it in
-        the same load (a web archive's later capture, say); the page's next real version replaces it as
-        usual. The stored document itself, cleaned again, is never held back."""
+        like. Such a version is quarantined and the stored article stays; the page's next real version
+        replaces it as usual."""
         undated = [a.article_id for a in articles if not a.published_at]
         stored = self.warehouse.dated_articles(undated) if undated else {}
-        dated = {k: (title, "the stored article") for k, (_doc, title) in stored.items()}
-        walls: dict[str, str] = {}  # document id -> why it is not taken
-        for a in articles:
-            if a.published_at:
-                dated[a.article_id] = (a.title, "the version read before it")
-            elif a.article_id in dated and a.title != dated[a.article_id][0] \
-                    and stored.get(a.article_id, ("",))[0] != a.document_id:
-                title, where = dated[a.article_id]
-                walls[a.document_id] = (
-                    f"not taken: this version of the page states no date and is titled {a.title!r}, where "
-                    f"{where} {title!r} is dated (a consent, error or paywall page in its place?); the dated "
-                    "version stays")
+        walls = {a.document_id: stored[a.article_id][1] for a in articles if not a.published_at
+                 and a.article_id in stored and stored[a.article_id][0] != a.document_id
+                 and a.title != stored[a.article_id][1]}
         if not walls:
             return articles, []
         return [a for a in articles if a.document_id not in walls], [
-            Rejected(a.document_id, a.source_uri, "validate", [walls[a.document_id]])
+            Rejected(a.document_id, a.source_uri, "validate",
+                     [f"not taken: this version of the page states no date and is titled {a.title!r}, where the "
+                      f"stored article {walls[a.document_id]!r} is dated (a consent, error or paywall page in "
+                      "its place?); the stored version stays"])
             for a in articles if a.document_id in walls]
 
     def _language_split(self, articles: list[Article]) -> tuple[list[Article], list[Rejected]]:

@@ -143,34 +143,10 @@ def test_only_an_undated_version_under_another_title_is_held_back_from_a_dated_a
     def version(doc: str, title: str, date: str | None) -> Article:
         return Article("a", doc, "file:///s.html", None, title, "Body.", published_at=date)
 
-    batch = [version("d3", "Riverside path repairs", None), version("d2", "The Riverside Courier", None),
-             version("d1", "Riverside path repairs begin", "2025-05-20T08:00:00+00:00"),
+    batch = [version("d1", "Riverside path repairs begin", "2025-05-20T08:00:00+00:00"),
+             version("d2", "The Riverside Courier", None), version("d3", "Riverside path repairs", None),
              version("d0", "Something else", None)]  # the stored document itself, cleaned again
     kept, held = BatchWriter._walls(SimpleNamespace(warehouse=Stored()), batch)
-    assert [a.document_id for a in kept] == ["d3", "d1", "d0"] and [r.document_id for r in held] == ["d2"]
+    assert [a.document_id for a in kept] == ["d1", "d3", "d0"] and [r.document_id for r in held] == ["d2"]
     assert held[0].reasons[0].startswith("not taken: this version of the page states no date and is titled "
                                          "'The Riverside Courier', where the stored article 'Riverside path repairs'")
-
-
-def test_an_undated_version_after_a_dated_one_in_the_same_load_is_held_back():
-    """A web archive's captures of one page, the later a consent wall: the batch's dated version went in,
-    then the wall replaced it, as only stored articles were weighed."""
-    from types import SimpleNamespace
-
-    from tasks.pipeline import BatchWriter
-
-    class NothingStored:
-        def dated_articles(self, ids):
-            return {}
-
-    def version(doc: str, title: str, date: str | None) -> Article:
-        return Article("a", doc, "file:///s.html", None, title, "Body.", published_at=date)
-
-    batch = [version("d1", "Riverside path repairs begin", "2025-05-20T08:00:00+00:00"),
-             version("d2", "The Riverside Courier", None), version("d3", "Riverside path repairs begin", None)]
-    kept, held = BatchWriter._walls(SimpleNamespace(warehouse=NothingStored()), batch)
-    assert [a.document_id for a in kept] == ["d1", "d3"] and [r.document_id for r in held] == ["d2"]
-    assert held[0].reasons[0] == (
-        "not taken: this version of the page states no date and is titled 'The Riverside Courier', where the "
-        "version read before it 'Riverside path repairs begin' is dated (a consent, error or paywall page in "
-        "its place?); the dated version stays")

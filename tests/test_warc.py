@@ -270,35 +270,6 @@ def test_an_earlier_capture_read_after_a_later_one_does_not_set_the_article_back
             assert con.execute("select count(*) from documents").fetchone()[0] == 2, name
 
 
-def test_a_later_capture_that_is_a_consent_wall_does_not_replace_the_dated_article(tmp_path: Path):
-    """One archive holding a page's dated capture and, a year later, a consent wall in its place (no
-    date, the site's name as title): the wall became the article, its date gone."""
-    from prefect.task_runners import ThreadPoolTaskRunner
-
-    from flows.ingest import ingest
-
-    def page(title: str, date: str | None, text: str) -> bytes:
-        head = f'<meta property="article:published_time" content="{date}">' if date else ""
-        return (f"<html><head><title>{title}</title>{head}</head><body><main><h1>{title}</h1>"
-                + "".join(f"<p>{text} Part {i} of the page.</p>" for i in range(4)) + "</main></body></html>").encode()
-
-    url = "https://news.example/riverside-path"
-    story = "Residents packed the community hall on Thursday to hear how the riverside path will be repaired."
-    consent = "We and our partners store and access information on a device, such as cookies, for advertising."
-    write_cc_news_warc(tmp_path / "crawl.warc.gz", [
-        Page(url, page("Riverside path repairs to begin in June", "2024-05-14T07:30:00Z", story), "2024-05-14T09:00:00Z"),
-        Page(url, page("The Riverside Courier", None, consent), "2025-05-14T09:00:00Z")])
-    db = tmp_path / "news.duckdb"
-    summary = ingest.with_options(task_runner=ThreadPoolTaskRunner(max_workers=2))(
-        sources=[str(tmp_path / "crawl.warc.gz")], db=str(db))
-    assert summary["quarantined"] == 1, summary
-    with duckdb.connect(str(db), read_only=True) as con:
-        assert con.execute("select title, published_at::date::varchar from articles").fetchall() == [
-            ("Riverside path repairs to begin in June", "2024-05-14")]
-        assert "where the version read before it 'Riverside path repairs to begin in June' is dated" in \
-            con.execute("select reasons[1] from quarantine").fetchone()[0]
-
-
 _LATIN1_TEXT = ("The café on the harbour reopened on Friday with crème brûlée, a naïve mural on its façade and a "
                 "señor from Málaga at the piano, the owners said. ")
 
