@@ -479,16 +479,22 @@ BYLINE = Rule(
 # A page rule: the whole title, not a line. Whole titles only, so a headline about an error survives.
 _GONE = (r"(?:(?:(?:could|can|does|do|was|is)\s*(?:not|n?[’']t)|cannot)\s+(?:be\s+)?(?:found|located|exist)"
          r"|(?:is\s+|was\s+|has\s+been\s+)?(?:not\s+found|no\s+longer\s+(?:exists?|available)|unavailable))")
-# The same in the languages whose dates the cleaner reads (tasks/meta.py): "Seite nicht gefunden",
-# "Erreur 404", "Página no encontrada", "Страница не найдена", "Sayfa bulunamadı".
+# A missing page's title in the other languages whose dates the cleaner reads (tasks/meta.py): "Seite
+# nicht gefunden", "La page demandée est introuvable", "Fehler 404 - Página no encontrada", "Страница не
+# найдена", "Aradığınız sayfa bulunamadı".
+_PAGE_WORD = (r"(?:(?:die|diese|la|cette|esta|essa|questa|deze|de|a|эта)\s+)?"
+              r"(?:(?:angeforderte|gesuchte|gevraagde|gezochte|aradığınız|запрашиваемая|запрошенная|искомая)\s+)?"
+              r"(?:seite|page|p[áa]gina|pagina|страница|sayfa)"
+              r"(?:\s+(?:demandée|recherchée|solicitada|buscada|procurada|richiesta|cercata"
+              r"|que\s+(?:vous\s+)?(?:recherchez|cherchez|buscas|busca|procura|procuras)))?")
+_MISSING = (r"(?:wurde\s+|konnte\s+|est\s+|ist\s+|è\s+|is\s+|kon\s+)?(?:nicht\s+gefunden(?:\s+werden)?|introuvable"
+            r"|non\s+trouv[ée]e|n['’]a\s+pas\s+été\s+trouvée|n['’]existe\s+(?:pas|plus)"
+            r"|no\s+(?:se\s+ha\s+|fue\s+)?(?:encontrad[ao]|existe)|n[ãa]o\s+(?:foi\s+)?(?:encontrada|existe)"
+            r"|non\s+(?:è\s+stata\s+)?trovata|non\s+esiste|niet\s+(?:worden\s+)?gevonden|bestaat\s+niet"
+            r"|existiert\s+nicht|не\s+найдена|не\s+существует|bulunamad[ıi]|mevcut\s+de[ğg]il)")
 _GONE_ELSEWHERE = (
-    r"(?:(?:erreur|fehler|error|erro|errore|fout|hata|ошибка)\s*(?:40[034]|410|50[0234])"
-    r"|(?:(?:oups|désolé|ups|huch|vaya|lo\s+sentimos|ops|oeps|упс)\W+)?"
-    r"(?:(?:die|diese|la|cette|esta|essa|questa|deze|de|эта)\s+)?(?:seite|page|p[áa]gina|pagina|страница|sayfa)"
-    r"\s+(?:wurde\s+|est\s+|ist\s+|è\s+|is\s+)?(?:nicht\s+gefunden|introuvable|non\s+trouv[ée]e"
-    r"|no\s+(?:se\s+)?(?:ha\s+)?(?:encontrada|existe)|n[ãa]o\s+(?:foi\s+)?(?:encontrada|existe)|non\s+trovata"
-    r"|non\s+esiste|niet\s+gevonden|bestaat\s+niet|existiert\s+nicht|n['’]existe\s+(?:pas|plus)|не\s+найдена"
-    r"|bulunamad[ıi]|mevcut\s+de[ğg]il))")
+    rf"(?:(?:erreur|fehler|error|erro|errore|fout|hata|ошибка)\s*)?(?:40[034]|410|50[0234])(?:\W+{_PAGE_WORD}\s+{_MISSING})?"
+    rf"|(?:(?:oups|désolé|ups|huch|hoppla|vaya|lo\s+sentimos|ops|oeps|упс)\W+)?{_PAGE_WORD}\s+{_MISSING}")
 ERROR_PAGE = Rule(
     id="error-page",
     description="A page whose whole title is an error, a login form or a robot check ('Page not found', "
@@ -516,7 +522,11 @@ ERROR_PAGE = Rule(
               "This article has moved", "Log in to your account", "Sign in", "Just a moment...",
               "Are you a robot?", "Seite nicht gefunden", "Fehler 404", "Oups ! Cette page est introuvable",
               "Page non trouvée", "Página no encontrada", "Página não encontrada", "Pagina non trovata",
-              "Pagina niet gevonden", "Страница не найдена", "Sayfa bulunamadı", "Erreur 404"),
+              "Pagina niet gevonden", "Страница не найдена", "Sayfa bulunamadı", "Erreur 404",
+              "Fehler 404 - Seite nicht gefunden", "Die Seite konnte nicht gefunden werden",
+              "La page demandée est introuvable", "A página não foi encontrada", "Aradığınız sayfa bulunamadı",
+              "404 - Страница не найдена", "La pagina non è stata trovata",
+              "Lo sentimos, la página que buscas no existe"),
     counter_examples=("Missing hiker not found after three-day search", "Something went wrong at the Fed",
                       "Log in to vote: how the new ID rules work", "The page that could not be found: how "
                       "archives lose the web", "404 days in orbit", "Error rates fall at county hospitals",
