@@ -97,7 +97,7 @@ class HtmlPage:
     paywalled: bool = False  # its structured data says it is not free to read: the body may be a teaser
     not_article: str | None = None  # why its markup says it is no article (`_not_an_article`)
     amp_of: str | None = None  # an AMP copy's canonical page on the same site: the article's URL
-    other_titles: list[str] = field(default_factory=list)  # the titles its markup states besides `title`
+    other_titles: list[tuple[str, str]] = field(default_factory=list)  # (title, source) besides `title`
 
 
 def extract_html(raw: bytes | str, url: str | None = None) -> HtmlPage:
@@ -636,43 +636,49 @@ _TITLE_SEPARATORS = re.compile(r"\s+(?:[|•·:»–—-]|::)\s+")
 
 
 def choose_title(meta_title: str | None, headings: list[str], sitename: str | None, url: str | None,
-                 other_titles: Sequence[str] = ()) -> str | None:
+                 other_titles: Sequence[tuple[str, str]] = ()) -> str | None:
     """The article's title without the site name that <title> tags append ('Story | Site').
 
-    The page's <h1> is the headline when it shares words with <title> (of several, the one sharing the
-    most), or when another title the page states (`other_titles`: JSON-LD's headline, twitter:title,
-    <title>) is that <h1> once its site label is dropped; otherwise a trailing part of <title> after a
-    separator is dropped when it names the site (its sitename, or its words run together in the host).
+    The page's <h1> is the headline when it shares words with <title> (of several, the one closest to
+    it), or when another title the page states (`other_titles`: JSON-LD's headline, twitter:title, a
+    <title> holding a label) is that <h1> once its site label is dropped and it is not the site's name;
+    otherwise a trailing part of <title> after a separator is dropped when it names the site (its
+    sitename, or its words run together in the host).
     """
     if not meta_title:
         return next((h for h in headings if len(h.split()) >= 2), None)
+    host = re.sub(r"^https?://(?:www\.)?", "", url or "").split("/")[0].lower()
+    site = normalize(sitename or "")
     title_words = set(normalize(meta_title).split())
-    best, best_share = None, 0.0
+    best, best_fit = None, 0.0
     for h in headings:
         words = set(normalize(h).split())
-        # The visible headline, when it shares words with <title> (not a logo, a section name or a banner).
-        share = len(words & title_words) / len(words) if len(words) >= 2 else 0.0
-        if share >= _H1_OVERLAP and share > best_share:
-            best, best_share = h, share
+        shared = len(words & title_words)
+        # The visible headline, when it shares words with <title> (not a logo or a section name); of
+        # several, the closest to it: a blog's banner or a sidebar's topic shares fewer of its words.
+        if len(words) >= 2 and shared / len(words) >= _H1_OVERLAP and shared / len(words | title_words) > best_fit:
+            best, best_fit = h, shared / len(words | title_words)
     if best is not None:
         return best
     # A teaser or the site's name as og:title: the <h1> is the headline when the page states it elsewhere.
-    stated = {normalize(drop_title_label(choose_title(t, [], sitename, url)) or "") for t in other_titles}
-    if (confirmed := next((h for h in headings if len(h.split()) >= 2 and normalize(h) in stated), None)):
+    stated = {normalize(drop_title_label(choose_title(t, [], sitename, url)) or "") for t, source in other_titles
+              if source != "title-tag" or _TITLE_SEPARATORS.search(t)}  # a bare <title> is often the site's
+    if confirmed := next((h for h in headings if word_count(h) >= 2 and normalize(h) in stated
+                          and not _names_site(normalize(h), site, host)), None):
         return confirmed
-    host = re.sub(r"^https?://(?:www\.)?", "", url or "").split("/")[0].lower()
-    site = normalize(sitename or "")
     title = meta_title.strip()
     for _ in range(2):
         parts = _TITLE_SEPARATORS.split(title)
-        if len(parts) < 2:
-            break
-        tail = normalize(parts[-1])
-        names_site = bool(tail) and (tail == site or (host and tail.replace(" ", "") in host.replace("-", "").replace(".", "")))
-        if not names_site:
+        if len(parts) < 2 or not _names_site(normalize(parts[-1]), site, host):
             break
         title = title[: title.rfind(parts[-1])].rstrip(" |•·:»–—-")
     return title or meta_title
+
+
+def _names_site(text: str, site: str, host: str) -> bool:
+    """Whether normalized `text` is the site's name: its normalized sitename, or words run together in
+    its host."""
+    return bool(text) and (text == site or bool(host) and text.replace(" ", "") in host.replace("-", "").replace(".", ""))
 
 
 # A short last part after a separator is a label (site, section, "Opinion", "Top 19 Companies"), not the
