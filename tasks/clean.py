@@ -182,7 +182,7 @@ def not_an_article(article: Article, dated_by_markup: bool = False) -> str | Non
     if not dated_by_markup and ERROR_PAGE.matches(title):
         return f"not an article: its title {title!r} is an error, login or robot-check page's (rule error-page)"
     names = {_bare(article.sitename), _bare(site_host(article.url))} - {""}
-    if _bare(title) and not article.published_at and _bare(title).removeprefix("www ") in names:
+    if _bare(title) and not article.published_at and _bare(re.sub(r"(?i)^www\.", "", title)) in names:
         return (f"not an article: no headline and no date, its title {title!r} is only the site's name "
                 "(a consent, paywall or error page)")
     return None

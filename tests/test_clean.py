@@ -915,6 +915,13 @@ def test_a_title_of_punctuation_alone_is_not_taken_for_the_site_name() -> None:
     assert not (isinstance(result, Rejected) and "only the site's name" in result.reasons[0]), result
 
 
+def test_a_title_naming_the_host_is_the_site_name_and_a_word_www_is_not() -> None:
+    wall = _fetched(_page_titled("www.news.example"), "https://www.news.example/2025/05/council-budget")
+    assert isinstance(wall, Rejected) and "only the site's name" in wall.reasons[0]
+    named = _fetched(_page_titled("WWW Conference", '<meta property="og:site_name" content="Conference">'))
+    assert isinstance(named, Article), named
+
+
 def test_every_flag_the_cleaner_sets_is_explained_for_analysts() -> None:
     """docs/warehouse.md's table of `articles.flags` names every flag the code can set."""
     import re
