@@ -212,7 +212,7 @@ def _json_feed_items(data: bytes, base_url: str) -> list[Item]:
     """Items of a JSON Feed (jsonfeed.org 1.0/1.1): `url` (else `external_url`), `title`,
     `date_published` as written, `summary`."""
     try:
-        feed = json.loads(data.decode("utf-8-sig"))
+        feed = json.loads(_content(data).decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise DiscoveryError(f"not a readable JSON Feed: {type(exc).__name__}: {exc}") from None
     entries = feed.get("items") if isinstance(feed, dict) else None

@@ -284,10 +284,11 @@ def test_a_json_feed_is_read_whatever_type_it_is_served_as():
         {"id": "3", "content_text": "no link"}]}).encode()
     assert detect_kind(feed, "application/json") == detect_kind(feed, "application/feed+json") == "feed"
     assert detect_kind(feed.replace(b"/", b"\\/"), "application/json") == "feed"  # as PHP's json_encode writes
-    items = parse_feed(b"\xef\xbb\xbf" + feed, "http://news.example/feed.json")
-    assert [(i.url, i.title, i.published, i.summary) for i in items] == [
-        ("http://news.example/news/1.html", "One", "2024-03-01T10:00:00-05:00", None),
-        ("https://other.example/2", None, None, "Two"), ("", None, None, None)]
+    for start in (b"\xef\xbb\xbf", b"\n\n\xef\xbb\xbf"):  # a BOM, after blank lines too
+        items = parse_feed(start + feed, "http://news.example/feed.json")
+        assert [(i.url, i.title, i.published, i.summary) for i in items] == [
+            ("http://news.example/news/1.html", "One", "2024-03-01T10:00:00-05:00", None),
+            ("https://other.example/2", None, None, "Two"), ("", None, None, None)]
     with pytest.raises(DiscoveryError, match="not a readable JSON Feed: no 'items' list"):
         parse_feed(b'{"version": "https://jsonfeed.org/version/1.1"}', "http://news.example/feed.json")
 
