@@ -97,7 +97,7 @@ class HtmlPage:
     paywalled: bool = False  # its structured data says it is not free to read: the body may be a teaser
     not_article: str | None = None  # why its markup says it is no article (`_not_an_article`)
     amp_of: str | None = None  # an AMP copy's canonical page on the same site: the article's URL
-    other_titles: list[tuple[str, str]] = field(default_factory=list)  # (title, source) besides `title`
+    other_titles: list[str] = field(default_factory=list)  # the titles its markup states besides `title`
 
 
 def extract_html(raw: bytes | str, url: str | None = None) -> HtmlPage:
@@ -636,34 +636,27 @@ _TITLE_SEPARATORS = re.compile(r"\s+(?:[|•·:»–—-]|::)\s+")
 
 
 def choose_title(meta_title: str | None, headings: list[str], sitename: str | None, url: str | None,
-                 other_titles: Sequence[tuple[str, str]] = ()) -> str | None:
+                 other_titles: Sequence[str] = ()) -> str | None:
     """The article's title without the site name that <title> tags append ('Story | Site').
 
-    The page's <h1> is the headline when it shares words with <title> (of several, the one closest to
-    it), or when another title the page states (`other_titles`: JSON-LD's headline, twitter:title, a
-    <title> holding a label) is that <h1> once its site label is dropped and it is not the site's name;
-    otherwise a trailing part of <title> after a separator is dropped when it names the site (its
-    sitename, or its words run together in the host).
+    The page's first <h1> that shares words with <title> is the headline, or the first that another
+    title the page states (`other_titles`: JSON-LD's headline, twitter:title, <title>) is once its site
+    label is dropped, unless it is the site's name; otherwise a trailing part of <title> after a
+    separator is dropped when it names the site (its sitename, or its words run together in the host).
     """
     if not meta_title:
         return next((h for h in headings if len(h.split()) >= 2), None)
     host = re.sub(r"^https?://(?:www\.)?", "", url or "").split("/")[0].lower()
     site = normalize(sitename or "")
     title_words = set(normalize(meta_title).split())
-    best, best_fit = None, 0.0
     for h in headings:
         words = set(normalize(h).split())
-        shared = len(words & title_words)
-        # The visible headline, when it shares words with <title> (not a logo or a section name); of
-        # several, the closest to it: a blog's banner or a sidebar's topic shares fewer of its words.
-        if len(words) >= 2 and shared / len(words) >= _H1_OVERLAP and shared / len(words | title_words) > best_fit:
-            best, best_fit = h, shared / len(words | title_words)
-    if best is not None:
-        return best
+        # The visible headline, when it shares words with <title> (not a logo or a section name).
+        if len(words) >= 2 and len(words & title_words) / len(words) >= _H1_OVERLAP:
+            return h
     # A teaser or the site's name as og:title: the <h1> is the headline when the page states it elsewhere.
-    stated = {normalize(drop_title_label(choose_title(t, [], sitename, url)) or "") for t, source in other_titles
-              if source != "title-tag" or _TITLE_SEPARATORS.search(t)}  # a bare <title> is often the site's
-    if confirmed := next((h for h in headings if word_count(h) >= 2 and normalize(h) in stated
+    stated = {normalize(drop_title_label(choose_title(t, [], sitename, url)) or "") for t in other_titles}
+    if confirmed := next((h for h in headings if len(h.split()) >= 2 and normalize(h) in stated
                           and not _names_site(normalize(h), site, host)), None):
         return confirmed
     title = meta_title.strip()

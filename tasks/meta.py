@@ -93,7 +93,7 @@ class PageMeta:
     forwards_to: str | None = None  # a <meta http-equiv=refresh>'s URL as written: the page sends readers on
     listing: str | None = None  # the JSON-LD type of a list of articles (CollectionPage, ...), with no Article
     paywalled: bool = False  # the article's JSON-LD says isAccessibleForFree: false
-    other_titles: list[tuple[str, str]] = field(default_factory=list)  # (title, source) the page states besides `title`
+    other_titles: list[str] = field(default_factory=list)  # the titles the page states besides `title`
 
 
 @dataclass
@@ -165,7 +165,7 @@ def read_structured(tree: html.HtmlElement) -> PageMeta:
             setattr(meta, name, value)
             meta.sources[name] = source
         elif value and name == "title" and value != meta.title:
-            meta.other_titles.append((value, source))
+            meta.other_titles.append(value)
 
     by_id = {o["@id"]: o for o in ld_objects if isinstance(o.get("@id"), str)}
     org_authors: set[str] = set()

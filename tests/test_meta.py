@@ -212,35 +212,21 @@ def test_an_h1_the_page_states_elsewhere_is_the_headline_whatever_og_title_says(
         "You will not believe what the board decided"  # nothing else states the <h1>: og:title stands
 
 
-def test_of_several_h1s_the_one_sharing_most_words_with_the_title_is_the_headline() -> None:
-    """A blog's banner set as the first <h1>, sharing a word with the title, was taken for the headline."""
-    from tasks.extract import extract_html
-
-    head = "<title>Dredging the harbour: the board's plan explained</title>"
-    assert extract_html(_titled_page(head, ["The harbour blog", "Dredging the harbour: the board's plan explained"])
-                        ).title == "Dredging the harbour: the board's plan explained"
-
-
 @pytest.mark.parametrize("head, h1s, title", [
     # a banner <h1> holding the site's name, which a site-wide <title> or twitter:title states too
-    ('<title>Daily Planet</title><meta property="og:title" content="Floods kill 200 in Valencia">',
-     ["Daily Planet"], "Floods kill 200 in Valencia"),
+    ('<title>Daily Planet</title><meta property="og:title" content="Floods kill 200 in Valencia">'
+     '<meta property="og:site_name" content="Daily Planet">', ["Daily Planet"], "Floods kill 200 in Valencia"),
     ('<meta property="og:title" content="Floods kill 200 in Valencia"><meta property="og:site_name" '
      'content="Daily Planet"><meta name="twitter:title" content="Daily Planet">', ["Daily Planet"],
      "Floods kill 200 in Valencia"),
-    # a sidebar's or a "most read" box's short <h1> whose words are all in the title
-    ('<title>Floods kill 200 in Valencia, officials say</title>',
-     ["Floods kill at least 200 in Valencia region", "Valencia floods"], "Floods kill at least 200 in Valencia region"),
-    ('<title>Valencia floods: death toll passes 200 | World news | The Guardian</title>',
-     ["Valencia floods: death toll passes 200 as rescuers search", "World news"],
-     "Valencia floods: death toll passes 200 as rescuers search"),
-    # a headline without spaces, stated by the JSON-LD headline
-    ('<meta property="og:title" content="你一定想不到"><script type="application/ld+json">{"@type": "NewsArticle", '
-     '"headline": "市议会通过新预算"}</script>', ["市议会通过新预算"], "市议会通过新预算"),
+    # <title> is the headline where og:title names the site: the <h1> it states is the title
+    ('<title>Council approves new budget for schools</title><meta property="og:title" content="City Gazette">'
+     '<meta property="og:site_name" content="City Gazette">', ["Council approves new budget for schools"],
+     "Council approves new budget for schools"),
 ])
-def test_the_headline_among_h1s_that_name_the_site_or_a_topic(head: str, h1s: list[str], title: str) -> None:
-    """A review of the rules above: a site-name <h1> confirmed by a site-wide title, and a short <h1>
-    sharing all its words with the title, were taken for the headline; a Chinese one was not."""
+def test_an_h1_naming_the_site_is_not_confirmed_as_the_headline(head: str, h1s: list[str], title: str) -> None:
+    """A banner <h1> holding the site's name, stated too by a site-wide <title> or twitter:title, was
+    taken for the headline (and an undated page quarantined as a wall)."""
     from tasks.extract import extract_html
 
     assert extract_html(_titled_page(head, h1s), "https://news.example/2025/11/floods").title == title
