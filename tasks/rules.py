@@ -492,8 +492,9 @@ _MISSING = (r"(?:wurde\s+|konnte\s+|est\s+|ist\s+|è\s+|is\s+|kon\s+)?(?:nicht\s
             r"|no\s+(?:se\s+ha\s+|fue\s+)?(?:encontrad[ao]|existe)|n[ãa]o\s+(?:foi\s+)?(?:encontrada|existe)"
             r"|non\s+(?:è\s+stata\s+)?trovata|non\s+esiste|niet\s+(?:worden\s+)?gevonden|bestaat\s+niet"
             r"|existiert\s+nicht|не\s+найдена|не\s+существует|bulunamad[ıi]|mevcut\s+de[ğg]il)")
+_ERROR_CODE = r"(?:(?:erreur|fehler|error|erro|errore|fout|hata|ошибка)\s*)?(?:40[034]|410|50[0234])"
 _GONE_ELSEWHERE = (
-    rf"(?:(?:erreur|fehler|error|erro|errore|fout|hata|ошибка)\s*)?(?:40[034]|410|50[0234])(?:\W+{_PAGE_WORD}\s+{_MISSING})?"
+    rf"{_ERROR_CODE}(?:\W+{_PAGE_WORD}\s+{_MISSING})?"
     rf"|(?:(?:oups|désolé|ups|huch|hoppla|vaya|lo\s+sentimos|ops|oeps|упс)\W+)?{_PAGE_WORD}\s+{_MISSING}")
 ERROR_PAGE = Rule(
     id="error-page",
@@ -513,7 +514,7 @@ ERROR_PAGE = Rule(
         r"(?:moved|removed|deleted)|moved\s+permanently|(?:log|sign)\s*in(?:\s+to\s+(?:your\s+account|continue))?"
         r"|just\s+a\s+moment|attention\s+required|are\s+you\s+a\s+robot|(?:please\s+)?(?:verify|confirm)\s+"
         r"(?:that\s+)?you\s+are\s+(?:a\s+)?human"
-        rf"|{_GONE_ELSEWHERE})\W*$"
+        rf"|{_GONE_ELSEWHERE})(?:\W+{_ERROR_CODE})?\W*$"
     ),
     max_chars=80,
     examples=("Page not found", "404 Not Found", "Error 404", "Oops! That page can’t be found.",
@@ -526,12 +527,13 @@ ERROR_PAGE = Rule(
               "Fehler 404 - Seite nicht gefunden", "Die Seite konnte nicht gefunden werden",
               "La page demandée est introuvable", "A página não foi encontrada", "Aradığınız sayfa bulunamadı",
               "404 - Страница не найдена", "La pagina non è stata trovata",
-              "Lo sentimos, la página que buscas no existe"),
+              "Lo sentimos, la página que buscas no existe", "Seite nicht gefunden - Fehler 404",
+              "Page not found - Error 404", "Página no encontrada (404)"),
     counter_examples=("Missing hiker not found after three-day search", "Something went wrong at the Fed",
                       "Log in to vote: how the new ID rules work", "The page that could not be found: how "
                       "archives lose the web", "404 days in orbit", "Error rates fall at county hospitals",
                       "Die Seite, die nicht gefunden wurde: Archive verlieren das Netz", "Page blanche pour la ville",
-                      "Página no encontrada: la web que se pierde"),
+                      "Página no encontrada: la web que se pierde", "Page not found - 404 days later"),
     leak_check=False,
 )
 PAGE_RULES: tuple[Rule, ...] = (ERROR_PAGE,)

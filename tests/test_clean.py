@@ -817,7 +817,8 @@ def _page_titled(title: str, head: str = "", h1: str | None = None) -> bytes:
 
 @pytest.mark.parametrize("title", ["Page not found", "Oops! That page can’t be found.", "Something went wrong",
                                    "Error establishing a database connection", "Log in to your account",
-                                   "Seite nicht gefunden", "Página no encontrada", "Страница не найдена"])
+                                   "Seite nicht gefunden", "Página no encontrada", "Страница не найдена",
+                                   "Seite nicht gefunden (404)", "Page not found (Error 404)"])
 def test_an_error_or_login_page_served_with_200_is_quarantined_as_no_article(title: str) -> None:
     """Soft 404s, error messages and login forms answered with 200 were stored as articles (and, at a
     stored article's URL, replaced it)."""
