@@ -655,17 +655,22 @@ def choose_title(meta_title: str | None, headings: list[str], sitename: str | No
         if len(words) >= 2 and len(words & title_words) / len(words) >= _H1_OVERLAP:
             return h
     # A teaser or the site's name as og:title: the <h1> is the headline when the page states it elsewhere.
-    stated = {normalize(drop_title_label(choose_title(t, [], sitename, url)) or "") for t in other_titles}
+    stated = {normalize(drop_title_label(_without_site_name(t, site, host)) or "") for t in other_titles}
     if confirmed := next((h for h in headings if len(h.split()) >= 2 and normalize(h) in stated
                           and not _names_site(normalize(h), site, host)), None):
         return confirmed
-    title = meta_title.strip()
+    return _without_site_name(meta_title, site, host)
+
+
+def _without_site_name(title: str, site: str, host: str) -> str:
+    """`title` without up to two trailing parts after separators that name the site ('Story | Site')."""
+    kept = title.strip()
     for _ in range(2):
-        parts = _TITLE_SEPARATORS.split(title)
+        parts = _TITLE_SEPARATORS.split(kept)
         if len(parts) < 2 or not _names_site(normalize(parts[-1]), site, host):
             break
-        title = title[: title.rfind(parts[-1])].rstrip(" |•·:»–—-")
-    return title or meta_title
+        kept = kept[: kept.rfind(parts[-1])].rstrip(" |•·:»–—-")
+    return kept or title
 
 
 def _names_site(text: str, site: str, host: str) -> bool:
